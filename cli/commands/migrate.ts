@@ -1,0 +1,14 @@
+import type { CommandContext } from "../context.ts";
+import { withStore } from "../context.ts";
+import { printJson } from "../output.ts";
+
+/** `mcpgw migrate`: applies pending migrations and says what it did. */
+export async function runMigrate(context: CommandContext, options: { json?: boolean }): Promise<void> {
+  await withStore(context, async (store) => {
+    const applied = await store.migrate();
+    const status = await store.migrationStatus();
+    if (options.json) return printJson({ database: store.location, applied, current: status.applied });
+    if (applied.length === 0) console.log(`${store.location}: up to date (${status.applied.length} migrations)`);
+    else for (const name of applied) console.log(`${store.location}: applied ${name}`);
+  });
+}

@@ -1,0 +1,29 @@
+import { CommanderError } from "commander";
+import { McpgwError, describeError } from "../src/errors.ts";
+
+/** Commander codes that are not failures: help or version was asked for. */
+const BENIGN = new Set(["commander.helpDisplayed", "commander.help", "commander.version", "commander.executeSubCommandAsync"]);
+
+/**
+ * The one place that turns a thrown error into what a person sees and an exit code:
+ * 0 ok, 1 failure, 2 usage. Stack traces only when asked for (--log-level debug|trace).
+ */
+export function reportError(err: unknown, options: { showStack: boolean }): number {
+  if (err instanceof CommanderError) {
+    // Commander has already printed its message and the help hint.
+    return BENIGN.has(err.code) ? 0 : 2;
+  }
+  if (err instanceof McpgwError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`  → ${err.hint}\n`);
+    if (options.showStack && err.stack) process.stderr.write(`${err.stack}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`error: ${describeError(err)}\n`);
+  process.stderr.write(
+    options.showStack && err instanceof Error && err.stack
+      ? `${err.stack}\n`
+      : "  → this is unexpected: run again with --log-level debug for details, and report it if it persists\n",
+  );
+  return 1;
+}

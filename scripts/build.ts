@@ -1,0 +1,26 @@
+/**
+ * Builds dist/mcpgw: one executable with the migrations embedded (MCPGW_EMBEDDED_MIGRATIONS),
+ * minified, with an inline source map so stack traces name the TypeScript source.
+ */
+import { join } from "node:path";
+import { readMigrationFolder } from "../src/store/migrations.ts";
+
+const root = join(import.meta.dir, "..");
+const migrations = {
+  sqlite: readMigrationFolder(join(root, "migrations", "sqlite")),
+  postgres: readMigrationFolder(join(root, "migrations", "postgres")),
+};
+const outfile = join(root, "dist", "mcpgw");
+
+const result = await Bun.build({
+  entrypoints: [join(root, "cli", "main.ts")],
+  compile: { outfile },
+  minify: true,
+  sourcemap: "inline",
+  define: { MCPGW_EMBEDDED_MIGRATIONS: JSON.stringify(migrations) },
+});
+if (!result.success) {
+  for (const log of result.logs) console.error(log);
+  process.exit(1);
+}
+console.log(`built ${outfile} (${Object.keys(migrations.sqlite).length} sqlite + ${Object.keys(migrations.postgres).length} postgres migrations embedded)`);

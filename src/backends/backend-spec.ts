@@ -1,0 +1,34 @@
+import { UsageError } from "../errors.ts";
+
+export const BACKEND_TRANSPORTS = ["stdio", "streamable-http", "sse"] as const;
+export type BackendTransportKind = (typeof BACKEND_TRANSPORTS)[number];
+
+/** A registered backend as stored. Header and env values may hold ${VAR} references, resolved only when connecting. */
+export interface BackendSpec {
+  name: string;
+  transport: BackendTransportKind;
+  /** streamable-http and sse. */
+  url?: string;
+  /** stdio: the program and its arguments. */
+  command?: string[];
+  env: Record<string, string>;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export const DEFAULT_BACKEND_TIMEOUT_MS = 30_000;
+
+// "__" separates backend from tool in aggregated names (<backend>__<tool>), so a name may not contain it.
+const BACKEND_NAME = /^[a-z0-9](?:[a-z0-9-]|_(?!_)){0,62}$/;
+
+/** Throws a UsageError unless `name` can name a backend (and a URL path segment, and a tool prefix). */
+export function assertBackendName(name: string): void {
+  if (!BACKEND_NAME.test(name)) {
+    throw new UsageError(
+      `"${name}" is not a valid backend name`,
+      "use 1-63 lower-case letters, digits, - and single _, starting with a letter or digit (e.g. github, fs-local)",
+    );
+  }
+}

@@ -1,0 +1,71 @@
+import { ConfigError } from "../errors.ts";
+import { parseDuration } from "./duration.ts";
+import { type EnvSettings, variableName } from "./env.ts";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Every default in one place. */
+export const DEFAULTS = {
+  databaseUrl: "sqlite:mcpgw.db",
+  host: "127.0.0.1",
+  port: 8080,
+  logLevel: "info" as LogLevel,
+  shutdownTimeoutMs: 10_000,
+  dbPoolSize: 10,
+} as const;
+
+/** Settings after flags (which win) and MCPGW_* variables are merged and checked. */
+export interface Settings {
+  databaseUrl: string;
+  host: string;
+  port: number;
+  logLevel: LogLevel;
+  shutdownTimeoutMs: number;
+  dbPoolSize: number;
+  migrationsDir?: string;
+}
+
+/** Command-line values; undefined means "not given". */
+export interface FlagSettings {
+  db?: string;
+  host?: string;
+  port?: string;
+  logLevel?: string;
+}
+
+/** Merges flags over environment over defaults, validating each value once. */
+export function resolveSettings(flags: FlagSettings, env: EnvSettings): Settings {
+  return {
+    databaseUrl: flags.db ?? env.databaseUrl ?? DEFAULTS.databaseUrl,
+    host: flags.host ?? env.host ?? DEFAULTS.host,
+    port: parsePort(flags.port ?? env.port, flags.port !== undefined ? "--port" : variableName("port")),
+    logLevel: parseLogLevel(flags.logLevel ?? env.logLevel, flags.logLevel !== undefined ? "--log-level" : variableName("logLevel")),
+    shutdownTimeoutMs:
+      env.shutdownTimeout === undefined ? DEFAULTS.shutdownTimeoutMs : parseDuration(env.shutdownTimeout, variableName("shutdownTimeout")),
+    dbPoolSize: parsePositiveInt(env.dbPoolSize, variableName("dbPoolSize")) ?? DEFAULTS.dbPoolSize,
+    ...(env.migrationsDir !== undefined && { migrationsDir: env.migrationsDir }),
+  };
+}
+
+function parsePort(text: string | undefined, source: string): number {
+  if (text === undefined) return DEFAULTS.port;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new ConfigError(`${source}: "${text}" is not a TCP port`, "use a whole number from 1 to 65535 (0 picks a free port)");
+  }
+  return port;
+}
+
+function parseLogLevel(text: string | undefined, source: string): LogLevel {
+  if (text === undefined) return DEFAULTS.logLevel;
+  if ((LOG_LEVELS as readonly string[]).includes(text)) return text as LogLevel;
+  throw new ConfigError(`${source}: "${text}" is not a log level`, `use one of: ${LOG_LEVELS.join(", ")}`);
+}
+
+function parsePositiveInt(text: string | undefined, source: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${source}: "${text}" is not a positive whole number`, "use e.g. 10");
+  return n;
+}

@@ -1,0 +1,42 @@
+/** Typed errors: each says what went wrong and what to do; the CLI maps `exitCode` to the process exit code. */
+export class McpgwError extends Error {
+  /** 1 = failure, 2 = usage error. */
+  readonly exitCode: 1 | 2 = 1;
+  constructor(
+    message: string,
+    /** What the person should do about it; printed under the message. */
+    readonly hint?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The command line or a setting is malformed: nothing was attempted. */
+export class UsageError extends McpgwError {
+  override readonly exitCode = 2 as const;
+}
+
+/** A configuration value (flag or MCPGW_* variable) is malformed. */
+export class ConfigError extends McpgwError {
+  override readonly exitCode = 2 as const;
+}
+
+/** The database could not be reached or refused the connection. */
+export class StoreUnavailableError extends McpgwError {}
+
+/** A migration file is malformed or failed to apply; nothing of that migration was kept. */
+export class MigrationError extends McpgwError {}
+
+/** A named thing (backend, role, token…) does not exist. */
+export class NotFoundError extends McpgwError {}
+
+/** A name that must be unique is taken. */
+export class ConflictError extends McpgwError {}
+
+/** Short description of any thrown value, for logs and error messages. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}

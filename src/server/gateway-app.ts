@@ -1,0 +1,59 @@
+import type { Logger } from "../log/logger.ts";
+import type { Store } from "../store/store.ts";
+import { checkReadiness } from "./readiness.ts";
+
+export interface GatewayAppOptions {
+  store: Store;
+  logger: Logger;
+  version: string;
+}
+
+/** The gateway as a web-standard handler: Request in, Response out (Bun.serve in production, direct calls in tests). */
+export interface GatewayApp {
+  fetch(request: Request): Promise<Response>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return Response.json(body, { status, headers: { "cache-control": "no-store", ...headers } });
+}
+
+/** Builds the gateway's routes; everything is wired here once, nothing per request. */
+export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
+  const { store, logger, version } = options;
+
+  async function route(request: Request, url: URL, log: Logger): Promise<Response> {
+    switch (url.pathname) {
+      case "/healthz":
+        return json({ status: "ok", version });
+      case "/readyz": {
+        const readiness = await checkReadiness(store);
+        if (readiness.ready) return json({ status: "ready" });
+        log.warn({ reason: readiness.reason }, "not ready");
+        return json({ status: "not ready", reason: readiness.reason }, 503);
+      }
+      default:
+        return json({ error: `no route for ${request.method} ${url.pathname}`, hint: "MCP clients connect to /mcp or /mcp/<backend>" }, 404);
+    }
+  }
+
+  return {
+    async fetch(request) {
+      const incoming = request.headers.get("x-request-id");
+      const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+      const log = logger.child({ reqId: requestId });
+      const url = new URL(request.url);
+      let response: Response;
+      try {
+        response = await route(request, url, log);
+      } catch (err) {
+        log.error({ err }, "request failed");
+        response = json({ error: "internal error", requestId }, 500);
+      }
+      response.headers.set("x-request-id", requestId);
+      log.debug({ method: request.method, path: url.pathname, status: response.status }, "request");
+      return response;
+    },
+  };
+}

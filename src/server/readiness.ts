@@ -1,0 +1,26 @@
+import { describeError } from "../errors.ts";
+import type { Store } from "../store/store.ts";
+
+export type Readiness = { ready: true } | { ready: false; reason: string };
+
+const PING_TIMEOUT_MS = 2_000;
+
+/** Ready when the database answers within a bound and has every migration this binary knows. */
+export async function checkReadiness(store: Store): Promise<Readiness> {
+  try {
+    await withTimeout(store.ping(), PING_TIMEOUT_MS, `database did not answer within ${PING_TIMEOUT_MS}ms`);
+    const status = await store.migrationStatus();
+    if (status.pending.length > 0) {
+      return { ready: false, reason: `database is missing migrations ${status.pending.join(", ")}: run mcpgw migrate` };
+    }
+    return { ready: true };
+  } catch (err) {
+    return { ready: false, reason: describeError(err) };
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,129 @@
+import pg from "pg";
+import { StoreUnavailableError, describeError } from "../errors.ts";
+import type { Logger } from "../log/logger.ts";
+import { redactUrl } from "./database-url.ts";
+import type { SqlDriver, SqlExecutor } from "./sql-driver.ts";
+
+// BIGINT columns hold epoch milliseconds and counters, all well inside 2^53.
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+};
+
+/** Error codes that mean "the database is not there", as opposed to "this SQL is wrong". */
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "EHOSTUNREACH", "EPIPE",
+  "57P01", "57P02", "57P03", // admin shutdown, crash shutdown, cannot connect now
+  "3D000", // database does not exist
+  "28000", "28P01", // authentication
+  "53300", // too many connections
+]);
+
+export interface PostgresDriverOptions {
+  connectionString: string;
+  schema?: string;
+  poolSize: number;
+  logger?: Logger;
+}
+
+/** pg driver: a pool whose connections all use the configured schema. */
+export class PostgresDriver implements SqlDriver {
+  readonly dialect = "postgres" as const;
+  private readonly pool: pg.Pool;
+  private readonly where: string;
+
+  constructor(private readonly options: PostgresDriverOptions) {
+    this.where = redactUrl(options.connectionString);
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      types,
+      // search_path is set at connect time, so pooled connections never see another schema.
+      ...(options.schema !== undefined && { options: `-c search_path=${options.schema}` }),
+    });
+    // An idle pooled connection that dies (restart, network) must not crash the process.
+    this.pool.on("error", (err) => options.logger?.warn({ err: describeError(err) }, "idle PostgreSQL connection lost"));
+  }
+
+  query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.guard(async () => (await this.pool.query(sql, params as unknown[])).rows as T[]);
+  }
+
+  execute(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return this.guard(async () => (await this.pool.query(sql, params as unknown[])).rowCount ?? 0);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.guard(() => this.pool.connect());
+    const tx: SqlExecutor = {
+      query: async <R>(sql: string, params: readonly unknown[] = []) => (await client.query(sql, params as unknown[])).rows as R[],
+      execute: async (sql: string, params: readonly unknown[] = []) => (await client.query(sql, params as unknown[])).rowCount ?? 0,
+    };
+    try {
+      await client.query("BEGIN");
+      const result = await fn(tx);
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw this.classify(err);
+    } finally {
+      client.release();
+    }
+  }
+
+  async runScript(tx: SqlExecutor, sql: string): Promise<void> {
+    // Without parameters pg uses the simple query protocol, which accepts several statements.
+    await tx.execute(sql);
+  }
+
+  async withMigrationLock<T>(fn: () => Promise<T>): Promise<T> {
+    const client = await this.guard(() => this.pool.connect());
+    const key = `mcpgw.migrate.${this.options.schema ?? "public"}`;
+    try {
+      // Session-level advisory lock: a second `mcpgw migrate` waits here until the first is done.
+      await client.query("SELECT pg_advisory_lock(hashtext($1))", [key]);
+      try {
+        if (this.options.schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.options.schema}"`);
+        return await fn();
+      } finally {
+        await client.query("SELECT pg_advisory_unlock(hashtext($1))", [key]).catch(() => undefined);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.query("SELECT 1");
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.classify(err);
+    }
+  }
+
+  /** Connection failures become StoreUnavailableError with advice; SQL errors pass through. */
+  private classify(err: unknown): unknown {
+    const code = (err as { code?: string }).code;
+    const message = describeError(err);
+    const connectionLost = /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(message);
+    if ((code !== undefined && UNAVAILABLE_CODES.has(code)) || connectionLost) {
+      return new StoreUnavailableError(
+        `PostgreSQL at ${this.where} is unreachable: ${message}`,
+        "check that PostgreSQL is running and that --db / MCPGW_DATABASE_URL points at it",
+        { cause: err },
+      );
+    }
+    return err;
+  }
+}

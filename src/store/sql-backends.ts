@@ -1,0 +1,76 @@
+import type { BackendSpec, BackendTransportKind } from "../backends/backend-spec.ts";
+import { ConflictError, NotFoundError } from "../errors.ts";
+import { bumpChange } from "./sql-changes.ts";
+import type { SqlDriver } from "./sql-driver.ts";
+import type { BackendRepository } from "./store.ts";
+
+interface BackendRow {
+  name: string;
+  transport: BackendTransportKind;
+  url: string | null;
+  command: string | null;
+  env: string;
+  headers: string;
+  timeout_ms: number;
+  created_at: number;
+  updated_at: number;
+}
+
+const COLUMNS = "name, transport, url, command, env, headers, timeout_ms, created_at, updated_at";
+
+function fromRow(row: BackendRow): BackendSpec {
+  return {
+    name: row.name,
+    transport: row.transport,
+    ...(row.url !== null && { url: row.url }),
+    ...(row.command !== null && { command: JSON.parse(row.command) as string[] }),
+    env: JSON.parse(row.env) as Record<string, string>,
+    headers: JSON.parse(row.headers) as Record<string, string>,
+    timeoutMs: Number(row.timeout_ms),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export class SqlBackendRepository implements BackendRepository {
+  constructor(private readonly driver: SqlDriver) {}
+
+  async add(spec: BackendSpec): Promise<void> {
+    await this.driver.transaction(async (tx) => {
+      const taken = await tx.query("SELECT name FROM backends WHERE name = $1", [spec.name]);
+      if (taken.length > 0) {
+        throw new ConflictError(`backend "${spec.name}" already exists`, `remove it first (mcpgw backend remove ${spec.name}) or choose another name`);
+      }
+      await tx.execute(`INSERT INTO backends (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+        spec.name,
+        spec.transport,
+        spec.url ?? null,
+        spec.command ? JSON.stringify(spec.command) : null,
+        JSON.stringify(spec.env),
+        JSON.stringify(spec.headers),
+        spec.timeoutMs,
+        spec.createdAt,
+        spec.updatedAt,
+      ]);
+      await bumpChange(this.driver, tx, "backends");
+    });
+  }
+
+  async get(name: string): Promise<BackendSpec | undefined> {
+    const rows = await this.driver.query<BackendRow>(`SELECT ${COLUMNS} FROM backends WHERE name = $1`, [name]);
+    return rows[0] && fromRow(rows[0]);
+  }
+
+  async list(): Promise<BackendSpec[]> {
+    const rows = await this.driver.query<BackendRow>(`SELECT ${COLUMNS} FROM backends ORDER BY name`);
+    return rows.map(fromRow);
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.driver.transaction(async (tx) => {
+      const removed = await tx.execute("DELETE FROM backends WHERE name = $1", [name]);
+      if (removed === 0) throw new NotFoundError(`there is no backend "${name}"`, "list the backends with: mcpgw backend list");
+      await bumpChange(this.driver, tx, "backends");
+    });
+  }
+}

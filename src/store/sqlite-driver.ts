@@ -1,0 +1,92 @@
+import { Database, type SQLQueryBindings } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { StoreUnavailableError, describeError } from "../errors.ts";
+import { AsyncMutex } from "./async-mutex.ts";
+import type { SqlDriver, SqlExecutor } from "./sql-driver.ts";
+
+const BUSY_TIMEOUT_MS = 5_000;
+
+/** $1 → ?1: SQLite's numbered parameters, so the same SQL text serves both dialects. */
+function toSqlite(sql: string): string {
+  return sql.replace(/\$(\d+)/g, "?$1");
+}
+
+function bindable(params: readonly unknown[]): SQLQueryBindings[] {
+  return params.map((value) => (typeof value === "boolean" ? Number(value) : value)) as SQLQueryBindings[];
+}
+
+/**
+ * bun:sqlite driver: one connection in WAL mode with a busy timeout and foreign keys on.
+ * bun:sqlite is synchronous, so a transaction that awaits between statements holds a mutex
+ * that every other statement on this connection waits for; otherwise they would join it.
+ */
+export class SqliteDriver implements SqlDriver {
+  readonly dialect = "sqlite" as const;
+  private readonly db: Database;
+  private readonly mutex = new AsyncMutex();
+  private readonly direct: SqlExecutor;
+
+  constructor(path: string) {
+    try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      this.db = new Database(path, { create: true, strict: true });
+      this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      this.db.exec("PRAGMA journal_mode = WAL");
+      this.db.exec("PRAGMA synchronous = NORMAL");
+      this.db.exec("PRAGMA foreign_keys = ON");
+    } catch (err) {
+      throw new StoreUnavailableError(
+        `cannot open SQLite database "${path}": ${describeError(err)}`,
+        "check that the folder exists and is writable, or pass another --db sqlite:PATH",
+        { cause: err },
+      );
+    }
+    const db = this.db;
+    this.direct = {
+      query: async <T>(sql: string, params: readonly unknown[] = []) => db.query(toSqlite(sql)).all(...bindable(params)) as T[],
+      execute: async (sql: string, params: readonly unknown[] = []) => db.query(toSqlite(sql)).run(...bindable(params)).changes,
+    };
+  }
+
+  query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+    return this.mutex.run(() => this.direct.query<T>(sql, params));
+  }
+
+  execute(sql: string, params?: readonly unknown[]): Promise<number> {
+    return this.mutex.run(() => this.direct.execute(sql, params));
+  }
+
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.mutex.run(async () => {
+      // IMMEDIATE takes the write lock now, so two processes cannot both read-then-write.
+      this.db.exec("BEGIN IMMEDIATE");
+      try {
+        const result = await fn(this.direct);
+        this.db.exec("COMMIT");
+        return result;
+      } catch (err) {
+        this.db.exec("ROLLBACK");
+        throw err;
+      }
+    });
+  }
+
+  async runScript(_tx: SqlExecutor, sql: string): Promise<void> {
+    // Called inside transaction(), which already holds the mutex and the write lock.
+    this.db.exec(sql);
+  }
+
+  withMigrationLock<T>(fn: () => Promise<T>): Promise<T> {
+    // Each migration runs in a BEGIN IMMEDIATE transaction, which serialises processes.
+    return fn();
+  }
+
+  async ping(): Promise<void> {
+    await this.query("SELECT 1");
+  }
+
+  async close(): Promise<void> {
+    await this.mutex.run(async () => this.db.close());
+  }
+}
