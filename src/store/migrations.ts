@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { MigrationError, describeError } from "../errors.ts";
 import type { Dialect, SqlDriver } from "./sql-driver.ts";
 
@@ -13,7 +14,8 @@ export interface Migration {
 declare const MCPGW_EMBEDDED_MIGRATIONS: Record<Dialect, Record<string, string>> | undefined;
 
 const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;
-const SOURCE_FOLDER = join(import.meta.dir, "..", "..", "migrations");
+/** The source tree's migrations/ folder (development and tests; the binary uses the embedded copy). */
+const sourceFolder = () => fileURLToPath(new URL("../../migrations", import.meta.url));
 
 /**
  * The migrations for a dialect, in order: from `folder` when given (MCPGW_MIGRATIONS_DIR),
@@ -23,7 +25,8 @@ export function loadMigrations(dialect: Dialect, folder?: string): Migration[] {
   if (folder === undefined && typeof MCPGW_EMBEDDED_MIGRATIONS !== "undefined") {
     return parseMigrationFiles(MCPGW_EMBEDDED_MIGRATIONS[dialect], "(embedded)");
   }
-  return parseMigrationFiles(readMigrationFolder(join(folder ?? SOURCE_FOLDER, dialect)), join(folder ?? SOURCE_FOLDER, dialect));
+  const path = join(folder ?? sourceFolder(), dialect);
+  return parseMigrationFiles(readMigrationFolder(path), path);
 }
 
 /** Every .sql file of a folder, by name. */

@@ -1,6 +1,6 @@
 import { Database, type SQLQueryBindings } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { StoreUnavailableError, describeError } from "../errors.ts";
 import { AsyncMutex } from "./async-mutex.ts";
 import type { SqlDriver, SqlExecutor } from "./sql-driver.ts";
@@ -19,15 +19,21 @@ function bindable(params: readonly unknown[]): SQLQueryBindings[] {
 /**
  * bun:sqlite driver: one connection in WAL mode with a busy timeout and foreign keys on.
  * bun:sqlite is synchronous, so a transaction that awaits between statements holds a mutex
- * that every other statement on this connection waits for; otherwise they would join it.
+ * that every other statement waits for; otherwise they would join it. The mutex is per file,
+ * not per connection: a second connection in the same thread would otherwise block the thread
+ * in SQLite's busy wait while the transaction holding the lock can never resume.
  */
 export class SqliteDriver implements SqlDriver {
   readonly dialect = "sqlite" as const;
   private readonly db: Database;
-  private readonly mutex = new AsyncMutex();
+  private static readonly fileMutexes = new Map<string, AsyncMutex>();
+  private readonly mutex: AsyncMutex;
   private readonly direct: SqlExecutor;
 
   constructor(path: string) {
+    const key = path === ":memory:" ? crypto.randomUUID() : resolve(path);
+    this.mutex = SqliteDriver.fileMutexes.get(key) ?? new AsyncMutex();
+    SqliteDriver.fileMutexes.set(key, this.mutex);
     try {
       if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
       this.db = new Database(path, { create: true, strict: true });
