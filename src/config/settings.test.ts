@@ -1,0 +1,50 @@
+import { describe, expect, test } from "vitest";
+import { ConfigError } from "../errors.ts";
+import { parseDuration } from "./duration.ts";
+import { readEnv } from "./env.ts";
+import { DEFAULTS, resolveSettings } from "./settings.ts";
+
+describe("settings", () => {
+  test("defaults when nothing is given", () => {
+    expect(resolveSettings({}, {})).toEqual({
+      databaseUrl: DEFAULTS.databaseUrl,
+      host: "127.0.0.1",
+      port: 8080,
+      logLevel: "info",
+      shutdownTimeoutMs: 10_000,
+      dbPoolSize: 10,
+    });
+  });
+
+  test("flags win over MCPGW_* variables, which win over defaults", () => {
+    const env = readEnv({ MCPGW_PORT: "9000", MCPGW_HOST: "0.0.0.0", MCPGW_DATABASE_URL: "sqlite:env.db", MCPGW_SHUTDOWN_TIMEOUT: "2s", OTHER: "x" });
+    const settings = resolveSettings({ port: "9100" }, env);
+    expect(settings).toMatchObject({ port: 9100, host: "0.0.0.0", databaseUrl: "sqlite:env.db", shutdownTimeoutMs: 2_000 });
+  });
+
+  test("empty variables count as unset", () => {
+    expect(readEnv({ MCPGW_PORT: "" })).toEqual({});
+  });
+
+  test.each([
+    [{ port: "http" }, {}, /--port: "http" is not a TCP port/],
+    [{}, { port: "70000" }, /MCPGW_PORT: "70000" is not a TCP port/],
+    [{ logLevel: "chatty" }, {}, /--log-level: "chatty" is not a log level/],
+    [{}, { dbPoolSize: "0" }, /MCPGW_DB_POOL_SIZE/],
+    [{}, { shutdownTimeout: "soon" }, /MCPGW_SHUTDOWN_TIMEOUT: "soon" is not a duration/],
+  ])("rejects %j / %j", (flags, env, message) => {
+    expect(() => resolveSettings(flags, env)).toThrow(ConfigError);
+    expect(() => resolveSettings(flags, env)).toThrow(message);
+  });
+
+  test.each([
+    ["250ms", 250],
+    ["30s", 30_000],
+    ["30", 30_000],
+    ["1.5m", 90_000],
+    ["1h", 3_600_000],
+    ["2d", 172_800_000],
+  ])("duration %s = %d ms", (text, ms) => {
+    expect(parseDuration(text, "x")).toBe(ms);
+  });
+});

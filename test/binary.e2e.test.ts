@@ -1,0 +1,83 @@
+import { copyFileSync, existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { REPO_ROOT, cleanEnv, runCli } from "./helpers/cli.ts";
+import { isolatedSchema, postgresAvailable, queryPostgres } from "./helpers/postgres.ts";
+import { tempDir } from "./helpers/temp-dir.ts";
+
+/** The compiled binary, copied alone into an empty folder: no node_modules, no sources, no migrations/. */
+describe("dist/mcpgw from an empty folder", () => {
+  const dir = tempDir("mcpgw-bin-");
+  const binary = join(dir.path, "mcpgw");
+
+  beforeAll(async () => {
+    const build = Bun.spawn([process.execPath, join(REPO_ROOT, "scripts", "build.ts")], { cwd: REPO_ROOT, stdout: "pipe", stderr: "pipe" });
+    const code = await build.exited;
+    if (code !== 0) throw new Error(`build failed: ${await new Response(build.stderr).text()}`);
+    copyFileSync(join(REPO_ROOT, "dist", "mcpgw"), binary);
+    expect(readdirSync(dir.path)).toEqual(["mcpgw"]);
+  }, 120_000);
+  afterAll(() => dir.remove());
+
+  test("--help and --version", async () => {
+    const help = await runCli(["--help"], { binary, cwd: dir.path });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Usage: mcpgw");
+    const version = await runCli(["--version"], { binary, cwd: dir.path });
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  test("migrate --db sqlite:x.db uses the embedded migrations", async () => {
+    const result = await runCli(["migrate", "--db", "sqlite:x.db"], { binary, cwd: dir.path });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain("applied 0001_initial");
+    expect(existsSync(join(dir.path, "x.db"))).toBe(true);
+  });
+
+  test("migrate --db postgres://… against the real server", async (context) => {
+    if (!(await postgresAvailable())) return context.skip();
+    const schema = await isolatedSchema("bin");
+    try {
+      const result = await runCli(["migrate", "--db", schema.url], { binary, cwd: dir.path });
+      expect(result.code, result.stderr).toBe(0);
+      const rows = await queryPostgres<{ name: string }>(schema.schema, "SELECT name FROM schema_migrations");
+      expect(rows.map((r) => r.name)).toContain("0001_initial");
+    } finally {
+      await schema.drop();
+    }
+  });
+
+  test("serve answers /healthz and /readyz, and stops cleanly on SIGTERM", async () => {
+    const child = Bun.spawn([binary, "serve", "--port", "0", "--db", "sqlite:serve.db"], {
+      cwd: dir.path,
+      env: cleanEnv(),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      const url = await listeningUrl(child.stdout);
+      const health = await fetch(new URL("/healthz", url));
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: "ok" });
+      const ready = await fetch(new URL("/readyz", url));
+      expect(ready.status).toBe(200);
+      child.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
+
+/** Reads the gateway's JSON log until the "mcpgw listening" line and returns its URL. */
+async function listeningUrl(stdout: ReadableStream<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of stdout) {
+    buffered += decoder.decode(chunk, { stream: true });
+    for (const line of buffered.split("\n")) {
+      if (line.includes('"mcpgw listening"')) return (JSON.parse(line) as { url: string }).url;
+    }
+  }
+  throw new Error(`the gateway exited before listening:\n${buffered}`);
+}
