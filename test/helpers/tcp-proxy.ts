@@ -5,7 +5,7 @@ import type { Socket, TCPSocketListener } from "bun";
  * "unreachable" without stopping it: cut() drops every connection and stops listening.
  */
 export class TcpProxy {
-  private listener: TCPSocketListener<{ upstream?: Socket<unknown> }> | undefined;
+  private listener: TCPSocketListener<{ upstream?: Socket<unknown>; pending: Uint8Array[] }> | undefined;
   private readonly sockets = new Set<Socket<unknown>>();
   port = 0;
 
@@ -27,8 +27,8 @@ export class TcpProxy {
               port: target.port,
               socket: {
                 data: (_s, chunk) => void client.write(chunk),
-                close: () => client.end(),
-                error: () => client.end(),
+                close: () => void client.end(),
+                error: () => void client.end(),
               },
             });
             sockets.add(upstream);
