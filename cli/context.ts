@@ -35,10 +35,14 @@ export function commandContext(command: Command): CommandContext {
   };
 }
 
-/** Runs fn with an open store and always closes it. */
+/**
+ * Runs fn with an open, migrated store and always closes it. Admin commands migrate first, as
+ * serve does, so `mcpgw backend add` works on a fresh database; when already current this is one query.
+ */
 export async function withStore<T>(context: CommandContext, fn: (store: Store) => Promise<T>): Promise<T> {
   const store = context.openStore();
   try {
+    await store.migrate();
     return await fn(store);
   } finally {
     await store.close().catch(() => undefined);

@@ -1,4 +1,8 @@
+import { BackendPool } from "./backends/backend-pool.ts";
+import { BackendRegistry } from "./backends/backend-registry.ts";
 import type { Settings } from "./config/settings.ts";
+import { McpHttpFront } from "./front/mcp-http-front.ts";
+import { createOriginGuard } from "./front/origin-guard.ts";
 import type { Logger } from "./log/logger.ts";
 import { createGatewayApp } from "./server/gateway-app.ts";
 import { type Listener, listen } from "./server/http-listener.ts";
@@ -12,19 +16,41 @@ export interface RunningGateway {
   shutdown(): Promise<void>;
 }
 
-/** The composition root of `mcpgw serve`: opens and migrates the store, builds the app, listens. */
-export async function startGateway(settings: Settings, logger: Logger, version: string): Promise<RunningGateway> {
+/**
+ * The composition root of `mcpgw serve`: opens and migrates the store, loads the backends,
+ * builds the MCP front and the app, listens. `env` is the gateway's environment, the source of
+ * backends' ${VAR} references and of stdio backends' inherited variables.
+ */
+export async function startGateway(settings: Settings, logger: Logger, version: string, env: Record<string, string | undefined>): Promise<RunningGateway> {
   const store = openStore(settings.databaseUrl, {
     poolSize: settings.dbPoolSize,
     logger,
     ...(settings.migrationsDir !== undefined && { migrationsDir: settings.migrationsDir }),
   });
+  const registry = new BackendRegistry(store, logger);
+  const pool = new BackendPool({ env, logger, version });
   let listener: Listener;
+  let mcp: McpHttpFront;
   try {
     const applied = await store.migrate();
     if (applied.length > 0) logger.info({ applied }, "applied migrations");
-    listener = listen(createGatewayApp({ store, logger, version }), { host: settings.host, port: settings.port, logger });
+    await registry.start();
+    // A changed or removed backend's shared connection closes; sessions reconnect to the new spec on next use.
+    registry.onChange((changed, removed) => {
+      for (const name of [...changed.map((spec) => spec.name), ...removed]) void pool.forget(name);
+    });
+    mcp = new McpHttpFront({
+      registry,
+      pool,
+      logger,
+      version,
+      maxBodyBytes: settings.maxBodyBytes,
+      sessionIdleMs: settings.sessionIdleMs,
+      originGuard: createOriginGuard({ allowedHosts: settings.allowedHosts, allowedOrigins: settings.allowedOrigins }),
+    });
+    listener = listen(createGatewayApp({ store, logger, version, mcp }), { host: settings.host, port: settings.port, logger });
   } catch (err) {
+    registry.stop();
     await store.close().catch(() => undefined);
     throw err;
   }
@@ -34,7 +60,12 @@ export async function startGateway(settings: Settings, logger: Logger, version: 
     store,
     shutdown() {
       stopping ??= (async () => {
-        await listener.stop(settings.shutdownTimeoutMs);
+        const draining = listener.stop(settings.shutdownTimeoutMs);
+        mcp.closeStandaloneStreams();
+        await draining;
+        await mcp.closeAll();
+        await pool.closeAll();
+        registry.stop();
         await store.close();
       })();
       return stopping;

@@ -7,7 +7,7 @@ import { VERSION } from "../version.ts";
 export async function runServe(context: CommandContext): Promise<void> {
   const { settings } = context;
   const logger = createLogger({ level: settings.logLevel, fd: 1, pretty: process.stdout.isTTY });
-  const gateway = await startGateway(settings, logger, VERSION);
+  const gateway = await startGateway(settings, logger, VERSION, process.env);
   logger.info({ url: gateway.url.href, database: gateway.store.location, version: VERSION }, "mcpgw listening");
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));

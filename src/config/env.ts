@@ -12,6 +12,10 @@ export interface EnvSettings {
   dbPoolSize?: string;
   migrationsDir?: string;
   testPostgresUrl?: string;
+  allowedHosts?: string;
+  allowedOrigins?: string;
+  sessionIdleTimeout?: string;
+  maxBodyBytes?: string;
 }
 
 const VARIABLES = {
@@ -23,6 +27,10 @@ const VARIABLES = {
   dbPoolSize: "MCPGW_DB_POOL_SIZE",
   migrationsDir: "MCPGW_MIGRATIONS_DIR",
   testPostgresUrl: "MCPGW_TEST_PG_URL",
+  allowedHosts: "MCPGW_ALLOWED_HOSTS",
+  allowedOrigins: "MCPGW_ALLOWED_ORIGINS",
+  sessionIdleTimeout: "MCPGW_SESSION_IDLE_TIMEOUT",
+  maxBodyBytes: "MCPGW_MAX_BODY_BYTES",
 } as const satisfies Record<keyof EnvSettings, `MCPGW_${string}`>;
 
 /** The variable name behind a setting, for error messages ("set MCPGW_PORT …"). */

@@ -13,6 +13,10 @@ describe("settings", () => {
       logLevel: "info",
       shutdownTimeoutMs: 10_000,
       dbPoolSize: 10,
+      allowedHosts: [],
+      allowedOrigins: [],
+      sessionIdleMs: 1_800_000,
+      maxBodyBytes: 1_048_576,
     });
   });
 

@@ -13,6 +13,8 @@ export const DEFAULTS = {
   logLevel: "info" as LogLevel,
   shutdownTimeoutMs: 10_000,
   dbPoolSize: 10,
+  sessionIdleMs: 30 * 60_000,
+  maxBodyBytes: 1024 * 1024,
 } as const;
 
 /** Settings after flags (which win) and MCPGW_* variables are merged and checked. */
@@ -24,6 +26,14 @@ export interface Settings {
   shutdownTimeoutMs: number;
   dbPoolSize: number;
   migrationsDir?: string;
+  /** Host names accepted in the Host header besides loopback ("*" = any). */
+  allowedHosts: string[];
+  /** Browser origins accepted besides loopback ones. */
+  allowedOrigins: string[];
+  /** An MCP session with no traffic for this long is ended and its backend resources freed. */
+  sessionIdleMs: number;
+  /** Largest JSON-RPC message body accepted (413 beyond). */
+  maxBodyBytes: number;
 }
 
 /** Command-line values; undefined means "not given". */
@@ -45,6 +55,11 @@ export function resolveSettings(flags: FlagSettings, env: EnvSettings): Settings
       env.shutdownTimeout === undefined ? DEFAULTS.shutdownTimeoutMs : parseDuration(env.shutdownTimeout, variableName("shutdownTimeout")),
     dbPoolSize: parsePositiveInt(env.dbPoolSize, variableName("dbPoolSize")) ?? DEFAULTS.dbPoolSize,
     ...(env.migrationsDir !== undefined && { migrationsDir: env.migrationsDir }),
+    allowedHosts: parseList(env.allowedHosts),
+    allowedOrigins: parseList(env.allowedOrigins),
+    sessionIdleMs:
+      env.sessionIdleTimeout === undefined ? DEFAULTS.sessionIdleMs : parseDuration(env.sessionIdleTimeout, variableName("sessionIdleTimeout")),
+    maxBodyBytes: parsePositiveInt(env.maxBodyBytes, variableName("maxBodyBytes")) ?? DEFAULTS.maxBodyBytes,
   };
 }
 
@@ -68,4 +83,8 @@ function parsePositiveInt(text: string | undefined, source: string): number | un
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${source}: "${text}" is not a positive whole number`, "use e.g. 10");
   return n;
+}
+
+function parseList(text: string | undefined): string[] {
+  return (text ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
 }

@@ -1,3 +1,4 @@
+import type { McpHttpFront } from "../front/mcp-http-front.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Store } from "../store/store.ts";
 import { checkReadiness } from "./readiness.ts";
@@ -6,6 +7,8 @@ export interface GatewayAppOptions {
   store: Store;
   logger: Logger;
   version: string;
+  /** The MCP endpoints (/mcp, /mcp/<backend>); absent in tests of the health routes alone. */
+  mcp?: McpHttpFront;
 }
 
 /** The gateway as a web-standard handler: Request in, Response out (Bun.serve in production, direct calls in tests). */
@@ -21,9 +24,10 @@ function json(body: unknown, status = 200, headers: Record<string, string> = {})
 
 /** Builds the gateway's routes; everything is wired here once, nothing per request. */
 export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
-  const { store, logger, version } = options;
+  const { store, logger, version, mcp } = options;
 
   async function route(request: Request, url: URL, log: Logger): Promise<Response> {
+    if (mcp && (url.pathname === "/mcp" || url.pathname.startsWith("/mcp/"))) return mcp.handle(request, url.pathname);
     switch (url.pathname) {
       case "/healthz":
         return json({ status: "ok", version });

@@ -22,7 +22,11 @@ export function listen(app: GatewayApp, options: ListenOptions): Listener {
     server = Bun.serve({
       hostname: options.host,
       port: options.port,
-      fetch: (request) => app.fetch(request),
+      fetch: (request, bunServer) => {
+        // MCP streams (SSE) may stay quiet for long: no idle timeout on them; other routes keep Bun's 10 s.
+        if (request.url.includes("/mcp")) bunServer.timeout(request, 0);
+        return app.fetch(request);
+      },
       error(err) {
         options.logger.error({ err }, "unhandled error in request");
         return Response.json({ error: "internal error" }, { status: 500 });

@@ -1,0 +1,183 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
+import {
+  type ClientCapabilities,
+  ErrorCode,
+  type Implementation,
+  McpError,
+  type Notification,
+  type Progress,
+  type Request,
+  type Result,
+  ResultSchema,
+  type ServerCapabilities,
+} from "@modelcontextprotocol/sdk/types.js";
+import { describeError } from "../errors.ts";
+import { backendTimeout, backendUnavailable } from "../front/gateway-errors.ts";
+import type { Logger } from "../log/logger.ts";
+import type { BackendSpec } from "./backend-spec.ts";
+import { createBackendTransport } from "./transport-factory.ts";
+
+/** What a connection does with traffic the backend starts: server→client requests and notifications. */
+export interface BackendListener {
+  onRequest(request: Request, signal: AbortSignal): Promise<Result>;
+  onNotification(notification: Notification): void;
+}
+
+export interface BackendConnectionOptions {
+  /** Capabilities declared to the backend: the client's own, mirrored, so the backend shows the same features. */
+  capabilities: ClientCapabilities;
+  clientInfo: Implementation;
+  env: Record<string, string | undefined>;
+  logger: Logger;
+  listener: BackendListener;
+}
+
+export interface ForwardOptions {
+  signal?: AbortSignal;
+  onprogress?: (progress: Progress) => void;
+}
+
+const BACKOFF_FIRST_MS = 200;
+const BACKOFF_MAX_MS = 30_000;
+
+/**
+ * One MCP client connection to a backend, kept open and re-opened on demand. The SDK client
+ * mints its own request ids, so callers sharing a connection never see each other's ids.
+ * After a crash or failed connect, the next attempt waits an exponential backoff (200 ms … 30 s).
+ */
+export class BackendConnection {
+  private client: Client | undefined;
+  private connecting: Promise<Client> | undefined;
+  private failures = 0;
+  private retryAt = 0;
+  private lastFailure = "";
+  private closed = false;
+  private readonly log: Logger;
+  serverCapabilities: ServerCapabilities = {};
+  serverInfo: Implementation | undefined;
+  instructions: string | undefined;
+
+  constructor(
+    readonly spec: BackendSpec,
+    private readonly options: BackendConnectionOptions,
+  ) {
+    this.log = options.logger.child({ backend: spec.name });
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** Closed by the gateway (session end, backend removed): never reopens. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Connects (or waits for the connection under way) and returns the live client. */
+  async connect(): Promise<Client> {
+    if (this.client) return this.client;
+    if (this.closed) throw backendUnavailable(this.name, "the connection was closed by the gateway");
+    this.connecting ??= this.open().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  /** Sends a request to the backend and returns its result; errors name the backend and what happened. */
+  async request(request: Request, options: ForwardOptions = {}): Promise<Result> {
+    const client = await this.connect();
+    const sdkOptions: RequestOptions = {
+      timeout: this.spec.timeoutMs,
+      // A backend that reports progress is working, not hung.
+      resetTimeoutOnProgress: true,
+      ...(options.signal && { signal: options.signal }),
+      ...(options.onprogress && { onprogress: options.onprogress }),
+    };
+    try {
+      return await client.request(request, ResultSchema.passthrough(), sdkOptions);
+    } catch (err) {
+      if (isSessionExpired(err) && !options.signal?.aborted) {
+        // The backend forgot our session (restart, expiry): re-initialise once; the request was
+        // never processed, so sending it again is safe.
+        this.log.info("backend session expired: re-initialising");
+        await this.drop("session expired");
+        return (await this.connect()).request(request, ResultSchema.passthrough(), sdkOptions);
+      }
+      throw this.explain(err);
+    }
+  }
+
+  /** Sends a notification (cancellation is sent by the SDK itself when a request's signal aborts). */
+  async notify(notification: Notification): Promise<void> {
+    const client = await this.connect();
+    await client.notification(notification);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.drop("closed");
+  }
+
+  private async open(): Promise<Client> {
+    const wait = this.retryAt - Date.now();
+    if (wait > 0) await Bun.sleep(wait);
+    const client = new Client(this.options.clientInfo, { capabilities: this.options.capabilities });
+    client.fallbackRequestHandler = (request, extra) => this.options.listener.onRequest(request, extra.signal);
+    client.fallbackNotificationHandler = async (notification) => this.options.listener.onNotification(notification);
+    client.onerror = (err) => this.log.warn({ err: describeError(err) }, "backend transport error");
+    let transport;
+    try {
+      transport = createBackendTransport(this.spec, { env: this.options.env, logger: this.log, onStderrLine: (line) => (this.lastFailure = line) });
+      await client.connect(transport, { timeout: this.spec.timeoutMs });
+    } catch (err) {
+      await client.close().catch(() => undefined);
+      this.noteFailure();
+      throw this.explain(err, "connect");
+    }
+    client.onclose = () => {
+      if (this.client !== client) return;
+      this.client = undefined;
+      if (!this.closed) {
+        this.noteFailure();
+        this.log.warn({ retryInMs: Math.max(0, this.retryAt - Date.now()) }, "backend connection closed");
+      }
+    };
+    this.client = client;
+    this.serverCapabilities = client.getServerCapabilities() ?? {};
+    this.serverInfo = client.getServerVersion();
+    this.instructions = client.getInstructions();
+    this.failures = 0;
+    this.log.info({ server: this.serverInfo?.name, version: this.serverInfo?.version }, "backend connected");
+    return client;
+  }
+
+  private noteFailure(): void {
+    this.failures += 1;
+    this.retryAt = Date.now() + Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.failures - 1));
+  }
+
+  private async drop(reason: string): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      this.log.debug({ reason }, "closing backend connection");
+      await client.close().catch(() => undefined);
+    }
+  }
+
+  /** Turns transport and SDK errors into errors that name the backend; the backend's own JSON-RPC errors pass through. */
+  private explain(err: unknown, phase: "connect" | "request" = "request"): McpError {
+    if (err instanceof McpError) {
+      if (err.code === ErrorCode.RequestTimeout) return backendTimeout(this.name, this.spec.timeoutMs);
+      if (err.code === ErrorCode.ConnectionClosed) {
+        const detail = this.lastFailure ? ` (last stderr line: ${this.lastFailure})` : "";
+        return backendUnavailable(this.name, `the connection closed${phase === "connect" ? " during initialize" : " before the backend answered"}${detail}`);
+      }
+      return err;
+    }
+    return backendUnavailable(this.name, `${phase === "connect" ? "cannot connect: " : ""}${describeError(err)}`);
+  }
+}
+
+function isSessionExpired(err: unknown): boolean {
+  return (err as { code?: unknown }).code === 404 || /\b404\b.*session|session.*not found/i.test(describeError(err));
+}

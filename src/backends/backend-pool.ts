@@ -1,0 +1,122 @@
+import { type ClientCapabilities, McpError, ErrorCode, type Notification, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "../log/logger.ts";
+import { BackendConnection } from "./backend-connection.ts";
+import type { BackendSpec } from "./backend-spec.ts";
+
+/** A front session as a backend connection sees it: where to deliver what the backend starts. */
+export interface SessionSink {
+  readonly id: string;
+  deliverNotification(backend: string, notification: Notification): void;
+  relayRequest(backend: string, request: Request, signal: AbortSignal): Promise<Result>;
+}
+
+export interface BackendPoolOptions {
+  env: Record<string, string | undefined>;
+  logger: Logger;
+  version: string;
+}
+
+/** Notifications that concern every client of a backend, so a shared connection may fan them out. */
+const BROADCAST = new Set([
+  "notifications/message",
+  "notifications/tools/list_changed",
+  "notifications/resources/list_changed",
+  "notifications/prompts/list_changed",
+  "notifications/resources/updated",
+]);
+
+/**
+ * Who gets which backend connection. A client that declared sampling, elicitation or roots gets
+ * a dedicated connection (for stdio, its own process): the backend may send it requests, and on a
+ * shared connection nothing would say which client a request belongs to. Every other client
+ * shares one connection per backend, multiplexed by the SDK client's own request ids; it is
+ * initialised without those capabilities, so the backend never starts a request on it.
+ */
+export class BackendPool {
+  private readonly shared = new Map<string, { connection: BackendConnection; sinks: Set<SessionSink> }>();
+
+  constructor(private readonly options: BackendPoolOptions) {}
+
+  /** Whether a client with these capabilities needs a connection of its own. */
+  static needsDedicated(capabilities: ClientCapabilities): boolean {
+    return Boolean(capabilities.sampling || capabilities.elicitation || capabilities.roots);
+  }
+
+  acquire(spec: BackendSpec, sink: SessionSink, capabilities: ClientCapabilities): BackendConnection {
+    if (BackendPool.needsDedicated(capabilities)) {
+      return new BackendConnection(spec, {
+        ...this.connectionOptions(capabilities),
+        listener: {
+          onRequest: (request, signal) => sink.relayRequest(spec.name, request, signal),
+          onNotification: (notification) => sink.deliverNotification(spec.name, notification),
+        },
+      });
+    }
+    let entry = this.shared.get(spec.name);
+    if (!entry || entry.connection.spec !== spec) {
+      const sinks = new Set<SessionSink>();
+      const log = this.options.logger.child({ backend: spec.name });
+      entry = {
+        sinks,
+        connection: new BackendConnection(spec, {
+          ...this.connectionOptions({}),
+          listener: {
+            onRequest: async (request) => {
+              throw new McpError(ErrorCode.MethodNotFound, `${request.method}: this gateway connection declared no such capability`);
+            },
+            onNotification: (notification) => {
+              if (!BROADCAST.has(notification.method)) return log.debug({ method: notification.method }, "notification on a shared connection dropped: no session to attribute it to");
+              for (const target of sinks) target.deliverNotification(spec.name, notification);
+            },
+          },
+        }),
+      };
+      this.shared.set(spec.name, entry);
+    }
+    entry.sinks.add(sink);
+    return entry.connection;
+  }
+
+  /** The session no longer uses the connection: dedicated ones close, shared ones close with their last session. */
+  async release(connection: BackendConnection, sink: SessionSink): Promise<void> {
+    const entry = this.shared.get(connection.name);
+    if (entry?.connection === connection) {
+      entry.sinks.delete(sink);
+      if (entry.sinks.size === 0) {
+        this.shared.delete(connection.name);
+        await connection.close();
+      }
+      return;
+    }
+    await connection.close();
+  }
+
+  /** The sessions attached to a shared connection (for logging level arbitration). */
+  sharers(connection: BackendConnection): ReadonlySet<SessionSink> | undefined {
+    const entry = this.shared.get(connection.name);
+    return entry?.connection === connection ? entry.sinks : undefined;
+  }
+
+  /** A backend changed or was removed: its shared connection closes; sessions reconnect on next use. */
+  async forget(name: string): Promise<void> {
+    const entry = this.shared.get(name);
+    if (!entry) return;
+    this.shared.delete(name);
+    await entry.connection.close();
+  }
+
+  async closeAll(): Promise<void> {
+    const entries = [...this.shared.values()];
+    this.shared.clear();
+    await Promise.all(entries.map((entry) => entry.connection.close()));
+  }
+
+  private connectionOptions(capabilities: ClientCapabilities) {
+    return {
+      capabilities,
+      clientInfo: { name: "mcpgw", version: this.options.version },
+      env: this.options.env,
+      logger: this.options.logger,
+    };
+  }
+}

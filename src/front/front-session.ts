@@ -1,0 +1,229 @@
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import {
+  type ClientCapabilities,
+  type Implementation,
+  type InitializeRequestParams,
+  type LoggingLevel,
+  LoggingLevelSchema,
+  type Notification,
+  type Request,
+  type RequestId,
+  type Result,
+  ResultSchema,
+  type ServerNotification,
+  type ServerRequest,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { BackendConnection } from "../backends/backend-connection.ts";
+import { BackendPool, type SessionSink } from "../backends/backend-pool.ts";
+import type { BackendRegistry } from "../backends/backend-registry.ts";
+import { describeError } from "../errors.ts";
+import type { Logger } from "../log/logger.ts";
+import { prefixUri } from "./aggregate-names.ts";
+import { unknownBackend } from "./gateway-errors.ts";
+import { mergeCapabilities } from "./merge-capabilities.ts";
+import { MemoryEventStore } from "./memory-event-store.ts";
+
+/** /mcp/<backend> exposes one backend with names untouched; /mcp aggregates all of them. */
+export type SessionRoute = { kind: "backend"; backend: string } | { kind: "aggregate" };
+
+export type ClientRequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** The request pipeline as a session calls it for each client request it does not answer itself. */
+export type Pipeline = (session: FrontSession, request: Request, extra: ClientRequestExtra) => Promise<Result>;
+
+export interface FrontSessionDeps {
+  registry: BackendRegistry;
+  pool: BackendPool;
+  logger: Logger;
+  version: string;
+  pipeline: Pipeline;
+  /** Called once the transport has assigned the session id (the initialize response is being sent). */
+  onOpen(session: FrontSession): void;
+  onClose(session: FrontSession): void;
+}
+
+const SEVERITY = new Map(LoggingLevelSchema.options.map((level, index) => [level, index]));
+const SERVER_TO_CLIENT_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * One client session: its own SDK Server and Streamable HTTP transport (never shared between
+ * clients), and the backend connections it uses. The SDK answers initialize and ping; every
+ * other request goes through the pipeline (Server.fallbackRequestHandler), so unknown methods
+ * reach the backend untouched.
+ */
+export class FrontSession implements SessionSink {
+  readonly server: Server;
+  readonly transport: WebStandardStreamableHTTPServerTransport;
+  readonly log: Logger;
+  id = "";
+  lastActivity = Date.now();
+  /** The level the client asked for with logging/setLevel; undefined = everything. */
+  logLevel: LoggingLevel | undefined;
+  /** Resource URIs the client subscribed to, as the client names them. */
+  readonly subscriptions = new Set<string>();
+  private readonly connections = new Map<string, BackendConnection>();
+  /** Front request ids in flight per backend, newest last: where backend-initiated traffic is attributed. */
+  private readonly inflight = new Map<string, RequestId[]>();
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly route: SessionRoute,
+    readonly clientCapabilities: ClientCapabilities,
+    readonly clientInfo: Implementation | undefined,
+    private readonly deps: FrontSessionDeps,
+    serverInfo: Implementation,
+    capabilities: ReturnType<typeof mergeCapabilities>,
+    instructions: string | undefined,
+  ) {
+    this.log = deps.logger.child({ route: route.kind === "backend" ? route.backend : "*" });
+    this.server = new Server(serverInfo, { capabilities, ...(instructions !== undefined && { instructions }) });
+    // The gateway handles logging/setLevel itself (filtering per session, fan-out to backends).
+    this.server.removeRequestHandler("logging/setLevel");
+    this.server.fallbackRequestHandler = (request, extra) => deps.pipeline(this, request, extra);
+    this.server.fallbackNotificationHandler = async (notification) => this.onClientNotification(notification);
+    this.transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => crypto.randomUUID(),
+      eventStore: new MemoryEventStore(),
+      onsessioninitialized: (id) => {
+        this.id = id;
+        deps.onOpen(this);
+      },
+      onsessionclosed: () => void this.close(),
+    });
+    this.transport.onclose = () => void this.close();
+  }
+
+  /** Opens the backends the route needs (mirroring the client's capabilities) and builds the session. */
+  static async open(route: SessionRoute, params: InitializeRequestParams, deps: FrontSessionDeps): Promise<FrontSession> {
+    const specs = route.kind === "backend" ? [deps.registry.get(route.backend)] : deps.registry.list();
+    if (route.kind === "backend" && !specs[0]) throw unknownBackend(route.backend);
+    const sink: { session?: FrontSession } = {};
+    // Connections are acquired before the session exists (capabilities come from them), through a proxy sink.
+    const proxySink: SessionSink = {
+      get id() {
+        return sink.session?.id ?? "";
+      },
+      deliverNotification: (backend, n) => sink.session?.deliverNotification(backend, n),
+      relayRequest: async (backend, request, signal) => {
+        if (!sink.session) throw new Error("session not ready");
+        return sink.session.relayRequest(backend, request, signal);
+      },
+    };
+    const connections = specs.filter((s) => s !== undefined).map((spec) => deps.pool.acquire(spec, proxySink, params.capabilities));
+    const settled = await Promise.allSettled(connections.map((c) => c.connect()));
+    const live = connections.filter((_, i) => settled[i]?.status === "fulfilled");
+    if (route.kind === "backend" && live.length === 0) {
+      await Promise.all(connections.map((c) => deps.pool.release(c, proxySink)));
+      throw (settled[0] as PromiseRejectedResult).reason;
+    }
+    settled.forEach((result, i) => {
+      if (result.status === "rejected") deps.logger.warn({ backend: connections[i]?.name, err: describeError(result.reason) }, "backend left out of the aggregated session");
+    });
+    const single = route.kind === "backend" ? live[0] : undefined;
+    const serverInfo = single?.serverInfo ?? { name: "mcpgw", version: deps.version };
+    const instructions = single
+      ? single.instructions
+      : live.filter((c) => c.instructions).map((c) => `## ${c.name}\n${c.instructions}`).join("\n\n") || undefined;
+    const session = new FrontSession(route, params.capabilities, params.clientInfo, deps, serverInfo, mergeCapabilities(live.map((c) => c.serverCapabilities)), instructions);
+    sink.session = session;
+    for (const connection of connections) session.connections.set(connection.name, connection);
+    session.proxySink = proxySink;
+    return session;
+  }
+
+  private proxySink: SessionSink = this;
+
+  /** Backends this session can reach, by name: the one of its route, or every registered backend. */
+  backendNames(): string[] {
+    if (this.route.kind === "backend") return [this.route.backend];
+    return this.deps.registry.list().map((spec) => spec.name).sort();
+  }
+
+  /** The session's connection to a backend, (re)acquired when missing, closed, or the backend changed. */
+  connection(backend: string): BackendConnection {
+    const spec = this.deps.registry.get(backend);
+    if (!spec || (this.route.kind === "backend" && this.route.backend !== backend)) throw unknownBackend(backend);
+    const current = this.connections.get(backend);
+    if (current && !current.isClosed && current.spec === spec) return current;
+    if (current) void this.deps.pool.release(current, this.proxySink);
+    const fresh = this.deps.pool.acquire(spec, this.proxySink, this.clientCapabilities);
+    this.connections.set(backend, fresh);
+    return fresh;
+  }
+
+  /** Whether other sessions share this session's connection to a backend (and which). */
+  sharersOf(backend: string): ReadonlySet<SessionSink> | undefined {
+    const connection = this.connections.get(backend);
+    return connection && this.deps.pool.sharers(connection);
+  }
+
+  /** Forwards one request to a backend on behalf of the client request `extra` describes. */
+  async forward(backend: string, request: Request, extra: ClientRequestExtra): Promise<Result> {
+    const progressToken = extra._meta?.progressToken;
+    const ids = this.inflight.get(backend) ?? [];
+    this.inflight.set(backend, ids);
+    ids.push(extra.requestId);
+    try {
+      return await this.connection(backend).request(request, {
+        signal: extra.signal,
+        // Progress comes back under the gateway's token; the client gets it under its own.
+        ...(progressToken !== undefined && {
+          onprogress: (progress) => void extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } }).catch(() => undefined),
+        }),
+      });
+    } finally {
+      ids.splice(ids.indexOf(extra.requestId), 1);
+    }
+  }
+
+  /** A backend notification for this session: filtered, renamed for the route, sent on the right stream. */
+  deliverNotification(backend: string, notification: Notification): void {
+    const params = (notification.params ?? {}) as Record<string, unknown>;
+    let outgoing = notification;
+    if (notification.method === "notifications/resources/updated" && typeof params.uri === "string") {
+      const uri = this.route.kind === "aggregate" ? prefixUri(backend, params.uri) : params.uri;
+      if (!this.subscriptions.has(uri)) return;
+      outgoing = { ...notification, params: { ...params, uri } };
+    }
+    if (notification.method === "notifications/message" && this.logLevel && typeof params.level === "string") {
+      if ((SEVERITY.get(params.level as LoggingLevel) ?? 99) < (SEVERITY.get(this.logLevel) ?? 0)) return;
+    }
+    const broadcast = notification.method.endsWith("/list_changed") || notification.method === "notifications/resources/updated";
+    const relatedRequestId = broadcast ? undefined : this.inflight.get(backend)?.at(-1);
+    this.server
+      .notification(outgoing as ServerNotification, relatedRequestId === undefined ? undefined : { relatedRequestId })
+      .catch((err) => this.log.debug({ err: describeError(err), method: notification.method }, "notification not delivered"));
+  }
+
+  /** A backend request for the client (sampling, elicitation, roots): sent on the stream of the call that caused it. */
+  relayRequest(backend: string, request: Request, signal: AbortSignal): Promise<Result> {
+    const relatedRequestId = this.inflight.get(backend)?.at(-1);
+    return this.server.request(request as ServerRequest, ResultSchema.passthrough(), {
+      signal,
+      timeout: SERVER_TO_CLIENT_TIMEOUT_MS,
+      ...(relatedRequestId !== undefined && { relatedRequestId }),
+    });
+  }
+
+  private async onClientNotification(notification: Notification): Promise<void> {
+    this.lastActivity = Date.now();
+    const targets = this.route.kind === "backend" ? [this.route.backend] : notification.method === "notifications/roots/list_changed" ? [...this.connections.keys()] : [];
+    for (const backend of targets) {
+      await this.connection(backend).notify(notification).catch((err) => this.log.debug({ err: describeError(err), backend }, "client notification not forwarded"));
+    }
+  }
+
+  /** Ends the session: its transport, and its hold on backend connections. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.deps.onClose(this);
+      const connections = [...this.connections.values()];
+      this.connections.clear();
+      await Promise.all(connections.map((c) => this.deps.pool.release(c, this.proxySink)));
+      await this.server.close().catch(() => undefined);
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,39 @@
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { formatDuration } from "../config/duration.ts";
+
+/**
+ * JSON-RPC error codes the gateway itself answers with. -32000…-32099 is the range JSON-RPC leaves
+ * to implementations; backend errors pass through with the backend's own code.
+ */
+export const GatewayErrorCode = {
+  ParseError: ErrorCode.ParseError,
+  InvalidRequest: ErrorCode.InvalidRequest,
+  MethodNotFound: ErrorCode.MethodNotFound,
+  InvalidParams: ErrorCode.InvalidParams,
+  /** Same code the SDK uses for a request timeout. */
+  BackendTimeout: ErrorCode.RequestTimeout,
+  /** The backend could not be reached, crashed, or closed the connection. */
+  BackendUnavailable: -32010,
+  /** No such backend is registered (or it was removed). */
+  UnknownBackend: -32011,
+} as const;
+
+export function backendTimeout(backend: string, timeoutMs: number): McpError {
+  return new McpError(GatewayErrorCode.BackendTimeout, `backend "${backend}" timed out after ${formatDuration(timeoutMs)} (set --timeout on the backend)`, {
+    backend,
+    timeoutMs,
+  });
+}
+
+export function backendUnavailable(backend: string, what: string): McpError {
+  return new McpError(GatewayErrorCode.BackendUnavailable, `backend "${backend}" is unavailable: ${what}`, { backend });
+}
+
+export function unknownBackend(backend: string): McpError {
+  return new McpError(GatewayErrorCode.UnknownBackend, `there is no backend "${backend}"`, { backend, hint: "list them with: mcpgw backend list" });
+}
+
+/** A JSON-RPC error response body for errors answered before any session exists. */
+export function jsonRpcErrorBody(code: number, message: string, id: string | number | null = null): unknown {
+  return { jsonrpc: "2.0", id, error: { code, message } };
+}

@@ -1,0 +1,68 @@
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
+
+export type BodyResult = { ok: true; message: JSONRPCMessage } | { ok: false; response: Response };
+
+function refuse(status: number, code: number, message: string, headers: Record<string, string> = {}): BodyResult {
+  return { ok: false, response: Response.json(jsonRpcErrorBody(code, message), { status, headers }) };
+}
+
+/**
+ * Reads one JSON-RPC message from a POST body, never holding more than `maxBytes`: an oversized
+ * or endless body is cut off with 413 as soon as it passes the bound. Batches (arrays) were
+ * removed from MCP in 2025-06-18 and are refused here, before the SDK transport (which still
+ * accepts them) sees the body.
+ */
+export async function readJsonRpcBody(request: Request, maxBytes: number): Promise<BodyResult> {
+  const declared = Number(request.headers.get("content-length") ?? "NaN");
+  if (declared > maxBytes) return refuse(413, GatewayErrorCode.InvalidRequest, `request body of ${declared} bytes exceeds the ${maxBytes}-byte limit`);
+  const text = await readBounded(request, maxBytes);
+  if (text === undefined) return refuse(413, GatewayErrorCode.InvalidRequest, `request body exceeds the ${maxBytes}-byte limit`, { connection: "close" });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    return refuse(400, GatewayErrorCode.ParseError, `Parse error: the body is not JSON (${(err as Error).message})`);
+  }
+  if (Array.isArray(parsed)) {
+    return refuse(400, GatewayErrorCode.InvalidRequest, "Invalid Request: JSON-RPC batches are not supported since MCP 2025-06-18; send one message per POST");
+  }
+  const problem = jsonRpcProblem(parsed);
+  if (problem) return refuse(400, GatewayErrorCode.InvalidRequest, `Invalid Request: ${problem}`);
+  return { ok: true, message: parsed as JSONRPCMessage };
+}
+
+async function readBounded(request: Request, maxBytes: number): Promise<string | undefined> {
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+function jsonRpcProblem(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return "the message must be a JSON object";
+  const message = value as Record<string, unknown>;
+  if (message.jsonrpc !== "2.0") return 'the message must have "jsonrpc": "2.0"';
+  const hasId = "id" in message;
+  if (hasId && typeof message.id !== "string" && typeof message.id !== "number") return '"id" must be a string or a number';
+  if ("method" in message) {
+    if (typeof message.method !== "string" || message.method === "") return '"method" must be a non-empty string';
+    if ("params" in message && (typeof message.params !== "object" || message.params === null || Array.isArray(message.params))) {
+      return '"params" must be an object';
+    }
+    return undefined;
+  }
+  if (hasId && ("result" in message || "error" in message)) return undefined;
+  return 'the message is neither a request, a notification nor a response (no "method", no "result" or "error")';
+}

@@ -1,0 +1,146 @@
+import { ErrorCode, type LoggingLevel, LoggingLevelSchema, McpError, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
+import { prefixContentUris, prefixName, prefixUri, splitName, splitUri } from "../front/aggregate-names.ts";
+import type { ClientRequestExtra, FrontSession } from "../front/front-session.ts";
+import { aggregateList } from "./aggregate-list.ts";
+
+/** Where a request goes and how to run it; `backend`/`target` are what audit and policy see. */
+export interface RoutePlan {
+  backend?: string;
+  target?: string;
+  run(): Promise<Result>;
+}
+
+type Params = Record<string, unknown>;
+const SEVERITY = new Map(LoggingLevelSchema.options.map((level, index) => [level, index]));
+
+/** Decides the backend (and the request it gets) for one client request on a session. */
+export function route(session: FrontSession, request: Request, extra: ClientRequestExtra): RoutePlan {
+  const params = (request.params ?? {}) as Params;
+  switch (request.method) {
+    case "logging/setLevel":
+      return { run: () => setLevel(session, params, extra) };
+    case "resources/subscribe":
+    case "resources/unsubscribe":
+      return subscription(session, request, params, extra);
+  }
+  if (session.route.kind === "backend") {
+    const backend = session.route.backend;
+    return { backend, target: targetOf(request.method, params), run: () => session.forward(backend, request, extra) };
+  }
+  return aggregateRoute(session, request, params, extra);
+}
+
+function targetOf(method: string, params: Params): string | undefined {
+  if (typeof params.name === "string") return params.name;
+  if (typeof params.uri === "string") return params.uri;
+  void method;
+  return undefined;
+}
+
+function invalid(message: string): McpError {
+  return new McpError(ErrorCode.InvalidParams, message);
+}
+
+/** The aggregated endpoint: names and URIs carry their backend; lists span every backend. */
+function aggregateRoute(session: FrontSession, request: Request, params: Params, extra: ClientRequestExtra): RoutePlan {
+  const forward = (backend: string, rewritten: Params, mapResult: (result: Result) => Result = (r) => r): RoutePlan => ({
+    backend,
+    target: targetOf(request.method, rewritten),
+    run: async () => mapResult(await session.forward(backend, { method: request.method, params: rewritten }, extra)),
+  });
+  const byName = () => {
+    const split = typeof params.name === "string" ? splitName(params.name) : undefined;
+    if (!split) throw invalid(`"${String(params.name)}" does not name a backend: on /mcp names are <backend>__<name>`);
+    return split;
+  };
+  const byUri = (uri: unknown) => {
+    const split = typeof uri === "string" ? splitUri(uri) : undefined;
+    if (!split) throw invalid(`"${String(uri)}" does not name a backend: on /mcp resource URIs are mcpgw://<backend>/<uri>`);
+    return split;
+  };
+  switch (request.method) {
+    case "tools/list":
+      return { run: () => aggregateList(session, request, extra, "tools", (b, tool) => ({ ...tool, name: prefixName(b, String(tool.name)) })) };
+    case "prompts/list":
+      return { run: () => aggregateList(session, request, extra, "prompts", (b, prompt) => ({ ...prompt, name: prefixName(b, String(prompt.name)) })) };
+    case "resources/list":
+      return { run: () => aggregateList(session, request, extra, "resources", (b, r) => ({ ...r, uri: prefixUri(b, String(r.uri)) })) };
+    case "resources/templates/list":
+      return { run: () => aggregateList(session, request, extra, "resourceTemplates", (b, t) => ({ ...t, uriTemplate: prefixUri(b, String(t.uriTemplate)) })) };
+    case "tools/call": {
+      const { backend, name } = byName();
+      return forward(backend, { ...params, name }, (result) => ({ ...result, content: prefixContentUris(backend, result.content) }));
+    }
+    case "prompts/get": {
+      const { backend, name } = byName();
+      return forward(backend, { ...params, name }, (result) => ({
+        ...result,
+        messages: Array.isArray(result.messages)
+          ? result.messages.map((m: Params) => ({ ...m, content: (prefixContentUris(backend, [m.content]) as unknown[])[0] }))
+          : result.messages,
+      }));
+    }
+    case "resources/read": {
+      const { backend, uri } = byUri(params.uri);
+      return forward(backend, { ...params, uri }, (result) => ({
+        ...result,
+        contents: Array.isArray(result.contents) ? result.contents.map((c: Params) => ({ ...c, uri: prefixUri(backend, String(c.uri)) })) : result.contents,
+      }));
+    }
+    case "completion/complete": {
+      const ref = (params.ref ?? {}) as Params;
+      if (ref.type === "ref/prompt") {
+        const split = splitName(String(ref.name));
+        if (!split) throw invalid(`prompt "${String(ref.name)}" does not name a backend`);
+        return forward(split.backend, { ...params, ref: { ...ref, name: split.name } });
+      }
+      const { backend, uri } = byUri(ref.uri);
+      return forward(backend, { ...params, ref: { ...ref, uri } });
+    }
+    default: {
+      // A method the gateway cannot route by its params: with one backend there is no ambiguity.
+      const names = session.backendNames();
+      if (names.length === 1) return forward(names[0]!, params);
+      throw new McpError(ErrorCode.MethodNotFound, `${request.method} cannot be routed on the aggregated endpoint /mcp; use /mcp/<backend>`);
+    }
+  }
+}
+
+/** Records the session's level (the gateway filters per session) and asks each backend for the most verbose level any of its clients wants. */
+async function setLevel(session: FrontSession, params: Params, extra: ClientRequestExtra): Promise<Result> {
+  const level = LoggingLevelSchema.safeParse(params.level);
+  if (!level.success) throw invalid(`"${String(params.level)}" is not a logging level (${LoggingLevelSchema.options.join(", ")})`);
+  session.logLevel = level.data;
+  await Promise.all(
+    session.backendNames().map(async (backend) => {
+      const levels = [...(session.sharersOf(backend) ?? [session])].map((s) => (s as FrontSession).logLevel ?? level.data);
+      const mostVerbose = levels.reduce<LoggingLevel>((a, b) => ((SEVERITY.get(a) ?? 0) <= (SEVERITY.get(b) ?? 0) ? a : b), level.data);
+      try {
+        await session.forward(backend, { method: "logging/setLevel", params: { ...params, level: mostVerbose } }, extra);
+      } catch (err) {
+        // A backend without logging support still gets the gateway's own filtering.
+        session.log.debug({ backend, err: String(err) }, "backend did not take logging/setLevel");
+      }
+    }),
+  );
+  return {};
+}
+
+/** Subscriptions are tracked per session (updates go only to subscribers); a shared backend unsubscribes when the last subscriber does. */
+function subscription(session: FrontSession, request: Request, params: Params, extra: ClientRequestExtra): RoutePlan {
+  const clientUri = String(params.uri);
+  const split = session.route.kind === "aggregate" ? splitUri(clientUri) : { backend: session.route.backend, uri: clientUri };
+  if (!split) throw invalid(`"${clientUri}" does not name a backend: on /mcp resource URIs are mcpgw://<backend>/<uri>`);
+  const subscribe = request.method === "resources/subscribe";
+  return {
+    backend: split.backend,
+    target: clientUri,
+    async run() {
+      if (subscribe) session.subscriptions.add(clientUri);
+      else session.subscriptions.delete(clientUri);
+      const othersStillSubscribed = [...(session.sharersOf(split.backend) ?? [])].some((s) => s !== session && (s as FrontSession).subscriptions?.has(clientUri));
+      if (!subscribe && othersStillSubscribed) return {};
+      return session.forward(split.backend, { method: request.method, params: { ...params, uri: split.uri } }, extra);
+    },
+  };
+}
