@@ -36,6 +36,83 @@ export function buildProgram(): Command {
       await runMigrate(commandContext(command), options);
     });
 
-  for (const command of program.commands) command.exitOverride().showHelpAfterError(`(run mcpgw ${command.name()} --help for usage)`);
+  addBackendCommands(program);
+
+  for (const command of subcommands(program)) command.exitOverride().showHelpAfterError(`(run ${commandPath(command)} --help for usage)`);
   return program;
+}
+
+/** `mcpgw backend add|list|show|remove|test`. */
+function addBackendCommands(program: Command): void {
+  const backend = program.command("backend").description("register, inspect and test the MCP servers behind the gateway");
+  const load = () => import("./commands/backend.ts");
+
+  backend
+    .command("add")
+    .description('register a backend: an HTTP server (--url) or a program spoken to over stdio (--command "CMD ARG...")')
+    .argument("<name>", "backend name: lower-case letters, digits, - and _ (tools appear as NAME__TOOL)")
+    .option("--url <url>", "http(s) URL of a Streamable HTTP or SSE server")
+    .addOption(new Option("--transport <kind>", "HTTP transport of --url (default streamable-http)").choices(["streamable-http", "sse"]))
+    .option("--command <command>", 'program and arguments as one quoted string, e.g. "npx -y @modelcontextprotocol/server-everything"')
+    .option("--env <KEY=VALUE>", "environment variable for a --command backend; VALUE may use ${VAR} (repeatable)", collect, [])
+    .option("--header <Name: value>", "HTTP header for a --url backend; value may use ${VAR} (repeatable)", collect, [])
+    .option("--timeout <duration>", "time allowed to connect and for each request, e.g. 30s (default 30s, at most 1h)")
+    .addHelpText("after", '\nSecrets: write --header "Authorization: Bearer ${API_KEY}" (single-quoted in a shell) so the secret stays in\nthe gateway\'s environment; literal values are stored in the database as given.')
+    .action(async (name: string, options: { url?: string; transport?: string; command?: string; env: string[]; header: string[]; timeout?: string }, command: Command) => {
+      const { runBackendAdd } = await load();
+      await runBackendAdd(commandContext(command), name, options);
+    });
+
+  backend
+    .command("list")
+    .description("list the backends (header and env values redacted)")
+    .option("--json", "print JSON for scripts")
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const { runBackendList } = await load();
+      await runBackendList(commandContext(command), options);
+    });
+
+  backend
+    .command("show")
+    .description("show one backend (header and env values redacted)")
+    .argument("<name>", "backend name")
+    .option("--json", "print JSON for scripts")
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+      const { runBackendShow } = await load();
+      await runBackendShow(commandContext(command), name, options);
+    });
+
+  backend
+    .command("remove")
+    .description("remove a backend")
+    .argument("<name>", "backend name")
+    .action(async (name: string, _options: unknown, command: Command) => {
+      const { runBackendRemove } = await load();
+      await runBackendRemove(commandContext(command), name);
+    });
+
+  backend
+    .command("test")
+    .description("connect to a backend as an MCP client: initialise, list its tools and report what it is")
+    .argument("<name>", "backend name")
+    .option("--json", "print JSON for scripts")
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+      const { runBackendTest } = await load();
+      await runBackendTest(commandContext(command), name, options);
+    });
+}
+
+/** Commander's collect pattern for repeatable flags. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Every command below `command`, at any depth. */
+function subcommands(command: Command): Command[] {
+  return command.commands.flatMap((child) => [child, ...subcommands(child)]);
+}
+
+/** "mcpgw backend add": the words that invoke a command. */
+function commandPath(command: Command): string {
+  return command.parent ? `${commandPath(command.parent)} ${command.name()}` : command.name();
 }

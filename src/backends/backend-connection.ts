@@ -128,6 +128,7 @@ export class BackendConnection {
     try {
       transport = createBackendTransport(this.spec, { env: this.options.env, logger: this.log, onStderrLine: (line) => (this.lastFailure = line) });
       await client.connect(transport, { timeout: this.spec.timeoutMs });
+      deliverProgressInOrder(client, transport);
     } catch (err) {
       await client.close().catch(() => undefined);
       this.noteFailure();
@@ -180,4 +181,20 @@ export class BackendConnection {
 
 function isSessionExpired(err: unknown): boolean {
   return (err as { code?: unknown }).code === 404 || /\b404\b.*session|session.*not found/i.test(describeError(err));
+}
+
+/**
+ * The SDK dispatches notifications a microtask late but responses at once, so a progress
+ * notification that arrives in the same read as its response is dropped (its handler is gone).
+ * Backends often write the last progress and the result back to back, so progress is handed to
+ * the SDK's own progress dispatch synchronously, in arrival order.
+ */
+function deliverProgressInOrder(client: Client, transport: { onmessage?: (message: never, extra?: never) => void }): void {
+  const dispatch = (client as unknown as { _onprogress?: (notification: unknown) => void })._onprogress;
+  const original = transport.onmessage;
+  if (typeof dispatch !== "function" || !original) return; // SDK changed: keep its own (racy) path
+  transport.onmessage = ((message: { method?: string }, extra?: unknown) => {
+    if (message.method === "notifications/progress") return dispatch.call(client, message);
+    return (original as (m: unknown, e?: unknown) => void)(message, extra);
+  }) as never;
 }

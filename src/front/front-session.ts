@@ -66,6 +66,8 @@ export class FrontSession implements SessionSink {
   private readonly connections = new Map<string, BackendConnection>();
   /** Front request ids in flight per backend, newest last: where backend-initiated traffic is attributed. */
   private readonly inflight = new Map<string, RequestId[]>();
+  /** Per client request: the chain of notifications being sent for it (see forward). */
+  private readonly relatedSends = new Map<RequestId, Promise<void>>();
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -166,16 +168,37 @@ export class FrontSession implements SessionSink {
     this.inflight.set(backend, ids);
     ids.push(extra.requestId);
     try {
-      return await this.connection(backend).request(request, {
+      const result = await this.connection(backend).request(request, {
         signal: extra.signal,
         // Progress comes back under the gateway's token; the client gets it under its own.
         ...(progressToken !== undefined && {
-          onprogress: (progress) => void extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } }).catch(() => undefined),
+          onprogress: (progress) =>
+            this.sendRelated(extra.requestId, () => extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } })),
         }),
       });
+      // The response ends the request's SSE stream: notifications sent for it must be written first.
+      const sends = this.relatedSends.get(extra.requestId);
+      if (sends) {
+        await sends;
+        // The SDK client handles a notification a microtask later than a response; when both
+        // arrive in one read, it drops the notification (the last progress). A macrotask between
+        // them puts them in separate writes, as the backend sent them.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return result;
     } finally {
       ids.splice(ids.indexOf(extra.requestId), 1);
+      if (!ids.includes(extra.requestId)) this.relatedSends.delete(extra.requestId);
     }
+  }
+
+  /** Sends a message tied to a client request, in order after earlier ones for the same request. */
+  private sendRelated(requestId: RequestId, send: () => Promise<void>): void {
+    const previous = this.relatedSends.get(requestId) ?? Promise.resolve();
+    this.relatedSends.set(
+      requestId,
+      previous.then(send).catch((err) => this.log.debug({ err: describeError(err) }, "notification not delivered")),
+    );
   }
 
   /** A backend notification for this session: filtered, renamed for the route, sent on the right stream. */
@@ -192,9 +215,11 @@ export class FrontSession implements SessionSink {
     }
     const broadcast = notification.method.endsWith("/list_changed") || notification.method === "notifications/resources/updated";
     const relatedRequestId = broadcast ? undefined : this.inflight.get(backend)?.at(-1);
-    this.server
-      .notification(outgoing as ServerNotification, relatedRequestId === undefined ? undefined : { relatedRequestId })
-      .catch((err) => this.log.debug({ err: describeError(err), method: notification.method }, "notification not delivered"));
+    if (relatedRequestId === undefined) {
+      this.server.notification(outgoing as ServerNotification).catch((err) => this.log.debug({ err: describeError(err), method: notification.method }, "notification not delivered"));
+    } else {
+      this.sendRelated(relatedRequestId, () => this.server.notification(outgoing as ServerNotification, { relatedRequestId }));
+    }
   }
 
   /** A backend request for the client (sampling, elicitation, roots): sent on the stream of the call that caused it. */

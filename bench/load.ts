@@ -1,0 +1,144 @@
+/**
+ * The load generator: `concurrency` independent MCP sessions against one Streamable HTTP endpoint,
+ * each a closed loop with exactly one tools/call in flight (so concurrency 16 = 16 sessions =
+ * 16 calls in flight). All sessions initialize first (not timed); then a warm-up, whose calls are
+ * discarded, and a fixed measuring window. A call counts when it completes inside the window.
+ *
+ *   bun bench/load.ts URL [--concurrency 16] [--warmup 2] [--duration 8] [--token JWT]
+ */
+import { parseArgs } from "node:util";
+import { McpHttpError, McpHttpSession, type RpcResponse } from "./mcp-http-client.ts";
+
+export interface LoadOptions {
+  url: string;
+  concurrency: number;
+  warmupMs: number;
+  measureMs: number;
+  bearerToken?: string;
+}
+
+export interface LoadResult {
+  /** Successful calls completed inside the measuring window. */
+  calls: number;
+  callsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Failed calls over the whole run, warm-up included. */
+  errors: number;
+  /** The first failure, to say what went wrong. */
+  firstError?: string;
+}
+
+const ECHO_TEXT = "hello";
+const ECHO_ARGS = { text: ECHO_TEXT };
+// Calls still running this long after the window closes are aborted and counted as errors.
+const STOP_GRACE_MS = 5000;
+
+/** Runs the load and returns throughput and latency; throws if the sessions cannot initialize. */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const stop = new AbortController();
+  const sessions = Array.from(
+    { length: options.concurrency },
+    () => new McpHttpSession({ url: options.url, signal: stop.signal, ...(options.bearerToken !== undefined && { bearerToken: options.bearerToken }) }),
+  );
+  const initTimer = setTimeout(() => stop.abort(), 15_000);
+  try {
+    await Promise.all(sessions.map((session) => session.initialize()));
+  } catch (err) {
+    stop.abort();
+    throw new Error(`initialize failed: ${describe(err)}`);
+  } finally {
+    clearTimeout(initTimer);
+  }
+
+  const start = performance.now();
+  const measuring = { from: start + options.warmupMs, to: start + options.warmupMs + options.measureMs };
+  const tally = { latencies: [] as number[], errors: 0, firstError: undefined as string | undefined };
+  const hardStop = setTimeout(() => stop.abort(), options.warmupMs + options.measureMs + STOP_GRACE_MS);
+  try {
+    await Promise.all(sessions.map((session) => worker(session, measuring, tally)));
+  } finally {
+    clearTimeout(hardStop);
+    await Promise.all(sessions.map((session) => session.close()));
+  }
+
+  const latencies = Float64Array.from(tally.latencies).sort();
+  return {
+    calls: latencies.length,
+    callsPerSecond: latencies.length / (options.measureMs / 1000),
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    errors: tally.errors,
+    ...(tally.firstError !== undefined && { firstError: tally.firstError }),
+  };
+}
+
+interface Tally {
+  latencies: number[];
+  errors: number;
+  firstError: string | undefined;
+}
+
+async function worker(session: McpHttpSession, measuring: { from: number; to: number }, tally: Tally): Promise<void> {
+  while (performance.now() < measuring.to) {
+    const begin = performance.now();
+    let failure: string | undefined;
+    try {
+      failure = checkEcho(await session.callTool("echo", ECHO_ARGS));
+    } catch (err) {
+      failure = describe(err);
+      // An expired or unknown session: start a new one, as a real client must.
+      if (err instanceof McpHttpError && err.status === 404) await session.initialize().catch(() => undefined);
+    }
+    const end = performance.now();
+    if (failure !== undefined) {
+      tally.errors++;
+      tally.firstError ??= failure;
+    } else if (end >= measuring.from && end <= measuring.to) {
+      tally.latencies.push(end - begin);
+    }
+  }
+}
+
+/** Undefined when the response is a correct echo, otherwise what is wrong with it. */
+function checkEcho(response: RpcResponse): string | undefined {
+  if (response.error !== undefined) return `JSON-RPC error ${response.error.code}: ${response.error.message}`;
+  const text = response.result?.content?.[0]?.text;
+  return text === ECHO_TEXT ? undefined : `unexpected result ${JSON.stringify(response.result).slice(0, 160)}`;
+}
+
+/** Nearest-rank percentile of an ascending array; NaN when empty. */
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return err.name === "AbortError" || err.name === "TimeoutError" ? "timed out (no answer before the bench stopped waiting)" : err.message;
+  return String(err);
+}
+
+if (import.meta.main) {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      concurrency: { type: "string", default: "16" },
+      warmup: { type: "string", default: "2" },
+      duration: { type: "string", default: "8" },
+      token: { type: "string" },
+    },
+  });
+  const url = positionals[0];
+  if (url === undefined) {
+    console.error("usage: bun bench/load.ts URL [--concurrency 16] [--warmup 2] [--duration 8] [--token JWT]");
+    process.exit(2);
+  }
+  const result = await runLoad({
+    url,
+    concurrency: Number(values.concurrency),
+    warmupMs: Number(values.warmup) * 1000,
+    measureMs: Number(values.duration) * 1000,
+    ...(values.token !== undefined && { bearerToken: values.token }),
+  });
+  console.log(JSON.stringify(result, null, 2));
+}

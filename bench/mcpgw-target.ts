@@ -1,0 +1,151 @@
+/**
+ * Brings up mcpgw for the bench: builds dist/mcpgw when it is missing or older than its sources,
+ * then, in a temporary folder with a temporary SQLite database, migrates, registers the two echo
+ * backends, issues a token when the CLI can, and serves on a free 127.0.0.1 port.
+ * Every step that fails (a command the CLI does not have yet, a build error) becomes a reason
+ * for the affected rows to read n/a; nothing here throws past startMcpgw.
+ */
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ManagedProcess, freePort, lastLines, runToCompletion, startProcess, stopProcess, waitUntilAnswering } from "./child-processes.ts";
+import { stdioEchoCommand } from "./peers.ts";
+
+const ROOT = join(import.meta.dir, "..");
+const BINARY = join(ROOT, "dist", "mcpgw");
+const SOURCES = ["src", "cli", "migrations", "scripts", "package.json"];
+const BENCH_SUBJECT = "bench-load";
+
+export const MCPGW_BACKENDS = ["http-echo", "stdio-echo"] as const;
+export type McpgwBackend = (typeof MCPGW_BACKENDS)[number];
+
+/** Where to reach one backend through mcpgw, or why it cannot be reached. */
+export type McpgwEndpoint = { url: string } | { unavailable: string };
+
+export interface McpgwTarget {
+  endpoints: Record<McpgwBackend, McpgwEndpoint>;
+  /** A bearer token for the load, when `token issue` worked. */
+  token?: string;
+  version?: string;
+  /** How `serve` was started, for the report. */
+  commandLine?: string;
+  /** Things worth printing under the table (e.g. that no token could be issued). */
+  notes: string[];
+  /** Stops the gateway and deletes the temporary folder. */
+  stop(): Promise<void>;
+}
+
+/** Starts mcpgw in front of the HTTP echo server (at httpEchoUrl) and the stdio echo server. */
+export async function startMcpgw(httpEchoUrl: string): Promise<McpgwTarget> {
+  const folder = mkdtempSync(join(tmpdir(), "mcpgw-bench-"));
+  const db = `sqlite:${join(folder, "bench.db")}`;
+  let serve: ManagedProcess | undefined;
+  const notes: string[] = [];
+  const stop = async () => {
+    if (serve !== undefined) await stopProcess(serve);
+    rmSync(folder, { recursive: true, force: true });
+  };
+  const unavailable = (reason: string): McpgwTarget => ({
+    endpoints: { "http-echo": { unavailable: reason }, "stdio-echo": { unavailable: reason } },
+    notes,
+    stop,
+  });
+
+  const built = await ensureBuilt();
+  if (built !== undefined) return unavailable(built);
+  const version = (await mcpgw(["--version"])).stdout.trim() || undefined;
+
+  const migrated = await mcpgw(["migrate", "--db", db]);
+  if (migrated.code !== 0) return unavailable(`mcpgw migrate failed: ${cliFailure(migrated.output)}`);
+
+  const backendArgs: Record<McpgwBackend, string[]> = {
+    "http-echo": ["--url", httpEchoUrl],
+    "stdio-echo": ["--command", stdioEchoCommand().join(" ")],
+  };
+  const endpoints = {} as Record<McpgwBackend, McpgwEndpoint>;
+  for (const name of MCPGW_BACKENDS) {
+    const added = await mcpgw(["backend", "add", name, ...backendArgs[name], "--db", db]);
+    endpoints[name] = added.code === 0 ? { url: "" } : { unavailable: `mcpgw backend add failed: ${cliFailure(added.output)}` };
+  }
+  if (MCPGW_BACKENDS.every((name) => "unavailable" in endpoints[name])) return { endpoints, notes, stop, ...(version !== undefined && { version }) };
+
+  const token = await issueToken(db, notes);
+
+  const port = await freePort();
+  const command = [BINARY, "serve", "--port", String(port), "--db", db, "--log-level", "warn"];
+  serve = startProcess("mcpgw serve", command, { cwd: folder });
+  try {
+    await waitUntilAnswering(serve, `http://127.0.0.1:${port}/healthz`, { okOnly: true });
+  } catch (err) {
+    const reason = `mcpgw serve did not come up: ${err instanceof Error ? err.message : String(err)}`;
+    return { ...unavailable(reason), ...(version !== undefined && { version }) };
+  }
+  for (const name of MCPGW_BACKENDS) {
+    if ("url" in endpoints[name]) endpoints[name] = { url: `http://127.0.0.1:${port}/mcp/${name}` };
+  }
+  return { endpoints, notes, stop, commandLine: command.join(" "), ...(token !== undefined && { token }), ...(version !== undefined && { version }) };
+}
+
+/**
+ * Best effort: a role allowing every tool, bound to the bench's subject, and a token for it, so
+ * the load passes authentication and authorization once the gateway enforces them. Undefined
+ * (with a note) while the CLI lacks these commands.
+ */
+async function issueToken(db: string, notes: string[]): Promise<string | undefined> {
+  const steps = [
+    ["role", "create", BENCH_SUBJECT, "--allow", "*", "--description", "mcpgw bench load generator"],
+    ["role", "grant", BENCH_SUBJECT, BENCH_SUBJECT],
+    ["token", "issue", "--sub", BENCH_SUBJECT, "--role", BENCH_SUBJECT, "--ttl", "1h"],
+  ];
+  let stdout = "";
+  for (const step of steps) {
+    const result = await mcpgw([...step, "--db", db]);
+    if (result.code !== 0) {
+      notes.push(`mcpgw driven without a token (\`mcpgw ${step.slice(0, 2).join(" ")}\`: ${cliFailure(result.output)})`);
+      return undefined;
+    }
+    stdout = result.stdout;
+  }
+  const token = stdout.split("\n").map((line) => line.trim()).find((line) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(line));
+  if (token === undefined) notes.push("mcpgw driven without a token (`token issue` printed no JWT)");
+  else notes.push(`mcpgw driven with a bearer token for subject "${BENCH_SUBJECT}" (role allowing "*")`);
+  return token;
+}
+
+/** Builds dist/mcpgw if it is missing or older than any source file; returns why not, on failure. */
+async function ensureBuilt(): Promise<string | undefined> {
+  const binaryTime = mtime(BINARY);
+  if (binaryTime !== undefined && SOURCES.every((source) => newestMtime(join(ROOT, source)) <= binaryTime)) return undefined;
+  console.error(binaryTime === undefined ? "dist/mcpgw is missing: npm run build…" : "dist/mcpgw is older than its sources: npm run build…");
+  const build = await runToCompletion(["npm", "run", "build"], { cwd: ROOT, timeoutMs: 120_000 });
+  return build.code === 0 ? undefined : `npm run build failed: ${lastLines(build.output, 2)}`;
+}
+
+/** The line of a failed CLI command that says what went wrong (commander adds a usage hint after it). */
+function cliFailure(output: string): string {
+  const lines = output.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  return lines.find((line) => /^error\b/i.test(line)) ?? lines[0] ?? "(no output)";
+}
+
+function mcpgw(args: string[]): Promise<{ code: number; stdout: string; output: string }> {
+  return runToCompletion([BINARY, ...args], { timeoutMs: 30_000 });
+}
+
+function mtime(path: string): number | undefined {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+function newestMtime(path: string): number {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (stat === undefined) return 0;
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const entry of readdirSync(path, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}

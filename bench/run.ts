@@ -1,0 +1,149 @@
+/**
+ * `npm run bench`: one run, side by side, of the same echo tool called directly, through mcpgw,
+ * and through the peers (supergateway, mcp-proxy), all on 127.0.0.1 with free ports. Targets are
+ * measured one after another, each started just before its row and stopped after it, so that
+ * on a small machine no idle relay competes with the one being measured.
+ *
+ *   bun bench/run.ts [--warmup 2] [--duration 8] [--concurrency 16] [--only direct,mcpgw-http,…]
+ *
+ * Progress goes to stderr, the report to stdout. Exit code 0 when the run completed (whatever the
+ * targets say), 1 when the bench itself failed. Every child process is stopped on every exit path.
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { type ManagedProcess, lastLines, startProcess, stopAllProcesses, stopProcess } from "./child-processes.ts";
+import { type LoadOptions, runLoad } from "./load.ts";
+import { machineInfo } from "./machine-info.ts";
+import { type McpgwTarget, startMcpgw } from "./mcpgw-target.ts";
+import { type StartedPeer, peerInfo, startMcpProxy, startSupergateway } from "./peers.ts";
+import { type Row, type RowKey, formatReport } from "./report.ts";
+
+const ROW_LABELS = {
+  direct: "direct → HTTP echo",
+  "mcpgw-http": "mcpgw → HTTP echo",
+  "mcpgw-stdio": "mcpgw → stdio echo",
+  supergateway: "supergateway → stdio echo",
+  "mcp-proxy": "mcp-proxy → stdio echo",
+} satisfies Record<RowKey, string>;
+const ROW_KEYS = Object.keys(ROW_LABELS) as RowKey[];
+
+const { values } = parseArgs({
+  options: {
+    warmup: { type: "string", default: "2" },
+    duration: { type: "string", default: "8" },
+    concurrency: { type: "string", default: "16" },
+    only: { type: "string" },
+  },
+});
+const selected = values.only === undefined ? ROW_KEYS : (values.only.split(",") as RowKey[]);
+const unknown = selected.filter((key) => !ROW_KEYS.includes(key));
+if (unknown.length > 0) {
+  console.error(`unknown target(s) ${unknown.join(", ")}; choose among ${ROW_KEYS.join(", ")}`);
+  process.exit(2);
+}
+const load = {
+  concurrency: Number(values.concurrency),
+  warmupMs: Number(values.warmup) * 1000,
+  measureMs: Number(values.duration) * 1000,
+};
+
+const machine = machineInfo();
+const rows: Row[] = [];
+const notes: string[] = [];
+const commands: Record<string, string> = {};
+let mcpgw: McpgwTarget | undefined;
+
+try {
+  progress("starting the HTTP echo server");
+  const httpEcho = startProcess("http-echo-server", [process.execPath, join(import.meta.dir, "http-echo-server.ts")]);
+  const httpEchoUrl = await withTimeout(httpEcho.firstLine, 10_000, "the HTTP echo server did not print its URL");
+  commands["HTTP echo"] = `bun bench/http-echo-server.ts → ${httpEchoUrl}`;
+
+  if (selected.includes("direct")) rows.push(await measure("direct", httpEchoUrl));
+
+  if (selected.includes("mcpgw-http") || selected.includes("mcpgw-stdio")) {
+    progress("starting mcpgw (build if stale, migrate, backend add, serve)");
+    mcpgw = await startMcpgw(httpEchoUrl);
+    notes.push(...mcpgw.notes);
+    if (mcpgw.commandLine !== undefined) commands.mcpgw = mcpgw.commandLine;
+    for (const [key, backend] of [["mcpgw-http", "http-echo"], ["mcpgw-stdio", "stdio-echo"]] as const) {
+      if (!selected.includes(key)) continue;
+      const endpoint = mcpgw.endpoints[backend];
+      if ("url" in endpoint) rows.push(await measure(key, endpoint.url, mcpgw.token));
+      else rows.push(unavailableRow(key, endpoint.unavailable));
+    }
+    await mcpgw.stop();
+  }
+  await stopProcess(httpEcho);
+
+  for (const [key, start] of [["supergateway", startSupergateway], ["mcp-proxy", startMcpProxy]] as const) {
+    if (!selected.includes(key)) continue;
+    progress(`starting ${key}`);
+    let peer: StartedPeer;
+    try {
+      peer = await start();
+    } catch (err) {
+      rows.push(unavailableRow(key, `${key} did not start: ${message(err)}`));
+      continue;
+    }
+    commands[key] = `${peer.commandLine}  (endpoint ${peer.url})`;
+    rows.push(await measure(key, peer.url, undefined, peer.process));
+    await stopProcess(peer.process);
+  }
+
+  const peers = peerInfo()
+    .map((peer) => `${peer.name} ${peer.version}`)
+    .join(", ");
+  const context = [
+    `load: ${load.concurrency} concurrent sessions, each a loop with one tools/call echo("hello") in flight; ${values.warmup} s warm-up discarded, ${values.duration} s measured; errors counted over the whole run`,
+    `versions: mcpgw ${mcpgw?.version ?? "(not run)"}; ${peers} on ${peerInfo()[0]?.runtime}`,
+  ];
+  console.log(formatReport({ machine, context, rows, notes, commands }));
+} catch (err) {
+  console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exitCode = 1;
+} finally {
+  await mcpgw?.stop().catch(() => undefined);
+  await stopAllProcesses();
+}
+
+/** Runs the load against one target; a target that cannot be driven becomes an n/a row with the reason. */
+async function measure(key: RowKey, url: string, bearerToken?: string, serving?: ManagedProcess): Promise<Row> {
+  const label = ROW_LABELS[key];
+  progress(`measuring ${label} (${url})`);
+  Bun.gc(true); // Start each row with the load generator's heap clean, not carrying the last row's garbage.
+  const options: LoadOptions = { url, ...load, ...(bearerToken !== undefined && { bearerToken }) };
+  try {
+    const result = await runLoad(options);
+    progress(`  ${Math.round(result.callsPerSecond)} calls/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors`);
+    return { key, label, result };
+  } catch (err) {
+    const output = serving?.outputTail();
+    return unavailableRow(key, message(err) + (output ? ` (${serving?.name} said: ${lastLines(output, 2)})` : ""));
+  }
+}
+
+function unavailableRow(key: RowKey, reason: string): Row {
+  progress(`  n/a: ${reason}`);
+  return { key, label: ROW_LABELS[key], unavailable: reason };
+}
+
+function progress(text: string): void {
+  console.error(`[bench] ${text}`);
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: Timer | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

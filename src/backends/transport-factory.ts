@@ -1,0 +1,86 @@
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import { DEFAULT_INHERITED_ENV_VARS, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { assertNever } from "../assert-never.ts";
+import type { Logger } from "../log/logger.ts";
+import type { BackendSpec } from "./backend-spec.ts";
+import { resolveSecretRefs } from "./secret-refs.ts";
+
+export interface BackendTransportOptions {
+  /** The gateway's environment: source of `${VAR}` values and of the stdio child's PATH, HOME… */
+  env: Record<string, string | undefined>;
+  logger: Logger;
+  /** Called with each line the stdio child writes to stderr (after it is logged). */
+  onStderrLine?: (line: string) => void;
+}
+
+/**
+ * Builds the SDK client transport a backend spec describes, with `${VAR}` references resolved.
+ * Throws a McpgwError naming the backend when a referenced variable is unset. The transport is
+ * not started: `Client.connect` starts it, and closing it ends a stdio child (stdin closed,
+ * then SIGTERM after 2 s, then SIGKILL).
+ */
+export function createBackendTransport(spec: BackendSpec, options: BackendTransportOptions): Transport {
+  switch (spec.transport) {
+    case "stdio":
+      return stdioTransport(spec, options);
+    case "streamable-http":
+      return new StreamableHTTPClientTransport(new URL(requireUrl(spec)), { requestInit: { headers: resolvedHeaders(spec, options) } });
+    case "sse":
+      // SDK 1.32 sends requestInit headers on the event-stream GET as well as on each POST,
+      // so no separate eventSourceInit is needed (test/transport-factory checks both requests).
+      return new SSEClientTransport(new URL(requireUrl(spec)), { requestInit: { headers: resolvedHeaders(spec, options) } });
+    default:
+      return assertNever(spec.transport);
+  }
+}
+
+function stdioTransport(spec: BackendSpec, options: BackendTransportOptions): Transport {
+  const [command, ...args] = spec.command ?? [];
+  if (command === undefined) throw new Error(`backend "${spec.name}" is stdio but has no command`);
+  const env = { ...inheritedEnv(options.env), ...resolveSecretRefs(spec.env, options.env, { backend: spec.name, kind: "env" }) };
+  // "pipe" keeps the child's stderr off the gateway's own stdout/stderr (which carry JSON logs).
+  const transport = new StdioClientTransport({ command, args, env, stderr: "pipe" });
+  // The stream exists before start(), so nothing the child writes early is lost.
+  const stderr = transport.stderr;
+  if (stderr) {
+    let partial = "";
+    const emit = (line: string) => {
+      if (line === "") return;
+      options.logger.info({ backend: spec.name }, line);
+      options.onStderrLine?.(line);
+    };
+    stderr.on("data", (chunk: Buffer | string) => {
+      const lines = (partial + chunk.toString()).split(/\r?\n/);
+      partial = lines.pop() ?? "";
+      for (const line of lines) emit(line);
+    });
+    stderr.on("end", () => emit(partial));
+  }
+  return transport;
+}
+
+/**
+ * The variables the SDK's getDefaultEnvironment() passes (PATH, HOME, USER…), taken from the
+ * given environment rather than process.env so callers control them; the SDK still merges its
+ * own defaults underneath.
+ */
+function inheritedEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const inherited: Record<string, string> = {};
+  for (const key of DEFAULT_INHERITED_ENV_VARS) {
+    const value = env[key];
+    // Exported shell functions look like "() {…}": never pass them on (as the SDK does).
+    if (value !== undefined && !value.startsWith("()")) inherited[key] = value;
+  }
+  return inherited;
+}
+
+function resolvedHeaders(spec: BackendSpec, options: BackendTransportOptions): Record<string, string> {
+  return resolveSecretRefs(spec.headers, options.env, { backend: spec.name, kind: "header" });
+}
+
+function requireUrl(spec: BackendSpec): string {
+  if (spec.url === undefined) throw new Error(`backend "${spec.name}" is ${spec.transport} but has no url`);
+  return spec.url;
+}

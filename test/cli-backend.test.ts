@@ -1,0 +1,233 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type CliResult, REPO_ROOT, runCli } from "./helpers/cli.ts";
+import { isolatedSchema, postgresAvailable } from "./helpers/postgres.ts";
+import { tempDir } from "./helpers/temp-dir.ts";
+
+const EVERYTHING = join(REPO_ROOT, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js");
+const LITERAL_SECRET = "sk-live-123";
+
+interface Database {
+  url: string;
+  cleanup(): Promise<void>;
+}
+
+backendCliSuite("sqlite", async () => {
+  const dir = tempDir();
+  return { url: `sqlite:${join(dir.path, "x.db")}`, cleanup: async () => dir.remove() };
+});
+
+backendCliSuite("postgres", async () => {
+  if (!(await postgresAvailable())) return undefined;
+  const schema = await isolatedSchema("cli_backend");
+  return { url: schema.url, cleanup: () => schema.drop() };
+});
+
+/** The `mcpgw backend` commands, driven through the real program against one database. */
+function backendCliSuite(label: string, setup: () => Promise<Database | undefined>): void {
+  describe(`mcpgw backend (${label})`, () => {
+    let database: Database | undefined;
+    // Every output of this suite, checked at the end for the literal secret.
+    const outputs: CliResult[] = [];
+    const marker = `mcpgw-cli-test-${crypto.randomUUID()}`;
+
+    async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+      const result = await runCli(["--db", database!.url, ...args], { env });
+      outputs.push(result);
+      return result;
+    }
+
+    beforeAll(async () => {
+      database = await setup();
+      if (database) expect((await cli(["migrate"])).code).toBe(0);
+    });
+    afterAll(async () => database?.cleanup());
+
+    test("add registers stdio and http backends; list shows a table and JSON", async (context) => {
+      if (!database) return context.skip();
+      const stdio = await cli(["backend", "add", "everything", "--command", `node "${EVERYTHING}" stdio ${marker}`, "--env", "GREETING=${GREETING}", "--timeout", "20s"]);
+      expect(stdio, stdio.stderr).toMatchObject({ code: 0 });
+      expect(stdio.stdout).toContain('added backend "everything" (stdio: node');
+      const http = await cli(["backend", "add", "remote", "--url", "https://mcp.example.com/sse", "--transport", "sse", "--header", "Authorization: Bearer ${API_KEY}", "--timeout", "45s"]);
+      expect(http.code, http.stderr).toBe(0);
+      const leaky = await cli(["backend", "add", "leaky", "--url", "https://x.example.com/mcp", "--header", `Authorization: Bearer ${LITERAL_SECRET}`]);
+      expect(leaky.code, leaky.stderr).toBe(0);
+      expect(leaky.stderr).toMatch(/prefer \$\{VAR\} references/);
+
+      const table = await cli(["backend", "list"]);
+      expect(table.code).toBe(0);
+      const lines = table.stdout.trimEnd().split("\n");
+      expect(lines[0]).toMatch(/^NAME\s+TRANSPORT\s+TARGET\s+TIMEOUT$/);
+      expect(lines.slice(1).map((line) => line.split(/\s+/)[0])).toEqual(["everything", "leaky", "remote"]);
+      expect(table.stdout).toMatch(/remote\s+sse\s+https:\/\/mcp\.example\.com\/sse\s+45s/);
+      expect(table.stdout).toMatch(/everything\s+stdio\s+node .*index\.js stdio mcpgw-cli-test-\S+\s+20s/);
+
+      const json = await cli(["backend", "list", "--json"]);
+      expect(json.code).toBe(0);
+      const listed = JSON.parse(json.stdout) as { name: string; transport: string; url?: string; command?: string[]; env: object; headers: object; timeoutMs: number }[];
+      expect(listed.map((b) => [b.name, b.transport, b.timeoutMs])).toEqual([
+        ["everything", "stdio", 20_000],
+        ["leaky", "streamable-http", 30_000],
+        ["remote", "sse", 45_000],
+      ]);
+      expect(listed[0]).toMatchObject({ command: ["node", EVERYTHING, "stdio", marker], env: { GREETING: "${GREETING}" }, headers: {} });
+      expect(listed[1]?.headers).toEqual({ Authorization: "***" });
+      expect(listed[2]).toMatchObject({ url: "https://mcp.example.com/sse", headers: { Authorization: "Bearer ${API_KEY}" }, env: {} });
+    });
+
+    test("show prints one backend for people and for scripts, secrets redacted", async (context) => {
+      if (!database) return context.skip();
+      const shown = await cli(["backend", "show", "remote"]);
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toMatch(/^transport:\s+sse$/m);
+      expect(shown.stdout).toMatch(/^url:\s+https:\/\/mcp\.example\.com\/sse$/m);
+      expect(shown.stdout).toMatch(/^headers:\s+Authorization: Bearer \$\{API_KEY\}$/m);
+      expect(shown.stdout).toMatch(/^timeout:\s+45s$/m);
+
+      const leaky = await cli(["backend", "show", "leaky", "--json"]);
+      expect(leaky.code).toBe(0);
+      expect(JSON.parse(leaky.stdout)).toMatchObject({ name: "leaky", headers: { Authorization: "***" } });
+      expect((await cli(["backend", "show", "leaky"])).stdout).toMatch(/^headers:\s+Authorization: \*\*\*$/m);
+    });
+
+    test("adding a taken name fails with exit 1 and says what to do", async (context) => {
+      if (!database) return context.skip();
+      const result = await cli(["backend", "add", "remote", "--url", "https://other.example.com/mcp"]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('backend "remote" already exists');
+      expect(result.stderr).toContain("mcpgw backend remove remote");
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+    });
+
+    test("remove deletes a backend; removing or showing an unknown one fails with exit 1", async (context) => {
+      if (!database) return context.skip();
+      const unknown = await cli(["backend", "remove", "ghost"]);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('there is no backend "ghost"');
+      expect(unknown.stderr).toContain("mcpgw backend list");
+
+      expect((await cli(["backend", "add", "temporary", "--command", "true"])).code).toBe(0);
+      const removed = await cli(["backend", "remove", "temporary"]);
+      expect(removed).toMatchObject({ code: 0, stdout: 'removed backend "temporary"\n' });
+      expect((await cli(["backend", "show", "temporary"])).code).toBe(1);
+      expect((await cli(["backend", "test", "temporary"])).code).toBe(1);
+    });
+
+    test.for<[string, string[], RegExp]>([
+      ["--url and --command", ["--url", "https://a.example/mcp", "--command", "prog"], /either --url or --command, not both/],
+      ["neither --url nor --command", [], /needs --url or --command/],
+      ["a URL that is not http(s)", ["--url", "ftp://files.example.com"], /not an http\(s\) URL/],
+      ["a malformed --env", ["--command", "prog", "--env", "NOEQUALS"], /--env needs KEY=VALUE/],
+      ["a malformed --header", ["--url", "https://a.example/mcp", "--header", "no colon"], /is not "Name: value"/],
+      ["a bad --timeout", ["--command", "prog", "--timeout", "soon"], /--timeout: "soon" is not a duration/],
+      ["a --timeout over 1h", ["--command", "prog", "--timeout", "2h"], /--timeout "2h" is out of range/],
+      ["an unknown --transport", ["--url", "https://a.example/mcp", "--transport", "websocket"], /--transport.*invalid/],
+      ["a bad name", ["--command", "prog"], /not a valid backend name/],
+    ])("add with %s is a usage error (exit 2) that says what to do", async ([label, flags, message], context) => {
+      if (!database) return context.skip();
+      const name = label === "a bad name" ? "Bad__Name" : "flagged";
+      const result = await cli(["backend", "add", name, ...flags]);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).toMatch(/→|--help/);
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+      expect((await cli(["backend", "show", "flagged"])).code).toBe(1);
+    });
+
+    test("test connects to server-everything over stdio and reports its tools", async (context) => {
+      if (!database) return context.skip();
+      const result = await cli(["backend", "test", "everything"], { GREETING: "hi" });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain('backend "everything" is reachable');
+      expect(result.stdout).toMatch(/server:\s+\S+/);
+      expect(result.stdout).toMatch(/protocol:\s+\d{4}-\d{2}-\d{2}/);
+      expect(Number(/tools:\s+(\d+)/.exec(result.stdout)?.[1])).toBeGreaterThan(0);
+      expect(result.stdout).toMatch(/connected: in \d/);
+
+      const json = await cli(["backend", "test", "everything", "--json"], { GREETING: "hi" });
+      expect(json.code, json.stderr).toBe(0);
+      const report = JSON.parse(json.stdout) as { ok: boolean; toolCount: number; tools: string[]; server: { name: string } };
+      expect(report.ok).toBe(true);
+      expect(report.toolCount).toBeGreaterThan(0);
+      expect(report.tools).toContain("echo");
+      expect(processesMentioning(marker)).toEqual([]);
+    });
+
+    test("test with an unset ${VAR} fails with exit 1 naming the variable", async (context) => {
+      if (!database) return context.skip();
+      const result = await cli(["backend", "test", "everything"], { GREETING: undefined });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('backend "everything": env "GREETING" uses ${GREETING}, but GREETING is not set');
+      expect(result.stderr).toMatch(/→ set GREETING/);
+      expect(processesMentioning(marker)).toEqual([]);
+    });
+
+    test("test of a command that does not exist fails with exit 1 and leaves nothing running", async (context) => {
+      if (!database) return context.skip();
+      expect((await cli(["backend", "add", "missing", "--command", `no-such-mcp-server-${marker} --flag`])).code).toBe(0);
+      const result = await cli(["backend", "test", "missing"]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/backend "missing": program "no-such-mcp-server-\S+" was not found/);
+      expect(result.stderr).toMatch(/→ install it, or use its full path/);
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+      expect(processesMentioning(marker)).toEqual([]);
+    });
+
+    test("test of an http URL nobody listens on fails with exit 1", async (context) => {
+      if (!database) return context.skip();
+      const url = `http://127.0.0.1:${await freePort()}/mcp`;
+      expect((await cli(["backend", "add", "nobody", "--url", url])).code).toBe(0);
+      const result = await cli(["backend", "test", "nobody"]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`backend "nobody": nothing is listening at ${url} (connection refused)`);
+      expect(result.stderr).toMatch(/→ start the server, or fix the URL/);
+    });
+
+    test("test of a program that never answers times out and its process is gone afterwards", async (context) => {
+      if (!database) return context.skip();
+      const command = `node -e "setInterval(() => {}, 1000)" ${marker}`;
+      expect((await cli(["backend", "add", "silent", "--command", command, "--timeout", "1s"])).code).toBe(0);
+      const result = await cli(["backend", "test", "silent"]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('backend "silent" timed out after 1s');
+      expect(result.stderr).toMatch(/--timeout/);
+      expect(processesMentioning(marker)).toEqual([]);
+    });
+
+    test("no output ever shows a literal secret", (context) => {
+      if (!database) return context.skip();
+      expect(outputs.length).toBeGreaterThan(10);
+      for (const output of outputs) expect(`${output.stdout}${output.stderr}`).not.toContain(LITERAL_SECRET);
+    });
+  });
+}
+
+/** Command lines of running processes that contain `marker` (Linux /proc; empty elsewhere). */
+function processesMentioning(marker: string): string[] {
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return [];
+  }
+  const found: string[] = [];
+  for (const pid of pids) {
+    try {
+      const commandLine = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+      // This test process's own children (runCli → bun) name the marker only in their arguments.
+      if (commandLine.includes(marker) && !commandLine.includes("cli/main.ts")) found.push(`${pid}: ${commandLine}`);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found;
+}
+
+/** A TCP port that nothing listens on: bound once, then released. */
+async function freePort(): Promise<number> {
+  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = server.port!;
+  await server.stop(true);
+  return port;
+}

@@ -1,0 +1,85 @@
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import { type BackendSpec, DEFAULT_BACKEND_TIMEOUT_MS } from "../../src/backends/backend-spec.ts";
+import { resolveSettings } from "../../src/config/settings.ts";
+import { type RunningGateway, startGateway } from "../../src/gateway.ts";
+import { createLogger } from "../../src/log/logger.ts";
+import { REPO_ROOT } from "./cli.ts";
+import { tempDir } from "./temp-dir.ts";
+
+export const BUN = process.execPath;
+export const NODE_MODULES = join(REPO_ROOT, "node_modules");
+
+/** A backend definition for tests: name plus either a stdio command or a URL. */
+export type TestBackend = { name: string; timeoutMs?: number; env?: Record<string, string>; headers?: Record<string, string> } & (
+  | { command: string[] }
+  | { url: string; transport?: "streamable-http" | "sse" }
+);
+
+export function backendSpec(backend: TestBackend): BackendSpec {
+  const now = Date.now();
+  return {
+    name: backend.name,
+    ...("command" in backend ? { transport: "stdio" as const, command: backend.command } : { transport: backend.transport ?? "streamable-http", url: backend.url }),
+    env: backend.env ?? {},
+    headers: backend.headers ?? {},
+    timeoutMs: backend.timeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+export interface TestGateway {
+  gateway: RunningGateway;
+  /** http://127.0.0.1:PORT */
+  base: string;
+  /** The MCP endpoint URL: /mcp (aggregated) or /mcp/<backend>. */
+  mcpUrl(backend?: string): URL;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a real gateway in-process (the same composition root as `mcpgw serve`) on a free
+ * loopback port with a temporary SQLite database holding the given backends.
+ */
+export async function startTestGateway(backends: TestBackend[], settings: Record<string, string> = {}): Promise<TestGateway> {
+  const dir = tempDir("mcpgw-gw-");
+  const resolved = resolveSettings({ db: `sqlite:${join(dir.path, "gw.db")}`, port: "0" }, { logLevel: process.env.TEST_LOG_LEVEL ?? "silent", ...settings });
+  // Backends are registered before start, as `mcpgw backend add` would have done.
+  const { openStore } = await import("../../src/store/open-store.ts");
+  const setup = openStore(resolved.databaseUrl);
+  await setup.migrate();
+  for (const backend of backends) await setup.backends.add(backendSpec(backend));
+  await setup.close();
+  const logger = createLogger({ level: resolved.logLevel, fd: 2 });
+  const gateway = await startGateway(resolved, logger, "test", process.env);
+  const base = gateway.url.origin;
+  return {
+    gateway,
+    base,
+    mcpUrl: (backend) => new URL(backend ? `/mcp/${backend}` : "/mcp", base),
+    async stop() {
+      await gateway.shutdown();
+      dir.remove();
+    },
+  };
+}
+
+/** An SDK Client connected to a URL (the real client, as agents use it). */
+export async function connectClient(url: URL, capabilities: ClientCapabilities = {}, name = "test-client"): Promise<Client> {
+  const client = new Client({ name, version: "1.0.0" }, { capabilities });
+  await client.connect(new StreamableHTTPClientTransport(url));
+  return client;
+}
+
+/** server-everything's stdio command. */
+export function everythingStdio(): string[] {
+  return ["node", join(NODE_MODULES, "@modelcontextprotocol/server-everything/dist/index.js"), "stdio"];
+}
+
+/** The conformance fixture's stdio command. */
+export function conformanceFixtureStdio(): string[] {
+  return [BUN, join(REPO_ROOT, "test/fixtures/conformance-server.ts"), "--stdio"];
+}
