@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
@@ -11,7 +12,6 @@ import {
   type Request,
   type RequestId,
   type Result,
-  ResultSchema,
   type ServerNotification,
   type ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -24,6 +24,12 @@ import { prefixUri } from "./aggregate-names.ts";
 import { unknownBackend } from "./gateway-errors.ts";
 import { mergeCapabilities } from "./merge-capabilities.ts";
 import { MemoryEventStore } from "./memory-event-store.ts";
+
+/**
+ * Results are relayed as they are, so the only check is that one is an object: a full zod parse of
+ * every relayed result showed in the benchmark's profile, and building a schema per call even more.
+ */
+const ANY_RESULT = z.custom<Result>((value) => typeof value === "object" && value !== null && !Array.isArray(value));
 
 /** /mcp/<backend> exposes one backend with names untouched; /mcp aggregates all of them. */
 export type SessionRoute = { kind: "backend"; backend: string } | { kind: "aggregate" };
@@ -69,6 +75,8 @@ export class FrontSession implements SessionSink {
   /** Per client request: the chain of notifications being sent for it (see forward). */
   private readonly relatedSends = new Map<RequestId, Promise<void>>();
   private closing: Promise<void> | undefined;
+  /** Requests answered on the JSON fast path, by id, so a client's notifications/cancelled can abort them. */
+  private readonly direct = new Map<RequestId, AbortController>();
 
   private constructor(
     readonly route: SessionRoute,
@@ -225,11 +233,27 @@ export class FrontSession implements SessionSink {
   /** A backend request for the client (sampling, elicitation, roots): sent on the stream of the call that caused it. */
   relayRequest(backend: string, request: Request, signal: AbortSignal): Promise<Result> {
     const relatedRequestId = this.inflight.get(backend)?.at(-1);
-    return this.server.request(request as ServerRequest, ResultSchema.passthrough(), {
+    return this.server.request(request as ServerRequest, ANY_RESULT, {
       signal,
       timeout: SERVER_TO_CLIENT_TIMEOUT_MS,
       ...(relatedRequestId !== undefined && { relatedRequestId }),
     });
+  }
+
+  /** Registers a request answered outside the SDK Server (json-fast-path.ts); returns its abort controller. */
+  trackDirect(id: RequestId): AbortController {
+    const controller = new AbortController();
+    this.direct.set(id, controller);
+    return controller;
+  }
+
+  untrackDirect(id: RequestId): void {
+    this.direct.delete(id);
+  }
+
+  /** A client's notifications/cancelled for a fast-path request (the SDK Server cancels its own). */
+  cancelDirect(params: { requestId?: RequestId; reason?: string } | undefined): void {
+    if (params?.requestId !== undefined) this.direct.get(params.requestId)?.abort(params.reason);
   }
 
   private async onClientNotification(notification: Notification): Promise<void> {

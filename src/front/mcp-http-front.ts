@@ -1,4 +1,4 @@
-import { type InitializeRequestParams, type JSONRPCRequest, isInitializeRequest, isJSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import { type InitializeRequestParams, type JSONRPCRequest, isInitializeRequest, isJSONRPCNotification, isJSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { BackendPool } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";
 import { describeError } from "../errors.ts";
@@ -7,6 +7,7 @@ import { runPipeline } from "../pipeline/pipeline.ts";
 import { FrontSession, type SessionRoute } from "./front-session.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
 import { readJsonRpcBody } from "./jsonrpc-body.ts";
+import { answerAsJson, canAnswerAsJson } from "./json-fast-path.ts";
 
 export interface McpHttpFrontOptions {
   registry: BackendRegistry;
@@ -89,6 +90,8 @@ export class McpHttpFront {
     const session = this.existingSession(request, route);
     if (session instanceof Response) return session;
     session.lastActivity = Date.now();
+    if (isJSONRPCRequest(message) && canAnswerAsJson(session, message)) return answerAsJson(session, message, request);
+    if (isJSONRPCNotification(message) && message.method === "notifications/cancelled") session.cancelDirect(message.params as never);
     return session.transport.handleRequest(request, { parsedBody: message });
   }
 

@@ -1,0 +1,67 @@
+import { ErrorCode, type JSONRPCRequest, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import { BackendPool } from "../backends/backend-pool.ts";
+import { runPipeline } from "../pipeline/pipeline.ts";
+import type { ClientRequestExtra, FrontSession } from "./front-session.ts";
+import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
+
+/**
+ * The hot path. A request answered as plain JSON instead of through the SDK transport's
+ * per-request SSE stream, which the benchmark showed to cost most of a relayed call. Allowed
+ * only where nothing but the response can belong on that stream: no progress token, no task,
+ * and a client without sampling/elicitation/roots (whose backends share connections and never
+ * start requests for it). Everything else takes the SDK path unchanged.
+ */
+export function canAnswerAsJson(session: FrontSession, message: JSONRPCRequest): boolean {
+  const params = message.params as { _meta?: { progressToken?: unknown }; task?: unknown } | undefined;
+  return (
+    message.method !== "initialize" &&
+    params?._meta?.progressToken === undefined &&
+    params?.task === undefined &&
+    !BackendPool.needsDedicated(session.clientCapabilities)
+  );
+}
+
+const JSON_HEADERS = { "content-type": "application/json" };
+
+/** Runs the request through the pipeline and answers it with a JSON body. */
+export async function answerAsJson(session: FrontSession, message: JSONRPCRequest, request: Request): Promise<Response> {
+  const version = request.headers.get("mcp-protocol-version");
+  if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+    return Response.json(
+      jsonRpcErrorBody(GatewayErrorCode.InvalidRequest, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")})`),
+      { status: 400 },
+    );
+  }
+  if (message.method === "ping") return new Response(JSON.stringify({ jsonrpc: "2.0", id: message.id, result: {} }), { headers: JSON_HEADERS });
+  const controller = session.trackDirect(message.id);
+  const extra = {
+    signal: controller.signal,
+    requestId: message.id,
+    sessionId: session.id,
+    _meta: (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta,
+    // Nothing may be sent for this request but its response (see canAnswerAsJson).
+    sendNotification: async () => undefined,
+    sendRequest: async () => {
+      throw new Error("no server-to-client request is possible on a JSON-answered call");
+    },
+  } as unknown as ClientRequestExtra;
+  let body: unknown;
+  try {
+    const result = await runPipeline(session, { method: message.method, ...(message.params && { params: message.params }) }, extra);
+    body = { jsonrpc: "2.0", id: message.id, result };
+  } catch (err) {
+    const error = err as { code?: unknown; message?: string; data?: unknown };
+    body = {
+      jsonrpc: "2.0",
+      id: message.id,
+      error: {
+        code: Number.isSafeInteger(error.code) ? error.code : ErrorCode.InternalError,
+        message: error.message || "Internal error",
+        ...(error.data !== undefined && { data: error.data }),
+      },
+    };
+  } finally {
+    session.untrackDirect(message.id);
+  }
+  return new Response(JSON.stringify(body), { headers: JSON_HEADERS });
+}
