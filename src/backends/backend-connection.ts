@@ -12,6 +12,7 @@ import {
   type Result,
   type ServerCapabilities,
 } from "@modelcontextprotocol/sdk/types.js";
+import { formatDuration } from "../config/duration.ts";
 import { describeError } from "../errors.ts";
 import { backendTimeout, backendUnavailable } from "../front/gateway-errors.ts";
 import type { Logger } from "../log/logger.ts";
@@ -46,6 +47,8 @@ export interface ForwardOptions {
 
 const BACKOFF_FIRST_MS = 200;
 const BACKOFF_MAX_MS = 30_000;
+/** The longest backoff a caller waits out (a crash restart); beyond it, connecting fails fast until the backoff ends. */
+const BACKOFF_MAX_WAIT_MS = 1_000;
 
 /**
  * One MCP client connection to a backend, kept open and re-opened on demand. The SDK client
@@ -58,6 +61,7 @@ export class BackendConnection {
   private failures = 0;
   private retryAt = 0;
   private lastFailure = "";
+  private lastError = "none";
   private closed = false;
   private readonly log: Logger;
   serverCapabilities: ServerCapabilities = {};
@@ -125,6 +129,11 @@ export class BackendConnection {
 
   private async open(): Promise<Client> {
     const wait = this.retryAt - Date.now();
+    // Sleeping out a long backoff would hold every caller (and every aggregated list and /mcp
+    // initialize, which wait for all backends) behind a dead backend for up to BACKOFF_MAX_MS.
+    if (wait > BACKOFF_MAX_WAIT_MS) {
+      throw backendUnavailable(this.name, `${this.failures} attempts to connect failed (last: ${this.lastError}); the next one is in ${formatDuration(wait)}`);
+    }
     if (wait > 0) await Bun.sleep(wait);
     const client = new Client(this.options.clientInfo, { capabilities: this.options.capabilities });
     client.fallbackRequestHandler = (request, extra) => this.options.listener.onRequest(request, extra.signal);
@@ -138,7 +147,9 @@ export class BackendConnection {
     } catch (err) {
       await client.close().catch(() => undefined);
       this.noteFailure();
-      throw this.explain(err, "connect");
+      const explained = this.explain(err, "connect");
+      this.lastError = explained.message;
+      throw explained;
     }
     client.onclose = () => {
       if (this.client !== client) return;

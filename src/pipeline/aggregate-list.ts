@@ -38,6 +38,13 @@ export async function aggregateList(
       try {
         return await session.forward(backend, { method: request.method, params: cursor === undefined ? rest : { ...rest, cursor } }, extra);
       } catch (err) {
+        // The client's cursor points into this backend's list: leaving the backend out would silently drop the rest of it.
+        if (cursor !== undefined) {
+          if (err instanceof McpError && err.code === ErrorCode.InvalidParams) {
+            throw new McpError(ErrorCode.InvalidParams, `invalid cursor: backend "${backend}" rejected it (${err.message}); list again without a cursor`);
+          }
+          throw err;
+        }
         session.log.warn({ backend, method: request.method, err: describeError(err) }, "backend left out of the aggregated list");
         return { [key]: [] } as Result;
       }
