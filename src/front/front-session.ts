@@ -4,6 +4,8 @@ import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/proto
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import {
   type ClientCapabilities,
+  ErrorCode,
+  McpError,
   type Implementation,
   type InitializeRequestParams,
   type LoggingLevel,
@@ -52,6 +54,8 @@ export interface FrontSessionDeps {
 
 const SEVERITY = new Map(LoggingLevelSchema.options.map((level, index) => [level, index]));
 const SERVER_TO_CLIENT_TIMEOUT_MS = 10 * 60_000;
+/** How long a backend request tied to no client request waits for the client's GET stream. */
+const STANDALONE_STREAM_WAIT_MS = 10_000;
 
 /**
  * One client session: its own SDK Server and Streamable HTTP transport (never shared between
@@ -75,6 +79,9 @@ export class FrontSession implements SessionSink {
   /** Per client request: the chain of notifications being sent for it (see forward). */
   private readonly relatedSends = new Map<RequestId, Promise<void>>();
   private closing: Promise<void> | undefined;
+  /** Settles when the client opens its GET stream, the only way to a request tied to no client request. */
+  private readonly standaloneStream = Promise.withResolvers<void>();
+  private hasStandaloneStream = false;
   /** Requests answered on the JSON fast path, by id, so a client's notifications/cancelled can abort them. */
   private readonly direct = new Map<RequestId, AbortController>();
 
@@ -222,7 +229,7 @@ export class FrontSession implements SessionSink {
       if ((SEVERITY.get(params.level as LoggingLevel) ?? 99) < (SEVERITY.get(this.logLevel) ?? 0)) return;
     }
     const broadcast = notification.method.endsWith("/list_changed") || notification.method === "notifications/resources/updated";
-    const relatedRequestId = broadcast ? undefined : this.inflight.get(backend)?.at(-1);
+    const relatedRequestId = broadcast ? undefined : this.streamedRequest(backend);
     if (relatedRequestId === undefined) {
       this.server.notification(outgoing as ServerNotification).catch((err) => this.log.debug({ err: describeError(err), method: notification.method }, "notification not delivered"));
     } else {
@@ -231,13 +238,25 @@ export class FrontSession implements SessionSink {
   }
 
   /** A backend request for the client (sampling, elicitation, roots): sent on the stream of the call that caused it. */
-  relayRequest(backend: string, request: Request, signal: AbortSignal): Promise<Result> {
-    const relatedRequestId = this.inflight.get(backend)?.at(-1);
+  async relayRequest(backend: string, request: Request, signal: AbortSignal): Promise<Result> {
+    const relatedRequestId = this.streamedRequest(backend);
+    // Before the client opens its GET stream the SDK transport only stores such a message, and a
+    // fresh GET does not replay it: wait for the stream (bounded) instead of losing the request.
+    if (relatedRequestId === undefined && !this.hasStandaloneStream) await this.waitForStandaloneStream(request.method, signal);
     return this.server.request(request as ServerRequest, ANY_RESULT, {
       signal,
       timeout: SERVER_TO_CLIENT_TIMEOUT_MS,
       ...(relatedRequestId !== undefined && { relatedRequestId }),
     });
+  }
+
+  /**
+   * The newest in-flight request to a backend that has a stream of its own: where traffic the
+   * backend starts meanwhile is attributed. A request answered as plain JSON (json-fast-path.ts)
+   * has no stream, so what the backend sends during it goes on the GET stream instead.
+   */
+  private streamedRequest(backend: string): RequestId | undefined {
+    return this.inflight.get(backend)?.findLast((id) => !this.direct.has(id));
   }
 
   /** Registers a request answered outside the SDK Server (json-fast-path.ts); returns its abort controller. */
@@ -254,6 +273,24 @@ export class FrontSession implements SessionSink {
   /** A client's notifications/cancelled for a fast-path request (the SDK Server cancels its own). */
   cancelDirect(params: { requestId?: RequestId; reason?: string } | undefined): void {
     if (params?.requestId !== undefined) this.direct.get(params.requestId)?.abort(params.reason);
+  }
+
+  /** The front accepted the client's GET stream for this session. */
+  standaloneStreamOpened(): void {
+    this.hasStandaloneStream = true;
+    this.standaloneStream.resolve();
+  }
+
+  private waitForStandaloneStream(method: string, signal: AbortSignal): Promise<void> {
+    const gaveUp = AbortSignal.any([signal, AbortSignal.timeout(STANDALONE_STREAM_WAIT_MS)]);
+    return new Promise<void>((resolve, reject) => {
+      void this.standaloneStream.promise.then(resolve);
+      gaveUp.addEventListener(
+        "abort",
+        () => reject(new McpError(ErrorCode.InternalError, `${method} not relayed: the client opened no GET stream within ${STANDALONE_STREAM_WAIT_MS / 1000} s to receive it`)),
+        { once: true },
+      );
+    });
   }
 
   private async onClientNotification(notification: Notification): Promise<void> {

@@ -62,7 +62,9 @@ export class McpHttpFront {
         const found = this.existingSession(request, route);
         if (found instanceof Response) return found;
         found.lastActivity = Date.now();
-        return found.transport.handleRequest(request);
+        const response = await found.transport.handleRequest(request);
+        if (request.method === "GET" && response.ok) found.standaloneStreamOpened();
+        return response;
       }
       default:
         return error(405, GatewayErrorCode.InvalidRequest, `Method Not Allowed: ${request.method}; MCP uses POST, GET and DELETE`, null, { allow: "POST, GET, DELETE" });
