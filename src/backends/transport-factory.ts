@@ -1,10 +1,11 @@
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { DEFAULT_INHERITED_ENV_VARS, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { DEFAULT_INHERITED_ENV_VARS } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { assertNever } from "../assert-never.ts";
 import type { Logger } from "../log/logger.ts";
 import type { BackendSpec } from "./backend-spec.ts";
+import { BunStdioTransport } from "./bun-stdio-transport.ts";
 import { resolveSecretRefs } from "./secret-refs.ts";
 
 export interface BackendTransportOptions {
@@ -40,31 +41,22 @@ function stdioTransport(spec: BackendSpec, options: BackendTransportOptions): Tr
   const [command, ...args] = spec.command ?? [];
   if (command === undefined) throw new Error(`backend "${spec.name}" is stdio but has no command`);
   const env = { ...inheritedEnv(options.env), ...resolveSecretRefs(spec.env, options.env, { backend: spec.name, kind: "env" }) };
-  // "pipe" keeps the child's stderr off the gateway's own stdout/stderr (which carry JSON logs).
-  const transport = new StdioClientTransport({ command, args, env, stderr: "pipe" });
-  // The stream exists before start(), so nothing the child writes early is lost.
-  const stderr = transport.stderr;
-  if (stderr) {
-    let partial = "";
-    const emit = (line: string) => {
-      if (line === "") return;
+  return new BunStdioTransport({
+    command,
+    args,
+    env,
+    // The child's stderr never reaches the gateway's own stdout/stderr (which carry JSON logs).
+    onStderrLine: (line) => {
       options.logger.info({ backend: spec.name }, line);
       options.onStderrLine?.(line);
-    };
-    stderr.on("data", (chunk: Buffer | string) => {
-      const lines = (partial + chunk.toString()).split(/\r?\n/);
-      partial = lines.pop() ?? "";
-      for (const line of lines) emit(line);
-    });
-    stderr.on("end", () => emit(partial));
-  }
-  return transport;
+    },
+  });
 }
 
 /**
- * The variables the SDK's getDefaultEnvironment() passes (PATH, HOME, USER…), taken from the
- * given environment rather than process.env so callers control them; the SDK still merges its
- * own defaults underneath.
+ * The variables a stdio child inherits (the SDK's list: PATH, HOME, USER…), taken from the given
+ * environment rather than process.env so callers control them; nothing else of the gateway's
+ * environment (its own secrets included) reaches the child.
  */
 function inheritedEnv(env: Record<string, string | undefined>): Record<string, string> {
   const inherited: Record<string, string> = {};
