@@ -245,6 +245,13 @@ describe("relay faults: the gateway reports backend failures and refuses bad inp
       await expectRefusal(await postRaw(url, JSON.stringify({ jsonrpc: "2.0", id: 12, method: "tools/list" }), MCP_HEADERS), 400, -32600);
     });
 
+    test("an initialize without its params → 400 naming what is missing", async () => {
+      const refused = await expectRefusal(await postRaw(url, JSON.stringify({ jsonrpc: "2.0", id: 14, method: "initialize" }), MCP_HEADERS), 400, -32602);
+      expect(refused.error?.message).toMatch(/Invalid initialize request: params/);
+      const noClientInfo = JSON.stringify({ jsonrpc: "2.0", id: 15, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {} } });
+      expect((await expectRefusal(await postRaw(url, noClientInfo, MCP_HEADERS), 400, -32602)).error?.message).toContain("clientInfo");
+    });
+
     test("a body over 1 MiB → 413, with Content-Length and streamed without it", async () => {
       const head = '{"jsonrpc":"2.0","id":13,"method":"tools/call","params":{"name":"echo","arguments":{"text":"';
       const tail = '"}}}';

@@ -26,6 +26,7 @@ export class BunStdioTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
   private child: Subprocess<"pipe", "pipe", "pipe"> | undefined;
   private closeReported = false;
+  private flushing: Promise<unknown> | undefined;
 
   constructor(private readonly options: BunStdioOptions) {}
 
@@ -52,7 +53,12 @@ export class BunStdioTransport implements Transport {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) throw new Error("the backend process is not running");
     child.stdin.write(`${JSON.stringify(message)}\n`);
-    await child.stdin.flush();
+    // One flush (a write syscall) per tick, not per message: concurrent calls share it.
+    this.flushing ??= Promise.resolve().then(() => {
+      this.flushing = undefined;
+      return child.stdin.flush();
+    });
+    await this.flushing;
   }
 
   async close(): Promise<void> {

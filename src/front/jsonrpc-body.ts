@@ -1,4 +1,4 @@
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage, JSONRPCNotification, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
 
 export type BodyResult = { ok: true; message: JSONRPCMessage } | { ok: false; response: Response };
@@ -67,4 +67,14 @@ function jsonRpcProblem(value: unknown): string | undefined {
   }
   if (hasId && ("result" in message || "error" in message)) return undefined;
   return 'the message is neither a request, a notification nor a response (no "method", no "result" or "error")';
+}
+
+/** A request (has an id and a method). The message was validated by readJsonRpcBody, so the shape is enough. */
+export function isRequestMessage(message: JSONRPCMessage): message is JSONRPCRequest {
+  return "method" in message && "id" in message;
+}
+
+/** A notification (a method, no id). */
+export function isNotificationMessage(message: JSONRPCMessage): message is JSONRPCNotification {
+  return "method" in message && !("id" in message);
 }

@@ -1,4 +1,4 @@
-import { type InitializeRequestParams, type JSONRPCRequest, isInitializeRequest, isJSONRPCNotification, isJSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import { type InitializeRequestParams, InitializeRequestSchema, type JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { BackendPool } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";
 import { describeError } from "../errors.ts";
@@ -6,7 +6,7 @@ import type { Logger } from "../log/logger.ts";
 import { runPipeline } from "../pipeline/pipeline.ts";
 import { FrontSession, type SessionRoute } from "./front-session.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
-import { readJsonRpcBody } from "./jsonrpc-body.ts";
+import { isNotificationMessage, isRequestMessage, readJsonRpcBody } from "./jsonrpc-body.ts";
 import { answerAsJson, canAnswerAsJson } from "./json-fast-path.ts";
 
 export interface McpHttpFrontOptions {
@@ -84,16 +84,21 @@ export class McpHttpFront {
     if (!body.ok) return body.response;
     const message = body.message;
     if (!request.headers.has(SESSION_HEADER)) {
-      if (!isInitializeRequest(message)) {
-        return error(400, GatewayErrorCode.InvalidRequest, "Bad Request: Mcp-Session-Id header is required (send initialize first to get one)", isJSONRPCRequest(message) ? message.id : null);
+      if (!isRequestMessage(message) || message.method !== "initialize") {
+        return error(400, GatewayErrorCode.InvalidRequest, "Bad Request: Mcp-Session-Id header is required (send initialize first to get one)", isRequestMessage(message) ? message.id : null);
+      }
+      // Initialize is rare: it gets the full schema check the hot path does without.
+      const parsed = InitializeRequestSchema.safeParse(message);
+      if (!parsed.success) {
+        return error(400, GatewayErrorCode.InvalidParams, `Invalid initialize request: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`, message.id);
       }
       return this.initialize(request, route, message as JSONRPCRequest & { params: InitializeRequestParams });
     }
     const session = this.existingSession(request, route);
     if (session instanceof Response) return session;
     session.lastActivity = Date.now();
-    if (isJSONRPCRequest(message) && canAnswerAsJson(session, message)) return answerAsJson(session, message, request);
-    if (isJSONRPCNotification(message) && message.method === "notifications/cancelled") session.cancelDirect(message.params as never);
+    if (isRequestMessage(message) && canAnswerAsJson(session, message)) return answerAsJson(session, message, request);
+    if (isNotificationMessage(message) && message.method === "notifications/cancelled") session.cancelDirect(message.params as never);
     return session.transport.handleRequest(request, { parsedBody: message });
   }
 
