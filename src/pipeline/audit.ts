@@ -16,6 +16,7 @@ export async function auditStart(log: Logger, principal: Principal, request: Req
   const started = performance.now();
   return {
     finish(outcome) {
+      if (!log.isLevelEnabled("debug")) return;
       log.debug(
         {
           subject: principal.subject,

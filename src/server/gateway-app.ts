@@ -26,7 +26,7 @@ function json(body: unknown, status = 200, headers: Record<string, string> = {})
 export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   const { store, logger, version, mcp } = options;
 
-  async function route(request: Request, url: URL, log: Logger): Promise<Response> {
+  async function route(request: Request, url: URL, log: () => Logger): Promise<Response> {
     if (mcp && (url.pathname === "/mcp" || url.pathname.startsWith("/mcp/"))) return mcp.handle(request, url.pathname);
     switch (url.pathname) {
       case "/healthz":
@@ -34,7 +34,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       case "/readyz": {
         const readiness = await checkReadiness(store);
         if (readiness.ready) return json({ status: "ready" });
-        log.warn({ reason: readiness.reason }, "not ready");
+        log().warn({ reason: readiness.reason }, "not ready");
         return json({ status: "not ready", reason: readiness.reason }, 503);
       }
       default:
@@ -46,17 +46,19 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     async fetch(request) {
       const incoming = request.headers.get("x-request-id");
       const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-      const log = logger.child({ reqId: requestId });
+      // The request's child logger, made on first use: most requests log nothing at the default level.
+      let child: Logger | undefined;
+      const log = () => (child ??= logger.child({ reqId: requestId }));
       const url = new URL(request.url);
       let response: Response;
       try {
         response = await route(request, url, log);
       } catch (err) {
-        log.error({ err }, "request failed");
+        log().error({ err }, "request failed");
         response = json({ error: "internal error", requestId }, 500);
       }
       response.headers.set("x-request-id", requestId);
-      log.debug({ method: request.method, path: url.pathname, status: response.status }, "request");
+      if (logger.isLevelEnabled("debug")) log().debug({ method: request.method, path: url.pathname, status: response.status }, "request");
       return response;
     },
   };
