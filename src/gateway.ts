@@ -1,7 +1,9 @@
 import { BackendPool } from "./backends/backend-pool.ts";
 import { BackendRegistry } from "./backends/backend-registry.ts";
 import type { Settings } from "./config/settings.ts";
+import { LogAuditor } from "./audit/log-auditor.ts";
 import { McpHttpFront } from "./front/mcp-http-front.ts";
+import { createPipeline } from "./pipeline/pipeline.ts";
 import { createOriginGuard } from "./front/origin-guard.ts";
 import type { Logger } from "./log/logger.ts";
 import { createGatewayApp } from "./server/gateway-app.ts";
@@ -44,6 +46,7 @@ export async function startGateway(settings: Settings, logger: Logger, version: 
       pool,
       logger,
       version,
+      pipeline: createPipeline({ auditor: new LogAuditor(logger) }),
       maxBodyBytes: settings.maxBodyBytes,
       sessionIdleMs: settings.sessionIdleMs,
       originGuard: createOriginGuard({ allowedHosts: settings.allowedHosts, allowedOrigins: settings.allowedOrigins }),

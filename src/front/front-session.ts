@@ -69,6 +69,8 @@ export class FrontSession implements SessionSink {
   readonly log: Logger;
   id = "";
   lastActivity = Date.now();
+  /** The pipeline every client request of this session passes (also used by the JSON fast path). */
+  readonly pipeline: Pipeline;
   /** The level the client asked for with logging/setLevel; undefined = everything. */
   logLevel: LoggingLevel | undefined;
   /** Resource URIs the client subscribed to, as the client names them. */
@@ -95,6 +97,7 @@ export class FrontSession implements SessionSink {
     instructions: string | undefined,
   ) {
     this.log = deps.logger.child({ route: route.kind === "backend" ? route.backend : "*" });
+    this.pipeline = deps.pipeline;
     this.server = new Server(serverInfo, { capabilities, ...(instructions !== undefined && { instructions }) });
     // The gateway handles logging/setLevel itself (filtering per session, fan-out to backends).
     this.server.removeRequestHandler("logging/setLevel");

@@ -1,6 +1,5 @@
 import { ErrorCode, type JSONRPCRequest, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { BackendPool } from "../backends/backend-pool.ts";
-import { runPipeline } from "../pipeline/pipeline.ts";
 import type { ClientRequestExtra, FrontSession } from "./front-session.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
 
@@ -47,7 +46,7 @@ export async function answerAsJson(session: FrontSession, message: JSONRPCReques
   } as unknown as ClientRequestExtra;
   let body: unknown;
   try {
-    const result = await runPipeline(session, { method: message.method, ...(message.params && { params: message.params }) }, extra);
+    const result = await session.pipeline(session, { method: message.method, ...(message.params && { params: message.params }) }, extra);
     body = { jsonrpc: "2.0", id: message.id, result };
   } catch (err) {
     const error = err as { code?: unknown; message?: string; data?: unknown };

@@ -3,7 +3,7 @@ import type { BackendPool } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { runPipeline } from "../pipeline/pipeline.ts";
+import type { Pipeline } from "./front-session.ts";
 import { FrontSession, type SessionRoute } from "./front-session.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
 import { isNotificationMessage, isRequestMessage, readJsonRpcBody } from "./jsonrpc-body.ts";
@@ -14,6 +14,7 @@ export interface McpHttpFrontOptions {
   pool: BackendPool;
   logger: Logger;
   version: string;
+  pipeline: Pipeline;
   maxBodyBytes: number;
   sessionIdleMs: number;
   /** Returns a reason to refuse the request (DNS rebinding), or undefined. */
@@ -111,7 +112,7 @@ export class McpHttpFront {
         pool: this.options.pool,
         logger: this.options.logger,
         version: this.options.version,
-        pipeline: runPipeline,
+        pipeline: this.options.pipeline,
         onOpen: (s) => this.sessions.set(s.id, s),
         onClose: (s) => this.sessions.delete(s.id),
       });

@@ -1,10 +1,17 @@
-import type { Request, Result } from "@modelcontextprotocol/sdk/types.js";
-import type { ClientRequestExtra, FrontSession } from "../front/front-session.ts";
-import { auditStart } from "./audit.ts";
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { AUDITED_METHODS, type AuditOutcome, type Auditor } from "../audit/auditor.ts";
+import type { Pipeline } from "../front/front-session.ts";
+import { GatewayErrorCode } from "../front/gateway-errors.ts";
+import { auditContext } from "./audit.ts";
 import { authenticate } from "./authenticate.ts";
 import { authorize } from "./authorize.ts";
 import { limit } from "./limit.ts";
+import { Refusal } from "./refusal.ts";
 import { route } from "./route.ts";
+
+export interface PipelineDeps {
+  auditor: Auditor;
+}
 
 /**
  * The request pipeline: every client request a session does not answer itself (initialize and
@@ -14,22 +21,46 @@ import { route } from "./route.ts";
  * 2. route        — resolves the backend and target, which policy and limits are about; no I/O.
  * 3. authorize    — before limits, so a denied call does not spend the caller's quota.
  * 4. limit        — before audit's write, so a refused call is audited as refused, not as attempted.
- * 5. audit        — the record is written before forwarding (write-ahead) and finished after.
+ * 5. audit        — the record is committed before forwarding (write-ahead) and finished after.
  * 6. forward      — the plan runs: the backend (or several, for aggregated lists) is called.
+ *
+ * A refusal at any stage (a Refusal thrown by it) is audited, then returned to the client.
  */
-export async function runPipeline(session: FrontSession, request: Request, extra: ClientRequestExtra): Promise<Result> {
-  session.lastActivity = Date.now();
-  const principal = authenticate(extra);
-  const plan = route(session, request, extra);
-  authorize(principal, request, plan);
-  await limit(principal, request, plan);
-  const audit = await auditStart(session.log, principal, request, plan);
-  try {
-    const result = await plan.run();
-    audit.finish({ ok: true });
-    return result;
-  } catch (error) {
-    audit.finish({ ok: false, error });
-    throw error;
-  }
+export function createPipeline(deps: PipelineDeps): Pipeline {
+  const { auditor } = deps;
+  return async (session, request, extra) => {
+    session.lastActivity = Date.now();
+    const principal = authenticate(extra);
+    let plan;
+    try {
+      plan = route(session, request, extra);
+      authorize(principal, request, plan);
+      await limit(principal, request, plan);
+    } catch (err) {
+      const refusal = err instanceof Refusal ? err : err instanceof McpError && err.code === ErrorCode.InvalidParams ? new Refusal("invalid", err.code, err.message, err.data as Record<string, unknown>) : undefined;
+      if (refusal) await auditor.refuse(auditContext(session, principal, request, extra, plan), outcomeOf(refusal));
+      throw err;
+    }
+    const entry = AUDITED_METHODS.has(request.method) ? await auditor.begin(auditContext(session, principal, request, extra, plan)) : undefined;
+    try {
+      const result = await plan.run();
+      entry?.finish(result.isError === true ? { status: "error", errorMessage: "the tool reported an error (isError)" } : { status: "ok" });
+      return result;
+    } catch (err) {
+      entry?.finish(outcomeOf(err, extra.signal.aborted));
+      throw err;
+    }
+  };
 }
+
+/** The audit outcome of a failed or refused call. */
+function outcomeOf(err: unknown, cancelled = false): AuditOutcome {
+  const code = (err as { code?: unknown }).code;
+  const message = (err as Error)?.message ?? String(err);
+  const errorCode = typeof code === "number" ? code : undefined;
+  if (err instanceof Refusal) return { status: err.status, ...(errorCode !== undefined && { errorCode }), errorMessage: message, decision: err.status, ...(err.rule !== undefined && { rule: err.rule }) };
+  const status = cancelled ? "cancelled" : errorCode === GatewayErrorCode.BackendTimeout ? "timeout" : "error";
+  return { status, ...(errorCode !== undefined && { errorCode }), errorMessage: message };
+}
+
+
