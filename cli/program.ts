@@ -38,6 +38,8 @@ export function buildProgram(): Command {
 
   addBackendCommands(program);
 
+  addRoleCommands(program);
+
   for (const command of subcommands(program)) command.exitOverride().showHelpAfterError(`(run ${commandPath(command)} --help for usage)`);
   return program;
 }
@@ -99,6 +101,75 @@ function addBackendCommands(program: Command): void {
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
       const { runBackendTest } = await load();
       await runBackendTest(commandContext(command), name, options);
+    });
+}
+
+/** `mcpgw role create|grant|revoke|list|show|delete`. */
+function addRoleCommands(program: Command): void {
+  const role = program.command("role").description("roles: which tools, resources and prompts a subject may use (deny wins, default deny)");
+  const load = () => import("./commands/role.ts");
+
+  role
+    .command("create")
+    .description("create a role from allow and deny patterns")
+    .argument("<role>", "role name (letters, digits, _ . : -)")
+    .option("--allow <pattern>", 'allow a pattern: BACKEND/TOOL glob, resource:BACKEND/URI-GLOB, prompt:BACKEND/NAME-GLOB, method:BACKEND/METHOD; conditions like [path^="/srv/"] (repeatable)', collect, [])
+    .option("--deny <pattern>", "deny a pattern; a deny always wins over an allow (repeatable)", collect, [])
+    .option("--description <text>", "what the role is for")
+    .addHelpText("after", `
+Example:
+  mcpgw role create analyst --allow 'github/get_*' --allow 'fs/read_file[path^="/srv/data/"]' --deny 'github/delete_*'`)
+    .action(async (name: string, options: { allow: string[]; deny: string[]; description?: string }, command: Command) => {
+      const { runRoleCreate } = await load();
+      await runRoleCreate(commandContext(command), name, options);
+    });
+
+  role
+    .command("grant")
+    .description("grant a role to a subject (the sub claim of its tokens)")
+    .argument("<role>", "role name")
+    .argument("<subject>", "subject")
+    .action(async (name: string, subject: string, _options: unknown, command: Command) => {
+      const { runRoleGrant } = await load();
+      await runRoleGrant(commandContext(command), name, subject);
+    });
+
+  role
+    .command("revoke")
+    .description("take a granted role back from a subject")
+    .argument("<role>", "role name")
+    .argument("<subject>", "subject")
+    .action(async (name: string, subject: string, _options: unknown, command: Command) => {
+      const { runRoleRevoke } = await load();
+      await runRoleRevoke(commandContext(command), name, subject);
+    });
+
+  role
+    .command("list")
+    .description("list roles with their rules and subjects")
+    .option("--json", "print JSON for scripts")
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const { runRoleList } = await load();
+      await runRoleList(commandContext(command), options);
+    });
+
+  role
+    .command("show")
+    .description("show one role")
+    .argument("<role>", "role name")
+    .option("--json", "print JSON for scripts")
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+      const { runRoleShow } = await load();
+      await runRoleShow(commandContext(command), name, options);
+    });
+
+  role
+    .command("delete")
+    .description("delete a role, its rules and its grants")
+    .argument("<role>", "role name")
+    .action(async (name: string, _options: unknown, command: Command) => {
+      const { runRoleDelete } = await load();
+      await runRoleDelete(commandContext(command), name);
     });
 }
 

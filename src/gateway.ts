@@ -4,6 +4,8 @@ import type { Settings } from "./config/settings.ts";
 import { LogAuditor } from "./audit/log-auditor.ts";
 import { McpHttpFront } from "./front/mcp-http-front.ts";
 import { createPipeline } from "./pipeline/pipeline.ts";
+import { PolicyEngine } from "./policy/policy-engine.ts";
+import { ChangeWatcher } from "./store/change-watcher.ts";
 import { createOriginGuard } from "./front/origin-guard.ts";
 import type { Logger } from "./log/logger.ts";
 import { createGatewayApp } from "./server/gateway-app.ts";
@@ -29,14 +31,16 @@ export async function startGateway(settings: Settings, logger: Logger, version: 
     logger,
     ...(settings.migrationsDir !== undefined && { migrationsDir: settings.migrationsDir }),
   });
-  const registry = new BackendRegistry(store, logger);
+  const watcher = new ChangeWatcher(store, logger);
+  const registry = new BackendRegistry(store, logger, watcher);
+  const policy = new PolicyEngine(store, logger, watcher);
   const pool = new BackendPool({ env, logger, version });
   let listener: Listener;
   let mcp: McpHttpFront;
   try {
     const applied = await store.migrate();
     if (applied.length > 0) logger.info({ applied }, "applied migrations");
-    await registry.start();
+    await watcher.start();
     // A changed or removed backend's shared connection closes; sessions reconnect to the new spec on next use.
     registry.onChange((changed, removed) => {
       for (const name of [...changed.map((spec) => spec.name), ...removed]) void pool.forget(name);
@@ -46,14 +50,14 @@ export async function startGateway(settings: Settings, logger: Logger, version: 
       pool,
       logger,
       version,
-      pipeline: createPipeline({ auditor: new LogAuditor(logger) }),
+      pipeline: createPipeline({ auditor: new LogAuditor(logger), policy }),
       maxBodyBytes: settings.maxBodyBytes,
       sessionIdleMs: settings.sessionIdleMs,
       originGuard: createOriginGuard({ allowedHosts: settings.allowedHosts, allowedOrigins: settings.allowedOrigins }),
     });
     listener = listen(createGatewayApp({ store, logger, version, mcp }), { host: settings.host, port: settings.port, logger });
   } catch (err) {
-    registry.stop();
+    watcher.stop();
     await store.close().catch(() => undefined);
     throw err;
   }
@@ -68,7 +72,7 @@ export async function startGateway(settings: Settings, logger: Logger, version: 
         await draining;
         await mcp.closeAll();
         await pool.closeAll();
-        registry.stop();
+        watcher.stop();
         await store.close();
       })();
       return stopping;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { BackendSpec } from "../src/backends/backend-spec.ts";
 import { ConflictError, NotFoundError } from "../src/errors.ts";
+import { parsePermission } from "../src/policy/permission.ts";
 import { loadMigrations } from "../src/store/migrations.ts";
 import type { Store } from "../src/store/store.ts";
 
@@ -93,6 +94,40 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
       } finally {
         await peer.close();
       }
+    });
+
+    test("roles round-trip their rules (with conditions), grants, and deletion", async (context) => {
+      if (!fixture) return context.skip();
+      const rules = [
+        { effect: "allow" as const, permission: parsePermission("github/*") },
+        { effect: "deny" as const, permission: parsePermission("github/delete_*") },
+        { effect: "allow" as const, permission: parsePermission('fs/read_file[path^="/srv/data/"]') },
+        { effect: "allow" as const, permission: parsePermission("resource:docs/file:///srv/*") },
+      ];
+      await store.roles.create({ name: "dev", description: "developers", rules });
+      await expect(store.roles.create({ name: "dev", rules: [] })).rejects.toBeInstanceOf(ConflictError);
+      await store.roles.grant("dev", "alice");
+      await store.roles.grant("dev", "alice");
+      await store.roles.grant("dev", "bob");
+      await expect(store.roles.grant("nope", "alice")).rejects.toBeInstanceOf(NotFoundError);
+      expect(await store.roles.get("dev")).toMatchObject({ name: "dev", description: "developers", rules, subjects: ["alice", "bob"] });
+      await store.roles.revoke("dev", "bob");
+      await expect(store.roles.revoke("dev", "bob")).rejects.toBeInstanceOf(NotFoundError);
+      expect((await store.roles.snapshot()).bindings).toEqual([{ role: "dev", subject: "alice" }]);
+      await store.roles.delete("dev");
+      expect(await store.roles.get("dev")).toBeUndefined();
+      expect((await store.roles.snapshot()).bindings).toEqual([]);
+      await expect(store.roles.delete("dev")).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    test("every role write moves the policy version", async (context) => {
+      if (!fixture) return context.skip();
+      const before = (await store.changes.versions()).policy;
+      await store.roles.create({ name: "versioned", rules: [] });
+      await store.roles.grant("versioned", "x");
+      await store.roles.revoke("versioned", "x");
+      await store.roles.delete("versioned");
+      expect((await store.changes.versions()).policy).toBe(before + 4);
     });
 
     test("concurrent writes from two connections all land", async (context) => {

@@ -16,6 +16,8 @@ export const GatewayErrorCode = {
   BackendUnavailable: -32010,
   /** No such backend is registered (or it was removed). */
   UnknownBackend: -32011,
+  /** The caller's roles do not allow the call (RBAC). */
+  DeniedByPolicy: -32012,
 } as const;
 
 export function backendTimeout(backend: string, timeoutMs: number): McpError {

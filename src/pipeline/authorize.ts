@@ -1,6 +1,70 @@
-import type { Request } from "@modelcontextprotocol/sdk/types.js";
+import type { Request, Result } from "@modelcontextprotocol/sdk/types.js";
+import { splitName, splitUri } from "../front/aggregate-names.ts";
+import type { FrontSession } from "../front/front-session.ts";
+import { GatewayErrorCode } from "../front/gateway-errors.ts";
+import type { TargetKind } from "../policy/permission.ts";
+import type { Policy } from "../policy/policy.ts";
 import type { Principal } from "./principal.ts";
+import { Refusal } from "./refusal.ts";
 import type { RoutePlan } from "./route.ts";
 
-/** Stage 2: may this principal make this call? Pass-through until RBAC lands (issue 4): everything is allowed. */
-export function authorize(_principal: Principal, _request: Request, _plan: RoutePlan): void {}
+/** What authorization decided for a request that may go ahead. */
+export interface Authorization {
+  /** The rule that allowed it, for the audit record. */
+  rule?: string;
+  /** For list methods: removes what the caller may not use. */
+  filter?(result: Result): Result;
+}
+
+type Item = Record<string, unknown>;
+
+/** For each list method: the result key, the kind of its items, and the field naming an item. */
+const LISTS: Record<string, { key: string; kind: TargetKind; field: string }> = {
+  "tools/list": { key: "tools", kind: "tool", field: "name" },
+  "prompts/list": { key: "prompts", kind: "prompt", field: "name" },
+  "resources/list": { key: "resources", kind: "resource", field: "uri" },
+  "resources/templates/list": { key: "resourceTemplates", kind: "resource", field: "uriTemplate" },
+};
+
+/**
+ * Stage 3: may this principal make this call? Calls to a tool, resource, prompt or other method
+ * are decided by the policy (deny wins, default deny) and refused with an error that says it was
+ * policy; lists are filtered to what the caller may use. The anonymous principal (MCPGW_AUTH=off)
+ * is not subject to policy.
+ */
+export function authorize(policy: Policy, principal: Principal, session: FrontSession, request: Request, plan: RoutePlan): Authorization {
+  if (principal.anonymous) return {};
+  const roles = policy.rolesOf(principal.subject, principal.roles);
+  const list = LISTS[request.method];
+  if (list) return { filter: (result) => filterList(policy, roles, session, list, result) };
+  if (plan.kind === undefined || plan.target === undefined || plan.backend === undefined) return {};
+  const args = plan.kind === "tool" ? (request.params as { arguments?: unknown } | undefined)?.arguments : request.params;
+  const decision = policy.decide(roles, { kind: plan.kind, backend: plan.backend, name: plan.target }, args);
+  if (decision.allowed) return { rule: decision.rule };
+  throw new Refusal(
+    "denied",
+    GatewayErrorCode.DeniedByPolicy,
+    `denied by policy: "${principal.subject}" may not use ${plan.kind} "${plan.backend}/${plan.target}" (${decision.rule})`,
+    { subject: principal.subject, kind: plan.kind, backend: plan.backend, target: plan.target, rule: decision.rule },
+    decision.rule,
+  );
+}
+
+function filterList(policy: Policy, roles: string[], session: FrontSession, list: (typeof LISTS)[string], result: Result): Result {
+  const items = result[list.key];
+  if (!Array.isArray(items)) return result;
+  const visible = (items as Item[]).filter((item) => {
+    const named = String(item[list.field]);
+    const target =
+      session.route.kind === "backend"
+        ? { backend: session.route.backend, name: named }
+        : list.kind === "resource"
+          ? (() => {
+              const split = splitUri(named);
+              return split && { backend: split.backend, name: split.uri };
+            })()
+          : splitName(named);
+    return target !== undefined && policy.visible(roles, { kind: list.kind, ...target });
+  });
+  return { ...result, [list.key]: visible };
+}

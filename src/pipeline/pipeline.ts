@@ -7,10 +7,12 @@ import { authenticate } from "./authenticate.ts";
 import { authorize } from "./authorize.ts";
 import { limit } from "./limit.ts";
 import { Refusal } from "./refusal.ts";
+import type { PolicyEngine } from "../policy/policy-engine.ts";
 import { route } from "./route.ts";
 
 export interface PipelineDeps {
   auditor: Auditor;
+  policy: PolicyEngine;
 }
 
 /**
@@ -27,14 +29,15 @@ export interface PipelineDeps {
  * A refusal at any stage (a Refusal thrown by it) is audited, then returned to the client.
  */
 export function createPipeline(deps: PipelineDeps): Pipeline {
-  const { auditor } = deps;
+  const { auditor, policy } = deps;
   return async (session, request, extra) => {
     session.lastActivity = Date.now();
     const principal = authenticate(extra);
     let plan;
+    let authorization;
     try {
       plan = route(session, request, extra);
-      authorize(principal, request, plan);
+      authorization = authorize(policy.current, principal, session, request, plan);
       await limit(principal, request, plan);
     } catch (err) {
       const refusal = err instanceof Refusal ? err : err instanceof McpError && err.code === ErrorCode.InvalidParams ? new Refusal("invalid", err.code, err.message, err.data as Record<string, unknown>) : undefined;
@@ -44,8 +47,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const entry = AUDITED_METHODS.has(request.method) ? await auditor.begin(auditContext(session, principal, request, extra, plan)) : undefined;
     try {
       const result = await plan.run();
-      entry?.finish(result.isError === true ? { status: "error", errorMessage: "the tool reported an error (isError)" } : { status: "ok" });
-      return result;
+      const decision = authorization.rule === undefined ? {} : { decision: "allowed", rule: authorization.rule };
+      entry?.finish(result.isError === true ? { status: "error", errorMessage: "the tool reported an error (isError)", ...decision } : { status: "ok", ...decision });
+      return authorization.filter ? authorization.filter(result) : result;
     } catch (err) {
       entry?.finish(outcomeOf(err, extra.signal.aborted));
       throw err;

@@ -1,11 +1,15 @@
 import { ErrorCode, type LoggingLevel, LoggingLevelSchema, McpError, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
 import { prefixContentUris, prefixName, prefixUri, splitName, splitUri } from "../front/aggregate-names.ts";
 import type { ClientRequestExtra, FrontSession } from "../front/front-session.ts";
+import type { TargetKind } from "../policy/permission.ts";
 import { aggregateList } from "./aggregate-list.ts";
 
-/** Where a request goes and how to run it; `backend`/`target` are what audit and policy see. */
+/** Where a request goes and how to run it; `backend`, `kind` and `target` are what policy and audit see. */
 export interface RoutePlan {
   backend?: string;
+  /** What the call is about; absent for lists (filtered instead) and for requests the gateway answers. */
+  kind?: TargetKind;
+  /** The tool, resource URI, prompt or method, as the backend names it. */
   target?: string;
   run(): Promise<Result>;
 }
@@ -25,16 +29,32 @@ export function route(session: FrontSession, request: Request, extra: ClientRequ
   }
   if (session.route.kind === "backend") {
     const backend = session.route.backend;
-    return { backend, target: targetOf(request.method, params), run: () => session.forward(backend, request, extra) };
+    return { backend, ...targetOf(request.method, params), run: () => session.forward(backend, request, extra) };
   }
   return aggregateRoute(session, request, params, extra);
 }
 
-function targetOf(method: string, params: Params): string | undefined {
-  if (typeof params.name === "string") return params.name;
-  if (typeof params.uri === "string") return params.uri;
-  void method;
-  return undefined;
+const LIST_METHODS = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list"]);
+
+/** What a request is about, from its backend-native params (after any /mcp renaming). */
+function targetOf(method: string, params: Params): { kind?: TargetKind; target?: string } {
+  if (LIST_METHODS.has(method)) return {};
+  switch (method) {
+    case "tools/call":
+      return { kind: "tool", target: String(params.name) };
+    case "prompts/get":
+      return { kind: "prompt", target: String(params.name) };
+    case "resources/read":
+    case "resources/subscribe":
+    case "resources/unsubscribe":
+      return { kind: "resource", target: String(params.uri) };
+    case "completion/complete": {
+      const ref = (params.ref ?? {}) as Params;
+      return ref.type === "ref/prompt" ? { kind: "prompt", target: String(ref.name) } : { kind: "resource", target: String(ref.uri) };
+    }
+    default:
+      return { kind: "method", target: method };
+  }
 }
 
 function invalid(message: string): McpError {
@@ -45,7 +65,7 @@ function invalid(message: string): McpError {
 function aggregateRoute(session: FrontSession, request: Request, params: Params, extra: ClientRequestExtra): RoutePlan {
   const forward = (backend: string, rewritten: Params, mapResult: (result: Result) => Result = (r) => r): RoutePlan => ({
     backend,
-    target: targetOf(request.method, rewritten),
+    ...targetOf(request.method, rewritten),
     run: async () => mapResult(await session.forward(backend, { method: request.method, params: rewritten }, extra)),
   });
   const byName = () => {
@@ -134,7 +154,8 @@ function subscription(session: FrontSession, request: Request, params: Params, e
   const subscribe = request.method === "resources/subscribe";
   return {
     backend: split.backend,
-    target: clientUri,
+    kind: "resource",
+    target: split.uri,
     async run() {
       if (subscribe) session.subscriptions.add(clientUri);
       else session.subscriptions.delete(clientUri);

@@ -1,5 +1,6 @@
 import type { BackendSpec } from "../backends/backend-spec.ts";
 import type { MigrationStatus } from "./migrations.ts";
+import type { RoleRepository } from "./sql-roles.ts";
 import type { Dialect } from "./sql-driver.ts";
 
 /** Topics whose version a write bumps, so running gateways know to reload that part. */
@@ -34,6 +35,7 @@ export interface Store {
   /** Resolves when the database answers; StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   readonly backends: BackendRepository;
+  readonly roles: RoleRepository;
   readonly changes: ChangeCounter;
   close(): Promise<void>;
 }

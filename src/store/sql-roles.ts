@@ -1,0 +1,131 @@
+import { ConflictError, NotFoundError, UsageError } from "../errors.ts";
+import { type Condition, type Permission, formatPermission, parsePermission } from "../policy/permission.ts";
+import type { Effect, PolicySnapshot, RoleDefinition } from "../policy/policy.ts";
+import { bumpChange } from "./sql-changes.ts";
+import type { SqlDriver } from "./sql-driver.ts";
+
+/** A role as stored, with the subjects it is granted to. */
+export interface StoredRole extends RoleDefinition {
+  subjects: string[];
+  createdAt: number;
+}
+
+export interface RoleRepository {
+  /** Creates a role with its rules; ConflictError when the name is taken. */
+  create(role: RoleDefinition): Promise<void>;
+  get(name: string): Promise<StoredRole | undefined>;
+  list(): Promise<StoredRole[]>;
+  /** Deletes a role, its rules and its grants; NotFoundError when there is none. */
+  delete(name: string): Promise<void>;
+  /** Grants a role to a subject (idempotent); NotFoundError when the role does not exist. */
+  grant(role: string, subject: string): Promise<void>;
+  /** Takes a grant back; NotFoundError when the subject does not have it. */
+  revoke(role: string, subject: string): Promise<void>;
+  /** Every role and grant, for compiling the policy. */
+  snapshot(): Promise<PolicySnapshot>;
+}
+
+const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+
+/** Throws a UsageError unless the name can name a role (IdP group names like "mcp-admins" fit). */
+export function assertRoleName(name: string): void {
+  if (!ROLE_NAME.test(name)) throw new UsageError(`"${name}" is not a valid role name`, "use 1-64 letters, digits, and _ . : - (starting with a letter or digit)");
+}
+
+export function assertSubject(subject: string): void {
+  if (subject.trim() === "" || subject.length > 256) throw new UsageError(`"${subject}" is not a valid subject`, "give the subject as it appears in tokens (the sub claim), 1-256 characters");
+}
+
+interface RuleRow {
+  role: string;
+  effect: Effect;
+  pattern: string;
+  conditions: string | null;
+}
+
+function toPermission(row: RuleRow): Permission {
+  return { ...parsePermission(row.pattern), conditions: row.conditions ? (JSON.parse(row.conditions) as Condition[]) : [] };
+}
+
+export class SqlRoleRepository implements RoleRepository {
+  constructor(private readonly driver: SqlDriver) {}
+
+  async create(role: RoleDefinition): Promise<void> {
+    assertRoleName(role.name);
+    await this.driver.transaction(async (tx) => {
+      if ((await tx.query("SELECT name FROM roles WHERE name = $1", [role.name])).length > 0) {
+        throw new ConflictError(`role "${role.name}" already exists`, `see it with: mcpgw role show ${role.name}; delete it first to redefine it`);
+      }
+      const now = Date.now();
+      await tx.execute("INSERT INTO roles (name, description, created_at, updated_at) VALUES ($1, $2, $3, $4)", [role.name, role.description ?? null, now, now]);
+      for (const rule of role.rules) {
+        const base = formatPermission({ ...rule.permission, conditions: [] });
+        const conditions = rule.permission.conditions.length > 0 ? JSON.stringify(rule.permission.conditions) : null;
+        await tx.execute("INSERT INTO role_permissions (role, effect, pattern, conditions) VALUES ($1, $2, $3, $4)", [role.name, rule.effect, base, conditions]);
+      }
+      await bumpChange(this.driver, tx, "policy");
+    });
+  }
+
+  async get(name: string): Promise<StoredRole | undefined> {
+    return (await this.load(name))[0];
+  }
+
+  list(): Promise<StoredRole[]> {
+    return this.load();
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.driver.transaction(async (tx) => {
+      // Explicit deletes rather than relying on ON DELETE CASCADE alone: both dialects, same result.
+      await tx.execute("DELETE FROM role_permissions WHERE role = $1", [name]);
+      await tx.execute("DELETE FROM role_bindings WHERE role = $1", [name]);
+      if ((await tx.execute("DELETE FROM roles WHERE name = $1", [name])) === 0) {
+        throw new NotFoundError(`there is no role "${name}"`, "list the roles with: mcpgw role list");
+      }
+      await bumpChange(this.driver, tx, "policy");
+    });
+  }
+
+  async grant(role: string, subject: string): Promise<void> {
+    assertSubject(subject);
+    await this.driver.transaction(async (tx) => {
+      if ((await tx.query("SELECT name FROM roles WHERE name = $1", [role])).length === 0) {
+        throw new NotFoundError(`there is no role "${role}"`, `create it first: mcpgw role create ${role} --allow 'BACKEND/TOOL'`);
+      }
+      const inserted = await tx.execute("INSERT INTO role_bindings (role, subject, created_at) VALUES ($1, $2, $3) ON CONFLICT (role, subject) DO NOTHING", [role, subject, Date.now()]);
+      if (inserted > 0) await bumpChange(this.driver, tx, "policy");
+    });
+  }
+
+  async revoke(role: string, subject: string): Promise<void> {
+    await this.driver.transaction(async (tx) => {
+      if ((await tx.execute("DELETE FROM role_bindings WHERE role = $1 AND subject = $2", [role, subject])) === 0) {
+        throw new NotFoundError(`subject "${subject}" does not have role "${role}"`, `see who has it with: mcpgw role show ${role}`);
+      }
+      await bumpChange(this.driver, tx, "policy");
+    });
+  }
+
+  async snapshot(): Promise<PolicySnapshot> {
+    const roles = await this.load();
+    return { roles, bindings: roles.flatMap((role) => role.subjects.map((subject) => ({ role: role.name, subject }))) };
+  }
+
+  private async load(name?: string): Promise<StoredRole[]> {
+    const where = name === undefined ? "" : " WHERE name = $1";
+    const params = name === undefined ? [] : [name];
+    const roles = await this.driver.query<{ name: string; description: string | null; created_at: number }>(`SELECT name, description, created_at FROM roles${where} ORDER BY name`, params);
+    if (roles.length === 0) return [];
+    const roleWhere = name === undefined ? "" : " WHERE role = $1";
+    const rules = await this.driver.query<RuleRow>(`SELECT role, effect, pattern, conditions FROM role_permissions${roleWhere} ORDER BY id`, params);
+    const grants = await this.driver.query<{ role: string; subject: string }>(`SELECT role, subject FROM role_bindings${roleWhere} ORDER BY subject`, params);
+    return roles.map((row) => ({
+      name: row.name,
+      ...(row.description !== null && { description: row.description }),
+      rules: rules.filter((r) => r.role === row.name).map((r) => ({ effect: r.effect, permission: toPermission(r) })),
+      subjects: grants.filter((g) => g.role === row.name).map((g) => g.subject),
+      createdAt: row.created_at,
+    }));
+  }
+}
