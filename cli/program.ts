@@ -39,6 +39,11 @@ export function buildProgram(): Command {
   addBackendCommands(program);
 
   addRoleCommands(program);
+  addLimitCommands(program);
+
+  addTokenCommands(program);
+  addKeyCommands(program);
+  addAuditCommands(program);
 
   for (const command of subcommands(program)) command.exitOverride().showHelpAfterError(`(run ${commandPath(command)} --help for usage)`);
   return program;
@@ -59,8 +64,12 @@ function addBackendCommands(program: Command): void {
     .option("--env <KEY=VALUE>", "environment variable for a --command backend; VALUE may use ${VAR} (repeatable)", collect, [])
     .option("--header <Name: value>", "HTTP header for a --url backend; value may use ${VAR} (repeatable)", collect, [])
     .option("--timeout <duration>", "time allowed to connect and for each request, e.g. 30s (default 30s, at most 1h)")
+    .option("--max-concurrency <n>", "calls in flight to this backend at once, from all sessions (default: no cap)")
+    .option("--max-queue <n>", "calls that may wait for a slot before callers get a busy error (default 100; needs --max-concurrency)")
+    .option("--max-body <size>", "largest request body accepted on /mcp/NAME, e.g. 4MiB (default MCPGW_MAX_BODY_BYTES)")
+    .option("--max-response <size>", "largest single message accepted from the backend, e.g. 8MiB (default MCPGW_MAX_RESPONSE_BYTES)")
     .addHelpText("after", '\nSecrets: write --header "Authorization: Bearer ${API_KEY}" (single-quoted in a shell) so the secret stays in\nthe gateway\'s environment; literal values are stored in the database as given.')
-    .action(async (name: string, options: { url?: string; transport?: string; command?: string; env: string[]; header: string[]; timeout?: string }, command: Command) => {
+    .action(async (name: string, options: { url?: string; transport?: string; command?: string; env: string[]; header: string[]; timeout?: string; maxConcurrency?: string; maxQueue?: string; maxBody?: string; maxResponse?: string }, command: Command) => {
       const { runBackendAdd } = await load();
       await runBackendAdd(commandContext(command), name, options);
     });
@@ -170,6 +179,168 @@ Example:
     .action(async (name: string, _options: unknown, command: Command) => {
       const { runRoleDelete } = await load();
       await runRoleDelete(commandContext(command), name);
+    });
+}
+
+/** `mcpgw token issue|list|revoke`. */
+function addTokenCommands(program: Command): void {
+  const token = program.command("token").description("bearer tokens the gateway issues: mint, list, revoke");
+  const load = () => import("./commands/token.ts");
+
+  token
+    .command("issue")
+    .description("mint a signed JWT for a subject and print it (stdout: the token alone, so TOKEN=$(mcpgw token issue …) works)")
+    .requiredOption("--sub <subject>", "the subject: who the token speaks for (role grants and audit use it)")
+    .option("--role <role>", "a role carried in the token (repeatable)", collect, [])
+    .option("--ttl <duration>", "lifetime, e.g. 15m, 1h, 30d (default 1h, at most 366d)")
+    .option("--description <text>", "what the token is for (shown by token list)")
+    .option("--json", "print the token and its claims as JSON")
+    .action(async (options: { sub: string; role: string[]; ttl?: string; description?: string; json?: boolean }, command: Command) => {
+      const { runTokenIssue } = await load();
+      await runTokenIssue(commandContext(command), options);
+    });
+
+  token
+    .command("list")
+    .description("list issued tokens: subject, roles, expiry, revoked (never the tokens themselves)")
+    .option("--json", "print JSON for scripts")
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const { runTokenList } = await load();
+      await runTokenList(commandContext(command), options);
+    });
+
+  token
+    .command("revoke")
+    .description("revoke a token by its jti; running gateways refuse it within a second")
+    .argument("<jti>", "the token's id (the JTI column of token list)")
+    .action(async (jti: string, _options: unknown, command: Command) => {
+      const { runTokenRevoke } = await load();
+      await runTokenRevoke(commandContext(command), jti);
+    });
+}
+
+/** `mcpgw key rotate|list|retire`. */
+function addKeyCommands(program: Command): void {
+  const key = program.command("key").description("the gateway's token signing keys (public halves at /.well-known/jwks.json)");
+  const load = () => import("./commands/key.ts");
+
+  key
+    .command("rotate")
+    .description("create a new active signing key; older keys keep verifying their tokens until retired")
+    .option("--json", "print the new key (public half) as JSON")
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const { runKeyRotate } = await load();
+      await runKeyRotate(commandContext(command), options);
+    });
+
+  key
+    .command("list")
+    .description("list signing keys: kid, algorithm, created, active or retired (never private material)")
+    .option("--json", "print JSON for scripts")
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const { runKeyList } = await load();
+      await runKeyList(commandContext(command), options);
+    });
+
+  key
+    .command("retire")
+    .description("retire a signing key: tokens it signed are refused from then on (within a second)")
+    .argument("<kid>", "the key's id (the KID column of key list)")
+    .addHelpText("after", "\nA kid may start with '-' (it is a base64url thumbprint): put it after --, e.g. mcpgw key retire -- -AbC…")
+    .action(async (kid: string, _options: unknown, command: Command) => {
+      const { runKeyRetire } = await load();
+      await runKeyRetire(commandContext(command), kid);
+    });
+}
+
+/** `mcpgw limit set|list|remove`. */
+function addLimitCommands(program: Command): void {
+  const limit = program.command("limit").description("rate limits and quotas per subject, role or everyone");
+  const load = () => import("./commands/limit.ts");
+
+  limit
+    .command("set")
+    .description("add a rate limit (all matching rules apply; the most restrictive refuses)")
+    .option("--sub <subject>", "limit one subject")
+    .option("--role <role>", "limit each subject that has this role")
+    .option("--global", "one budget shared by all callers")
+    .option("--tool <pattern>", "count only calls of tools matching BACKEND/TOOL (globs allowed); lists are never counted")
+    .option("--rate <N/unit>", "calls per s, min, h or day, e.g. 100/min (per h and per day are quotas that survive restarts)")
+    .option("--burst <n>", "calls allowed at once (default: N)")
+    .addHelpText("after", "\nExamples:\n  mcpgw limit set --sub alice --rate 60/min\n  mcpgw limit set --role intern --tool 'github/*' --rate 500/day\n  mcpgw limit set --global --rate 200/s --burst 50")
+    .action(async (options: { sub?: string; role?: string; global?: boolean; tool?: string; rate?: string; burst?: string }, command: Command) => {
+      const { runLimitSet } = await load();
+      await runLimitSet(commandContext(command), options);
+    });
+
+  limit
+    .command("list")
+    .description("list the rate-limit rules")
+    .option("--json", "print JSON for scripts")
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const { runLimitList } = await load();
+      await runLimitList(commandContext(command), options);
+    });
+
+  limit
+    .command("remove")
+    .description("remove a rate-limit rule (and its counters)")
+    .argument("<id>", "rule id, from mcpgw limit list")
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const { runLimitRemove } = await load();
+      await runLimitRemove(commandContext(command), id);
+    });
+}
+
+/** `mcpgw audit tail|verify|export|prune`. */
+function addAuditCommands(program: Command): void {
+  const audit = program.command("audit").description("read, follow, verify, export and prune the audit log");
+  const load = () => import("./commands/audit.ts");
+  const statuses = ["ok", "error", "denied", "rate_limited", "unauthenticated", "invalid", "timeout", "cancelled", "incomplete", "pending"];
+
+  audit
+    .command("tail")
+    .description("the latest records, one line each (colour on a terminal); -f keeps printing calls as they end")
+    .option("-f, --follow", "keep following: print each record when its call ends (Ctrl-C stops)")
+    .option("-n, --lines <n>", "how many recent records to print first (default 20)")
+    .option("--sub <subject>", "only this subject's calls")
+    .option("--tool <pattern>", "only tools matching BACKEND/TOOL (globs: github/*, */read_*); a bare name matches any backend")
+    .addOption(new Option("--status <status>", "only records with this status").choices(statuses))
+    .option("--since <when>", "only calls since a duration ago (15m, 24h) or a date (2025-01-31)")
+    .option("--json", "one JSON object per line, for scripts")
+    .action(async (options: { follow?: boolean; lines?: string; sub?: string; tool?: string; status?: string; since?: string; json?: boolean }, command: Command) => {
+      const { runAuditTail } = await load();
+      await runAuditTail(commandContext(command), options);
+    });
+
+  audit
+    .command("verify")
+    .description("recompute every hash chain and report the first altered, deleted or reordered record of each (exit 1 if any)")
+    .option("--json", "print the per-chain report as JSON")
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const { runAuditVerify } = await load();
+      await runAuditVerify(commandContext(command), options);
+    });
+
+  audit
+    .command("export")
+    .description("write records oldest first as JSON lines or CSV, page by page (memory stays flat)")
+    .addOption(new Option("--format <format>", "jsonl or csv").choices(["jsonl", "csv"]).default("jsonl"))
+    .option("--since <when>", "only calls since a duration ago (15m, 24h) or a date (2025-01-31)")
+    .option("--out <file>", "write to this file instead of stdout")
+    .action(async (options: { format: "jsonl" | "csv"; since?: string; out?: string }, command: Command) => {
+      const { runAuditExport } = await load();
+      await runAuditExport(commandContext(command), options);
+    });
+
+  audit
+    .command("prune")
+    .description("delete records finished before a date, leaving a checkpoint so audit verify still passes")
+    .requiredOption("--before <when>", "a date (2025-01-31) or a duration ago (90d): records finished before it go")
+    .option("--yes", "do not ask for confirmation (required when stdin is not a terminal)")
+    .action(async (options: { before: string; yes?: boolean }, command: Command) => {
+      const { runAuditPrune } = await load();
+      await runAuditPrune(commandContext(command), options);
     });
 }
 

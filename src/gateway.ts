@@ -1,9 +1,12 @@
 import { BackendPool } from "./backends/backend-pool.ts";
 import { BackendRegistry } from "./backends/backend-registry.ts";
 import type { Settings } from "./config/settings.ts";
-import { LogAuditor } from "./audit/log-auditor.ts";
+import { StoreAuditor } from "./audit/store-auditor.ts";
+import type { Auditor } from "./audit/auditor.ts";
+import { type Authentication, createAuthentication } from "./auth/authentication.ts";
 import { McpHttpFront } from "./front/mcp-http-front.ts";
 import { createPipeline } from "./pipeline/pipeline.ts";
+import { LeasingRateLimiter } from "./limits/rate-limiter.ts";
 import { PolicyEngine } from "./policy/policy-engine.ts";
 import { ChangeWatcher } from "./store/change-watcher.ts";
 import { createOriginGuard } from "./front/origin-guard.ts";
@@ -20,12 +23,23 @@ export interface RunningGateway {
   shutdown(): Promise<void>;
 }
 
+/** Parts a test may substitute (e.g. a capturing Auditor); production passes none. */
+export interface GatewayOverrides {
+  auditor?: Auditor;
+}
+
 /**
  * The composition root of `mcpgw serve`: opens and migrates the store, loads the backends,
  * builds the MCP front and the app, listens. `env` is the gateway's environment, the source of
  * backends' ${VAR} references and of stdio backends' inherited variables.
  */
-export async function startGateway(settings: Settings, logger: Logger, version: string, env: Record<string, string | undefined>): Promise<RunningGateway> {
+export async function startGateway(
+  settings: Settings,
+  logger: Logger,
+  version: string,
+  env: Record<string, string | undefined>,
+  overrides: GatewayOverrides = {},
+): Promise<RunningGateway> {
   const store = openStore(settings.databaseUrl, {
     poolSize: settings.dbPoolSize,
     logger,
@@ -34,12 +48,23 @@ export async function startGateway(settings: Settings, logger: Logger, version: 
   const watcher = new ChangeWatcher(store, logger);
   const registry = new BackendRegistry(store, logger, watcher);
   const policy = new PolicyEngine(store, logger, watcher);
+  const limiter = new LeasingRateLimiter(store.limits);
+  watcher.on("limits", async () => limiter.setRules(await store.limits.list()));
   const pool = new BackendPool({ env, logger, version });
+  // The store-backed auditor opens this process's audit chain once the schema is current.
+  let storeAuditor: StoreAuditor | undefined;
   let listener: Listener;
   let mcp: McpHttpFront;
+  let authentication: Authentication | undefined;
   try {
     const applied = await store.migrate();
     if (applied.length > 0) logger.info({ applied }, "applied migrations");
+    // Also marks calls a crashed previous run left unfinished as incomplete (docs/audit.md).
+    if (!overrides.auditor) storeAuditor = await StoreAuditor.start({ repository: store.audit, logger, settings: settings.audit });
+    // One auditor for the pipeline's refusals and calls and the front's unauthenticated requests.
+    const auditor = overrides.auditor ?? storeAuditor!;
+    // Before watcher.start(), which loads the signing keys and revocations it registers.
+    authentication = await createAuthentication(settings.auth, store, logger, watcher);
     await watcher.start();
     // A changed or removed backend's shared connection closes; sessions reconnect to the new spec on next use.
     registry.onChange((changed, removed) => {
@@ -50,14 +75,22 @@ export async function startGateway(settings: Settings, logger: Logger, version: 
       pool,
       logger,
       version,
-      pipeline: createPipeline({ auditor: new LogAuditor(logger), policy }),
+      pipeline: createPipeline({ auditor, policy, limiter }),
       maxBodyBytes: settings.maxBodyBytes,
       sessionIdleMs: settings.sessionIdleMs,
+      maxSessionsPerSubject: settings.maxSessionsPerSubject,
       originGuard: createOriginGuard({ allowedHosts: settings.allowedHosts, allowedOrigins: settings.allowedOrigins }),
+      authenticator: authentication.authenticator,
+      resourceMetadataUrl: authentication.resourceMetadataUrl,
+      auditor,
     });
-    listener = listen(createGatewayApp({ store, logger, version, mcp }), { host: settings.host, port: settings.port, logger });
+    const front = mcp;
+    authentication.onCredentialsChanged(() => front.closeUnauthorizedStreams());
+    listener = listen(createGatewayApp({ store, logger, version, mcp, wellKnown: authentication.wellKnown, ...(storeAuditor && { audit: storeAuditor }) }), { host: settings.host, port: settings.port, logger });
   } catch (err) {
     watcher.stop();
+    authentication?.stop();
+    await storeAuditor?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw err;
   }
@@ -72,7 +105,10 @@ export async function startGateway(settings: Settings, logger: Logger, version: 
         await draining;
         await mcp.closeAll();
         await pool.closeAll();
+        // After the sessions: their last outcomes are committed before the chain is ended.
+        await storeAuditor?.close();
         watcher.stop();
+        authentication?.stop();
         await store.close();
       })();
       return stopping;

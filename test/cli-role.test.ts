@@ -1,30 +1,19 @@
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { runCli } from "./helpers/cli.ts";
-import { type IsolatedSchema, isolatedSchema, postgresAvailable } from "./helpers/postgres.ts";
-import { tempDir } from "./helpers/temp-dir.ts";
+import { BOTH_STORES, type StoreFixture } from "./helpers/store-fixtures.ts";
 
 const NO_STACK = /\n\s+at |\.ts:\d+:\d+/;
 
-describe.each(["sqlite", "postgres"] as const)("mcpgw role on %s", (kind) => {
+describe.each(BOTH_STORES)("mcpgw role on %s", (_label, setup) => {
+  let fixture: StoreFixture | undefined;
   let db = "";
-  let schema: IsolatedSchema | undefined;
-  const dir = tempDir();
   const role = (...args: string[]) => runCli(["role", ...args, "--db", db]);
 
   beforeAll(async () => {
-    if (kind === "postgres") {
-      if (!(await postgresAvailable())) return;
-      schema = await isolatedSchema("roles");
-      db = schema.url;
-    } else {
-      db = `sqlite:${join(dir.path, "roles.db")}`;
-    }
+    fixture = await setup("roles");
+    db = fixture?.url ?? "";
   });
-  afterAll(async () => {
-    await schema?.drop();
-    dir.remove();
-  });
+  afterAll(async () => fixture?.cleanup());
 
   test("create, grant, show, list (--json), revoke, delete", async (context) => {
     if (!db) return context.skip();

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { loadMigrations } from "../src/store/migrations.ts";
 import { runCli } from "./helpers/cli.ts";
 import { tempDir } from "./helpers/temp-dir.ts";
 
@@ -88,7 +89,7 @@ describe("mcpgw CLI", () => {
     expect(first.stdout).toContain("applied 0001_initial");
     const second = await runCli(["migrate", "--db", db("m.db"), "--json"]);
     expect(second.code).toBe(0);
-    expect(JSON.parse(second.stdout)).toMatchObject({ applied: [], current: ["0001_initial"] });
+    expect(JSON.parse(second.stdout)).toMatchObject({ applied: [], current: loadMigrations("sqlite").map((m) => m.name) });
   });
 
   test("MCPGW_DATABASE_URL is used when --db is absent, and --db wins over it", async () => {

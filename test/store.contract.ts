@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { BackendSpec } from "../src/backends/backend-spec.ts";
 import { ConflictError, NotFoundError } from "../src/errors.ts";
+import { activeKey } from "../src/auth/signing-key.ts";
+import { generateSigningKey } from "../src/auth/signing-keys.ts";
+import type { TokenRecord } from "../src/auth/token-record.ts";
 import { parsePermission } from "../src/policy/permission.ts";
 import { loadMigrations } from "../src/store/migrations.ts";
 import type { Store } from "../src/store/store.ts";
+import type { StoreFixture } from "./helpers/store-fixtures.ts";
+import { auditRepositoryContract } from "./audit-repository.contract.ts";
 
-export interface StoreFixture {
-  store: Store;
-  /** A second store on the same database, as another process (or replica) would have. */
-  openPeer(): Store;
-  cleanup(): Promise<void>;
-}
 
 function backend(name: string, overrides: Partial<BackendSpec> = {}): BackendSpec {
   return {
@@ -130,6 +129,80 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
       expect((await store.changes.versions()).policy).toBe(before + 4);
     });
 
+    test("signing keys: the first is created once even when both connections race for it", async (context) => {
+      if (!fixture) return context.skip();
+      const peer = fixture.openPeer();
+      try {
+        const before = (await store.signingKeys.list()).filter((k) => k.retiredAt === undefined);
+        const candidates = await Promise.all(Array.from({ length: 6 }, () => generateSigningKey("EdDSA")));
+        const results = await Promise.all(candidates.map((key, i) => (i % 2 ? store : peer).signingKeys.addIfNoneActive(key)));
+        expect(new Set(results.map((k) => k.kid)).size).toBe(1);
+        const after = (await store.signingKeys.list()).filter((k) => k.retiredAt === undefined);
+        expect(after).toHaveLength(Math.max(1, before.length));
+      } finally {
+        await peer.close();
+      }
+    });
+
+    test("signing keys round-trip, rotate, and retire (never the active one); every write moves the keys version", async (context) => {
+      if (!fixture) return context.skip();
+      const es = await generateSigningKey("ES256", 1_700_000_000_000);
+      const versions = async () => (await store.changes.versions()).keys;
+      const start = await versions();
+      await store.signingKeys.add(es);
+      expect((await store.signingKeys.list()).find((k) => k.kid === es.kid)).toEqual(es);
+      const newer = await generateSigningKey("EdDSA", Date.now() + 60_000);
+      await store.signingKeys.add(newer);
+      expect(activeKey(await store.signingKeys.list())?.kid).toBe(newer.kid);
+      expect(await store.signingKeys.addIfNoneActive(await generateSigningKey("EdDSA"))).toEqual(newer);
+      expect(await versions()).toBe(start + 2);
+
+      await expect(store.signingKeys.retire(newer.kid, Date.now())).rejects.toBeInstanceOf(ConflictError);
+      await expect(store.signingKeys.retire("no-such-kid", Date.now())).rejects.toBeInstanceOf(NotFoundError);
+      expect(await store.signingKeys.retire(es.kid, 1_700_000_100_000)).toBe("retired");
+      expect(await store.signingKeys.retire(es.kid, 1_700_000_200_000)).toBe("already-retired");
+      expect((await store.signingKeys.list()).find((k) => k.kid === es.kid)?.retiredAt).toBe(1_700_000_100_000);
+      expect(await versions()).toBe(start + 3);
+      await expect(store.signingKeys.add(es)).rejects.toBeInstanceOf(ConflictError);
+    });
+
+    test("tokens round-trip, newest first; revocation is recorded once and moves the tokens version for other connections", async (context) => {
+      if (!fixture) return context.skip();
+      const peer = fixture.openPeer();
+      try {
+        const token = (jti: string, issuedAt: number, extra: Partial<TokenRecord> = {}): TokenRecord => ({ jti, subject: "alice", roles: ["dev", "ops"], issuedAt, expiresAt: issuedAt + 3_600_000, ...extra });
+        const now = Date.now();
+        const older = token(`t-${crypto.randomUUID()}`, now - 10_000, { description: "ci runner" });
+        const newer = token(`t-${crypto.randomUUID()}`, now - 5_000);
+        const expired = token(`t-${crypto.randomUUID()}`, now - 7_200_000);
+        await store.tokens.add(older);
+        await store.tokens.add(newer);
+        await store.tokens.add(expired);
+        await expect(store.tokens.add(older)).rejects.toBeInstanceOf(ConflictError);
+        expect(await store.tokens.get(older.jti)).toEqual(older);
+        expect(await store.tokens.get("missing")).toBeUndefined();
+        const listed = (await store.tokens.list()).map((t) => t.jti);
+        expect(listed.indexOf(newer.jti)).toBeLessThan(listed.indexOf(older.jti));
+
+        const before = await peer.changes.versions();
+        expect(await store.tokens.revoke(older.jti, now)).toBe("revoked");
+        expect(await store.tokens.revoke(older.jti, now + 1)).toBe("already-revoked");
+        expect(await store.tokens.revoke(expired.jti, now)).toBe("revoked");
+        await expect(store.tokens.revoke("no-such-jti", now)).rejects.toBeInstanceOf(NotFoundError);
+        const after = await peer.changes.versions();
+        expect(after.tokens).toBe(before.tokens + 2);
+        expect(after.keys).toBe(before.keys);
+        expect((await peer.tokens.get(older.jti))?.revokedAt).toBe(now);
+
+        const revoked = await peer.tokens.revokedJtis(now);
+        expect(revoked).toContain(older.jti);
+        expect(revoked).not.toContain(expired.jti); // past its expiry: refused as expired anyway
+        expect(revoked).not.toContain(newer.jti);
+      } finally {
+        await peer.close();
+      }
+    });
+
     test("concurrent writes from two connections all land", async (context) => {
       if (!fixture) return context.skip();
       const peer = fixture.openPeer();
@@ -142,5 +215,9 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
         await peer.close();
       }
     });
+
+    // After "migrate applies every migration" (tests run in registration order): the audit tables exist then.
+    auditRepositoryContract(() => (fixture ? store : undefined));
+
   });
 }

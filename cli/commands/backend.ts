@@ -3,6 +3,7 @@ import { probeBackend } from "../../src/backends/backend-probe.ts";
 import type { BackendSpec } from "../../src/backends/backend-spec.ts";
 import { hasLiteralSecrets, redactSecrets, redactUrl } from "../../src/backends/secret-refs.ts";
 import { formatDuration } from "../../src/config/duration.ts";
+import { formatSize } from "../../src/config/size.ts";
 import { NotFoundError } from "../../src/errors.ts";
 import type { Store } from "../../src/store/store.ts";
 import { type CommandContext, withStore } from "../context.ts";
@@ -18,6 +19,7 @@ interface BackendView {
   env: Record<string, string>;
   headers: Record<string, string>;
   timeoutMs: number;
+  limits?: BackendSpec["limits"];
   createdAt: string;
   updatedAt: string;
 }
@@ -59,6 +61,7 @@ export async function runBackendShow(context: CommandContext, name: string, opti
     ["transport", shown.transport],
     shown.url !== undefined ? ["url", shown.url] : ["command", target(spec)],
     ["timeout", formatDuration(shown.timeoutMs)],
+    ["limits", describeLimits(spec.limits)],
     ["headers", keyValues(shown.headers, ": ")],
     ["env", keyValues(shown.env, "=")],
     ["created", shown.createdAt],
@@ -86,6 +89,16 @@ export async function runBackendTest(context: CommandContext, name: string, opti
   console.log(`  connected: in ${formatDuration(result.connectMs)}`);
 }
 
+function describeLimits(limits: BackendSpec["limits"]): string {
+  if (!limits) return "gateway defaults";
+  const parts = [
+    limits.maxConcurrency !== undefined && `${limits.maxConcurrency} in flight (queue ${limits.maxQueue ?? 100})`,
+    limits.maxBodyBytes !== undefined && `request body ≤ ${formatSize(limits.maxBodyBytes)}`,
+    limits.maxResponseBytes !== undefined && `messages ≤ ${formatSize(limits.maxResponseBytes)}`,
+  ].filter(Boolean);
+  return parts.join(", ") || "gateway defaults";
+}
+
 async function requireBackend(store: Store, name: string): Promise<BackendSpec> {
   const spec = await store.backends.get(name);
   if (!spec) throw new NotFoundError(`there is no backend "${name}"`, "list the backends with: mcpgw backend list");
@@ -101,6 +114,7 @@ function view(spec: BackendSpec): BackendView {
     env: redactSecrets(spec.env),
     headers: redactSecrets(spec.headers),
     timeoutMs: spec.timeoutMs,
+    ...(spec.limits && { limits: spec.limits }),
     createdAt: new Date(spec.createdAt).toISOString(),
     updatedAt: new Date(spec.updatedAt).toISOString(),
   };

@@ -1,6 +1,7 @@
+import { parseSize } from "../config/size.ts";
 import { parseDuration } from "../config/duration.ts";
 import { ConfigError, UsageError } from "../errors.ts";
-import { type BackendSpec, type BackendTransportKind, DEFAULT_BACKEND_TIMEOUT_MS, assertBackendName } from "./backend-spec.ts";
+import { type BackendLimits, type BackendSpec, type BackendTransportKind, DEFAULT_BACKEND_TIMEOUT_MS, assertBackendName } from "./backend-spec.ts";
 
 /** A backend as an operator writes it (the flags of `mcpgw backend add`), before validation. */
 export interface BackendInput {
@@ -15,6 +16,11 @@ export interface BackendInput {
   header?: string[];
   /** "30s", "2m"… */
   timeout?: string;
+  /** Load protection: whole numbers and sizes ("1MiB"). */
+  maxConcurrency?: string;
+  maxQueue?: string;
+  maxBody?: string;
+  maxResponse?: string;
 }
 
 const HTTP_TRANSPORTS = ["streamable-http", "sse"] as const satisfies readonly BackendTransportKind[];
@@ -33,7 +39,8 @@ export function parseBackendInput(input: BackendInput, now: number = Date.now())
   const env = parseEnv(input.env ?? []);
   const headers = parseHeaders(input.header ?? []);
   const timeoutMs = parseTimeout(input.timeout);
-  const base = { name: input.name, env, headers, timeoutMs, createdAt: now, updatedAt: now };
+  const limits = parseLimits(input);
+  const base = { name: input.name, env, headers, timeoutMs, ...(limits && { limits }), createdAt: now, updatedAt: now };
 
   if (input.url !== undefined && input.command !== undefined) {
     throw new UsageError("give either --url or --command, not both", TARGET_HINT);
@@ -168,4 +175,28 @@ function parseTimeout(text: string | undefined): number {
   }
   if (ms <= 0 || ms > MAX_TIMEOUT_MS) throw new UsageError(`--timeout "${text}" is out of range`, "use a duration above 0 and at most 1h, e.g. --timeout 30s");
   return ms;
+}
+
+function parseLimits(input: BackendInput): BackendLimits | undefined {
+  const count = (text: string | undefined, flag: string) => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} "${text}" is not a whole number ≥ 1`, `e.g. ${flag} 8`);
+    return n;
+  };
+  const size = (text: string | undefined, flag: string) => (text === undefined ? undefined : parseSize(text, flag));
+  const limits: BackendLimits = {
+    ...definedEntry("maxConcurrency", count(input.maxConcurrency, "--max-concurrency")),
+    ...definedEntry("maxQueue", count(input.maxQueue, "--max-queue")),
+    ...definedEntry("maxBodyBytes", size(input.maxBody, "--max-body")),
+    ...definedEntry("maxResponseBytes", size(input.maxResponse, "--max-response")),
+  };
+  if (limits.maxQueue !== undefined && limits.maxConcurrency === undefined) {
+    throw new UsageError("--max-queue needs --max-concurrency", "the queue holds calls waiting for one of the --max-concurrency slots");
+  }
+  return Object.keys(limits).length > 0 ? limits : undefined;
+}
+
+function definedEntry<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }

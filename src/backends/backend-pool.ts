@@ -2,6 +2,7 @@ import { type ClientCapabilities, McpError, ErrorCode, type Notification, type R
 import type { Logger } from "../log/logger.ts";
 import { BackendConnection } from "./backend-connection.ts";
 import type { BackendSpec } from "./backend-spec.ts";
+import { ConcurrencyGate, DEFAULT_MAX_QUEUE } from "./concurrency-gate.ts";
 
 /** A front session as a backend connection sees it: where to deliver what the backend starts. */
 export interface SessionSink {
@@ -34,6 +35,7 @@ const BROADCAST = new Set([
  */
 export class BackendPool {
   private readonly shared = new Map<string, { connection: BackendConnection; sinks: Set<SessionSink> }>();
+  private readonly gates = new Map<string, { spec: BackendSpec; gate: ConcurrencyGate }>();
 
   constructor(private readonly options: BackendPoolOptions) {}
 
@@ -89,6 +91,17 @@ export class BackendPool {
       return;
     }
     await connection.close();
+  }
+
+  /** The backend's concurrency cap, shared by every session (undefined: no cap). A changed spec gets a fresh gate. */
+  gate(spec: BackendSpec): ConcurrencyGate | undefined {
+    const max = spec.limits?.maxConcurrency;
+    if (max === undefined) return undefined;
+    const entry = this.gates.get(spec.name);
+    if (entry?.spec === spec) return entry.gate;
+    const gate = new ConcurrencyGate(spec.name, max, spec.limits?.maxQueue ?? DEFAULT_MAX_QUEUE);
+    this.gates.set(spec.name, { spec, gate });
+    return gate;
   }
 
   /** The sessions attached to a shared connection (for logging level arbitration). */

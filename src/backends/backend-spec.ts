@@ -14,8 +14,21 @@ export interface BackendSpec {
   env: Record<string, string>;
   headers: Record<string, string>;
   timeoutMs: number;
+  /** Load protection for this backend; absent fields fall back to the gateway's defaults. */
+  limits?: BackendLimits;
   createdAt: number;
   updatedAt: number;
+}
+
+export interface BackendLimits {
+  /** Calls in flight to this backend at once, from all sessions together. */
+  maxConcurrency?: number;
+  /** Calls waiting for a slot beyond that; more are refused as "busy". */
+  maxQueue?: number;
+  /** Largest request body accepted on /mcp/<backend>. */
+  maxBodyBytes?: number;
+  /** Largest single message accepted from the backend. */
+  maxResponseBytes?: number;
 }
 
 export const DEFAULT_BACKEND_TIMEOUT_MS = 30_000;

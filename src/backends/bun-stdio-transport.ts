@@ -8,7 +8,11 @@ export interface BunStdioOptions {
   env: Record<string, string>;
   /** Each line the child writes to stderr. */
   onStderrLine?: (line: string) => void;
+  /** Largest message accepted from the child; a longer line is dropped without being buffered. */
+  maxMessageBytes?: number;
 }
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /** Stdin closed → SIGTERM after this long → SIGKILL after as long again. */
 const CLOSE_STEP_MS = 2_000;
@@ -86,7 +90,12 @@ export class BunStdioTransport implements Transport {
   }
 
   private async readMessages(stdout: ReadableStream<Uint8Array>): Promise<void> {
-    for await (const line of lines(stdout)) {
+    const max = this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    for await (const line of lines(stdout, max)) {
+      if (typeof line !== "string") {
+        this.refuseOversized(line);
+        continue;
+      }
       if (line.trim() === "") continue;
       let message: unknown;
       try {
@@ -104,29 +113,68 @@ export class BunStdioTransport implements Transport {
   }
 
   private async readStderr(stderr: ReadableStream<Uint8Array>): Promise<void> {
-    for await (const line of lines(stderr)) if (line !== "") this.options.onStderrLine?.(line);
+    for await (const line of lines(stderr, 64 * 1024)) if (typeof line === "string" && line !== "") this.options.onStderrLine?.(line);
+  }
+
+  /** An oversized message: fail the call it answers (its id is at the start or, as SDK servers write it, at the end). */
+  private refuseOversized(dropped: OversizedLine): void {
+    const id = /"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")/.exec(dropped.head)?.[1] ?? /"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*}\s*$/.exec(dropped.tail)?.[1];
+    const message = `the backend sent a message of ${dropped.bytes} bytes, over the ${this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES}-byte cap (backend add --max-response)`;
+    this.onerror?.(new Error(message));
+    if (id !== undefined && /"result"|"error"/.test(dropped.head + dropped.tail)) {
+      this.onmessage?.({ jsonrpc: "2.0", id: JSON.parse(id) as string | number, error: { code: -32603, message } });
+    }
   }
 }
 
-/** The lines of a byte stream (without their \n or \r\n), the last one even without a newline. */
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+/** What is kept of a line longer than the cap: its size, and its first and last characters. */
+interface OversizedLine {
+  bytes: number;
+  head: string;
+  tail: string;
+}
+
+const KEPT = 256;
+
+/**
+ * The lines of a byte stream (without their \n or \r\n), the last one even without a newline.
+ * A line longer than `max` is never held whole: it is skipped as it arrives, and yielded as an
+ * OversizedLine once its newline comes. (Length is counted in characters, a close bound on bytes.)
+ */
+async function* lines(stream: ReadableStream<Uint8Array>, max: number): AsyncGenerator<string | OversizedLine> {
   const decoder = new TextDecoder();
   let buffered = "";
+  let skipping: OversizedLine | undefined;
   try {
     for await (const chunk of stream) {
       buffered += decoder.decode(chunk, { stream: true });
-      let end = buffered.indexOf("\n");
-      while (end >= 0) {
-        yield buffered.slice(0, end > 0 && buffered[end - 1] === "\r" ? end - 1 : end);
+      for (let end = buffered.indexOf("\n"); end >= 0; end = buffered.indexOf("\n")) {
+        const line = buffered.slice(0, end > 0 && buffered[end - 1] === "\r" ? end - 1 : end);
         buffered = buffered.slice(end + 1);
-        end = buffered.indexOf("\n");
+        if (skipping) {
+          skipping.bytes += line.length;
+          skipping.tail = (skipping.tail + line).slice(-KEPT);
+          yield skipping;
+          skipping = undefined;
+        } else if (line.length > max) {
+          yield { bytes: line.length, head: line.slice(0, KEPT), tail: line.slice(-KEPT) };
+        } else {
+          yield line;
+        }
+      }
+      if (buffered.length > max || (skipping && buffered.length > KEPT)) {
+        skipping ??= { bytes: 0, head: buffered.slice(0, KEPT), tail: "" };
+        skipping.bytes += buffered.length;
+        skipping.tail = (skipping.tail + buffered).slice(-KEPT);
+        buffered = "";
       }
     }
   } catch {
     // the stream broke as the process died: what was read is all there is
   }
   buffered += decoder.decode();
-  if (buffered !== "") yield buffered;
+  if (skipping) yield skipping;
+  else if (buffered !== "") yield buffered;
 }
 
 async function exitsWithin(child: Subprocess, ms: number): Promise<boolean> {

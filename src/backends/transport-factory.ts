@@ -5,7 +5,8 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { assertNever } from "../assert-never.ts";
 import type { Logger } from "../log/logger.ts";
 import type { BackendSpec } from "./backend-spec.ts";
-import { BunStdioTransport } from "./bun-stdio-transport.ts";
+import { BunStdioTransport, DEFAULT_MAX_MESSAGE_BYTES } from "./bun-stdio-transport.ts";
+import { sizeLimitedFetch } from "./size-limited-fetch.ts";
 import { resolveSecretRefs } from "./secret-refs.ts";
 
 export interface BackendTransportOptions {
@@ -14,6 +15,8 @@ export interface BackendTransportOptions {
   logger: Logger;
   /** Called with each line the stdio child writes to stderr (after it is logged). */
   onStderrLine?: (line: string) => void;
+  /** Largest message accepted from the backend when its spec sets none (default 16 MiB). */
+  maxMessageBytes?: number;
 }
 
 /**
@@ -27,7 +30,10 @@ export function createBackendTransport(spec: BackendSpec, options: BackendTransp
     case "stdio":
       return stdioTransport(spec, options);
     case "streamable-http":
-      return new StreamableHTTPClientTransport(new URL(requireUrl(spec)), { requestInit: { headers: resolvedHeaders(spec, options) } });
+      return new StreamableHTTPClientTransport(new URL(requireUrl(spec)), {
+        requestInit: { headers: resolvedHeaders(spec, options) },
+        fetch: sizeLimitedFetch(maxMessageBytes(spec, options), spec.name),
+      });
     case "sse":
       // SDK 1.32 sends requestInit headers on the event-stream GET as well as on each POST,
       // so no separate eventSourceInit is needed (test/transport-factory checks both requests).
@@ -45,6 +51,7 @@ function stdioTransport(spec: BackendSpec, options: BackendTransportOptions): Tr
     command,
     args,
     env,
+    maxMessageBytes: maxMessageBytes(spec, options),
     // The child's stderr never reaches the gateway's own stdout/stderr (which carry JSON logs).
     onStderrLine: (line) => {
       options.logger.info({ backend: spec.name }, line);
@@ -70,6 +77,10 @@ function inheritedEnv(env: Record<string, string | undefined>): Record<string, s
 
 function resolvedHeaders(spec: BackendSpec, options: BackendTransportOptions): Record<string, string> {
   return resolveSecretRefs(spec.headers, options.env, { backend: spec.name, kind: "header" });
+}
+
+function maxMessageBytes(spec: BackendSpec, options: BackendTransportOptions): number {
+  return spec.limits?.maxResponseBytes ?? options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
 }
 
 function requireUrl(spec: BackendSpec): string {

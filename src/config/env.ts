@@ -16,6 +16,25 @@ export interface EnvSettings {
   allowedOrigins?: string;
   sessionIdleTimeout?: string;
   maxBodyBytes?: string;
+  maxSessionsPerSubject?: string;
+  auditFailOpen?: string;
+  auditRedactKeys?: string;
+  auditArgumentsMaxBytes?: string;
+  auditInstance?: string;
+  auth?: string;
+  tokenIssuer?: string;
+  tokenAudience?: string;
+  signingAlg?: string;
+  jwtSecret?: string;
+  jwtJwksUrl?: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
+  jwtSubjectClaim?: string;
+  jwtRolesClaim?: string;
+  jwtClockSkew?: string;
+  jwtJwksCooldown?: string;
+  publicUrl?: string;
+  authorizationServers?: string;
 }
 
 const VARIABLES = {
@@ -31,6 +50,25 @@ const VARIABLES = {
   allowedOrigins: "MCPGW_ALLOWED_ORIGINS",
   sessionIdleTimeout: "MCPGW_SESSION_IDLE_TIMEOUT",
   maxBodyBytes: "MCPGW_MAX_BODY_BYTES",
+  maxSessionsPerSubject: "MCPGW_MAX_SESSIONS_PER_SUBJECT",
+  auditFailOpen: "MCPGW_AUDIT_FAIL_OPEN",
+  auditRedactKeys: "MCPGW_AUDIT_REDACT_KEYS",
+  auditArgumentsMaxBytes: "MCPGW_AUDIT_ARGUMENTS_MAX_BYTES",
+  auditInstance: "MCPGW_AUDIT_INSTANCE",
+  auth: "MCPGW_AUTH",
+  tokenIssuer: "MCPGW_TOKEN_ISSUER",
+  tokenAudience: "MCPGW_TOKEN_AUDIENCE",
+  signingAlg: "MCPGW_SIGNING_ALG",
+  jwtSecret: "MCPGW_JWT_SECRET",
+  jwtJwksUrl: "MCPGW_JWT_JWKS_URL",
+  jwtIssuer: "MCPGW_JWT_ISSUER",
+  jwtAudience: "MCPGW_JWT_AUDIENCE",
+  jwtSubjectClaim: "MCPGW_JWT_SUBJECT_CLAIM",
+  jwtRolesClaim: "MCPGW_JWT_ROLES_CLAIM",
+  jwtClockSkew: "MCPGW_JWT_CLOCK_SKEW",
+  jwtJwksCooldown: "MCPGW_JWT_JWKS_COOLDOWN",
+  publicUrl: "MCPGW_PUBLIC_URL",
+  authorizationServers: "MCPGW_AUTHORIZATION_SERVERS",
 } as const satisfies Record<keyof EnvSettings, `MCPGW_${string}`>;
 
 /** The variable name behind a setting, for error messages ("set MCPGW_PORT …"). */

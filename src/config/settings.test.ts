@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import { AUDIT_DEFAULTS } from "../audit/audit-settings.ts";
 import { ConfigError } from "../errors.ts";
 import { parseDuration } from "./duration.ts";
 import { readEnv } from "./env.ts";
@@ -17,7 +18,36 @@ describe("settings", () => {
       allowedOrigins: [],
       sessionIdleMs: 1_800_000,
       maxBodyBytes: 1_048_576,
+      maxSessionsPerSubject: 100,
+      auth: {
+        mode: "required",
+        tokenIssuer: "mcpgw",
+        tokenAudience: "mcpgw",
+        signingAlg: "EdDSA",
+        clockSkewSec: 30,
+        authorizationServers: [],
+      },
+      audit: { failOpen: false, redactKeys: AUDIT_DEFAULTS.redactKeys, argumentsMaxBytes: 4_096 },
     });
+  });
+
+  test.each([
+    [{ MCPGW_AUDIT_FAIL_OPEN: "true" }, { failOpen: true }],
+    [{ MCPGW_AUDIT_FAIL_OPEN: "0" }, { failOpen: false }],
+    [{ MCPGW_AUDIT_REDACT_KEYS: "ssn, pin" }, { redactKeys: ["ssn", "pin"] }],
+    [{ MCPGW_AUDIT_REDACT_KEYS: "+ssn" }, { redactKeys: [...AUDIT_DEFAULTS.redactKeys, "ssn"] }],
+    [{ MCPGW_AUDIT_ARGUMENTS_MAX_BYTES: "8192", MCPGW_AUDIT_INSTANCE: "gw-0" }, { argumentsMaxBytes: 8_192, instance: "gw-0" }],
+  ])("audit settings from %j", (variables, expected) => {
+    expect(resolveSettings({}, readEnv(variables)).audit).toMatchObject(expected);
+  });
+
+  test.each([
+    [{ MCPGW_AUDIT_FAIL_OPEN: "maybe" }, /MCPGW_AUDIT_FAIL_OPEN: "maybe" is not true or false/],
+    [{ MCPGW_AUDIT_REDACT_KEYS: " , " }, /MCPGW_AUDIT_REDACT_KEYS: .* names no keys/],
+    [{ MCPGW_AUDIT_ARGUMENTS_MAX_BYTES: "10" }, /MCPGW_AUDIT_ARGUMENTS_MAX_BYTES: "10" is not a size/],
+    [{ MCPGW_AUDIT_INSTANCE: "a b" }, /MCPGW_AUDIT_INSTANCE: "a b" is not an instance name/],
+  ])("rejects audit variables %j", (variables, message) => {
+    expect(() => resolveSettings({}, readEnv(variables))).toThrow(message);
   });
 
   test("flags win over MCPGW_* variables, which win over defaults", () => {

@@ -1,3 +1,5 @@
+import { type AuditSettings, resolveAuditSettings } from "../audit/audit-settings.ts";
+import { type AuthSettings, resolveAuthSettings } from "../auth/auth-settings.ts";
 import { ConfigError } from "../errors.ts";
 import { parseDuration } from "./duration.ts";
 import { type EnvSettings, variableName } from "./env.ts";
@@ -15,6 +17,7 @@ export const DEFAULTS = {
   dbPoolSize: 10,
   sessionIdleMs: 30 * 60_000,
   maxBodyBytes: 1024 * 1024,
+  maxSessionsPerSubject: 100,
 } as const;
 
 /** Settings after flags (which win) and MCPGW_* variables are merged and checked. */
@@ -34,6 +37,12 @@ export interface Settings {
   sessionIdleMs: number;
   /** Largest JSON-RPC message body accepted (413 beyond). */
   maxBodyBytes: number;
+  /** Open MCP sessions one authenticated subject may hold at once. */
+  maxSessionsPerSubject: number;
+  /** Authentication: token sources, issuer and audience, the RFC 9728 document (defaults in AUTH_DEFAULTS). */
+  auth: AuthSettings;
+  /** The audit log: fail open or closed, redaction, size cap, instance name (defaults in AUDIT_DEFAULTS). */
+  audit: AuditSettings;
 }
 
 /** Command-line values; undefined means "not given". */
@@ -60,6 +69,9 @@ export function resolveSettings(flags: FlagSettings, env: EnvSettings): Settings
     sessionIdleMs:
       env.sessionIdleTimeout === undefined ? DEFAULTS.sessionIdleMs : parseDuration(env.sessionIdleTimeout, variableName("sessionIdleTimeout")),
     maxBodyBytes: parsePositiveInt(env.maxBodyBytes, variableName("maxBodyBytes")) ?? DEFAULTS.maxBodyBytes,
+    maxSessionsPerSubject: parsePositiveInt(env.maxSessionsPerSubject, variableName("maxSessionsPerSubject")) ?? DEFAULTS.maxSessionsPerSubject,
+    auth: resolveAuthSettings(env),
+    audit: resolveAuditSettings(env),
   };
 }
 

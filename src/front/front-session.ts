@@ -186,7 +186,9 @@ export class FrontSession implements SessionSink {
     this.inflight.set(backend, ids);
     ids.push(extra.requestId);
     try {
-      const result = await this.connection(backend).request(request, {
+      const connection = this.connection(backend);
+      const gate = this.deps.pool.gate(connection.spec);
+      const send = () => connection.request(request, {
         signal: extra.signal,
         // Progress comes back under the gateway's token; the client gets it under its own.
         ...(progressToken !== undefined && {
@@ -194,6 +196,7 @@ export class FrontSession implements SessionSink {
             this.sendRelated(extra.requestId, () => extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } })),
         }),
       });
+      const result = gate ? await gate.run(extra.signal, send) : await send();
       // The response ends the request's SSE stream: notifications sent for it must be written first.
       const sends = this.relatedSends.get(extra.requestId);
       if (sends) {

@@ -18,6 +18,12 @@ export const GatewayErrorCode = {
   UnknownBackend: -32011,
   /** The caller's roles do not allow the call (RBAC). */
   DeniedByPolicy: -32012,
+  /** A rate limit or quota refused the call; data.retryAfterMs says when to retry. */
+  RateLimited: -32013,
+  /** The backend's concurrency cap and queue are full. */
+  BackendBusy: -32014,
+  /** The audit record could not be committed, so the call was not forwarded (fail closed). */
+  AuditUnavailable: -32020,
 } as const;
 
 export function backendTimeout(backend: string, timeoutMs: number): McpError {

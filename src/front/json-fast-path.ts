@@ -1,5 +1,7 @@
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { ErrorCode, type JSONRPCRequest, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { BackendPool } from "../backends/backend-pool.ts";
+import { Refusal } from "../pipeline/refusal.ts";
 import type { ClientRequestExtra, FrontSession } from "./front-session.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
 
@@ -22,8 +24,11 @@ export function canAnswerAsJson(session: FrontSession, message: JSONRPCRequest):
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
-/** Runs the request through the pipeline and answers it with a JSON body. */
-export async function answerAsJson(session: FrontSession, message: JSONRPCRequest, request: Request): Promise<Response> {
+/**
+ * Runs the request through the pipeline and answers it with a JSON body. `authInfo` is what the
+ * front's authentication proved for this HTTP request, handed to the pipeline as the SDK would.
+ */
+export async function answerAsJson(session: FrontSession, message: JSONRPCRequest, request: Request, authInfo: AuthInfo): Promise<Response> {
   const version = request.headers.get("mcp-protocol-version");
   if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
     return Response.json(
@@ -37,6 +42,7 @@ export async function answerAsJson(session: FrontSession, message: JSONRPCReques
     signal: controller.signal,
     requestId: message.id,
     sessionId: session.id,
+    authInfo,
     _meta: (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta,
     // Nothing may be sent for this request but its response (see canAnswerAsJson).
     sendNotification: async () => undefined,
@@ -45,10 +51,12 @@ export async function answerAsJson(session: FrontSession, message: JSONRPCReques
     },
   } as unknown as ClientRequestExtra;
   let body: unknown;
+  let headers: Record<string, string> = JSON_HEADERS;
   try {
     const result = await session.pipeline(session, { method: message.method, ...(message.params && { params: message.params }) }, extra);
     body = { jsonrpc: "2.0", id: message.id, result };
   } catch (err) {
+    if (err instanceof Refusal && err.status === "rate_limited") headers = { ...JSON_HEADERS, ...rateLimitHeaders(err.data as RateLimitData) };
     const error = err as { code?: unknown; message?: string; data?: unknown };
     body = {
       jsonrpc: "2.0",
@@ -62,5 +70,24 @@ export async function answerAsJson(session: FrontSession, message: JSONRPCReques
   } finally {
     session.untrackDirect(message.id);
   }
-  return new Response(JSON.stringify(body), { headers: JSON_HEADERS });
+  return new Response(JSON.stringify(body), { headers });
+}
+
+interface RateLimitData {
+  retryAfterMs: number;
+  limit: number;
+  periodMs: number;
+}
+
+/**
+ * Retry-After (RFC 9110) and the IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers),
+ * for clients that read HTTP rather than the JSON-RPC error's data.
+ */
+function rateLimitHeaders(data: RateLimitData): Record<string, string> {
+  const reset = Math.max(1, Math.ceil(data.retryAfterMs / 1_000));
+  return {
+    "retry-after": String(reset),
+    "ratelimit-policy": `${data.limit};w=${Math.round(data.periodMs / 1_000)}`,
+    ratelimit: `limit=${data.limit}, remaining=0, reset=${reset}`,
+  };
 }

@@ -1,6 +1,11 @@
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { type InitializeRequestParams, InitializeRequestSchema, type JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { BackendPool } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";
+import type { Auditor } from "../audit/auditor.ts";
+import type { AuthFailure } from "../auth/auth-failure.ts";
+import type { AuthOutcome, RequestAuthenticator } from "../auth/request-authenticator.ts";
+import { UNAUTHENTICATED_CODE, unauthorizedResponse } from "../auth/unauthorized-response.ts";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Pipeline } from "./front-session.ts";
@@ -17,11 +22,23 @@ export interface McpHttpFrontOptions {
   pipeline: Pipeline;
   maxBodyBytes: number;
   sessionIdleMs: number;
+  /** Open sessions an authenticated subject may hold (the anonymous principal of MCPGW_AUTH=off is not counted). */
+  maxSessionsPerSubject: number;
   /** Returns a reason to refuse the request (DNS rebinding), or undefined. */
   originGuard(request: Request): string | undefined;
+  /** Verifies every request's bearer token (or makes everyone anonymous with MCPGW_AUTH=off). */
+  authenticator: RequestAuthenticator;
+  /** The RFC 9728 document's URL, for the WWW-Authenticate header of a 401. */
+  resourceMetadataUrl(request: Request): string;
+  /** Where unauthenticated requests are recorded (the pipeline's auditor). */
+  auditor: Auditor;
 }
 
+type Authenticated = Extract<AuthOutcome, { ok: true }>;
+
 const SESSION_HEADER = "mcp-session-id";
+/** What a session id looks like (visible ASCII): anything else from an unauthenticated caller is not recorded. */
+const SESSION_ID = /^[\x21-\x7e]{1,128}$/;
 const BACKEND_SEGMENT = /^[a-z0-9](?:[a-z0-9-]|_(?!_)){0,62}$/;
 
 function error(status: number, code: number, message: string, id: string | number | null = null, headers: Record<string, string> = {}): Response {
@@ -35,6 +52,11 @@ function error(status: number, code: number, message: string, id: string | numbe
  */
 export class McpHttpFront {
   private readonly sessions = new Map<string, FrontSession>();
+  /** The subject that created each session: only that subject may use it (MCP: key session state by subject + id). */
+  private readonly owners = new WeakMap<FrontSession, string>();
+  private readonly openPerSubject = new Map<string, number>();
+  /** The credential each session's server→client (GET) stream was opened with, re-checked while it stays open. */
+  private readonly streamCredentials = new WeakMap<FrontSession, AuthInfo>();
   private readonly sweeper: ReturnType<typeof setInterval>;
 
   constructor(private readonly options: McpHttpFrontOptions) {
@@ -50,6 +72,10 @@ export class McpHttpFront {
   async handle(request: Request, path: string): Promise<Response> {
     const refusal = this.options.originGuard(request);
     if (refusal) return error(403, GatewayErrorCode.InvalidRequest, `Forbidden: ${refusal}`);
+    // Every request, before routes, backends, sessions or the body are looked at: sessions are
+    // never authentication, and an unauthenticated caller learns nothing about what is behind.
+    const auth = await this.options.authenticator.authenticate(request);
+    if (!auth.ok) return this.unauthenticated(request, path, auth.failure);
     const route = routeOf(path);
     if (!route) return error(404, GatewayErrorCode.InvalidRequest, `no MCP endpoint at ${path}: use /mcp or /mcp/<backend>`);
     if (route.kind === "backend" && !this.options.registry.get(route.backend)) {
@@ -57,14 +83,17 @@ export class McpHttpFront {
     }
     switch (request.method) {
       case "POST":
-        return this.post(request, route);
+        return this.post(request, route, auth);
       case "GET":
       case "DELETE": {
-        const found = this.existingSession(request, route);
+        const found = this.existingSession(request, route, auth);
         if (found instanceof Response) return found;
         found.lastActivity = Date.now();
-        const response = await found.transport.handleRequest(request);
-        if (request.method === "GET" && response.ok) found.standaloneStreamOpened();
+        const response = await found.transport.handleRequest(request, { authInfo: auth.authInfo });
+        if (request.method === "GET" && response.ok) {
+          this.streamCredentials.set(found, auth.authInfo);
+          found.standaloneStreamOpened();
+        }
         return response;
       }
       default:
@@ -72,7 +101,7 @@ export class McpHttpFront {
     }
   }
 
-  private async post(request: Request, route: SessionRoute): Promise<Response> {
+  private async post(request: Request, route: SessionRoute, auth: Authenticated): Promise<Response> {
     const contentType = request.headers.get("content-type") ?? "";
     if (!contentType.toLowerCase().startsWith("application/json")) {
       return error(415, GatewayErrorCode.InvalidRequest, "Unsupported Media Type: Content-Type must be application/json");
@@ -81,7 +110,9 @@ export class McpHttpFront {
     if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
       return error(406, GatewayErrorCode.InvalidRequest, "Not Acceptable: Accept must list both application/json and text/event-stream");
     }
-    const body = await readJsonRpcBody(request, this.options.maxBodyBytes);
+    // /mcp/<backend> may have its own bound (backend add --max-body); /mcp uses the gateway's.
+    const maxBody = (route.kind === "backend" && this.options.registry.get(route.backend)?.limits?.maxBodyBytes) || this.options.maxBodyBytes;
+    const body = await readJsonRpcBody(request, maxBody);
     if (!body.ok) return body.response;
     const message = body.message;
     if (!request.headers.has(SESSION_HEADER)) {
@@ -93,18 +124,27 @@ export class McpHttpFront {
       if (!parsed.success) {
         return error(400, GatewayErrorCode.InvalidParams, `Invalid initialize request: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`, message.id);
       }
-      return this.initialize(request, route, message as JSONRPCRequest & { params: InitializeRequestParams });
+      return this.initialize(request, route, message as JSONRPCRequest & { params: InitializeRequestParams }, auth);
     }
-    const session = this.existingSession(request, route);
+    const session = this.existingSession(request, route, auth);
     if (session instanceof Response) return session;
     session.lastActivity = Date.now();
-    if (isRequestMessage(message) && canAnswerAsJson(session, message)) return answerAsJson(session, message, request);
+    if (isRequestMessage(message) && canAnswerAsJson(session, message)) return answerAsJson(session, message, request, auth.authInfo);
     if (isNotificationMessage(message) && message.method === "notifications/cancelled") session.cancelDirect(message.params as never);
-    return session.transport.handleRequest(request, { parsedBody: message });
+    return session.transport.handleRequest(request, { parsedBody: message, authInfo: auth.authInfo });
   }
 
-  private async initialize(request: Request, route: SessionRoute, message: JSONRPCRequest & { params: InitializeRequestParams }): Promise<Response> {
+  private async initialize(request: Request, route: SessionRoute, message: JSONRPCRequest & { params: InitializeRequestParams }, auth: Authenticated): Promise<Response> {
     const { params, id } = message;
+    const subject = auth.principal.subject;
+    const open = this.openPerSubject.get(subject) ?? 0;
+    if (!auth.principal.anonymous && open >= this.options.maxSessionsPerSubject) {
+      const reason = `"${subject}" already has ${open} open sessions, the most allowed (MCPGW_MAX_SESSIONS_PER_SUBJECT); end some (DELETE) or let idle ones expire`;
+      await this.options.auditor
+        .refuse({ subject, roles: auth.principal.roles, method: "initialize", ...(route.kind === "backend" && { backend: route.backend }) }, { status: "rate_limited", errorCode: GatewayErrorCode.RateLimited, errorMessage: reason, rule: "max sessions per subject" })
+        .catch((err) => this.options.logger.warn({ err: describeError(err) }, "session refusal not audited"));
+      return error(429, GatewayErrorCode.RateLimited, reason, id);
+    }
     let session: FrontSession;
     try {
       session = await FrontSession.open(route, params, {
@@ -113,30 +153,58 @@ export class McpHttpFront {
         logger: this.options.logger,
         version: this.options.version,
         pipeline: this.options.pipeline,
-        onOpen: (s) => this.sessions.set(s.id, s),
-        onClose: (s) => this.sessions.delete(s.id),
+        onOpen: (s) => {
+          this.sessions.set(s.id, s);
+          this.openPerSubject.set(subject, (this.openPerSubject.get(subject) ?? 0) + 1);
+        },
+        onClose: (s) => {
+          if (!this.sessions.delete(s.id)) return;
+          const left = (this.openPerSubject.get(subject) ?? 1) - 1;
+          if (left > 0) this.openPerSubject.set(subject, left);
+          else this.openPerSubject.delete(subject);
+        },
       });
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       this.options.logger.warn({ route, err: describeError(err) }, "session not opened");
       return error(502, typeof code === "number" ? code : GatewayErrorCode.BackendUnavailable, describeError(err), id);
     }
+    this.owners.set(session, auth.principal.subject);
     await session.server.connect(session.transport);
-    const response = await session.transport.handleRequest(request, { parsedBody: message });
+    const response = await session.transport.handleRequest(request, { parsedBody: message, authInfo: auth.authInfo });
     if (!session.id) await session.close();
     else session.log.info({ session: session.id, client: session.clientInfo?.name, clientVersion: session.clientInfo?.version }, "session opened");
     return response;
   }
 
-  private existingSession(request: Request, route: SessionRoute): FrontSession | Response {
+  private existingSession(request: Request, route: SessionRoute, auth: Authenticated): FrontSession | Response {
     const id = request.headers.get(SESSION_HEADER);
     if (!id) return error(400, GatewayErrorCode.InvalidRequest, "Bad Request: Mcp-Session-Id header is required");
     const session = this.sessions.get(id);
-    // A session belongs to the endpoint that created it; elsewhere it does not exist.
-    if (!session || JSON.stringify(session.route) !== JSON.stringify(route)) {
+    // A session belongs to the endpoint and the subject that created it; for anyone else, or
+    // elsewhere, it does not exist (404, like an unknown id: its existence is not revealed).
+    if (!session || JSON.stringify(session.route) !== JSON.stringify(route) || this.owners.get(session) !== auth.principal.subject) {
       return error(404, GatewayErrorCode.InvalidRequest, "Session not found: it expired or was ended; initialize a new one");
     }
     return session;
+  }
+
+  /** 401 (503 when the identity provider is unreachable), with the specific reason logged and audited. */
+  private async unauthenticated(request: Request, path: string, failure: AuthFailure): Promise<Response> {
+    const sessionId = request.headers.get(SESSION_HEADER);
+    const route = routeOf(path);
+    const context = {
+      method: `${request.method} ${path}`,
+      ...(sessionId !== null && SESSION_ID.test(sessionId) && { sessionId }),
+      ...(route?.kind === "backend" && { backend: route.backend }),
+    };
+    this.options.logger.info({ reason: failure.reason, detail: failure.detail, method: request.method, path, ...(context.sessionId && { session: context.sessionId }) }, "request unauthenticated");
+    try {
+      await this.options.auditor.refuse(context, { status: "unauthenticated", errorCode: UNAUTHENTICATED_CODE, errorMessage: failure.message, decision: "unauthenticated", rule: failure.reason });
+    } catch (err) {
+      this.options.logger.error({ err: describeError(err), reason: failure.reason }, "unauthenticated request not audited");
+    }
+    return unauthorizedResponse(failure, this.options.resourceMetadataUrl(request));
   }
 
   private expireIdle(): void {
@@ -146,6 +214,21 @@ export class McpHttpFront {
         session.log.info({ session: session.id }, "session expired (idle)");
         void session.close();
       }
+    }
+  }
+
+  /**
+   * Ends server→client streams whose credential is no longer valid (revoked, key retired,
+   * expired): a stream outlives the request that opened it, so it is re-checked when credentials
+   * change. The client may reopen it, with a valid token.
+   */
+  closeUnauthorizedStreams(): void {
+    for (const session of this.sessions.values()) {
+      const credential = this.streamCredentials.get(session);
+      if (!credential || this.options.authenticator.stillValid(credential)) continue;
+      this.streamCredentials.delete(session);
+      session.log.info({ session: session.id }, "server-to-client stream closed: its token is no longer valid");
+      session.transport.closeStandaloneSSEStream();
     }
   }
 

@@ -1,10 +1,18 @@
 import type { ClientRequestExtra } from "../front/front-session.ts";
-import { ANONYMOUS, type Principal } from "./principal.ts";
+import { UNAUTHENTICATED_CODE } from "../auth/unauthorized-response.ts";
+import type { Principal } from "./principal.ts";
+import { Refusal } from "./refusal.ts";
 
 /**
- * Stage 1: who is calling. Until JWT authentication lands (issue 4) every request is the
- * anonymous principal; the bearer token, when it exists, arrives as extra.authInfo.
+ * Stage 1: who is calling. The front authenticated the HTTP request before any session saw it
+ * (src/auth/request-authenticator.ts) and handed the principal over as
+ * authInfo.extra.principal — ANONYMOUS only when MCPGW_AUTH=off. A request that arrives
+ * without one is refused: fail closed, whatever path it took.
  */
-export function authenticate(_extra: ClientRequestExtra): Principal {
-  return ANONYMOUS;
+export function authenticate(extra: ClientRequestExtra): Principal {
+  const principal = extra.authInfo?.extra?.principal as Principal | undefined;
+  if (principal === undefined || typeof principal.subject !== "string") {
+    throw new Refusal("unauthenticated", UNAUTHENTICATED_CODE, "Unauthorized: the request carries no authenticated principal");
+  }
+  return principal;
 }

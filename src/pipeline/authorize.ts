@@ -32,9 +32,8 @@ const LISTS: Record<string, { key: string; kind: TargetKind; field: string }> = 
  * policy; lists are filtered to what the caller may use. The anonymous principal (MCPGW_AUTH=off)
  * is not subject to policy.
  */
-export function authorize(policy: Policy, principal: Principal, session: FrontSession, request: Request, plan: RoutePlan): Authorization {
+export function authorize(policy: Policy, principal: Principal, roles: string[], session: FrontSession, request: Request, plan: RoutePlan): Authorization {
   if (principal.anonymous) return {};
-  const roles = policy.rolesOf(principal.subject, principal.roles);
   const list = LISTS[request.method];
   if (list) return { filter: (result) => filterList(policy, roles, session, list, result) };
   if (plan.kind === undefined || plan.target === undefined || plan.backend === undefined) return {};

@@ -1,6 +1,30 @@
 import type { Request } from "@modelcontextprotocol/sdk/types.js";
+import { formatDuration } from "../config/duration.ts";
+import { GatewayErrorCode } from "../front/gateway-errors.ts";
+import { formatRate } from "../limits/limit-rule.ts";
+import type { RateLimiter } from "../limits/rate-limiter.ts";
 import type { Principal } from "./principal.ts";
+import { Refusal } from "./refusal.ts";
 import type { RoutePlan } from "./route.ts";
 
-/** Stage 3: rate limits, quotas and caps. Pass-through until traffic control lands (issue 5). */
-export async function limit(_principal: Principal, _request: Request, _plan: RoutePlan): Promise<void> {}
+/** Stage 4: rate limits and quotas. A refusal says which rule, and when to retry (also in its data, in ms and s). */
+export async function limit(limiter: RateLimiter, principal: Principal, roles: readonly string[], request: Request, plan: RoutePlan): Promise<void> {
+  const decision = await limiter.check({
+    subject: principal.subject,
+    roles,
+    method: request.method,
+    ...(plan.backend !== undefined && { backend: plan.backend }),
+    ...(plan.kind === "tool" && plan.target !== undefined && { tool: plan.target }),
+  });
+  if (decision.allowed) return;
+  const { rule, retryAfterMs } = decision;
+  const scope = rule.scope === "global" ? "all callers together" : `"${principal.subject}"`;
+  const rate = formatRate(rule);
+  throw new Refusal(
+    "rate_limited",
+    GatewayErrorCode.RateLimited,
+    `rate limited: ${scope} may make ${rate}${rule.toolPattern ? ` calls to ${rule.toolPattern}` : " calls"} (rule ${rule.id}); retry in ${formatDuration(retryAfterMs)}`,
+    { retryAfterMs, retryAfter: Math.ceil(retryAfterMs / 1_000), rule: rule.id, limit: rule.count, periodMs: rule.periodMs, burst: rule.burst },
+    rule.id,
+  );
+}

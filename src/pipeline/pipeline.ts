@@ -7,12 +7,14 @@ import { authenticate } from "./authenticate.ts";
 import { authorize } from "./authorize.ts";
 import { limit } from "./limit.ts";
 import { Refusal } from "./refusal.ts";
+import type { RateLimiter } from "../limits/rate-limiter.ts";
 import type { PolicyEngine } from "../policy/policy-engine.ts";
 import { route } from "./route.ts";
 
 export interface PipelineDeps {
   auditor: Auditor;
   policy: PolicyEngine;
+  limiter: RateLimiter;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface PipelineDeps {
  * A refusal at any stage (a Refusal thrown by it) is audited, then returned to the client.
  */
 export function createPipeline(deps: PipelineDeps): Pipeline {
-  const { auditor, policy } = deps;
+  const { auditor, policy, limiter } = deps;
   return async (session, request, extra) => {
     session.lastActivity = Date.now();
     const principal = authenticate(extra);
@@ -37,8 +39,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     let authorization;
     try {
       plan = route(session, request, extra);
-      authorization = authorize(policy.current, principal, session, request, plan);
-      await limit(principal, request, plan);
+      const roles = principal.anonymous ? [] : policy.current.rolesOf(principal.subject, principal.roles);
+      authorization = authorize(policy.current, principal, roles, session, request, plan);
+      await limit(limiter, principal, roles, request, plan);
     } catch (err) {
       const refusal = err instanceof Refusal ? err : err instanceof McpError && err.code === ErrorCode.InvalidParams ? new Refusal("invalid", err.code, err.message, err.data as Record<string, unknown>) : undefined;
       if (refusal) await auditor.refuse(auditContext(session, principal, request, extra, plan), outcomeOf(refusal));

@@ -1,7 +1,7 @@
 import type { McpHttpFront } from "../front/mcp-http-front.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Store } from "../store/store.ts";
-import { checkReadiness } from "./readiness.ts";
+import { type AuditHealthSource, checkReadiness } from "./readiness.ts";
 
 export interface GatewayAppOptions {
   store: Store;
@@ -9,6 +9,10 @@ export interface GatewayAppOptions {
   version: string;
   /** The MCP endpoints (/mcp, /mcp/<backend>); absent in tests of the health routes alone. */
   mcp?: McpHttpFront;
+  /** The open /.well-known documents (RFC 9728 metadata, JWKS); undefined for paths it does not serve. */
+  wellKnown?: (request: Request, path: string) => Response | undefined;
+  /** The audit log's state, which /readyz reports (failing closed, an unavailable log means not ready). */
+  audit?: AuditHealthSource;
 }
 
 /** The gateway as a web-standard handler: Request in, Response out (Bun.serve in production, direct calls in tests). */
@@ -24,15 +28,20 @@ function json(body: unknown, status = 200, headers: Record<string, string> = {})
 
 /** Builds the gateway's routes; everything is wired here once, nothing per request. */
 export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
-  const { store, logger, version, mcp } = options;
+  const { store, logger, version, mcp, wellKnown } = options;
 
   async function route(request: Request, url: URL, log: () => Logger): Promise<Response> {
     if (mcp && (url.pathname === "/mcp" || url.pathname.startsWith("/mcp/"))) return mcp.handle(request, url.pathname);
+    // Open like /healthz: clients read these before they have a token.
+    if (wellKnown && url.pathname.startsWith("/.well-known/")) {
+      const document = wellKnown(request, url.pathname);
+      if (document) return document;
+    }
     switch (url.pathname) {
       case "/healthz":
         return json({ status: "ok", version });
       case "/readyz": {
-        const readiness = await checkReadiness(store);
+        const readiness = await checkReadiness(store, options.audit);
         if (readiness.ready) return json({ status: "ready" });
         log().warn({ reason: readiness.reason }, "not ready");
         return json({ status: "not ready", reason: readiness.reason }, 503);

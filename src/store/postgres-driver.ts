@@ -57,6 +57,10 @@ export class PostgresDriver implements SqlDriver {
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const client = await this.guard(() => this.pool.connect());
+    // pg-pool takes its error listener off a checked-out client: a connection lost between two
+    // statements would be an unhandled 'error' event (a crash). The next statement reports it.
+    const onLost = (err: Error) => this.options.logger?.warn({ err: describeError(err) }, "PostgreSQL connection lost during a transaction");
+    client.on("error", onLost);
     const tx: SqlExecutor = {
       query: async <R>(sql: string, params: readonly unknown[] = []) => (await client.query(sql, params as unknown[])).rows as R[],
       execute: async (sql: string, params: readonly unknown[] = []) => (await client.query(sql, params as unknown[])).rowCount ?? 0,
@@ -70,6 +74,7 @@ export class PostgresDriver implements SqlDriver {
       await client.query("ROLLBACK").catch(() => undefined);
       throw this.classify(err);
     } finally {
+      client.off("error", onLost);
       client.release();
     }
   }

@@ -12,11 +12,12 @@ interface BackendRow {
   env: string;
   headers: string;
   timeout_ms: number;
+  options: string;
   created_at: number;
   updated_at: number;
 }
 
-const COLUMNS = "name, transport, url, command, env, headers, timeout_ms, created_at, updated_at";
+const COLUMNS = "name, transport, url, command, env, headers, timeout_ms, options, created_at, updated_at";
 
 function fromRow(row: BackendRow): BackendSpec {
   return {
@@ -27,9 +28,16 @@ function fromRow(row: BackendRow): BackendSpec {
     env: JSON.parse(row.env) as Record<string, string>,
     headers: JSON.parse(row.headers) as Record<string, string>,
     timeoutMs: Number(row.timeout_ms),
+    ...limitsOf(row.options),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+/** The options column holds settings added after the first schema (today: limits). */
+function limitsOf(options: string): Pick<BackendSpec, "limits"> {
+  const parsed = JSON.parse(options || "{}") as { limits?: BackendSpec["limits"] };
+  return parsed.limits ? { limits: parsed.limits } : {};
 }
 
 export class SqlBackendRepository implements BackendRepository {
@@ -41,7 +49,7 @@ export class SqlBackendRepository implements BackendRepository {
       if (taken.length > 0) {
         throw new ConflictError(`backend "${spec.name}" already exists`, `remove it first (mcpgw backend remove ${spec.name}) or choose another name`);
       }
-      await tx.execute(`INSERT INTO backends (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+      await tx.execute(`INSERT INTO backends (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
         spec.name,
         spec.transport,
         spec.url ?? null,
@@ -49,6 +57,7 @@ export class SqlBackendRepository implements BackendRepository {
         JSON.stringify(spec.env),
         JSON.stringify(spec.headers),
         spec.timeoutMs,
+        JSON.stringify(spec.limits ? { limits: spec.limits } : {}),
         spec.createdAt,
         spec.updatedAt,
       ]);

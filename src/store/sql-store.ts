@@ -1,15 +1,24 @@
 import { type Migration, type MigrationStatus, applyMigrations, migrationStatus } from "./migrations.ts";
+import type { AuditRepository } from "../audit/audit-repository.ts";
+import { SqlAuditRepository } from "./sql-audit.ts";
 import { SqlBackendRepository } from "./sql-backends.ts";
 import { SqlChangeCounter } from "./sql-changes.ts";
+import { SqlSigningKeyRepository } from "./sql-signing-keys.ts";
+import { SqlTokenRepository } from "./sql-tokens.ts";
+import { type LimitRepository, SqlLimitRepository } from "./sql-limits.ts";
 import { type RoleRepository, SqlRoleRepository } from "./sql-roles.ts";
 import type { SqlDriver } from "./sql-driver.ts";
-import type { BackendRepository, ChangeCounter, Store } from "./store.ts";
+import type { BackendRepository, ChangeCounter, SigningKeyRepository, Store, TokenRepository } from "./store.ts";
 
 /** The Store over any SqlDriver: repositories are written once, in SQL both dialects accept. */
 export class SqlStore implements Store {
   readonly backends: BackendRepository;
   readonly roles: RoleRepository;
+  readonly limits: LimitRepository;
+  readonly signingKeys: SigningKeyRepository;
+  readonly tokens: TokenRepository;
   readonly changes: ChangeCounter;
+  readonly audit: AuditRepository;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -18,7 +27,11 @@ export class SqlStore implements Store {
   ) {
     this.backends = new SqlBackendRepository(driver);
     this.roles = new SqlRoleRepository(driver);
+    this.limits = new SqlLimitRepository(driver);
+    this.signingKeys = new SqlSigningKeyRepository(driver);
+    this.tokens = new SqlTokenRepository(driver);
     this.changes = new SqlChangeCounter(driver);
+    this.audit = new SqlAuditRepository(driver);
   }
 
   get dialect() {

@@ -1,5 +1,9 @@
+import type { SigningKeyRecord } from "../auth/signing-key.ts";
+import type { TokenRecord } from "../auth/token-record.ts";
+import type { AuditRepository } from "../audit/audit-repository.ts";
 import type { BackendSpec } from "../backends/backend-spec.ts";
 import type { MigrationStatus } from "./migrations.ts";
+import type { LimitRepository } from "./sql-limits.ts";
 import type { RoleRepository } from "./sql-roles.ts";
 import type { Dialect } from "./sql-driver.ts";
 
@@ -14,6 +18,34 @@ export interface BackendRepository {
   list(): Promise<BackendSpec[]>;
   /** Removes a backend; NotFoundError when there is none by that name. */
   remove(name: string): Promise<void>;
+}
+
+/** The gateway's signing keys. Every write moves the "keys" version. */
+export interface SigningKeyRepository {
+  /** Adds a key, which becomes the active one (rotation). */
+  add(key: SigningKeyRecord): Promise<void>;
+  /**
+   * Adds the key only if no key is active, and returns the active key (the one added or the one
+   * found): two processes starting at once on an empty database end up with one key.
+   */
+  addIfNoneActive(key: SigningKeyRecord): Promise<SigningKeyRecord>;
+  /** Every key, retired ones included, oldest first. */
+  list(): Promise<SigningKeyRecord[]>;
+  /** Retires a key: NotFoundError when unknown, ConflictError when it is the active key. */
+  retire(kid: string, at: number): Promise<"retired" | "already-retired">;
+}
+
+/** Tokens the gateway issued (their claims, never the token). Revocations move the "tokens" version. */
+export interface TokenRepository {
+  /** Records an issued token; ConflictError when the jti is taken. */
+  add(token: TokenRecord): Promise<void>;
+  get(jti: string): Promise<TokenRecord | undefined>;
+  /** Every recorded token, newest first. */
+  list(): Promise<TokenRecord[]>;
+  /** Revokes a token: NotFoundError when no token has that jti. */
+  revoke(jti: string, at: number): Promise<"revoked" | "already-revoked">;
+  /** The jtis of revoked tokens that expire after `after` (earlier ones are refused as expired anyway). */
+  revokedJtis(after: number): Promise<string[]>;
 }
 
 export interface ChangeCounter {
@@ -36,6 +68,11 @@ export interface Store {
   ping(): Promise<void>;
   readonly backends: BackendRepository;
   readonly roles: RoleRepository;
+  readonly limits: LimitRepository;
+  readonly signingKeys: SigningKeyRepository;
+  readonly tokens: TokenRepository;
   readonly changes: ChangeCounter;
+  /** The hash-chained audit log (docs/audit.md). */
+  readonly audit: AuditRepository;
   close(): Promise<void>;
 }

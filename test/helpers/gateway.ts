@@ -4,9 +4,10 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import { type BackendSpec, DEFAULT_BACKEND_TIMEOUT_MS } from "../../src/backends/backend-spec.ts";
 import { resolveSettings } from "../../src/config/settings.ts";
-import { type RunningGateway, startGateway } from "../../src/gateway.ts";
-import { createLogger } from "../../src/log/logger.ts";
+import { type GatewayOverrides, type RunningGateway, startGateway } from "../../src/gateway.ts";
+import { type Logger, createLogger } from "../../src/log/logger.ts";
 import { REPO_ROOT } from "./cli.ts";
+import type { Store } from "../../src/store/store.ts";
 import { tempDir } from "./temp-dir.ts";
 
 export const BUN = process.execPath;
@@ -40,21 +41,39 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
+export interface TestGatewayOptions extends GatewayOverrides {
+  /** Another database than a fresh temporary SQLite file (e.g. a Postgres schema two gateways share). */
+  databaseUrl?: string;
+  /** Another logger than stderr at TEST_LOG_LEVEL (e.g. one that captures lines for assertions). */
+  logger?: Logger;
+  /** Runs on the migrated database before the gateway starts (roles, tokens…), as the CLI would have. */
+  prepare?: (store: Store) => Promise<void>;
+}
+
 /**
  * Starts a real gateway in-process (the same composition root as `mcpgw serve`) on a free
- * loopback port with a temporary SQLite database holding the given backends.
+ * loopback port with a temporary SQLite database holding the given backends. `settings` are
+ * MCPGW_* values by their EnvSettings key. Authentication is off unless `settings.auth` asks for
+ * it, so relay suites need no tokens; the auth suites pass { auth: "required" }.
  */
-export async function startTestGateway(backends: TestBackend[], settings: Record<string, string> = {}): Promise<TestGateway> {
+export async function startTestGateway(backends: TestBackend[], settings: Record<string, string> = {}, options: TestGatewayOptions = {}): Promise<TestGateway> {
   const dir = tempDir("mcpgw-gw-");
-  const resolved = resolveSettings({ db: `sqlite:${join(dir.path, "gw.db")}`, port: "0" }, { logLevel: process.env.TEST_LOG_LEVEL ?? "silent", ...settings });
+  const resolved = resolveSettings(
+    { db: options.databaseUrl ?? `sqlite:${join(dir.path, "gw.db")}`, port: "0" },
+    { logLevel: process.env.TEST_LOG_LEVEL ?? "silent", auth: "off", ...settings },
+  );
   // Backends are registered before start, as `mcpgw backend add` would have done.
   const { openStore } = await import("../../src/store/open-store.ts");
   const setup = openStore(resolved.databaseUrl);
-  await setup.migrate();
-  for (const backend of backends) await setup.backends.add(backendSpec(backend));
-  await setup.close();
-  const logger = createLogger({ level: resolved.logLevel, fd: 2 });
-  const gateway = await startGateway(resolved, logger, "test", process.env);
+  try {
+    await setup.migrate();
+    for (const backend of backends) if (!(await setup.backends.get(backend.name))) await setup.backends.add(backendSpec(backend));
+    await options.prepare?.(setup);
+  } finally {
+    await setup.close();
+  }
+  const logger = options.logger ?? createLogger({ level: resolved.logLevel, fd: 2 });
+  const gateway = await startGateway(resolved, logger, "test", process.env, { ...(options.auditor && { auditor: options.auditor }) });
   const base = gateway.url.origin;
   return {
     gateway,
@@ -67,10 +86,11 @@ export async function startTestGateway(backends: TestBackend[], settings: Record
   };
 }
 
-/** An SDK Client connected to a URL (the real client, as agents use it). */
-export async function connectClient(url: URL, capabilities: ClientCapabilities = {}, name = "test-client"): Promise<Client> {
+/** An SDK Client connected to a URL (the real client, as agents use it), with a bearer token when given. */
+export async function connectClient(url: URL, capabilities: ClientCapabilities = {}, name = "test-client", options: { token?: string } = {}): Promise<Client> {
   const client = new Client({ name, version: "1.0.0" }, { capabilities });
-  await client.connect(new StreamableHTTPClientTransport(url));
+  const requestInit = options.token === undefined ? undefined : { headers: { Authorization: `Bearer ${options.token}` } };
+  await client.connect(new StreamableHTTPClientTransport(url, requestInit && { requestInit }));
   return client;
 }
 

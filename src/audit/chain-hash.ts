@@ -1,0 +1,54 @@
+import type { AuditOutcomeFields, AuditRow } from "./audit-record.ts";
+
+/**
+ * The hashes of the audit chain (docs/audit.md). Each chain event's hash is SHA-256 over a
+ * canonical JSON array: a version tag, the event kind, the chain, the event's position, the
+ * previous event's hash, then the fields the event vouches for, in a fixed order. Arrays, not
+ * objects, so key order can never differ between writer and verifier; values are hashed as
+ * stored (roles and arguments are the stored JSON text), so nothing is re-serialised.
+ */
+const VERSION = "mcpgw-audit-v1";
+
+/** One-shot SHA-256 (half the cost of a hasher object per event, measured). */
+function sha256(text: string): string {
+  return Bun.SHA256.hash(text, "hex");
+}
+
+/** The hash a chain's first event links to: distinct per chain, so events cannot be spliced between chains. */
+export function genesisHash(chainId: string): string {
+  return sha256(`${VERSION} genesis ${chainId}`);
+}
+
+/** The fields of a record that its first (begin) event vouches for. */
+export type BeginContent = Pick<
+  AuditRow,
+  | "chainId" | "seq" | "kind" | "ts" | "requestId" | "sessionId" | "subject" | "roles" | "clientName" | "clientVersion"
+  | "backend" | "target" | "method" | "arguments" | "bytesIn"
+  // A refusal is complete in one event, so it vouches for its outcome too; a call's begin does not.
+  | "status" | "errorCode" | "errorMessage" | "durationMs" | "bytesOut" | "decision" | "rule" | "finishedAt"
+>;
+
+/** Hash of a record's begin event (a call's write-ahead record, or a whole refusal). */
+export function beginHash(row: BeginContent, prevHash: string): string {
+  const common = [
+    VERSION, row.kind, row.chainId, row.seq, prevHash, row.ts, row.requestId, row.sessionId, row.subject, row.roles,
+    row.clientName, row.clientVersion, row.backend, row.target, row.method, row.arguments, row.bytesIn,
+  ];
+  if (row.kind === "call") return sha256(JSON.stringify(common));
+  return sha256(JSON.stringify([...common, ...outcomeValues(row)]));
+}
+
+/**
+ * Hash of a call's outcome event. It names the begin event by position and hash, so an outcome
+ * cannot be moved to another record, and the record's begin content cannot change without
+ * breaking the outcome too.
+ */
+export function outcomeHash(chainId: string, outcomeSeq: number, prevHash: string, begin: { seq: number; hash: string }, outcome: AuditOutcomeFields): string {
+  return sha256(JSON.stringify([VERSION, "outcome", chainId, outcomeSeq, prevHash, begin.seq, begin.hash, ...outcomeValues(outcome)]));
+}
+
+type OutcomeValues = Omit<AuditOutcomeFields, "finishedAt"> & { finishedAt: number | null };
+
+function outcomeValues(o: OutcomeValues): unknown[] {
+  return [o.status, o.errorCode ?? null, o.errorMessage ?? null, o.durationMs ?? null, o.bytesOut ?? null, o.decision ?? null, o.rule ?? null, o.finishedAt ?? null];
+}

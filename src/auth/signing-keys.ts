@@ -1,0 +1,35 @@
+import { type JWK, calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
+import type { Store } from "../store/store.ts";
+import type { SigningAlgorithm } from "./auth-settings.ts";
+import { type SigningKeyRecord, activeKey } from "./signing-key.ts";
+
+/** Generates a key pair for signing the gateway's tokens; its kid is the RFC 7638 thumbprint. */
+export async function generateSigningKey(alg: SigningAlgorithm, now = Date.now()): Promise<SigningKeyRecord> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const publicJwk = await exportJWK(publicKey);
+  const kid = await calculateJwkThumbprint(publicJwk);
+  return { kid, alg, publicJwk: { ...publicJwk, kid, alg, use: "sig" }, privateJwk: { ...(await exportJWK(privateKey)), kid, alg }, createdAt: now };
+}
+
+/**
+ * The active signing key, created first if there is none (first `serve` or `token issue` on a
+ * fresh database). Safe when several processes start at once: exactly one key is kept.
+ */
+export async function ensureActiveSigningKey(store: Store, alg: SigningAlgorithm): Promise<SigningKeyRecord> {
+  const existing = activeKey(await store.signingKeys.list());
+  if (existing) return existing;
+  return store.signingKeys.addIfNoneActive(await generateSigningKey(alg));
+}
+
+/** `mcpgw key rotate`: a new active key; older keys keep verifying until retired. */
+export async function rotateSigningKey(store: Store, alg: SigningAlgorithm): Promise<SigningKeyRecord> {
+  const key = await generateSigningKey(alg);
+  await store.signingKeys.add(key);
+  return key;
+}
+
+/** The public JWK of a key, as published: never a private member, whatever the stored JWK holds. */
+export function publicJwkOf(key: Pick<SigningKeyRecord, "kid" | "alg" | "publicJwk">): JWK {
+  const { kty, crv, x, y } = key.publicJwk;
+  return { kty, crv, x, ...(y !== undefined && { y }), kid: key.kid, alg: key.alg, use: "sig" } as JWK;
+}

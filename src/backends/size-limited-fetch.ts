@@ -1,0 +1,31 @@
+/**
+ * A fetch for backend HTTP transports that refuses a JSON response body larger than `maxBytes`
+ * without buffering it: by Content-Length at once, or by counting as the body streams. Event
+ * streams are left alone (a GET stream lives long; the SDK parses it event by event).
+ */
+export function sizeLimitedFetch(maxBytes: number, backend: string): typeof fetch {
+  const tooBig = (bytes: number | string) => new Error(`backend "${backend}" sent a response of ${bytes} bytes, over the ${maxBytes}-byte cap (backend add --max-response)`);
+  const limited = async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+    const response = await fetch(input, init);
+    if (!(response.headers.get("content-type") ?? "").includes("application/json") || !response.body) return response;
+    const declared = Number(response.headers.get("content-length") ?? "NaN");
+    if (declared > maxBytes) {
+      await response.body.cancel().catch(() => undefined);
+      throw tooBig(declared);
+    }
+    // A declared length within the cap is all there will be: no counting needed (the common, fast case).
+    if (Number.isFinite(declared)) return response;
+    let seen = 0;
+    const counted = response.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          seen += chunk.byteLength;
+          if (seen > maxBytes) controller.error(tooBig(`more than ${maxBytes}`));
+          else controller.enqueue(chunk);
+        },
+      }),
+    );
+    return new Response(counted, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
+  return Object.assign(limited, { preconnect: fetch.preconnect }) as typeof fetch;
+}

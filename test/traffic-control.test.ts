@@ -1,0 +1,205 @@
+import { join } from "node:path";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { openStore } from "../src/store/open-store.ts";
+import { REPO_ROOT } from "./helpers/cli.ts";
+import { BUN, type TestGateway, backendSpec, connectClient, startTestGateway } from "./helpers/gateway.ts";
+import { tempDir } from "./helpers/temp-dir.ts";
+
+const LAB = [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"];
+const MIB = 1024 * 1024;
+
+function text(result: unknown): string {
+  return ((result as { content?: { text?: string }[] }).content ?? []).map((c) => c.text ?? "").join("");
+}
+
+async function refusal(promise: Promise<unknown>): Promise<McpError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof McpError) return err;
+    throw err;
+  }
+  throw new Error("expected the call to be refused");
+}
+
+/** Adds a rule to the running gateway's database, as `mcpgw limit set` does, and waits out the 1 s pickup bound. */
+async function addLimit(gw: TestGateway, rule: { scope: "subject" | "role" | "global"; scopeValue?: string; toolPattern?: string; count: number; periodMs: number; burst?: number }) {
+  const id = `lim_${crypto.randomUUID().slice(0, 8)}`;
+  await gw.gateway.store.limits.add({ id, burst: rule.count, createdAt: Date.now(), ...rule });
+  await Bun.sleep(1_100);
+  return id;
+}
+
+describe("traffic control through the gateway", () => {
+  let gw: TestGateway;
+  let client: Client;
+
+  beforeAll(async () => {
+    gw = await startTestGateway([{ name: "lab", command: LAB, env: { LAB_NAME: "lab" } }], {}, {
+      // Caps are part of the backend's spec, as `backend add capped --max-concurrency 2 --max-queue 2` stores them.
+      prepare: (store) => store.backends.add({ ...backendSpec({ name: "capped", command: LAB, env: { LAB_NAME: "capped" } }), limits: { maxConcurrency: 2, maxQueue: 2 } }),
+    });
+    client = await connectClient(gw.mcpUrl("lab"));
+  }, 60_000);
+
+  afterAll(async () => {
+    await client?.close();
+    await gw?.stop();
+  });
+
+  test("a limit of N per minute: N calls pass, then refusals whose retry delay is right within 10%", async () => {
+    // With authentication off every caller is the subject "anonymous".
+    const rule = await addLimit(gw, { scope: "subject", scopeValue: "anonymous", toolPattern: "lab/echo", count: 6, periodMs: 60_000 });
+    const results = await Promise.allSettled(Array.from({ length: 9 }, (_, i) => client.callTool({ name: "echo", arguments: { text: `n${i}` } })));
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(6);
+    const refused = await refusal(client.callTool({ name: "echo", arguments: { text: "one more" } }));
+    expect(refused.code).toBe(-32013);
+    expect(refused.message).toContain(`rate limited: "anonymous" may make 6/min calls to lab/echo (rule ${rule})`);
+    const retryAfterMs = (refused.data as { retryAfterMs: number }).retryAfterMs;
+    expect(Math.abs(retryAfterMs - 10_000)).toBeLessThanOrEqual(1_000);
+    // A per-tool limit leaves the other tools free.
+    expect(text(await client.callTool({ name: "sleep", arguments: { ms: 1 } }))).toContain("slept");
+    await gw.gateway.store.limits.remove(rule);
+  });
+
+  test("a refusal answered over HTTP carries Retry-After and RateLimit headers", async () => {
+    const rule = await addLimit(gw, { scope: "global", toolPattern: "lab/sleep", count: 1, periodMs: 3_600_000 });
+    const url = gw.mcpUrl("lab");
+    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+    const init = await fetch(url, { method: "POST", headers, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "1" } } }) });
+    const session = { ...headers, "mcp-session-id": init.headers.get("mcp-session-id")!, "mcp-protocol-version": "2025-11-25" };
+    await init.body?.cancel();
+    const call = () => fetch(url, { method: "POST", headers: session, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "sleep", arguments: { ms: 1 } } }) });
+    expect((await call()).status).toBe(200);
+    const refused = await call();
+    expect(refused.headers.get("retry-after")).toBe("3600");
+    expect(refused.headers.get("ratelimit-policy")).toBe("1;w=3600");
+    expect(refused.headers.get("ratelimit")).toBe("limit=1, remaining=0, reset=3600");
+    expect(((await refused.json()) as { error: { code: number } }).error.code).toBe(-32013);
+    await gw.gateway.store.limits.remove(rule);
+  });
+
+  test("a concurrency cap: the backend never runs more than the cap, the queue waits, beyond it callers get busy", async () => {
+    const capped = await connectClient(gw.mcpUrl("capped"));
+    try {
+      const calls = Array.from({ length: 7 }, () => capped.callTool({ name: "sleep", arguments: { ms: 400 } }));
+      const results = await Promise.allSettled(calls);
+      const busy = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(4);
+      expect(busy).toHaveLength(3);
+      for (const r of busy) {
+        expect((r.reason as McpError).code).toBe(-32014);
+        expect((r.reason as McpError).message).toContain('backend "capped" is busy: 2 calls in flight and 2 waiting');
+      }
+      const peak = await capped.callTool({ name: "sleep-peak" });
+      expect((peak.structuredContent as { peak: number }).peak).toBe(2);
+    } finally {
+      await capped.close();
+    }
+  });
+
+  test("a body that never ends is cut off with 413 once past the bound, without being read to the end", async () => {
+    const port = Number(new URL(gw.base).port);
+    let pushed = 0;
+    let answer = "";
+    const started = performance.now();
+    const socket = await Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        data(_s, chunk) {
+          answer += new TextDecoder().decode(chunk);
+        },
+      },
+    });
+    socket.write(`POST /mcp/lab HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    const chunk = "x".repeat(64 * 1024);
+    const framed = `${chunk.length.toString(16)}\r\n${chunk}\r\n`;
+    // Keep sending (never the final 0-length chunk) until the gateway answers, or 8 MiB.
+    while (!answer.includes("\r\n\r\n") && pushed < 8 * MIB) {
+      const wrote = socket.write(framed);
+      pushed += wrote;
+      if (wrote < framed.length) await Bun.sleep(5);
+    }
+    for (let i = 0; i < 100 && !answer.includes("\r\n\r\n"); i++) await Bun.sleep(20);
+    socket.end();
+    expect(answer).toMatch(/^HTTP\/1\.1 413/);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    // The gateway stopped reading near the 1 MiB bound: what the socket took is the bound plus buffers, not 8 MiB.
+    expect(pushed).toBeLessThan(4 * MIB);
+  });
+});
+
+describe("a daily quota across a gateway restart", () => {
+  test("calls counted before the restart still count after it", async () => {
+    const dir = tempDir();
+    const databaseUrl = `sqlite:${join(dir.path, "quota.db")}`;
+    let gw = await startTestGateway([{ name: "lab", command: LAB }], {}, { databaseUrl });
+    await gw.gateway.store.limits.add({ id: "daily", scope: "global", count: 3, periodMs: 86_400_000, burst: 3, createdAt: Date.now() });
+    await Bun.sleep(1_100);
+    let client = await connectClient(gw.mcpUrl("lab"));
+    for (let i = 0; i < 2; i++) await client.callTool({ name: "echo", arguments: { text: "before" } });
+    await client.close();
+    await gw.gateway.shutdown();
+
+    // The same database file, a new gateway process state.
+    const store = openStore(databaseUrl);
+    expect((await store.limits.list()).map((r) => r.id)).toEqual(["daily"]);
+    await store.close();
+    gw = await startTestGateway([], {}, { databaseUrl });
+    client = await connectClient(gw.mcpUrl("lab"));
+    try {
+      await client.callTool({ name: "echo", arguments: { text: "third" } });
+      const refused = await refusal(client.callTool({ name: "echo", arguments: { text: "fourth" } }));
+      expect(refused.code).toBe(-32013);
+      // 3/day is one call per 8 h: the next fits 8 h after the quota began, less the seconds this test took.
+      const retryAfterMs = (refused.data as { retryAfterMs: number }).retryAfterMs;
+      expect(retryAfterMs).toBeLessThanOrEqual(8 * 3_600_000);
+      expect(retryAfterMs).toBeGreaterThan(8 * 3_600_000 - 60_000);
+    } finally {
+      await client.close();
+      await gw.stop();
+      dir.remove();
+    }
+  }, 60_000);
+});
+
+describe("sessions per subject", () => {
+  test("a subject at its session cap is refused (429, audited); ending one frees a place; others are unaffected", async () => {
+    const { issueToken } = await import("../src/auth/token-issuer.ts");
+    const { CapturingAuditor } = await import("./helpers/auth-tokens.ts");
+    const auditor = new CapturingAuditor();
+    const tokens: Record<string, string> = {};
+    const gw = await startTestGateway([{ name: "lab", command: LAB }], { auth: "required", maxSessionsPerSubject: "2" }, {
+      auditor,
+      prepare: async (store) => {
+        for (const subject of ["hana", "ivan"]) tokens[subject] = (await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject, roles: [], ttlMs: 600_000 })).token;
+      },
+    });
+    const clients: Client[] = [];
+    try {
+      clients.push(await connectClient(gw.mcpUrl("lab"), {}, "one", { token: tokens.hana }));
+      clients.push(await connectClient(gw.mcpUrl("lab"), {}, "two", { token: tokens.hana }));
+      const third = await connectClient(gw.mcpUrl("lab"), {}, "three", { token: tokens.hana }).then(
+        () => ({ code: 0, message: "opened" }),
+        (err: Error & { code: number }) => ({ code: err.code, message: err.message }),
+      );
+      expect(third.code).toBe(429);
+      expect(third.message).toContain('"code":-32013');
+      expect(third.message).toContain('already has 2 open sessions, the most allowed (MCPGW_MAX_SESSIONS_PER_SUBJECT)');
+      expect(auditor.refusals.map((r) => [r.context.subject, r.outcome.status, r.outcome.rule])).toEqual([["hana", "rate_limited", "max sessions per subject"]]);
+      clients.push(await connectClient(gw.mcpUrl("lab"), {}, "other", { token: tokens.ivan }));
+      // Closing a client ends its session (DELETE): hana has a place again.
+      const first = clients.shift()!;
+      await (first.transport as StreamableHTTPClientTransport).terminateSession();
+      await first.close();
+      clients.push(await connectClient(gw.mcpUrl("lab"), {}, "again", { token: tokens.hana }));
+    } finally {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      await gw.stop();
+    }
+  }, 30_000);
+});
