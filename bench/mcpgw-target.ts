@@ -35,8 +35,20 @@ export interface McpgwTarget {
   stop(): Promise<void>;
 }
 
+/** Which of the gateway's features are on for a run: each costs something, and the bench says how much. */
+export interface McpgwProfile {
+  /** Authentication (a bearer token per call) and RBAC (a role allowing "*"). */
+  auth: boolean;
+  /** The write-ahead audit log (SQLite). */
+  audit: boolean;
+  /** A global rate limit that never refuses (every call still takes its way through the limiter). */
+  limit: boolean;
+}
+
+export const RELAY_ONLY: McpgwProfile = { auth: false, audit: false, limit: false };
+
 /** Starts mcpgw in front of the HTTP echo server (at httpEchoUrl) and the stdio echo server. */
-export async function startMcpgw(httpEchoUrl: string): Promise<McpgwTarget> {
+export async function startMcpgw(httpEchoUrl: string, profile: McpgwProfile = RELAY_ONLY): Promise<McpgwTarget> {
   const folder = mkdtempSync(join(tmpdir(), "mcpgw-bench-"));
   const db = `sqlite:${join(folder, "bench.db")}`;
   let serve: ManagedProcess | undefined;
@@ -69,11 +81,16 @@ export async function startMcpgw(httpEchoUrl: string): Promise<McpgwTarget> {
   }
   if (MCPGW_BACKENDS.every((name) => "unavailable" in endpoints[name])) return { endpoints, notes, stop, ...(version !== undefined && { version }) };
 
-  const token = await issueToken(db, notes);
+  const token = profile.auth ? await issueToken(db, notes) : undefined;
+  if (profile.limit) {
+    const limited = await mcpgw(["limit", "set", "--global", "--rate", "100000000/s", "--db", db]);
+    if (limited.code !== 0) return unavailable(`mcpgw limit set failed: ${cliFailure(limited.output)}`);
+  }
 
   const port = await freePort();
-  const command = [BINARY, "serve", "--port", String(port), "--db", db, "--log-level", "warn"];
-  serve = startProcess("mcpgw serve", command, { cwd: folder });
+  const command = [BINARY, "serve", "--port", String(port), "--db", db, "--log-level", "error"];
+  const env = { MCPGW_AUTH: profile.auth ? "required" : "off", MCPGW_AUDIT: profile.audit ? "on" : "off" };
+  serve = startProcess("mcpgw serve", command, { cwd: folder, env: { ...process.env, ...env } });
   try {
     await waitUntilAnswering(serve, `http://127.0.0.1:${port}/healthz`, { okOnly: true });
   } catch (err) {

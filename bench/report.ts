@@ -6,7 +6,16 @@
 import type { LoadResult } from "./load.ts";
 import type { MachineInfo } from "./machine-info.ts";
 
-export type RowKey = "direct" | "mcpgw-http" | "mcpgw-stdio" | "supergateway" | "mcp-proxy";
+export type RowKey =
+  | "direct"
+  | "mcpgw-http"
+  | "mcpgw-stdio"
+  | "mcpgw-stdio-auth"
+  | "mcpgw-stdio-limit"
+  | "mcpgw-stdio-audit"
+  | "mcpgw-stdio-defaults"
+  | "supergateway"
+  | "mcp-proxy";
 
 /** One measured target: a result, or why it has none. */
 export interface Row {
@@ -95,7 +104,21 @@ function checks(rows: Row[]): Check[] {
           `added p50 ${signed(mcpgwHttp.p50Ms - direct.p50Ms)} ms`,
         ]);
 
-  return [stdio, http];
+  return [stdio, http, ...featureChecks(rows, mcpgwStdio)];
+}
+
+/** What each feature costs against the relay alone, measured in the same run (issues 4, 5 and 6). */
+function featureChecks(rows: Row[], relay: LoadResult | undefined): Check[] {
+  const features: [RowKey, string, number][] = [
+    ["mcpgw-stdio-auth", "authentication + RBAC on keeps ≥ 90% of the relay's throughput", 0.9],
+    ["mcpgw-stdio-limit", "a rate limit that never refuses keeps ≥ 90% of the relay's throughput", 0.9],
+    ["mcpgw-stdio-audit", "write-ahead audit (SQLite) keeps ≥ 80% of the relay's throughput", 0.8],
+  ];
+  return features.map(([key, label, share]) => {
+    const row = measured(rows, key);
+    if (row === undefined || relay === undefined) return { label, status: "n/a" as const, detail: missing({ "mcpgw → stdio echo (relay only)": relay, [key]: row }) };
+    return verdict(label, row, row.callsPerSecond >= share * relay.callsPerSecond, [`${percent(row.callsPerSecond / relay.callsPerSecond)} of the relay alone`]);
+  });
 }
 
 // A gateway row with errors fails its target whatever its speed: fast wrong answers don't count.

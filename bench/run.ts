@@ -6,6 +6,9 @@
  *
  *   bun bench/run.ts [--warmup 2] [--duration 8] [--concurrency 16] [--only direct,mcpgw-http,…]
  *
+ * mcpgw rows name their profile: "relay only" (MCPGW_AUTH=off, MCPGW_AUDIT=off) measures the relay
+ * against the peers; the feature rows add one feature each, so each feature's cost is read off one run.
+ *
  * Progress goes to stderr, the report to stdout. Exit code 0 when the run completed (whatever the
  * targets say), 1 when the bench itself failed. Every child process is stopped on every exit path.
  */
@@ -14,14 +17,18 @@ import { parseArgs } from "node:util";
 import { type ManagedProcess, lastLines, startProcess, stopAllProcesses, stopProcess } from "./child-processes.ts";
 import { type LoadOptions, runLoad } from "./load.ts";
 import { machineInfo } from "./machine-info.ts";
-import { type McpgwTarget, startMcpgw } from "./mcpgw-target.ts";
+import { type McpgwProfile, type McpgwTarget, RELAY_ONLY, startMcpgw } from "./mcpgw-target.ts";
 import { type StartedPeer, peerInfo, startMcpProxy, startSupergateway } from "./peers.ts";
 import { type Row, type RowKey, formatReport } from "./report.ts";
 
 const ROW_LABELS = {
   direct: "direct → HTTP echo",
-  "mcpgw-http": "mcpgw → HTTP echo",
-  "mcpgw-stdio": "mcpgw → stdio echo",
+  "mcpgw-http": "mcpgw → HTTP echo (relay only)",
+  "mcpgw-stdio": "mcpgw → stdio echo (relay only)",
+  "mcpgw-stdio-auth": "mcpgw → stdio echo + auth & RBAC",
+  "mcpgw-stdio-limit": "mcpgw → stdio echo + rate limit",
+  "mcpgw-stdio-audit": "mcpgw → stdio echo + audit (SQLite)",
+  "mcpgw-stdio-defaults": "mcpgw → stdio echo, defaults (auth, RBAC, audit)",
   supergateway: "supergateway → stdio echo",
   "mcp-proxy": "mcp-proxy → stdio echo",
 } satisfies Record<RowKey, string>;
@@ -73,6 +80,24 @@ try {
       else rows.push(unavailableRow(key, endpoint.unavailable));
     }
     await mcpgw.stop();
+  }
+
+  // Each feature on its own over the relay-only profile, then everything a default install runs.
+  const featureRows: [RowKey, McpgwProfile][] = [
+    ["mcpgw-stdio-auth", { ...RELAY_ONLY, auth: true }],
+    ["mcpgw-stdio-limit", { ...RELAY_ONLY, limit: true }],
+    ["mcpgw-stdio-audit", { ...RELAY_ONLY, audit: true }],
+    ["mcpgw-stdio-defaults", { auth: true, audit: true, limit: false }],
+  ];
+  for (const [key, profile] of featureRows) {
+    if (!selected.includes(key)) continue;
+    progress(`starting mcpgw for ${ROW_LABELS[key]}`);
+    const target = await startMcpgw(httpEchoUrl, profile);
+    notes.push(...target.notes.map((note) => `${ROW_LABELS[key]}: ${note}`));
+    const endpoint = target.endpoints["stdio-echo"];
+    if ("url" in endpoint) rows.push(await measure(key, endpoint.url, target.token));
+    else rows.push(unavailableRow(key, endpoint.unavailable));
+    await target.stop();
   }
   await stopProcess(httpEcho);
 

@@ -1,6 +1,7 @@
 import { BackendPool } from "./backends/backend-pool.ts";
 import { BackendRegistry } from "./backends/backend-registry.ts";
 import type { Settings } from "./config/settings.ts";
+import { NoAuditor } from "./audit/no-auditor.ts";
 import { StoreAuditor } from "./audit/store-auditor.ts";
 import type { Auditor } from "./audit/auditor.ts";
 import { type Authentication, createAuthentication } from "./auth/authentication.ts";
@@ -60,9 +61,10 @@ export async function startGateway(
     const applied = await store.migrate();
     if (applied.length > 0) logger.info({ applied }, "applied migrations");
     // Also marks calls a crashed previous run left unfinished as incomplete (docs/audit.md).
-    if (!overrides.auditor) storeAuditor = await StoreAuditor.start({ repository: store.audit, logger, settings: settings.audit });
+    if (!overrides.auditor && settings.audit.enabled) storeAuditor = await StoreAuditor.start({ repository: store.audit, logger, settings: settings.audit });
+    if (!overrides.auditor && !settings.audit.enabled) logger.warn("MCPGW_AUDIT=off: calls are NOT audited (for development and benchmarks only)");
     // One auditor for the pipeline's refusals and calls and the front's unauthenticated requests.
-    const auditor = overrides.auditor ?? storeAuditor!;
+    const auditor = overrides.auditor ?? storeAuditor ?? new NoAuditor();
     // Before watcher.start(), which loads the signing keys and revocations it registers.
     authentication = await createAuthentication(settings.auth, store, logger, watcher);
     await watcher.start();

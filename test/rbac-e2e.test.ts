@@ -108,10 +108,12 @@ describe("RBAC through the gateway (SQLite, authentication required)", () => {
   test("a call outside the caller's roles is refused as policy, and audited with the rule", async () => {
     const refused = await denial(alice.callTool({ name: "fs__echo", arguments: { text: "safe" } }));
     expect(refused.code).toBe(-32012);
-    expect(refused.message).toContain(`denied by policy: "alice" may not use tool "fs/echo" (default deny: no allow rule of the caller's roles matches)`);
+    // Exactly one "MCP error" prefix (the client's own): the gateway sends the plain message.
+    expect(refused.message).toBe(`MCP error -32012: denied by policy: "alice" may not use tool "fs/echo" (default deny: no allow rule of the caller's roles matches)`);
     const crash = await denial(alice.callTool({ name: "gh__crash" }));
     expect(crash.message).toContain("deny gh/crash (role gh-user)");
     const audited = auditor.refusals.filter((r) => r.context.subject === "alice");
+    expect(audited[0]?.outcome.errorMessage).toMatch(/^denied by policy: /);
     expect(audited.map((r) => [r.outcome.status, r.context.backend, r.context.target, r.outcome.rule])).toEqual([
       ["denied", "fs", "echo", "default deny: no allow rule of the caller's roles matches"],
       ["denied", "gh", "crash", "deny gh/crash (role gh-user)"],

@@ -3,6 +3,7 @@ import { type EnvSettings, variableName } from "../config/env.ts";
 
 /** The audit log's defaults, in one place. */
 export const AUDIT_DEFAULTS = {
+  enabled: true,
   failOpen: false,
   /** Argument keys whose values are never written (see redact.ts for how they match). */
   redactKeys: [
@@ -13,6 +14,8 @@ export const AUDIT_DEFAULTS = {
 } as const;
 
 export interface AuditSettings {
+  /** false (MCPGW_AUDIT=off): no audit records at all — development and benchmarks only; the gateway warns at start. */
+  enabled: boolean;
   /** true: calls proceed when the audit store cannot commit (logged loudly); false: they are refused. */
   failOpen: boolean;
   redactKeys: readonly string[];
@@ -27,6 +30,7 @@ const INSTANCE = /^[A-Za-z0-9._-]{1,64}$/;
 /** The audit settings from MCPGW_AUDIT_* variables, each checked once. */
 export function resolveAuditSettings(env: EnvSettings): AuditSettings {
   return {
+    enabled: parseBoolean(env.audit, variableName("audit")) ?? AUDIT_DEFAULTS.enabled,
     failOpen: parseBoolean(env.auditFailOpen, variableName("auditFailOpen")) ?? AUDIT_DEFAULTS.failOpen,
     redactKeys: parseRedactKeys(env.auditRedactKeys),
     argumentsMaxBytes: parseArgumentsCap(env.auditArgumentsMaxBytes),

@@ -17,6 +17,7 @@ export interface EnvSettings {
   sessionIdleTimeout?: string;
   maxBodyBytes?: string;
   maxSessionsPerSubject?: string;
+  audit?: string;
   auditFailOpen?: string;
   auditRedactKeys?: string;
   auditArgumentsMaxBytes?: string;
@@ -51,6 +52,7 @@ const VARIABLES = {
   sessionIdleTimeout: "MCPGW_SESSION_IDLE_TIMEOUT",
   maxBodyBytes: "MCPGW_MAX_BODY_BYTES",
   maxSessionsPerSubject: "MCPGW_MAX_SESSIONS_PER_SUBJECT",
+  audit: "MCPGW_AUDIT",
   auditFailOpen: "MCPGW_AUDIT_FAIL_OPEN",
   auditRedactKeys: "MCPGW_AUDIT_REDACT_KEYS",
   auditArgumentsMaxBytes: "MCPGW_AUDIT_ARGUMENTS_MAX_BYTES",

@@ -27,11 +27,12 @@ describe("settings", () => {
         clockSkewSec: 30,
         authorizationServers: [],
       },
-      audit: { failOpen: false, redactKeys: AUDIT_DEFAULTS.redactKeys, argumentsMaxBytes: 4_096 },
+      audit: { enabled: true, failOpen: false, redactKeys: AUDIT_DEFAULTS.redactKeys, argumentsMaxBytes: 4_096 },
     });
   });
 
   test.each([
+    [{ MCPGW_AUDIT: "off" }, { enabled: false }],
     [{ MCPGW_AUDIT_FAIL_OPEN: "true" }, { failOpen: true }],
     [{ MCPGW_AUDIT_FAIL_OPEN: "0" }, { failOpen: false }],
     [{ MCPGW_AUDIT_REDACT_KEYS: "ssn, pin" }, { redactKeys: ["ssn", "pin"] }],

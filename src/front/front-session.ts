@@ -23,7 +23,7 @@ import type { BackendRegistry } from "../backends/backend-registry.ts";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { prefixUri } from "./aggregate-names.ts";
-import { unknownBackend } from "./gateway-errors.ts";
+import { unknownBackend, withPlainMessage } from "./gateway-errors.ts";
 import { mergeCapabilities } from "./merge-capabilities.ts";
 import { MemoryEventStore } from "./memory-event-store.ts";
 
@@ -101,7 +101,13 @@ export class FrontSession implements SessionSink {
     this.server = new Server(serverInfo, { capabilities, ...(instructions !== undefined && { instructions }) });
     // The gateway handles logging/setLevel itself (filtering per session, fan-out to backends).
     this.server.removeRequestHandler("logging/setLevel");
-    this.server.fallbackRequestHandler = (request, extra) => deps.pipeline(this, request, extra);
+    this.server.fallbackRequestHandler = async (request, extra) => {
+      try {
+        return await deps.pipeline(this, request, extra);
+      } catch (err) {
+        throw withPlainMessage(err);
+      }
+    };
     this.server.fallbackNotificationHandler = async (notification) => this.onClientNotification(notification);
     this.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),

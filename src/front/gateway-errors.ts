@@ -45,3 +45,21 @@ export function unknownBackend(backend: string): McpError {
 export function jsonRpcErrorBody(code: number, message: string, id: string | number | null = null): unknown {
   return { jsonrpc: "2.0", id, error: { code, message } };
 }
+
+const SDK_PREFIX = /^MCP error -?\d+: /;
+
+/**
+ * An error's message as it belongs on the wire and in the audit log. The SDK's McpError prefixes
+ * its message ("MCP error -32601: …") and the SDK sends `message` as the JSON-RPC error message,
+ * so every hop would add a prefix: a relayed error would read "MCP error -32601: MCP error -32601: …".
+ */
+export function plainMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(SDK_PREFIX, "") || "Internal error";
+}
+
+/** The same error with its plain message, for rethrowing to the SDK (which sends `message` as is). */
+export function withPlainMessage(err: unknown): unknown {
+  if (err instanceof Error) err.message = plainMessage(err);
+  return err;
+}

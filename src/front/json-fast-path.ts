@@ -3,7 +3,7 @@ import { ErrorCode, type JSONRPCRequest, SUPPORTED_PROTOCOL_VERSIONS } from "@mo
 import { BackendPool } from "../backends/backend-pool.ts";
 import { Refusal } from "../pipeline/refusal.ts";
 import type { ClientRequestExtra, FrontSession } from "./front-session.ts";
-import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
+import { GatewayErrorCode, jsonRpcErrorBody, plainMessage } from "./gateway-errors.ts";
 
 /**
  * The hot path. A request answered as plain JSON instead of through the SDK transport's
@@ -63,7 +63,7 @@ export async function answerAsJson(session: FrontSession, message: JSONRPCReques
       id: message.id,
       error: {
         code: Number.isSafeInteger(error.code) ? error.code : ErrorCode.InternalError,
-        message: error.message || "Internal error",
+        message: plainMessage(err),
         ...(error.data !== undefined && { data: error.data }),
       },
     };

@@ -1,7 +1,7 @@
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { AUDITED_METHODS, type AuditOutcome, type Auditor } from "../audit/auditor.ts";
 import type { Pipeline } from "../front/front-session.ts";
-import { GatewayErrorCode } from "../front/gateway-errors.ts";
+import { GatewayErrorCode, plainMessage } from "../front/gateway-errors.ts";
 import { auditContext } from "./audit.ts";
 import { authenticate } from "./authenticate.ts";
 import { authorize } from "./authorize.ts";
@@ -63,7 +63,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 /** The audit outcome of a failed or refused call. */
 function outcomeOf(err: unknown, cancelled = false): AuditOutcome {
   const code = (err as { code?: unknown }).code;
-  const message = (err as Error)?.message ?? String(err);
+  const message = plainMessage(err);
   const errorCode = typeof code === "number" ? code : undefined;
   if (err instanceof Refusal) return { status: err.status, ...(errorCode !== undefined && { errorCode }), errorMessage: message, decision: err.status, ...(err.rule !== undefined && { rule: err.rule }) };
   const status = cancelled ? "cancelled" : errorCode === GatewayErrorCode.BackendTimeout ? "timeout" : "error";
