@@ -1,11 +1,10 @@
-import { createHash } from "node:crypto";
 import type { VerifiedToken } from "./verified-token.ts";
 
 const DEFAULT_MAX_ENTRIES = 10_000;
 
 /** SHA-256 of a token: the cache key, so the cache never holds a usable token. */
 export function tokenHash(token: string): string {
-  return createHash("sha256").update(token).digest("base64url");
+  return Bun.CryptoHasher.hash("sha256", token, "base64url");
 }
 
 /**
