@@ -216,37 +216,44 @@ for (const [label, setup] of [["sqlite", sqliteHarness], ["postgres", postgresHa
       const reachedBefore = backendCalls(spyLog).length;
 
       await harness.breakStore();
-      const answers = await Promise.all(
-        Array.from({ length: 20 }, (_, i) =>
-          client.callTool({ name: "lab__echo", arguments: { text: `while-down-${i}` } }).then(
-            () => undefined,
-            (err: unknown) => err as { code: number; message: string },
+      let restored = false;
+      try {
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            client.callTool({ name: "lab__echo", arguments: { text: `while-down-${i}` } }).then(
+              () => undefined,
+              (err: unknown) => err as { code: number; message: string },
+            ),
           ),
-        ),
-      );
-      for (const answer of answers) {
-        expect(answer?.code).toBe(AUDIT_UNAVAILABLE_CODE);
-        expect(answer?.message).toMatch(/audit log is unavailable, so the call was not forwarded/);
-      }
-      expect(backendCalls(spyLog).length).toBe(reachedBefore);
-      // Failing closed, the gateway is not ready (and says why).
-      const readyz = await fetch(`${gw.base}/readyz`);
-      expect(readyz.status).toBe(503);
+        );
+        for (const answer of answers) {
+          expect(answer?.code).toBe(AUDIT_UNAVAILABLE_CODE);
+          expect(answer?.message).toMatch(/audit log is unavailable, so the call was not forwarded/);
+        }
+        expect(backendCalls(spyLog).length).toBe(reachedBefore);
+        // Failing closed, the gateway is not ready (and says why).
+        const readyz = await fetch(`${gw.base}/readyz`);
+        expect(readyz.status).toBe(503);
 
-      await harness.restoreStore();
-      // Without a restart: the auditor retries the store and calls go through again.
-      let answer: "result" | "tool-error" | number = 0;
-      const deadline = Date.now() + 10_000;
-      while (answer !== "result" && Date.now() < deadline) {
-        answer = await callOfKind(client, "ok", "after-restore");
-        if (answer !== "result") await Bun.sleep(100);
+        await harness.restoreStore();
+        restored = true;
+        // Without a restart: the auditor retries the store and calls go through again.
+        let answer: "result" | "tool-error" | number = 0;
+        const deadline = Date.now() + 10_000;
+        while (answer !== "result" && Date.now() < deadline) {
+          answer = await callOfKind(client, "ok", "after-restore");
+          if (answer !== "result") await Bun.sleep(100);
+        }
+        expect(answer).toBe("result");
+        expect(backendCalls(spyLog).length).toBeGreaterThan(reachedBefore);
+        expect((await fetch(`${gw.base}/readyz`)).status).toBe(200);
+        const rows = await rowsOf(harness.directUrl);
+        expect(rows.filter((row) => row.arguments?.includes("while-down"))).toEqual([]);
+        expect(rows.filter((row) => row.arguments?.includes("after-restore") && row.status === "ok").length).toBeGreaterThanOrEqual(1);
+      } finally {
+        // A failure above must not leave the store broken for the next test.
+        if (!restored) await harness.restoreStore();
       }
-      expect(answer).toBe("result");
-      expect(backendCalls(spyLog).length).toBeGreaterThan(reachedBefore);
-      expect((await fetch(`${gw.base}/readyz`)).status).toBe(200);
-      const rows = await rowsOf(harness.directUrl);
-      expect(rows.filter((row) => row.arguments?.includes("while-down"))).toEqual([]);
-      expect(rows.filter((row) => row.arguments?.includes("after-restore") && row.status === "ok").length).toBeGreaterThanOrEqual(1);
     });
 
     test("audit tail -f shows a new call within a second, as JSON lines", async (context) => {

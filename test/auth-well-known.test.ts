@@ -10,7 +10,7 @@ import { issueToken } from "../src/auth/token-issuer.ts";
 import { parsePermission } from "../src/policy/permission.ts";
 import { capturingLogger, postInitialize } from "./helpers/auth-tokens.ts";
 import { REPO_ROOT } from "./helpers/cli.ts";
-import { BUN, type TestGateway, connectClient, startTestGateway } from "./helpers/gateway.ts";
+import { BUN, type TestGateway, connectClient, startTestGateway, listAllTools } from "./helpers/gateway.ts";
 
 const AUTH = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" as const };
 const LAB = { name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } };
@@ -110,13 +110,7 @@ describe("RFC 9728 metadata, the WWW-Authenticate challenge and the SDK client (
     const client = new Client({ name: "unmodified-sdk-client", version: "1.0.0" });
     await client.connect(transport);
     try {
-      const tools: string[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await client.listTools(cursor === undefined ? {} : { cursor });
-        tools.push(...page.tools.map((t) => t.name));
-        cursor = page.nextCursor;
-      } while (cursor !== undefined);
+      const tools = await listAllTools(client);
       expect(tools).toContain("lab__echo");
       expect(tools).toContain("remote__echo");
       const local = await client.callTool({ name: "lab__echo", arguments: { text: "over stdio" } });

@@ -9,7 +9,7 @@ import { openStore } from "../src/store/open-store.ts";
 import type { Store } from "../src/store/store.ts";
 import { CapturingAuditor } from "./helpers/auth-tokens.ts";
 import { REPO_ROOT, cleanEnv } from "./helpers/cli.ts";
-import { BUN, type TestGateway, backendSpec, connectClient, startTestGateway } from "./helpers/gateway.ts";
+import { BUN, type TestGateway, backendSpec, connectClient, listAllTools, startTestGateway } from "./helpers/gateway.ts";
 import { type IsolatedSchema, isolatedSchema, postgresAvailable } from "./helpers/postgres.ts";
 import { type StartedProcess, startProcess } from "./helpers/process.ts";
 
@@ -37,16 +37,8 @@ async function denial(promise: Promise<unknown>): Promise<McpError> {
   throw new Error("expected a refusal");
 }
 
-/** Every tool the client may see, following nextCursor (the lab fixture pages its lists, and filtering keeps the pages). */
 async function toolNames(client: Client): Promise<string[]> {
-  const names: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await client.listTools(cursor === undefined ? {} : { cursor });
-    names.push(...page.tools.map((t) => t.name));
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
-  return names.sort();
+  return (await listAllTools(client)).sort();
 }
 
 /** Polls until `check` passes (the running gateway applies CLI changes within a second). */

@@ -20,7 +20,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { REPO_ROOT } from "./helpers/cli.ts";
-import { BUN, NODE_MODULES, type TestGateway, everythingStdio, startTestGateway } from "./helpers/gateway.ts";
+import { BUN, NODE_MODULES, type TestGateway, everythingStdio, startTestGateway, sessionTracker } from "./helpers/gateway.ts";
 import { type StartedProcess, freePort, startProcess } from "./helpers/process.ts";
 import { tempDir } from "./helpers/temp-dir.ts";
 
@@ -93,24 +93,14 @@ afterAll(async () => {
   spyDir.remove();
 });
 
-const clients: Client[] = [];
+const sessions = sessionTracker("relay-test");
 
 /** A real SDK client on a gateway endpoint; `setup` registers handlers before initialize. */
-async function open(backend: string | undefined, capabilities: ClientCapabilities = {}, setup?: (client: Client) => void): Promise<Client> {
-  const client = new Client({ name: "relay-test", version: "1.0.0" }, { capabilities });
-  setup?.(client);
-  await client.connect(new StreamableHTTPClientTransport(gw.mcpUrl(backend)));
-  clients.push(client);
-  return client;
+function open(backend: string | undefined, capabilities: ClientCapabilities = {}, setup?: (client: Client) => void): Promise<Client> {
+  return sessions.open(gw.mcpUrl(backend), capabilities, setup);
 }
 
-// Ending each session (DELETE) releases its backend connection, so no test inherits another's state.
-afterEach(async () => {
-  for (const client of clients.splice(0)) {
-    await (client.transport as StreamableHTTPClientTransport | undefined)?.terminateSession().catch(() => undefined);
-    await client.close();
-  }
-});
+afterEach(() => sessions.endAll());
 
 /** server-everything's toggle tools flip per-session state: call until the tool reports `want`. */
 async function toggle(client: Client, tool: string, want: "Started" | "Stopped"): Promise<void> {

@@ -10,7 +10,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { type CallToolResult, type ClientCapabilities, ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { NODE_MODULES, type TestGateway, startTestGateway } from "./helpers/gateway.ts";
+import { NODE_MODULES, type TestGateway, startTestGateway, sessionTracker } from "./helpers/gateway.ts";
 import { tempDir } from "./helpers/temp-dir.ts";
 
 const FILESYSTEM = join(NODE_MODULES, "@modelcontextprotocol/server-filesystem/dist/index.js");
@@ -36,22 +36,13 @@ afterAll(async () => {
   outside.remove();
 });
 
-const clients: Client[] = [];
+const sessions = sessionTracker("relay-fs-test");
 
-async function open(capabilities: ClientCapabilities = {}, setup?: (client: Client) => void): Promise<Client> {
-  const client = new Client({ name: "relay-fs-test", version: "1.0.0" }, { capabilities });
-  setup?.(client);
-  await client.connect(new StreamableHTTPClientTransport(gw.mcpUrl("fs")));
-  clients.push(client);
-  return client;
+function open(capabilities: ClientCapabilities = {}, setup?: (client: Client) => void): Promise<Client> {
+  return sessions.open(gw.mcpUrl("fs"), capabilities, setup);
 }
 
-afterEach(async () => {
-  for (const client of clients.splice(0)) {
-    await (client.transport as StreamableHTTPClientTransport | undefined)?.terminateSession().catch(() => undefined);
-    await client.close();
-  }
-});
+afterEach(() => sessions.endAll());
 
 /** A client that offers the "outside" folder as its only root, and a check that the backend adopted it. */
 function rootsClient() {

@@ -48,16 +48,9 @@ export interface AuditRow {
 }
 
 /** The outcome fields of a record: written with a refusal, or later by the call's outcome event. */
-export interface AuditOutcomeFields {
-  status: AuditRecordStatus;
-  errorCode: number | null;
-  errorMessage: string | null;
-  durationMs: number | null;
-  bytesOut: number | null;
-  decision: string | null;
-  rule: string | null;
+export type AuditOutcomeFields = Pick<AuditRow, "status" | "errorCode" | "errorMessage" | "durationMs" | "bytesOut" | "decision" | "rule"> & {
   finishedAt: number;
-}
+};
 
 /** A call's outcome event: the fields, its own chain position and hash, and the record it finishes. */
 export interface AuditOutcomeEvent extends AuditOutcomeFields {

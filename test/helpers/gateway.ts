@@ -103,3 +103,39 @@ export function everythingStdio(): string[] {
 export function conformanceFixtureStdio(): string[] {
   return [BUN, join(REPO_ROOT, "test/fixtures/conformance-server.ts"), "--stdio"];
 }
+
+/** Every tool a client may see, following nextCursor (filtering by policy keeps the backend's pages). */
+export async function listAllTools(client: Client): Promise<string[]> {
+  const names: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await client.listTools(cursor === undefined ? {} : { cursor });
+    names.push(...page.tools.map((tool) => tool.name));
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return names;
+}
+
+/**
+ * Clients a suite opens and ends after each test: `open` connects a real SDK client (with
+ * `setup` registering handlers before initialize), `endAll` ends each session (DELETE, which
+ * releases its backend connection) so no test inherits another's state.
+ */
+export function sessionTracker(name: string) {
+  const clients: Client[] = [];
+  return {
+    async open(url: URL, capabilities: ClientCapabilities = {}, setup?: (client: Client) => void): Promise<Client> {
+      const client = new Client({ name, version: "1.0.0" }, { capabilities });
+      setup?.(client);
+      await client.connect(new StreamableHTTPClientTransport(url));
+      clients.push(client);
+      return client;
+    },
+    async endAll(): Promise<void> {
+      for (const client of clients.splice(0)) {
+        await (client.transport as StreamableHTTPClientTransport | undefined)?.terminateSession().catch(() => undefined);
+        await client.close();
+      }
+    },
+  };
+}
