@@ -203,3 +203,35 @@ describe("sessions per subject", () => {
     }
   }, 30_000);
 });
+
+describe("rate limits per subject, with real tokens", () => {
+  test("a subject limited to N calls per minute gets N then refusals with the right delay; another subject is unaffected", async () => {
+    const { issueToken } = await import("../src/auth/token-issuer.ts");
+    const { parsePermission } = await import("../src/policy/permission.ts");
+    const tokens: Record<string, string> = {};
+    const gw = await startTestGateway([{ name: "lab", command: LAB }], { auth: "required" }, {
+      prepare: async (store) => {
+        await store.roles.create({ name: "lab-user", rules: [{ effect: "allow", permission: parsePermission("lab/*") }] });
+        await store.limits.add({ id: "jin-4-per-min", scope: "subject", scopeValue: "jin", count: 4, periodMs: 60_000, burst: 4, createdAt: Date.now() });
+        for (const subject of ["jin", "kim"]) {
+          tokens[subject] = (await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject, roles: ["lab-user"], ttlMs: 600_000 })).token;
+        }
+      },
+    });
+    const jin = await connectClient(gw.mcpUrl("lab"), {}, "jin", { token: tokens.jin });
+    const kim = await connectClient(gw.mcpUrl("lab"), {}, "kim", { token: tokens.kim });
+    try {
+      const burst = await Promise.allSettled(Array.from({ length: 7 }, (_, i) => jin.callTool({ name: "echo", arguments: { text: `j${i}` } })));
+      expect(burst.filter((r) => r.status === "fulfilled")).toHaveLength(4);
+      const refused = await refusal(jin.callTool({ name: "echo", arguments: { text: "more" } }));
+      expect(refused.message).toContain('rate limited: "jin" may make 4/min calls (rule jin-4-per-min)');
+      // One call every 15 s after the burst: the delay is right within 10 %.
+      expect(Math.abs((refused.data as { retryAfterMs: number }).retryAfterMs - 15_000)).toBeLessThanOrEqual(1_500);
+      const others = await Promise.all(Array.from({ length: 7 }, (_, i) => kim.callTool({ name: "echo", arguments: { text: `k${i}` } })));
+      expect(others.map((r) => text(r))).toEqual(Array.from({ length: 7 }, (_, i) => `lab: k${i}`));
+    } finally {
+      await Promise.all([jin.close(), kim.close()]);
+      await gw.stop();
+    }
+  }, 30_000);
+});
