@@ -2,27 +2,16 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type CliResult, REPO_ROOT, runCli } from "./helpers/cli.ts";
-import { isolatedSchema, postgresAvailable } from "./helpers/postgres.ts";
-import { tempDir } from "./helpers/temp-dir.ts";
+import { type StoreFixture, postgresStoreFixture, sqliteStoreFixture } from "./helpers/store-fixtures.ts";
 
 const EVERYTHING = join(REPO_ROOT, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js");
 const LITERAL_SECRET = "sk-live-123";
 
-interface Database {
-  url: string;
-  cleanup(): Promise<void>;
-}
+/** A database for one suite: a SQLite file or a Postgres schema of its own. */
+type Database = Pick<StoreFixture, "url" | "cleanup">;
 
-backendCliSuite("sqlite", async () => {
-  const dir = tempDir();
-  return { url: `sqlite:${join(dir.path, "x.db")}`, cleanup: async () => dir.remove() };
-});
-
-backendCliSuite("postgres", async () => {
-  if (!(await postgresAvailable())) return undefined;
-  const schema = await isolatedSchema("cli_backend");
-  return { url: schema.url, cleanup: () => schema.drop() };
-});
+backendCliSuite("sqlite", () => sqliteStoreFixture("cli_backend"));
+backendCliSuite("postgres", () => postgresStoreFixture("cli_backend"));
 
 /** The `mcpgw backend` commands, driven through the real program against one database. */
 function backendCliSuite(label: string, setup: () => Promise<Database | undefined>): void {

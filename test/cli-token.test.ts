@@ -1,25 +1,13 @@
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { type CliResult, runCli } from "./helpers/cli.ts";
-import { isolatedSchema, postgresAvailable } from "./helpers/postgres.ts";
-import { tempDir } from "./helpers/temp-dir.ts";
+import { type StoreFixture, postgresStoreFixture, sqliteStoreFixture } from "./helpers/store-fixtures.ts";
 
-interface Database {
-  url: string;
-  cleanup(): Promise<void>;
-}
+/** A database for one suite: a SQLite file or a Postgres schema of its own. */
+type Database = Pick<StoreFixture, "url" | "cleanup">;
 
-tokenCliSuite("sqlite", async () => {
-  const dir = tempDir();
-  return { url: `sqlite:${join(dir.path, "tokens.db")}`, cleanup: async () => dir.remove() };
-});
-
-tokenCliSuite("postgres", async () => {
-  if (!(await postgresAvailable())) return undefined;
-  const schema = await isolatedSchema("cli_token");
-  return { url: schema.url, cleanup: () => schema.drop() };
-});
+tokenCliSuite("sqlite", () => sqliteStoreFixture("cli_token"));
+tokenCliSuite("postgres", () => postgresStoreFixture("cli_token"));
 
 interface IssuedJson {
   token: string;

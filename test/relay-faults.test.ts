@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { REPO_ROOT } from "./helpers/cli.ts";
-import { BUN, type TestGateway, connectClient, startTestGateway } from "./helpers/gateway.ts";
+import { BUN, type TestGateway, connectClient, startTestGateway, listAllTools } from "./helpers/gateway.ts";
 import { type StartedProcess, freePort, startProcess } from "./helpers/process.ts";
 
 const LAB_SERVER = join(REPO_ROOT, "test/fixtures/lab-server.ts");
@@ -72,18 +72,6 @@ function textOf(result: Record<string, unknown>): string {
   return ((result.content ?? []) as { text?: string }[]).map((block) => block.text ?? "").join("\n");
 }
 
-/** Every tool name on an endpoint, following nextCursor. */
-async function allToolNames(client: Client): Promise<string[]> {
-  const names: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await client.listTools(cursor === undefined ? {} : { cursor });
-    names.push(...page.tools.map((tool) => tool.name));
-    cursor = page.nextCursor;
-  } while (cursor !== undefined && names.length < 1_000);
-  return names;
-}
-
 async function within<T>(ms: number, what: string, work: Promise<T>): Promise<{ value: T; elapsedMs: number }> {
   const started = Date.now();
   const timeout = Bun.sleep(ms).then(() => Promise.reject(new Error(`${what} took longer than ${ms} ms`)));
@@ -134,7 +122,7 @@ describe("relay faults: the gateway reports backend failures and refuses bad inp
     await expect(aggregate.callTool({ name: "down__echo", arguments: { text: "x" } })).rejects.toThrow(/backend "down" is unavailable/);
     // Every aggregated list asks "down" again; its reconnect backoff must not hold the others' answers back.
     for (let i = 0; i < 6; i++) {
-      const { value: names } = await within(3_000, `aggregated tools/list #${i + 1} with "down" unreachable`, allToolNames(aggregate));
+      const { value: names } = await within(3_000, `aggregated tools/list #${i + 1} with "down" unreachable`, listAllTools(aggregate));
       expect(names).toContain("lab__echo");
       expect(names.some((n) => n.startsWith("down__"))).toBe(false);
     }
