@@ -2,6 +2,8 @@ import { BackendPool } from "./backends/backend-pool.ts";
 import { BackendRegistry } from "./backends/backend-registry.ts";
 import type { Settings } from "./config/settings.ts";
 import { NoAuditor } from "./audit/no-auditor.ts";
+import { Gauge, MetricsRegistry } from "./observability/metrics.ts";
+import { ObservingAuditor } from "./observability/observing-auditor.ts";
 import { StoreAuditor } from "./audit/store-auditor.ts";
 import type { Auditor } from "./audit/auditor.ts";
 import { type Authentication, createAuthentication } from "./auth/authentication.ts";
@@ -55,7 +57,10 @@ export async function startGateway(
   // The store-backed auditor opens this process's audit chain once the schema is current.
   let storeAuditor: StoreAuditor | undefined;
   let listener: Listener;
-  let mcp: McpHttpFront;
+  let mcp: McpHttpFront | undefined;
+  // Prometheus metrics at /metrics: calls, latency and refusals (recorded at the Auditor seam), sessions.
+  const metrics = new MetricsRegistry();
+  metrics.register(new Gauge("mcpgw_sessions", "Open MCP client sessions", () => mcp?.sessionCount ?? 0));
   let authentication: Authentication | undefined;
   try {
     const applied = await store.migrate();
@@ -64,7 +69,7 @@ export async function startGateway(
     if (!overrides.auditor && settings.audit.enabled) storeAuditor = await StoreAuditor.start({ repository: store.audit, logger, settings: settings.audit });
     if (!overrides.auditor && !settings.audit.enabled) logger.warn("MCPGW_AUDIT=off: calls are NOT audited (for development and benchmarks only)");
     // One auditor for the pipeline's refusals and calls and the front's unauthenticated requests.
-    const auditor = overrides.auditor ?? storeAuditor ?? new NoAuditor();
+    const auditor = new ObservingAuditor(overrides.auditor ?? storeAuditor ?? new NoAuditor(), logger, metrics);
     // Before watcher.start(), which loads the signing keys and revocations it registers.
     authentication = await createAuthentication(settings.auth, store, logger, watcher);
     await watcher.start();
@@ -88,7 +93,7 @@ export async function startGateway(
     });
     const front = mcp;
     authentication.onCredentialsChanged(() => front.closeUnauthorizedStreams());
-    listener = listen(createGatewayApp({ store, logger, version, mcp, wellKnown: authentication.wellKnown, ...(storeAuditor && { audit: storeAuditor }) }), { host: settings.host, port: settings.port, logger });
+    listener = listen(createGatewayApp({ store, logger, version, mcp, metrics, wellKnown: authentication.wellKnown, ...(storeAuditor && { audit: storeAuditor }) }), { host: settings.host, port: settings.port, logger });
   } catch (err) {
     watcher.stop();
     authentication?.stop();
@@ -103,9 +108,9 @@ export async function startGateway(
     shutdown() {
       stopping ??= (async () => {
         const draining = listener.stop(settings.shutdownTimeoutMs);
-        mcp.closeStandaloneStreams();
+        mcp?.closeStandaloneStreams();
         await draining;
-        await mcp.closeAll();
+        await mcp?.closeAll();
         await pool.closeAll();
         // After the sessions: their last outcomes are committed before the chain is ended.
         await storeAuditor?.close();

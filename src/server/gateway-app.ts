@@ -1,4 +1,5 @@
 import type { McpHttpFront } from "../front/mcp-http-front.ts";
+import type { MetricsRegistry } from "../observability/metrics.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Store } from "../store/store.ts";
 import { type AuditHealthSource, checkReadiness } from "./readiness.ts";
@@ -13,6 +14,8 @@ export interface GatewayAppOptions {
   wellKnown?: (request: Request, path: string) => Response | undefined;
   /** The audit log's state, which /readyz reports (failing closed, an unavailable log means not ready). */
   audit?: AuditHealthSource;
+  /** Served as Prometheus text at /metrics (open, like the health routes). */
+  metrics?: MetricsRegistry;
 }
 
 /** The gateway as a web-standard handler: Request in, Response out (Bun.serve in production, direct calls in tests). */
@@ -36,6 +39,9 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     if (wellKnown && url.pathname.startsWith("/.well-known/")) {
       const document = wellKnown(request, url.pathname);
       if (document) return document;
+    }
+    if (url.pathname === "/metrics" && options.metrics) {
+      return new Response(options.metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" } });
     }
     switch (url.pathname) {
       case "/healthz":

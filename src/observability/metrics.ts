@@ -1,0 +1,107 @@
+/**
+ * A small Prometheus registry (text exposition format 0.0.4): counters, gauges read at scrape
+ * time, and histograms. Label values are joined into one map key per series, so recording is a
+ * map lookup and an increment; formatting happens only when /metrics is scraped.
+ */
+type Labels = Record<string, string>;
+
+const SEPARATOR = "\u0000";
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+function labelText(names: readonly string[], key: string, extra = ""): string {
+  const values = key === "" ? [] : key.split(SEPARATOR);
+  const pairs = names.map((name, i) => `${name}="${escapeLabel(values[i] ?? "")}"`);
+  if (extra) pairs.push(extra);
+  return pairs.length > 0 ? `{${pairs.join(",")}}` : "";
+}
+
+interface Metric {
+  render(): string[];
+}
+
+export class Counter implements Metric {
+  private readonly series = new Map<string, number>();
+  constructor(
+    readonly name: string,
+    private readonly help: string,
+    private readonly labelNames: readonly string[] = [],
+  ) {}
+
+  inc(labels: readonly string[] = [], by = 1): void {
+    const key = labels.join(SEPARATOR);
+    this.series.set(key, (this.series.get(key) ?? 0) + by);
+  }
+
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    for (const [key, value] of this.series) lines.push(`${this.name}${labelText(this.labelNames, key)} ${value}`);
+    return lines;
+  }
+}
+
+/** A gauge whose value is read when scraped (sessions open, queue depth…). */
+export class Gauge implements Metric {
+  constructor(
+    readonly name: string,
+    private readonly help: string,
+    private readonly read: () => number | Labels[] | [Labels, number][],
+  ) {}
+
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    const value = this.read();
+    if (typeof value === "number") lines.push(`${this.name} ${value}`);
+    else for (const [labels, v] of value as [Labels, number][]) lines.push(`${this.name}${labelText(Object.keys(labels), Object.values(labels).join(SEPARATOR))} ${v}`);
+    return lines;
+  }
+}
+
+export class Histogram implements Metric {
+  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  constructor(
+    readonly name: string,
+    private readonly help: string,
+    private readonly labelNames: readonly string[],
+    private readonly buckets: readonly number[],
+  ) {}
+
+  observe(labels: readonly string[], value: number): void {
+    const key = labels.join(SEPARATOR);
+    let entry = this.series.get(key);
+    if (!entry) {
+      entry = { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      this.series.set(key, entry);
+    }
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) entry.counts[i]! += 1;
+    entry.sum += value;
+    entry.count += 1;
+  }
+
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    for (const [key, entry] of this.series) {
+      this.buckets.forEach((bound, i) => lines.push(`${this.name}_bucket${labelText(this.labelNames, key, `le="${bound}"`)} ${entry.counts[i]}`));
+      lines.push(`${this.name}_bucket${labelText(this.labelNames, key, 'le="+Inf"')} ${entry.count}`);
+      lines.push(`${this.name}_sum${labelText(this.labelNames, key)} ${entry.sum}`);
+      lines.push(`${this.name}_count${labelText(this.labelNames, key)} ${entry.count}`);
+    }
+    return lines;
+  }
+}
+
+export class MetricsRegistry {
+  private readonly metrics: Metric[] = [];
+
+  register<M extends Metric>(metric: M): M {
+    this.metrics.push(metric);
+    return metric;
+  }
+
+  /** The exposition text for GET /metrics. */
+  render(): string {
+    return `${this.metrics.flatMap((metric) => metric.render()).join("\n")}\n`;
+  }
+}
