@@ -203,6 +203,24 @@ describe.each([
     expect(new Set(updates)).toEqual(new Set([uri]));
   });
 
+  test("two sessions on one shared connection subscribe to a resource; one unsubscribing leaves the other its updates", async () => {
+    const updates: string[] = [];
+    // Neither declares sampling/elicitation/roots: both share one backend connection (one backend subscription).
+    const leaver = await open(backend);
+    const stayer = await open(backend, {}, (c) => c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri)));
+    const uri = "demo://resource/dynamic/text/77";
+    await leaver.subscribeResource({ uri });
+    await stayer.subscribeResource({ uri });
+    await leaver.unsubscribeResource({ uri });
+    try {
+      await toggle(stayer, "toggle-subscriber-updates", "Started");
+      await until(() => updates.includes(uri), `notifications/resources/updated for ${uri} after the other session unsubscribed`);
+    } finally {
+      await toggle(stayer, "toggle-subscriber-updates", "Stopped");
+      await stayer.unsubscribeResource({ uri });
+    }
+  });
+
   test("prompts: list, and get with arguments", async () => {
     const client = await open(backend);
     const names = (await client.listPrompts()).prompts.map((p) => p.name);

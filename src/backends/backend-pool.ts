@@ -1,4 +1,4 @@
-import { type ClientCapabilities, McpError, ErrorCode, type Notification, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
+import { type ClientCapabilities, ErrorCode, type LoggingLevel, McpError, type Notification, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../log/logger.ts";
 import { BackendConnection } from "./backend-connection.ts";
 import type { BackendSpec } from "./backend-spec.ts";
@@ -9,6 +9,10 @@ export interface SessionSink {
   readonly id: string;
   deliverNotification(backend: string, notification: Notification): void;
   relayRequest(backend: string, request: Request, signal: AbortSignal): Promise<Result>;
+  /** The logging level the client asked for (undefined: none), for arbitrating a shared connection's level. */
+  requestedLogLevel(): LoggingLevel | undefined;
+  /** Whether the client is subscribed to this backend resource (as the backend names it). */
+  isSubscribed(backend: string, uri: string): boolean;
 }
 
 export interface BackendPoolOptions {

@@ -136,6 +136,8 @@ export class FrontSession implements SessionSink {
         if (!sink.session) throw new Error("session not ready");
         return sink.session.relayRequest(backend, request, signal);
       },
+      requestedLogLevel: () => sink.session?.requestedLogLevel(),
+      isSubscribed: (backend, uri) => sink.session?.isSubscribed(backend, uri) ?? false,
     };
     const connections = specs.filter((s) => s !== undefined).map((spec) => deps.pool.acquire(spec, proxySink, params.capabilities));
     const settled = await Promise.allSettled(connections.map((c) => c.connect()));
@@ -179,10 +181,20 @@ export class FrontSession implements SessionSink {
     return fresh;
   }
 
-  /** Whether other sessions share this session's connection to a backend (and which). */
-  sharersOf(backend: string): ReadonlySet<SessionSink> | undefined {
+  /** The other sessions sharing this session's connection to a backend (none for a dedicated connection). */
+  othersSharing(backend: string): SessionSink[] {
     const connection = this.connections.get(backend);
-    return connection && this.deps.pool.sharers(connection);
+    const sharers = connection && this.deps.pool.sharers(connection);
+    return sharers ? [...sharers].filter((sink) => sink !== this.proxySink) : [];
+  }
+
+  requestedLogLevel(): LoggingLevel | undefined {
+    return this.logLevel;
+  }
+
+  /** Subscriptions are kept as the client named them: prefixed on /mcp, as the backend names them on /mcp/<backend>. */
+  isSubscribed(backend: string, uri: string): boolean {
+    return this.subscriptions.has(this.route.kind === "aggregate" ? prefixUri(backend, uri) : uri);
   }
 
   /** Forwards one request to a backend on behalf of the client request `extra` describes. */

@@ -1,7 +1,6 @@
 import type { Request } from "@modelcontextprotocol/sdk/types.js";
 import type { AuditContext } from "../audit/auditor.ts";
-import type { FrontSession } from "../front/front-session.ts";
-import type { ClientRequestExtra } from "../front/front-session.ts";
+import type { ClientRequestExtra, FrontSession } from "../front/front-session.ts";
 import type { Principal } from "./principal.ts";
 import type { RoutePlan } from "./route.ts";
 

@@ -133,7 +133,8 @@ async function setLevel(session: FrontSession, params: Params, extra: ClientRequ
   session.logLevel = level.data;
   await Promise.all(
     session.backendNames().map(async (backend) => {
-      const levels = [...(session.sharersOf(backend) ?? [session])].map((s) => (s as FrontSession).logLevel ?? level.data);
+      // Sharers that never set a level count at this one; each session is filtered to its own level anyway.
+      const levels = session.othersSharing(backend).map((other) => other.requestedLogLevel() ?? level.data);
       const mostVerbose = levels.reduce<LoggingLevel>((a, b) => ((SEVERITY.get(a) ?? 0) <= (SEVERITY.get(b) ?? 0) ? a : b), level.data);
       try {
         await session.forward(backend, { method: "logging/setLevel", params: { ...params, level: mostVerbose } }, extra);
@@ -159,7 +160,7 @@ function subscription(session: FrontSession, request: Request, params: Params, e
     async run() {
       if (subscribe) session.subscriptions.add(clientUri);
       else session.subscriptions.delete(clientUri);
-      const othersStillSubscribed = [...(session.sharersOf(split.backend) ?? [])].some((s) => s !== session && (s as FrontSession).subscriptions?.has(clientUri));
+      const othersStillSubscribed = session.othersSharing(split.backend).some((other) => other.isSubscribed(split.backend, split.uri));
       if (!subscribe && othersStillSubscribed) return {};
       return session.forward(split.backend, { method: request.method, params: { ...params, uri: split.uri } }, extra);
     },
