@@ -1,6 +1,5 @@
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { issueToken } from "../src/auth/token-issuer.ts";
 import { parsePermission } from "../src/policy/permission.ts";
@@ -9,7 +8,7 @@ import { openStore } from "../src/store/open-store.ts";
 import type { Store } from "../src/store/store.ts";
 import { CapturingAuditor } from "./helpers/auth-tokens.ts";
 import { REPO_ROOT, cleanEnv } from "./helpers/cli.ts";
-import { BUN, type TestGateway, backendSpec, connectClient, listAllTools, startTestGateway } from "./helpers/gateway.ts";
+import { BUN, type TestGateway, backendSpec, connectClient, listAllTools, startTestGateway, refusalOf } from "./helpers/gateway.ts";
 import { type IsolatedSchema, isolatedSchema, postgresAvailable } from "./helpers/postgres.ts";
 import { type StartedProcess, startProcess } from "./helpers/process.ts";
 
@@ -25,16 +24,6 @@ async function createRoles(store: Store): Promise<void> {
 
 async function token(store: Store, subject: string, roles: string[]) {
   return issueToken(store, AUTH, { subject, roles, ttlMs: 3_600_000 });
-}
-
-async function denial(promise: Promise<unknown>): Promise<McpError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof McpError) return err;
-    throw err;
-  }
-  throw new Error("expected a refusal");
 }
 
 async function toolNames(client: Client): Promise<string[]> {
@@ -98,11 +87,11 @@ describe("RBAC through the gateway (SQLite, authentication required)", () => {
   });
 
   test("a call outside the caller's roles is refused as policy, and audited with the rule", async () => {
-    const refused = await denial(alice.callTool({ name: "fs__echo", arguments: { text: "safe" } }));
+    const refused = await refusalOf(alice.callTool({ name: "fs__echo", arguments: { text: "safe" } }));
     expect(refused.code).toBe(-32012);
     // Exactly one "MCP error" prefix (the client's own): the gateway sends the plain message.
     expect(refused.message).toBe(`MCP error -32012: denied by policy: "alice" may not use tool "fs/echo" (default deny: no allow rule of the caller's roles matches)`);
-    const crash = await denial(alice.callTool({ name: "gh__crash" }));
+    const crash = await refusalOf(alice.callTool({ name: "gh__crash" }));
     expect(crash.message).toContain("deny gh/crash (role gh-user)");
     const audited = auditor.refusals.filter((r) => r.context.subject === "alice");
     expect(audited[0]?.outcome.errorMessage).toMatch(/^denied by policy: /);
@@ -115,7 +104,7 @@ describe("RBAC through the gateway (SQLite, authentication required)", () => {
   test("an allowed call goes through, and an argument condition decides per call", async () => {
     expect(((await alice.callTool({ name: "gh__echo", arguments: { text: "hi" } })).content as { text: string }[])[0]!.text).toBe("gh: hi");
     expect(((await bob.callTool({ name: "fs__echo", arguments: { text: "safe words" } })).content as { text: string }[])[0]!.text).toBe("fs: safe words");
-    const refused = await denial(bob.callTool({ name: "fs__echo", arguments: { text: "unsafe" } }));
+    const refused = await refusalOf(bob.callTool({ name: "fs__echo", arguments: { text: "unsafe" } }));
     expect(refused.message).toContain("its argument conditions do not hold");
   });
 

@@ -5,7 +5,7 @@ import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { openStore } from "../src/store/open-store.ts";
 import { REPO_ROOT } from "./helpers/cli.ts";
-import { BUN, type TestGateway, backendSpec, connectClient, startTestGateway } from "./helpers/gateway.ts";
+import { BUN, type TestGateway, backendSpec, connectClient, startTestGateway, refusalOf } from "./helpers/gateway.ts";
 import { tempDir } from "./helpers/temp-dir.ts";
 
 const LAB = [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"];
@@ -13,16 +13,6 @@ const MIB = 1024 * 1024;
 
 function text(result: unknown): string {
   return ((result as { content?: { text?: string }[] }).content ?? []).map((c) => c.text ?? "").join("");
-}
-
-async function refusal(promise: Promise<unknown>): Promise<McpError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof McpError) return err;
-    throw err;
-  }
-  throw new Error("expected the call to be refused");
 }
 
 /** Adds a rule to the running gateway's database, as `mcpgw limit set` does, and waits out the 1 s pickup bound. */
@@ -55,7 +45,7 @@ describe("traffic control through the gateway", () => {
     const rule = await addLimit(gw, { scope: "subject", scopeValue: "anonymous", toolPattern: "lab/echo", count: 6, periodMs: 60_000 });
     const results = await Promise.allSettled(Array.from({ length: 9 }, (_, i) => client.callTool({ name: "echo", arguments: { text: `n${i}` } })));
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(6);
-    const refused = await refusal(client.callTool({ name: "echo", arguments: { text: "one more" } }));
+    const refused = await refusalOf(client.callTool({ name: "echo", arguments: { text: "one more" } }));
     expect(refused.code).toBe(-32013);
     expect(refused.message).toContain(`rate limited: "anonymous" may make 6/min calls to lab/echo (rule ${rule})`);
     const retryAfterMs = (refused.data as { retryAfterMs: number }).retryAfterMs;
@@ -153,7 +143,7 @@ describe("a daily quota across a gateway restart", () => {
     client = await connectClient(gw.mcpUrl("lab"));
     try {
       await client.callTool({ name: "echo", arguments: { text: "third" } });
-      const refused = await refusal(client.callTool({ name: "echo", arguments: { text: "fourth" } }));
+      const refused = await refusalOf(client.callTool({ name: "echo", arguments: { text: "fourth" } }));
       expect(refused.code).toBe(-32013);
       // 3/day is one call per 8 h: the next fits 8 h after the quota began, less the seconds this test took.
       const retryAfterMs = (refused.data as { retryAfterMs: number }).retryAfterMs;
@@ -223,7 +213,7 @@ describe("rate limits per subject, with real tokens", () => {
     try {
       const burst = await Promise.allSettled(Array.from({ length: 7 }, (_, i) => jin.callTool({ name: "echo", arguments: { text: `j${i}` } })));
       expect(burst.filter((r) => r.status === "fulfilled")).toHaveLength(4);
-      const refused = await refusal(jin.callTool({ name: "echo", arguments: { text: "more" } }));
+      const refused = await refusalOf(jin.callTool({ name: "echo", arguments: { text: "more" } }));
       expect(refused.message).toContain('rate limited: "jin" may make 4/min calls (rule jin-4-per-min)');
       // One call every 15 s after the burst: the delay is right within 10 %.
       expect(Math.abs((refused.data as { retryAfterMs: number }).retryAfterMs - 15_000)).toBeLessThanOrEqual(1_500);

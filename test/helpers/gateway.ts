@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import { type ClientCapabilities, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { type BackendSpec, DEFAULT_BACKEND_TIMEOUT_MS } from "../../src/backends/backend-spec.ts";
 import { resolveSettings } from "../../src/config/settings.ts";
 import { type GatewayOverrides, type RunningGateway, startGateway } from "../../src/gateway.ts";
@@ -139,4 +139,15 @@ export function sessionTracker(name: string) {
       }
     },
   };
+}
+
+/** The JSON-RPC error a call is refused with; fails the test if the call succeeds or fails otherwise. */
+export async function refusalOf(call: Promise<unknown>): Promise<McpError> {
+  try {
+    await call;
+  } catch (err) {
+    if (err instanceof McpError) return err;
+    throw err;
+  }
+  throw new Error("expected the call to be refused");
 }
