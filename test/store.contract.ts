@@ -9,6 +9,7 @@ import { loadMigrations } from "../src/store/migrations.ts";
 import type { Store } from "../src/store/store.ts";
 import type { StoreFixture } from "./helpers/store-fixtures.ts";
 import { auditRepositoryContract } from "./audit-repository.contract.ts";
+import { jobRepositoryContract } from "./job-repository.contract.ts";
 
 
 function backend(name: string, overrides: Partial<BackendSpec> = {}): BackendSpec {
@@ -218,6 +219,7 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
 
     // After "migrate applies every migration" (tests run in registration order): the audit tables exist then.
     auditRepositoryContract(() => (fixture ? store : undefined));
+    jobRepositoryContract(() => (fixture ? store : undefined));
 
   });
 }

@@ -36,6 +36,14 @@ export interface EnvSettings {
   jwtJwksCooldown?: string;
   publicUrl?: string;
   authorizationServers?: string;
+  jobWorkers?: string;
+  jobLease?: string;
+  jobDefaultTtl?: string;
+  jobMaxTtl?: string;
+  jobTimeout?: string;
+  jobMaxArgumentBytes?: string;
+  jobMaxResultBytes?: string;
+  jobAdminRole?: string;
 }
 
 const VARIABLES = {
@@ -71,6 +79,14 @@ const VARIABLES = {
   jwtJwksCooldown: "MCPGW_JWT_JWKS_COOLDOWN",
   publicUrl: "MCPGW_PUBLIC_URL",
   authorizationServers: "MCPGW_AUTHORIZATION_SERVERS",
+  jobWorkers: "MCPGW_JOB_WORKERS",
+  jobLease: "MCPGW_JOB_LEASE",
+  jobDefaultTtl: "MCPGW_JOB_DEFAULT_TTL",
+  jobMaxTtl: "MCPGW_JOB_MAX_TTL",
+  jobTimeout: "MCPGW_JOB_TIMEOUT",
+  jobMaxArgumentBytes: "MCPGW_JOB_MAX_ARGUMENT_BYTES",
+  jobMaxResultBytes: "MCPGW_JOB_MAX_RESULT_BYTES",
+  jobAdminRole: "MCPGW_JOB_ADMIN_ROLE",
 } as const satisfies Record<keyof EnvSettings, `MCPGW_${string}`>;
 
 /** The variable name behind a setting, for error messages ("set MCPGW_PORT …"). */

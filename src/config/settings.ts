@@ -1,5 +1,6 @@
 import { type AuditSettings, resolveAuditSettings } from "../audit/audit-settings.ts";
 import { type AuthSettings, resolveAuthSettings } from "../auth/auth-settings.ts";
+import { type JobSettings, resolveJobSettings } from "../jobs/job-settings.ts";
 import { ConfigError } from "../errors.ts";
 import { parseDuration } from "./duration.ts";
 import { type EnvSettings, variableName } from "./env.ts";
@@ -43,6 +44,8 @@ export interface Settings {
   auth: AuthSettings;
   /** The audit log: fail open or closed, redaction, size cap, instance name (defaults in AUDIT_DEFAULTS). */
   audit: AuditSettings;
+  /** Asynchronous jobs (REST and MCP Tasks): workers, leases, TTLs, size caps (defaults in JOB_DEFAULTS). */
+  jobs: JobSettings;
 }
 
 /** Command-line values; undefined means "not given". */
@@ -72,6 +75,7 @@ export function resolveSettings(flags: FlagSettings, env: EnvSettings): Settings
     maxSessionsPerSubject: parsePositiveInt(env.maxSessionsPerSubject, variableName("maxSessionsPerSubject")) ?? DEFAULTS.maxSessionsPerSubject,
     auth: resolveAuthSettings(env),
     audit: resolveAuditSettings(env),
+    jobs: resolveJobSettings(env),
   };
 }
 

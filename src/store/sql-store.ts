@@ -3,6 +3,8 @@ import type { AuditRepository } from "../audit/audit-repository.ts";
 import { SqlAuditRepository } from "./sql-audit.ts";
 import { SqlBackendRepository } from "./sql-backends.ts";
 import { SqlChangeCounter } from "./sql-changes.ts";
+import { SqlJobRepository } from "./sql-jobs.ts";
+import type { JobRepository } from "../jobs/job-record.ts";
 import { SqlSigningKeyRepository } from "./sql-signing-keys.ts";
 import { SqlTokenRepository } from "./sql-tokens.ts";
 import { type LimitRepository, SqlLimitRepository } from "./sql-limits.ts";
@@ -19,6 +21,7 @@ export class SqlStore implements Store {
   readonly tokens: TokenRepository;
   readonly changes: ChangeCounter;
   readonly audit: AuditRepository;
+  readonly jobs: JobRepository;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -32,6 +35,7 @@ export class SqlStore implements Store {
     this.tokens = new SqlTokenRepository(driver);
     this.changes = new SqlChangeCounter(driver);
     this.audit = new SqlAuditRepository(driver);
+    this.jobs = new SqlJobRepository(driver);
   }
 
   get dialect() {

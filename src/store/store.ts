@@ -2,6 +2,7 @@ import type { SigningKeyRecord } from "../auth/signing-key.ts";
 import type { TokenRecord } from "../auth/token-record.ts";
 import type { AuditRepository } from "../audit/audit-repository.ts";
 import type { BackendSpec } from "../backends/backend-spec.ts";
+import type { JobRepository } from "../jobs/job-record.ts";
 import type { MigrationStatus } from "./migrations.ts";
 import type { LimitRepository } from "./sql-limits.ts";
 import type { RoleRepository } from "./sql-roles.ts";
@@ -74,5 +75,7 @@ export interface Store {
   readonly changes: ChangeCounter;
   /** The hash-chained audit log (docs/audit.md). */
   readonly audit: AuditRepository;
+  /** The durable queue of asynchronous tool calls (REST jobs and MCP tasks). */
+  readonly jobs: JobRepository;
   close(): Promise<void>;
 }

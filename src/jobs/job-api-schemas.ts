@@ -1,0 +1,110 @@
+import { z } from "zod";
+
+/**
+ * The REST jobs API's bodies, as zod schemas: the handlers (src/jobs/jobs-api.ts) parse with
+ * them, and /openapi.json is generated from them, so the two cannot drift apart.
+ */
+
+export const JOB_STATUSES = ["queued", "working", "input_required", "completed", "failed", "cancelled"] as const;
+export const JobStatusSchema = z.enum(JOB_STATUSES).describe("queued → working → completed | failed | cancelled");
+
+export const SubmitJobBodySchema = z
+  .strictObject({
+    backend: z.string().min(1).describe("the backend's name, as in `mcpgw backend list`"),
+    tool: z.string().min(1).describe("the tool, as the backend names it"),
+    arguments: z.record(z.string(), z.unknown()).optional().describe("the tool's arguments (default {})"),
+    ttl: z.number().int().positive().optional().describe("how long the job and its result are kept after it ends, in seconds (capped by MCPGW_JOB_MAX_TTL)"),
+  })
+  .describe("A tool call to run asynchronously");
+
+export const JobProgressSchema = z
+  .object({
+    progress: z.number(),
+    total: z.number().optional(),
+    message: z.string().optional(),
+  })
+  .describe("The last progress notification the backend sent");
+
+export const JobErrorSchema = z
+  .object({
+    code: z.number().int().optional().describe("the JSON-RPC error code, when the backend or gateway gave one"),
+    message: z.string(),
+  })
+  .describe("Why the job failed or was cancelled");
+
+export const JobSchema = z
+  .object({
+    id: z.string(),
+    status: JobStatusSchema,
+    backend: z.string(),
+    tool: z.string(),
+    owner: z.string().describe("the subject that submitted the job"),
+    progress: JobProgressSchema.optional(),
+    result: z.record(z.string(), z.unknown()).optional().describe("the tool's CallToolResult, once completed (or failed with isError)"),
+    error: JobErrorSchema.optional(),
+    attempts: z.number().int().describe("times a gateway started the job (more than 1 after an interrupted idempotent job was retried)"),
+    cancelRequested: z.boolean().describe("a cancel was asked for and the running call is being stopped"),
+    createdAt: z.string().describe("ISO 8601"),
+    updatedAt: z.string(),
+    startedAt: z.string().optional(),
+    finishedAt: z.string().optional(),
+    expiresAt: z.string().optional().describe("when the ended job and its result are deleted"),
+    statusUrl: z.string().describe("where to poll this job"),
+  })
+  .describe("An asynchronous tool call and where it stands");
+
+export const JobListSchema = z
+  .object({
+    jobs: z.array(JobSchema),
+    nextCursor: z.string().optional().describe("pass as ?cursor= for the next page"),
+  })
+  .describe("Jobs, newest first");
+
+export const ListJobsQuerySchema = z.strictObject({
+  status: JobStatusSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional().describe("page size (default 100)"),
+  cursor: z.string().optional(),
+});
+
+export const ApiErrorSchema = z
+  .object({
+    error: z.string().describe("what went wrong"),
+    hint: z.string().optional().describe("what to do about it"),
+  })
+  .describe("An error");
+
+export type SubmitJobBody = z.infer<typeof SubmitJobBodySchema>;
+export type JobView = z.infer<typeof JobSchema>;
+export type JobListView = z.infer<typeof JobListSchema>;
+
+/** The REST routes of the jobs API, for /openapi.json: method, path, what they take and answer. */
+export const JOB_ROUTES = [
+  {
+    method: "post",
+    path: "/v1/jobs",
+    summary: "Submit a tool call as a job",
+    description: "Runs the same authentication, policy, rate limits and audit as a direct call, stores the job and answers at once.",
+    body: SubmitJobBodySchema,
+    responses: { 202: JobSchema, 400: ApiErrorSchema, 401: ApiErrorSchema, 403: ApiErrorSchema, 404: ApiErrorSchema, 413: ApiErrorSchema, 429: ApiErrorSchema },
+  },
+  {
+    method: "get",
+    path: "/v1/jobs",
+    summary: "List the caller's jobs (an admin sees everyone's)",
+    query: ListJobsQuerySchema,
+    responses: { 200: JobListSchema, 400: ApiErrorSchema, 401: ApiErrorSchema },
+  },
+  {
+    method: "get",
+    path: "/v1/jobs/{id}",
+    summary: "A job's status, progress and result",
+    responses: { 200: JobSchema, 401: ApiErrorSchema, 404: ApiErrorSchema },
+  },
+  {
+    method: "delete",
+    path: "/v1/jobs/{id}",
+    summary: "Cancel a job",
+    description: "A queued job is cancelled at once; a running one is stopped (the backend gets notifications/cancelled). A job that already ended answers 409.",
+    responses: { 200: JobSchema, 401: ApiErrorSchema, 404: ApiErrorSchema, 409: ApiErrorSchema },
+  },
+] as const;
