@@ -44,6 +44,7 @@ export function buildProgram(): Command {
   addTokenCommands(program);
   addKeyCommands(program);
   addAuditCommands(program);
+  addOperatorCommands(program);
 
   for (const command of subcommands(program)) command.exitOverride().showHelpAfterError(`(run ${commandPath(command)} --help for usage)`);
   return program;
@@ -341,6 +342,37 @@ function addAuditCommands(program: Command): void {
     .action(async (options: { before: string; yes?: boolean }, command: Command) => {
       const { runAuditPrune } = await load();
       await runAuditPrune(commandContext(command), options);
+    });
+}
+
+/** `mcpgw init`, `mcpgw doctor`, `mcpgw completion`: setting up, checking, and shell completion. */
+function addOperatorCommands(program: Command): void {
+  program
+    .command("init")
+    .description("set up mcpgw here: database, signing key, admin role and token, a first backend, and a .env file (asks on a terminal)")
+    .option("-y, --yes", "ask nothing: use the flags and defaults (for scripts and CI); the token alone goes to stdout")
+    .option("--force", "with --yes: overwrite an existing .env and replace an existing admin role or backend of the same name")
+    .option("--env-file <path>", "where to write the settings", ".env")
+    .option("--admin-role <name>", "name of the full-access role to create", "admin")
+    .option("--admin-subject <subject>", "subject (sub claim) of the first admin token", "admin")
+    .option("--token-ttl <duration>", "lifetime of the first admin token, e.g. 24h, 7d", "24h")
+    .option("--backend-name <name>", "register a first backend under this name (with --backend-command or --backend-url)")
+    .option("--backend-command <command>", 'the first backend as a program spoken to over stdio, e.g. "npx -y @modelcontextprotocol/server-everything"')
+    .option("--backend-url <url>", "the first backend as an HTTP server")
+    .addOption(new Option("--backend-transport <kind>", "HTTP transport of --backend-url (default streamable-http)").choices(["streamable-http", "sse"]))
+    .option("--backend-env <KEY=VALUE>", "environment variable for --backend-command; VALUE may use ${VAR} (repeatable)", collect, [])
+    .option("--backend-header <Name: value>", "HTTP header for --backend-url; value may use ${VAR} (repeatable)", collect, [])
+    .option("--backend-timeout <duration>", "the first backend's timeout (default 30s)")
+    .option("--host <host>", "MCPGW_HOST to write (default 127.0.0.1)")
+    .option("--port <n>", "MCPGW_PORT to write (default 8080)")
+    .addHelpText("after", `
+Examples:
+  mcpgw init
+  mcpgw init --yes --db sqlite:mcpgw.db --backend-name everything --backend-command "npx -y @modelcontextprotocol/server-everything"
+  TOKEN=$(mcpgw init --yes --db postgres://mcpgw@db:5432/mcpgw --admin-subject ops --env-file deploy/mcpgw.env)`)
+    .action(async (options: import("./commands/init.ts").InitFlags, command: Command) => {
+      const { runInitCommand } = await import("./commands/init.ts");
+      await runInitCommand(commandContext(command), options);
     });
 }
 

@@ -1,3 +1,8 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ConfigError, describeError } from "../errors.ts";
+import { parseDotenv } from "./dotenv.ts";
+
 /**
  * The one module that reads MCPGW_* variables. Everything else receives settings from here
  * (through `resolveSettings`), so the full list of variables is this file and example.env.
@@ -94,12 +99,39 @@ export function variableName(key: keyof EnvSettings): string {
   return VARIABLES[key];
 }
 
-/** Reads every MCPGW_* variable this program knows; empty values count as unset. */
-export function readEnv(env: Record<string, string | undefined> = process.env): EnvSettings {
+/** The settings file read from the working directory (what `mcpgw init` writes). */
+export const DOTENV_FILE = ".env";
+
+/**
+ * The process's environment over the `.env` file in the working directory: a variable set in the
+ * real environment always wins. Bun loads `.env` into process.env at start-up too (source runs and
+ * binaries built by scripts/build.ts alike, as of Bun 1.4); reading it here as well keeps the
+ * settings the same when it did not (`bun --no-env-file`, a build without autoloadDotenv).
+ */
+export function processEnvironment(cwd: string = process.cwd(), env: Record<string, string | undefined> = process.env): Record<string, string | undefined> {
+  const path = join(cwd, DOTENV_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "ENOENT") return env;
+    throw new ConfigError(`cannot read ${path}: ${describeError(err)}`, `make it readable, or remove it (it holds MCPGW_* settings; see example.env)`);
+  }
+  return { ...parseDotenv(text, path, env), ...definedOnly(env) };
+}
+
+/** Reads every MCPGW_* variable this program knows (by default from processEnvironment()); empty values count as unset. */
+export function readEnv(env: Record<string, string | undefined> = processEnvironment()): EnvSettings {
   const settings: EnvSettings = {};
   for (const [key, name] of Object.entries(VARIABLES) as [keyof EnvSettings, string][]) {
     const value = env[name];
     if (value !== undefined && value !== "") settings[key] = value;
   }
   return settings;
+}
+
+function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
+  const defined: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) defined[key] = value;
+  return defined;
 }
