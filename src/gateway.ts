@@ -15,6 +15,12 @@ import { ChangeWatcher } from "./store/change-watcher.ts";
 import { createOriginGuard } from "./front/origin-guard.ts";
 import type { Logger } from "./log/logger.ts";
 import { createGatewayApp } from "./server/gateway-app.ts";
+import { hostname } from "node:os";
+import { JobBackends } from "./jobs/job-backends.ts";
+import { JobRunner } from "./jobs/job-runner.ts";
+import { JobService } from "./jobs/job-service.ts";
+import { JobWorkerPool } from "./jobs/job-worker-pool.ts";
+import { createJobsApi } from "./jobs/jobs-api.ts";
 import { type Listener, listen } from "./server/http-listener.ts";
 import { openStore } from "./store/open-store.ts";
 import type { Store } from "./store/store.ts";
@@ -54,6 +60,8 @@ export async function startGateway(
   const limiter = new LeasingRateLimiter(store.limits);
   watcher.on("limits", async () => limiter.setRules(await store.limits.list()));
   const pool = new BackendPool({ env, logger, version });
+  const jobBackends = new JobBackends(registry, pool);
+  let workers: JobWorkerPool | undefined;
   // The store-backed auditor opens this process's audit chain once the schema is current.
   let storeAuditor: StoreAuditor | undefined;
   let listener: Listener;
@@ -77,12 +85,23 @@ export async function startGateway(
     registry.onChange((changed, removed) => {
       for (const name of [...changed.map((spec) => spec.name), ...removed]) void pool.forget(name);
     });
+    // Jobs run on the same backends, policy and auditor as direct calls; workers claim from the shared queue.
+    workers = new JobWorkerPool({
+      repository: store.jobs,
+      runner: new JobRunner(jobBackends, pool, settings.jobs),
+      auditor,
+      settings: settings.jobs,
+      logger: logger.child({ component: "jobs" }),
+      workerId: `${hostname()}.${process.pid}.${crypto.randomUUID().slice(0, 8)}`,
+    });
+    const jobs = new JobService({ repository: store.jobs, backends: jobBackends, policy, limiter, auditor, settings: settings.jobs, workers });
     mcp = new McpHttpFront({
       registry,
       pool,
       logger,
       version,
       pipeline: createPipeline({ auditor, policy, limiter }),
+      jobs,
       maxBodyBytes: settings.maxBodyBytes,
       sessionIdleMs: settings.sessionIdleMs,
       maxSessionsPerSubject: settings.maxSessionsPerSubject,
@@ -93,8 +112,18 @@ export async function startGateway(
     });
     const front = mcp;
     authentication.onCredentialsChanged(() => front.closeUnauthorizedStreams());
-    listener = listen(createGatewayApp({ store, logger, version, mcp, metrics, wellKnown: authentication.wellKnown, ...(storeAuditor && { audit: storeAuditor }) }), { host: settings.host, port: settings.port, logger });
+    const jobsApi = createJobsApi({
+      service: jobs,
+      authenticator: authentication.authenticator,
+      resourceMetadataUrl: authentication.resourceMetadataUrl,
+      auditor,
+      maxBodyBytes: settings.maxBodyBytes,
+      logger,
+    });
+    listener = listen(createGatewayApp({ store, logger, version, mcp, metrics, jobs: jobsApi, wellKnown: authentication.wellKnown, ...(storeAuditor && { audit: storeAuditor }) }), { host: settings.host, port: settings.port, logger });
+    workers.start();
   } catch (err) {
+    await workers?.stop(0);
     watcher.stop();
     authentication?.stop();
     await storeAuditor?.close().catch(() => undefined);
@@ -107,10 +136,14 @@ export async function startGateway(
     store,
     shutdown() {
       stopping ??= (async () => {
+        const deadline = Date.now() + settings.shutdownTimeoutMs;
         const draining = listener.stop(settings.shutdownTimeoutMs);
         mcp?.closeStandaloneStreams();
         await draining;
         await mcp?.closeAll();
+        // Running jobs get what is left of the drain bound; then idempotent ones are requeued, others fail as interrupted.
+        await workers?.stop(Math.max(0, deadline - Date.now()));
+        await jobBackends.closeAll();
         await pool.closeAll();
         // After the sessions: their last outcomes are committed before the chain is ended.
         await storeAuditor?.close();

@@ -20,6 +20,7 @@ interface BackendView {
   headers: Record<string, string>;
   timeoutMs: number;
   limits?: BackendSpec["limits"];
+  idempotentTools?: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -62,6 +63,7 @@ export async function runBackendShow(context: CommandContext, name: string, opti
     shown.url !== undefined ? ["url", shown.url] : ["command", target(spec)],
     ["timeout", formatDuration(shown.timeoutMs)],
     ["limits", describeLimits(spec.limits)],
+    ["idempotent", spec.idempotentTools?.join(", ") ?? "(per the tools' annotations)"],
     ["headers", keyValues(shown.headers, ": ")],
     ["env", keyValues(shown.env, "=")],
     ["created", shown.createdAt],
@@ -115,6 +117,7 @@ function view(spec: BackendSpec): BackendView {
     headers: redactSecrets(spec.headers),
     timeoutMs: spec.timeoutMs,
     ...(spec.limits && { limits: spec.limits }),
+    ...(spec.idempotentTools && { idempotentTools: spec.idempotentTools }),
     createdAt: new Date(spec.createdAt).toISOString(),
     updatedAt: new Date(spec.updatedAt).toISOString(),
   };

@@ -43,6 +43,8 @@ export interface BackendConnectionOptions {
 export interface ForwardOptions {
   signal?: AbortSignal;
   onprogress?: (progress: Progress) => void;
+  /** Overrides the backend's timeout (jobs run longer than direct calls); progress does not extend it. */
+  timeoutMs?: number;
 }
 
 const BACKOFF_FIRST_MS = 200;
@@ -96,9 +98,10 @@ export class BackendConnection {
   async request(request: Request, options: ForwardOptions = {}): Promise<Result> {
     const client = await this.connect();
     const sdkOptions: RequestOptions = {
-      timeout: this.spec.timeoutMs,
-      // A backend that reports progress is working, not hung.
-      resetTimeoutOnProgress: true,
+      ...(options.timeoutMs === undefined
+        ? // A backend that reports progress is working, not hung.
+          { timeout: this.spec.timeoutMs, resetTimeoutOnProgress: true }
+        : { timeout: options.timeoutMs }),
       ...(options.signal && { signal: options.signal }),
       ...(options.onprogress && { onprogress: options.onprogress }),
     };

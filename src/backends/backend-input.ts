@@ -21,6 +21,8 @@ export interface BackendInput {
   maxQueue?: string;
   maxBody?: string;
   maxResponse?: string;
+  /** Tool-name globs whose interrupted jobs may be retried. */
+  idempotentTool?: string[];
 }
 
 const HTTP_TRANSPORTS = ["streamable-http", "sse"] as const satisfies readonly BackendTransportKind[];
@@ -40,7 +42,8 @@ export function parseBackendInput(input: BackendInput, now: number = Date.now())
   const headers = parseHeaders(input.header ?? []);
   const timeoutMs = parseTimeout(input.timeout);
   const limits = parseLimits(input);
-  const base = { name: input.name, env, headers, timeoutMs, ...(limits && { limits }), createdAt: now, updatedAt: now };
+  const idempotentTools = parseToolGlobs(input.idempotentTool ?? []);
+  const base = { name: input.name, env, headers, timeoutMs, ...(limits && { limits }), ...(idempotentTools.length > 0 && { idempotentTools }), createdAt: now, updatedAt: now };
 
   if (input.url !== undefined && input.command !== undefined) {
     throw new UsageError("give either --url or --command, not both", TARGET_HINT);
@@ -199,4 +202,16 @@ function parseLimits(input: BackendInput): BackendLimits | undefined {
 
 function definedEntry<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
   return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+// MCP tool names are 1-128 of [A-Za-z0-9_.-]; a glob adds * and ?.
+const TOOL_GLOB = /^[A-Za-z0-9_.*?-]{1,128}$/;
+
+function parseToolGlobs(globs: string[]): string[] {
+  for (const glob of globs) {
+    if (!TOOL_GLOB.test(glob)) {
+      throw new UsageError(`--idempotent-tool "${glob}" is not a tool name or glob`, "use the tool's name as the backend lists it, or a glob such as 'get_*' (letters, digits, _ . - * ?)");
+    }
+  }
+  return [...new Set(globs)];
 }

@@ -16,6 +16,11 @@ export interface BackendSpec {
   timeoutMs: number;
   /** Load protection for this backend; absent fields fall back to the gateway's defaults. */
   limits?: BackendLimits;
+  /**
+   * Tool-name globs the operator vouches are idempotent: a job running one of them that a dead
+   * gateway interrupted is run again (as it is when the tool's own annotations say idempotentHint).
+   */
+  idempotentTools?: string[];
   createdAt: number;
   updatedAt: number;
 }

@@ -26,6 +26,8 @@ import { prefixUri } from "./aggregate-names.ts";
 import { unknownBackend, withPlainMessage } from "./gateway-errors.ts";
 import { mergeCapabilities } from "./merge-capabilities.ts";
 import { MemoryEventStore } from "./memory-event-store.ts";
+import type { JobService } from "../jobs/job-service.ts";
+import { TASKS_CAPABILITY } from "../jobs/task-methods.ts";
 
 /**
  * Results are relayed as they are, so the only check is that one is an object: a full zod parse of
@@ -47,6 +49,8 @@ export interface FrontSessionDeps {
   logger: Logger;
   version: string;
   pipeline: Pipeline;
+  /** Asynchronous jobs: when present, sessions offer MCP Tasks (task-augmented tools/call, tasks/*). */
+  jobs?: JobService;
   /** Called once the transport has assigned the session id (the initialize response is being sent). */
   onOpen(session: FrontSession): void;
   onClose(session: FrontSession): void;
@@ -154,7 +158,7 @@ export class FrontSession implements SessionSink {
     const instructions = single
       ? single.instructions
       : live.filter((c) => c.instructions).map((c) => `## ${c.name}\n${c.instructions}`).join("\n\n") || undefined;
-    const session = new FrontSession(route, params.capabilities, params.clientInfo, deps, serverInfo, mergeCapabilities(live.map((c) => c.serverCapabilities)), instructions);
+    const session = new FrontSession(route, params.capabilities, params.clientInfo, deps, serverInfo, mergeCapabilities(live.map((c) => c.serverCapabilities), deps.jobs && TASKS_CAPABILITY), instructions);
     sink.session = session;
     for (const connection of connections) session.connections.set(connection.name, connection);
     session.proxySink = proxySink;
@@ -162,6 +166,11 @@ export class FrontSession implements SessionSink {
   }
 
   private proxySink: SessionSink = this;
+
+  /** The job service when the gateway offers MCP Tasks. */
+  get jobs(): JobService | undefined {
+    return this.deps.jobs;
+  }
 
   /** Backends this session can reach, by name: the one of its route, or every registered backend. */
   backendNames(): string[] {

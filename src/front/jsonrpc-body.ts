@@ -34,7 +34,8 @@ export async function readJsonRpcBody(request: Request, maxBytes: number): Promi
   return { ok: true, message: parsed as JSONRPCMessage };
 }
 
-async function readBounded(request: Request, maxBytes: number): Promise<string | undefined> {
+/** Reads a body of unknown length, giving up (undefined) once it passes maxBytes. */
+export async function readBounded(request: Request, maxBytes: number): Promise<string | undefined> {
   if (!request.body) return "";
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];

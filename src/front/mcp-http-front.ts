@@ -7,6 +7,7 @@ import type { AuthFailure } from "../auth/auth-failure.ts";
 import type { AuthOutcome, RequestAuthenticator } from "../auth/request-authenticator.ts";
 import { UNAUTHENTICATED_CODE, unauthorizedResponse } from "../auth/unauthorized-response.ts";
 import { describeError } from "../errors.ts";
+import type { JobService } from "../jobs/job-service.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Pipeline } from "./front-session.ts";
 import { FrontSession, type SessionRoute } from "./front-session.ts";
@@ -20,6 +21,8 @@ export interface McpHttpFrontOptions {
   logger: Logger;
   version: string;
   pipeline: Pipeline;
+  /** Asynchronous jobs, offered to sessions as MCP Tasks; absent: no tasks capability. */
+  jobs?: JobService;
   maxBodyBytes: number;
   sessionIdleMs: number;
   /** Open sessions an authenticated subject may hold (the anonymous principal of MCPGW_AUTH=off is not counted). */
@@ -153,6 +156,7 @@ export class McpHttpFront {
         logger: this.options.logger,
         version: this.options.version,
         pipeline: this.options.pipeline,
+        ...(this.options.jobs && { jobs: this.options.jobs }),
         onOpen: (s) => {
           this.sessions.set(s.id, s);
           this.openPerSubject.set(subject, (this.openPerSubject.get(subject) ?? 0) + 1);

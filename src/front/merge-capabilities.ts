@@ -14,10 +14,12 @@ function mergeFeature(features: (Feature | undefined)[]): Feature | undefined {
 /**
  * What the gateway declares to a client: the union of its backends' capabilities. Logging is
  * always declared, because the gateway itself honours logging/setLevel (it filters per session).
- * Tasks are not declared yet: the gateway does not relay task-augmented requests (issue 7).
+ * Tasks are declared when the gateway runs jobs: it runs any tool as a task itself (src/jobs/), so
+ * the backends' own tasks capabilities are not what the client sees.
  */
-export function mergeCapabilities(all: ServerCapabilities[]): ServerCapabilities {
+export function mergeCapabilities(all: ServerCapabilities[], gatewayTasks?: ServerCapabilities["tasks"]): ServerCapabilities {
   const merged: ServerCapabilities = { logging: {} };
+  if (gatewayTasks) merged.tasks = gatewayTasks;
   const tools = mergeFeature(all.map((c) => c.tools));
   const resources = mergeFeature(all.map((c) => c.resources));
   const prompts = mergeFeature(all.map((c) => c.prompts));

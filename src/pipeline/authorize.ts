@@ -3,7 +3,7 @@ import { splitName, splitUri } from "../front/aggregate-names.ts";
 import type { FrontSession } from "../front/front-session.ts";
 import { GatewayErrorCode } from "../front/gateway-errors.ts";
 import type { TargetKind } from "../policy/permission.ts";
-import type { Policy } from "../policy/policy.ts";
+import type { Policy, Target } from "../policy/policy.ts";
 import type { Principal } from "./principal.ts";
 import { Refusal } from "./refusal.ts";
 import type { RoutePlan } from "./route.ts";
@@ -38,13 +38,19 @@ export function authorize(policy: Policy, principal: Principal, roles: string[],
   if (list) return { filter: (result) => filterList(policy, roles, session, list, result) };
   if (plan.kind === undefined || plan.target === undefined || plan.backend === undefined) return {};
   const args = plan.kind === "tool" ? (request.params as { arguments?: unknown } | undefined)?.arguments : request.params;
-  const decision = policy.decide(roles, { kind: plan.kind, backend: plan.backend, name: plan.target }, args);
+  return authorizeCall(policy, principal, roles, { kind: plan.kind, backend: plan.backend, name: plan.target }, args);
+}
+
+/** The policy decision for one call to a tool, resource, prompt or method; a Refusal when denied. Also used by jobs. */
+export function authorizeCall(policy: Policy, principal: Principal, roles: string[], target: Target, args: unknown): Authorization {
+  if (principal.anonymous) return {};
+  const decision = policy.decide(roles, target, args);
   if (decision.allowed) return { rule: decision.rule };
   throw new Refusal(
     "denied",
     GatewayErrorCode.DeniedByPolicy,
-    `denied by policy: "${principal.subject}" may not use ${plan.kind} "${plan.backend}/${plan.target}" (${decision.rule})`,
-    { subject: principal.subject, kind: plan.kind, backend: plan.backend, target: plan.target, rule: decision.rule },
+    `denied by policy: "${principal.subject}" may not use ${target.kind} "${target.backend}/${target.name}" (${decision.rule})`,
+    { subject: principal.subject, kind: target.kind, backend: target.backend, target: target.name, rule: decision.rule },
     decision.rule,
   );
 }

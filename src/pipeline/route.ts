@@ -3,6 +3,7 @@ import { prefixContentUris, prefixName, prefixUri, splitName, splitUri } from ".
 import type { ClientRequestExtra, FrontSession } from "../front/front-session.ts";
 import type { TargetKind } from "../policy/permission.ts";
 import { aggregateList } from "./aggregate-list.ts";
+import { TASK_METHODS, taskAugmentedCall, taskMethod } from "../jobs/task-methods.ts";
 
 /** Where a request goes and how to run it; `backend`, `kind` and `target` are what policy and audit see. */
 export interface RoutePlan {
@@ -27,11 +28,32 @@ export function route(session: FrontSession, request: Request, extra: ClientRequ
     case "resources/unsubscribe":
       return subscription(session, request, params, extra);
   }
-  if (session.route.kind === "backend") {
-    const backend = session.route.backend;
-    return { backend, ...targetOf(request.method, params), run: () => session.forward(backend, request, extra) };
-  }
-  return aggregateRoute(session, request, params, extra);
+  const jobs = session.jobs;
+  // MCP Tasks are the gateway's own jobs: tasks/* never reach a backend (the caller's jobs are in the store).
+  if (jobs && TASK_METHODS.has(request.method)) return taskMethod(jobs, session, request, extra);
+  const plan = session.route.kind === "backend" ? backendRoute(session, session.route.backend, request, params, extra) : aggregateRoute(session, request, params, extra);
+  if (jobs && request.method === "tools/call" && params.task !== undefined) return taskAugmentedCall(plan, jobs, session, request, extra);
+  if (jobs && request.method === "tools/list") return { ...plan, run: async () => offerTasks(await plan.run()) };
+  return plan;
+}
+
+function backendRoute(session: FrontSession, backend: string, request: Request, params: Params, extra: ClientRequestExtra): RoutePlan {
+  return { backend, ...targetOf(request.method, params), run: () => session.forward(backend, request, extra) };
+}
+
+/**
+ * The gateway can run any tool as a task, so a tool the backend would only run directly is
+ * offered with taskSupport "optional"; "required" stays (the backend insists on its own tasks).
+ */
+function offerTasks(result: Result): Result {
+  if (!Array.isArray(result.tools)) return result;
+  return {
+    ...result,
+    tools: result.tools.map((tool: Params) => {
+      const execution = (tool.execution ?? {}) as Params;
+      return execution.taskSupport === "required" ? tool : { ...tool, execution: { ...execution, taskSupport: "optional" } };
+    }),
+  };
 }
 
 const LIST_METHODS = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list"]);

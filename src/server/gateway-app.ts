@@ -14,6 +14,8 @@ export interface GatewayAppOptions {
   wellKnown?: (request: Request, path: string) => Response | undefined;
   /** The audit log's state, which /readyz reports (failing closed, an unavailable log means not ready). */
   audit?: AuditHealthSource;
+  /** The REST jobs API at /v1/jobs (authenticated like /mcp). */
+  jobs?: (request: Request, path: string) => Promise<Response>;
   /** Served as Prometheus text at /metrics (open, like the health routes). */
   metrics?: MetricsRegistry;
 }
@@ -35,6 +37,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
 
   async function route(request: Request, url: URL, log: () => Logger): Promise<Response> {
     if (mcp && (url.pathname === "/mcp" || url.pathname.startsWith("/mcp/"))) return mcp.handle(request, url.pathname);
+    if (options.jobs && (url.pathname === "/v1/jobs" || url.pathname.startsWith("/v1/jobs/"))) return options.jobs(request, url.pathname);
     // Open like /healthz: clients read these before they have a token.
     if (wellKnown && url.pathname.startsWith("/.well-known/")) {
       const document = wellKnown(request, url.pathname);

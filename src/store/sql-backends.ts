@@ -28,16 +28,22 @@ function fromRow(row: BackendRow): BackendSpec {
     env: JSON.parse(row.env) as Record<string, string>,
     headers: JSON.parse(row.headers) as Record<string, string>,
     timeoutMs: Number(row.timeout_ms),
-    ...limitsOf(row.options),
+    ...optionsOf(row.options),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
 }
 
-/** The options column holds settings added after the first schema (today: limits). */
-function limitsOf(options: string): Pick<BackendSpec, "limits"> {
-  const parsed = JSON.parse(options || "{}") as { limits?: BackendSpec["limits"] };
-  return parsed.limits ? { limits: parsed.limits } : {};
+type BackendOptions = Pick<BackendSpec, "limits" | "idempotentTools">;
+
+/** The options column holds settings added after the first schema: limits, idempotent tools. */
+function optionsOf(options: string): BackendOptions {
+  const parsed = JSON.parse(options || "{}") as BackendOptions;
+  return { ...(parsed.limits && { limits: parsed.limits }), ...(parsed.idempotentTools && { idempotentTools: parsed.idempotentTools }) };
+}
+
+function optionsColumn(spec: BackendSpec): string {
+  return JSON.stringify({ ...(spec.limits && { limits: spec.limits }), ...(spec.idempotentTools && { idempotentTools: spec.idempotentTools }) });
 }
 
 export class SqlBackendRepository implements BackendRepository {
@@ -57,7 +63,7 @@ export class SqlBackendRepository implements BackendRepository {
         JSON.stringify(spec.env),
         JSON.stringify(spec.headers),
         spec.timeoutMs,
-        JSON.stringify(spec.limits ? { limits: spec.limits } : {}),
+        optionsColumn(spec),
         spec.createdAt,
         spec.updatedAt,
       ]);

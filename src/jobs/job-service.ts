@@ -1,0 +1,208 @@
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { AuditContext, Auditor } from "../audit/auditor.ts";
+import { formatSize } from "../config/size.ts";
+import { GatewayErrorCode, plainMessage } from "../front/gateway-errors.ts";
+import type { RateLimiter } from "../limits/rate-limiter.ts";
+import { authorizeCall } from "../pipeline/authorize.ts";
+import { limit } from "../pipeline/limit.ts";
+import type { Principal } from "../pipeline/principal.ts";
+import { Refusal } from "../pipeline/refusal.ts";
+import type { PolicyEngine } from "../policy/policy-engine.ts";
+import type { JobBackends } from "./job-backends.ts";
+import { type JobOrigin, type JobRecord, type JobRepository, type JobStatus, TERMINAL_STATUSES } from "./job-record.ts";
+import type { JobSettings } from "./job-settings.ts";
+import type { JobWorkerPool } from "./job-worker-pool.ts";
+
+/** A job request the gateway refuses: a JSON-RPC error for MCP clients, an HTTP status for REST ones. */
+export class JobRequestError extends McpError {
+  constructor(
+    code: number,
+    message: string,
+    readonly httpStatus: number,
+    readonly hint?: string,
+  ) {
+    super(code, message);
+  }
+}
+
+export interface SubmitRequest {
+  backend: string;
+  tool: string;
+  arguments: Record<string, unknown>;
+  /** Requested time to keep the ended job, in ms; capped at MCPGW_JOB_MAX_TTL. */
+  ttlMs?: number;
+}
+
+/** Where a request came from, for its audit records. */
+export interface RequestOrigin {
+  origin: JobOrigin;
+  requestId?: string;
+  sessionId?: string;
+  clientName?: string;
+  clientVersion?: string;
+  /** The MCP pipeline already authorised, limited and audited the call (a task-augmented tools/call). */
+  checked?: boolean;
+}
+
+export interface JobServiceDeps {
+  repository: JobRepository;
+  backends: JobBackends;
+  policy: PolicyEngine;
+  limiter: RateLimiter;
+  auditor: Auditor;
+  settings: JobSettings;
+  /** This gateway's workers (absent: jobs are left to other replicas). */
+  workers?: JobWorkerPool;
+}
+
+const WAIT_POLL_MS = 200;
+/** How long a cancel waits for the running job to stop before answering with its state. */
+const CANCEL_SETTLE_MS = 5_000;
+
+/**
+ * Jobs as callers see them: submit with the same checks as a direct call (policy, limits,
+ * write-ahead audit), then read, list, cancel and wait — each caller only its own jobs, holders
+ * of the admin role everyone's. REST (jobs-api.ts) and MCP Tasks (task-methods.ts) both use it.
+ */
+export class JobService {
+  constructor(private readonly deps: JobServiceDeps) {}
+
+  get settings(): JobSettings {
+    return this.deps.settings;
+  }
+
+  async submit(principal: Principal, request: SubmitRequest, from: RequestOrigin): Promise<JobRecord> {
+    const { repository, backends, policy, settings, auditor } = this.deps;
+    const id = crypto.randomUUID();
+    const roles = this.rolesOf(principal);
+    const context: AuditContext = { ...auditBase(principal, roles, from, id), backend: request.backend, target: request.tool, method: "jobs/submit", arguments: request.arguments };
+    await this.refusing(context, from, async () => {
+      backends.spec(request.backend); // an unknown backend is refused here
+      const size = Buffer.byteLength(JSON.stringify(request.arguments));
+      if (size > settings.maxArgumentBytes) {
+        throw new JobRequestError(ErrorCode.InvalidParams, `the arguments (${formatSize(size)}) are larger than a job takes (${formatSize(settings.maxArgumentBytes)})`, 413, "send smaller arguments, or raise MCPGW_JOB_MAX_ARGUMENT_BYTES");
+      }
+      if (from.checked) return;
+      authorizeCall(policy.current, principal, roles, { kind: "tool", backend: request.backend, name: request.tool }, request.arguments);
+      await limit(this.deps.limiter, principal, roles, { method: "tools/call", params: { name: request.tool } }, { backend: request.backend, kind: "tool", target: request.tool, run: async () => ({}) });
+    });
+    // After policy: a caller learns which tools exist only on backends it may use.
+    const tool = await this.refusing(context, from, async () => {
+      const found = await backends.tool(request.backend, request.tool);
+      if (!found) throw new JobRequestError(ErrorCode.InvalidParams, `backend "${request.backend}" has no tool "${request.tool}"`, 404, `list its tools with: mcpgw backend test ${request.backend}`);
+      return found;
+    });
+    const entry = from.checked ? undefined : await auditor.begin(context);
+    try {
+      const job = await repository.create({
+        id,
+        owner: principal.subject,
+        roles,
+        origin: from.origin,
+        backend: request.backend,
+        tool: request.tool,
+        arguments: request.arguments,
+        idempotent: backends.isIdempotent(backends.spec(request.backend), tool),
+        ttlMs: Math.min(request.ttlMs ?? settings.defaultTtlMs, settings.maxTtlMs),
+        createdAt: Date.now(),
+      });
+      entry?.finish({ status: "ok" });
+      this.deps.workers?.wake();
+      return job;
+    } catch (err) {
+      entry?.finish({ status: "error", errorMessage: plainMessage(err) });
+      throw err;
+    }
+  }
+
+  /** The job if the principal may see it (its owner, or an admin); undefined otherwise, as if it did not exist. */
+  async get(principal: Principal, id: string): Promise<JobRecord | undefined> {
+    const job = await this.deps.repository.get(id);
+    return job && (job.owner === principal.subject || this.isAdmin(principal)) ? job : undefined;
+  }
+
+  async list(principal: Principal, filter: { status?: JobStatus; backend?: string; limit: number; before?: { createdAt: number; id: string } }): Promise<JobRecord[]> {
+    const owner = this.isAdmin(principal) ? undefined : principal.subject;
+    return this.deps.repository.list({ ...filter, ...(owner !== undefined && { owner }) });
+  }
+
+  /** Cancels a job; a running one is stopped (here at once, on another replica within a second) and the backend told. */
+  async cancel(principal: Principal, id: string, from: RequestOrigin): Promise<JobRecord> {
+    const visible = await this.get(principal, id);
+    if (!visible) throw notFound(id);
+    const cancelled = await this.deps.repository.cancel(id, Date.now());
+    if (!cancelled) throw notFound(id);
+    if (cancelled.effect === "already-ended") {
+      throw new JobRequestError(ErrorCode.InvalidParams, `job ${id} already ended (${cancelled.job.status}): there is nothing to cancel`, 409, "read its outcome with GET /v1/jobs/{id}");
+    }
+    const entry = await this.deps.auditor.begin({ ...auditBase(principal, this.rolesOf(principal), from, id), backend: visible.backend, target: visible.tool, method: "jobs/cancel" });
+    entry.finish({ status: "ok" });
+    if (cancelled.effect === "cancelled") return cancelled.job;
+    this.deps.workers?.cancelLocal(id);
+    return this.waitForEnd(principal, id, AbortSignal.timeout(CANCEL_SETTLE_MS)).catch(() => cancelled.job);
+  }
+
+  /** Resolves with the job once it has ended (polling the store: it may run on another replica). */
+  async waitForEnd(principal: Principal, id: string, signal: AbortSignal): Promise<JobRecord> {
+    for (;;) {
+      const job = await this.get(principal, id);
+      if (!job) throw notFound(id);
+      if (TERMINAL_STATUSES.has(job.status)) return job;
+      signal.throwIfAborted();
+      await Bun.sleep(WAIT_POLL_MS);
+    }
+  }
+
+  private rolesOf(principal: Principal): string[] {
+    return principal.anonymous ? [] : this.deps.policy.current.rolesOf(principal.subject, principal.roles);
+  }
+
+  private isAdmin(principal: Principal): boolean {
+    return principal.anonymous || this.rolesOf(principal).includes(this.deps.settings.adminRole);
+  }
+
+  /** Runs a check; a refusal is audited (unless the MCP pipeline audits it) and rethrown. */
+  private async refusing<T>(context: AuditContext, from: RequestOrigin, check: () => Promise<T>): Promise<T> {
+    try {
+      return await check();
+    } catch (err) {
+      if (!from.checked) {
+        const refusal = err instanceof Refusal ? err : undefined;
+        const code = (err as { code?: unknown }).code;
+        await this.deps.auditor.refuse(context, {
+          status: refusal?.status ?? "invalid",
+          ...(typeof code === "number" && { errorCode: code }),
+          errorMessage: plainMessage(err),
+          ...(refusal && { decision: refusal.status }),
+          ...(refusal?.rule !== undefined && { rule: refusal.rule }),
+        });
+      }
+      throw err;
+    }
+  }
+}
+
+function notFound(id: string): JobRequestError {
+  return new JobRequestError(ErrorCode.InvalidParams, `there is no job "${id}"`, 404, "list your jobs with GET /v1/jobs");
+}
+
+function auditBase(principal: Principal, roles: string[], from: RequestOrigin, jobId: string): Omit<AuditContext, "method"> {
+  return {
+    requestId: from.requestId ?? jobId,
+    ...(from.sessionId !== undefined && { sessionId: from.sessionId }),
+    subject: principal.subject,
+    roles,
+    ...(from.clientName !== undefined && { clientName: from.clientName, clientVersion: from.clientVersion }),
+  };
+}
+
+/** The HTTP status of a refusal or error from submit, get, list or cancel. */
+export function httpStatusOf(err: unknown): number {
+  if (err instanceof JobRequestError) return err.httpStatus;
+  if (err instanceof Refusal) return err.status === "denied" ? 403 : err.status === "rate_limited" ? 429 : err.status === "unauthenticated" ? 401 : 400;
+  const code = (err as { code?: unknown }).code;
+  if (code === GatewayErrorCode.UnknownBackend) return 404;
+  if (code === GatewayErrorCode.BackendUnavailable || code === GatewayErrorCode.AuditUnavailable) return 503;
+  if (code === GatewayErrorCode.BackendTimeout) return 504;
+  return 500;
+}

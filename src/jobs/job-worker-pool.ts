@@ -1,0 +1,239 @@
+import type { AuditEntry, AuditOutcome, AuditStatus, Auditor } from "../audit/auditor.ts";
+import { describeError } from "../errors.ts";
+import { GatewayErrorCode } from "../front/gateway-errors.ts";
+import type { Logger } from "../log/logger.ts";
+import type { JobOutcome, JobProgress, JobRecord, JobRepository } from "./job-record.ts";
+import { type JobRunner, jobErrorOf } from "./job-runner.ts";
+import type { JobSettings } from "./job-settings.ts";
+
+/** How often an idle pool looks for jobs another replica (or the CLI) queued; local submits wake it at once. */
+const IDLE_POLL_MS = 250;
+/** Progress is written at most this often per job (the last one always). */
+const PROGRESS_WRITE_MS = 500;
+const SWEEP_EXPIRED_MS = 60_000;
+
+type StopReason = "cancelled" | "shutdown" | "lost";
+
+interface Running {
+  job: JobRecord;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export interface JobWorkerPoolOptions {
+  repository: JobRepository;
+  runner: JobRunner;
+  auditor: Auditor;
+  settings: Pick<JobSettings, "workers" | "leaseMs" | "maxAttempts">;
+  logger: Logger;
+  /** This gateway's name in leases (unique per process). */
+  workerId: string;
+}
+
+/**
+ * Runs queued jobs, at most `workers` at a time. Claims go through the database, so replicas
+ * on one PostgreSQL share the queue and no job is claimed twice; each claim is a lease this
+ * pool renews while the job runs. Renewal also brings cancels asked for on other replicas, and
+ * finds jobs whose gateway died (their lease ran out): those are requeued when idempotent and
+ * failed as interrupted otherwise (JobRepository.reclaimExpired).
+ */
+export class JobWorkerPool {
+  private readonly running = new Map<string, Running>();
+  private stopped = false;
+  private wakeUp: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private lastSweep = 0;
+  private lastReclaim = 0;
+
+  constructor(private readonly options: JobWorkerPoolOptions) {}
+
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  start(): void {
+    if (this.loop || this.options.settings.workers === 0) return;
+    const renewEvery = Math.min(1_000, this.options.settings.leaseMs / 3);
+    this.heartbeat = setInterval(() => void this.renew(), renewEvery);
+    this.loop = this.run();
+  }
+
+  /** A job was queued here: look now rather than at the next poll. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Stops a job this gateway is running (a cancel); false when it does not run here. */
+  cancelLocal(id: string): boolean {
+    const running = this.running.get(id);
+    running?.controller.abort("cancelled" satisfies StopReason);
+    return running !== undefined;
+  }
+
+  /**
+   * Graceful stop: no new claims; running jobs get up to `drainMs` to finish. Then they are
+   * stopped: an idempotent one goes back to the queue, any other fails as interrupted.
+   */
+  async stop(drainMs: number): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.loop;
+    const all = Promise.all([...this.running.values()].map((r) => r.done));
+    await Promise.race([all, Bun.sleep(drainMs)]);
+    for (const running of this.running.values()) running.controller.abort("shutdown" satisfies StopReason);
+    await all;
+    clearInterval(this.heartbeat);
+  }
+
+  private async run(): Promise<void> {
+    const { settings, repository, logger, workerId } = this.options;
+    while (!this.stopped) {
+      try {
+        const now = Date.now();
+        if (now - this.lastReclaim >= Math.min(1_000, settings.leaseMs / 3)) {
+          this.lastReclaim = now;
+          const { requeued, ended } = await repository.reclaimExpired(now, settings.maxAttempts);
+          for (const job of requeued) logger.warn({ job: job.id, attempts: job.attempts }, "job interrupted by a gateway that stopped: queued again (idempotent)");
+          for (const job of ended) logger.warn({ job: job.id, status: job.status, error: job.error?.message }, "job interrupted by a gateway that stopped");
+        }
+        if (now - this.lastSweep >= SWEEP_EXPIRED_MS) {
+          this.lastSweep = now;
+          const deleted = await repository.deleteExpired(now);
+          if (deleted > 0) logger.debug({ deleted }, "deleted jobs past their TTL");
+        }
+        const free = settings.workers - this.running.size;
+        const claimed = free > 0 ? await repository.claim(workerId, free, now, now + settings.leaseMs) : [];
+        for (const job of claimed) this.start1(job);
+        // Saturated or found work: look again as soon as something changes; idle: poll.
+        if (claimed.length === 0 || this.running.size >= settings.workers) await this.sleep(IDLE_POLL_MS);
+      } catch (err) {
+        logger.error({ err: describeError(err) }, "job queue unavailable; retrying");
+        await this.sleep(IDLE_POLL_MS * 4);
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        if (self.wakeUp === done) self.wakeUp = undefined;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  private start1(job: JobRecord): void {
+    const controller = new AbortController();
+    const running: Running = { job, controller, done: Promise.resolve() };
+    this.running.set(job.id, running);
+    running.done = this.execute(job, controller).finally(() => {
+      this.running.delete(job.id);
+      this.wake();
+    });
+  }
+
+  private async execute(job: JobRecord, controller: AbortController): Promise<void> {
+    const { repository, runner, auditor, logger, workerId } = this.options;
+    const log = logger.child({ job: job.id, backend: job.backend, tool: job.tool });
+    let entry: AuditEntry;
+    try {
+      // Write-ahead, like a direct call: the run is on record before the backend sees it.
+      entry = await auditor.begin({ requestId: job.id, subject: job.owner, roles: job.roles, backend: job.backend, target: job.tool, method: "jobs/run", arguments: job.arguments });
+    } catch (err) {
+      log.error({ err: describeError(err) }, "audit unavailable: job returned to the queue");
+      await repository.release(job.id, workerId, Date.now()).catch(() => undefined);
+      return;
+    }
+    const progress = new ProgressWriter((p) => repository.setProgress(job.id, workerId, p, Date.now()));
+    let outcome: JobOutcome;
+    try {
+      outcome = await runner.run(job, controller.signal, {
+        onProgress: (p) => progress.update(p),
+        onBackendTask: (taskId) => void repository.setBackendTask(job.id, workerId, taskId, Date.now()).catch(() => undefined),
+      });
+    } catch (err) {
+      const reason = controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined;
+      if (reason === "shutdown" && job.idempotent) {
+        await progress.flush();
+        await repository.release(job.id, workerId, Date.now()).catch(() => undefined);
+        entry.finish({ status: "cancelled", errorMessage: "gateway shutting down: the job was returned to the queue (idempotent)" });
+        return;
+      }
+      outcome =
+        reason === "cancelled"
+          ? { status: "cancelled", error: { message: "cancelled at the caller's request; the backend was told (notifications/cancelled)" } }
+          : reason === "shutdown"
+            ? { status: "failed", error: { message: `interrupted: the gateway shut down before the call finished; tool "${job.tool}" is not marked idempotent, so it was not retried` } }
+            : { status: "failed", error: jobErrorOf(err) };
+    }
+    await progress.flush();
+    const kept = await repository.finish(job.id, workerId, outcome, Date.now()).catch((err) => {
+      log.error({ err: describeError(err) }, "job outcome not stored");
+      return false;
+    });
+    if (!kept) log.warn({ status: outcome.status }, "job outcome not kept: this gateway no longer held the job");
+    entry.finish(auditOutcome(outcome));
+  }
+
+  /** Renews this pool's leases; stops jobs that were cancelled elsewhere or taken over. */
+  private async renew(): Promise<void> {
+    if (this.running.size === 0) return;
+    const { repository, settings, workerId, logger } = this.options;
+    try {
+      const { lost, cancelRequested } = await repository.renew(workerId, [...this.running.keys()], Date.now() + settings.leaseMs);
+      for (const id of cancelRequested) this.running.get(id)?.controller.abort("cancelled" satisfies StopReason);
+      for (const id of lost) {
+        logger.warn({ job: id }, "job lease lost (another gateway took the job over): stopping it here");
+        this.running.get(id)?.controller.abort("lost" satisfies StopReason);
+      }
+    } catch (err) {
+      logger.warn({ err: describeError(err) }, "job leases not renewed; retrying");
+    }
+  }
+}
+
+const AUDIT_STATUS = { completed: "ok", failed: "error", cancelled: "cancelled" } as const satisfies Record<JobOutcome["status"], AuditStatus>;
+
+function auditOutcome(outcome: JobOutcome): AuditOutcome {
+  const status = outcome.status === "failed" && outcome.error.code === GatewayErrorCode.BackendTimeout ? "timeout" : AUDIT_STATUS[outcome.status];
+  if (outcome.status === "completed") return { status };
+  return { status, ...(outcome.error.code !== undefined && { errorCode: outcome.error.code }), errorMessage: outcome.error.message };
+}
+
+/** Writes progress at most every PROGRESS_WRITE_MS, and the last value on flush. */
+class ProgressWriter {
+  private pending: JobProgress | undefined;
+  private lastWrite = 0;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly write: (progress: JobProgress) => Promise<void>) {}
+
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  update(progress: JobProgress): void {
+    this.pending = progress;
+    const wait = this.lastWrite + PROGRESS_WRITE_MS - Date.now();
+    if (wait <= 0) this.drain();
+    else this.timer ??= setTimeout(() => this.drain(), wait);
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending) this.drain();
+    await this.writing;
+  }
+
+  private drain(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const progress = this.pending;
+    if (!progress) return;
+    this.pending = undefined;
+    this.lastWrite = Date.now();
+    this.writing = this.writing.then(() => this.write(progress)).catch(() => undefined);
+  }
+}

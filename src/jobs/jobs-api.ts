@@ -1,0 +1,125 @@
+import type { Auditor } from "../audit/auditor.ts";
+import type { AuthFailure } from "../auth/auth-failure.ts";
+import type { RequestAuthenticator } from "../auth/request-authenticator.ts";
+import { UNAUTHENTICATED_CODE, unauthorizedResponse } from "../auth/unauthorized-response.ts";
+import { describeError } from "../errors.ts";
+import { plainMessage } from "../front/gateway-errors.ts";
+import { readBounded } from "../front/jsonrpc-body.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Principal } from "../pipeline/principal.ts";
+import { Refusal } from "../pipeline/refusal.ts";
+import { ListJobsQuerySchema, SubmitJobBodySchema } from "./job-api-schemas.ts";
+import { type JobService, httpStatusOf } from "./job-service.ts";
+import { decodeCursor, encodeCursor, jobView } from "./job-views.ts";
+
+export interface JobsApiOptions {
+  service: JobService;
+  authenticator: RequestAuthenticator;
+  /** The RFC 9728 document's URL, for the WWW-Authenticate header of a 401. */
+  resourceMetadataUrl(request: Request): string;
+  auditor: Auditor;
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+const JOB_PATH = /^\/v1\/jobs\/([A-Za-z0-9-]{1,64})$/;
+const DEFAULT_PAGE = 100;
+
+function problem(status: number, error: string, hint?: string, headers: Record<string, string> = {}): Response {
+  return Response.json({ error, ...(hint !== undefined && { hint }) }, { status, headers: { "cache-control": "no-store", ...headers } });
+}
+
+/**
+ * The REST jobs API (/v1/jobs), for callers that are not MCP sessions: the same bearer tokens,
+ * policy, limits and audit as /mcp (JobService), JSON in and out, errors as {error, hint}.
+ */
+export function createJobsApi(options: JobsApiOptions): (request: Request, path: string) => Promise<Response> {
+  const { service } = options;
+
+  async function route(request: Request, path: string, principal: Principal): Promise<Response> {
+    const url = new URL(request.url);
+    if (path === "/v1/jobs") {
+      if (request.method === "POST") return submit(request, principal);
+      if (request.method === "GET") return list(url, principal);
+      return problem(405, `${request.method} is not allowed on /v1/jobs`, "POST submits a job, GET lists them", { allow: "GET, POST" });
+    }
+    const match = JOB_PATH.exec(path);
+    if (!match) return problem(404, `no job route at ${path}`, "jobs live at /v1/jobs/{id}");
+    const id = match[1]!;
+    if (request.method === "GET") {
+      const job = await service.get(principal, id);
+      return job ? Response.json(jobView(job), { headers: { "cache-control": "no-store" } }) : problem(404, `there is no job "${id}"`, "list your jobs with GET /v1/jobs");
+    }
+    if (request.method === "DELETE") {
+      const job = await service.cancel(principal, id, { origin: "rest" });
+      return Response.json(jobView(job));
+    }
+    return problem(405, `${request.method} is not allowed on a job`, "GET reads it, DELETE cancels it", { allow: "GET, DELETE" });
+  }
+
+  async function submit(request: Request, principal: Principal): Promise<Response> {
+    const text = await readBody(request, options.maxBodyBytes);
+    if (text === undefined) return problem(413, `the request body exceeds ${options.maxBodyBytes} bytes`, "send smaller arguments, or raise MCPGW_MAX_BODY_BYTES", { connection: "close" });
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (err) {
+      return problem(400, `the body is not JSON (${(err as Error).message})`, 'send {"backend": "…", "tool": "…", "arguments": {…}}');
+    }
+    const parsed = SubmitJobBodySchema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      return problem(400, `invalid job: ${issue.path.length ? `${issue.path.join(".")}: ` : ""}${issue.message}`, 'send {"backend": "…", "tool": "…", "arguments": {…}, "ttl": seconds}');
+    }
+    const { backend, tool, arguments: args = {}, ttl } = parsed.data;
+    const job = await service.submit(principal, { backend, tool, arguments: args, ...(ttl !== undefined && { ttlMs: ttl * 1_000 }) }, { origin: "rest" });
+    const view = jobView(job);
+    return Response.json(view, { status: 202, headers: { location: view.statusUrl, "cache-control": "no-store" } });
+  }
+
+  async function list(url: URL, principal: Principal): Promise<Response> {
+    const parsed = ListJobsQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      return problem(400, `invalid query: ${issue.path.join(".") || "parameters"}: ${issue.message}`, "use ?status=queued|working|completed|failed|cancelled&limit=1..500&cursor=…");
+    }
+    const { status, limit = DEFAULT_PAGE, cursor } = parsed.data;
+    const before = cursor === undefined ? undefined : decodeCursor(cursor);
+    if (cursor !== undefined && !before) return problem(400, "invalid cursor", "pass the nextCursor of the previous page as it was");
+    const jobs = await service.list(principal, { ...(status && { status }), limit: limit + 1, ...(before && { before }) });
+    const page = jobs.slice(0, limit);
+    const last = page.at(-1);
+    return Response.json(
+      { jobs: page.map(jobView), ...(jobs.length > limit && last && { nextCursor: encodeCursor(last.createdAt, last.id) }) },
+      { headers: { "cache-control": "no-store" } },
+    );
+  }
+
+  async function unauthenticated(request: Request, path: string, failure: AuthFailure): Promise<Response> {
+    await options.auditor
+      .refuse({ method: `${request.method} ${path}` }, { status: "unauthenticated", errorCode: UNAUTHENTICATED_CODE, errorMessage: failure.message, decision: "unauthenticated", rule: failure.reason })
+      .catch((err) => options.logger.error({ err: describeError(err) }, "unauthenticated request not audited"));
+    const rpc = unauthorizedResponse(failure, options.resourceMetadataUrl(request));
+    return problem(rpc.status, `Unauthorized: ${failure.message}`, 'send "Authorization: Bearer <token>" (mcpgw token issue)', Object.fromEntries(rpc.headers));
+  }
+
+  return async (request, path) => {
+    const auth = await options.authenticator.authenticate(request);
+    if (!auth.ok) return unauthenticated(request, path, auth.failure);
+    try {
+      return await route(request, path, auth.principal);
+    } catch (err) {
+      const status = httpStatusOf(err);
+      if (status === 500) options.logger.error({ err: describeError(err), path }, "jobs request failed");
+      const hint = (err as { hint?: unknown }).hint;
+      const retryAfter = err instanceof Refusal ? (err.data as { retryAfter?: unknown } | undefined)?.retryAfter : undefined;
+      return problem(status, plainMessage(err), typeof hint === "string" ? hint : undefined, typeof retryAfter === "number" ? { "retry-after": String(retryAfter) } : {});
+    }
+  };
+}
+
+async function readBody(request: Request, maxBytes: number): Promise<string | undefined> {
+  const declared = Number(request.headers.get("content-length") ?? "NaN");
+  if (declared > maxBytes) return undefined;
+  return Number.isFinite(declared) ? request.text() : readBounded(request, maxBytes);
+}

@@ -1,0 +1,100 @@
+import { ErrorCode, McpError, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientRequestExtra, FrontSession } from "../front/front-session.ts";
+import { authenticate } from "../pipeline/authenticate.ts";
+import type { RoutePlan } from "../pipeline/route.ts";
+import type { JobRecord } from "./job-record.ts";
+import type { JobService } from "./job-service.ts";
+import { decodeCursor, encodeCursor, taskView } from "./job-views.ts";
+
+/** The server capability a session declares when the gateway runs tools as tasks (2025-11-25 basic/utilities/tasks). */
+export const TASKS_CAPABILITY = { list: {}, cancel: {}, requests: { tools: { call: {} } } } as const;
+
+const RELATED_TASK = "io.modelcontextprotocol/related-task";
+const TASK_PAGE = 50;
+export const TASK_METHODS: ReadonlySet<string> = new Set(["tasks/get", "tasks/result", "tasks/list", "tasks/cancel"]);
+
+type Params = Record<string, unknown>;
+
+/**
+ * A task-augmented tools/call (params.task): the pipeline has routed, authorised, limited and
+ * audited it like any call; instead of forwarding, it becomes a durable job and the client
+ * gets the task at once. The gateway runs the call itself, so every tool can be a task; a
+ * backend that supports tasks gets the call as a task (job-runner.ts).
+ */
+export function taskAugmentedCall(plan: RoutePlan, jobs: JobService, session: FrontSession, request: Request, extra: ClientRequestExtra): RoutePlan {
+  const params = (request.params ?? {}) as Params;
+  const task = (params.task ?? {}) as { ttl?: unknown };
+  return {
+    ...plan,
+    async run() {
+      if (plan.backend === undefined || plan.target === undefined) throw new McpError(ErrorCode.InvalidParams, "tools/call needs a tool name");
+      const job = await jobs.submit(
+        authenticate(extra),
+        {
+          backend: plan.backend,
+          tool: plan.target,
+          arguments: (params.arguments ?? {}) as Record<string, unknown>,
+          ...(typeof task.ttl === "number" && task.ttl > 0 && { ttlMs: task.ttl }),
+        },
+        { origin: "mcp", requestId: String(extra.requestId), sessionId: session.id, checked: true, ...clientOf(session) },
+      );
+      return { task: taskView(job) };
+    },
+  };
+}
+
+/** tasks/get, tasks/result, tasks/list and tasks/cancel: the caller's own jobs, on this session's backend(s). */
+export function taskMethod(jobs: JobService, session: FrontSession, request: Request, extra: ClientRequestExtra): RoutePlan {
+  const params = (request.params ?? {}) as Params;
+  const inRoute = (job: JobRecord | undefined) => (job && (session.route.kind === "aggregate" || session.route.backend === job.backend) ? job : undefined);
+  const find = async () => {
+    const job = inRoute(await jobs.get(authenticate(extra), String(params.taskId)));
+    // The spec's answer for an unknown task id; another caller's task is unknown to this one.
+    if (!job) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${String(params.taskId)}`);
+    return job;
+  };
+  const run = async (): Promise<Result> => {
+    switch (request.method) {
+      case "tasks/get":
+        return taskView(await find());
+      case "tasks/result": {
+        const job = await jobs.waitForEnd(authenticate(extra), (await find()).id, extra.signal);
+        return resultOf(job);
+      }
+      case "tasks/list": {
+        const before = typeof params.cursor === "string" ? decodeCursor(params.cursor) : undefined;
+        if (typeof params.cursor === "string" && !before) throw new McpError(ErrorCode.InvalidParams, "invalid cursor: pass nextCursor as it was");
+        const backend = session.route.kind === "backend" ? session.route.backend : undefined;
+        const found = await jobs.list(authenticate(extra), { limit: TASK_PAGE + 1, ...(backend !== undefined && { backend }), ...(before && { before }) });
+        const page = found.slice(0, TASK_PAGE);
+        const last = page.at(-1);
+        return { tasks: page.map(taskView), ...(found.length > TASK_PAGE && last && { nextCursor: encodeCursor(last.createdAt, last.id) }) };
+      }
+      case "tasks/cancel": {
+        const job = await find();
+        try {
+          return taskView(await jobs.cancel(authenticate(extra), job.id, { origin: "mcp", requestId: String(extra.requestId), sessionId: session.id, ...clientOf(session) }));
+        } catch (err) {
+          // The spec: cancelling a task in a terminal status is -32602.
+          if ((err as { httpStatus?: unknown }).httpStatus === 409) throw new McpError(ErrorCode.InvalidParams, `Cannot cancel task ${job.id}: it is already ${job.status}`);
+          throw err;
+        }
+      }
+      default:
+        throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
+    }
+  };
+  return { kind: "method", target: request.method, run };
+}
+
+/** tasks/result: what the call itself would have answered, tagged with the task it belongs to. */
+function resultOf(job: JobRecord): Result {
+  const meta = { [RELATED_TASK]: { taskId: job.id } };
+  if (job.result) return { ...job.result, _meta: { ...((job.result._meta as Params | undefined) ?? {}), ...meta } };
+  const code = job.status === "cancelled" ? ErrorCode.InvalidRequest : (job.error?.code ?? ErrorCode.InternalError);
+  throw new McpError(code, job.error?.message ?? `task ${job.id} ended ${job.status}`, meta);
+}
+
+function clientOf(session: FrontSession): { clientName?: string; clientVersion?: string } {
+  return session.clientInfo ? { clientName: session.clientInfo.name, clientVersion: session.clientInfo.version } : {};
+}
