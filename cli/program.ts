@@ -1,4 +1,4 @@
-import { Command, Option } from "commander";
+import { Argument, Command, Option } from "commander";
 import { LOG_LEVELS } from "../src/config/settings.ts";
 import { commandContext } from "./context.ts";
 import { VERSION } from "./version.ts";
@@ -374,6 +374,33 @@ Examples:
     .action(async (options: import("./commands/init.ts").InitFlags, command: Command) => {
       const { runInitCommand } = await import("./commands/init.ts");
       await runInitCommand(commandContext(command), options);
+    });
+
+  program
+    .command("doctor")
+    .description("check the set-up without changing it: settings, database, migrations, signing keys, every backend, clock; exit 1 on a problem")
+    .option("--json", "print the report as JSON for scripts")
+    .addHelpText("after", `
+Examples:
+  mcpgw doctor
+  mcpgw doctor --db postgres://mcpgw@db:5432/mcpgw --json`)
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const { runDoctorCommand } = await import("./commands/doctor.ts");
+      await runDoctorCommand(command, options);
+    });
+
+  program
+    .command("completion")
+    .description("print a shell completion script for bash, zsh or fish (made from this command tree)")
+    .addArgument(new Argument("<shell>", "the shell: bash, zsh or fish").choices(["bash", "zsh", "fish"]))
+    .addHelpText("after", `
+Examples:
+  source <(mcpgw completion bash)                       # bash, now; add the line to ~/.bashrc to keep it
+  mcpgw completion zsh > "\${fpath[1]}/_mcpgw"           # zsh, then restart the shell
+  mcpgw completion fish > ~/.config/fish/completions/mcpgw.fish`)
+    .action(async (shell: string, _options: unknown, command: Command) => {
+      const { runCompletion } = await import("./commands/completion.ts");
+      runCompletion(command, shell);
     });
 }
 

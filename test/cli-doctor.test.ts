@@ -1,0 +1,167 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, afterEach, describe, expect, test } from "vitest";
+import { ensureActiveSigningKey } from "../src/auth/signing-keys.ts";
+import type { CheckResult } from "../src/doctor/check-result.ts";
+import { REPO_ROOT, runCli } from "./helpers/cli.ts";
+import { BUN, backendSpec } from "./helpers/gateway.ts";
+import { freePort } from "./helpers/process.ts";
+import { BOTH_STORES, type StoreFixture, sqliteStoreFixture } from "./helpers/store-fixtures.ts";
+import { tempDir } from "./helpers/temp-dir.ts";
+
+const LAB = { name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"] };
+// An empty folder to run in, so no .env of the repository's working directory is read.
+const cwd = tempDir("mcpgw-doctor-");
+afterAll(() => cwd.remove());
+
+interface Report {
+  ok: boolean;
+  database?: string;
+  checks: CheckResult[];
+}
+
+async function doctor(args: string[], env: Record<string, string> = {}): Promise<{ code: number; report: Report; text: string; stderr: string }> {
+  const json = await runCli(["doctor", "--json", ...args], { cwd: cwd.path, env });
+  const text = await runCli(["doctor", ...args], { cwd: cwd.path, env });
+  expect(text.code, text.stderr).toBe(json.code);
+  return { code: json.code, report: JSON.parse(json.stdout) as Report, text: text.stdout, stderr: text.stderr };
+}
+
+function statuses(report: Report): Record<string, string> {
+  return Object.fromEntries(report.checks.map((check) => [check.check, check.status]));
+}
+
+function find(report: Report, name: string): CheckResult {
+  const check = report.checks.find((candidate) => candidate.check === name);
+  if (!check) throw new Error(`no check "${name}" in ${JSON.stringify(report.checks)}`);
+  return check;
+}
+
+describe.each(BOTH_STORES)("mcpgw doctor (%s)", (_label, setup) => {
+  let fixture: StoreFixture | undefined;
+  afterEach(async () => {
+    await fixture?.cleanup();
+    fixture = undefined;
+  });
+
+  test("a healthy set-up: every check ok, exit 0", async (context) => {
+    fixture = await setup("doctor_ok");
+    if (!fixture) return context.skip();
+    await fixture.store.migrate();
+    await ensureActiveSigningKey(fixture.store, "EdDSA");
+    await fixture.store.backends.add(backendSpec(LAB));
+
+    const { code, report, text } = await doctor(["--db", fixture.url]);
+    expect(code, text).toBe(0);
+    expect(report.ok).toBe(true);
+    expect(statuses(report)).toEqual({
+      configuration: "ok",
+      database: "ok",
+      migrations: "ok",
+      "signing keys": "ok",
+      "backend lab": "ok",
+      clock: fixture.label === "sqlite" ? "skipped" : "ok",
+    });
+    expect(find(report, "backend lab").detail).toMatch(/reachable over stdio: .* 6 tools, initialised in \d+ ms/);
+    expect(text).toMatch(/^ {2}ok {7}backend lab +reachable over stdio/m);
+    expect(text).toMatch(/^healthy; \d+ of 6 checks ok$/m);
+  });
+
+  test("a database never migrated: the missing migrations are named with the fix, and doctor does not migrate", async (context) => {
+    fixture = await setup("doctor_fresh");
+    if (!fixture) return context.skip();
+    await fixture.store.ping();
+
+    const { code, report, text, stderr } = await doctor(["--db", fixture.url]);
+    expect(code).toBe(1);
+    expect(report.ok).toBe(false);
+    const migrations = find(report, "migrations");
+    expect(migrations.status).toBe("problem");
+    expect(migrations.detail).toMatch(/^(\d+) of \1 migrations are not applied to .*: 0001_initial/);
+    expect(migrations.fix).toMatch(/^mcpgw migrate/);
+    expect(statuses(report)).toMatchObject({ database: "ok", "signing keys": "skipped", backends: "skipped" });
+    expect(text).toMatch(/PROBLEM {2}migrations/);
+    expect(text).toMatch(/^\s+fix: mcpgw migrate/m);
+    expect(stderr).toContain("error: mcpgw doctor found 1 problem");
+    expect((await fixture.store.migrationStatus()).applied).toEqual([]);
+  });
+});
+
+describe("mcpgw doctor finds what is wrong", () => {
+  test("dead backends: a program that exits and an HTTP URL nobody listens on, each with the fix", async () => {
+    const fixture = await sqliteStoreFixture("doctor_dead");
+    try {
+      await fixture.store.migrate();
+      await ensureActiveSigningKey(fixture.store, "EdDSA");
+      const url = `http://127.0.0.1:${await freePort()}/mcp`;
+      await fixture.store.backends.add(backendSpec(LAB));
+      await fixture.store.backends.add(backendSpec({ name: "quitter", command: [BUN, "-e", "process.exit(3)"] }));
+      await fixture.store.backends.add(backendSpec({ name: "nobody", url }));
+
+      const { code, report, text } = await doctor(["--db", fixture.url]);
+      expect(code).toBe(1);
+      expect(statuses(report)).toMatchObject({ "backend lab": "ok", "backend quitter": "problem", "backend nobody": "problem" });
+      expect(find(report, "backend quitter")).toMatchObject({ detail: expect.stringContaining("exited before answering"), fix: expect.stringContaining("run the command by hand") });
+      expect(find(report, "backend nobody")).toMatchObject({ detail: `backend "nobody": nothing is listening at ${url} (connection refused)`, fix: expect.stringContaining("start the server, or fix the URL") });
+      expect(text).toMatch(/PROBLEM {2}backend nobody +backend "nobody": nothing is listening/);
+      expect(text).toMatch(/^2 problems; 5 of 8 checks ok$/m);
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
+  test("an unreachable PostgreSQL: the database check says so, the checks that need it are skipped", async () => {
+    const url = `postgres://postgres@127.0.0.1:${await freePort()}/test`;
+    const { code, report, text } = await doctor(["--db", url]);
+    expect(code).toBe(1);
+    const database = find(report, "database");
+    expect(database.status).toBe("problem");
+    expect(database.detail).toMatch(/PostgreSQL at .* is unreachable/);
+    expect(database.fix).toContain("check that PostgreSQL is running and that --db / MCPGW_DATABASE_URL points at it");
+    expect(statuses(report)).toMatchObject({ configuration: "ok", migrations: "skipped", "signing keys": "skipped", backends: "skipped", clock: "skipped" });
+    expect(text).toMatch(/skipped {2}migrations +needs a database that answers/);
+  });
+
+  test("a SQLite file that does not exist is reported, not created", async () => {
+    const path = join(cwd.path, "missing", "gone.db");
+    const { code, report } = await doctor(["--db", `sqlite:${path}`]);
+    expect(code).toBe(1);
+    expect(find(report, "database")).toMatchObject({ status: "problem", detail: expect.stringContaining(`the SQLite file ${path} does not exist`), fix: expect.stringContaining("mcpgw init") });
+    expect(existsSync(path)).toBe(false);
+  });
+
+  test("no active signing key: named, with mcpgw key rotate as the fix", async () => {
+    const fixture = await sqliteStoreFixture("doctor_keys");
+    try {
+      await fixture.store.migrate();
+      const { code, report } = await doctor(["--db", fixture.url]);
+      expect(code).toBe(1);
+      expect(find(report, "signing keys")).toMatchObject({ status: "problem", fix: expect.stringMatching(/^mcpgw key rotate/) });
+      // No backends is worth a warning, not a failure.
+      expect(find(report, "backends")).toMatchObject({ status: "warning", fix: expect.stringContaining("mcpgw backend add") });
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
+  test("a setting that does not resolve is a configuration problem (exit 1), not a crash", async () => {
+    const { code, report } = await doctor(["--db", "sqlite:x.db"], { MCPGW_JWT_CLOCK_SKEW: "5m" });
+    expect(code).toBe(1);
+    expect(find(report, "configuration")).toMatchObject({ status: "problem", detail: expect.stringContaining("MCPGW_JWT_CLOCK_SKEW"), fix: expect.stringContaining("NTP") });
+    expect(statuses(report)).toMatchObject({ database: "skipped" });
+    expect(existsSync(join(cwd.path, "x.db"))).toBe(false);
+  });
+
+  test("development-only settings are warnings: exit stays 0", async () => {
+    const fixture = await sqliteStoreFixture("doctor_dev");
+    try {
+      await fixture.store.migrate();
+      await fixture.store.backends.add(backendSpec(LAB));
+      const { code, report } = await doctor(["--db", fixture.url], { MCPGW_AUTH: "off", MCPGW_AUDIT: "off" });
+      expect(code).toBe(0);
+      expect(statuses(report)).toMatchObject({ authentication: "warning", audit: "warning", "signing keys": "skipped", "backend lab": "ok" });
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+});
