@@ -1,5 +1,6 @@
 /**
- * Builds dist/mcpgw: one executable with the migrations embedded (MCPGW_EMBEDDED_MIGRATIONS),
+ * Builds dist/mcpgw: one executable with the migrations embedded (MCPGW_EMBEDDED_MIGRATIONS) and
+ * the API docs renderer's files (MCPGW_EMBED_DOCS_ASSETS, see src/server/docs-assets.ts),
  * minified, with an inline source map so stack traces name the TypeScript source.
  */
 import { join } from "node:path";
@@ -17,7 +18,7 @@ const result = await Bun.build({
   compile: { outfile },
   minify: true,
   sourcemap: "inline",
-  define: { MCPGW_EMBEDDED_MIGRATIONS: JSON.stringify(migrations) },
+  define: { MCPGW_EMBEDDED_MIGRATIONS: JSON.stringify(migrations), MCPGW_EMBED_DOCS_ASSETS: "true" },
 });
 if (!result.success) {
   for (const log of result.logs) console.error(log);

@@ -1,6 +1,8 @@
-import { copyFileSync, existsSync, readdirSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { docsAssetPaths } from "../src/server/docs-assets.ts";
+import { cspViolations, loadPage, requireChromium } from "./helpers/chromium.ts";
 import { REPO_ROOT, cleanEnv, runCli } from "./helpers/cli.ts";
 import { isolatedSchema, postgresAvailable, queryPostgres } from "./helpers/postgres.ts";
 import { tempDir } from "./helpers/temp-dir.ts";
@@ -65,6 +67,30 @@ describe("dist/mcpgw from an empty folder", () => {
       expect(await child.exited).toBe(0);
     } finally {
       child.kill("SIGKILL");
+    }
+  });
+
+  test("serve answers /openapi.json and /docs with the renderer embedded, and the page renders in Chromium", async (context) => {
+    const child = Bun.spawn([binary, "serve", "--port", "0", "--db", "sqlite:docs.db"], { cwd: dir.path, env: cleanEnv(), stdout: "pipe", stderr: "pipe" });
+    try {
+      const url = await listeningUrl(child.stdout);
+      const document = (await (await fetch(new URL("/openapi.json", url))).json()) as { openapi: string; paths: Record<string, unknown> };
+      expect(document.openapi).toBe("3.1.0");
+      expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(["/v1/jobs", "/v1/jobs/{id}"]));
+      // The files come out of the executable: the folder holds nothing but the binary and its database.
+      const assets = docsAssetPaths();
+      for (const [path, file] of [["/docs/swagger-ui-bundle.js", assets.script], ["/docs/swagger-ui.css", assets.stylesheet]] as const) {
+        const response = await fetch(new URL(path, url), { headers: { "accept-encoding": "identity" } });
+        expect(response.status, path).toBe(200);
+        expect(Buffer.from(await response.arrayBuffer()).equals(readFileSync(file)), path).toBe(true);
+      }
+      const browser = requireChromium(context, "binary.e2e.test.ts /docs");
+      const { dom, log } = await loadPage(browser, new URL("/docs", url).href);
+      expect(cspViolations(log)).toEqual([]);
+      expect(dom).toContain('data-path="/v1/jobs"');
+    } finally {
+      child.kill("SIGTERM");
+      await child.exited;
     }
   });
 });

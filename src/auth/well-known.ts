@@ -1,5 +1,6 @@
 import type { AuthSettings } from "./auth-settings.ts";
 import type { KeyRing } from "./key-ring.ts";
+import type { ProtectedResourceMetadata } from "./well-known-schemas.ts";
 
 const METADATA_PATH = "/.well-known/oauth-protected-resource";
 const JWKS_PATH = "/.well-known/jwks.json";
@@ -55,7 +56,7 @@ export function createWellKnownRoutes(options: WellKnownOptions): (request: Requ
         bearer_methods_supported: ["header"],
         jwks_uri: `${base}${JWKS_PATH}`,
         resource_name: "mcpgw",
-      };
+      } satisfies ProtectedResourceMetadata;
     } else {
       return undefined;
     }

@@ -2,6 +2,8 @@ import type { McpHttpFront } from "../front/mcp-http-front.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Store } from "../store/store.ts";
+import { createApiDocsRoutes } from "./api-docs.ts";
+import type { HealthBody, NotReadyBody, ReadyBody } from "./open-route-schemas.ts";
 import { type AuditHealthSource, checkReadiness } from "./readiness.ts";
 
 export interface GatewayAppOptions {
@@ -34,6 +36,8 @@ function json(body: unknown, status = 200, headers: Record<string, string> = {})
 /** Builds the gateway's routes; everything is wired here once, nothing per request. */
 export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   const { store, logger, version, mcp, wellKnown } = options;
+  // /openapi.json and /docs: the document is generated here, once.
+  const apiDocs = createApiDocsRoutes({ version });
 
   async function route(request: Request, url: URL, log: () => Logger): Promise<Response> {
     if (mcp && (url.pathname === "/mcp" || url.pathname.startsWith("/mcp/"))) return mcp.handle(request, url.pathname);
@@ -43,17 +47,20 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       const document = wellKnown(request, url.pathname);
       if (document) return document;
     }
+    // Open like /healthz: the API description is public, and the page must load before a token is entered.
+    const docs = apiDocs(request, url.pathname);
+    if (docs) return docs;
     if (url.pathname === "/metrics" && options.metrics) {
       return new Response(options.metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" } });
     }
     switch (url.pathname) {
       case "/healthz":
-        return json({ status: "ok", version });
+        return json({ status: "ok", version } satisfies HealthBody);
       case "/readyz": {
         const readiness = await checkReadiness(store, options.audit);
-        if (readiness.ready) return json({ status: "ready" });
+        if (readiness.ready) return json({ status: "ready" } satisfies ReadyBody);
         log().warn({ reason: readiness.reason }, "not ready");
-        return json({ status: "not ready", reason: readiness.reason }, 503);
+        return json({ status: "not ready", reason: readiness.reason } satisfies NotReadyBody, 503);
       }
       default:
         return json({ error: `no route for ${request.method} ${url.pathname}`, hint: "MCP clients connect to /mcp or /mcp/<backend>" }, 404);

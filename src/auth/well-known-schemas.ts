@@ -1,0 +1,35 @@
+import { z } from "zod";
+import { SIGNING_ALGORITHMS } from "./auth-settings.ts";
+
+/**
+ * Bodies of the open /.well-known documents: well-known.ts types its answers with these, and
+ * /openapi.json is generated from them.
+ */
+
+export const ProtectedResourceMetadataSchema = z
+  .object({
+    resource: z.string().describe("the endpoint the document was looked up for (MCPGW_PUBLIC_URL or the request's origin, plus the path)"),
+    authorization_servers: z.array(z.string()).min(1).describe("where clients obtain tokens (MCPGW_AUTHORIZATION_SERVERS, else derived)"),
+    bearer_methods_supported: z.array(z.literal("header")).describe("tokens are read from the Authorization header only"),
+    jwks_uri: z.string().describe("the gateway's public signing keys"),
+    resource_name: z.string(),
+  })
+  .describe("OAuth 2.0 protected resource metadata (RFC 9728), as MCP clients look it up after a 401");
+
+export const JwkSchema = z
+  .object({
+    kty: z.enum(["OKP", "EC"]),
+    crv: z.enum(["Ed25519", "P-256"]),
+    x: z.string(),
+    y: z.string().optional().describe("EC keys only"),
+    kid: z.string().describe("the key's RFC 7638 thumbprint, as tokens name it"),
+    alg: z.enum(SIGNING_ALGORITHMS),
+    use: z.literal("sig"),
+  })
+  .describe("The public half of one of the gateway's signing keys");
+
+export const JwksSchema = z
+  .object({ keys: z.array(JwkSchema).describe("every key not retired, newest (the active one) first") })
+  .describe("JWK Set (RFC 7517) of the keys the gateway signs its tokens with");
+
+export type ProtectedResourceMetadata = z.infer<typeof ProtectedResourceMetadataSchema>;

@@ -1,0 +1,295 @@
+import { readFileSync } from "node:fs";
+import Ajv2020 from "ajv/dist/2020.js";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { JOB_ROUTES, JobListSchema, JobSchema, SubmitJobBodySchema } from "../src/jobs/job-api-schemas.ts";
+import { docsAssetPaths } from "../src/server/docs-assets.ts";
+import { BEARER_SCHEME, buildOpenApiDocument } from "../src/server/openapi.ts";
+import { type TestGateway, startTestGateway } from "./helpers/gateway.ts";
+
+// Loosely typed on purpose: the tests check the document's shape rather than trust a type.
+type Json = any;
+
+const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/** Every { $ref } in a JSON value, with where it was found. */
+function collectRefs(value: Json, at = "#", found: { at: string; ref: string }[] = []): { at: string; ref: string }[] {
+  if (Array.isArray(value)) value.forEach((item, i) => collectRefs(item, `${at}/${i}`, found));
+  else if (value && typeof value === "object") {
+    for (const [key, child] of Object.entries(value)) {
+      if (key === "$ref" && typeof child === "string") found.push({ at, ref: child });
+      else collectRefs(child, `${at}/${key}`, found);
+    }
+  }
+  return found;
+}
+
+/** Resolves a local JSON pointer ("#/components/schemas/Job") in the document; undefined if it leads nowhere. */
+function resolvePointer(document: Json, ref: string): Json {
+  if (!ref.startsWith("#/")) return undefined;
+  let node = document;
+  for (const raw of ref.slice(2).split("/")) {
+    const key = decodeURIComponent(raw).replaceAll("~1", "/").replaceAll("~0", "~");
+    if (node === null || typeof node !== "object" || !(key in node)) return undefined;
+    node = node[key];
+  }
+  return node;
+}
+
+/** A validator that reads the document's JSON Schemas as OpenAPI 3.1 does (2020-12), $refs included. */
+function documentValidator(document: Json) {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  ajv.addSchema(document, "openapi.json");
+  return (pointer: string, value: unknown) => {
+    const validate = ajv.getSchema(`openapi.json${pointer}`);
+    if (!validate) throw new Error(`no schema at ${pointer}`);
+    return { valid: validate(value) as boolean, errors: ajv.errorsText(validate.errors) };
+  };
+}
+
+const pointer = (...parts: string[]) => `#/${parts.map((p) => p.replaceAll("~", "~0").replaceAll("/", "~1")).join("/")}`;
+const responseSchema = (path: string, method: string, status: number, contentType = "application/json") =>
+  pointer("paths", path, method, "responses", String(status), "content", contentType, "schema");
+
+describe("/openapi.json is a well-formed OpenAPI 3.1 document", () => {
+  const document: Json = buildOpenApiDocument("1.2.3");
+
+  test("version fields, and every path has operations that each declare responses", () => {
+    expect(document.openapi).toBe("3.1.0");
+    expect(document.info).toMatchObject({ title: "mcpgw", version: "1.2.3" });
+    const operationIds: string[] = [];
+    expect(Object.keys(document.paths).length).toBeGreaterThanOrEqual(9);
+    for (const [path, item] of Object.entries<Json>(document.paths)) {
+      expect(path.startsWith("/"), path).toBe(true);
+      const operations = Object.entries<Json>(item).filter(([key]) => METHODS.includes(key));
+      expect(operations.length, `${path} has no operation`).toBeGreaterThan(0);
+      for (const [method, operation] of operations) {
+        const where = `${method.toUpperCase()} ${path}`;
+        operationIds.push(operation.operationId);
+        const statuses = Object.keys(operation.responses ?? {});
+        expect(statuses.length, `${where} has no responses`).toBeGreaterThan(0);
+        for (const status of statuses) {
+          expect(status, where).toMatch(/^[1-5]\d\d$/);
+          expect(typeof operation.responses[status].description, `${where} ${status} has no description`).toBe("string");
+        }
+        // Every {param} in the path is declared as a required path parameter, and nothing else is.
+        const templated = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]).sort();
+        const declared = (operation.parameters ?? []).filter((p: Json) => p.in === "path");
+        expect(declared.map((p: Json) => p.name).sort(), where).toEqual(templated);
+        for (const parameter of declared) expect(parameter.required, where).toBe(true);
+      }
+    }
+    expect(new Set(operationIds).size, "operationIds are unique").toBe(operationIds.length);
+    expect(operationIds.every((id) => typeof id === "string" && id.length > 0)).toBe(true);
+  });
+
+  test("every $ref resolves inside the document", () => {
+    const refs = collectRefs(document);
+    expect(refs.length).toBeGreaterThan(10);
+    for (const { at, ref } of refs) expect(resolvePointer(document, ref), `${ref} (at ${at}) leads nowhere`).toBeDefined();
+    // Component schemas are embedded, not standalone: a $id or $schema would re-base the $refs inside them.
+    for (const [name, schema] of Object.entries<Json>(document.components.schemas)) {
+      expect(schema.$id, name).toBeUndefined();
+      expect(schema.$schema, name).toBeUndefined();
+    }
+  });
+
+  test("the jobs API is there, as JOB_ROUTES declares it, behind the bearer scheme; the open routes need no token", () => {
+    expect(document.components.securitySchemes[BEARER_SCHEME]).toEqual(expect.objectContaining({ type: "http", scheme: "bearer" }));
+    for (const route of JOB_ROUTES) {
+      const operation = document.paths[route.path]?.[route.method];
+      expect(operation, `${route.method} ${route.path}`).toBeDefined();
+      expect(operation.security).toEqual([{ [BEARER_SCHEME]: [] }]);
+      expect(Object.keys(operation.responses).map(Number).sort()).toEqual(Object.keys(route.responses).map(Number).sort());
+    }
+    expect(document.paths["/v1/jobs"].post.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/SubmitJobBody" });
+    expect(document.paths["/v1/jobs"].post.responses["202"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Job" });
+    const queryNames = document.paths["/v1/jobs"].get.parameters.filter((p: Json) => p.in === "query").map((p: Json) => p.name);
+    expect(queryNames.sort()).toEqual(["cursor", "limit", "status"]);
+    for (const path of ["/healthz", "/readyz", "/metrics", "/.well-known/oauth-protected-resource", "/.well-known/jwks.json"]) {
+      expect(document.paths[path]?.get?.security, path).toEqual([]);
+    }
+  });
+
+  test("every schema is valid JSON Schema 2020-12 and uses no keyword outside it", () => {
+    const schemas: Record<string, Json> = document.components.schemas;
+    const meta = new Ajv2020({ strict: true });
+    for (const [name, schema] of Object.entries(schemas)) expect(meta.validateSchema(schema), `${name}: ${meta.errorsText(meta.errors)}`).toBe(true);
+    // Strict compilation refuses unknown keywords; the components move under $defs so their $refs still resolve.
+    const defs = JSON.parse(JSON.stringify(schemas).replaceAll('"#/components/schemas/', '"#/$defs/'));
+    const strict = new Ajv2020({ strict: true });
+    for (const name of Object.keys(schemas)) expect(() => strict.compile({ $defs: defs, $ref: `#/$defs/${name}` }), name).not.toThrow();
+  });
+});
+
+describe("the generated JSON Schemas accept what the zod schemas accept", () => {
+  const document: Json = buildOpenApiDocument("test");
+  const validate = documentValidator(document);
+  const job = {
+    id: "01JABCDEF",
+    status: "completed",
+    backend: "github",
+    tool: "search",
+    owner: "alice",
+    progress: { progress: 3, total: 3, message: "done" },
+    result: { content: [{ type: "text", text: "ok" }], isError: false },
+    attempts: 1,
+    cancelRequested: false,
+    createdAt: "2026-11-26T10:00:00.000Z",
+    updatedAt: "2026-11-26T10:00:05.000Z",
+    startedAt: "2026-11-26T10:00:01.000Z",
+    finishedAt: "2026-11-26T10:00:05.000Z",
+    expiresAt: "2026-11-27T10:00:05.000Z",
+    statusUrl: "/v1/jobs/01JABCDEF",
+  };
+  const { progress: _p, result: _r, startedAt: _s, finishedAt: _f, expiresAt: _e, ...queued } = { ...job, status: "queued" };
+
+  const jobSamples: [string, unknown][] = [
+    ["a completed job", job],
+    ["a queued job with only the required fields", queued],
+    ["a failed job with an error", { ...job, status: "failed", result: undefined, error: { code: -32603, message: "backend crashed" } }],
+    ["an unknown status", { ...job, status: "done" }],
+    ["a missing owner", { ...job, owner: undefined }],
+    ["fractional attempts", { ...job, attempts: 1.5 }],
+    ["progress without a number", { ...job, progress: { total: 3 } }],
+    ["a result that is not an object", { ...job, result: "ok" }],
+    ["an error without a message", { ...job, error: { code: 1 } }],
+    ["cancelRequested as a string", { ...job, cancelRequested: "no" }],
+  ];
+
+  test.each(jobSamples)("Job: %s", (_name, sample) => {
+    const parsed = JobSchema.safeParse(sample);
+    // The document describes what the gateway writes: zod's output (unknown keys stripped, undefined dropped).
+    const checked = validate("#/components/schemas/Job", parsed.success ? JSON.parse(JSON.stringify(parsed.data)) : JSON.parse(JSON.stringify(sample)));
+    expect(checked.valid, checked.errors).toBe(parsed.success);
+  });
+
+  test("both sides really reject something, and a list of jobs validates through its $ref", () => {
+    expect(jobSamples.filter(([, sample]) => !JobSchema.safeParse(sample).success).length).toBe(7);
+    const list = JobListSchema.parse({ jobs: [job, queued], nextCursor: "abc" });
+    expect(validate(responseSchema("/v1/jobs", "get", 200), list).valid).toBe(true);
+    expect(validate(responseSchema("/v1/jobs", "get", 200), { jobs: [{ ...job, status: "done" }] }).valid).toBe(false);
+  });
+
+  const submitSamples: [string, unknown][] = [
+    ["a call with arguments and a ttl", { backend: "github", tool: "search", arguments: { q: "mcp" }, ttl: 3600 }],
+    ["a call without arguments", { backend: "github", tool: "search" }],
+    ["an empty backend name", { backend: "", tool: "search" }],
+    ["a zero ttl", { backend: "github", tool: "search", ttl: 0 }],
+    ["a fractional ttl", { backend: "github", tool: "search", ttl: 1.5 }],
+    ["arguments as an array", { backend: "github", tool: "search", arguments: ["mcp"] }],
+    ["an unknown field (the body schema is strict)", { backend: "github", tool: "search", priority: 1 }],
+    ["no tool", { backend: "github" }],
+  ];
+
+  test.each(submitSamples)("SubmitJobBody: %s", (_name, sample) => {
+    // Request bodies are described as the gateway accepts them, so the raw sample is what is checked.
+    const checked = validate(pointer("paths", "/v1/jobs", "post", "requestBody", "content", "application/json", "schema"), sample);
+    expect(checked.valid, checked.errors).toBe(SubmitJobBodySchema.safeParse(sample).success);
+  });
+});
+
+describe("the live gateway answers what the document says", () => {
+  let gw: TestGateway;
+  let document: Json;
+  let validate: ReturnType<typeof documentValidator>;
+
+  beforeAll(async () => {
+    // Authentication on, so the open routes are proven open and the JWKS has a key to publish.
+    gw = await startTestGateway([], { auth: "required" });
+    const response = await fetch(`${gw.base}/openapi.json`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("application/json");
+    document = await response.json();
+    validate = documentValidator(document);
+  });
+  afterAll(() => gw?.stop());
+
+  test("the served document is the one built from the schemas, with the gateway's version", () => {
+    expect(document).toEqual(buildOpenApiDocument("test"));
+  });
+
+  test.each([
+    ["/healthz", 200],
+    ["/readyz", 200],
+    ["/.well-known/oauth-protected-resource", 200],
+    ["/.well-known/oauth-protected-resource/mcp", 200],
+    ["/.well-known/jwks.json", 200],
+  ] as const)("GET %s without a token: %i, body valid against the document", async (path, status) => {
+    const response = await fetch(`${gw.base}${path}`);
+    expect(response.status).toBe(status);
+    const body: Json = await response.json();
+    const checked = validate(responseSchema(path, "get", status), body);
+    expect(checked.valid, `${checked.errors}: ${JSON.stringify(body)}`).toBe(true);
+    if (path === "/.well-known/jwks.json") expect(body.keys.length).toBeGreaterThan(0);
+  });
+
+  test("/.well-known/oauth-protected-resource/mcp/{backend}: body valid against the document", async () => {
+    const response = await fetch(`${gw.base}/.well-known/oauth-protected-resource/mcp/github`);
+    expect(response.status).toBe(200);
+    const checked = validate(responseSchema("/.well-known/oauth-protected-resource/mcp/{backend}", "get", 200), await response.json());
+    expect(checked.valid, checked.errors).toBe(true);
+  });
+
+  test("/metrics answers in the documented media type", async () => {
+    const response = await fetch(`${gw.base}/metrics`);
+    expect(response.status).toBe(200);
+    const documented = Object.keys(document.paths["/metrics"].get.responses["200"].content)[0]!;
+    expect(response.headers.get("content-type")?.startsWith(documented)).toBe(true);
+  });
+});
+
+describe("/docs serves the renderer from the gateway itself", () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway([], { auth: "required" });
+  });
+  afterAll(() => gw?.stop());
+
+  test("the page: HTML without a token, a strict Content-Security-Policy, only relative same-origin references", async () => {
+    const response = await fetch(`${gw.base}/docs`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    const csp = response.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain("unsafe");
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    const html = await response.text();
+    const references = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+    expect(references.sort()).toEqual(["docs/init.js", "docs/swagger-ui-bundle.js", "docs/swagger-ui.css", "openapi.json"]);
+    // No inline script: the policy would block it.
+    expect(html).not.toMatch(/<script>[^<]/);
+    const init = await fetch(`${gw.base}/docs/init.js`);
+    expect(init.headers.get("content-type")).toMatch(/^text\/javascript/);
+    expect(await init.text()).toContain('"openapi.json"');
+  });
+
+  test("the renderer's files are served whole, plain and gzip-compressed", async () => {
+    const assets = docsAssetPaths();
+    for (const [path, file, type] of [
+      ["/docs/swagger-ui-bundle.js", assets.script, "text/javascript"],
+      ["/docs/swagger-ui.css", assets.stylesheet, "text/css"],
+    ] as const) {
+      const original = readFileSync(file);
+      const plain = await fetch(`${gw.base}${path}`, { headers: { "accept-encoding": "identity" }, decompress: false });
+      expect(plain.headers.get("content-type")).toMatch(new RegExp(`^${type}`));
+      expect(plain.headers.get("content-encoding")).toBeNull();
+      expect(Buffer.from(await plain.arrayBuffer()).equals(original), path).toBe(true);
+      const gzipped = await fetch(`${gw.base}${path}`, { headers: { "accept-encoding": "gzip" }, decompress: false });
+      expect(gzipped.headers.get("content-encoding")).toBe("gzip");
+      const compressed = new Uint8Array(await gzipped.arrayBuffer());
+      expect(compressed.byteLength).toBeLessThan(original.byteLength / 2);
+      expect(Buffer.from(Bun.gunzipSync(compressed)).equals(original), path).toBe(true);
+    }
+  });
+
+  test("/docs/ redirects to /docs, unknown files are 404, other methods 405", async () => {
+    const slash = await fetch(`${gw.base}/docs/`, { redirect: "manual" });
+    expect(slash.status).toBe(308);
+    expect(new URL(slash.headers.get("location")!, `${gw.base}/docs/`).pathname).toBe("/docs");
+    expect((await fetch(`${gw.base}/docs/index.html`)).status).toBe(404);
+    const post = await fetch(`${gw.base}/openapi.json`, { method: "POST" });
+    expect(post.status).toBe(405);
+    expect(post.headers.get("allow")).toBe("GET, HEAD");
+  });
+});
