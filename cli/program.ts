@@ -10,6 +10,7 @@ import { VERSION } from "./version.ts";
 export function buildProgram(): Command {
   const program = new Command("mcpgw")
     .description("A gateway for the Model Context Protocol: authentication, policy, limits and audit in front of MCP servers.")
+    .addHelpText("after", "\nExamples:\n  mcpgw init                  # set up a database, an admin token and a first backend here\n  mcpgw serve                 # run the gateway (reads .env from the working directory)\n  mcpgw doctor                # check the set-up and say how to fix what is wrong\n  mcpgw <command> --help      # every command has examples")
     .version(VERSION, "-V, --version")
     .option("--db <url>", "database: sqlite:PATH or postgres://… (env MCPGW_DATABASE_URL; default sqlite:mcpgw.db)")
     .addOption(new Option("--log-level <level>", "log level (env MCPGW_LOG_LEVEL); debug also prints stack traces").choices(LOG_LEVELS))
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   program
     .command("serve")
     .description("run the gateway (migrates the database first)")
+    .addHelpText("after", "\nExamples:\n  mcpgw serve\n  mcpgw serve --db postgres://mcpgw@db:5432/mcpgw --host 0.0.0.0 --port 9000")
     .option("--port <n>", "port to listen on (env MCPGW_PORT; default 8080)")
     .option("--host <host>", "address to listen on (env MCPGW_HOST; default 127.0.0.1)")
     .action(async (_options, command: Command) => {
@@ -30,6 +32,7 @@ export function buildProgram(): Command {
   program
     .command("migrate")
     .description("apply pending database migrations")
+    .addHelpText("after", "\nExample:\n  mcpgw migrate --db postgres://mcpgw@db:5432/mcpgw")
     .option("--json", "print the result as JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
       const { runMigrate } = await import("./commands/migrate.ts");
@@ -53,12 +56,14 @@ export function buildProgram(): Command {
 
 /** `mcpgw backend add|list|show|remove|test`. */
 function addBackendCommands(program: Command): void {
-  const backend = program.command("backend").description("register, inspect and test the MCP servers behind the gateway");
+  const backend = program.command("backend").description("register, inspect and test the MCP servers behind the gateway")
+    .addHelpText("after", "\nExamples:\n  mcpgw backend add everything --command \"npx -y @modelcontextprotocol/server-everything\"\n  mcpgw backend test everything");
   const load = () => import("./commands/backend.ts");
 
   backend
     .command("add")
     .description('register a backend: an HTTP server (--url) or a program spoken to over stdio (--command "CMD ARG...")')
+    .addHelpText("after", "\nExamples:\n  mcpgw backend add files --command \"npx -y @modelcontextprotocol/server-filesystem /srv/data\" --timeout 60s\n  mcpgw backend add github --url https://api.githubcopilot.com/mcp/ --header 'Authorization: Bearer ${GITHUB_TOKEN}'")
     .argument("<name>", "backend name: lower-case letters, digits, - and _ (tools appear as NAME__TOOL)")
     .option("--url <url>", "http(s) URL of a Streamable HTTP or SSE server")
     .addOption(new Option("--transport <kind>", "HTTP transport of --url (default streamable-http)").choices(["streamable-http", "sse"]))
@@ -80,6 +85,7 @@ function addBackendCommands(program: Command): void {
   backend
     .command("list")
     .description("list the backends (header and env values redacted)")
+    .addHelpText("after", "\nExample:\n  mcpgw backend list --json")
     .option("--json", "print JSON for scripts")
     .action(async (options: { json?: boolean }, command: Command) => {
       const { runBackendList } = await load();
@@ -89,6 +95,7 @@ function addBackendCommands(program: Command): void {
   backend
     .command("show")
     .description("show one backend (header and env values redacted)")
+    .addHelpText("after", "\nExample:\n  mcpgw backend show github")
     .argument("<name>", "backend name")
     .option("--json", "print JSON for scripts")
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
@@ -99,6 +106,7 @@ function addBackendCommands(program: Command): void {
   backend
     .command("remove")
     .description("remove a backend")
+    .addHelpText("after", "\nExample:\n  mcpgw backend remove github")
     .argument("<name>", "backend name")
     .action(async (name: string, _options: unknown, command: Command) => {
       const { runBackendRemove } = await load();
@@ -108,6 +116,7 @@ function addBackendCommands(program: Command): void {
   backend
     .command("test")
     .description("connect to a backend as an MCP client: initialise, list its tools and report what it is")
+    .addHelpText("after", "\nExample:\n  mcpgw backend test github --json")
     .argument("<name>", "backend name")
     .option("--json", "print JSON for scripts")
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
@@ -118,7 +127,8 @@ function addBackendCommands(program: Command): void {
 
 /** `mcpgw role create|grant|revoke|list|show|delete`. */
 function addRoleCommands(program: Command): void {
-  const role = program.command("role").description("roles: which tools, resources and prompts a subject may use (deny wins, default deny)");
+  const role = program.command("role").description("roles: which tools, resources and prompts a subject may use (deny wins, default deny)")
+    .addHelpText("after", "\nExamples:\n  mcpgw role create dev --allow 'github/*' --deny 'github/delete_*'\n  mcpgw role grant dev alice@example.com");
   const load = () => import("./commands/role.ts");
 
   role
@@ -139,6 +149,7 @@ Example:
   role
     .command("grant")
     .description("grant a role to a subject (the sub claim of its tokens)")
+    .addHelpText("after", "\nExample:\n  mcpgw role grant dev alice@example.com")
     .argument("<role>", "role name")
     .argument("<subject>", "subject")
     .action(async (name: string, subject: string, _options: unknown, command: Command) => {
@@ -149,6 +160,7 @@ Example:
   role
     .command("revoke")
     .description("take a granted role back from a subject")
+    .addHelpText("after", "\nExample:\n  mcpgw role revoke dev alice@example.com")
     .argument("<role>", "role name")
     .argument("<subject>", "subject")
     .action(async (name: string, subject: string, _options: unknown, command: Command) => {
@@ -159,6 +171,7 @@ Example:
   role
     .command("list")
     .description("list roles with their rules and subjects")
+    .addHelpText("after", "\nExample:\n  mcpgw role list --json")
     .option("--json", "print JSON for scripts")
     .action(async (options: { json?: boolean }, command: Command) => {
       const { runRoleList } = await load();
@@ -168,6 +181,7 @@ Example:
   role
     .command("show")
     .description("show one role")
+    .addHelpText("after", "\nExample:\n  mcpgw role show dev")
     .argument("<role>", "role name")
     .option("--json", "print JSON for scripts")
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
@@ -178,6 +192,7 @@ Example:
   role
     .command("delete")
     .description("delete a role, its rules and its grants")
+    .addHelpText("after", "\nExample:\n  mcpgw role delete dev")
     .argument("<role>", "role name")
     .action(async (name: string, _options: unknown, command: Command) => {
       const { runRoleDelete } = await load();
@@ -187,12 +202,14 @@ Example:
 
 /** `mcpgw token issue|list|revoke`. */
 function addTokenCommands(program: Command): void {
-  const token = program.command("token").description("bearer tokens the gateway issues: mint, list, revoke");
+  const token = program.command("token").description("bearer tokens the gateway issues: mint, list, revoke")
+    .addHelpText("after", "\nExamples:\n  TOKEN=$(mcpgw token issue --sub alice --role dev --ttl 1h)\n  mcpgw token list");
   const load = () => import("./commands/token.ts");
 
   token
     .command("issue")
     .description("mint a signed JWT for a subject and print it (stdout: the token alone, so TOKEN=$(mcpgw token issue …) works)")
+    .addHelpText("after", "\nExamples:\n  TOKEN=$(mcpgw token issue --sub alice --role dev --ttl 1h)\n  mcpgw token issue --sub ci-bot --role deployer --ttl 7d --description \"CI pipeline\" --json")
     .requiredOption("--sub <subject>", "the subject: who the token speaks for (role grants and audit use it)")
     .option("--role <role>", "a role carried in the token (repeatable)", collect, [])
     .option("--ttl <duration>", "lifetime, e.g. 15m, 1h, 30d (default 1h, at most 366d)")
@@ -206,6 +223,7 @@ function addTokenCommands(program: Command): void {
   token
     .command("list")
     .description("list issued tokens: subject, roles, expiry, revoked (never the tokens themselves)")
+    .addHelpText("after", "\nExample:\n  mcpgw token list --json")
     .option("--json", "print JSON for scripts")
     .action(async (options: { json?: boolean }, command: Command) => {
       const { runTokenList } = await load();
@@ -215,6 +233,7 @@ function addTokenCommands(program: Command): void {
   token
     .command("revoke")
     .description("revoke a token by its jti; running gateways refuse it within a second")
+    .addHelpText("after", "\nExample:\n  mcpgw token revoke 9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f")
     .argument("<jti>", "the token's id (the JTI column of token list)")
     .action(async (jti: string, _options: unknown, command: Command) => {
       const { runTokenRevoke } = await load();
@@ -224,12 +243,14 @@ function addTokenCommands(program: Command): void {
 
 /** `mcpgw key rotate|list|retire`. */
 function addKeyCommands(program: Command): void {
-  const key = program.command("key").description("the gateway's token signing keys (public halves at /.well-known/jwks.json)");
+  const key = program.command("key").description("the gateway's token signing keys (public halves at /.well-known/jwks.json)")
+    .addHelpText("after", "\nExamples:\n  mcpgw key rotate\n  mcpgw key list");
   const load = () => import("./commands/key.ts");
 
   key
     .command("rotate")
     .description("create a new active signing key; older keys keep verifying their tokens until retired")
+    .addHelpText("after", "\nExample:\n  mcpgw key rotate --json")
     .option("--json", "print the new key (public half) as JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
       const { runKeyRotate } = await load();
@@ -239,6 +260,7 @@ function addKeyCommands(program: Command): void {
   key
     .command("list")
     .description("list signing keys: kid, algorithm, created, active or retired (never private material)")
+    .addHelpText("after", "\nExample:\n  mcpgw key list --json")
     .option("--json", "print JSON for scripts")
     .action(async (options: { json?: boolean }, command: Command) => {
       const { runKeyList } = await load();
@@ -248,6 +270,7 @@ function addKeyCommands(program: Command): void {
   key
     .command("retire")
     .description("retire a signing key: tokens it signed are refused from then on (within a second)")
+    .addHelpText("after", "\nExample:\n  mcpgw key retire wSkJxAFSHhiHy4PKo38bPVPVVZ-VgDxGEVNjT4PL6D4")
     .argument("<kid>", "the key's id (the KID column of key list)")
     .addHelpText("after", "\nA kid may start with '-' (it is a base64url thumbprint): put it after --, e.g. mcpgw key retire -- -AbC…")
     .action(async (kid: string, _options: unknown, command: Command) => {
@@ -258,7 +281,8 @@ function addKeyCommands(program: Command): void {
 
 /** `mcpgw limit set|list|remove`. */
 function addLimitCommands(program: Command): void {
-  const limit = program.command("limit").description("rate limits and quotas per subject, role or everyone");
+  const limit = program.command("limit").description("rate limits and quotas per subject, role or everyone")
+    .addHelpText("after", "\nExamples:\n  mcpgw limit set --sub alice --rate 60/min\n  mcpgw limit list");
   const load = () => import("./commands/limit.ts");
 
   limit
@@ -279,6 +303,7 @@ function addLimitCommands(program: Command): void {
   limit
     .command("list")
     .description("list the rate-limit rules")
+    .addHelpText("after", "\nExample:\n  mcpgw limit list --json")
     .option("--json", "print JSON for scripts")
     .action(async (options: { json?: boolean }, command: Command) => {
       const { runLimitList } = await load();
@@ -288,6 +313,7 @@ function addLimitCommands(program: Command): void {
   limit
     .command("remove")
     .description("remove a rate-limit rule (and its counters)")
+    .addHelpText("after", "\nExample:\n  mcpgw limit remove lim_3f2a9c1e8d")
     .argument("<id>", "rule id, from mcpgw limit list")
     .action(async (id: string, _options: unknown, command: Command) => {
       const { runLimitRemove } = await load();
@@ -297,13 +323,15 @@ function addLimitCommands(program: Command): void {
 
 /** `mcpgw audit tail|verify|export|prune`. */
 function addAuditCommands(program: Command): void {
-  const audit = program.command("audit").description("read, follow, verify, export and prune the audit log");
+  const audit = program.command("audit").description("read, follow, verify, export and prune the audit log")
+    .addHelpText("after", "\nExamples:\n  mcpgw audit tail -f --sub alice\n  mcpgw audit verify");
   const load = () => import("./commands/audit.ts");
   const statuses = ["ok", "error", "denied", "rate_limited", "unauthenticated", "invalid", "timeout", "cancelled", "incomplete", "pending"];
 
   audit
     .command("tail")
     .description("the latest records, one line each (colour on a terminal); -f keeps printing calls as they end")
+    .addHelpText("after", "\nExamples:\n  mcpgw audit tail -n 50 --status denied\n  mcpgw audit tail -f --tool 'github/*' --json")
     .option("-f, --follow", "keep following: print each record when its call ends (Ctrl-C stops)")
     .option("-n, --lines <n>", "how many recent records to print first (default 20)")
     .option("--sub <subject>", "only this subject's calls")
@@ -319,6 +347,7 @@ function addAuditCommands(program: Command): void {
   audit
     .command("verify")
     .description("recompute every hash chain and report the first altered, deleted or reordered record of each (exit 1 if any)")
+    .addHelpText("after", "\nExample:\n  mcpgw audit verify --json")
     .option("--json", "print the per-chain report as JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
       const { runAuditVerify } = await load();
@@ -328,6 +357,7 @@ function addAuditCommands(program: Command): void {
   audit
     .command("export")
     .description("write records oldest first as JSON lines or CSV, page by page (memory stays flat)")
+    .addHelpText("after", "\nExample:\n  mcpgw audit export --format csv --since 30d --out audit.csv")
     .addOption(new Option("--format <format>", "jsonl or csv").choices(["jsonl", "csv"]).default("jsonl"))
     .option("--since <when>", "only calls since a duration ago (15m, 24h) or a date (2025-01-31)")
     .option("--out <file>", "write to this file instead of stdout")
@@ -339,6 +369,7 @@ function addAuditCommands(program: Command): void {
   audit
     .command("prune")
     .description("delete records finished before a date, leaving a checkpoint so audit verify still passes")
+    .addHelpText("after", "\nExample:\n  mcpgw audit prune --before 90d --yes")
     .requiredOption("--before <when>", "a date (2025-01-31) or a duration ago (90d): records finished before it go")
     .option("--yes", "do not ask for confirmation (required when stdin is not a terminal)")
     .action(async (options: { before: string; yes?: boolean }, command: Command) => {
@@ -407,7 +438,8 @@ Examples:
 
 /** `mcpgw jobs list|show|cancel`: the asynchronous tool calls (REST /v1/jobs and MCP tasks) in the shared queue. */
 function addJobsCommands(program: Command): void {
-  const jobs = program.command("jobs").description("asynchronous tool calls (REST /v1/jobs and MCP tasks): list, inspect, cancel");
+  const jobs = program.command("jobs").description("asynchronous tool calls (REST /v1/jobs and MCP tasks): list, inspect, cancel")
+    .addHelpText("after", "\nExamples:\n  mcpgw jobs list --status working\n  mcpgw jobs cancel 3f2a9c1e-8d4b-4c55-9a0e-2b7f6d1c0a42");
   const load = () => import("./commands/jobs.ts");
 
   jobs
