@@ -4,7 +4,7 @@
  * measured one after another, each started just before its row and stopped after it, so that
  * on a small machine no idle relay competes with the one being measured.
  *
- *   bun bench/run.ts [--warmup 2] [--duration 8] [--concurrency 16] [--only direct,mcpgw-http,…]
+ *   bun bench/run.ts [--warmup 2] [--duration 8] [--concurrency 16] [--only direct,mcpgw-http,…,jobs]
  *
  * mcpgw rows name their profile: "relay only" (MCPGW_AUTH=off, MCPGW_AUDIT=off) measures the relay
  * against the peers; the feature rows add one feature each, so each feature's cost is read off one run.
@@ -14,6 +14,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { runJobsBench } from "./jobs.ts";
 import { type ManagedProcess, lastLines, startProcess, stopAllProcesses, stopProcess } from "./child-processes.ts";
 import { type LoadOptions, runLoad } from "./load.ts";
 import { machineInfo } from "./machine-info.ts";
@@ -42,10 +43,13 @@ const { values } = parseArgs({
     only: { type: "string" },
   },
 });
-const selected = values.only === undefined ? ROW_KEYS : (values.only.split(",") as RowKey[]);
+// "jobs" selects the jobs bench (bench/jobs.ts), which runs after the relay table.
+const only = values.only?.split(",");
+const runJobs = only === undefined || only.includes("jobs");
+const selected = only === undefined ? ROW_KEYS : (only.filter((key) => key !== "jobs") as RowKey[]);
 const unknown = selected.filter((key) => !ROW_KEYS.includes(key));
 if (unknown.length > 0) {
-  console.error(`unknown target(s) ${unknown.join(", ")}; choose among ${ROW_KEYS.join(", ")}`);
+  console.error(`unknown target(s) ${unknown.join(", ")}; choose among ${ROW_KEYS.join(", ")}, jobs`);
   process.exit(2);
 }
 const load = {
@@ -123,7 +127,11 @@ try {
     `load: ${load.concurrency} concurrent sessions, each a loop with one tools/call echo("hello") in flight; ${values.warmup} s warm-up discarded, ${values.duration} s measured; errors counted over the whole run`,
     `versions: mcpgw ${mcpgw?.version ?? "(not run)"}; ${peers} on ${peerInfo()[0]?.runtime}`,
   ];
-  console.log(formatReport({ machine, context, rows, notes, commands }));
+  if (selected.length > 0) console.log(formatReport({ machine, context, rows, notes, commands }));
+  if (runJobs) {
+    progress("jobs: submit-to-start latency and drain rate (bench/jobs.ts)");
+    console.log(`\n${await runJobsBench({ progress })}`);
+  }
 } catch (err) {
   console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   process.exitCode = 1;

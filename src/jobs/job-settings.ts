@@ -5,8 +5,12 @@ import { ConfigError } from "../errors.ts";
 
 /** The jobs' defaults, in one place. */
 export const JOB_DEFAULTS = {
-  /** Jobs one gateway runs at once; further ones wait in the queue (and other replicas may take them). */
-  workers: 4,
+  /**
+   * Jobs one gateway runs at once; further ones wait in the queue (and other replicas may take
+   * them). A worker mostly waits on its backend and on commits, so this is about backend load:
+   * a backend's own --max-concurrency still caps what reaches it.
+   */
+  workers: 16,
   /** A running job's claim; renewed while it runs, so a job whose gateway died is taken over once this passes. */
   leaseMs: 30_000,
   /** How long an ended job and its result are kept when the submitter names no TTL. */

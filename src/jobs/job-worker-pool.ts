@@ -41,6 +41,8 @@ export class JobWorkerPool {
   private readonly running = new Map<string, Running>();
   private stopped = false;
   private wakeUp: (() => void) | undefined;
+  /** A wake that came while the loop was not sleeping (claiming, say): the next sleep returns at once. */
+  private woken = false;
   private loop: Promise<void> | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private lastSweep = 0;
@@ -61,6 +63,7 @@ export class JobWorkerPool {
 
   /** A job was queued here: look now rather than at the next poll. */
   wake(): void {
+    this.woken = true;
     this.wakeUp?.();
   }
 
@@ -115,11 +118,16 @@ export class JobWorkerPool {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       const self = this;
       function done() {
         clearTimeout(timer);
+        self.woken = false;
         if (self.wakeUp === done) self.wakeUp = undefined;
         resolve();
       }
