@@ -12,6 +12,8 @@ const AUTH = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA"
 const logDir = tempDir("mcpgw-jobs-rest-");
 const WORK_LOG = join(logDir.path, "work.log");
 const WORK = { name: "work", command: [BUN, join(REPO_ROOT, "test/fixtures/work-server.ts"), "--stdio"], env: { WORK_LOG } };
+/** The same server, where the operator vouches that "work" is idempotent (backend add --idempotent-tool work). */
+const WORK_VOUCHED = { ...WORK, name: "vouched" };
 
 /** The backend's own record of what it ran: "start k", "end k", "cancelled k" lines. */
 function workLog(): string[] {
@@ -43,10 +45,13 @@ describe("REST jobs (/v1/jobs): authenticated, authorised, limited, audited like
   }
 
   beforeAll(async () => {
-    gw = await startTestGateway([WORK], { auth: "required", jobMaxArgumentBytes: "2KiB", jobMaxResultBytes: "4KiB" }, {
+    gw = await startTestGateway([WORK, WORK_VOUCHED], { auth: "required", jobMaxArgumentBytes: "2KiB", jobMaxResultBytes: "4KiB" }, {
       prepare: async (store) => {
         const rules = (...texts: string[]) => texts.map((text) => ({ effect: "allow" as const, permission: parsePermission(text) }));
-        await store.roles.create({ name: "worker", rules: rules("work/*") });
+        await store.roles.create({ name: "worker", rules: rules("work/*", "vouched/*") });
+        const vouched = await store.backends.get("vouched");
+        await store.backends.remove("vouched");
+        await store.backends.add({ ...vouched!, idempotentTools: ["wor?"] });
         await store.roles.create({ name: "admin", rules: rules("*") });
         await store.roles.create({ name: "limited", rules: rules("work/*") });
         await store.limits.add({ id: "lim-1", scope: "role", scopeValue: "limited", count: 1, periodMs: 3_600_000, burst: 1, createdAt: Date.now() });
@@ -165,6 +170,14 @@ describe("REST jobs (/v1/jobs): authenticated, authorised, limited, audited like
     const limited = await submit("lim", { backend: "work", tool: "work", arguments: { key: "lim-2" } });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
+  test("a job is idempotent when the tool's annotations say so or the operator listed the tool on the backend", async () => {
+    const idempotent = async (backend: string, tool: string) =>
+      ((await (await submit("alice", { backend, tool, arguments: { key: `idem-${backend}-${tool}` } })).json()) as JobView).idempotent;
+    expect(await idempotent("work", "work")).toBe(false);
+    expect(await idempotent("work", "work-idempotent")).toBe(true);
+    expect(await idempotent("vouched", "work")).toBe(true);
   });
 
   test("a failing tool, and a result over the cap, end the job failed with the reason", async () => {

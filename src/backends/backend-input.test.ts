@@ -29,6 +29,13 @@ describe("parseBackendInput", () => {
     });
   });
 
+  test("--idempotent-tool takes tool names and globs, once each; anything else is a usage error", () => {
+    const spec = parseBackendInput({ name: "gh", url: "https://api.example.com/mcp", idempotentTool: ["get_*", "search", "get_*"] }, NOW);
+    expect(spec.idempotentTools).toEqual(["get_*", "search"]);
+    expect(parseBackendInput({ name: "gh", url: "https://api.example.com/mcp" }, NOW).idempotentTools).toBeUndefined();
+    expect(usageError({ name: "gh", url: "https://api.example.com/mcp", idempotentTool: ["gh/get_*"] }).message).toBe('--idempotent-tool "gh/get_*" is not a tool name or glob');
+  });
+
   test("--transport sse and --timeout are taken", () => {
     const spec = parseBackendInput({ name: "legacy", url: "http://127.0.0.1:3001/sse", transport: "sse", timeout: "2m" }, NOW);
     expect(spec.transport).toBe("sse");

@@ -43,6 +43,7 @@ export const JobSchema = z
     result: z.record(z.string(), z.unknown()).optional().describe("the tool's CallToolResult, once completed (or failed with isError)"),
     error: JobErrorSchema.optional(),
     attempts: z.number().int().describe("times a gateway started the job (more than 1 after an interrupted idempotent job was retried)"),
+    idempotent: z.boolean().describe("the tool is idempotent (its annotations or the backend's --idempotent-tool): an interrupted run is retried"),
     cancelRequested: z.boolean().describe("a cancel was asked for and the running call is being stopped"),
     createdAt: z.string().describe("ISO 8601"),
     updatedAt: z.string(),

@@ -12,6 +12,7 @@ export function jobView(job: JobRecord): JobView {
     tool: job.tool,
     owner: job.owner,
     attempts: job.attempts,
+    idempotent: job.idempotent,
     cancelRequested: job.cancelRequested,
     createdAt: iso(job.createdAt)!,
     updatedAt: iso(job.updatedAt)!,
