@@ -48,6 +48,29 @@ export function buildProgram(): Command {
   addKeyCommands(program);
   addAuditCommands(program);
   addJobsCommands(program);
+
+  program
+    .command("apply")
+    .description("make roles, grants, backends and limits match a YAML document, in one transaction (sections the document has are matched exactly; absent ones are left alone)")
+    .requiredOption("-f, --file <file>", "the YAML document (- reads stdin); see docs/declarative.md")
+    .option("--dry-run", "print what would change, change nothing")
+    .option("--json", "print the changes as JSON for scripts")
+    .addHelpText("after", "\nExamples:\n  mcpgw apply -f mcpgw.yaml --dry-run\n  mcpgw apply -f mcpgw.yaml\n  mcpgw export > mcpgw.yaml   # a complete document to start from")
+    .action(async (options: { file: string; dryRun?: boolean; json?: boolean }, command: Command) => {
+      const { runApply } = await import("./commands/apply.ts");
+      await runApply(commandContext(command), options);
+    });
+
+  program
+    .command("export")
+    .description("print the roles, grants, backends and limits as a YAML document that mcpgw apply reads back unchanged")
+    .option("--out <file>", "write to this file (mode 0600: it holds header and env values as stored) instead of stdout")
+    .addHelpText("after", "\nExample:\n  mcpgw export --out mcpgw.yaml && mcpgw apply -f mcpgw.yaml --dry-run   # no changes")
+    .action(async (options: { out?: string }, command: Command) => {
+      const { runExport } = await import("./commands/export.ts");
+      await runExport(commandContext(command), options);
+    });
+
   addOperatorCommands(program);
 
   for (const command of subcommands(program)) command.exitOverride().showHelpAfterError(`(run ${commandPath(command)} --help for usage)`);

@@ -10,6 +10,7 @@ import type { Store } from "../src/store/store.ts";
 import type { StoreFixture } from "./helpers/store-fixtures.ts";
 import { auditRepositoryContract } from "./audit-repository.contract.ts";
 import { jobRepositoryContract } from "./job-repository.contract.ts";
+import { declarativeRepositoryContract } from "./declarative-repository.contract.ts";
 
 
 function backend(name: string, overrides: Partial<BackendSpec> = {}): BackendSpec {
@@ -220,6 +221,7 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
     // After "migrate applies every migration" (tests run in registration order): the audit tables exist then.
     auditRepositoryContract(() => (fixture ? store : undefined));
     jobRepositoryContract(() => (fixture ? store : undefined));
+    declarativeRepositoryContract(() => (fixture ? store : undefined), () => fixture!.openPeer());
 
   });
 }

@@ -3,6 +3,7 @@ import type { AuditRepository } from "../audit/audit-repository.ts";
 import { SqlAuditRepository } from "./sql-audit.ts";
 import { SqlBackendRepository } from "./sql-backends.ts";
 import { SqlChangeCounter } from "./sql-changes.ts";
+import { type DeclarativeRepository, SqlDeclarativeRepository } from "./sql-declarative.ts";
 import { SqlJobRepository } from "./sql-jobs.ts";
 import type { JobRepository } from "../jobs/job-record.ts";
 import { SqlSigningKeyRepository } from "./sql-signing-keys.ts";
@@ -21,6 +22,7 @@ export class SqlStore implements Store {
   readonly tokens: TokenRepository;
   readonly changes: ChangeCounter;
   readonly audit: AuditRepository;
+  readonly declarative: DeclarativeRepository;
   readonly jobs: JobRepository;
 
   constructor(
@@ -35,6 +37,7 @@ export class SqlStore implements Store {
     this.tokens = new SqlTokenRepository(driver);
     this.changes = new SqlChangeCounter(driver);
     this.audit = new SqlAuditRepository(driver);
+    this.declarative = new SqlDeclarativeRepository(driver);
     this.jobs = new SqlJobRepository(driver);
   }
 

@@ -4,6 +4,7 @@ import type { AuditRepository } from "../audit/audit-repository.ts";
 import type { BackendSpec } from "../backends/backend-spec.ts";
 import type { JobRepository } from "../jobs/job-record.ts";
 import type { MigrationStatus } from "./migrations.ts";
+import type { DeclarativeRepository } from "./sql-declarative.ts";
 import type { LimitRepository } from "./sql-limits.ts";
 import type { RoleRepository } from "./sql-roles.ts";
 import type { Dialect } from "./sql-driver.ts";
@@ -75,6 +76,8 @@ export interface Store {
   readonly changes: ChangeCounter;
   /** The hash-chained audit log (docs/audit.md). */
   readonly audit: AuditRepository;
+  /** Roles, grants, backends and limits read and applied together (mcpgw apply/export). */
+  readonly declarative: DeclarativeRepository;
   /** The durable queue of asynchronous tool calls (REST jobs and MCP tasks). */
   readonly jobs: JobRepository;
   close(): Promise<void>;

@@ -1,0 +1,128 @@
+import { type BackendInput, parseBackendInput } from "../backends/backend-input.ts";
+import type { BackendSpec } from "../backends/backend-spec.ts";
+import type { FieldReader } from "./document-fields.ts";
+import type { Path } from "./problems.ts";
+import { quoteCommandWord } from "./value-formats.ts";
+
+const BACKEND_FIELDS = ["name", "url", "transport", "command", "env", "headers", "timeout", "limits", "idempotentTools"] as const;
+const LIMIT_FIELDS = ["maxConcurrency", "maxQueue", "maxBody", "maxResponse"] as const;
+const ENV_HINT = "env maps variable names (letters, digits and _) to values, e.g. GITHUB_TOKEN: ${GITHUB_TOKEN}";
+const HEADERS_HINT = "headers map header names to one-line values, e.g. Authorization: Bearer ${API_KEY} (mcpgw sets Accept, Content-Type and the MCP headers itself)";
+
+/**
+ * The document's field for each `backend add` flag, longest flag first so that --max-queue is
+ * not read as --max-… of another. parseBackendInput's messages name flags; in a document they
+ * name these fields, and the first flag a message names is the field at fault.
+ */
+const FIELD_OF_FLAG: readonly (readonly [string, readonly string[]])[] = [
+  ["--idempotent-tool", ["idempotentTools"]],
+  ["--max-concurrency", ["limits", "maxConcurrency"]],
+  ["--max-response", ["limits", "maxResponse"]],
+  ["--max-queue", ["limits", "maxQueue"]],
+  ["--max-body", ["limits", "maxBody"]],
+  ["--transport", ["transport"]],
+  ["--command", ["command"]],
+  ["--timeout", ["timeout"]],
+  ["--header", ["headers"]],
+  ["--env", ["env"]],
+  ["--url", ["url"]],
+];
+
+/** A parseBackendInput message in the document's words: `--max-queue needs --max-concurrency` → `limits.maxQueue needs limits.maxConcurrency`. */
+export function inDocumentTerms(text: string): string {
+  let result = text;
+  for (const [flag, field] of FIELD_OF_FLAG) result = result.replaceAll(flag, field.join("."));
+  return result;
+}
+
+/** The field a parseBackendInput message is about: the first flag it names, the name, or else the backend entry itself. */
+function fieldOf(message: string): readonly string[] {
+  let best: { at: number; field: readonly string[] } | undefined;
+  for (const [flag, field] of FIELD_OF_FLAG) {
+    const at = message.indexOf(flag);
+    if (at >= 0 && (!best || at < best.at)) best = { at, field };
+  }
+  return best?.field ?? (message.includes("backend name") ? ["name"] : []);
+}
+
+/**
+ * The `backends:` section. Each entry is turned into the flags of `mcpgw backend add` and checked
+ * by the same parseBackendInput, so a document accepts exactly what the command accepts.
+ */
+export function readBackends(reader: FieldReader, items: unknown[], now: number): BackendSpec[] {
+  const backends: BackendSpec[] = [];
+  const seen = new Map<string, number>();
+  items.forEach((item, index) => {
+    const path = ["backends", index];
+    const fields = reader.map(item, path, "a backend", BACKEND_FIELDS);
+    if (!fields) return;
+    const name = reader.text(fields.name, [...path, "name"], "the backend name", { required: true });
+    if (name === undefined) return;
+    const first = seen.get(name);
+    if (first !== undefined) reader.report([...path, "name"], `backend "${name}" is declared twice (also backends[${first}])`, "declare each backend once");
+    seen.set(name, index);
+    const input = backendInput(reader, fields, path, name);
+    if (!input) return;
+    const spec = reader.check((message) => [...path, ...fieldOf(message)], () => parseBackendInput(input, now), inDocumentTerms);
+    if (spec) backends.push(spec);
+  });
+  return backends;
+}
+
+/** The flags of `backend add` that this entry stands for (bad env, header and glob entries left out); undefined when a field has the wrong type. */
+function backendInput(reader: FieldReader, fields: Record<string, unknown>, path: Path, name: string): BackendInput | undefined {
+  const before = reader.problems.length;
+  const url = reader.text(fields.url, [...path, "url"], "url");
+  const transport = reader.text(fields.transport, [...path, "transport"], "transport");
+  const command = readCommand(reader, fields.command, [...path, "command"]);
+  const timeout = reader.textOrNumber(fields.timeout, [...path, "timeout"], "timeout");
+  const env = reader.textMap(fields.env, [...path, "env"], "env");
+  const headers = reader.textMap(fields.headers, [...path, "headers"], "headers");
+  const limits = fields.limits === undefined ? {} : reader.map(fields.limits, [...path, "limits"], "backend limits", LIMIT_FIELDS);
+  const limit = (key: (typeof LIMIT_FIELDS)[number]) => reader.textOrNumber(limits?.[key], [...path, "limits", key], `limits.${key}`);
+  const limitValues = { maxConcurrency: limit("maxConcurrency"), maxQueue: limit("maxQueue"), maxBody: limit("maxBody"), maxResponse: limit("maxResponse") };
+  const idempotent = fields.idempotentTools === undefined ? undefined : reader.list(fields.idempotentTools, [...path, "idempotentTools"], "idempotentTools");
+  const globs = idempotent?.map((glob, i) => reader.text(glob, [...path, "idempotentTools", i], "a tool glob", { required: true }));
+  if (reader.problems.length > before) return undefined;
+  // Each env, header and tool-glob entry is checked alone first, in a stand-in backend so that only
+  // the entry can be wrong: a bad one is reported at its own place and left out, the rest still checked.
+  const envItems = Object.entries(env ?? {}).flatMap(([key, value]) => {
+    const item = `${key}=${value}`;
+    return reader.check([...path, "env", key], () => parseBackendInput({ name: "entry", command: "true", env: [item] }), inDocumentTerms, ENV_HINT) ? [item] : [];
+  });
+  const headerItems = Object.entries(headers ?? {}).flatMap(([key, value]) => {
+    const item = `${key}: ${value}`;
+    return reader.check([...path, "headers", key], () => parseBackendInput({ name: "entry", url: "http://127.0.0.1/", header: [item] }), inDocumentTerms, HEADERS_HINT) ? [item] : [];
+  });
+  const globItems = globs?.flatMap((glob, i) =>
+    glob !== undefined && reader.check([...path, "idempotentTools", i], () => parseBackendInput({ name: "entry", command: "true", idempotentTool: [glob] }), inDocumentTerms) ? [glob] : [],
+  );
+  return {
+    name,
+    ...(url !== undefined && { url }),
+    // `transport: stdio` says what `command` implies; the flags have no way to say it, so it is dropped.
+    ...(transport !== undefined && !(transport === "stdio" && command !== undefined) && { transport }),
+    ...(command !== undefined && { command }),
+    ...(timeout !== undefined && { timeout }),
+    ...(env && { env: envItems }),
+    ...(headers && { header: headerItems }),
+    ...(globItems && { idempotentTool: globItems }),
+    ...definedEntry("maxConcurrency", limitValues.maxConcurrency),
+    ...definedEntry("maxQueue", limitValues.maxQueue),
+    ...definedEntry("maxBody", limitValues.maxBody),
+    ...definedEntry("maxResponse", limitValues.maxResponse),
+  };
+}
+
+/** `command:` as one string (split like a shell, as --command is) or as a list of words (taken as they are). */
+function readCommand(reader: FieldReader, value: unknown, path: Path): string | undefined {
+  if (!Array.isArray(value)) return reader.text(value, path, "command");
+  const words = value.map((word, i) => reader.text(word, [...path, i], "a command word", { required: true }));
+  if (words.some((word) => word === undefined)) return undefined;
+  // Quoted so that parseBackendInput's shell-like split gives back exactly these words.
+  return (words as string[]).map(quoteCommandWord).join(" ");
+}
+
+function definedEntry<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+}
