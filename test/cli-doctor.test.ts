@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { ensureActiveSigningKey } from "../src/auth/signing-keys.ts";
@@ -150,6 +150,22 @@ describe("mcpgw doctor finds what is wrong", () => {
     expect(find(report, "configuration")).toMatchObject({ status: "problem", detail: expect.stringContaining("MCPGW_JWT_CLOCK_SKEW"), fix: expect.stringContaining("NTP") });
     expect(statuses(report)).toMatchObject({ database: "skipped" });
     expect(existsSync(join(cwd.path, "x.db"))).toBe(false);
+  });
+
+  test("a malformed .env is a configuration problem for doctor and a clear error for other commands", async () => {
+    const dir = tempDir("mcpgw-doctor-env-");
+    try {
+      writeFileSync(join(dir.path, ".env"), "MCPGW_PORT=8080\nJUST_A_WORD\n");
+      const json = await runCli(["doctor", "--json"], { cwd: dir.path });
+      expect(json.code).toBe(1);
+      expect(find(JSON.parse(json.stdout) as Report, "configuration")).toMatchObject({ status: "problem", detail: expect.stringContaining('.env, line 2: "JUST_A_WORD" is not KEY=VALUE') });
+      const other = await runCli(["role", "list"], { cwd: dir.path });
+      expect(other.code).toBe(2);
+      expect(other.stderr).toMatch(/^error: .*\.env, line 2: "JUST_A_WORD" is not KEY=VALUE\n {2}→ fix or remove that line/);
+      for (const result of [json, other]) expect(result.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      dir.remove();
+    }
   });
 
   test("development-only settings are warnings: exit stays 0", async () => {

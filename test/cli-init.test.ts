@@ -5,6 +5,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { REPO_ROOT, cleanEnv, runCli } from "./helpers/cli.ts";
 import { BUN, connectClient, listAllTools } from "./helpers/gateway.ts";
 import { isolatedSchema, postgresAvailable } from "./helpers/postgres.ts";
+import { freePort } from "./helpers/process.ts";
 import { tempDir } from "./helpers/temp-dir.ts";
 
 const ENTRY = join(REPO_ROOT, "cli", "main.ts");
@@ -131,6 +132,16 @@ describe("mcpgw init", () => {
     expect(JSON.parse(backends.stdout)).toEqual([]);
     const tokens = await runCli(["--db", "sqlite:b.db", "token", "list", "--json"], { cwd: dir });
     expect(JSON.parse(tokens.stdout)).toEqual([]);
+  });
+
+  test("init --yes with a database that does not answer fails and writes no .env", async () => {
+    const dir = folder();
+    const port = await freePort();
+    const result = await runCli(["init", "--yes", "--db", `postgres://postgres@127.0.0.1:${port}/mcpgw`], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`error: PostgreSQL at postgres://postgres@127.0.0.1:${port}/mcpgw is unreachable`);
+    expect(result.stdout).toBe("");
+    expect(existsSync(join(dir, ".env"))).toBe(false);
   });
 
   test("without a terminal and without --yes, init is a usage error that says to pass --yes", async () => {
