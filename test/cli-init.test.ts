@@ -10,6 +10,8 @@ import { tempDir } from "./helpers/temp-dir.ts";
 
 const ENTRY = join(REPO_ROOT, "cli", "main.ts");
 const LAB_COMMAND = `"${BUN}" "${join(REPO_ROOT, "test/fixtures/lab-server.ts")}" --stdio`;
+// init, then serve and an MCP call: several processes, slow on a loaded machine.
+const E2E_TIMEOUT_MS = 90_000;
 const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/;
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -49,7 +51,7 @@ describe("mcpgw init", () => {
     // serve, started in that folder with no --db, finds the database through .env (Bun's own loading).
     await expectServes(dir, token!, "lab__echo", "lab: hi");
     expect(existsSync(join(dir, "mcpgw.db"))).toBe(false);
-  });
+  }, E2E_TIMEOUT_MS);
 
   test("the wizard asks before overwriting an existing .env, and writes elsewhere when told", async () => {
     const dir = folder();
@@ -67,7 +69,7 @@ describe("mcpgw init", () => {
     expect(readFileSync(join(dir, ".env"), "utf8")).toBe(previous);
     expect(readFileSync(join(dir, "other.env"), "utf8")).toMatch(/^MCPGW_DATABASE_URL=sqlite:old\.db$/m);
     expect(terminal.output()).toContain("backend    none yet");
-  });
+  }, E2E_TIMEOUT_MS);
 
   test("init --yes with flags sets up a gateway without a terminal; the token alone goes to stdout", async () => {
     const dir = folder();
@@ -81,7 +83,7 @@ describe("mcpgw init", () => {
     expect(readFileSync(join(dir, ".env"), "utf8")).toMatch(/^MCPGW_DATABASE_URL=sqlite:ci\.db$/m);
     // With Bun's .env loading switched off, mcpgw's own reading of .env must find the database.
     await expectServes(dir, result.stdout.trim(), "tools__echo", "tools: hi", ["--no-env-file"]);
-  });
+  }, E2E_TIMEOUT_MS);
 
   test("init --yes refuses to overwrite an existing .env unless --force, which keeps its other variables", async () => {
     const dir = folder();
@@ -162,7 +164,7 @@ describe("mcpgw init", () => {
     expect(result.code, result.stderr).toBe(0);
     expect(readFileSync(join(dir, ".env"), "utf8")).toContain(`MCPGW_DATABASE_URL=${schema.url}`);
     await expectServes(dir, result.stdout.trim(), "lab__echo", "lab: hi");
-  });
+  }, E2E_TIMEOUT_MS);
 });
 
 /** Starts `mcpgw serve` in `dir` with nothing but its .env, and makes an authenticated tool call through it. */
