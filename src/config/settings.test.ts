@@ -28,7 +28,36 @@ describe("settings", () => {
         authorizationServers: [],
       },
       audit: { enabled: true, failOpen: false, redactKeys: AUDIT_DEFAULTS.redactKeys, argumentsMaxBytes: 4_096 },
+      jobs: {
+        workers: 16,
+        leaseMs: 30_000,
+        defaultTtlMs: 86_400_000,
+        maxTtlMs: 604_800_000,
+        timeoutMs: 3_600_000,
+        maxArgumentBytes: 262_144,
+        maxResultBytes: 1_048_576,
+        adminRole: "admin",
+        maxAttempts: 3,
+      },
     });
+  });
+
+  test.each([
+    [{ MCPGW_JOB_WORKERS: "0" }, { workers: 0 }],
+    [{ MCPGW_JOB_LEASE: "10s", MCPGW_JOB_TIMEOUT: "5m" }, { leaseMs: 10_000, timeoutMs: 300_000 }],
+    [{ MCPGW_JOB_MAX_ARGUMENT_BYTES: "1KiB", MCPGW_JOB_MAX_RESULT_BYTES: "2MiB" }, { maxArgumentBytes: 1_024, maxResultBytes: 2_097_152 }],
+    [{ MCPGW_JOB_ADMIN_ROLE: "ops" }, { adminRole: "ops" }],
+  ])("jobs settings from %o", (vars, expected) => {
+    expect(resolveSettings({}, readEnv(vars)).jobs).toMatchObject(expected);
+  });
+
+  test.each([
+    [{ MCPGW_JOB_WORKERS: "-1" }, /MCPGW_JOB_WORKERS: "-1" is not a number of workers from 0 to 1000/],
+    [{ MCPGW_JOB_LEASE: "500ms" }, /MCPGW_JOB_LEASE: a lease under 1s would expire between renewals/],
+    [{ MCPGW_JOB_DEFAULT_TTL: "30d" }, /MCPGW_JOB_DEFAULT_TTL is longer than MCPGW_JOB_MAX_TTL/],
+    [{ MCPGW_JOB_MAX_RESULT_BYTES: "lots" }, /MCPGW_JOB_MAX_RESULT_BYTES: "lots" is not a size/],
+  ])("bad jobs settings %o are refused with the variable named", (vars, message) => {
+    expect(() => resolveSettings({}, readEnv(vars))).toThrow(message);
   });
 
   test.each([
