@@ -97,7 +97,7 @@ function addBackendCommands(program: Command): void {
     .option("--max-concurrency <n>", "calls in flight to this backend at once, from all sessions (default: no cap)")
     .option("--max-queue <n>", "calls that may wait for a slot before callers get a busy error (default 100; needs --max-concurrency)")
     .option("--max-body <size>", "largest request body accepted on /mcp/NAME, e.g. 4MiB (default MCPGW_MAX_BODY_BYTES)")
-    .option("--max-response <size>", "largest single message accepted from the backend, e.g. 8MiB (default MCPGW_MAX_RESPONSE_BYTES)")
+    .option("--max-response <size>", "largest single message accepted from the backend, e.g. 8MiB (default 16MiB)")
     .option("--idempotent-tool <glob>", "tool (or glob) safe to run twice: its jobs are retried after a gateway dies mid-call (repeatable)", collect, [])
     .addHelpText("after", '\nSecrets: write --header "Authorization: Bearer ${API_KEY}" (single-quoted in a shell) so the secret stays in\nthe gateway\'s environment; literal values are stored in the database as given.')
     .action(async (name: string, options: { url?: string; transport?: string; command?: string; env: string[]; header: string[]; timeout?: string; maxConcurrency?: string; maxQueue?: string; maxBody?: string; maxResponse?: string; idempotentTool: string[] }, command: Command) => {

@@ -83,7 +83,10 @@ export class JobWorkerPool {
     this.wake();
     await this.loop;
     const all = Promise.all([...this.running.values()].map((r) => r.done));
-    await Promise.race([all, Bun.sleep(drainMs)]);
+    // A timer that ends with the drain, so a process with no jobs left does not wait it out.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)))]);
+    clearTimeout(timer);
     for (const running of this.running.values()) running.controller.abort("shutdown" satisfies StopReason);
     await all;
     clearInterval(this.heartbeat);
