@@ -4,6 +4,9 @@ import type { Settings } from "./config/settings.ts";
 import { NoAuditor } from "./audit/no-auditor.ts";
 import { Gauge, MetricsRegistry } from "./observability/metrics.ts";
 import { ObservingAuditor } from "./observability/observing-auditor.ts";
+import { AuditMetrics } from "./observability/audit-metrics.ts";
+import { BackendHealthMetrics } from "./observability/backend-health-metrics.ts";
+import { handleTraced } from "./observability/trace-propagation.ts";
 import { StoreAuditor } from "./audit/store-auditor.ts";
 import type { Auditor } from "./audit/auditor.ts";
 import { type Authentication, createAuthentication } from "./auth/authentication.ts";
@@ -59,22 +62,27 @@ export async function startGateway(
   const policy = new PolicyEngine(store, logger, watcher);
   const limiter = new LeasingRateLimiter(store.limits);
   watcher.on("limits", async () => limiter.setRules(await store.limits.list()));
-  const pool = new BackendPool({ env, logger, version });
+  // Prometheus metrics at /metrics: calls, latency and refusals (recorded at the Auditor seam),
+  // sessions, backend health (from the pool's connections), the audit queue and its commits.
+  const metrics = new MetricsRegistry();
+  const pool = new BackendPool({ env, logger, version, health: new BackendHealthMetrics(metrics, () => registry.list().map((spec) => spec.name)) });
+  const auditMetrics = new AuditMetrics(metrics);
   const jobBackends = new JobBackends(registry, pool);
   let workers: JobWorkerPool | undefined;
   // The store-backed auditor opens this process's audit chain once the schema is current.
   let storeAuditor: StoreAuditor | undefined;
   let listener: Listener;
   let mcp: McpHttpFront | undefined;
-  // Prometheus metrics at /metrics: calls, latency and refusals (recorded at the Auditor seam), sessions.
-  const metrics = new MetricsRegistry();
   metrics.register(new Gauge("mcpgw_sessions", "Open MCP client sessions", () => mcp?.sessionCount ?? 0));
   let authentication: Authentication | undefined;
   try {
     const applied = await store.migrate();
     if (applied.length > 0) logger.info({ applied }, "applied migrations");
     // Also marks calls a crashed previous run left unfinished as incomplete (docs/audit.md).
-    if (!overrides.auditor && settings.audit.enabled) storeAuditor = await StoreAuditor.start({ repository: store.audit, logger, settings: settings.audit });
+    if (!overrides.auditor && settings.audit.enabled) {
+      storeAuditor = await StoreAuditor.start({ repository: store.audit, logger, settings: settings.audit, onCommit: auditMetrics.onCommit });
+      auditMetrics.attach(storeAuditor);
+    }
     if (!overrides.auditor && !settings.audit.enabled) logger.warn("MCPGW_AUDIT=off: calls are NOT audited (for development and benchmarks only)");
     // One auditor for the pipeline's refusals and calls and the front's unauthenticated requests.
     const auditor = new ObservingAuditor(overrides.auditor ?? storeAuditor ?? new NoAuditor(), logger, metrics);
@@ -120,7 +128,9 @@ export async function startGateway(
       maxBodyBytes: settings.maxBodyBytes,
       logger,
     });
-    listener = listen(createGatewayApp({ store, logger, version, mcp, metrics, jobs: jobsApi, wellKnown: authentication.wellKnown, ...(storeAuditor && { audit: storeAuditor }) }), { host: settings.host, port: settings.port, logger });
+    // Jobs requests run in their W3C trace context, like /mcp (the front does its own).
+    const jobsRoute = (request: Request, path: string) => handleTraced(request, () => jobsApi(request, path));
+    listener = listen(createGatewayApp({ store, logger, version, mcp, metrics, jobs: jobsRoute, wellKnown: authentication.wellKnown, ...(storeAuditor && { audit: storeAuditor }) }), { host: settings.host, port: settings.port, logger });
     workers.start();
   } catch (err) {
     await workers?.stop(0);

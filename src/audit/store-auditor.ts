@@ -36,6 +36,8 @@ export interface StoreAuditorOptions {
   staleAfterMs?: number;
   /** Most records and outcomes kept in memory while the store is unavailable. */
   maxQueued?: number;
+  /** Told of each group commit that wrote records or outcomes: how many, and how long the transaction took (metrics). */
+  onCommit?: (items: number, seconds: number) => void;
 }
 
 const DEFAULTS = { maxBatch: 1_000, retryMs: 500, heartbeatMs: 30_000, staleAfterMs: 10 * 60_000, maxQueued: 20_000 };
@@ -67,6 +69,7 @@ export class StoreAuditor implements Auditor {
   private readonly rows: AuditRowBuilder;
   private readonly failOpen: boolean;
   private readonly options: typeof DEFAULTS;
+  private readonly onCommit: ((items: number, seconds: number) => void) | undefined;
   private chainId: string;
   private head: Head;
   private queue: QueuedItem[] = [];
@@ -92,6 +95,7 @@ export class StoreAuditor implements Auditor {
       staleAfterMs: options.staleAfterMs ?? DEFAULTS.staleAfterMs,
       maxQueued: options.maxQueued ?? DEFAULTS.maxQueued,
     };
+    this.onCommit = options.onCommit;
     this.chainId = chainId;
     this.head = { seq: 0, hash: genesisHash(chainId) };
   }
@@ -121,6 +125,11 @@ export class StoreAuditor implements Auditor {
   /** This process's chain id. */
   get chain(): string {
     return this.chainId;
+  }
+
+  /** Records and outcomes waiting to be committed (metrics read it at every scrape). */
+  get queued(): number {
+    return this.queue.length;
   }
 
   health(): AuditHealth {
@@ -287,6 +296,7 @@ export class StoreAuditor implements Auditor {
     this.stats.commits += 1;
     this.stats.committed += batch.length - orphaned.length;
     this.stats.lastCommitMs = performance.now() - started;
+    this.onCommit?.(batch.length - orphaned.length, this.stats.lastCommitMs / 1_000);
     for (const item of batch) item.waiter?.resolve();
   }
 

@@ -16,6 +16,7 @@ import { formatDuration } from "../config/duration.ts";
 import { describeError } from "../errors.ts";
 import { backendTimeout, backendUnavailable } from "../front/gateway-errors.ts";
 import type { Logger } from "../log/logger.ts";
+import { outsideTrace } from "../observability/trace-propagation.ts";
 import type { BackendSpec } from "./backend-spec.ts";
 import { createBackendTransport } from "./transport-factory.ts";
 
@@ -31,6 +32,14 @@ export interface BackendListener {
   onNotification(notification: Notification): void;
 }
 
+/** Told what the gateway learns about a backend's health, for metrics (observability/backend-health-metrics.ts). */
+export interface BackendHealthObserver {
+  /** A connection to the backend opened (initialize answered). */
+  connected(backend: string): void;
+  /** A connection attempt failed ("connect"), or an open connection closed without the gateway closing it ("closed": crash, network). */
+  failed(backend: string, reason: "connect" | "closed"): void;
+}
+
 export interface BackendConnectionOptions {
   /** Capabilities declared to the backend: the client's own, mirrored, so the backend shows the same features. */
   capabilities: ClientCapabilities;
@@ -38,6 +47,7 @@ export interface BackendConnectionOptions {
   env: Record<string, string | undefined>;
   logger: Logger;
   listener: BackendListener;
+  health?: BackendHealthObserver;
 }
 
 export interface ForwardOptions {
@@ -90,7 +100,8 @@ export class BackendConnection {
   async connect(): Promise<Client> {
     if (this.client) return this.client;
     if (this.closed) throw backendUnavailable(this.name, "the connection was closed by the gateway");
-    this.connecting ??= this.open().finally(() => (this.connecting = undefined));
+    // Outside the caller's trace: a connection (its initialize, its GET stream) serves every later call too.
+    this.connecting ??= outsideTrace(() => this.open()).finally(() => (this.connecting = undefined));
     return this.connecting;
   }
 
@@ -150,6 +161,7 @@ export class BackendConnection {
     } catch (err) {
       await client.close().catch(() => undefined);
       this.noteFailure();
+      this.options.health?.failed(this.name, "connect");
       const explained = this.explain(err, "connect");
       this.lastError = explained.message;
       throw explained;
@@ -159,6 +171,7 @@ export class BackendConnection {
       this.client = undefined;
       if (!this.closed) {
         this.noteFailure();
+        this.options.health?.failed(this.name, "closed");
         this.log.warn({ retryInMs: Math.max(0, this.retryAt - Date.now()) }, "backend connection closed");
       }
     };
@@ -167,6 +180,7 @@ export class BackendConnection {
     this.serverInfo = client.getServerVersion();
     this.instructions = client.getInstructions();
     this.failures = 0;
+    this.options.health?.connected(this.name);
     this.log.info({ server: this.serverInfo?.name, version: this.serverInfo?.version }, "backend connected");
     return client;
   }

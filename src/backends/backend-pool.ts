@@ -1,6 +1,6 @@
 import { type ClientCapabilities, ErrorCode, type LoggingLevel, McpError, type Notification, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../log/logger.ts";
-import { BackendConnection } from "./backend-connection.ts";
+import { BackendConnection, type BackendHealthObserver } from "./backend-connection.ts";
 import type { BackendSpec } from "./backend-spec.ts";
 import { ConcurrencyGate, DEFAULT_MAX_QUEUE } from "./concurrency-gate.ts";
 
@@ -19,6 +19,8 @@ export interface BackendPoolOptions {
   env: Record<string, string | undefined>;
   logger: Logger;
   version: string;
+  /** Told when connections open and fail (metrics). */
+  health?: BackendHealthObserver;
 }
 
 /** Notifications that concern every client of a backend, so a shared connection may fan them out. */
@@ -134,6 +136,7 @@ export class BackendPool {
       clientInfo: { name: "mcpgw", version: this.options.version },
       env: this.options.env,
       logger: this.options.logger,
+      ...(this.options.health && { health: this.options.health }),
     };
   }
 }

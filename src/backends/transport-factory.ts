@@ -7,6 +7,7 @@ import type { Logger } from "../log/logger.ts";
 import type { BackendSpec } from "./backend-spec.ts";
 import { BunStdioTransport, DEFAULT_MAX_MESSAGE_BYTES } from "./bun-stdio-transport.ts";
 import { sizeLimitedFetch } from "./size-limited-fetch.ts";
+import { tracePropagatingFetch } from "../observability/trace-propagation.ts";
 import { resolveSecretRefs } from "./secret-refs.ts";
 
 export interface BackendTransportOptions {
@@ -32,12 +33,13 @@ export function createBackendTransport(spec: BackendSpec, options: BackendTransp
     case "streamable-http":
       return new StreamableHTTPClientTransport(new URL(requireUrl(spec)), {
         requestInit: { headers: resolvedHeaders(spec, options) },
-        fetch: sizeLimitedFetch(maxMessageBytes(spec, options), spec.name),
+        // Each POST carries the W3C trace context of the call that sent it (none for the connection's own traffic).
+        fetch: tracePropagatingFetch(sizeLimitedFetch(maxMessageBytes(spec, options), spec.name)),
       });
     case "sse":
       // SDK 1.32 sends requestInit headers on the event-stream GET as well as on each POST,
       // so no separate eventSourceInit is needed (test/transport-factory checks both requests).
-      return new SSEClientTransport(new URL(requireUrl(spec)), { requestInit: { headers: resolvedHeaders(spec, options) } });
+      return new SSEClientTransport(new URL(requireUrl(spec)), { requestInit: { headers: resolvedHeaders(spec, options) }, fetch: tracePropagatingFetch(fetch) });
     default:
       return assertNever(spec.transport);
   }

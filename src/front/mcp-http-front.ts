@@ -9,6 +9,7 @@ import { UNAUTHENTICATED_CODE, unauthorizedResponse } from "../auth/unauthorized
 import { describeError } from "../errors.ts";
 import type { JobService } from "../jobs/job-service.ts";
 import type { Logger } from "../log/logger.ts";
+import { currentTrace, handleTraced } from "../observability/trace-propagation.ts";
 import type { Pipeline } from "./front-session.ts";
 import { FrontSession, type SessionRoute } from "./front-session.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
@@ -71,8 +72,15 @@ export class McpHttpFront {
     return this.sessions.size;
   }
 
-  /** Handles a request whose path is /mcp or /mcp/<backend>. */
-  async handle(request: Request, path: string): Promise<Response> {
+  /**
+   * Handles a request whose path is /mcp or /mcp/<backend>, in its W3C trace context (continued
+   * from its traceparent, or started): the per-call log line carries it, and HTTP backends get it.
+   */
+  handle(request: Request, path: string): Promise<Response> {
+    return handleTraced(request, () => this.dispatch(request, path));
+  }
+
+  private async dispatch(request: Request, path: string): Promise<Response> {
     const refusal = this.options.originGuard(request);
     if (refusal) return error(403, GatewayErrorCode.InvalidRequest, `Forbidden: ${refusal}`);
     // Every request, before routes, backends, sessions or the body are looked at: sessions are
@@ -202,7 +210,11 @@ export class McpHttpFront {
       ...(sessionId !== null && SESSION_ID.test(sessionId) && { sessionId }),
       ...(route?.kind === "backend" && { backend: route.backend }),
     };
-    this.options.logger.info({ reason: failure.reason, detail: failure.detail, method: request.method, path, ...(context.sessionId && { session: context.sessionId }) }, "request unauthenticated");
+    const trace = currentTrace();
+    this.options.logger.info(
+      { reason: failure.reason, detail: failure.detail, method: request.method, path, ...(context.sessionId && { session: context.sessionId }), ...(trace && { trace_id: trace.traceId, span_id: trace.spanId }) },
+      "request unauthenticated",
+    );
     try {
       await this.options.auditor.refuse(context, { status: "unauthenticated", errorCode: UNAUTHENTICATED_CODE, errorMessage: failure.message, decision: "unauthenticated", rule: failure.reason });
     } catch (err) {

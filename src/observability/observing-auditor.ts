@@ -1,6 +1,8 @@
 import type { AuditContext, AuditEntry, AuditOutcome, Auditor } from "../audit/auditor.ts";
 import type { Logger } from "../log/logger.ts";
 import { Counter, Histogram, type MetricsRegistry } from "./metrics.ts";
+import type { TraceContext } from "./trace-context.ts";
+import { currentTrace } from "./trace-propagation.ts";
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -31,6 +33,8 @@ export class ObservingAuditor implements Auditor {
 
   async begin(context: AuditContext): Promise<AuditEntry> {
     const started = performance.now();
+    // Taken now: the call's trace is that of the request that began it (job runs have none).
+    const trace = currentTrace();
     const entry = await this.inner.begin(context);
     return {
       finish: (outcome) => {
@@ -39,7 +43,7 @@ export class ObservingAuditor implements Auditor {
         const backend = context.backend ?? "";
         this.calls.inc([backend, context.method, targetLabel(context), outcome.status]);
         this.latency.observe([backend, context.method], seconds);
-        this.logCall(context, outcome, seconds);
+        this.logCall(context, outcome, seconds, trace);
       },
     };
   }
@@ -48,12 +52,16 @@ export class ObservingAuditor implements Auditor {
     this.refusals.inc([outcome.status]);
     this.calls.inc([context.backend ?? "", context.method, targetLabel(context), outcome.status]);
     // The front logs unauthenticated requests itself (with the reason); everything else gets its line here.
-    if (outcome.status !== "unauthenticated") this.logCall(context, outcome, 0);
+    if (outcome.status !== "unauthenticated") this.logCall(context, outcome, 0, currentTrace());
     await this.inner.refuse(context, outcome);
   }
 
-  /** One line per call: who, what, how it ended, how long (arguments stay in the audit log, redacted). */
-  private logCall(context: AuditContext, outcome: AuditOutcome, seconds: number): void {
+  /**
+   * One line per call: who, what, how it ended, how long, and its W3C trace (arguments stay in the
+   * audit log, redacted). The trace fields are named as OpenTelemetry's pino instrumentation names
+   * them (trace_id, span_id), so log pipelines that link logs to traces find them.
+   */
+  private logCall(context: AuditContext, outcome: AuditOutcome, seconds: number, trace: TraceContext | undefined): void {
     if (!this.logger.isLevelEnabled("info")) return;
     this.logger.info(
       {
@@ -66,6 +74,8 @@ export class ObservingAuditor implements Auditor {
         status: outcome.status,
         ...(outcome.errorCode !== undefined && { errorCode: outcome.errorCode }),
         ms: Math.round(seconds * 10_000) / 10,
+        ...(trace && { trace_id: trace.traceId, span_id: trace.spanId }),
+        ...(trace?.parentId !== undefined && { parent_span_id: trace.parentId }),
       },
       "call",
     );
