@@ -7,6 +7,8 @@ import type { AuditRow } from "../src/audit/audit-record.ts";
 import { verifyAllChains } from "../src/audit/verify-chains.ts";
 import { REPO_ROOT } from "./helpers/cli.ts";
 import { BUN, type TestGateway, connectClient, startTestGateway } from "./helpers/gateway.ts";
+import { issueToken } from "../src/auth/token-issuer.ts";
+import { parsePermission } from "../src/policy/permission.ts";
 import { isolatedSchema, postgresAvailable, testPostgresUrl } from "./helpers/postgres.ts";
 import { TcpProxy } from "./helpers/tcp-proxy.ts";
 import { tempDir } from "./helpers/temp-dir.ts";
@@ -15,7 +17,13 @@ import { Database } from "bun:sqlite";
 const LAB_SERVER = join(REPO_ROOT, "test/fixtures/lab-server.ts");
 const STDIO_SPY = join(REPO_ROOT, "test/fixtures/stdio-spy.ts");
 const CLI = join(REPO_ROOT, "cli/main.ts");
-const CALLS = 1_000;
+/** Issue 6, acceptance 1: this many calls, ~200 in flight at once over 100 sessions. */
+const CALLS = 10_000;
+const ALICE_SESSIONS = 80;
+const LIMITED_SESSIONS = 20;
+const IN_FLIGHT_PER_SESSION = 2;
+/** The rate-limited subject's budget for lab/echo: a burst of this many, then 1 a day (none in the test). */
+const LIMITED_BURST = 50;
 
 /**
  * The database under a gateway, reachable in a way the test can break for real: Postgres through
@@ -107,20 +115,26 @@ async function rowsOf(url: string): Promise<AuditRow[]> {
   }
 }
 
-type Kind = "ok" | "tool-error" | "unknown-tool" | "down" | "unknown-backend" | "invalid";
-const KINDS: Kind[] = ["ok", "tool-error", "unknown-tool", "down", "unknown-backend", "invalid"];
+type Kind = "ok" | "tool-error" | "unknown-tool" | "denied" | "rate-limited" | "down" | "crash" | "unknown-backend" | "invalid";
+const KINDS: Kind[] = ["ok", "tool-error", "unknown-tool", "denied", "rate-limited", "down", "crash", "unknown-backend", "invalid"];
+type Answer = "result" | "tool-error" | number;
 
 /** One call of a kind, tagged with a unique text so its record can be found by its arguments. */
-async function callOfKind(client: Client, kind: Kind, tag: string): Promise<"result" | "tool-error" | number> {
+async function callOfKind(client: Client, kind: Kind, tag: string): Promise<Answer> {
   const request = {
     ok: { name: "lab__echo", arguments: { text: tag } },
-    "tool-error": { name: "lab__echo", arguments: { text: tag, extra: 1, ms: "not a number" } as Record<string, unknown> },
+    "tool-error": { name: "lab__echo", arguments: { text: 42, tag } },
     "unknown-tool": { name: "lab__nope", arguments: { text: tag } },
+    // The role allows every tool but this one (deny wins).
+    denied: { name: "lab__sleep", arguments: { ms: 1, tag } },
+    // Made by the subject whose budget for lab/echo is a burst of LIMITED_BURST calls.
+    "rate-limited": { name: "lab__echo", arguments: { text: tag } },
     down: { name: "down__echo", arguments: { text: tag } },
+    // The backend process exits mid-call; while it restarts (with backoff) calls fail at once.
+    crash: { name: "crashy__crash", arguments: { tag } },
     "unknown-backend": { name: "ghost__echo", arguments: { text: tag } },
     invalid: { name: "no-backend-prefix", arguments: { text: tag } },
   }[kind];
-  if (kind === "tool-error") request.arguments = { text: 42, tag };
   try {
     const result = await client.callTool(request);
     return result.isError === true ? "tool-error" : "result";
@@ -129,14 +143,59 @@ async function callOfKind(client: Client, kind: Kind, tag: string): Promise<"res
   }
 }
 
-const EXPECTED: Record<Kind, Partial<AuditRow>> = {
-  ok: { status: "ok", kind: "call", backend: "lab", target: "echo" },
-  "tool-error": { status: "error", kind: "call", backend: "lab", target: "echo", errorMessage: "the tool reported an error (isError)" },
-  "unknown-tool": { status: "error", kind: "call", backend: "lab", target: "nope" },
-  down: { status: "error", kind: "call", backend: "down", errorCode: -32010 },
-  "unknown-backend": { status: "error", kind: "call", backend: "ghost", errorCode: -32011 },
-  invalid: { status: "invalid", kind: "refusal", errorCode: -32602 },
-} satisfies Record<Kind, Partial<AuditRow>>;
+/** What the caller is told for each kind (a rate-limited call may also be one of the burst: "result"). */
+const ANSWERS: Record<Kind, Answer[]> = {
+  ok: ["result"],
+  "tool-error": ["tool-error"],
+  "unknown-tool": ["tool-error"],
+  denied: [-32012],
+  "rate-limited": ["result", -32013],
+  down: [-32010],
+  crash: [-32010],
+  "unknown-backend": [-32011],
+  invalid: [-32602],
+};
+
+/** The record a call of a kind leaves, given what its caller was told. */
+function expectedRecord(kind: Kind, answer: Answer): Partial<AuditRow> {
+  switch (kind) {
+    case "ok":
+      return { status: "ok", kind: "call", backend: "lab", target: "echo" };
+    case "tool-error":
+      return { status: "error", kind: "call", backend: "lab", target: "echo", errorMessage: "the tool reported an error (isError)" };
+    case "unknown-tool":
+      return { status: "error", kind: "call", backend: "lab", target: "nope" };
+    case "denied":
+      return { status: "denied", kind: "refusal", backend: "lab", target: "sleep", errorCode: -32012, decision: "denied" };
+    case "rate-limited":
+      return answer === "result"
+        ? { status: "ok", kind: "call", backend: "lab", target: "echo", subject: "rl" }
+        : { status: "rate_limited", kind: "refusal", backend: "lab", target: "echo", subject: "rl", errorCode: -32013, rule: "rl-echo" };
+    case "down":
+      return { status: "error", kind: "call", backend: "down", errorCode: -32010 };
+    case "crash":
+      return { status: "error", kind: "call", backend: "crashy", target: "crash", errorCode: -32010 };
+    case "unknown-backend":
+      return { status: "error", kind: "call", backend: "ghost", errorCode: -32011 };
+    case "invalid":
+      return { status: "invalid", kind: "refusal", errorCode: -32602 };
+  }
+}
+
+/** Runs `tasks` with at most `width` in flight (one session's share of the load). */
+async function inFlight<T>(tasks: (() => Promise<T>)[], width: number): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < tasks.length) {
+        const i = next++;
+        results[i] = await tasks[i]!();
+      }
+    }),
+  );
+  return results;
+}
 
 for (const [label, setup] of [["sqlite", sqliteHarness], ["postgres", postgresHarness]] as const) {
   describe(`audit through the gateway (${label})`, () => {
@@ -144,46 +203,79 @@ for (const [label, setup] of [["sqlite", sqliteHarness], ["postgres", postgresHa
     let gw: TestGateway;
     let spyLog: string;
     let spyDir: { path: string; remove(): void };
+    /** Sessions of "alice", whose role allows every tool but lab/sleep. */
     const clients: Client[] = [];
+    /** Sessions of "rl", who may call lab/echo LIMITED_BURST times. */
+    const limited: Client[] = [];
 
     beforeAll(async () => {
       harness = await setup();
       if (!harness) return;
       spyDir = tempDir("mcpgw-audit-spy-");
       spyLog = join(spyDir.path, "stdin.log");
+      const tokens = { alice: "", rl: "" };
       gw = await startTestGateway(
         [
           { name: "lab", command: [BUN, STDIO_SPY, BUN, LAB_SERVER, "--stdio"], env: { LAB_NAME: "lab", STDIO_SPY_LOG: spyLog } },
           { name: "down", url: "http://127.0.0.1:1/mcp", timeoutMs: 2_000 },
+          { name: "crashy", command: [BUN, LAB_SERVER, "--stdio"], env: { LAB_NAME: "crashy" } },
         ],
-        {},
-        { databaseUrl: harness.url },
+        { auth: "required" },
+        {
+          databaseUrl: harness.url,
+          prepare: async (store) => {
+            await store.roles.create({ name: "mixer", rules: [{ effect: "allow", permission: parsePermission("*") }, { effect: "deny", permission: parsePermission("lab/sleep") }] });
+            await store.limits.add({ id: "rl-echo", scope: "subject", scopeValue: "rl", toolPattern: "lab/echo", count: 1, periodMs: 86_400_000, burst: LIMITED_BURST, createdAt: Date.now() });
+            const auth = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" } as const;
+            for (const subject of ["alice", "rl"] as const) tokens[subject] = (await issueToken(store, auth, { subject, roles: ["mixer"], ttlMs: 3_600_000 })).token;
+          },
+        },
       );
-      for (let i = 0; i < 10; i++) clients.push(await connectClient(gw.mcpUrl(), {}, `audit-${i}`));
-    });
+      const connect = (name: string, token: string) => connectClient(gw.mcpUrl(), {}, name, { token });
+      clients.push(...(await Promise.all(Array.from({ length: ALICE_SESSIONS }, (_, i) => connect(`audit-${i}`, tokens.alice)))));
+      limited.push(...(await Promise.all(Array.from({ length: LIMITED_SESSIONS }, (_, i) => connect(`audit-rl-${i}`, tokens.rl)))));
+    }, 60_000);
 
     afterAll(async () => {
-      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      await Promise.all([...clients, ...limited].map((c) => c.close().catch(() => undefined)));
       await gw?.stop();
       await harness?.cleanup();
       spyDir?.remove();
     });
 
-    test(`${CALLS} concurrent calls (ok, tool error, unknown tool, failing backend, unknown backend, invalid) leave exactly one record each, with the right outcome`, async (context) => {
+    test(`${CALLS.toLocaleString("en")} concurrent calls with authentication (ok, tool error, unknown tool, denied, rate limited, failing and crashing backend, unknown backend, invalid) leave exactly one record each, with the right outcome`, async (context) => {
       if (!harness) return context.skip();
       const before = (await rowsOf(harness.directUrl)).length;
       const plan = Array.from({ length: CALLS }, (_, i) => ({ tag: `mix-${i}-${crypto.randomUUID().slice(0, 6)}`, kind: KINDS[i % KINDS.length]! }));
-      const answers = await Promise.all(plan.map((call, i) => callOfKind(clients[i % clients.length]!, call.kind, call.tag)));
-      // The callers saw what the records will say.
-      plan.forEach((call, i) => {
-        const expected = { ok: "result", "tool-error": "tool-error", "unknown-tool": "tool-error", down: -32010, "unknown-backend": -32011, invalid: -32602 }[call.kind];
-        expect(answers[i], call.kind).toBe(expected);
-      });
+      // Each session runs its share with IN_FLIGHT_PER_SESSION calls in flight: ~200 at once in all.
+      const sessions = [...clients, ...limited];
+      const shares = sessions.map(() => [] as number[]);
+      let alice = 0;
+      let rl = 0;
+      plan.forEach((call, i) => void shares[call.kind === "rate-limited" ? clients.length + (rl++ % limited.length) : alice++ % clients.length]!.push(i));
+      const answers: Answer[] = new Array(CALLS);
+      const started = performance.now();
+      await Promise.all(
+        sessions.map((client, s) =>
+          inFlight(
+            shares[s]!.map((i) => async () => void (answers[i] = await callOfKind(client, plan[i]!.kind, plan[i]!.tag))),
+            IN_FLIGHT_PER_SESSION,
+          ),
+        ),
+      );
+      const seconds = (performance.now() - started) / 1_000;
+      console.info(`[audit-gateway ${label}] ${CALLS} calls in ${seconds.toFixed(1)} s (${Math.round(CALLS / seconds)} calls/s)`);
+      // The callers saw one of the answers their kind allows.
+      plan.forEach((call, i) => expect(ANSWERS[call.kind], `${call.kind} ${call.tag}`).toContain(answers[i]));
+      // The limit admitted at most its burst, and refused the rest.
+      const limitedOk = plan.filter((call, i) => call.kind === "rate-limited" && answers[i] === "result").length;
+      expect(limitedOk).toBeGreaterThan(0);
+      expect(limitedOk).toBeLessThanOrEqual(LIMITED_BURST);
 
       // Outcomes are committed after the answer is sent (group-committed, not awaited by the caller).
       let rows = (await rowsOf(harness.directUrl)).slice(before);
-      for (let i = 0; i < 100 && rows.some((row) => row.status === "pending"); i++) {
-        await Bun.sleep(50);
+      for (let i = 0; i < 100 && (rows.length < CALLS || rows.some((row) => row.status === "pending")); i++) {
+        await Bun.sleep(100);
         rows = (await rowsOf(harness.directUrl)).slice(before);
       }
       expect(rows).toHaveLength(CALLS);
@@ -192,22 +284,33 @@ for (const [label, setup] of [["sqlite", sqliteHarness], ["postgres", postgresHa
         const tag = JSON.stringify(row.arguments).match(/mix-\d+-[0-9a-f]{6}/)?.[0];
         if (tag) byTag.set(tag, [...(byTag.get(tag) ?? []), row]);
       }
-      for (const call of plan) {
+      const statuses = new Map<string, number>();
+      plan.forEach((call, i) => {
         const records = byTag.get(call.tag) ?? [];
         expect(records, `${call.kind} ${call.tag}`).toHaveLength(1);
-        expect(records[0], call.kind).toMatchObject({ ...EXPECTED[call.kind], method: "tools/call", subject: "anonymous", clientName: expect.stringMatching(/^audit-\d$/) });
-        if (records[0]!.kind === "call") expect(records[0]!.outcomeSeq).not.toBeNull();
-      }
+        const record = records[0]!;
+        expect(record, `${call.kind} ${call.tag}`).toMatchObject({
+          subject: "alice",
+          roles: JSON.stringify(["mixer"]),
+          method: "tools/call",
+          clientName: expect.stringMatching(/^audit-(rl-)?\d+$/),
+          ...expectedRecord(call.kind, answers[i]!),
+        });
+        if (record.kind === "call") expect(record.outcomeSeq).not.toBeNull();
+        statuses.set(record.status, (statuses.get(record.status) ?? 0) + 1);
+      });
+      console.info(`[audit-gateway ${label}] records by status: ${JSON.stringify(Object.fromEntries(statuses))}`);
       // Every call that reached the backend has its record (nothing is forwarded unrecorded).
       const forwarded = backendCalls(spyLog).filter((line) => line.includes("mix-"));
-      expect(forwarded.length).toBe(plan.filter((c) => ["ok", "tool-error", "unknown-tool"].includes(c.kind)).length);
+      const reachedLab = plan.filter((call, i) => ["ok", "tool-error", "unknown-tool"].includes(call.kind) || (call.kind === "rate-limited" && answers[i] === "result"));
+      expect(forwarded.length).toBe(reachedLab.length);
       const store = await openStoreFor(harness.directUrl);
       try {
         expect((await verifyAllChains(store.audit)).filter((r) => !r.ok)).toEqual([]);
       } finally {
         await store.close();
       }
-    });
+    }, 180_000);
 
     test("write-ahead: with the audit store unable to commit, no call reaches the backend and callers are told why; calls flow again once it returns", async (context) => {
       if (!harness) return context.skip();
