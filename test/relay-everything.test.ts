@@ -22,28 +22,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { REPO_ROOT } from "./helpers/cli.ts";
 import { BUN, NODE_MODULES, type TestGateway, everythingStdio, startTestGateway, sessionTracker } from "./helpers/gateway.ts";
 import { type StartedProcess, freePort, startProcess } from "./helpers/process.ts";
+import { recordingRelay } from "./helpers/recording-relay.ts";
 import { tempDir } from "./helpers/temp-dir.ts";
 
 type Message = Record<string, unknown> & { method?: string; id?: unknown; params?: Record<string, unknown> };
-
-/** An HTTP relay in front of a backend that records every JSON-RPC message POSTed through it. */
-function recordingRelay(target: string): { url: string; posted: Message[]; stop(): void } {
-  const posted: Message[] = [];
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    idleTimeout: 0, // the backend's GET stream stays open and quiet
-    async fetch(request) {
-      const body = request.method === "POST" ? await request.text() : undefined;
-      if (body) posted.push(JSON.parse(body) as Message);
-      const headers = new Headers(request.headers);
-      headers.delete("host");
-      const { pathname, search } = new URL(request.url);
-      return fetch(new URL(pathname + search, target), { method: request.method, headers, body, signal: request.signal });
-    },
-  });
-  return { url: `http://127.0.0.1:${server.port}/mcp`, posted, stop: () => void server.stop(true) };
-}
 
 /** Polls until `check` holds (or fails the test after `ms`). */
 async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -71,7 +53,7 @@ const sentTo: Record<string, () => Message[]> = {
       .split("\n")
       .filter((line) => line.trim() !== "")
       .map((line) => JSON.parse(line) as Message),
-  "everything-http": () => relay.posted,
+  "everything-http": () => relay.posted() as Message[],
 };
 
 beforeAll(async () => {
@@ -82,7 +64,7 @@ beforeAll(async () => {
   relay = recordingRelay(`http://127.0.0.1:${port}`);
   gw = await startTestGateway([
     { name: "everything", command: [BUN, join(REPO_ROOT, "test/fixtures/stdio-spy.ts"), ...everythingStdio()], env: { STDIO_SPY_LOG: spyLog } },
-    { name: "everything-http", url: relay.url },
+    { name: "everything-http", url: `${relay.origin}/mcp` },
   ]);
 }, 60_000);
 

@@ -12,6 +12,7 @@ import { capturingLogger } from "./helpers/auth-tokens.ts";
 import { REPO_ROOT } from "./helpers/cli.ts";
 import { BUN, NODE_MODULES, type TestGateway, startTestGateway } from "./helpers/gateway.ts";
 import { type StartedProcess, freePort, startProcess } from "./helpers/process.ts";
+import { type RelayedMessage, recordingRelay } from "./helpers/recording-relay.ts";
 import { serveFixtureOverHttp } from "./fixtures/fixture-runner.ts";
 import { createLabServer } from "./fixtures/lab-server.ts";
 
@@ -95,40 +96,7 @@ describe("traceparent and tracestate parsing (W3C Trace Context)", () => {
   });
 });
 
-type Message = { jsonrpc?: string; id?: unknown; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: { code: number; message: string } };
-
-interface Seen {
-  method: string;
-  path: string;
-  traceparent: string | null;
-  tracestate: string | null;
-  message?: Message;
-}
-
-/** An HTTP relay in front of a backend that records each request's trace headers and JSON-RPC body. */
-function recordingRelay(target: string): { origin: string; seen: Seen[]; stop(): void } {
-  const seen: Seen[] = [];
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    idleTimeout: 0, // the backend's event streams stay open and quiet
-    async fetch(request) {
-      const body = request.method === "POST" ? await request.text() : undefined;
-      const { pathname, search } = new URL(request.url);
-      seen.push({
-        method: request.method,
-        path: pathname,
-        traceparent: request.headers.get("traceparent"),
-        tracestate: request.headers.get("tracestate"),
-        ...(body && { message: JSON.parse(body) as Message }),
-      });
-      const headers = new Headers(request.headers);
-      headers.delete("host");
-      return fetch(new URL(pathname + search, target), { method: request.method, headers, body, signal: request.signal });
-    },
-  });
-  return { origin: `http://127.0.0.1:${server.port}`, seen, stop: () => void server.stop(true) };
-}
+type Message = RelayedMessage;
 
 /** A hand-rolled Streamable HTTP client session, so each request's headers are the test's to choose. */
 class RawSession {
