@@ -16,4 +16,7 @@ export async function runServe(context: CommandContext): Promise<void> {
   logger.info({ signal, drainMs: settings.shutdownTimeoutMs }, "shutting down");
   await gateway.shutdown();
   logger.info("stopped");
+  // stdout is written asynchronously (sonic-boom): without a flush, a busy gateway's last lines
+  // ("shutting down", "stopped", the last calls) were lost at exit.
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
 }
