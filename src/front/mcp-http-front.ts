@@ -1,29 +1,19 @@
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { type InitializeRequestParams, InitializeRequestSchema, type JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
-import type { BackendPool } from "../backends/backend-pool.ts";
-import type { BackendRegistry } from "../backends/backend-registry.ts";
 import type { Auditor } from "../audit/auditor.ts";
 import type { AuthFailure } from "../auth/auth-failure.ts";
 import type { AuthOutcome, RequestAuthenticator } from "../auth/request-authenticator.ts";
 import { UNAUTHENTICATED_CODE, unauthorizedResponse } from "../auth/unauthorized-response.ts";
 import { describeError } from "../errors.ts";
-import type { JobService } from "../jobs/job-service.ts";
 import type { Logger } from "../log/logger.ts";
 import { currentTrace, handleTraced } from "../observability/trace-propagation.ts";
-import type { Pipeline } from "./front-session.ts";
-import { FrontSession, type SessionRoute } from "./front-session.ts";
+import { FrontSession, type FrontSessionDeps, type SessionRoute } from "./front-session.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
 import { isNotificationMessage, isRequestMessage, readJsonRpcBody } from "./jsonrpc-body.ts";
 import { answerAsJson, canAnswerAsJson } from "./json-fast-path.ts";
 
-export interface McpHttpFrontOptions {
-  registry: BackendRegistry;
-  pool: BackendPool;
-  logger: Logger;
-  version: string;
-  pipeline: Pipeline;
-  /** Asynchronous jobs, offered to sessions as MCP Tasks; absent: no tasks capability. */
-  jobs?: JobService;
+/** What every session gets (FrontSessionDeps, less the front's own open/close hooks), plus the front's checks. */
+export interface McpHttpFrontOptions extends Omit<FrontSessionDeps, "onOpen" | "onClose"> {
   maxBodyBytes: number;
   sessionIdleMs: number;
   /** Open sessions an authenticated subject may hold (the anonymous principal of MCPGW_AUTH=off is not counted). */
