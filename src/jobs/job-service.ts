@@ -169,8 +169,10 @@ export class JobService {
       if (!from.checked) {
         const refusal = err instanceof Refusal ? err : undefined;
         const code = (err as { code?: unknown }).code;
+        // The caller's mistake (unknown backend or tool, oversized arguments) is "invalid"; a backend that cannot be asked is an error.
+        const invalid = code === ErrorCode.InvalidParams || code === GatewayErrorCode.UnknownBackend;
         await this.deps.auditor.refuse(context, {
-          status: refusal?.status ?? "invalid",
+          status: refusal?.status ?? (invalid ? "invalid" : "error"),
           ...(typeof code === "number" && { errorCode: code }),
           errorMessage: plainMessage(err),
           ...(refusal && { decision: refusal.status }),

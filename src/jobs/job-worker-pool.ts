@@ -11,6 +11,8 @@ const IDLE_POLL_MS = 250;
 /** Progress is written at most this often per job (the last one always). */
 const PROGRESS_WRITE_MS = 500;
 const SWEEP_EXPIRED_MS = 60_000;
+/** How long claiming pauses when the audit log cannot take a run's record. */
+const AUDIT_RETRY_MS = 1_000;
 
 type StopReason = "cancelled" | "shutdown" | "lost";
 
@@ -47,6 +49,8 @@ export class JobWorkerPool {
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private lastSweep = 0;
   private lastReclaim = 0;
+  /** Claims wait until then after the audit log refused a run's record (fail closed), instead of spinning. */
+  private pausedUntil = 0;
 
   constructor(private readonly options: JobWorkerPoolOptions) {}
 
@@ -108,7 +112,7 @@ export class JobWorkerPool {
           const deleted = await repository.deleteExpired(now);
           if (deleted > 0) logger.debug({ deleted }, "deleted jobs past their TTL");
         }
-        const free = settings.workers - this.running.size;
+        const free = now < this.pausedUntil ? 0 : settings.workers - this.running.size;
         const claimed = free > 0 ? await repository.claim(workerId, free, now, now + settings.leaseMs) : [];
         for (const job of claimed) this.start1(job);
         // Saturated or found work: look again as soon as something changes; idle: poll.
@@ -157,6 +161,7 @@ export class JobWorkerPool {
       entry = await auditor.begin({ requestId: job.id, subject: job.owner, roles: job.roles, backend: job.backend, target: job.tool, method: "jobs/run", arguments: job.arguments });
     } catch (err) {
       log.error({ err: describeError(err) }, "audit unavailable: job returned to the queue");
+      this.pausedUntil = Date.now() + AUDIT_RETRY_MS;
       await repository.release(job.id, workerId, Date.now()).catch(() => undefined);
       return;
     }
