@@ -37,6 +37,9 @@ export function jobRepositoryContract(getStore: () => Store | undefined): void {
     expect(created[0]).toMatchObject({ owner, status: "queued", attempts: 0, cancelRequested: false, arguments: { n: 0 }, roles: ["dev"] });
     expect(await repo.get(created[1]!.id)).toEqual(created[1]);
     expect(await repo.get("no-such-job")).toBeUndefined();
+    const traced = await repo.create(newJob({ owner: `${owner}-traced`, traceparent: `00-${"a".repeat(32)}-${"b".repeat(16)}-01`, tracestate: "congo=t61rcWkgMzE" }));
+    expect(await repo.get(traced.id)).toMatchObject({ traceparent: `00-${"a".repeat(32)}-${"b".repeat(16)}-01`, tracestate: "congo=t61rcWkgMzE" });
+    expect(created[0]!.traceparent).toBeUndefined();
     const page = await repo.list({ owner, limit: 2 });
     expect(page.map((j) => j.id)).toEqual([created[2]!.id, created[1]!.id]);
     const next = await repo.list({ owner, limit: 2, before: { createdAt: page[1]!.createdAt, id: page[1]!.id } });

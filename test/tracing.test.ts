@@ -301,22 +301,30 @@ describe("traceparent through the gateway to HTTP backends", () => {
     expect(jobs.headers.get("traceresponse")).toMatch(new RegExp(`^00-${TRACE}-[0-9a-f]{16}-01$`));
   });
 
-  test("a job runs outside its submitter's trace (not stored with the job), and never inside another request's", async () => {
+  test("a job's run continues its submitter's trace (stored with the job), never the trace of a request that polls it", async () => {
     const submitted = await fetch(new URL("/v1/jobs", gw.base), {
       method: "POST",
-      headers: { "content-type": "application/json", traceparent: VALID },
+      headers: { "content-type": "application/json", traceparent: VALID, tracestate: "congo=t61rcWkgMzE" },
       body: JSON.stringify({ backend: "lab", tool: "echo", arguments: { text: "tag-job" } }),
     });
     expect(submitted.status).toBe(202);
+    const submitSpan = TRACEPARENT_SHAPE.exec(submitted.headers.get("traceresponse") ?? "")?.[2];
     const { id } = (await submitted.json()) as { id: string };
     let status = "";
     for (let i = 0; i < 100 && status !== "completed"; i++) {
-      // Polled with other traces: the worker the submit woke must not pick them up either.
+      // Polled with other traces: the worker the submit woke must not pick them up.
       const job = await fetch(new URL(`/v1/jobs/${id}`, gw.base), { headers: { traceparent: `00-${"2".repeat(32)}-${PARENT}-01` } });
       status = ((await job.json()) as { status: string }).status;
       if (status !== "completed") await Bun.sleep(20);
     }
     expect(status).toBe("completed");
-    expect(labCall("tag-job")?.traceparent).toBeNull();
+    // The backend sees the submitter's trace id, under the run's own span (a child of the submit's span).
+    const sent = labCall("tag-job")!;
+    const [, traceId, runSpan, flags] = TRACEPARENT_SHAPE.exec(sent.traceparent ?? "") ?? [];
+    expect([traceId, flags, sent.tracestate]).toEqual([TRACE, "01", "congo=t61rcWkgMzE"]);
+    expect(runSpan).not.toBe(submitSpan);
+    // The run's log line carries the same trace, with the submit's span as its parent.
+    const run = records.find((r) => r.msg === "call" && r.method === "jobs/run" && r.request === id);
+    expect(run).toMatchObject({ trace_id: TRACE, span_id: runSpan, parent_span_id: submitSpan });
   });
 });

@@ -38,6 +38,9 @@ export interface JobRecord {
   cancelRequested: boolean;
   /** The backend's own task id when the backend runs the call as an MCP task. */
   backendTaskId?: string;
+  /** The W3C trace context of the submitting request (its traceparent, naming the gateway's span), which the run continues. */
+  traceparent?: string;
+  tracestate?: string;
   leaseOwner?: string;
   leaseExpiresAt?: number;
   ttlMs: number;
@@ -49,7 +52,7 @@ export interface JobRecord {
 }
 
 /** What a submit stores; the rest is filled in by the repository. */
-export type NewJob = Pick<JobRecord, "id" | "owner" | "roles" | "origin" | "backend" | "tool" | "arguments" | "idempotent" | "ttlMs" | "createdAt">;
+export type NewJob = Pick<JobRecord, "id" | "owner" | "roles" | "origin" | "backend" | "tool" | "arguments" | "idempotent" | "ttlMs" | "createdAt" | "traceparent" | "tracestate">;
 
 /** How a run ended, as the worker reports it. */
 export type JobOutcome =

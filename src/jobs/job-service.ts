@@ -8,6 +8,7 @@ import { limit } from "../pipeline/limit.ts";
 import type { Principal } from "../pipeline/principal.ts";
 import { Refusal } from "../pipeline/refusal.ts";
 import type { PolicyEngine } from "../policy/policy-engine.ts";
+import { currentTrace } from "../observability/trace-propagation.ts";
 import type { JobBackends } from "./job-backends.ts";
 import { type JobOrigin, type JobRecord, type JobRepository, type JobStatus, TERMINAL_STATUSES } from "./job-record.ts";
 import type { JobSettings } from "./job-settings.ts";
@@ -93,8 +94,11 @@ export class JobService {
       return found;
     });
     const entry = from.checked ? undefined : await auditor.begin(context);
+    // The run continues the submitting request's trace (job-worker-pool.ts).
+    const trace = currentTrace();
     try {
       const job = await repository.create({
+        ...(trace && { traceparent: trace.traceparent, ...(trace.tracestate !== undefined && { tracestate: trace.tracestate }) }),
         id,
         owner: principal.subject,
         roles,

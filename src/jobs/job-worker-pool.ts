@@ -1,6 +1,7 @@
 import type { AuditEntry, AuditOutcome, AuditStatus, Auditor } from "../audit/auditor.ts";
 import { describeError } from "../errors.ts";
 import { GatewayErrorCode } from "../front/gateway-errors.ts";
+import { continueTrace } from "../observability/trace-propagation.ts";
 import type { Logger } from "../log/logger.ts";
 import type { JobOutcome, JobProgress, JobRecord, JobRepository } from "./job-record.ts";
 import { type JobRunner, jobErrorOf } from "./job-runner.ts";
@@ -146,7 +147,9 @@ export class JobWorkerPool {
     const controller = new AbortController();
     const running: Running = { job, controller, done: Promise.resolve() };
     this.running.set(job.id, running);
-    running.done = this.execute(job, controller).finally(() => {
+    // The run continues the trace of the request that submitted the job: its log line and the
+    // traceparent HTTP backends get carry the submitter's trace id.
+    running.done = continueTrace(job.traceparent, job.tracestate, () => this.execute(job, controller)).finally(() => {
       this.running.delete(job.id);
       this.wake();
     });

@@ -27,6 +27,17 @@ export async function handleTraced(request: Request, handle: () => Promise<Respo
 }
 
 /**
+ * Runs `fn` as a continuation of a trace recorded earlier (a job run continues the request that
+ * submitted it): same trace id, the recorded span as parent, a new span; a new trace when none was recorded.
+ */
+export function continueTrace<T>(traceparent: string | undefined, tracestate: string | undefined, fn: () => T): T {
+  const headers = new Headers();
+  if (traceparent !== undefined) headers.set("traceparent", traceparent);
+  if (tracestate !== undefined) headers.set("tracestate", tracestate);
+  return current.run(traceFromHeaders(headers), fn);
+}
+
+/**
  * Runs `fn` outside any request's trace: for work that outlives the request that happens to start
  * it, e.g. opening a shared backend connection (its initialize and its long-lived GET stream belong
  * to no one call).

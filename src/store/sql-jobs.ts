@@ -25,10 +25,12 @@ interface JobRow {
   started_at: number | string | null;
   finished_at: number | string | null;
   expires_at: number | string | null;
+  traceparent: string | null;
+  tracestate: string | null;
 }
 
 const COLUMNS =
-  "id, owner, roles, origin, backend, tool, arguments, status, progress, result, error, attempts, idempotent, cancel_requested, backend_task_id, lease_owner, lease_expires_at, ttl_ms, created_at, updated_at, started_at, finished_at, expires_at";
+  "id, owner, roles, origin, backend, tool, arguments, status, progress, result, error, attempts, idempotent, cancel_requested, backend_task_id, lease_owner, lease_expires_at, ttl_ms, created_at, updated_at, started_at, finished_at, expires_at, traceparent, tracestate";
 
 const optionalNumber = (value: number | string | null) => (value === null ? undefined : Number(value));
 
@@ -54,6 +56,8 @@ function fromRow(row: JobRow): JobRecord {
   if (row.error !== null) job.error = JSON.parse(row.error) as JobRecord["error"] & object;
   if (row.backend_task_id !== null) job.backendTaskId = row.backend_task_id;
   if (row.lease_owner !== null) job.leaseOwner = row.lease_owner;
+  if (row.traceparent !== null) job.traceparent = row.traceparent;
+  if (row.tracestate !== null) job.tracestate = row.tracestate;
   const optional = { leaseExpiresAt: row.lease_expires_at, startedAt: row.started_at, finishedAt: row.finished_at, expiresAt: row.expires_at };
   for (const [key, value] of Object.entries(optional)) {
     const n = optionalNumber(value);
@@ -80,9 +84,9 @@ export class SqlJobRepository implements JobRepository {
 
   async create(job: NewJob): Promise<JobRecord> {
     const rows = await this.driver.query<JobRow>(
-      `INSERT INTO jobs (id, owner, roles, origin, backend, tool, arguments, status, idempotent, ttl_ms, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $10) RETURNING ${COLUMNS}`,
-      [job.id, job.owner, JSON.stringify(job.roles), job.origin, job.backend, job.tool, JSON.stringify(job.arguments), job.idempotent, job.ttlMs, job.createdAt],
+      `INSERT INTO jobs (id, owner, roles, origin, backend, tool, arguments, status, idempotent, ttl_ms, created_at, updated_at, traceparent, tracestate)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $10, $11, $12) RETURNING ${COLUMNS}`,
+      [job.id, job.owner, JSON.stringify(job.roles), job.origin, job.backend, job.tool, JSON.stringify(job.arguments), job.idempotent, job.ttlMs, job.createdAt, job.traceparent ?? null, job.tracestate ?? null],
     );
     return fromRow(rows[0]!);
   }
