@@ -1,0 +1,4 @@
+/** Commander's collect pattern for repeatable flags. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
