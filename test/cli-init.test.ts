@@ -87,7 +87,7 @@ describe("mcpgw init", () => {
 
   test("init --yes refuses to overwrite an existing .env unless --force, which keeps its other variables", async () => {
     const dir = folder();
-    writeFileSync(join(dir, ".env"), "MCPGW_AUDIT_INSTANCE=gw-7\nMCPGW_PORT=9999\n");
+    writeFileSync(join(dir, ".env"), "MCPGW_AUDIT_INSTANCE=gw-7\nMCPGW_PORT=9999\n", { mode: 0o644 });
     const refused = await runCli(["init", "--yes", "--db", "sqlite:x.db"], { cwd: dir });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`error: ${join(dir, ".env")} already exists`);
@@ -103,6 +103,8 @@ describe("mcpgw init", () => {
     expect(written).toMatch(/^MCPGW_AUDIT_INSTANCE=gw-7$/m);
     // MCPGW_PORT came from the old .env (init reads it like any command) and is written again, once.
     expect(written.match(/^MCPGW_PORT=9999$/gm)).toHaveLength(1);
+    // The overwritten file ends up readable by its owner only, as a new one would be.
+    expect(statSync(join(dir, ".env")).mode & 0o777).toBe(0o600);
   });
 
   test("init --yes refuses to change an existing role with other rules unless --force", async () => {

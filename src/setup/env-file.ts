@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, chmodSync, constants, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { formatDotenvLine } from "../config/dotenv.ts";
 import { UsageError, describeError } from "../errors.ts";
@@ -46,6 +46,8 @@ export function assertWritableLocation(path: string): void {
 export function writeEnvFile(path: string, text: string, overwrite: boolean): void {
   try {
     writeFileSync(path, text, { mode: 0o600, flag: overwrite ? "w" : "wx" });
+    // The mode above applies only to a file this call creates: an overwritten file kept its own.
+    chmodSync(path, 0o600);
   } catch (err) {
     if ((err as { code?: unknown }).code === "EEXIST") {
       throw new UsageError(`${path} appeared while mcpgw init ran and was left as it is`, "run mcpgw init again and choose whether to overwrite it");
