@@ -229,6 +229,8 @@ backends:
   test("export --out writes the same document to an owner-only file", async (context) => {
     if (!db) return context.skip();
     const out = join(dir.path, "out.yaml");
+    // An existing file readable by others is narrowed as it is overwritten.
+    writeFileSync(out, "old\n", { mode: 0o644 });
     const result = await cli("export", "--out", out);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/^exported \d+ roles, \d+ grants, \d+ backends?, \d+ limits to /);

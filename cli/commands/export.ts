@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { chmod, writeFile } from "node:fs/promises";
 import { hasLiteralSecrets } from "../../src/backends/secret-refs.ts";
 import { exportDocument } from "../../src/declarative/apply-document.ts";
 import { McpgwError, describeError } from "../../src/errors.ts";
@@ -13,6 +13,8 @@ export async function runExport(context: CommandContext, options: { out?: string
     try {
       // Owner-only: the document holds header and env values as stored, literals included.
       await writeFile(options.out, text, { mode: 0o600 });
+      // The mode applies only to a file writeFile creates: an existing one is narrowed too.
+      await chmod(options.out, 0o600);
     } catch (err) {
       throw new McpgwError(`cannot write ${options.out}: ${describeError(err)}`, "check the folder exists and is writable, or choose another --out");
     }
