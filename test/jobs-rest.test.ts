@@ -172,6 +172,24 @@ describe("REST jobs (/v1/jobs): authenticated, authorised, limited, audited like
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 
+  test("the list pages newest first with nextCursor; a made-up cursor is a 400", async () => {
+    const ids: string[] = [];
+    for (const key of ["page-1", "page-2", "page-3"]) ids.push(((await (await submit("bob", { backend: "work", tool: "fail", arguments: { key } })).json()) as JobView).id);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = (await (await api(`/v1/jobs?limit=2${cursor ? `&cursor=${cursor}` : ""}`, "bob")).json()) as { jobs: JobView[]; nextCursor?: string };
+      expect(page.jobs.length).toBeLessThanOrEqual(2);
+      seen.push(...page.jobs.map((j) => j.id));
+      cursor = page.nextCursor;
+    } while (cursor !== undefined && seen.length < 100);
+    expect(seen.filter((id) => ids.includes(id))).toEqual([...ids].reverse());
+    expect(new Set(seen).size).toBe(seen.length);
+    const bad = await api("/v1/jobs?cursor=not-a-cursor", "bob");
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/^invalid cursor/);
+  });
+
   test("a job is idempotent when the tool's annotations say so or the operator listed the tool on the backend", async () => {
     const idempotent = async (backend: string, tool: string) =>
       ((await (await submit("alice", { backend, tool, arguments: { key: `idem-${backend}-${tool}` } })).json()) as JobView).idempotent;

@@ -13,6 +13,7 @@ import type { JobBackends } from "./job-backends.ts";
 import { type JobOrigin, type JobRecord, type JobRepository, type JobStatus, TERMINAL_STATUSES } from "./job-record.ts";
 import type { JobSettings } from "./job-settings.ts";
 import type { JobWorkerPool } from "./job-worker-pool.ts";
+import { decodeCursor, encodeCursor } from "./job-views.ts";
 
 /** A job request the gateway refuses: a JSON-RPC error for MCP clients, an HTTP status for REST ones. */
 export class JobRequestError extends McpError {
@@ -125,9 +126,22 @@ export class JobService {
     return job && (job.owner === principal.subject || this.isAdmin(principal)) ? job : undefined;
   }
 
-  async list(principal: Principal, filter: { status?: JobStatus; backend?: string; limit: number; before?: { createdAt: number; id: string } }): Promise<JobRecord[]> {
+  /** One page of the jobs the principal may see, newest first, and the cursor of the next page (REST and tasks/list). */
+  async list(principal: Principal, query: { status?: JobStatus; backend?: string; limit: number; cursor?: string }): Promise<{ jobs: JobRecord[]; nextCursor?: string }> {
+    const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    if (query.cursor !== undefined && !before) throw new JobRequestError(ErrorCode.InvalidParams, "invalid cursor: pass the nextCursor of the previous page as it was", 400);
     const owner = this.isAdmin(principal) ? undefined : principal.subject;
-    return this.deps.repository.list({ ...filter, ...(owner !== undefined && { owner }) });
+    // One more than asked for says whether there is a next page.
+    const found = await this.deps.repository.list({
+      limit: query.limit + 1,
+      ...(query.status !== undefined && { status: query.status }),
+      ...(query.backend !== undefined && { backend: query.backend }),
+      ...(before && { before }),
+      ...(owner !== undefined && { owner }),
+    });
+    const jobs = found.slice(0, query.limit);
+    const last = jobs.at(-1);
+    return { jobs, ...(found.length > query.limit && last && { nextCursor: encodeCursor(last.createdAt, last.id) }) };
   }
 
   /** Cancels a job; a running one is stopped (here at once, on another replica within a second) and the backend told. */

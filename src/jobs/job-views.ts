@@ -1,5 +1,5 @@
 import type { JobView } from "./job-api-schemas.ts";
-import type { JobProgress, JobRecord, JobStatus } from "./job-record.ts";
+import { type JobProgress, type JobRecord, type JobStatus, TERMINAL_STATUSES } from "./job-record.ts";
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
@@ -50,7 +50,7 @@ export function taskView(job: JobRecord): Record<string, unknown> {
     createdAt: iso(job.createdAt),
     lastUpdatedAt: iso(job.updatedAt),
     ttl: job.ttlMs,
-    ...(!(job.status in { completed: 1, failed: 1, cancelled: 1 }) && { pollInterval: TASK_POLL_INTERVAL_MS }),
+    ...(!TERMINAL_STATUSES.has(job.status) && { pollInterval: TASK_POLL_INTERVAL_MS }),
   };
 }
 

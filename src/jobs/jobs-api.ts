@@ -10,7 +10,7 @@ import type { Principal } from "../pipeline/principal.ts";
 import { Refusal } from "../pipeline/refusal.ts";
 import { ListJobsQuerySchema, SubmitJobBodySchema } from "./job-api-schemas.ts";
 import { type JobService, httpStatusOf } from "./job-service.ts";
-import { decodeCursor, encodeCursor, jobView } from "./job-views.ts";
+import { jobView } from "./job-views.ts";
 
 export interface JobsApiOptions {
   service: JobService;
@@ -84,15 +84,8 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
       return problem(400, `invalid query: ${issue.path.join(".") || "parameters"}: ${issue.message}`, "use ?status=queued|working|completed|failed|cancelled&limit=1..500&cursor=…");
     }
     const { status, limit = DEFAULT_PAGE, cursor } = parsed.data;
-    const before = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && !before) return problem(400, "invalid cursor", "pass the nextCursor of the previous page as it was");
-    const jobs = await service.list(principal, { ...(status && { status }), limit: limit + 1, ...(before && { before }) });
-    const page = jobs.slice(0, limit);
-    const last = page.at(-1);
-    return Response.json(
-      { jobs: page.map(jobView), ...(jobs.length > limit && last && { nextCursor: encodeCursor(last.createdAt, last.id) }) },
-      { headers: { "cache-control": "no-store" } },
-    );
+    const page = await service.list(principal, { limit, ...(status && { status }), ...(cursor !== undefined && { cursor }) });
+    return Response.json({ jobs: page.jobs.map(jobView), ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) }, { headers: { "cache-control": "no-store" } });
   }
 
   async function unauthenticated(request: Request, path: string, failure: AuthFailure): Promise<Response> {

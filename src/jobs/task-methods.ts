@@ -4,7 +4,7 @@ import { authenticate } from "../pipeline/authenticate.ts";
 import type { RoutePlan } from "../pipeline/route.ts";
 import type { JobRecord } from "./job-record.ts";
 import type { JobService } from "./job-service.ts";
-import { decodeCursor, encodeCursor, taskView } from "./job-views.ts";
+import { taskView } from "./job-views.ts";
 
 /** The server capability a session declares when the gateway runs tools as tasks (2025-11-25 basic/utilities/tasks). */
 export const TASKS_CAPABILITY = { list: {}, cancel: {}, requests: { tools: { call: {} } } } as const;
@@ -62,13 +62,9 @@ export function taskMethod(jobs: JobService, session: FrontSession, request: Req
         return resultOf(job);
       }
       case "tasks/list": {
-        const before = typeof params.cursor === "string" ? decodeCursor(params.cursor) : undefined;
-        if (typeof params.cursor === "string" && !before) throw new McpError(ErrorCode.InvalidParams, "invalid cursor: pass nextCursor as it was");
         const backend = session.route.kind === "backend" ? session.route.backend : undefined;
-        const found = await jobs.list(authenticate(extra), { limit: TASK_PAGE + 1, ...(backend !== undefined && { backend }), ...(before && { before }) });
-        const page = found.slice(0, TASK_PAGE);
-        const last = page.at(-1);
-        return { tasks: page.map(taskView), ...(found.length > TASK_PAGE && last && { nextCursor: encodeCursor(last.createdAt, last.id) }) };
+        const page = await jobs.list(authenticate(extra), { limit: TASK_PAGE, ...(backend !== undefined && { backend }), ...(typeof params.cursor === "string" && { cursor: params.cursor }) });
+        return { tasks: page.jobs.map(taskView), ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) };
       }
       case "tasks/cancel": {
         const job = await find();
