@@ -1,6 +1,4 @@
-import { z } from "zod";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import {
   type ClientCapabilities,
   ErrorCode,
@@ -18,13 +16,8 @@ import { backendTimeout, backendUnavailable } from "../front/gateway-errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { outsideTrace } from "../observability/trace-propagation.ts";
 import type { BackendSpec } from "./backend-spec.ts";
+import { DirectRequests, type DirectRequestOptions } from "./direct-requests.ts";
 import { createBackendTransport } from "./transport-factory.ts";
-
-/**
- * Results are relayed as they are, so the only check is that one is an object: a full zod parse of
- * every relayed result showed in the benchmark's profile, and building a schema per call even more.
- */
-const ANY_RESULT = z.custom<Result>((value) => typeof value === "object" && value !== null && !Array.isArray(value));
 
 /** What a connection does with traffic the backend starts: server→client requests and notifications. */
 export interface BackendListener {
@@ -62,14 +55,21 @@ const BACKOFF_MAX_MS = 30_000;
 /** The longest backoff a caller waits out (a crash restart); beyond it, connecting fails fast until the backoff ends. */
 const BACKOFF_MAX_WAIT_MS = 1_000;
 
+/** A live connection: the SDK client (initialize, traffic the backend starts) and the gateway's own requests. */
+interface Live {
+  client: Client;
+  requests: DirectRequests;
+}
+
 /**
- * One MCP client connection to a backend, kept open and re-opened on demand. The SDK client
- * mints its own request ids, so callers sharing a connection never see each other's ids.
- * After a crash or failed connect, the next attempt waits an exponential backoff (200 ms … 30 s).
+ * One MCP client connection to a backend, kept open and re-opened on demand. The connection
+ * mints its own request ids (DirectRequests), so callers sharing a connection never see each
+ * other's ids. After a crash or failed connect, the next attempt waits an exponential backoff
+ * (200 ms … 30 s).
  */
 export class BackendConnection {
-  private client: Client | undefined;
-  private connecting: Promise<Client> | undefined;
+  private live: Live | undefined;
+  private connecting: Promise<Live> | undefined;
   private failures = 0;
   private retryAt = 0;
   private lastFailure = "";
@@ -96,43 +96,51 @@ export class BackendConnection {
     return this.closed;
   }
 
-  /** Connects (or waits for the connection under way) and returns the live client. */
-  async connect(): Promise<Client> {
-    if (this.client) return this.client;
+  /** Connects, or waits for the connection under way. */
+  async connect(): Promise<void> {
+    await this.open();
+  }
+
+  private async open(): Promise<Live> {
+    if (this.live) return this.live;
     if (this.closed) throw backendUnavailable(this.name, "the connection was closed by the gateway");
     // Outside the caller's trace: a connection (its initialize, its GET stream) serves every later call too.
-    this.connecting ??= outsideTrace(() => this.open()).finally(() => (this.connecting = undefined));
+    this.connecting ??= outsideTrace(() => this.establish()).finally(() => (this.connecting = undefined));
     return this.connecting;
   }
 
   /** Sends a request to the backend and returns its result; errors name the backend and what happened. */
   async request(request: Request, options: ForwardOptions = {}): Promise<Result> {
-    const client = await this.connect();
-    const sdkOptions: RequestOptions = {
+    const direct: DirectRequestOptions = {
       ...(options.timeoutMs === undefined
         ? // A backend that reports progress is working, not hung.
-          { timeout: this.spec.timeoutMs, resetTimeoutOnProgress: true }
-        : { timeout: options.timeoutMs }),
+          { timeoutMs: this.spec.timeoutMs, resetTimeoutOnProgress: true }
+        : { timeoutMs: options.timeoutMs }),
       ...(options.signal && { signal: options.signal }),
       ...(options.onprogress && { onprogress: options.onprogress }),
     };
+    const live = this.live ?? (await this.open());
     try {
-      return await client.request(request, ANY_RESULT, sdkOptions);
+      return await live.requests.request(request, direct);
     } catch (err) {
       if (isSessionExpired(err) && !options.signal?.aborted) {
         // The backend forgot our session (restart, expiry): re-initialise once; the request was
         // never processed, so sending it again is safe.
         this.log.info("backend session expired: re-initialising");
         await this.drop("session expired");
-        return (await this.connect()).request(request, ANY_RESULT, sdkOptions);
+        try {
+          return await (await this.open()).requests.request(request, direct);
+        } catch (retryErr) {
+          throw this.explain(retryErr);
+        }
       }
       throw this.explain(err);
     }
   }
 
-  /** Sends a notification (cancellation is sent by the SDK itself when a request's signal aborts). */
+  /** Sends a notification (a request's own cancellation is sent when its signal aborts). */
   async notify(notification: Notification): Promise<void> {
-    const client = await this.connect();
+    const { client } = await this.open();
     await client.notification(notification);
   }
 
@@ -141,7 +149,7 @@ export class BackendConnection {
     await this.drop("closed");
   }
 
-  private async open(): Promise<Client> {
+  private async establish(): Promise<Live> {
     const wait = this.retryAt - Date.now();
     // Sleeping out a long backoff would hold every caller (and every aggregated list and /mcp
     // initialize, which wait for all backends) behind a dead backend for up to BACKOFF_MAX_MS.
@@ -153,11 +161,12 @@ export class BackendConnection {
     client.fallbackRequestHandler = (request, extra) => this.options.listener.onRequest(request, extra.signal);
     client.fallbackNotificationHandler = async (notification) => this.options.listener.onNotification(notification);
     client.onerror = (err) => this.log.warn({ err: describeError(err) }, "backend transport error");
-    let transport;
+    let requests: DirectRequests;
     try {
-      transport = createBackendTransport(this.spec, { env: this.options.env, logger: this.log, onStderrLine: (line) => (this.lastFailure = line) });
+      const transport = createBackendTransport(this.spec, { env: this.options.env, logger: this.log, onStderrLine: (line) => (this.lastFailure = line) });
       await client.connect(transport, { timeout: this.spec.timeoutMs });
-      deliverProgressInOrder(client, transport);
+      requests = new DirectRequests(transport);
+      requests.intercept();
     } catch (err) {
       await client.close().catch(() => undefined);
       this.noteFailure();
@@ -166,23 +175,25 @@ export class BackendConnection {
       this.lastError = explained.message;
       throw explained;
     }
+    const live: Live = { client, requests };
     client.onclose = () => {
-      if (this.client !== client) return;
-      this.client = undefined;
+      requests.close();
+      if (this.live !== live) return;
+      this.live = undefined;
       if (!this.closed) {
         this.noteFailure();
         this.options.health?.failed(this.name, "closed");
         this.log.warn({ retryInMs: Math.max(0, this.retryAt - Date.now()) }, "backend connection closed");
       }
     };
-    this.client = client;
+    this.live = live;
     this.serverCapabilities = client.getServerCapabilities() ?? {};
     this.serverInfo = client.getServerVersion();
     this.instructions = client.getInstructions();
     this.failures = 0;
     this.options.health?.connected(this.name);
     this.log.info({ server: this.serverInfo?.name, version: this.serverInfo?.version }, "backend connected");
-    return client;
+    return live;
   }
 
   private noteFailure(): void {
@@ -191,11 +202,12 @@ export class BackendConnection {
   }
 
   private async drop(reason: string): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
-    if (client) {
+    const live = this.live;
+    this.live = undefined;
+    if (live) {
       this.log.debug({ reason }, "closing backend connection");
-      await client.close().catch(() => undefined);
+      await live.client.close().catch(() => undefined);
+      live.requests.close();
     }
   }
 
@@ -215,20 +227,4 @@ export class BackendConnection {
 
 function isSessionExpired(err: unknown): boolean {
   return (err as { code?: unknown }).code === 404 || /\b404\b.*session|session.*not found/i.test(describeError(err));
-}
-
-/**
- * The SDK dispatches notifications a microtask late but responses at once, so a progress
- * notification that arrives in the same read as its response is dropped (its handler is gone).
- * Backends often write the last progress and the result back to back, so progress is handed to
- * the SDK's own progress dispatch synchronously, in arrival order.
- */
-function deliverProgressInOrder(client: Client, transport: { onmessage?: (message: never, extra?: never) => void }): void {
-  const dispatch = (client as unknown as { _onprogress?: (notification: unknown) => void })._onprogress;
-  const original = transport.onmessage;
-  if (typeof dispatch !== "function" || !original) return; // SDK changed: keep its own (racy) path
-  transport.onmessage = ((message: { method?: string }, extra?: unknown) => {
-    if (message.method === "notifications/progress") return dispatch.call(client, message);
-    return (original as (m: unknown, e?: unknown) => void)(message, extra);
-  }) as never;
 }

@@ -1,12 +1,12 @@
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { DEFAULT_INHERITED_ENV_VARS } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { assertNever } from "../assert-never.ts";
 import type { Logger } from "../log/logger.ts";
 import type { BackendSpec } from "./backend-spec.ts";
 import { BunStdioTransport, DEFAULT_MAX_MESSAGE_BYTES } from "./bun-stdio-transport.ts";
 import { sizeLimitedFetch } from "./size-limited-fetch.ts";
+import { StreamableHttpTransport } from "./streamable-http-transport.ts";
 import { tracePropagatingFetch } from "../observability/trace-propagation.ts";
 import { resolveSecretRefs } from "./secret-refs.ts";
 
@@ -31,8 +31,8 @@ export function createBackendTransport(spec: BackendSpec, options: BackendTransp
     case "stdio":
       return stdioTransport(spec, options);
     case "streamable-http":
-      return new StreamableHTTPClientTransport(new URL(requireUrl(spec)), {
-        requestInit: { headers: resolvedHeaders(spec, options) },
+      return new StreamableHttpTransport(new URL(requireUrl(spec)), {
+        headers: resolvedHeaders(spec, options),
         // Each POST carries the W3C trace context of the call that sent it (none for the connection's own traffic).
         fetch: tracePropagatingFetch(sizeLimitedFetch(maxMessageBytes(spec, options), spec.name)),
       });

@@ -55,12 +55,19 @@ export function tracePropagatingFetch(inner: typeof fetch): typeof fetch {
   const propagating = (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
     const trace = current.getStore();
     if (!trace) return inner(input, init);
+    const given = init?.headers;
+    if (given !== undefined && given !== null && !(given instanceof Headers) && !Array.isArray(given)) {
+      // A plain object with lower-case names (the hot path's, shared by its POSTs): copied, never changed.
+      const { tracestate: _dropped, ...rest } = given as Record<string, string>;
+      const headers = { ...rest, traceparent: trace.traceparent, ...(trace.tracestate !== undefined && { tracestate: trace.tracestate }) };
+      return inner(input, { ...init, headers });
+    }
     // The SDK builds a fresh Headers per message, so it can take the fields directly.
-    const headers = init?.headers instanceof Headers ? init.headers : new Headers(init?.headers);
+    const headers = given instanceof Headers ? given : new Headers(given);
     headers.set("traceparent", trace.traceparent);
     if (trace.tracestate !== undefined) headers.set("tracestate", trace.tracestate);
     else headers.delete("tracestate");
-    return inner(input, init?.headers === headers ? init : { ...init, headers });
+    return inner(input, given === headers ? init : { ...init, headers });
   };
   return Object.assign(propagating, { preconnect: fetch.preconnect }) as typeof fetch;
 }
