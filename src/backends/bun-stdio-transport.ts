@@ -93,30 +93,29 @@ export class BunStdioTransport implements Transport {
   }
 
   private async readMessages(stdout: ReadableStream<Uint8Array>): Promise<void> {
-    const max = this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    for await (const line of lines(stdout, max)) {
-      if (typeof line !== "string") {
-        this.refuseOversized(line);
-        continue;
-      }
-      if (line.trim() === "") continue;
+    // Every line of a chunk is handled in one synchronous pass (no await per message).
+    await readLines(stdout, this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, (line) => {
+      if (typeof line !== "string") return this.refuseOversized(line);
+      if (line.trim() === "") return;
       let message: unknown;
       try {
         message = JSON.parse(line);
       } catch {
         this.onerror?.(new Error(`malformed message from the backend (not JSON): ${line.slice(0, 200)}`));
-        continue;
+        return;
       }
       if (typeof message !== "object" || message === null || (message as { jsonrpc?: unknown }).jsonrpc !== "2.0") {
         this.onerror?.(new Error(`malformed message from the backend (not JSON-RPC 2.0): ${line.slice(0, 200)}`));
-        continue;
+        return;
       }
       this.onmessage?.(message as JSONRPCMessage);
-    }
+    });
   }
 
   private async readStderr(stderr: ReadableStream<Uint8Array>): Promise<void> {
-    for await (const line of lines(stderr, 64 * 1024)) if (typeof line === "string" && line !== "") this.options.onStderrLine?.(line);
+    await readLines(stderr, 64 * 1024, (line) => {
+      if (typeof line === "string" && line !== "") this.options.onStderrLine?.(line);
+    });
   }
 
   /** An oversized message: fail the call it answers (its id is at the start or, as SDK servers write it, at the end). */
@@ -140,31 +139,34 @@ interface OversizedLine {
 const KEPT = 256;
 
 /**
- * The lines of a byte stream (without their \n or \r\n), the last one even without a newline.
- * A line longer than `max` is never held whole: it is skipped as it arrives, and yielded as an
- * OversizedLine once its newline comes. (Length is counted in characters, a close bound on bytes.)
+ * Calls `onLine` with each line of a byte stream (without its \n or \r\n), the last one even
+ * without a newline, and resolves when the stream ends. A line longer than `max` is never held
+ * whole: it is skipped as it arrives, and given as an OversizedLine once its newline comes.
+ * (Length is counted in characters, a close bound on bytes.)
  */
-async function* lines(stream: ReadableStream<Uint8Array>, max: number): AsyncGenerator<string | OversizedLine> {
+async function readLines(stream: ReadableStream<Uint8Array>, max: number, onLine: (line: string | OversizedLine) => void): Promise<void> {
   const decoder = new TextDecoder();
   let buffered = "";
   let skipping: OversizedLine | undefined;
   try {
     for await (const chunk of stream) {
       buffered += decoder.decode(chunk, { stream: true });
-      for (let end = buffered.indexOf("\n"); end >= 0; end = buffered.indexOf("\n")) {
-        const line = buffered.slice(0, end > 0 && buffered[end - 1] === "\r" ? end - 1 : end);
-        buffered = buffered.slice(end + 1);
+      let from = 0;
+      for (let end = buffered.indexOf("\n"); end >= 0; end = buffered.indexOf("\n", from)) {
+        const line = buffered.slice(from, end > from && buffered.charCodeAt(end - 1) === 13 ? end - 1 : end);
+        from = end + 1;
         if (skipping) {
           skipping.bytes += line.length;
           skipping.tail = (skipping.tail + line).slice(-KEPT);
-          yield skipping;
+          onLine(skipping);
           skipping = undefined;
         } else if (line.length > max) {
-          yield { bytes: line.length, head: line.slice(0, KEPT), tail: line.slice(-KEPT) };
+          onLine({ bytes: line.length, head: line.slice(0, KEPT), tail: line.slice(-KEPT) });
         } else {
-          yield line;
+          onLine(line);
         }
       }
+      buffered = from === 0 ? buffered : buffered.slice(from);
       if (buffered.length > max || (skipping && buffered.length > KEPT)) {
         skipping ??= { bytes: 0, head: buffered.slice(0, KEPT), tail: "" };
         skipping.bytes += buffered.length;
@@ -176,8 +178,8 @@ async function* lines(stream: ReadableStream<Uint8Array>, max: number): AsyncGen
     // the stream broke as the process died: what was read is all there is
   }
   buffered += decoder.decode();
-  if (skipping) yield skipping;
-  else if (buffered !== "") yield buffered;
+  if (skipping) onLine(skipping);
+  else if (buffered !== "") onLine(buffered);
 }
 
 async function exitsWithin(child: Subprocess, ms: number): Promise<boolean> {

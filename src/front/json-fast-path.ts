@@ -24,6 +24,12 @@ export function canAnswerAsJson(session: FrontSession, message: JSONRPCRequest):
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
+async function sendNothing(): Promise<void> {}
+
+async function refuseRequest(): Promise<never> {
+  throw new Error("no server-to-client request is possible on a JSON-answered call");
+}
+
 /**
  * Runs the request through the pipeline and answers it with a JSON body. `authInfo` is what the
  * front's authentication proved for this HTTP request, handed to the pipeline as the SDK would.
@@ -45,10 +51,8 @@ export async function answerAsJson(session: FrontSession, message: JSONRPCReques
     authInfo,
     _meta: (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta,
     // Nothing may be sent for this request but its response (see canAnswerAsJson).
-    sendNotification: async () => undefined,
-    sendRequest: async () => {
-      throw new Error("no server-to-client request is possible on a JSON-answered call");
-    },
+    sendNotification: sendNothing,
+    sendRequest: refuseRequest,
   } as unknown as ClientRequestExtra;
   let body: unknown;
   let headers: Record<string, string> = JSON_HEADERS;

@@ -185,7 +185,7 @@ export class McpHttpFront {
     const session = this.sessions.get(id);
     // A session belongs to the endpoint and the subject that created it; for anyone else, or
     // elsewhere, it does not exist (404, like an unknown id: its existence is not revealed).
-    if (!session || JSON.stringify(session.route) !== JSON.stringify(route) || this.owners.get(session) !== auth.principal.subject) {
+    if (!session || !sameRoute(session.route, route) || this.owners.get(session) !== auth.principal.subject) {
       return error(404, GatewayErrorCode.InvalidRequest, "Session not found: it expired or was ended; initialize a new one");
     }
     return session;
@@ -248,6 +248,10 @@ export class McpHttpFront {
     clearInterval(this.sweeper);
     await Promise.all([...this.sessions.values()].map((s) => s.close()));
   }
+}
+
+function sameRoute(a: SessionRoute, b: SessionRoute): boolean {
+  return a.kind === "aggregate" ? b.kind === "aggregate" : b.kind === "backend" && a.backend === b.backend;
 }
 
 function routeOf(path: string): SessionRoute | undefined {

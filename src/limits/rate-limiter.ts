@@ -19,6 +19,8 @@ export interface RateLimiter {
   setRules(rules: LimitRule[]): void;
   /** Admits or refuses one call; an admitted call has been counted against every rule it matches. */
   check(call: LimitedCall): Promise<LimitDecision>;
+  /** False while no rule is in force: every call would be admitted, so callers may skip check(). */
+  readonly enforcing: boolean;
 }
 
 interface Bucket {
@@ -55,6 +57,10 @@ export class LeasingRateLimiter implements RateLimiter {
   ) {
     this.lifetimeMs = options.leaseLifetimeMs ?? 1_000;
     this.now = options.now ?? Date.now;
+  }
+
+  get enforcing(): boolean {
+    return this.rules.length > 0;
   }
 
   setRules(rules: LimitRule[]): void {

@@ -75,7 +75,9 @@ export class Histogram implements Metric {
       entry = { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
       this.series.set(key, entry);
     }
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) entry.counts[i]! += 1;
+    // Only the first bucket the value fits is counted here; render() makes the counts cumulative.
+    const bucket = this.buckets.findIndex((bound) => value <= bound);
+    if (bucket >= 0) entry.counts[bucket]! += 1;
     entry.sum += value;
     entry.count += 1;
   }
@@ -83,7 +85,11 @@ export class Histogram implements Metric {
   render(): string[] {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const [key, entry] of this.series) {
-      this.buckets.forEach((bound, i) => lines.push(`${this.name}_bucket${labelText(this.labelNames, key, `le="${bound}"`)} ${entry.counts[i]}`));
+      let cumulative = 0;
+      this.buckets.forEach((bound, i) => {
+        cumulative += entry.counts[i]!;
+        lines.push(`${this.name}_bucket${labelText(this.labelNames, key, `le="${bound}"`)} ${cumulative}`);
+      });
       lines.push(`${this.name}_bucket${labelText(this.labelNames, key, 'le="+Inf"')} ${entry.count}`);
       lines.push(`${this.name}_sum${labelText(this.labelNames, key)} ${entry.sum}`);
       lines.push(`${this.name}_count${labelText(this.labelNames, key)} ${entry.count}`);

@@ -29,6 +29,28 @@ export interface GatewayApp {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * The path of an absolute request URL, read without parsing the URL (a cost on every request)
+ * when it is plain: no dot segments, escapes or backslashes for the URL parser to normalise.
+ * Undefined otherwise, and the caller parses.
+ */
+export function plainPathname(url: string): string | undefined {
+  const scheme = url.indexOf("://");
+  if (scheme < 0) return undefined;
+  const start = url.indexOf("/", scheme + 3);
+  if (start < 0) return "/";
+  let end = url.length;
+  for (let i = start; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 63 /* ? */ || c === 35 /* # */) {
+      end = i;
+      break;
+    }
+    if (c === 46 /* . */ || c === 37 /* % */ || c === 92 /* \ */) return undefined;
+  }
+  return url.slice(start, end);
+}
+
 function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
   return Response.json(body, { status, headers: { "cache-control": "no-store", ...headers } });
 }
@@ -39,21 +61,21 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   // /openapi.json and /docs: the document is generated here, once.
   const apiDocs = createApiDocsRoutes({ version });
 
-  async function route(request: Request, url: URL, log: () => Logger): Promise<Response> {
-    if (mcp && (url.pathname === "/mcp" || url.pathname.startsWith("/mcp/"))) return mcp.handle(request, url.pathname);
-    if (options.jobs && (url.pathname === "/v1/jobs" || url.pathname.startsWith("/v1/jobs/"))) return options.jobs(request, url.pathname);
+  async function route(request: Request, pathname: string, log: () => Logger): Promise<Response> {
+    if (mcp && (pathname === "/mcp" || pathname.startsWith("/mcp/"))) return mcp.handle(request, pathname);
+    if (options.jobs && (pathname === "/v1/jobs" || pathname.startsWith("/v1/jobs/"))) return options.jobs(request, pathname);
     // Open like /healthz: clients read these before they have a token.
-    if (wellKnown && url.pathname.startsWith("/.well-known/")) {
-      const document = wellKnown(request, url.pathname);
+    if (wellKnown && pathname.startsWith("/.well-known/")) {
+      const document = wellKnown(request, pathname);
       if (document) return document;
     }
     // Open like /healthz: the API description is public, and the page must load before a token is entered.
-    const docs = apiDocs(request, url.pathname);
+    const docs = apiDocs(request, pathname);
     if (docs) return docs;
-    if (url.pathname === "/metrics" && options.metrics) {
+    if (pathname === "/metrics" && options.metrics) {
       return new Response(options.metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" } });
     }
-    switch (url.pathname) {
+    switch (pathname) {
       case "/healthz":
         return json({ status: "ok", version } satisfies HealthBody);
       case "/readyz": {
@@ -63,7 +85,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
         return json({ status: "not ready", reason: readiness.reason } satisfies NotReadyBody, 503);
       }
       default:
-        return json({ error: `no route for ${request.method} ${url.pathname}`, hint: "MCP clients connect to /mcp or /mcp/<backend>" }, 404);
+        return json({ error: `no route for ${request.method} ${pathname}`, hint: "MCP clients connect to /mcp or /mcp/<backend>" }, 404);
     }
   }
 
@@ -74,16 +96,16 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       // The request's child logger, made on first use: most requests log nothing at the default level.
       let child: Logger | undefined;
       const log = () => (child ??= logger.child({ reqId: requestId }));
-      const url = new URL(request.url);
+      const pathname = plainPathname(request.url) ?? new URL(request.url).pathname;
       let response: Response;
       try {
-        response = await route(request, url, log);
+        response = await route(request, pathname, log);
       } catch (err) {
         log().error({ err }, "request failed");
         response = json({ error: "internal error", requestId }, 500);
       }
       response.headers.set("x-request-id", requestId);
-      if (logger.isLevelEnabled("debug")) log().debug({ method: request.method, path: url.pathname, status: response.status }, "request");
+      if (logger.isLevelEnabled("debug")) log().debug({ method: request.method, path: pathname, status: response.status }, "request");
       return response;
     },
   };
