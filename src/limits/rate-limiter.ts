@@ -13,6 +13,8 @@ export interface LimitedCall {
 
 export type LimitDecision = { allowed: true } | { allowed: false; retryAfterMs: number; rule: LimitRule };
 
+const ALLOWED: Promise<LimitDecision> = Promise.resolve({ allowed: true });
+
 /** The rate-limit seam: every implementation passes test/rate-limiter.contract.ts. */
 export interface RateLimiter {
   /** Replaces the rules in force (on start and on every change of the "limits" topic). */
@@ -69,18 +71,37 @@ export class LeasingRateLimiter implements RateLimiter {
     this.buckets.clear();
   }
 
-  async check(call: LimitedCall): Promise<LimitDecision> {
-    if (this.rules.length === 0) return { allowed: true };
+  check(call: LimitedCall): Promise<LimitDecision> {
+    if (this.rules.length === 0) return ALLOWED;
+    // The common case, with no promise per rule: every matching bucket holds a live token.
+    const now = this.now();
     const taken: Bucket[] = [];
     for (const compiled of this.rules) {
       if (!compiled.matches(call)) continue;
-      const refusal = await this.take(compiled, compiled.key(call.subject));
+      const bucket = this.buckets.get(compiled.key(call.subject));
+      if (bucket === undefined || bucket.tokens <= 0 || now >= bucket.expiresAt) {
+        for (const spent of taken) spent.tokens += 1;
+        return this.checkLeasing(call);
+      }
+      bucket.tokens -= 1;
+      taken.push(bucket);
+    }
+    return ALLOWED;
+  }
+
+  /** check() when some bucket must lease (or is closed): one rule at a time, awaiting leases. */
+  private async checkLeasing(call: LimitedCall): Promise<LimitDecision> {
+    const taken: Bucket[] = [];
+    for (const compiled of this.rules) {
+      if (!compiled.matches(call)) continue;
+      const key = compiled.key(call.subject);
+      const refusal = await this.take(compiled, key);
       if (refusal !== undefined) {
         // All or nothing: calls taken from other rules for this refused call go back.
         for (const bucket of taken) bucket.tokens += 1;
         return { allowed: false, retryAfterMs: refusal, rule: compiled.rule };
       }
-      taken.push(this.buckets.get(compiled.key(call.subject))!);
+      taken.push(this.buckets.get(key)!);
     }
     return { allowed: true };
   }
