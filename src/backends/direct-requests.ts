@@ -97,7 +97,8 @@ export class DirectRequests {
       pending.timer = setTimeout(pending.onTimeout, options.timeoutMs);
       if (signal) {
         pending.onAbort = () => this.cancel(id, signal.reason);
-        signal.addEventListener("abort", pending.onAbort, { once: true });
+        // Removed again when the request settles (cheaper than an options object per call).
+        signal.addEventListener("abort", pending.onAbort);
       }
       this.pending.set(id, pending);
       this.transport.send(message as JSONRPCMessage).catch((err: unknown) => {

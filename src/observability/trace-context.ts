@@ -129,23 +129,24 @@ function hexByte(byte: number): string {
 }
 
 /**
- * Random bytes come from a pool refilled by one crypto.getRandomValues call every 128 requests:
- * a request needs 24 bytes (a trace id and a span id), and one call per id cost more than the rest
- * of the trace handling together.
+ * Random ids are cut from a pool of random hex text refilled by one crypto.getRandomValues call
+ * every 170 requests or so: a request needs 48 hex digits (a trace id and a span id), and one call
+ * (or one byte-to-hex loop) per id cost more than the rest of the trace handling together.
  */
-const pool = new Uint8Array(24 * 128);
-let poolOffset = pool.length;
+const POOL_BYTES = 4096;
+let hexPool = "";
+let hexOffset = 0;
 
 /** `bytes` random bytes as lowercase hex, never all zero (an invalid id). */
 function randomId(bytes: number, zero: string): string {
+  const digits = bytes * 2;
   for (;;) {
-    if (poolOffset + bytes > pool.length) {
-      crypto.getRandomValues(pool);
-      poolOffset = 0;
+    if (hexOffset + digits > hexPool.length) {
+      hexPool = Buffer.from(crypto.getRandomValues(new Uint8Array(POOL_BYTES))).toString("hex");
+      hexOffset = 0;
     }
-    let id = "";
-    for (let i = 0; i < bytes; i++) id += HEX[pool[poolOffset + i]!]!;
-    poolOffset += bytes;
+    const id = hexPool.slice(hexOffset, hexOffset + digits);
+    hexOffset += digits;
     if (id !== zero) return id;
   }
 }
