@@ -23,6 +23,28 @@ export interface Row {
   label: string;
   result?: LoadResult;
   unavailable?: string;
+  /** Over several rounds: the slowest and fastest round's calls/s (result is the median round). */
+  range?: { min: number; max: number; rounds: number };
+}
+
+/**
+ * One row from the same target's rounds: the median round by throughput (for an even count, the
+ * slower of the middle two), with the range of the rounds and the errors of all of them. Rounds
+ * without numbers are left out; with none at all, the row says why.
+ */
+export function medianRow(rounds: Row[]): Row {
+  const first = rounds[0]!;
+  const results = rounds.flatMap((row) => (row.result === undefined ? [] : [row.result])).sort((a, b) => a.callsPerSecond - b.callsPerSecond);
+  if (results.length === 0) return first;
+  const median = results[Math.floor((results.length - 1) / 2)]!;
+  const errors = results.reduce((sum, r) => sum + r.errors, 0);
+  const firstError = results.find((r) => r.firstError !== undefined)?.firstError;
+  return {
+    key: first.key,
+    label: first.label,
+    result: { ...median, errors, ...(firstError !== undefined && { firstError }) },
+    ...(rounds.length > 1 && { range: { min: results[0]!.callsPerSecond, max: results.at(-1)!.callsPerSecond, rounds: results.length } }),
+  };
 }
 
 export interface ReportInput {
@@ -51,8 +73,8 @@ export function formatReport(input: ReportInput): string {
     `mcpgw bench · ${machine.date} · nproc ${machine.nproc} · ${machine.cpuModel} · Bun ${machine.bunVersion} · ${machine.os} · load average ${machine.loadAverage.toFixed(2)} at start`,
     ...input.context,
     "",
-    "| target | calls/s | p50 ms | p99 ms | errors | % of direct | added p50 ms |",
-    "|---|--:|--:|--:|--:|--:|--:|",
+    "| target | calls/s | range over rounds | p50 ms | p99 ms | errors | % of direct | added p50 ms |",
+    "|---|--:|--:|--:|--:|--:|--:|--:|",
     ...rows.map((row) => tableRow(row, direct)),
     "",
   ];
@@ -73,10 +95,11 @@ export function formatReport(input: ReportInput): string {
 
 function tableRow(row: Row, direct: LoadResult | undefined): string {
   const r = row.result;
-  if (r === undefined) return `| ${row.label} | n/a | n/a | n/a | n/a | n/a | n/a |`;
+  if (r === undefined) return `| ${row.label} | n/a | n/a | n/a | n/a | n/a | n/a | n/a |`;
   const share = direct === undefined ? "n/a" : `${percent(r.callsPerSecond / direct.callsPerSecond)}`;
   const added = direct === undefined ? "n/a" : row.key === "direct" ? "—" : signed(r.p50Ms - direct.p50Ms);
-  return `| ${row.label} | ${Math.round(r.callsPerSecond).toLocaleString("en-US")} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.errors} | ${share} | ${added} |`;
+  const range = row.range === undefined ? "—" : `${thousands(row.range.min)}–${thousands(row.range.max)}`;
+  return `| ${row.label} | ${thousands(r.callsPerSecond)} | ${range} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.errors} | ${share} | ${added} |`;
 }
 
 /** The product's performance targets (see DESIGN.md / README), evaluated on this run. */
@@ -135,6 +158,10 @@ function missing(needed: Record<string, LoadResult | undefined>): string {
 function measured(rows: Row[], key: RowKey): LoadResult | undefined {
   const result = rows.find((row) => row.key === key)?.result;
   return result !== undefined && result.calls > 0 ? result : undefined;
+}
+
+function thousands(callsPerSecond: number): string {
+  return Math.round(callsPerSecond).toLocaleString("en-US");
 }
 
 function ms(value: number): string {

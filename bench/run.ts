@@ -4,10 +4,14 @@
  * measured one after another, each started just before its row and stopped after it, so that
  * on a small machine no idle relay competes with the one being measured.
  *
- *   bun bench/run.ts [--warmup 2] [--duration 8] [--concurrency 16] [--only direct,mcpgw-http,…,jobs]
+ *   bun bench/run.ts [--warmup 2] [--duration 8] [--concurrency 16] [--rounds 3] [--only direct,mcpgw-http,…,jobs]
  *
  * mcpgw rows name their profile: "relay only" (MCPGW_AUTH=off, MCPGW_AUDIT=off) measures the relay
  * against the peers; the feature rows add one feature each, so each feature's cost is read off one run.
+ *
+ * The whole sequence runs `--rounds` times (default 3), and each row reports its median round (by
+ * throughput) with the range over rounds: on a small shared machine one 8 s window can be 20% off
+ * either way, and a ratio of two single windows (the feature rows against relay only) even more.
  *
  * Progress goes to stderr, the report to stdout. Exit code 0 when the run completed (whatever the
  * targets say), 1 when the bench itself failed. Every child process is stopped on every exit path.
@@ -20,7 +24,7 @@ import { type LoadOptions, runLoad } from "./load.ts";
 import { machineInfo } from "./machine-info.ts";
 import { type McpgwProfile, type McpgwTarget, RELAY_ONLY, startMcpgw } from "./mcpgw-target.ts";
 import { type StartedPeer, peerInfo, startMcpProxy, startSupergateway } from "./peers.ts";
-import { type Row, type RowKey, formatReport } from "./report.ts";
+import { type Row, type RowKey, formatReport, medianRow } from "./report.ts";
 
 const ROW_LABELS = {
   direct: "direct → HTTP echo",
@@ -40,6 +44,7 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "2" },
     duration: { type: "string", default: "8" },
     concurrency: { type: "string", default: "16" },
+    rounds: { type: "string", default: "3" },
     only: { type: "string" },
   },
 });
@@ -50,6 +55,11 @@ const selected = only === undefined ? ROW_KEYS : (only.filter((key) => key !== "
 const unknown = selected.filter((key) => !ROW_KEYS.includes(key));
 if (unknown.length > 0) {
   console.error(`unknown target(s) ${unknown.join(", ")}; choose among ${ROW_KEYS.join(", ")}, jobs`);
+  process.exit(2);
+}
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error(`--rounds must be a whole number of at least 1 (got "${values.rounds}")`);
   process.exit(2);
 }
 const load = {
@@ -70,7 +80,44 @@ try {
   const httpEchoUrl = await withTimeout(httpEcho.firstLine, 10_000, "the HTTP echo server did not print its URL");
   commands["HTTP echo"] = `bun bench/http-echo-server.ts → ${httpEchoUrl}`;
 
-  if (selected.includes("direct")) rows.push(await measure("direct", httpEchoUrl));
+  const byKey = new Map<RowKey, Row[]>();
+  for (let round = 1; round <= rounds; round++) {
+    if (rounds > 1) progress(`round ${round} of ${rounds}`);
+    for (const row of await measureRound(httpEchoUrl)) byKey.set(row.key, [...(byKey.get(row.key) ?? []), row]);
+  }
+  // Each round adds the same notes (a gateway's token, say): keep one of each.
+  notes.splice(0, notes.length, ...new Set(notes));
+  for (const key of ROW_KEYS) {
+    const measured = byKey.get(key);
+    if (measured !== undefined) rows.push(medianRow(measured));
+  }
+  await stopProcess(httpEcho);
+
+  const peers = peerInfo()
+    .map((peer) => `${peer.name} ${peer.version}`)
+    .join(", ");
+  const context = [
+    `load: ${load.concurrency} concurrent sessions, each a loop with one tools/call echo("hello") in flight; ${values.warmup} s warm-up discarded, ${values.duration} s measured; errors counted over the whole run`,
+    `rounds: ${rounds}; each row is its median round by throughput${rounds > 1 ? ", with the range over rounds" : ""}`,
+    `versions: mcpgw ${mcpgw?.version ?? "(not run)"}; ${peers} on ${peerInfo()[0]?.runtime}`,
+  ];
+  if (selected.length > 0) console.log(formatReport({ machine, context, rows, notes, commands }));
+  if (runJobs) {
+    progress("jobs: submit-to-start latency and drain rate (bench/jobs.ts)");
+    console.log(`\n${await runJobsBench({ progress })}`);
+  }
+} catch (err) {
+  console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exitCode = 1;
+} finally {
+  await mcpgw?.stop().catch(() => undefined);
+  await stopAllProcesses();
+}
+
+/** One pass over every selected target, each started just before its row and stopped after it. */
+async function measureRound(httpEchoUrl: string): Promise<Row[]> {
+  const measuredRows: Row[] = [];
+  if (selected.includes("direct")) measuredRows.push(await measure("direct", httpEchoUrl));
 
   if (selected.includes("mcpgw-http") || selected.includes("mcpgw-stdio")) {
     progress("starting mcpgw (build if stale, migrate, backend add, serve)");
@@ -80,8 +127,8 @@ try {
     for (const [key, backend] of [["mcpgw-http", "http-echo"], ["mcpgw-stdio", "stdio-echo"]] as const) {
       if (!selected.includes(key)) continue;
       const endpoint = mcpgw.endpoints[backend];
-      if ("url" in endpoint) rows.push(await measure(key, endpoint.url, mcpgw.token));
-      else rows.push(unavailableRow(key, endpoint.unavailable));
+      if ("url" in endpoint) measuredRows.push(await measure(key, endpoint.url, mcpgw.token));
+      else measuredRows.push(unavailableRow(key, endpoint.unavailable));
     }
     await mcpgw.stop();
   }
@@ -99,11 +146,10 @@ try {
     const target = await startMcpgw(httpEchoUrl, profile);
     notes.push(...target.notes.map((note) => `${ROW_LABELS[key]}: ${note}`));
     const endpoint = target.endpoints["stdio-echo"];
-    if ("url" in endpoint) rows.push(await measure(key, endpoint.url, target.token));
-    else rows.push(unavailableRow(key, endpoint.unavailable));
+    if ("url" in endpoint) measuredRows.push(await measure(key, endpoint.url, target.token));
+    else measuredRows.push(unavailableRow(key, endpoint.unavailable));
     await target.stop();
   }
-  await stopProcess(httpEcho);
 
   for (const [key, start] of [["supergateway", startSupergateway], ["mcp-proxy", startMcpProxy]] as const) {
     if (!selected.includes(key)) continue;
@@ -112,32 +158,14 @@ try {
     try {
       peer = await start();
     } catch (err) {
-      rows.push(unavailableRow(key, `${key} did not start: ${message(err)}`));
+      measuredRows.push(unavailableRow(key, `${key} did not start: ${message(err)}`));
       continue;
     }
     commands[key] = `${peer.commandLine}  (endpoint ${peer.url})`;
-    rows.push(await measure(key, peer.url, undefined, peer.process));
+    measuredRows.push(await measure(key, peer.url, undefined, peer.process));
     await stopProcess(peer.process);
   }
-
-  const peers = peerInfo()
-    .map((peer) => `${peer.name} ${peer.version}`)
-    .join(", ");
-  const context = [
-    `load: ${load.concurrency} concurrent sessions, each a loop with one tools/call echo("hello") in flight; ${values.warmup} s warm-up discarded, ${values.duration} s measured; errors counted over the whole run`,
-    `versions: mcpgw ${mcpgw?.version ?? "(not run)"}; ${peers} on ${peerInfo()[0]?.runtime}`,
-  ];
-  if (selected.length > 0) console.log(formatReport({ machine, context, rows, notes, commands }));
-  if (runJobs) {
-    progress("jobs: submit-to-start latency and drain rate (bench/jobs.ts)");
-    console.log(`\n${await runJobsBench({ progress })}`);
-  }
-} catch (err) {
-  console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  process.exitCode = 1;
-} finally {
-  await mcpgw?.stop().catch(() => undefined);
-  await stopAllProcesses();
+  return measuredRows;
 }
 
 /** Runs the load against one target; a target that cannot be driven becomes an n/a row with the reason. */
