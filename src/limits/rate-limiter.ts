@@ -13,14 +13,17 @@ export interface LimitedCall {
 
 export type LimitDecision = { allowed: true } | { allowed: false; retryAfterMs: number; rule: LimitRule };
 
-const ALLOWED: Promise<LimitDecision> = Promise.resolve({ allowed: true });
+const ALLOWED: LimitDecision = { allowed: true };
 
 /** The rate-limit seam: every implementation passes test/rate-limiter.contract.ts. */
 export interface RateLimiter {
   /** Replaces the rules in force (on start and on every change of the "limits" topic). */
   setRules(rules: LimitRule[]): void;
-  /** Admits or refuses one call; an admitted call has been counted against every rule it matches. */
-  check(call: LimitedCall): Promise<LimitDecision>;
+  /**
+   * Admits or refuses one call; an admitted call has been counted against every rule it matches.
+   * The decision comes at once when no store round trip is needed, otherwise as a promise.
+   */
+  check(call: LimitedCall): LimitDecision | Promise<LimitDecision>;
   /** False while no rule is in force: every call would be admitted, so callers may skip check(). */
   readonly enforcing: boolean;
 }
@@ -71,7 +74,7 @@ export class LeasingRateLimiter implements RateLimiter {
     this.buckets.clear();
   }
 
-  check(call: LimitedCall): Promise<LimitDecision> {
+  check(call: LimitedCall): LimitDecision | Promise<LimitDecision> {
     if (this.rules.length === 0) return ALLOWED;
     // The common case, with no promise per rule: every matching bucket holds a live token.
     const now = this.now();

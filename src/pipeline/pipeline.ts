@@ -41,8 +41,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       plan = route(session, request, extra);
       const roles = principal.anonymous ? [] : policy.current.rolesOf(principal.subject, principal.roles);
       authorization = authorize(policy.current, principal, roles, session, request, plan);
-      // Without rules nothing is counted or refused: the stage is skipped (no await on the hot path).
-      if (limiter.enforcing) await limit(limiter, principal, roles, request, plan);
+      // Without rules nothing is counted or refused: the stage is skipped. With them, a decision the
+      // limiter made at once (tokens in hand) is not awaited either.
+      if (limiter.enforcing) {
+        const waiting = limit(limiter, principal, roles, request, plan);
+        if (waiting) await waiting;
+      }
     } catch (err) {
       const refusal = err instanceof Refusal ? err : err instanceof McpError && err.code === ErrorCode.InvalidParams ? new Refusal("invalid", err.code, err.message, err.data as Record<string, unknown>) : undefined;
       if (refusal) await auditor.refuse(auditContext(session, principal, request, extra, plan), outcomeOf(refusal));
