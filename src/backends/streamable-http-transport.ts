@@ -29,7 +29,9 @@ export class StreamableHttpTransport extends StreamableHTTPClientTransport {
   /** Aborts POSTs still in flight when the transport closes. */
   private readonly posts = new AbortController();
   private postHeaders: Record<string, string> | undefined;
-  private postHeadersFor = "";
+  /** The session and version postHeaders were built for. */
+  private postHeadersSession = "";
+  private postHeadersVersion: string | undefined;
 
   constructor(url: URL, options: StreamableHttpTransportOptions) {
     super(url, { requestInit: { headers: options.headers }, fetch: options.fetch });
@@ -91,17 +93,17 @@ export class StreamableHttpTransport extends StreamableHTTPClientTransport {
 
   /** POST headers for the session, rebuilt only when the session or the negotiated version changes. */
   private headersFor(sessionId: string): Record<string, string> {
-    const version = this.protocolVersion ?? "";
-    const key = `${sessionId}\n${version}`;
-    if (this.postHeaders === undefined || this.postHeadersFor !== key) {
+    const version = this.protocolVersion;
+    if (this.postHeaders === undefined || this.postHeadersSession !== sessionId || this.postHeadersVersion !== version) {
       this.postHeaders = {
         "mcp-session-id": sessionId,
-        ...(version !== "" && { "mcp-protocol-version": version }),
+        ...(version !== undefined && { "mcp-protocol-version": version }),
         ...this.configuredHeaders,
         "content-type": "application/json",
         accept: "application/json, text/event-stream",
       };
-      this.postHeadersFor = key;
+      this.postHeadersSession = sessionId;
+      this.postHeadersVersion = version;
     }
     return this.postHeaders;
   }
