@@ -108,7 +108,12 @@ export class BunStdioTransport implements Transport {
         this.onerror?.(new Error(`malformed message from the backend (not JSON-RPC 2.0): ${line.slice(0, 200)}`));
         return;
       }
-      this.onmessage?.(message as JSONRPCMessage);
+      try {
+        this.onmessage?.(message as JSONRPCMessage);
+      } catch (err) {
+        // A consumer's failure on one message must not end the reading of all the others.
+        this.onerror?.(err instanceof Error ? err : new Error(String(err)));
+      }
     });
   }
 

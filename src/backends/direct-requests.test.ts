@@ -86,6 +86,20 @@ describe("DirectRequests", () => {
     expect(backend.passedOn).toEqual([{ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: sent.id, progress: 6 } }]);
   });
 
+  test("a progress consumer that throws does not stop its request (or the connection) from getting its answer", async () => {
+    const backend = await connected();
+    const call = backend.requests.request({ method: "tools/call", params: { name: "x" } }, {
+      timeoutMs: 5_000,
+      onprogress: () => {
+        throw new Error("consumer failed");
+      },
+    });
+    const sent = await backend.nextReceived((m) => m.method === "tools/call");
+    await backend.send({ method: "notifications/progress", params: { progressToken: sent.id, progress: 1 } });
+    await backend.send({ id: sent.id, result: { ok: true } });
+    expect(await call).toEqual({ ok: true });
+  });
+
   test("a timeout rejects with RequestTimeout and tells the backend (notifications/cancelled)", async () => {
     const backend = await connected();
     const call = backend.requests.request({ method: "tools/call", params: { name: "hang" } }, { timeoutMs: 100 });

@@ -137,7 +137,11 @@ export class DirectRequests {
       pending.timer = setTimeout(pending.onTimeout, pending.timeoutMs);
     }
     const { progressToken: _token, ...progress } = raw.params as Progress & { progressToken: RequestId };
-    handler(progress);
+    try {
+      handler(progress);
+    } catch {
+      // Progress is advisory: a consumer that fails on it must not break the connection's reading.
+    }
     return true;
   }
 

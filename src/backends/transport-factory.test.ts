@@ -103,6 +103,24 @@ describe("createBackendTransport over stdio", () => {
     expect(alive(pid!)).toBe(false);
   });
 
+  test("messages: one per line (\\n or \\r\\n), blank lines skipped, and a consumer that throws on one still gets the rest", async () => {
+    const lines = [`{"jsonrpc":"2.0","method":"a"}`, "", `{"jsonrpc":"2.0","method":"b"}\r`, "not json", `{"jsonrpc":"2.0","method":"c"}`];
+    const script = `process.stdout.write(${JSON.stringify(lines.join("\n"))} + "\\n")`;
+    const transport = createBackendTransport(spec({ command: [process.execPath, "-e", script] }), { env: { PATH: process.env.PATH }, logger: capturingLogger().logger });
+    const methods: unknown[] = [];
+    const errors: string[] = [];
+    transport.onmessage = (message) => {
+      methods.push((message as { method?: unknown }).method);
+      if (methods.length === 1) throw new Error("consumer failed");
+    };
+    transport.onerror = (err) => errors.push(err.message);
+    await transport.start();
+    await waitUntil(() => methods.length >= 3, 5_000);
+    await transport.close();
+    expect(methods).toEqual(["a", "b", "c"]);
+    expect(errors).toEqual(["consumer failed", "malformed message from the backend (not JSON): not json"]);
+  });
+
   test("an unset env reference fails when the transport is built", () => {
     expect(() => createBackendTransport(spec({ command: ["prog"], env: { TOKEN: "${NOPE}" } }), { env: {}, logger: capturingLogger().logger })).toThrow(
       /backend "demo": env "TOKEN" uses \$\{NOPE\}, but NOPE is not set/,
