@@ -1,4 +1,4 @@
-import { Database, type SQLQueryBindings } from "bun:sqlite";
+import { Database, type SQLQueryBindings, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { StoreUnavailableError, describeError } from "../errors.ts";
@@ -10,6 +10,30 @@ const BUSY_TIMEOUT_MS = 5_000;
 /** $1 → ?1: SQLite's numbered parameters, so the same SQL text serves both dialects. */
 function toSqlite(sql: string): string {
   return sql.replace(/\$(\d+)/g, "?$1");
+}
+
+/**
+ * Prepared statements by their portable SQL text, so a statement run again (every audit record,
+ * every poll) costs a map lookup instead of a rewrite of its text and bun:sqlite's own lookup.
+ * Bounded: ad-hoc statements (filters built per query) are few, but must not grow it forever.
+ */
+class StatementCache {
+  private readonly statements = new Map<string, Statement>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly max = 500,
+  ) {}
+
+  get(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      if (this.statements.size >= this.max) this.statements.clear();
+      statement = this.db.prepare(toSqlite(sql));
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
 }
 
 function bindable(params: readonly unknown[]): SQLQueryBindings[] {
@@ -48,10 +72,10 @@ export class SqliteDriver implements SqlDriver {
         { cause: err },
       );
     }
-    const db = this.db;
+    const statements = new StatementCache(this.db);
     this.direct = {
-      query: async <T>(sql: string, params: readonly unknown[] = []) => db.query(toSqlite(sql)).all(...bindable(params)) as T[],
-      execute: async (sql: string, params: readonly unknown[] = []) => db.query(toSqlite(sql)).run(...bindable(params)).changes,
+      query: async <T>(sql: string, params: readonly unknown[] = []) => statements.get(sql).all(...bindable(params)) as T[],
+      execute: async (sql: string, params: readonly unknown[] = []) => statements.get(sql).run(...bindable(params)).changes,
     };
   }
 
