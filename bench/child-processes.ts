@@ -164,3 +164,16 @@ function installExitHandlers(): void {
     for (const managed of running) managed.process.kill("SIGKILL");
   });
 }
+
+/** The promise's outcome, or an error saying `what` did not happen within `ms`. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: Timer | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

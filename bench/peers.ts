@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type ManagedProcess, freePort, startProcess, waitUntilAnswering } from "./child-processes.ts";
+import { type ManagedProcess, freePort, lastLines, startProcess, waitUntilAnswering, withTimeout } from "./child-processes.ts";
 
 /** A started peer: where to send MCP traffic, and the exact command line, for the report. */
 export interface StartedPeer {
@@ -59,6 +59,20 @@ export async function startMcpProxy(): Promise<StartedPeer> {
   const port = await freePort();
   const command = [RUNTIME, packageBin("mcp-proxy"), "--host", "127.0.0.1", "--port", String(port), "--server", "stream", "--", ...stdioEchoCommand()];
   return startPeer("mcp-proxy", command, port, "ignore");
+}
+
+/**
+ * bench/reference-relay.ts (under Bun, like mcpgw) in front of the HTTP echo server or the stdio
+ * echo server: the ceiling a relay reaches on this machine, read beside mcpgw's rows.
+ */
+export async function startReferenceRelay(backend: { http: string } | { stdio: true }): Promise<StartedPeer> {
+  const command = [process.execPath, join(import.meta.dir, "reference-relay.ts"), ...("http" in backend ? ["--http", backend.http] : ["--stdio", "--", ...stdioEchoCommand()])];
+  const managed = startProcess("reference relay", command, { cwd: ROOT, stdin: "pipe" });
+  // It prints its URL once its backend has answered initialize.
+  const url = await withTimeout(managed.firstLine, 20_000, "the reference relay printed no URL").catch((err: Error) => {
+    throw new Error(`${err.message}: ${lastLines(managed.outputTail())}`);
+  });
+  return { url, process: managed, commandLine: command.map(shellQuote).join(" ") };
 }
 
 /** Name, version and runtime of each peer, for the report header. */

@@ -19,11 +19,11 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runJobsBench } from "./jobs.ts";
-import { type ManagedProcess, lastLines, startProcess, stopAllProcesses, stopProcess } from "./child-processes.ts";
+import { type ManagedProcess, lastLines, startProcess, stopAllProcesses, stopProcess, withTimeout } from "./child-processes.ts";
 import { type LoadOptions, runLoad } from "./load.ts";
 import { machineInfo } from "./machine-info.ts";
 import { type McpgwProfile, type McpgwTarget, RELAY_ONLY, startMcpgw } from "./mcpgw-target.ts";
-import { type StartedPeer, peerInfo, startMcpProxy, startSupergateway } from "./peers.ts";
+import { type StartedPeer, peerInfo, startMcpProxy, startReferenceRelay, startSupergateway } from "./peers.ts";
 import { type Row, type RowKey, formatReport, medianRow } from "./report.ts";
 
 const ROW_LABELS = {
@@ -36,6 +36,8 @@ const ROW_LABELS = {
   "mcpgw-stdio-defaults": "mcpgw → stdio echo, defaults (auth, RBAC, audit)",
   supergateway: "supergateway → stdio echo",
   "mcp-proxy": "mcp-proxy → stdio echo",
+  "reference-http": "reference relay → HTTP echo (no gateway logic)",
+  "reference-stdio": "reference relay → stdio echo (no gateway logic)",
 } satisfies Record<RowKey, string>;
 const ROW_KEYS = Object.keys(ROW_LABELS) as RowKey[];
 
@@ -151,7 +153,13 @@ async function measureRound(httpEchoUrl: string): Promise<Row[]> {
     await target.stop();
   }
 
-  for (const [key, start] of [["supergateway", startSupergateway], ["mcp-proxy", startMcpProxy]] as const) {
+  const relays = [
+    ["supergateway", startSupergateway],
+    ["mcp-proxy", startMcpProxy],
+    ["reference-http", () => startReferenceRelay({ http: httpEchoUrl })],
+    ["reference-stdio", () => startReferenceRelay({ stdio: true })],
+  ] as const;
+  for (const [key, start] of relays) {
     if (!selected.includes(key)) continue;
     progress(`starting ${key}`);
     let peer: StartedPeer;
@@ -195,16 +203,4 @@ function progress(text: string): void {
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: Timer | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
