@@ -4,10 +4,11 @@
  * 16 calls in flight). All sessions initialize first (not timed); then a warm-up, whose calls are
  * discarded, and a fixed measuring window. A call counts when it completes inside the window.
  *
- *   bun bench/load.ts URL [--concurrency 16] [--warmup 2] [--duration 8] [--token JWT]
+ *   bun bench/load.ts URL [--concurrency 16] [--warmup 2] [--duration 8] [--token JWT] [--pid TARGET_PID]
  */
 import { parseArgs } from "node:util";
 import { McpHttpError, McpHttpSession, type RpcResponse } from "./mcp-http-client.ts";
+import { type CpuTime, cpuTime } from "./process-cpu.ts";
 
 export interface LoadOptions {
   url: string;
@@ -15,6 +16,8 @@ export interface LoadOptions {
   warmupMs: number;
   measureMs: number;
   bearerToken?: string;
+  /** The target's process id: its CPU time over the measuring window is reported per call (Linux). */
+  targetPid?: number;
 }
 
 export interface LoadResult {
@@ -27,6 +30,8 @@ export interface LoadResult {
   errors: number;
   /** The first failure, to say what went wrong. */
   firstError?: string;
+  /** The target process's CPU per call over the measuring window, in µs (with targetPid, on Linux). */
+  cpuPerCall?: { processUs: number; mainThreadUs: number };
 }
 
 const ECHO_TEXT = "hello";
@@ -55,10 +60,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const measuring = { from: start + options.warmupMs, to: start + options.warmupMs + options.measureMs };
   const tally = { latencies: [] as number[], errors: 0, firstError: undefined as string | undefined };
   const hardStop = setTimeout(() => stop.abort(), options.warmupMs + options.measureMs + STOP_GRACE_MS);
+  // The target's CPU time when the window opens and when it closes (timers: no call waits for them).
+  const cpu: { from?: CpuTime; to?: CpuTime } = {};
+  const pid = options.targetPid;
+  const cpuTimers = pid === undefined ? [] : [setTimeout(() => (cpu.from = cpuTime(pid)), options.warmupMs), setTimeout(() => (cpu.to = cpuTime(pid)), options.warmupMs + options.measureMs)];
   try {
     await Promise.all(sessions.map((session) => worker(session, measuring, tally)));
   } finally {
     clearTimeout(hardStop);
+    for (const timer of cpuTimers) clearTimeout(timer);
     await Promise.all(sessions.map((session) => session.close()));
   }
 
@@ -70,6 +80,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     p99Ms: percentile(latencies, 0.99),
     errors: tally.errors,
     ...(tally.firstError !== undefined && { firstError: tally.firstError }),
+    ...(cpu.from && cpu.to && latencies.length > 0 && {
+      cpuPerCall: {
+        processUs: ((cpu.to.processMs - cpu.from.processMs) * 1000) / latencies.length,
+        mainThreadUs: ((cpu.to.mainThreadMs - cpu.from.mainThreadMs) * 1000) / latencies.length,
+      },
+    }),
   };
 }
 
@@ -126,11 +142,12 @@ if (import.meta.main) {
       warmup: { type: "string", default: "2" },
       duration: { type: "string", default: "8" },
       token: { type: "string" },
+      pid: { type: "string" },
     },
   });
   const url = positionals[0];
   if (url === undefined) {
-    console.error("usage: bun bench/load.ts URL [--concurrency 16] [--warmup 2] [--duration 8] [--token JWT]");
+    console.error("usage: bun bench/load.ts URL [--concurrency 16] [--warmup 2] [--duration 8] [--token JWT] [--pid TARGET_PID]");
     process.exit(2);
   }
   const result = await runLoad({
@@ -139,6 +156,7 @@ if (import.meta.main) {
     warmupMs: Number(values.warmup) * 1000,
     measureMs: Number(values.duration) * 1000,
     ...(values.token !== undefined && { bearerToken: values.token }),
+    ...(values.pid !== undefined && { targetPid: Number(values.pid) }),
   });
   console.log(JSON.stringify(result, null, 2));
 }

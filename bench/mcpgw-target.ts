@@ -29,6 +29,8 @@ export interface McpgwTarget {
   version?: string;
   /** How `serve` was started, for the report. */
   commandLine?: string;
+  /** The `serve` process, whose CPU per call the report shows. */
+  serving?: ManagedProcess;
   /** Things worth printing under the table (e.g. that no token could be issued). */
   notes: string[];
   /** Stops the gateway and deletes the temporary folder. */
@@ -100,7 +102,7 @@ export async function startMcpgw(httpEchoUrl: string, profile: McpgwProfile = RE
   for (const name of MCPGW_BACKENDS) {
     if ("url" in endpoints[name]) endpoints[name] = { url: `http://127.0.0.1:${port}/mcp/${name}` };
   }
-  return { endpoints, notes, stop, commandLine: command.join(" "), ...(token !== undefined && { token }), ...(version !== undefined && { version }) };
+  return { endpoints, notes, stop, commandLine: command.join(" "), serving: serve, ...(token !== undefined && { token }), ...(version !== undefined && { version }) };
 }
 
 /**

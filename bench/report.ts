@@ -1,7 +1,8 @@
 /**
  * The printed result: machine and settings, one Markdown table (pasteable into the README) with
- * each row's throughput as a share of direct and its added p50 over direct, the reasons for
- * rows that could not run, and the product's performance targets checked as PASS/FAIL/n/a.
+ * each row's throughput as a share of direct, its added p50 over direct and the CPU its target
+ * process spent per call, the reasons for rows that could not run, and the product's performance
+ * targets checked as PASS/FAIL/n/a.
  */
 import type { LoadResult } from "./load.ts";
 import type { MachineInfo } from "./machine-info.ts";
@@ -75,8 +76,8 @@ export function formatReport(input: ReportInput): string {
     `mcpgw bench · ${machine.date} · nproc ${machine.nproc} · ${machine.cpuModel} · Bun ${machine.bunVersion} · ${machine.os} · load average ${machine.loadAverage.toFixed(2)} at start`,
     ...input.context,
     "",
-    "| target | calls/s | range over rounds | p50 ms | p99 ms | errors | % of direct | added p50 ms |",
-    "|---|--:|--:|--:|--:|--:|--:|--:|",
+    "| target | calls/s | range over rounds | p50 ms | p99 ms | errors | % of direct | added p50 ms | CPU µs/call (main thread) |",
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ...rows.map((row) => tableRow(row, direct)),
     "",
   ];
@@ -101,11 +102,12 @@ export function formatReport(input: ReportInput): string {
 
 function tableRow(row: Row, direct: LoadResult | undefined): string {
   const r = row.result;
-  if (r === undefined) return `| ${row.label} | n/a | n/a | n/a | n/a | n/a | n/a | n/a |`;
+  if (r === undefined) return `| ${row.label} | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a |`;
   const share = direct === undefined ? "n/a" : `${percent(r.callsPerSecond / direct.callsPerSecond)}`;
   const added = direct === undefined ? "n/a" : row.key === "direct" ? "—" : signed(r.p50Ms - direct.p50Ms);
   const range = row.range === undefined ? "—" : `${thousands(row.range.min)}–${thousands(row.range.max)}`;
-  return `| ${row.label} | ${thousands(r.callsPerSecond)} | ${range} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.errors} | ${share} | ${added} |`;
+  const cpu = r.cpuPerCall === undefined ? "n/a" : `${Math.round(r.cpuPerCall.processUs)} (${Math.round(r.cpuPerCall.mainThreadUs)})`;
+  return `| ${row.label} | ${thousands(r.callsPerSecond)} | ${range} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.errors} | ${share} | ${added} | ${cpu} |`;
 }
 
 /** The product's performance targets (see DESIGN.md / README), evaluated on this run. */

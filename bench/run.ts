@@ -85,7 +85,7 @@ try {
   const byKey = new Map<RowKey, Row[]>();
   for (let round = 1; round <= rounds; round++) {
     if (rounds > 1) progress(`round ${round} of ${rounds}`);
-    for (const row of await measureRound(httpEchoUrl)) byKey.set(row.key, [...(byKey.get(row.key) ?? []), row]);
+    for (const row of await measureRound(httpEchoUrl, httpEcho)) byKey.set(row.key, [...(byKey.get(row.key) ?? []), row]);
   }
   // Each round adds the same notes (a gateway's token, say): keep one of each.
   notes.splice(0, notes.length, ...new Set(notes));
@@ -117,9 +117,9 @@ try {
 }
 
 /** One pass over every selected target, each started just before its row and stopped after it. */
-async function measureRound(httpEchoUrl: string): Promise<Row[]> {
+async function measureRound(httpEchoUrl: string, httpEcho: ManagedProcess): Promise<Row[]> {
   const measuredRows: Row[] = [];
-  if (selected.includes("direct")) measuredRows.push(await measure("direct", httpEchoUrl));
+  if (selected.includes("direct")) measuredRows.push(await measure("direct", httpEchoUrl, { serving: httpEcho }));
 
   if (selected.includes("mcpgw-http") || selected.includes("mcpgw-stdio")) {
     progress("starting mcpgw (build if stale, migrate, backend add, serve)");
@@ -129,7 +129,7 @@ async function measureRound(httpEchoUrl: string): Promise<Row[]> {
     for (const [key, backend] of [["mcpgw-http", "http-echo"], ["mcpgw-stdio", "stdio-echo"]] as const) {
       if (!selected.includes(key)) continue;
       const endpoint = mcpgw.endpoints[backend];
-      if ("url" in endpoint) measuredRows.push(await measure(key, endpoint.url, mcpgw.token));
+      if ("url" in endpoint) measuredRows.push(await measure(key, endpoint.url, { bearerToken: mcpgw.token, serving: mcpgw.serving }));
       else measuredRows.push(unavailableRow(key, endpoint.unavailable));
     }
     await mcpgw.stop();
@@ -148,7 +148,7 @@ async function measureRound(httpEchoUrl: string): Promise<Row[]> {
     const target = await startMcpgw(httpEchoUrl, profile);
     notes.push(...target.notes.map((note) => `${ROW_LABELS[key]}: ${note}`));
     const endpoint = target.endpoints["stdio-echo"];
-    if ("url" in endpoint) measuredRows.push(await measure(key, endpoint.url, target.token));
+    if ("url" in endpoint) measuredRows.push(await measure(key, endpoint.url, { bearerToken: target.token, serving: target.serving }));
     else measuredRows.push(unavailableRow(key, endpoint.unavailable));
     await target.stop();
   }
@@ -170,18 +170,20 @@ async function measureRound(httpEchoUrl: string): Promise<Row[]> {
       continue;
     }
     commands[key] = `${peer.commandLine}  (endpoint ${peer.url})`;
-    measuredRows.push(await measure(key, peer.url, undefined, peer.process));
+    measuredRows.push(await measure(key, peer.url, { serving: peer.process }));
     await stopProcess(peer.process);
   }
   return measuredRows;
 }
 
 /** Runs the load against one target; a target that cannot be driven becomes an n/a row with the reason. */
-async function measure(key: RowKey, url: string, bearerToken?: string, serving?: ManagedProcess): Promise<Row> {
+/** `serving` is the target's process: its CPU per call is measured, and its output explains a failure. */
+async function measure(key: RowKey, url: string, target: { bearerToken?: string | undefined; serving?: ManagedProcess | undefined }): Promise<Row> {
+  const { bearerToken, serving } = target;
   const label = ROW_LABELS[key];
   progress(`measuring ${label} (${url})`);
   Bun.gc(true); // Start each row with the load generator's heap clean, not carrying the last row's garbage.
-  const options: LoadOptions = { url, ...load, ...(bearerToken !== undefined && { bearerToken }) };
+  const options: LoadOptions = { url, ...load, ...(bearerToken !== undefined && { bearerToken }), ...(serving !== undefined && { targetPid: serving.process.pid }) };
   try {
     const result = await runLoad(options);
     progress(`  ${Math.round(result.callsPerSecond)} calls/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors`);
