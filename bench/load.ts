@@ -69,6 +69,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   } finally {
     clearTimeout(hardStop);
     for (const timer of cpuTimers) clearTimeout(timer);
+    // The calls can all end before the closing timer gets its turn (a fast target, a busy loop): read it now.
+    if (pid !== undefined && cpu.from !== undefined && cpu.to === undefined) cpu.to = cpuTime(pid);
     await Promise.all(sessions.map((session) => session.close()));
   }
 

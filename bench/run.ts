@@ -186,7 +186,8 @@ async function measure(key: RowKey, url: string, target: { bearerToken?: string 
   const options: LoadOptions = { url, ...load, ...(bearerToken !== undefined && { bearerToken }), ...(serving !== undefined && { targetPid: serving.process.pid }) };
   try {
     const result = await runLoad(options);
-    progress(`  ${Math.round(result.callsPerSecond)} calls/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors`);
+    const cpu = result.cpuPerCall === undefined ? "" : `, ${Math.round(result.cpuPerCall.processUs)} µs CPU per call (${Math.round(result.cpuPerCall.mainThreadUs)} main thread)`;
+    progress(`  ${Math.round(result.callsPerSecond)} calls/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors${cpu}`);
     return { key, label, result };
   } catch (err) {
     const output = serving?.outputTail();
