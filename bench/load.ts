@@ -152,6 +152,10 @@ if (import.meta.main) {
     console.error("usage: bun bench/load.ts URL [--concurrency 16] [--warmup 2] [--duration 8] [--token JWT] [--pid TARGET_PID]");
     process.exit(2);
   }
+  if (values.pid !== undefined && !/^[1-9]\d*$/.test(values.pid)) {
+    console.error(`--pid must be a process id (a whole number), got "${values.pid}"`);
+    process.exit(2);
+  }
   const result = await runLoad({
     url,
     concurrency: Number(values.concurrency),
