@@ -108,11 +108,17 @@ describe("traffic control through the gateway", () => {
     socket.write(`POST /mcp/lab HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n`);
     const chunk = "x".repeat(64 * 1024);
     const framed = `${chunk.length.toString(16)}\r\n${chunk}\r\n`;
-    // Keep sending (never the final 0-length chunk) until the gateway answers, or 8 MiB.
+    // Keep sending (never the final 0-length chunk) until the gateway answers, or 8 MiB. Paced, a
+    // turn of the event loop per chunk, so the answer is seen as it comes: what was pushed is then what
+    // the gateway had been offered when it answered, not what the kernel's socket buffers could absorb
+    // (up to 32 MiB with some machines' tcp_rmem, which let a tight loop push 5 MiB before looking).
+    let rest = framed;
     while (!answer.includes("\r\n\r\n") && pushed < 8 * MIB) {
-      const wrote = socket.write(framed);
+      const wrote = socket.write(rest);
       pushed += wrote;
-      if (wrote < framed.length) await Bun.sleep(5);
+      // A partial write leaves the rest of the chunk to send first, so the framing stays valid.
+      rest = wrote < rest.length ? rest.slice(wrote) : framed;
+      await Bun.sleep(wrote === 0 ? 5 : 1);
     }
     for (let i = 0; i < 100 && !answer.includes("\r\n\r\n"); i++) await Bun.sleep(20);
     socket.end();
