@@ -111,6 +111,7 @@ export async function startGateway(
       pipeline: createPipeline({ auditor, policy, limiter }),
       jobs,
       maxBodyBytes: settings.maxBodyBytes,
+      jsonBudget: settings.jsonBudget,
       sessionIdleMs: settings.sessionIdleMs,
       maxSessionsPerSubject: settings.maxSessionsPerSubject,
       originGuard: createOriginGuard({ allowedHosts: settings.allowedHosts, allowedOrigins: settings.allowedOrigins }),
@@ -126,6 +127,7 @@ export async function startGateway(
       resourceMetadataUrl: authentication.resourceMetadataUrl,
       auditor,
       maxBodyBytes: settings.maxBodyBytes,
+      jsonBudget: settings.jsonBudget,
       logger,
     });
     // Jobs requests run in their W3C trace context, like /mcp (the front does its own).

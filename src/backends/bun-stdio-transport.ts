@@ -1,6 +1,7 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Subprocess } from "bun";
+import { BACKEND_JSON_BUDGET, exceedsJsonBudget } from "../json/json-budget.ts";
 
 export interface BunStdioOptions {
   command: string;
@@ -97,6 +98,8 @@ export class BunStdioTransport implements Transport {
     await readLines(stdout, this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, (line) => {
       if (typeof line !== "string") return this.refuseOversized(line);
       if (line.trim() === "") return;
+      const excess = exceedsJsonBudget(line, BACKEND_JSON_BUDGET);
+      if (excess) return this.refuseMessage(`the backend sent a message that is refused: ${excess.problem}`, answeredId(line.slice(0, KEPT), line.slice(-KEPT)));
       let message: unknown;
       try {
         message = JSON.parse(line);
@@ -125,13 +128,25 @@ export class BunStdioTransport implements Transport {
 
   /** An oversized message: fail the call it answers (its id is at the start or, as SDK servers write it, at the end). */
   private refuseOversized(dropped: OversizedLine): void {
-    const id = /"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")/.exec(dropped.head)?.[1] ?? /"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*}\s*$/.exec(dropped.tail)?.[1];
     const message = `the backend sent a message of ${dropped.bytes} bytes, over the ${this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES}-byte cap (backend add --max-response)`;
-    this.onerror?.(new Error(message));
-    if (id !== undefined && /"result"|"error"/.test(dropped.head + dropped.tail)) {
-      this.onmessage?.({ jsonrpc: "2.0", id: JSON.parse(id) as string | number, error: { code: -32603, message } });
-    }
+    this.refuseMessage(message, answeredId(dropped.head, dropped.tail));
   }
+
+  /** A message not handed on: reported, and the call it answers (when its id is known) fails with the reason. */
+  private refuseMessage(message: string, answersId: string | number | undefined): void {
+    this.onerror?.(new Error(message));
+    if (answersId !== undefined) this.onmessage?.({ jsonrpc: "2.0", id: answersId, error: { code: -32603, message } });
+  }
+}
+
+/**
+ * The id of the call a message answers, read from its first and last characters only (the message
+ * is not parsed: it is too large or too costly): SDK servers write the id at the end, others at
+ * the start. Undefined for a message that is not a response (no "result" or "error").
+ */
+function answeredId(head: string, tail: string): string | number | undefined {
+  const id = /"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")/.exec(head)?.[1] ?? /"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*}\s*$/.exec(tail)?.[1];
+  return id !== undefined && /"result"|"error"/.test(head + tail) ? (JSON.parse(id) as string | number) : undefined;
 }
 
 /** What is kept of a line longer than the cap: its size, and its first and last characters. */

@@ -35,6 +35,8 @@ describe("StreamableHttpTransport", () => {
             );
           case "gone":
             return new Response("Session not found", { status: 404 });
+          case "deep":
+            return new Response(`{"jsonrpc":"2.0","id":${JSON.stringify(body.id)},"result":{"v":${"[".repeat(100_000)}${"]".repeat(100_000)}}}`, { headers: { "content-type": "application/json" } });
           case "odd":
             return new Response("<html/>", { headers: { "content-type": "text/html" } });
           default:
@@ -94,6 +96,17 @@ describe("StreamableHttpTransport", () => {
     expect(errors).toContain(failure);
     const odd = await transport.send({ jsonrpc: "2.0", id: 5, method: "tools/call", params: { name: "odd" } }).catch((err: unknown) => err);
     expect((odd as Error).message).toMatch(/Unexpected content type: text\/html/);
+    await transport.close();
+  });
+
+  test("a JSON answer nested deeper than the backend bound fails its call with the reason, and the session goes on", async () => {
+    const { transport, received } = await initialised();
+    const started = performance.now();
+    await transport.send({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "deep" } });
+    expect(performance.now() - started).toBeLessThan(100);
+    expect(received).toEqual([{ jsonrpc: "2.0", id: 7, error: { code: -32603, message: "the backend sent a message that is refused: the message nests deeper than 512 levels" } }]);
+    await transport.send({ jsonrpc: "2.0", id: 8, method: "tools/call", params: { name: "echo" } });
+    expect(received.at(-1)).toEqual({ jsonrpc: "2.0", id: 8, result: { via: "json" } });
     await transport.close();
   });
 

@@ -1,6 +1,7 @@
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { BACKEND_JSON_BUDGET, exceedsJsonBudget } from "../json/json-budget.ts";
 
 export interface StreamableHttpTransportOptions {
   /** Sent on every request (the backend's configured headers, `${VAR}`s resolved). */
@@ -66,7 +67,14 @@ export class StreamableHttpTransport extends StreamableHTTPClientTransport {
       }
       const contentType = response.headers.get("content-type") ?? "";
       if (contentType.startsWith("application/json")) {
-        const data = (await response.json()) as JSONRPCMessage | JSONRPCMessage[];
+        const text = await response.text();
+        const excess = exceedsJsonBudget(text, BACKEND_JSON_BUDGET);
+        if (excess) {
+          // The call this POST carried fails with the reason; the session goes on.
+          this.onmessage?.({ jsonrpc: "2.0", id: (message as { id: string | number }).id, error: { code: -32603, message: `the backend sent a message that is refused: ${excess.problem}` } });
+          return;
+        }
+        const data = JSON.parse(text) as JSONRPCMessage | JSONRPCMessage[];
         for (const received of Array.isArray(data) ? data : [data]) {
           if (typeof received !== "object" || received === null) throw new StreamableHTTPError(-1, `the backend answered with JSON that is not a JSON-RPC message: ${JSON.stringify(received)}`);
           this.onmessage?.(received);

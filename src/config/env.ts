@@ -21,6 +21,8 @@ export interface EnvSettings {
   allowedOrigins?: string;
   sessionIdleTimeout?: string;
   maxBodyBytes?: string;
+  maxJsonDepth?: string;
+  maxJsonItems?: string;
   maxSessionsPerSubject?: string;
   audit?: string;
   auditFailOpen?: string;
@@ -64,6 +66,8 @@ const VARIABLES = {
   allowedOrigins: "MCPGW_ALLOWED_ORIGINS",
   sessionIdleTimeout: "MCPGW_SESSION_IDLE_TIMEOUT",
   maxBodyBytes: "MCPGW_MAX_BODY_BYTES",
+  maxJsonDepth: "MCPGW_MAX_JSON_DEPTH",
+  maxJsonItems: "MCPGW_MAX_JSON_ITEMS",
   maxSessionsPerSubject: "MCPGW_MAX_SESSIONS_PER_SUBJECT",
   audit: "MCPGW_AUDIT",
   auditFailOpen: "MCPGW_AUDIT_FAIL_OPEN",

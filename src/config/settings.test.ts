@@ -19,6 +19,7 @@ describe("settings", () => {
       sessionIdleMs: 1_800_000,
       maxBodyBytes: 1_048_576,
       maxSessionsPerSubject: 100,
+      jsonBudget: { maxDepth: 64, maxItems: 100_000 },
       auth: {
         mode: "required",
         tokenIssuer: "mcpgw",
@@ -95,6 +96,8 @@ describe("settings", () => {
     [{}, { port: "70000" }, /MCPGW_PORT: "70000" is not a TCP port/],
     [{ logLevel: "chatty" }, {}, /--log-level: "chatty" is not a log level/],
     [{}, { dbPoolSize: "0" }, /MCPGW_DB_POOL_SIZE/],
+    [{}, { maxJsonDepth: "deep" }, /MCPGW_MAX_JSON_DEPTH/],
+    [{}, { maxJsonItems: "0" }, /MCPGW_MAX_JSON_ITEMS/],
     [{}, { shutdownTimeout: "soon" }, /MCPGW_SHUTDOWN_TIMEOUT: "soon" is not a duration/],
   ])("rejects %j / %j", (flags, env, message) => {
     expect(() => resolveSettings(flags, env)).toThrow(ConfigError);

@@ -2,6 +2,7 @@ import { type AuditSettings, resolveAuditSettings } from "../audit/audit-setting
 import { type AuthSettings, resolveAuthSettings } from "../auth/auth-settings.ts";
 import { type JobSettings, resolveJobSettings } from "../jobs/job-settings.ts";
 import { ConfigError } from "../errors.ts";
+import { JSON_BUDGET_DEFAULTS, type JsonBudget } from "../json/json-budget.ts";
 import { parseDuration } from "./duration.ts";
 import { type EnvSettings, variableName } from "./env.ts";
 
@@ -40,6 +41,8 @@ export interface Settings {
   maxBodyBytes: number;
   /** Open MCP sessions one authenticated subject may hold at once. */
   maxSessionsPerSubject: number;
+  /** What a request body may cost beyond its size: nesting depth and items (defaults in JSON_BUDGET_DEFAULTS). */
+  jsonBudget: JsonBudget;
   /** Authentication: token sources, issuer and audience, the RFC 9728 document (defaults in AUTH_DEFAULTS). */
   auth: AuthSettings;
   /** The audit log: fail open or closed, redaction, size cap, instance name (defaults in AUDIT_DEFAULTS). */
@@ -73,6 +76,10 @@ export function resolveSettings(flags: FlagSettings, env: EnvSettings): Settings
       env.sessionIdleTimeout === undefined ? DEFAULTS.sessionIdleMs : parseDuration(env.sessionIdleTimeout, variableName("sessionIdleTimeout")),
     maxBodyBytes: parsePositiveInt(env.maxBodyBytes, variableName("maxBodyBytes")) ?? DEFAULTS.maxBodyBytes,
     maxSessionsPerSubject: parsePositiveInt(env.maxSessionsPerSubject, variableName("maxSessionsPerSubject")) ?? DEFAULTS.maxSessionsPerSubject,
+    jsonBudget: {
+      maxDepth: parsePositiveInt(env.maxJsonDepth, variableName("maxJsonDepth")) ?? JSON_BUDGET_DEFAULTS.maxDepth,
+      maxItems: parsePositiveInt(env.maxJsonItems, variableName("maxJsonItems")) ?? JSON_BUDGET_DEFAULTS.maxItems,
+    },
     auth: resolveAuthSettings(env),
     audit: resolveAuditSettings(env),
     jobs: resolveJobSettings(env),

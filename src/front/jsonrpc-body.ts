@@ -1,25 +1,51 @@
 import type { JSONRPCMessage, JSONRPCNotification, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import { type JsonBudget, type JsonBudgetExcess, exceedsJsonBudget } from "../json/json-budget.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
 
-export type BodyResult = { ok: true; message: JSONRPCMessage } | { ok: false; response: Response };
-
-function refuse(status: number, code: number, message: string, headers: Record<string, string> = {}): BodyResult {
-  return { ok: false, response: Response.json(jsonRpcErrorBody(code, message), { status, headers }) };
+/** A refused body: the response to send, and what the audit record says about it. */
+export interface RefusedBody {
+  ok: false;
+  response: Response;
+  code: number;
+  reason: string;
+  /** The message's method and id, when they could be read (an audit record names the method). */
+  method?: string;
+  id?: string | number;
 }
+
+export type BodyResult = { ok: true; message: JSONRPCMessage } | RefusedBody;
+
+function refuse(status: number, code: number, reason: string, headers: Record<string, string> = {}, seen: { method?: string; id?: string | number } = {}): RefusedBody {
+  const response = Response.json(jsonRpcErrorBody(code, reason, seen.id ?? null), { status, headers });
+  return { ok: false, response, code, reason, ...seen };
+}
+
+/** What the caller (or the operator) can do about each bound of the JSON budget. */
+export const BUDGET_HINTS = {
+  depth: " (the bound is MCPGW_MAX_JSON_DEPTH)",
+  items: " (the bound is MCPGW_MAX_JSON_ITEMS)",
+  number: "",
+} satisfies Record<JsonBudgetExcess["bound"], string>;
 
 /**
  * Reads one JSON-RPC message from a POST body, never holding more than `maxBytes`: an oversized
- * or endless body is cut off with 413 as soon as it passes the bound. Batches (arrays) were
+ * or endless body is cut off with 413 as soon as it passes the bound. A body that would cost far
+ * more than its size (see json-budget.ts) is refused before it is parsed. Batches (arrays) were
  * removed from MCP in 2025-06-18 and are refused here, before the SDK transport (which still
  * accepts them) sees the body.
  */
-export async function readJsonRpcBody(request: Request, maxBytes: number): Promise<BodyResult> {
+export async function readJsonRpcBody(request: Request, maxBytes: number, budget: JsonBudget): Promise<BodyResult> {
   const declared = Number(request.headers.get("content-length") ?? "NaN");
   if (declared > maxBytes) return refuse(413, GatewayErrorCode.InvalidRequest, `request body of ${declared} bytes exceeds the ${maxBytes}-byte limit`);
   // With a declared length within the bound, Bun reads exactly that many bytes natively (cheaper
   // than a JS stream reader); without one (chunked), the body is streamed and cut at the bound.
   const text = Number.isFinite(declared) ? await request.text() : await readBounded(request, maxBytes);
   if (text === undefined) return refuse(413, GatewayErrorCode.InvalidRequest, `request body exceeds the ${maxBytes}-byte limit`, { connection: "close" });
+  const excess = exceedsJsonBudget(text, budget);
+  if (excess) {
+    const { bound, problem, ...seen } = excess;
+    return refuse(400, GatewayErrorCode.InvalidRequest, `Invalid Request: ${problem}${BUDGET_HINTS[bound]}`, {}, seen);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -30,7 +56,7 @@ export async function readJsonRpcBody(request: Request, maxBytes: number): Promi
     return refuse(400, GatewayErrorCode.InvalidRequest, "Invalid Request: JSON-RPC batches are not supported since MCP 2025-06-18; send one message per POST");
   }
   const problem = jsonRpcProblem(parsed);
-  if (problem) return refuse(400, GatewayErrorCode.InvalidRequest, `Invalid Request: ${problem}`);
+  if (problem) return refuse(400, GatewayErrorCode.InvalidRequest, `Invalid Request: ${problem}`, {}, seenIn(parsed));
   return { ok: true, message: parsed as JSONRPCMessage };
 }
 
@@ -51,6 +77,13 @@ export async function readBounded(request: Request, maxBytes: number): Promise<s
     chunks.push(value);
   }
   return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+/** The method and id of a parsed message that is not valid JSON-RPC, where they have the right types. */
+function seenIn(value: unknown): { method?: string; id?: string | number } {
+  if (typeof value !== "object" || value === null) return {};
+  const { method, id } = value as { method?: unknown; id?: unknown };
+  return { ...(typeof method === "string" && { method: method.slice(0, 200) }), ...((typeof id === "string" || typeof id === "number") && { id }) };
 }
 
 function jsonRpcProblem(value: unknown): string | undefined {

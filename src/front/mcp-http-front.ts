@@ -9,12 +9,15 @@ import type { Logger } from "../log/logger.ts";
 import { currentTrace, handleTraced } from "../observability/trace-propagation.ts";
 import { FrontSession, type FrontSessionDeps, type SessionRoute } from "./front-session.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
-import { isNotificationMessage, isRequestMessage, readJsonRpcBody } from "./jsonrpc-body.ts";
+import type { JsonBudget } from "../json/json-budget.ts";
+import { type RefusedBody, isNotificationMessage, isRequestMessage, readJsonRpcBody } from "./jsonrpc-body.ts";
 import { answerAsJson, canAnswerAsJson } from "./json-fast-path.ts";
 
 /** What every session gets (FrontSessionDeps, less the front's own open/close hooks), plus the front's checks. */
 export interface McpHttpFrontOptions extends Omit<FrontSessionDeps, "onOpen" | "onClose"> {
   maxBodyBytes: number;
+  /** What a body may cost beyond its size (nesting, items, number length); refused before parsing. */
+  jsonBudget: JsonBudget;
   sessionIdleMs: number;
   /** Open sessions an authenticated subject may hold (the anonymous principal of MCPGW_AUTH=off is not counted). */
   maxSessionsPerSubject: number;
@@ -113,8 +116,8 @@ export class McpHttpFront {
     }
     // /mcp/<backend> may have its own bound (backend add --max-body); /mcp uses the gateway's.
     const maxBody = (route.kind === "backend" && this.options.registry.get(route.backend)?.limits?.maxBodyBytes) || this.options.maxBodyBytes;
-    const body = await readJsonRpcBody(request, maxBody);
-    if (!body.ok) return body.response;
+    const body = await readJsonRpcBody(request, maxBody, this.options.jsonBudget);
+    if (!body.ok) return this.refusedBody(request, route, auth, body);
     const message = body.message;
     if (!request.headers.has(SESSION_HEADER)) {
       if (!isRequestMessage(message) || message.method !== "initialize") {
@@ -177,6 +180,25 @@ export class McpHttpFront {
     if (!session.id) await session.close();
     else session.log.info({ session: session.id, client: session.clientInfo?.name, clientVersion: session.clientInfo?.version }, "session opened");
     return response;
+  }
+
+  /** A body refused before it became a message (too large, too costly, not JSON-RPC): audited as invalid, then answered. */
+  private async refusedBody(request: Request, route: SessionRoute, auth: Authenticated, body: RefusedBody): Promise<Response> {
+    const sessionId = request.headers.get(SESSION_HEADER);
+    const context = {
+      subject: auth.principal.subject,
+      roles: auth.principal.roles,
+      method: body.method ?? "POST",
+      ...(body.id !== undefined && { requestId: String(body.id) }),
+      ...(sessionId !== null && SESSION_ID.test(sessionId) && { sessionId }),
+      ...(route.kind === "backend" && { backend: route.backend }),
+    };
+    try {
+      await this.options.auditor.refuse(context, { status: "invalid", errorCode: body.code, errorMessage: body.reason, decision: "invalid" });
+    } catch (err) {
+      this.options.logger.error({ err: describeError(err), reason: body.reason }, "refused request body not audited");
+    }
+    return body.response;
   }
 
   private existingSession(request: Request, route: SessionRoute, auth: Authenticated): FrontSession | Response {

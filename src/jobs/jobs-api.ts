@@ -4,7 +4,8 @@ import type { RequestAuthenticator } from "../auth/request-authenticator.ts";
 import { UNAUTHENTICATED_CODE, unauthorizedResponse } from "../auth/unauthorized-response.ts";
 import { describeError } from "../errors.ts";
 import { plainMessage } from "../front/gateway-errors.ts";
-import { readBounded } from "../front/jsonrpc-body.ts";
+import { BUDGET_HINTS, readBounded } from "../front/jsonrpc-body.ts";
+import { type JsonBudget, exceedsJsonBudget } from "../json/json-budget.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Principal } from "../pipeline/principal.ts";
 import { Refusal } from "../pipeline/refusal.ts";
@@ -19,6 +20,8 @@ export interface JobsApiOptions {
   resourceMetadataUrl(request: Request): string;
   auditor: Auditor;
   maxBodyBytes: number;
+  /** What a body may cost beyond its size (see json-budget.ts). */
+  jsonBudget: JsonBudget;
   logger: Logger;
 }
 
@@ -59,12 +62,16 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
 
   async function submit(request: Request, principal: Principal): Promise<Response> {
     const text = await readBody(request, options.maxBodyBytes);
-    if (text === undefined) return problem(413, `the request body exceeds ${options.maxBodyBytes} bytes`, "send smaller arguments, or raise MCPGW_MAX_BODY_BYTES", { connection: "close" });
+    if (text === undefined) {
+      return invalidBody(principal, 413, `the request body exceeds ${options.maxBodyBytes} bytes`, "send smaller arguments, or raise MCPGW_MAX_BODY_BYTES", { connection: "close" });
+    }
+    const excess = exceedsJsonBudget(text, options.jsonBudget);
+    if (excess) return invalidBody(principal, 400, `the body is refused: ${excess.problem}${BUDGET_HINTS[excess.bound]}`, "send simpler arguments");
     let body: unknown;
     try {
       body = JSON.parse(text);
     } catch (err) {
-      return problem(400, `the body is not JSON (${(err as Error).message})`, 'send {"backend": "…", "tool": "…", "arguments": {…}}');
+      return invalidBody(principal, 400, `the body is not JSON (${(err as Error).message})`, 'send {"backend": "…", "tool": "…", "arguments": {…}}');
     }
     const parsed = SubmitJobBodySchema.safeParse(body);
     if (!parsed.success) {
@@ -75,6 +82,14 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
     const job = await service.submit(principal, { backend, tool, arguments: args, ...(ttl !== undefined && { ttlMs: ttl * 1_000 }) }, { origin: "rest" });
     const view = jobView(job);
     return Response.json(view, { status: 202, headers: { location: view.statusUrl, "cache-control": "no-store" } });
+  }
+
+  /** A submission refused before it was read as a job: audited as invalid, then answered. */
+  async function invalidBody(principal: Principal, status: number, error: string, hint: string, headers: Record<string, string> = {}): Promise<Response> {
+    await options.auditor
+      .refuse({ subject: principal.subject, roles: principal.roles, method: "POST /v1/jobs" }, { status: "invalid", errorCode: status, errorMessage: error, decision: "invalid" })
+      .catch((err) => options.logger.error({ err: describeError(err) }, "refused job submission not audited"));
+    return problem(status, error, hint, headers);
   }
 
   async function list(url: URL, principal: Principal): Promise<Response> {
