@@ -11,6 +11,7 @@ import { StoreAuditor } from "./audit/store-auditor.ts";
 import type { Auditor } from "./audit/auditor.ts";
 import { type Authentication, createAuthentication } from "./auth/authentication.ts";
 import { McpHttpFront } from "./front/mcp-http-front.ts";
+import { RequestStateSealer } from "./front/request-state-seal.ts";
 import { createPipeline } from "./pipeline/pipeline.ts";
 import { LeasingRateLimiter } from "./limits/rate-limiter.ts";
 import { PolicyEngine } from "./policy/policy-engine.ts";
@@ -118,6 +119,8 @@ export async function startGateway(
       authenticator: authentication.authenticator,
       resourceMetadataUrl: authentication.resourceMetadataUrl,
       auditor,
+      policy,
+      sealer: new RequestStateSealer(() => store.signingKeys.list()),
     });
     const front = mcp;
     authentication.onCredentialsChanged(() => front.closeUnauthorizedStreams());

@@ -50,15 +50,27 @@ export class TestChain {
   }
 }
 
+/** What a call or a refusal says about itself; a step without protocolVersion writes a record as mcpgw did before it was recorded. */
+interface RecordStep {
+  id: string;
+  subject?: string;
+  backend?: string;
+  target?: string;
+  ts?: number;
+  arguments?: unknown;
+  protocolVersion?: string;
+}
+
 export type Step =
-  | { kind: "call"; id: string; subject?: string; backend?: string; target?: string; ts?: number; arguments?: unknown }
-  | { kind: "refusal"; id: string; subject?: string; backend?: string; target?: string; ts?: number; status?: "denied" | "rate_limited" | "invalid" }
+  | ({ kind: "call" } & RecordStep)
+  | ({ kind: "refusal"; status?: "denied" | "rate_limited" | "invalid" } & RecordStep)
   | { kind: "outcome"; id: string; status?: "ok" | "error" | "timeout"; finishedAt?: number };
 
-function context(step: { id: string; subject?: string; backend?: string; target?: string; arguments?: unknown }): AuditContext {
+function context(step: RecordStep): AuditContext {
   return {
     requestId: step.id, sessionId: "s1", subject: step.subject ?? "alice", roles: ["dev"], clientName: "client", clientVersion: "1.0",
     backend: step.backend ?? "lab", target: step.target ?? "echo", method: "tools/call", arguments: step.arguments ?? { text: step.id },
+    ...(step.protocolVersion !== undefined && { protocolVersion: step.protocolVersion }),
   };
 }
 
@@ -101,6 +113,21 @@ export function auditRepositoryContract(current: () => Store | undefined): void 
     expect(mine(await store.audit.list({ filter: { tool: "lab/ech_" }, limit: 100 }))).toEqual([]);
     expect(mine(await store.audit.list({ filter: { since: 2_000 }, limit: 100 }))).toEqual(["r2", "r3"]);
     expect(await store.audit.count({ subject: "bob" })).toBeGreaterThanOrEqual(2);
+  });
+
+  run("the protocol version round-trips where it was recorded and is null where it was not", async (store) => {
+    const chain = await new TestChain(store).open();
+    await chain.append([
+      { kind: "call", id: "session-era", protocolVersion: "2025-06-18" },
+      { kind: "refusal", id: "stateless", protocolVersion: "2026-07-28" },
+      { kind: "call", id: "unrecorded" },
+    ]);
+    await chain.append([{ kind: "outcome", id: "session-era" }, { kind: "outcome", id: "unrecorded" }]);
+    const versions = (await store.audit.beginEvents(chain.chainId, 0, 10)).map((row) => [row.requestId, row.protocolVersion]);
+    expect(versions).toEqual([["session-era", "2025-06-18"], ["stateless", "2026-07-28"], ["unrecorded", null]]);
+    // tail and export read through list().
+    const listed = (await store.audit.list({ filter: {}, limit: 1_000 })).filter((row) => row.chainId === chain.chainId);
+    expect(Object.fromEntries(listed.map((row) => [row.requestId, row.protocolVersion]))).toEqual({ "session-era": "2025-06-18", stateless: "2026-07-28", unrecorded: null });
   });
 
   run("list pages by (time, id) in both directions", async (store) => {

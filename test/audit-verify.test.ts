@@ -17,6 +17,18 @@ async function buildChain(fixture: AuditStoreFixture): Promise<TestChain> {
   return chain;
 }
 
+/**
+ * Records of both eras beside records that carry no protocol version (as written before it was
+ * recorded):
+ *   seq 1 call old (none)   2 call s (2025-06-18)   3 refusal m (2026-07-28)   4 outcome old   5 outcome s   6 refusal r (none)
+ */
+async function buildVersionedChain(fixture: AuditStoreFixture): Promise<TestChain> {
+  const chain = await new TestChain(fixture.store).open();
+  await chain.append([{ kind: "call", id: "old" }, { kind: "call", id: "s", protocolVersion: "2025-06-18" }, { kind: "refusal", id: "m", protocolVersion: "2026-07-28" }]);
+  await chain.append([{ kind: "outcome", id: "old" }, { kind: "outcome", id: "s" }, { kind: "refusal", id: "r" }]);
+  return chain;
+}
+
 for (const [label, setup] of AUDIT_STORES) {
   describe(`audit verify pinpoints the first break (${label})`, () => {
     let fixture: AuditStoreFixture | undefined;
@@ -106,6 +118,23 @@ for (const [label, setup] of AUDIT_STORES) {
       const steps = (await planPrune(f.store.audit, Date.now() + 1_000)).filter((step) => step.chainId === chain.chainId);
       await expect(executePrune(f.store.audit, steps, Date.now() + 1_000, Date.now())).rejects.toThrow(/broken at seq 6 .*nothing was pruned/);
       expect(await f.store.audit.countUpTo(chain.chainId, 100)).toBe(7);
+    });
+
+    test("records with a protocol version verify beside records without one", async (context) => {
+      if (!fixture) return context.skip();
+      const chain = await buildVersionedChain(fixture);
+      expect(await verifyChain(fixture.store.audit, chain.chainId)).toEqual({ chainId: chain.chainId, ok: true, events: 6, from: 0, to: 6 });
+    });
+
+    test.each([
+      ["edited", "UPDATE audit_events SET protocol_version = '2025-03-26' WHERE chain_id = $1 AND request_id = 's'", 2, "call record"],
+      ["cleared", "UPDATE audit_events SET protocol_version = NULL WHERE chain_id = $1 AND request_id = 'm'", 3, "refusal"],
+      ["added to a record written without one", "UPDATE audit_events SET protocol_version = '2026-07-28' WHERE chain_id = $1 AND request_id = 'old'", 1, "call record"],
+    ])("a protocol version %s in the database is reported at that record", async (_, sql, seq, what) => {
+      if (!fixture) return;
+      const chain = await buildVersionedChain(fixture);
+      await fixture.raw(sql, [chain.chainId]);
+      expect((await verifyChain(fixture.store.audit, chain.chainId)).break).toMatchObject({ seq, problem: "altered", detail: `the ${what} at seq ${seq} does not match its hash: its content was changed` });
     });
 
     test("verifyAllChains reports every chain, broken or not", async (context) => {

@@ -12,7 +12,7 @@ const NO_STACK = /^\s+at .+:\d+:\d+\)?$/m;
 /**
  * The records every test of a store sees (oldest first):
  *   old    alice  lab/echo          ok       2 days ago
- *   a1     alice  lab/echo          ok
+ *   a1     alice  lab/echo          ok       protocol 2025-06-18 (the others were written without one)
  *   b1     bob    github/read_file  error
  *   c1     carol  github/delete_repo denied (refusal)
  *   d1     dave   lab/sleep         pending
@@ -23,7 +23,7 @@ async function seed(fixture: AuditStoreFixture): Promise<TestChain> {
   const chain = await new TestChain(fixture.store).open();
   await chain.append([{ kind: "call", id: "old", subject: "alice", ts: now - 48 * HOUR }, { kind: "outcome", id: "old", finishedAt: now - 48 * HOUR }], now - 48 * HOUR);
   await chain.append([
-    { kind: "call", id: "a1", subject: "alice", ts: now - 3_000, arguments: { text: "hello" } },
+    { kind: "call", id: "a1", subject: "alice", ts: now - 3_000, arguments: { text: "hello" }, protocolVersion: "2025-06-18" },
     { kind: "call", id: "b1", subject: "bob", backend: "github", target: "read_file", ts: now - 2_000 },
     { kind: "refusal", id: "c1", subject: "carol", backend: "github", target: "delete_repo", ts: now - 1_500, status: "denied" },
     { kind: "call", id: "d1", subject: "dave", target: "sleep", ts: now - 1_000 },
@@ -68,7 +68,9 @@ for (const [label, setup] of AUDIT_STORES) {
       expect(first).toMatchObject({
         requestId: "a1", status: "ok", subject: "alice", roles: ["dev"], method: "tools/call", backend: "lab", target: "echo", arguments: { text: "hello" },
         client: { name: "client", version: "1.0" }, durationMs: 3, kind: "call", chain: { id: chain.chainId, seq: 3, outcomeSeq: 8 },
+        protocolVersion: "2025-06-18",
       });
+      expect(JSON.parse(all.stdout.split("\n")[0]!)).toMatchObject({ requestId: "old", protocolVersion: null });
       expect(new Date(first.time as string).getTime()).toBeGreaterThan(Date.now() - HOUR);
       expect(requestIds(await cli("audit", "tail", "--json", "--sub", "alice"))).toEqual(["old", "a1"]);
       expect(requestIds(await cli("audit", "tail", "--json", "--tool", "github/*"))).toEqual(["b1", "c1"]);
@@ -137,8 +139,9 @@ for (const [label, setup] of AUDIT_STORES) {
         expect(csv.stdout).toBe("");
         expect(csv.stderr).toMatch(/exported \d+ records to .*audit\.csv/);
         const lines = readFileSync(out, "utf8").split("\r\n");
-        expect(lines[0]).toMatch(/^time,finished_at,status,subject,roles,method,backend,target,request_id,/);
-        expect(lines.find((line) => line.includes(",a1,"))).toContain(',"{""text"":""hello""}",');
+        expect(lines[0]).toMatch(/^time,finished_at,status,subject,roles,method,backend,target,request_id,session_id,protocol_version,/);
+        expect(lines.find((line) => line.includes(",a1,"))).toContain(',a1,s1,2025-06-18,client,1.0,"{""text"":""hello""}",');
+        expect(lines.find((line) => line.includes(",b1,"))).toContain(",b1,s1,,client,");
         // A cell a spreadsheet would run as a formula is defused.
         expect(lines.find((line) => line.includes(",f1,"))).toContain(",'=SUM(A1),");
 

@@ -45,6 +45,8 @@ export interface AuditRow {
   outcomeSeq: number | null;
   outcomePrevHash: string | null;
   outcomeHash: string | null;
+  /** Null when the call's was not known, and on every record written before it was recorded; hashed only when set (chain-hash.ts). */
+  protocolVersion: string | null;
 }
 
 /** The outcome fields of a record: written with a refusal, or later by the call's outcome event. */

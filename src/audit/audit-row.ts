@@ -65,6 +65,7 @@ export class AuditRowBuilder {
       method: bounded(context.method, 256) ?? "",
       arguments: this.redactor.arguments(context.arguments),
       bytesIn: int32(context.bytesIn),
+      protocolVersion: bounded(context.protocolVersion, 64),
     };
   }
 }

@@ -5,6 +5,8 @@ export type AuditStatus = "ok" | "error" | "denied" | "rate_limited" | "unauthen
 export interface AuditContext {
   requestId?: string;
   sessionId?: string;
+  /** The MCP protocol version of the call: the session's negotiated version for a 2025-era session, the request's own for a stateless 2026-07-28 request. */
+  protocolVersion?: string;
   subject?: string;
   roles?: string[];
   clientName?: string;

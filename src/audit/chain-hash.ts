@@ -3,9 +3,10 @@ import type { AuditOutcomeFields, AuditRow } from "./audit-record.ts";
 /**
  * The hashes of the audit chain (docs/audit.md). Each chain event's hash is SHA-256 over a
  * canonical JSON array: a version tag, the event kind, the chain, the event's position, the
- * previous event's hash, then the fields the event vouches for, in a fixed order. Arrays, not
- * objects, so key order can never differ between writer and verifier; values are hashed as
- * stored (roles and arguments are the stored JSON text), so nothing is re-serialised.
+ * previous event's hash, then the fields the event vouches for, in a fixed order, then the set
+ * ones of the fields added since (see beginHash). Arrays, not objects, so key order can never
+ * differ between writer and verifier; values are hashed as stored (roles and arguments are the
+ * stored JSON text), so nothing is re-serialised.
  */
 const VERSION = "mcpgw-audit-v1";
 
@@ -26,16 +27,30 @@ export type BeginContent = Pick<
   | "backend" | "target" | "method" | "arguments" | "bytesIn"
   // A refusal is complete in one event, so it vouches for its outcome too; a call's begin does not.
   | "status" | "errorCode" | "errorMessage" | "durationMs" | "bytesOut" | "decision" | "rule" | "finishedAt"
+  | "protocolVersion"
 >;
 
-/** Hash of a record's begin event (a call's write-ahead record, or a whole refusal). */
+/**
+ * Hash of a record's begin event (a call's write-ahead record, or a whole refusal).
+ *
+ * A field added to the record after the v1 layout was fixed (protocolVersion so far) is hashed
+ * as a name-value pair after the fixed fields, and only when set. Records written before the
+ * field existed hold null there, so they hash exactly as when they were written and still
+ * verify; bumping VERSION instead would leave the verifier unable to tell which layout an old
+ * record was written under. Setting, clearing or editing the column afterwards changes the
+ * array, so it is as tamper-evident as the fixed fields. The name is hashed with the value so
+ * that a later optional field can never be read as this one (the fixed part has one length per
+ * kind, so what follows it is unambiguous).
+ */
 export function beginHash(row: BeginContent, prevHash: string): string {
-  const common = [
+  const fields: unknown[] = [
     VERSION, row.kind, row.chainId, row.seq, prevHash, row.ts, row.requestId, row.sessionId, row.subject, row.roles,
     row.clientName, row.clientVersion, row.backend, row.target, row.method, row.arguments, row.bytesIn,
   ];
-  if (row.kind === "call") return sha256(JSON.stringify(common));
-  return sha256(JSON.stringify([...common, ...outcomeValues(row)]));
+  if (row.kind !== "call") fields.push(...outcomeValues(row));
+  const protocolVersion = row.protocolVersion ?? null;
+  if (protocolVersion !== null) fields.push("protocolVersion", protocolVersion);
+  return sha256(JSON.stringify(fields));
 }
 
 /**

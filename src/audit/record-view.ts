@@ -12,6 +12,8 @@ export interface AuditRecordView {
   target: string | null;
   requestId: string | null;
   sessionId: string | null;
+  /** The MCP protocol version the call used; null on records written before it was recorded. */
+  protocolVersion: string | null;
   client: { name: string | null; version: string | null } | null;
   arguments: unknown;
   errorCode: number | null;
@@ -52,6 +54,7 @@ export function recordView(row: AuditRow): AuditRecordView {
     target: row.target,
     requestId: row.requestId,
     sessionId: row.sessionId,
+    protocolVersion: row.protocolVersion,
     client: row.clientName === null && row.clientVersion === null ? null : { name: row.clientName, version: row.clientVersion },
     arguments: parseJson(row.arguments),
     errorCode: row.errorCode,
@@ -74,11 +77,12 @@ export function jsonLine(row: AuditRow): string {
 const CSV_COLUMNS: [string, (row: AuditRow) => unknown][] = [
   ["time", (r) => iso(r.ts)], ["finished_at", (r) => iso(r.finishedAt)], ["status", (r) => r.status], ["subject", (r) => r.subject],
   ["roles", (r) => (parseJson(r.roles) as string[] | null)?.join(" ") ?? ""], ["method", (r) => r.method], ["backend", (r) => r.backend],
-  ["target", (r) => r.target], ["request_id", (r) => r.requestId], ["session_id", (r) => r.sessionId], ["client_name", (r) => r.clientName],
-  ["client_version", (r) => r.clientVersion], ["arguments", (r) => r.arguments], ["error_code", (r) => r.errorCode],
-  ["error_message", (r) => r.errorMessage], ["duration_ms", (r) => r.durationMs], ["bytes_in", (r) => r.bytesIn], ["bytes_out", (r) => r.bytesOut],
-  ["decision", (r) => r.decision], ["rule", (r) => r.rule], ["kind", (r) => r.kind], ["chain_id", (r) => r.chainId], ["seq", (r) => r.seq],
-  ["prev_hash", (r) => r.prevHash], ["hash", (r) => r.hash], ["outcome_seq", (r) => r.outcomeSeq], ["outcome_prev_hash", (r) => r.outcomePrevHash],
+  ["target", (r) => r.target], ["request_id", (r) => r.requestId], ["session_id", (r) => r.sessionId],
+  ["protocol_version", (r) => r.protocolVersion], ["client_name", (r) => r.clientName], ["client_version", (r) => r.clientVersion],
+  ["arguments", (r) => r.arguments], ["error_code", (r) => r.errorCode], ["error_message", (r) => r.errorMessage],
+  ["duration_ms", (r) => r.durationMs], ["bytes_in", (r) => r.bytesIn], ["bytes_out", (r) => r.bytesOut], ["decision", (r) => r.decision],
+  ["rule", (r) => r.rule], ["kind", (r) => r.kind], ["chain_id", (r) => r.chainId], ["seq", (r) => r.seq], ["prev_hash", (r) => r.prevHash],
+  ["hash", (r) => r.hash], ["outcome_seq", (r) => r.outcomeSeq], ["outcome_prev_hash", (r) => r.outcomePrevHash],
   ["outcome_hash", (r) => r.outcomeHash],
 ];
 

@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import {
   type ClientCapabilities,
@@ -8,6 +7,8 @@ import {
   McpError,
   type Implementation,
   type InitializeRequestParams,
+  LATEST_PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
   type LoggingLevel,
   LoggingLevelSchema,
   type Notification,
@@ -27,6 +28,7 @@ import { unknownBackend, withPlainMessage } from "./gateway-errors.ts";
 import { mergeCapabilities } from "./merge-capabilities.ts";
 import { MemoryEventStore } from "./memory-event-store.ts";
 import type { JobService } from "../jobs/job-service.ts";
+import type { CallerSession, ClientRequestExtra, Pipeline, SessionRoute } from "../pipeline/caller-session.ts";
 import { TASKS_CAPABILITY } from "../jobs/task-methods.ts";
 
 /**
@@ -35,13 +37,7 @@ import { TASKS_CAPABILITY } from "../jobs/task-methods.ts";
  */
 const ANY_RESULT = z.custom<Result>((value) => typeof value === "object" && value !== null && !Array.isArray(value));
 
-/** /mcp/<backend> exposes one backend with names untouched; /mcp aggregates all of them. */
-export type SessionRoute = { kind: "backend"; backend: string } | { kind: "aggregate" };
-
-export type ClientRequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
-
-/** The request pipeline as a session calls it for each client request it does not answer itself. */
-export type Pipeline = (session: FrontSession, request: Request, extra: ClientRequestExtra) => Promise<Result>;
+export type { ClientRequestExtra, Pipeline, SessionRoute } from "../pipeline/caller-session.ts";
 
 export interface FrontSessionDeps {
   registry: BackendRegistry;
@@ -67,7 +63,10 @@ const STANDALONE_STREAM_WAIT_MS = 10_000;
  * other request goes through the pipeline (Server.fallbackRequestHandler), so unknown methods
  * reach the backend untouched.
  */
-export class FrontSession implements SessionSink {
+export class FrontSession implements SessionSink, CallerSession {
+  readonly era = "legacy";
+  /** The version initialize settled on: the client's when the gateway speaks it, else the latest. */
+  readonly protocolVersion: string;
   readonly server: Server;
   readonly transport: WebStandardStreamableHTTPServerTransport;
   readonly log: Logger;
@@ -95,12 +94,14 @@ export class FrontSession implements SessionSink {
     readonly route: SessionRoute,
     readonly clientCapabilities: ClientCapabilities,
     readonly clientInfo: Implementation | undefined,
+    requestedVersion: string,
     private readonly deps: FrontSessionDeps,
     serverInfo: Implementation,
     capabilities: ReturnType<typeof mergeCapabilities>,
     instructions: string | undefined,
   ) {
     this.log = deps.logger.child({ route: route.kind === "backend" ? route.backend : "*" });
+    this.protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(requestedVersion) ? requestedVersion : LATEST_PROTOCOL_VERSION;
     this.pipeline = deps.pipeline;
     this.server = new Server(serverInfo, { capabilities, ...(instructions !== undefined && { instructions }) });
     // The gateway handles logging/setLevel itself (filtering per session, fan-out to backends).
@@ -158,7 +159,7 @@ export class FrontSession implements SessionSink {
     const instructions = single
       ? single.instructions
       : live.filter((c) => c.instructions).map((c) => `## ${c.name}\n${c.instructions}`).join("\n\n") || undefined;
-    const session = new FrontSession(route, params.capabilities, params.clientInfo, deps, serverInfo, mergeCapabilities(live.map((c) => c.serverCapabilities), deps.jobs && TASKS_CAPABILITY), instructions);
+    const session = new FrontSession(route, params.capabilities, params.clientInfo, params.protocolVersion, deps, serverInfo, mergeCapabilities(live.map((c) => c.serverCapabilities), deps.jobs && TASKS_CAPABILITY), instructions);
     sink.session = session;
     for (const connection of connections) session.connections.set(connection.name, connection);
     session.proxySink = proxySink;

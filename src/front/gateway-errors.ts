@@ -22,8 +22,12 @@ export const GatewayErrorCode = {
   RateLimited: -32013,
   /** The backend's concurrency cap and queue are full. */
   BackendBusy: -32014,
-  /** The audit record could not be committed, so the call was not forwarded (fail closed). */
-  AuditUnavailable: -32020,
+  /**
+   * The audit record could not be committed, so the call was not forwarded (fail closed). It was
+   * -32020 until MCP 2026-07-28 reserved -32020…-32099 for the specification (-32020 is its header
+   * mismatch); every gateway code stays in -32010…-32019, the range left to implementations.
+   */
+  AuditUnavailable: -32015,
 } as const;
 
 export function backendTimeout(backend: string, timeoutMs: number): McpError {

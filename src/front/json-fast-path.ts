@@ -87,7 +87,7 @@ interface RateLimitData {
  * Retry-After (RFC 9110) and the IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers),
  * for clients that read HTTP rather than the JSON-RPC error's data.
  */
-function rateLimitHeaders(data: RateLimitData): Record<string, string> {
+export function rateLimitHeaders(data: RateLimitData): Record<string, string> {
   const reset = Math.max(1, Math.ceil(data.retryAfterMs / 1_000));
   return {
     "retry-after": String(reset),

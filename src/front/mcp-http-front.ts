@@ -10,8 +10,12 @@ import { currentTrace, handleTraced } from "../observability/trace-propagation.t
 import { FrontSession, type FrontSessionDeps, type SessionRoute } from "./front-session.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
 import type { JsonBudget } from "../json/json-budget.ts";
+import type { PolicyEngine } from "../policy/policy-engine.ts";
+import type { RequestStateSealer } from "./request-state-seal.ts";
 import { type RefusedBody, isNotificationMessage, isRequestMessage, readJsonRpcBody } from "./jsonrpc-body.ts";
 import { answerAsJson, canAnswerAsJson } from "./json-fast-path.ts";
+import { ModernFront } from "./modern-front.ts";
+import { isModern, isModernStreamRequest } from "./modern-request.ts";
 
 /** What every session gets (FrontSessionDeps, less the front's own open/close hooks), plus the front's checks. */
 export interface McpHttpFrontOptions extends Omit<FrontSessionDeps, "onOpen" | "onClose"> {
@@ -29,6 +33,10 @@ export interface McpHttpFrontOptions extends Omit<FrontSessionDeps, "onOpen" | "
   resourceMetadataUrl(request: Request): string;
   /** Where unauthenticated requests are recorded (the pipeline's auditor). */
   auditor: Auditor;
+  /** The policy, for what a 2026-07-28 subscriptions/listen stream may carry. */
+  policy: PolicyEngine;
+  /** Seals the requestState handed to 2026-07-28 clients (input_required). */
+  sealer: RequestStateSealer;
 }
 
 type Authenticated = Extract<AuthOutcome, { ok: true }>;
@@ -43,9 +51,10 @@ function error(status: number, code: number, message: string, id: string | numbe
 }
 
 /**
- * The Streamable HTTP front (MCP 2025-11-25, negotiating down to 2025-03-26): POST/GET/DELETE on
- * /mcp and /mcp/<backend>, one FrontSession per Mcp-Session-Id. Checks that must happen before
- * the SDK transport sees a request live here: Origin/Host, body size, batches, session lookup.
+ * The Streamable HTTP front on /mcp and /mcp/<backend>, for both protocol eras: MCP 2026-07-28
+ * requests are stateless (modern-front.ts); 2025-era clients (2025-11-25 down to 2025-03-26) get
+ * POST/GET/DELETE with one FrontSession per Mcp-Session-Id. Checks that must happen before either
+ * sees a request live here: Origin/Host, authentication, body size and cost, batches, session lookup.
  */
 export class McpHttpFront {
   private readonly sessions = new Map<string, FrontSession>();
@@ -55,8 +64,19 @@ export class McpHttpFront {
   /** The credential each session's server→client (GET) stream was opened with, re-checked while it stays open. */
   private readonly streamCredentials = new WeakMap<FrontSession, AuthInfo>();
   private readonly sweeper: ReturnType<typeof setInterval>;
+  /** 2026-07-28 requests: stateless, beside the sessions on the same endpoints. */
+  private readonly modern: ModernFront;
 
   constructor(private readonly options: McpHttpFrontOptions) {
+    this.modern = new ModernFront({
+      registry: options.registry,
+      pool: options.pool,
+      policy: options.policy,
+      sealer: options.sealer,
+      logger: options.logger,
+      version: options.version,
+      pipeline: options.pipeline,
+    });
     this.sweeper = setInterval(() => this.expireIdle(), Math.min(60_000, Math.max(1_000, options.sessionIdleMs / 2)));
     this.sweeper.unref?.();
   }
@@ -90,6 +110,9 @@ export class McpHttpFront {
         return this.post(request, route, auth);
       case "GET":
       case "DELETE": {
+        if (isModernStreamRequest(request.headers)) {
+          return error(405, GatewayErrorCode.InvalidRequest, `Method Not Allowed: ${request.method}; MCP 2026-07-28 has no sessions and no GET stream: POST each request (subscriptions/listen for notifications)`, null, { allow: "POST" });
+        }
         const found = this.existingSession(request, route, auth);
         if (found instanceof Response) return found;
         found.lastActivity = Date.now();
@@ -119,6 +142,8 @@ export class McpHttpFront {
     const body = await readJsonRpcBody(request, maxBody, this.options.jsonBudget);
     if (!body.ok) return this.refusedBody(request, route, auth, body);
     const message = body.message;
+    // The era is decided per request: modern _meta is served statelessly, initialize opens a session.
+    if (isModern(message, request.headers)) return this.modern.post(request, route, auth.authInfo, message);
     if (!request.headers.has(SESSION_HEADER)) {
       if (!isRequestMessage(message) || message.method !== "initialize") {
         return error(400, GatewayErrorCode.InvalidRequest, "Bad Request: Mcp-Session-Id header is required (send initialize first to get one)", isRequestMessage(message) ? message.id : null);
@@ -251,6 +276,7 @@ export class McpHttpFront {
    * change. The client may reopen it, with a valid token.
    */
   closeUnauthorizedStreams(): void {
+    this.modern.listeners.closeUnauthorized((credential) => this.options.authenticator.stillValid(credential));
     for (const session of this.sessions.values()) {
       const credential = this.streamCredentials.get(session);
       if (!credential || this.options.authenticator.stillValid(credential)) continue;
@@ -262,12 +288,14 @@ export class McpHttpFront {
 
   /** Ends the server→client GET streams, which would otherwise hold a graceful drain open until its bound. */
   closeStandaloneStreams(): void {
+    this.modern.listeners.closeAll();
     for (const session of this.sessions.values()) session.transport.closeStandaloneSSEStream();
   }
 
   /** Ends every session (shutdown). */
   async closeAll(): Promise<void> {
     clearInterval(this.sweeper);
+    await this.modern.bridge.closeAll();
     await Promise.all([...this.sessions.values()].map((s) => s.close()));
   }
 }

@@ -1,5 +1,5 @@
 import { ErrorCode, McpError, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
-import type { ClientRequestExtra, FrontSession } from "../front/front-session.ts";
+import type { CallerSession, ClientRequestExtra } from "../pipeline/caller-session.ts";
 import { authenticate } from "../pipeline/authenticate.ts";
 import type { RoutePlan } from "../pipeline/route.ts";
 import type { JobRecord } from "./job-record.ts";
@@ -21,7 +21,7 @@ type Params = Record<string, unknown>;
  * gets the task at once. The gateway runs the call itself, so every tool can be a task; a
  * backend that supports tasks gets the call as a task (job-runner.ts).
  */
-export function taskAugmentedCall(plan: RoutePlan, jobs: JobService, session: FrontSession, request: Request, extra: ClientRequestExtra): RoutePlan {
+export function taskAugmentedCall(plan: RoutePlan, jobs: JobService, session: CallerSession, request: Request, extra: ClientRequestExtra): RoutePlan {
   const params = (request.params ?? {}) as Params;
   const task = (params.task ?? {}) as { ttl?: unknown };
   return {
@@ -44,7 +44,7 @@ export function taskAugmentedCall(plan: RoutePlan, jobs: JobService, session: Fr
 }
 
 /** tasks/get, tasks/result, tasks/list and tasks/cancel: the caller's own jobs, on this session's backend(s). */
-export function taskMethod(jobs: JobService, session: FrontSession, request: Request, extra: ClientRequestExtra): RoutePlan {
+export function taskMethod(jobs: JobService, session: CallerSession, request: Request, extra: ClientRequestExtra): RoutePlan {
   const params = (request.params ?? {}) as Params;
   const inRoute = (job: JobRecord | undefined) => (job && (session.route.kind === "aggregate" || session.route.backend === job.backend) ? job : undefined);
   const find = async () => {
@@ -91,6 +91,6 @@ function resultOf(job: JobRecord): Result {
   throw new McpError(code, job.error?.message ?? `task ${job.id} ended ${job.status}`, meta);
 }
 
-function clientOf(session: FrontSession): { clientName?: string; clientVersion?: string } {
+function clientOf(session: CallerSession): { clientName?: string; clientVersion?: string } {
   return session.clientInfo ? { clientName: session.clientInfo.name, clientVersion: session.clientInfo.version } : {};
 }

@@ -1,6 +1,6 @@
 import type { Request, Result } from "@modelcontextprotocol/sdk/types.js";
 import { decodeCursor, encodeCursor } from "../front/aggregate-names.ts";
-import type { ClientRequestExtra, FrontSession } from "../front/front-session.ts";
+import type { CallerSession, ClientRequestExtra } from "./caller-session.ts";
 import { describeError } from "../errors.ts";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 
@@ -13,7 +13,7 @@ type Item = Record<string, unknown>;
  * backend whose list fits in one page. A backend that fails is left out of the page (and logged).
  */
 export async function aggregateList(
-  session: FrontSession,
+  session: CallerSession,
   request: Request,
   extra: ClientRequestExtra,
   key: "tools" | "prompts" | "resources" | "resourceTemplates",

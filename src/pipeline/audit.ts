@@ -1,15 +1,16 @@
 import type { Request } from "@modelcontextprotocol/sdk/types.js";
 import type { AuditContext } from "../audit/auditor.ts";
-import type { ClientRequestExtra, FrontSession } from "../front/front-session.ts";
+import type { CallerSession, ClientRequestExtra } from "./caller-session.ts";
 import type { Principal } from "./principal.ts";
 import type { RoutePlan } from "./route.ts";
 
 /** The audit context of one client request: who, through which session, to what. */
-export function auditContext(session: FrontSession, principal: Principal, request: Request, extra: ClientRequestExtra, plan?: RoutePlan): AuditContext {
+export function auditContext(session: CallerSession, principal: Principal, request: Request, extra: ClientRequestExtra, plan?: RoutePlan): AuditContext {
   const params = request.params as { arguments?: unknown } | undefined;
   return {
     requestId: String(extra.requestId),
-    sessionId: session.id,
+    ...(session.id !== "" && { sessionId: session.id }),
+    protocolVersion: session.protocolVersion,
     subject: principal.subject,
     roles: principal.roles,
     ...(session.clientInfo && { clientName: session.clientInfo.name, clientVersion: session.clientInfo.version }),

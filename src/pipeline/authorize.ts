@@ -1,6 +1,6 @@
 import type { Request, Result } from "@modelcontextprotocol/sdk/types.js";
 import { splitName, splitUri } from "../front/aggregate-names.ts";
-import type { FrontSession } from "../front/front-session.ts";
+import type { CallerSession } from "./caller-session.ts";
 import { GatewayErrorCode } from "../front/gateway-errors.ts";
 import type { TargetKind } from "../policy/permission.ts";
 import type { Policy, Target } from "../policy/policy.ts";
@@ -32,7 +32,7 @@ const LISTS: Record<string, { key: string; kind: TargetKind; field: string }> = 
  * policy; lists are filtered to what the caller may use. The anonymous principal (MCPGW_AUTH=off)
  * is not subject to policy.
  */
-export function authorize(policy: Policy, principal: Principal, roles: string[], session: FrontSession, request: Request, plan: RoutePlan): Authorization {
+export function authorize(policy: Policy, principal: Principal, roles: string[], session: CallerSession, request: Request, plan: RoutePlan): Authorization {
   if (principal.anonymous) return {};
   const list = LISTS[request.method];
   if (list) return { filter: (result) => filterList(policy, roles, session, list, result) };
@@ -55,7 +55,7 @@ export function authorizeCall(policy: Policy, principal: Principal, roles: strin
   );
 }
 
-function filterList(policy: Policy, roles: string[], session: FrontSession, list: (typeof LISTS)[string], result: Result): Result {
+function filterList(policy: Policy, roles: string[], session: CallerSession, list: (typeof LISTS)[string], result: Result): Result {
   const items = result[list.key];
   if (!Array.isArray(items)) return result;
   const visible = (items as Item[]).filter((item) => {

@@ -1,6 +1,6 @@
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { AUDITED_METHODS, type AuditOutcome, type Auditor } from "../audit/auditor.ts";
-import type { Pipeline } from "../front/front-session.ts";
+import type { Pipeline } from "./caller-session.ts";
 import { GatewayErrorCode, plainMessage } from "../front/gateway-errors.ts";
 import { auditContext } from "./audit.ts";
 import { authenticate } from "./authenticate.ts";

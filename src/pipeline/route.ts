@@ -1,6 +1,6 @@
 import { ErrorCode, type LoggingLevel, LoggingLevelSchema, McpError, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
 import { prefixContentUris, prefixName, prefixUri, splitName, splitUri } from "../front/aggregate-names.ts";
-import type { ClientRequestExtra, FrontSession } from "../front/front-session.ts";
+import type { CallerSession, ClientRequestExtra } from "./caller-session.ts";
 import type { TargetKind } from "../policy/permission.ts";
 import { aggregateList } from "./aggregate-list.ts";
 import { TASK_METHODS, taskAugmentedCall, taskMethod } from "../jobs/task-methods.ts";
@@ -19,7 +19,7 @@ type Params = Record<string, unknown>;
 const SEVERITY = new Map(LoggingLevelSchema.options.map((level, index) => [level, index]));
 
 /** Decides the backend (and the request it gets) for one client request on a session. */
-export function route(session: FrontSession, request: Request, extra: ClientRequestExtra): RoutePlan {
+export function route(session: CallerSession, request: Request, extra: ClientRequestExtra): RoutePlan {
   const params = (request.params ?? {}) as Params;
   switch (request.method) {
     case "logging/setLevel":
@@ -37,7 +37,7 @@ export function route(session: FrontSession, request: Request, extra: ClientRequ
   return plan;
 }
 
-function backendRoute(session: FrontSession, backend: string, request: Request, params: Params, extra: ClientRequestExtra): RoutePlan {
+function backendRoute(session: CallerSession, backend: string, request: Request, params: Params, extra: ClientRequestExtra): RoutePlan {
   return { backend, ...targetOf(request.method, params), run: () => session.forward(backend, request, extra) };
 }
 
@@ -84,7 +84,7 @@ function invalid(message: string): McpError {
 }
 
 /** The aggregated endpoint: names and URIs carry their backend; lists span every backend. */
-function aggregateRoute(session: FrontSession, request: Request, params: Params, extra: ClientRequestExtra): RoutePlan {
+function aggregateRoute(session: CallerSession, request: Request, params: Params, extra: ClientRequestExtra): RoutePlan {
   const forward = (backend: string, rewritten: Params, mapResult: (result: Result) => Result = (r) => r): RoutePlan => ({
     backend,
     ...targetOf(request.method, rewritten),
@@ -149,7 +149,7 @@ function aggregateRoute(session: FrontSession, request: Request, params: Params,
 }
 
 /** Records the session's level (the gateway filters per session) and asks each backend for the most verbose level any of its clients wants. */
-async function setLevel(session: FrontSession, params: Params, extra: ClientRequestExtra): Promise<Result> {
+async function setLevel(session: CallerSession, params: Params, extra: ClientRequestExtra): Promise<Result> {
   const level = LoggingLevelSchema.safeParse(params.level);
   if (!level.success) throw invalid(`"${String(params.level)}" is not a logging level (${LoggingLevelSchema.options.join(", ")})`);
   session.logLevel = level.data;
@@ -170,7 +170,7 @@ async function setLevel(session: FrontSession, params: Params, extra: ClientRequ
 }
 
 /** Subscriptions are tracked per session (updates go only to subscribers); a shared backend unsubscribes when the last subscriber does. */
-function subscription(session: FrontSession, request: Request, params: Params, extra: ClientRequestExtra): RoutePlan {
+function subscription(session: CallerSession, request: Request, params: Params, extra: ClientRequestExtra): RoutePlan {
   const clientUri = String(params.uri);
   const split = session.route.kind === "aggregate" ? splitUri(clientUri) : { backend: session.route.backend, uri: clientUri };
   if (!split) throw invalid(`"${clientUri}" does not name a backend: on /mcp resource URIs are mcpgw://<backend>/<uri>`);

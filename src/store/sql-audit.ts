@@ -11,7 +11,7 @@ const FIELDS = [
   ["method", "method"], ["arguments", "arguments"], ["bytesIn", "bytes_in"], ["status", "status"],
   ["errorCode", "error_code"], ["errorMessage", "error_message"], ["durationMs", "duration_ms"], ["bytesOut", "bytes_out"],
   ["decision", "decision"], ["rule", "rule"], ["finishedAt", "finished_at"], ["outcomeSeq", "outcome_seq"],
-  ["outcomePrevHash", "outcome_prev_hash"], ["outcomeHash", "outcome_hash"],
+  ["outcomePrevHash", "outcome_prev_hash"], ["outcomeHash", "outcome_hash"], ["protocolVersion", "protocol_version"],
 ] as const satisfies readonly (readonly [Exclude<keyof AuditRow, "id">, string])[];
 
 const INSERT_COLUMNS = FIELDS.map(([, column]) => column).join(", ");
@@ -24,6 +24,7 @@ const FIELD_ARRAY_TYPES: Record<(typeof FIELDS)[number][1], string> = {
   subject: "text", roles: "text", client_name: "text", client_version: "text", backend: "text", target: "text", method: "text",
   arguments: "text", bytes_in: "integer", status: "text", error_code: "integer", error_message: "text", duration_ms: "integer",
   bytes_out: "integer", decision: "text", rule: "text", finished_at: "bigint", outcome_seq: "bigint", outcome_prev_hash: "text", outcome_hash: "text",
+  protocol_version: "text",
 };
 
 /** The columns an outcome event sets, with the value each takes from an AuditOutcomeEvent. */
@@ -36,10 +37,10 @@ const OUTCOME_COLUMNS = [
 
 /*
  * The two bulk statements of the audit hot path are the only SQL here written per dialect (one
- * text for both everywhere else). PostgreSQL gets a batch as one array per column (unnest): 28
- * parameters per batch instead of 28 per row, since parsing and binding thousands of parameters
- * was most of a commit's time. SQLite, in-process, runs one cached prepared statement per row,
- * which is cheaper than compiling a large multi-row statement.
+ * text for both everywhere else). PostgreSQL gets a batch as one array per column (unnest): one
+ * parameter per column per batch instead of one per column per row, since parsing and binding
+ * thousands of parameters was most of a commit's time. SQLite, in-process, runs one cached
+ * prepared statement per row, which is cheaper than compiling a large multi-row statement.
  */
 const INSERT_ONE = `INSERT INTO audit_events (${INSERT_COLUMNS}) VALUES (${FIELDS.map((_, i) => `$${i + 1}`).join(", ")})`;
 const INSERT_UNNEST = `INSERT INTO audit_events (${INSERT_COLUMNS}) SELECT * FROM unnest(${FIELDS.map(([, column], i) => `$${i + 1}::${FIELD_ARRAY_TYPES[column]}[]`).join(", ")})`;

@@ -1,0 +1,305 @@
+import { type ClientCapabilities, ErrorCode, McpError, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
+import type { BackendConnection } from "../backends/backend-connection.ts";
+import type { BackendPool, SessionSink } from "../backends/backend-pool.ts";
+import type { BackendSpec } from "../backends/backend-spec.ts";
+import { describeError } from "../errors.ts";
+import type { Logger } from "../log/logger.ts";
+import type { ClientRequestExtra } from "../pipeline/caller-session.ts";
+import { RequestStateError, type RequestStateSealer } from "./request-state-seal.ts";
+
+/**
+ * The bridge from a 2026-07-28 client to a 2025-era backend that asks its client something during
+ * a call (sampling/createMessage, elicitation/create, roots/list). The modern client cannot take a
+ * server-to-client request; it takes an `input_required` result and retries (MRTR). So:
+ *
+ * 1. The call runs on a connection initialised with the client's own capabilities (so the backend
+ *    offers the same tools it would to that client), leased to this one call: whatever the backend
+ *    asks on it belongs to the call.
+ * 2. When the backend asks, the client gets `input_required` with the question and a sealed
+ *    requestState (request-state-seal.ts) bound to the caller, the backend, a digest of the
+ *    original request and a deadline. The backend's call stays open, waiting.
+ * 3. The client's retry (new id, same params, `inputResponses`, the state) is checked — sealed by
+ *    this gateway, same caller, same backend, same request, not expired, not used before — and the
+ *    answer goes to the waiting backend request; the call goes on to its result or to the next
+ *    question.
+ * 4. A retry that reaches a replica without the waiting call (another replica, or a restart) is
+ *    replayed: the call is made again and the backend's questions are answered from the answers
+ *    the sealed state carries, in order, until it asks something new. The tool then runs twice;
+ *    docs/relay.md says so.
+ */
+export interface InputBridgeDeps {
+  pool: BackendPool;
+  sealer: RequestStateSealer;
+  logger: Logger;
+}
+
+/** How long a call may wait for the client's answer, and a requestState stays good. */
+export const INPUT_TTL_MS = 10 * 60_000;
+/** Idle leased connections kept per backend and capability set. */
+const IDLE_PER_KEY = 4;
+/** Methods that may answer input_required (2026-07-28 basic/patterns/mrtr). */
+export const INPUT_METHODS: ReadonlySet<string> = new Set(["tools/call", "prompts/get", "resources/read"]);
+
+interface Answer {
+  method: string;
+  response: unknown;
+}
+
+interface Question {
+  key: string;
+  request: Request;
+  answer(response: unknown): void;
+}
+
+/** What the sealed requestState holds. */
+interface StatePayload {
+  /** This state's own id: each is accepted once. */
+  id: string;
+  /** The bridged call it continues (on the replica that holds it). */
+  call: string;
+  sub: string;
+  backend: string;
+  digest: string;
+  exp: number;
+  /** The question this state answers. */
+  asked: { key: string; method: string };
+  /** Every earlier answer, in order, for a replay. */
+  answers: Answer[];
+}
+
+/** One bridged call: its leased connection, its backend request, and what it is waiting for. */
+class BridgedCall {
+  readonly id = crypto.randomUUID();
+  readonly controller = new AbortController();
+  readonly answers: Answer[] = [];
+  question: Question | undefined;
+  private asked = Promise.withResolvers<void>();
+  private questionCount = 0;
+  /** The current round's client request: where progress goes. */
+  round: ClientRequestExtra | undefined;
+  result!: Promise<Result>;
+  expiry: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly method: string,
+    readonly connection: BackendConnection,
+    readonly subject: string,
+    readonly backend: string,
+    readonly digest: string,
+    /** Answers to give without asking, in order (a replay). */
+    readonly replay: Answer[],
+  ) {}
+
+  /** A request the backend started on this call's connection. */
+  ask(request: Request): Promise<unknown> {
+    // Only tools/call, prompts/get and resources/read may answer input_required (MRTR).
+    if (!INPUT_METHODS.has(this.method)) return Promise.reject(new McpError(ErrorCode.MethodNotFound, `${request.method} cannot be answered during ${this.method}`));
+    const recorded = this.replay[0];
+    if (recorded && recorded.method === request.method) {
+      this.replay.shift();
+      this.answers.push(recorded);
+      return Promise.resolve(recorded.response);
+    }
+    this.replay.length = 0;
+    const { promise, resolve } = Promise.withResolvers<unknown>();
+    this.question = {
+      key: `q${++this.questionCount}`,
+      request,
+      answer: (response) => {
+        this.answers.push({ method: request.method, response });
+        this.question = undefined;
+        resolve(response);
+      },
+    };
+    this.asked.resolve();
+    return promise;
+  }
+
+  /** Settles with the backend's result, or when the backend asks the client something. */
+  async next(): Promise<Result | Question> {
+    this.asked = Promise.withResolvers<void>();
+    if (this.question) return this.question;
+    return Promise.race([this.result, this.asked.promise.then(() => this.question!)]);
+  }
+}
+
+export class InputBridge {
+  private readonly calls = new Map<string, BridgedCall>();
+  /** States already presented (id → expiry): a state is good for one retry. */
+  private readonly used = new Map<string, number>();
+  private readonly idle = new Map<string, { connection: BackendConnection; lessee: { call?: BridgedCall } }[]>();
+
+  constructor(private readonly deps: InputBridgeDeps) {}
+
+  /** Runs a call (or the next round of one) for a modern client on a 2025-era backend; see the class comment. */
+  async call(spec: BackendSpec, request: Request, extra: ClientRequestExtra, capabilities: ClientCapabilities, subject: string): Promise<Result> {
+    const params = (request.params ?? {}) as Record<string, unknown>;
+    const { inputResponses, requestState, ...original } = params;
+    const digest = await requestDigest(request.method, original);
+    let call: BridgedCall | undefined;
+    let replay: Answer[] = [];
+    if (requestState !== undefined) {
+      const state = await this.verified(requestState, subject, spec.name, digest);
+      const response = (inputResponses as Record<string, unknown> | undefined)?.[state.asked.key];
+      if (response === undefined) throw invalid(`inputResponses has no answer for "${state.asked.key}", the input this requestState asks for`);
+      call = this.calls.get(state.call);
+      if (call?.question?.key === state.asked.key) call.question.answer(response);
+      else replay = [...state.answers, { method: state.asked.method, response }];
+      if (call && call.question !== undefined) call = undefined;
+    }
+    call ??= this.start(spec, { method: request.method, params: original }, capabilities, subject, digest, replay);
+    return this.round(call, extra);
+  }
+
+  private start(spec: BackendSpec, request: Request, capabilities: ClientCapabilities, subject: string, digest: string, replay: Answer[]): BridgedCall {
+    const leased = this.lease(spec, capabilities);
+    const call = new BridgedCall(request.method, leased.connection, subject, spec.name, digest, replay);
+    leased.lessee.call = call;
+    this.calls.set(call.id, call);
+    call.result = leased.connection
+      .request(withoutModernMeta(request), {
+        signal: call.controller.signal,
+        // The backend may wait on the client's answer for as long as the state stays good.
+        timeoutMs: INPUT_TTL_MS,
+        onprogress: (progress) => {
+          const token = call.round?._meta?.progressToken;
+          if (token !== undefined) void call.round?.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken: token } }).catch(() => undefined);
+        },
+      })
+      .finally(() => {
+        this.calls.delete(call.id);
+        clearTimeout(call.expiry);
+        leased.lessee.call = undefined;
+        this.release(spec, capabilities, leased);
+      });
+    // A call nobody retries is cancelled at the backend once its state could no longer be presented.
+    call.result.catch(() => undefined);
+    return call;
+  }
+
+  private async round(call: BridgedCall, extra: ClientRequestExtra): Promise<Result> {
+    clearTimeout(call.expiry);
+    call.round = extra;
+    // The client gave up on this round (closed its request): the call ends with it.
+    const onAbort = () => call.controller.abort(extra.signal.reason);
+    extra.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const next = await call.next();
+      if (!isQuestion(next)) return next;
+      call.expiry = setTimeout(() => call.controller.abort(new Error("the client did not answer in time")), INPUT_TTL_MS);
+      const state: StatePayload = {
+        id: crypto.randomUUID(),
+        call: call.id,
+        sub: call.subject,
+        backend: call.backend,
+        digest: call.digest,
+        exp: Date.now() + INPUT_TTL_MS,
+        asked: { key: next.key, method: next.request.method },
+        answers: call.answers,
+      };
+      return {
+        resultType: "input_required",
+        inputRequests: { [next.key]: { method: next.request.method, params: next.request.params ?? {} } },
+        requestState: await this.deps.sealer.seal(state),
+      };
+    } finally {
+      extra.signal.removeEventListener("abort", onAbort);
+      call.round = undefined;
+    }
+  }
+
+  private async verified(text: unknown, subject: string, backend: string, digest: string): Promise<StatePayload> {
+    let state: StatePayload;
+    try {
+      state = (await this.deps.sealer.open(text)) as unknown as StatePayload;
+    } catch (err) {
+      throw invalid(err instanceof RequestStateError ? err.message : `requestState could not be read: ${describeError(err)}`);
+    }
+    const now = Date.now();
+    if (state.exp < now) throw invalid("requestState has expired: make the call again without it");
+    if (state.sub !== subject) throw invalid("requestState was issued to another caller");
+    if (state.backend !== backend || state.digest !== digest) throw invalid("requestState belongs to another request: retry with the same method and params as the call that returned it");
+    for (const [id, expiry] of this.used) if (expiry < now) this.used.delete(id);
+    if (this.used.has(state.id)) throw invalid("requestState was already used: each input_required result is answered once");
+    this.used.set(state.id, state.exp);
+    return state;
+  }
+
+  /** A connection initialised with the client's capabilities, for one call at a time. */
+  private lease(spec: BackendSpec, capabilities: ClientCapabilities): { connection: BackendConnection; lessee: { call?: BridgedCall } } {
+    const key = leaseKey(spec, capabilities);
+    const idle = this.idle.get(key);
+    while (idle && idle.length > 0) {
+      const leased = idle.pop()!;
+      if (!leased.connection.isClosed && leased.connection.spec === spec) return leased;
+      void leased.connection.close();
+    }
+    const lessee: { call?: BridgedCall } = {};
+    const sink: SessionSink = {
+      id: `bridge-${spec.name}`,
+      deliverNotification: () => undefined,
+      relayRequest: async (_backend, request) => {
+        // Only the call holding the lease is asked; a request between calls (a server asking for
+        // roots right after initialize) has no one to answer it.
+        if (!lessee.call) throw new McpError(ErrorCode.InternalError, `${request.method}: no call of this client is in progress`);
+        return lessee.call.ask(request) as Promise<Result>;
+      },
+      requestedLogLevel: () => undefined,
+      isSubscribed: () => false,
+    };
+    return { connection: this.deps.pool.acquire(spec, sink, capabilities), lessee };
+  }
+
+  private release(spec: BackendSpec, capabilities: ClientCapabilities, leased: { connection: BackendConnection; lessee: { call?: BridgedCall } }): void {
+    const key = leaseKey(spec, capabilities);
+    const idle = this.idle.get(key) ?? [];
+    if (leased.connection.isClosed || idle.length >= IDLE_PER_KEY) {
+      void leased.connection.close();
+      return;
+    }
+    idle.push(leased);
+    this.idle.set(key, idle);
+  }
+
+  /** Ends every waiting call and idle connection (shutdown). */
+  async closeAll(): Promise<void> {
+    for (const call of this.calls.values()) call.controller.abort(new Error("the gateway is shutting down"));
+    const idle = [...this.idle.values()].flat();
+    this.idle.clear();
+    await Promise.all(idle.map((leased) => leased.connection.close()));
+  }
+}
+
+function isQuestion(value: Result | Question): value is Question {
+  return typeof (value as Question).answer === "function";
+}
+
+function invalid(message: string): McpError {
+  return new McpError(ErrorCode.InvalidParams, message);
+}
+
+function leaseKey(spec: BackendSpec, capabilities: ClientCapabilities): string {
+  return `${spec.name}\u0000${JSON.stringify(capabilities)}`;
+}
+
+/** A digest of what identifies a request across its rounds: the method and its params, keys sorted, without _meta. */
+async function requestDigest(method: string, params: Record<string, unknown>): Promise<string> {
+  const { _meta, ...rest } = params;
+  const bytes = new TextEncoder().encode(JSON.stringify([method, sorted(rest)]));
+  return Buffer.from(await crypto.subtle.digest("SHA-256", bytes)).toString("base64url");
+}
+
+function sorted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sorted);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sorted((value as Record<string, unknown>)[key])]));
+}
+
+/** The modern `_meta` keys describe the client to the gateway; the backend is not told them. */
+function withoutModernMeta(request: Request): Request {
+  const params = request.params as (Record<string, unknown> & { _meta?: Record<string, unknown> }) | undefined;
+  if (!params?._meta) return request;
+  const kept = Object.fromEntries(Object.entries(params._meta).filter(([key]) => !key.startsWith("io.modelcontextprotocol/")));
+  const { _meta: _dropped, ...rest } = params;
+  return { method: request.method, params: Object.keys(kept).length > 0 ? { ...rest, _meta: kept } : rest };
+}

@@ -1,0 +1,213 @@
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { ErrorCode, type JSONRPCMessage, type JSONRPCRequest, type Notification, type Result } from "@modelcontextprotocol/sdk/types.js";
+import type { BackendPool, SessionSink } from "../backends/backend-pool.ts";
+import type { BackendRegistry } from "../backends/backend-registry.ts";
+import { describeError } from "../errors.ts";
+import type { Logger } from "../log/logger.ts";
+import { continueTrace } from "../observability/trace-propagation.ts";
+import type { ClientRequestExtra, Pipeline, SessionRoute } from "../pipeline/caller-session.ts";
+import type { Principal } from "../pipeline/principal.ts";
+import type { PolicyEngine } from "../policy/policy-engine.ts";
+import { InputBridge } from "./input-bridge.ts";
+import { ListenHub } from "./listen-hub.ts";
+import type { RequestStateSealer } from "./request-state-seal.ts";
+import { Refusal } from "../pipeline/refusal.ts";
+import { EventWriter, SSE_HEADERS } from "./event-writer.ts";
+import { plainMessage } from "./gateway-errors.ts";
+import { isRequestMessage } from "./jsonrpc-body.ts";
+import { rateLimitHeaders } from "./json-fast-path.ts";
+import { mergeCapabilities } from "./merge-capabilities.ts";
+import { ALL_VERSIONS, META, type ModernRequest, checkModernRequest } from "./modern-request.ts";
+import { StatelessCall } from "./stateless-call.ts";
+
+export interface ModernFrontDeps {
+  registry: BackendRegistry;
+  pool: BackendPool;
+  policy: PolicyEngine;
+  /** Seals the requestState of input_required results (the key comes from the shared store). */
+  sealer: RequestStateSealer;
+  logger: Logger;
+  version: string;
+  pipeline: Pipeline;
+}
+
+/** How long a client may keep the gateway's discover answer (the backends behind it can change at any time). */
+const DISCOVER_TTL_MS = 60_000;
+
+/** Methods of the 2025 protocol that 2026-07-28 removed: a modern client gets "method not found" (404). */
+const REMOVED = new Set(["ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe", "tasks/result", "tasks/list"]);
+/** Methods not served to modern clients yet (MCP Tasks stay on 2025 sessions and /v1/jobs for now). */
+const NOT_YET = new Set(["tasks/get", "tasks/update", "tasks/cancel"]);
+/** Results a client may cache (2026-07-28 CacheableResult), which carry ttlMs and cacheScope. */
+const CACHEABLE = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"]);
+
+const JSON_HEADERS = { "content-type": "application/json" };
+
+function rpcError(status: number, id: JSONRPCRequest["id"] | null, code: number, message: string, data?: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ jsonrpc: "2.0", id, error: { code, message, ...(data !== undefined && { data }) } }), { status, headers: { ...JSON_HEADERS, ...headers } });
+}
+
+async function refuseServerRequest(): Promise<never> {
+  throw new Error("a 2026-07-28 client takes no server-to-client requests");
+}
+
+/**
+ * The 2026-07-28 side of /mcp and /mcp/<backend>: every request stands alone. It is checked
+ * (version, `_meta`, headers), then runs through the same pipeline as a 2025 session's calls
+ * (authenticate, route, authorize, limit, audit, forward) as a StatelessCall, and its result
+ * gets what the revision adds (resultType, serverInfo, cache hints). Nothing is kept after it,
+ * so any replica can answer any request.
+ */
+export class ModernFront {
+  /** The one sink standing for every modern caller on the backends' shared connections. */
+  private readonly sink: SessionSink = {
+    id: "modern",
+    // Change notifications go to subscriptions/listen streams; a shared connection's log
+    // messages belong to no one request, so they go nowhere.
+    deliverNotification: (backend: string, notification: Notification) => this.listeners.deliver(backend, notification),
+    relayRequest: refuseServerRequest,
+    requestedLogLevel: () => undefined,
+    isSubscribed: (backend: string, uri: string) => this.listeners.isSubscribed(backend, uri),
+  };
+  private readonly serverInfo: { name: string; version: string };
+  /** Open subscriptions/listen streams. */
+  readonly listeners: ListenHub;
+  /** Calls bridged to 2025-era backends that ask their client something. */
+  readonly bridge: InputBridge;
+
+  constructor(private readonly deps: ModernFrontDeps) {
+    this.serverInfo = { name: "mcpgw", version: deps.version };
+    this.listeners = new ListenHub({ registry: deps.registry, pool: deps.pool, policy: deps.policy, logger: deps.logger }, this.sink);
+    this.bridge = new InputBridge({ pool: deps.pool, sealer: deps.sealer, logger: deps.logger });
+  }
+
+  /** Answers one modern POST; `message` was read and shape-checked by the front. */
+  async post(request: Request, route: SessionRoute, authInfo: AuthInfo, message: JSONRPCMessage): Promise<Response> {
+    // 2026-07-28 defines no client-to-server notification over HTTP (closing a stream cancels).
+    if (!isRequestMessage(message)) return new Response(null, { status: 202 });
+    const checked = checkModernRequest(message, request.headers);
+    if ("status" in checked) return rpcError(checked.status, message.id, checked.code, checked.message, checked.data);
+    if (REMOVED.has(message.method)) {
+      return rpcError(404, message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method} was removed in ${checked.version}`);
+    }
+    if (NOT_YET.has(message.method)) {
+      return rpcError(404, message.id, ErrorCode.MethodNotFound, `Method not found: mcpgw does not serve ${message.method} to ${checked.version} clients yet`);
+    }
+    const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta ?? {};
+    const traceparent = typeof meta.traceparent === "string" ? meta.traceparent : undefined;
+    const run = () => {
+      switch (message.method) {
+        case "server/discover":
+          return this.discover(route, checked);
+        case "subscriptions/listen":
+          return this.listeners.listen(route, authInfo.extra?.principal as Principal | undefined, authInfo, message);
+        default:
+          return this.call(request, route, authInfo, checked);
+      }
+    };
+    // A modern request carries its trace context in _meta; it wins over the HTTP header.
+    return traceparent === undefined ? run() : continueTrace(traceparent, typeof meta.tracestate === "string" ? meta.tracestate : undefined, run);
+  }
+
+  /**
+   * server/discover, answered by the gateway: the backend's capabilities and instructions on
+   * /mcp/<backend>, merged over every reachable backend on /mcp. The same for every caller
+   * (nothing in it depends on roles), so it may be cached publicly.
+   */
+  private async discover(route: SessionRoute, checked: ModernRequest): Promise<Response> {
+    const specs = route.kind === "backend" ? [this.deps.registry.get(route.backend)!] : this.deps.registry.list();
+    const connections = specs.map((spec) => this.deps.pool.acquire(spec, this.sink, {}));
+    const settled = await Promise.allSettled(connections.map((c) => c.connect()));
+    const live = connections.filter((_, i) => settled[i]?.status === "fulfilled");
+    if (route.kind === "backend" && live.length === 0) {
+      const reason = (settled[0] as PromiseRejectedResult).reason;
+      return rpcError(502, checked.message.id, (reason as { code?: number }).code ?? ErrorCode.InternalError, plainMessage(reason));
+    }
+    const single = route.kind === "backend" ? live[0] : undefined;
+    const instructions = single ? single.instructions : live.filter((c) => c.instructions).map((c) => `## ${c.name}\n${c.instructions}`).join("\n\n") || undefined;
+    const result = {
+      resultType: "complete",
+      supportedVersions: [...ALL_VERSIONS],
+      capabilities: modernCapabilities(mergeCapabilities(live.map((c) => c.serverCapabilities))),
+      ...(instructions !== undefined && { instructions }),
+      ttlMs: DISCOVER_TTL_MS,
+      cacheScope: "public",
+      _meta: { [META.serverInfo]: single?.serverInfo ?? this.serverInfo },
+    };
+    return new Response(JSON.stringify({ jsonrpc: "2.0", id: checked.message.id, result }), { headers: JSON_HEADERS });
+  }
+
+  /**
+   * Any other request: through the pipeline. Answered as JSON, or as an event stream when the
+   * client asked for what only a stream carries (progress, log messages). Closing the request
+   * (the client went away) cancels the call.
+   */
+  private async call(request: Request, route: SessionRoute, authInfo: AuthInfo, checked: ModernRequest): Promise<Response> {
+    const { message } = checked;
+    const principal = authInfo.extra?.principal as Principal | undefined;
+    const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta;
+    const streamed = meta?.progressToken !== undefined || checked.logLevel !== undefined;
+    const controller = new AbortController();
+    const onClientGone = () => controller.abort(new Error("the client closed the request"));
+    request.signal.addEventListener("abort", onClientGone, { once: true });
+    const caller = new StatelessCall(route, checked.version, checked.clientInfo, checked.capabilities, checked.logLevel, this.deps.logger, {
+      registry: this.deps.registry,
+      pool: this.deps.pool,
+      sink: this.sink,
+      bridge: this.bridge,
+    });
+    const write = streamed ? new EventWriter(() => controller.abort(new Error("the client closed the stream"))) : undefined;
+    const extra = {
+      signal: controller.signal,
+      requestId: message.id,
+      authInfo,
+      ...(meta && { _meta: meta }),
+      sendNotification: async (notification: Notification) => write?.send({ jsonrpc: "2.0", method: notification.method, params: notification.params }),
+      sendRequest: refuseServerRequest,
+    } as unknown as ClientRequestExtra;
+    const answer = this.answer(caller, message, extra, principal).finally(() => request.signal.removeEventListener("abort", onClientGone));
+    if (!write) {
+      const { status, body, headers } = await answer;
+      return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
+    }
+    void answer.then(({ body }) => write.end(body));
+    return new Response(write.stream, { headers: SSE_HEADERS });
+  }
+
+  private async answer(caller: StatelessCall, message: JSONRPCRequest, extra: ClientRequestExtra, principal: Principal | undefined): Promise<{ status: number; body: unknown; headers: Record<string, string> }> {
+    try {
+      const result = await this.deps.pipeline(caller, { method: message.method, ...(message.params && { params: message.params }) }, extra);
+      return { status: 200, body: { jsonrpc: "2.0", id: message.id, result: this.modernResult(message.method, result, principal) }, headers: {} };
+    } catch (err) {
+      const error = err as { code?: unknown; data?: unknown };
+      const code = Number.isSafeInteger(error.code) ? (error.code as number) : ErrorCode.InternalError;
+      if (code === ErrorCode.InternalError && !(err instanceof Refusal)) this.deps.logger.debug({ err: describeError(err), method: message.method }, "modern request failed");
+      return {
+        // 2026-07-28 (streamable-http): an unknown method is 404, so a client can tell it from a server that speaks only 2025.
+        status: code === ErrorCode.MethodNotFound ? 404 : 200,
+        body: { jsonrpc: "2.0", id: message.id, error: { code, message: plainMessage(err), ...(error.data !== undefined && { data: error.data }) } },
+        headers: err instanceof Refusal && err.status === "rate_limited" ? rateLimitHeaders(err.data as never) : {},
+      };
+    }
+  }
+
+  /**
+   * A result as 2026-07-28 has it: resultType ("complete" unless the backend said otherwise),
+   * the server's identity in _meta, and for cacheable results ttlMs and cacheScope — "private"
+   * when the caller's roles filtered or decided it, since another caller may see something else.
+   */
+  private modernResult(method: string, result: Result, principal: Principal | undefined): Result {
+    const modern: Result = { ...result, resultType: (result.resultType as string | undefined) ?? "complete", _meta: { ...result._meta, [META.serverInfo]: this.serverInfo } };
+    if (CACHEABLE.has(method)) {
+      modern.ttlMs = typeof result.ttlMs === "number" ? result.ttlMs : 0;
+      modern.cacheScope = principal === undefined || principal.anonymous ? (result.cacheScope ?? "public") : "private";
+    }
+    return modern;
+  }
+}
+
+/** Server capabilities as 2026-07-28 has them: no session-scoped subscribe (subscriptions/listen instead), no 2025 tasks. */
+function modernCapabilities(capabilities: ReturnType<typeof mergeCapabilities>): Record<string, unknown> {
+  const { tasks: _tasks, ...rest } = capabilities as Record<string, unknown>;
+  return rest;
+}

@@ -1,0 +1,150 @@
+import { type ClientCapabilities, type Implementation, type JSONRPCMessage, type JSONRPCRequest, LATEST_PROTOCOL_VERSION, type LoggingLevel, LoggingLevelSchema, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import { GatewayErrorCode } from "./gateway-errors.ts";
+
+/**
+ * MCP 2026-07-28 on HTTP: no session, every request carries its version and capabilities in
+ * `_meta`, and the headers `MCP-Protocol-Version`, `Mcp-Method` and (for calls) `Mcp-Name`
+ * mirror the body so that intermediaries may route and limit on them. This module decides
+ * whether a POST is such a request and checks it; the spec's own codes and statuses apply.
+ */
+
+/** The stateless revisions the gateway serves. */
+export const MODERN_VERSIONS: readonly string[] = ["2026-07-28"];
+/** Every version the gateway speaks: the modern ones statelessly, the others on an initialize session. */
+export const ALL_VERSIONS: readonly string[] = [...MODERN_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS.filter((v) => v <= LATEST_PROTOCOL_VERSION)];
+
+/** The reserved `_meta` keys of 2026-07-28 (basic/index). */
+export const META = {
+  protocolVersion: "io.modelcontextprotocol/protocolVersion",
+  clientCapabilities: "io.modelcontextprotocol/clientCapabilities",
+  clientInfo: "io.modelcontextprotocol/clientInfo",
+  logLevel: "io.modelcontextprotocol/logLevel",
+  serverInfo: "io.modelcontextprotocol/serverInfo",
+  subscriptionId: "io.modelcontextprotocol/subscriptionId",
+} as const;
+
+/** Error codes of 2026-07-28 (basic/index, "Error Codes"). */
+export const ModernErrorCode = {
+  HeaderMismatch: -32020,
+  MissingRequiredClientCapability: -32021,
+  UnsupportedProtocolVersion: -32022,
+} as const;
+
+/** What a checked modern request says about its client. */
+export interface ModernRequest {
+  message: JSONRPCRequest;
+  version: string;
+  capabilities: ClientCapabilities;
+  clientInfo?: Implementation;
+  logLevel?: LoggingLevel;
+}
+
+export interface ModernRefusal {
+  status: number;
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+type Meta = Record<string, unknown>;
+
+function metaOf(message: JSONRPCMessage): Meta | undefined {
+  const params = (message as { params?: { _meta?: unknown } }).params;
+  const meta = params?._meta;
+  return typeof meta === "object" && meta !== null && !Array.isArray(meta) ? (meta as Meta) : undefined;
+}
+
+/**
+ * Whether a POST is a 2026-07-28 request: its `_meta` names a protocol version, or (with no
+ * session and no initialize) its MCP-Protocol-Version header is a modern one. Everything else is
+ * the 2025-era protocol, unchanged.
+ */
+export function isModern(message: JSONRPCMessage, headers: Headers): boolean {
+  if ((message as { method?: unknown }).method === "initialize") return false;
+  if (metaOf(message)?.[META.protocolVersion] !== undefined) return true;
+  const header = headers.get("mcp-protocol-version");
+  return header !== null && !headers.has("mcp-session-id") && MODERN_VERSIONS.includes(header.trim());
+}
+
+/** Whether a GET or DELETE names a modern version (405: a modern endpoint is POST only). */
+export function isModernStreamRequest(headers: Headers): boolean {
+  const header = headers.get("mcp-protocol-version");
+  return header !== null && !headers.has("mcp-session-id") && MODERN_VERSIONS.includes(header.trim());
+}
+
+/** The methods whose Mcp-Name header mirrors a body field, and which field. */
+const NAMED: Record<string, string> = {
+  "tools/call": "name",
+  "prompts/get": "name",
+  "resources/read": "uri",
+  "tasks/get": "taskId",
+  "tasks/update": "taskId",
+  "tasks/cancel": "taskId",
+};
+
+const ENCODED = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;
+
+/** A header value as the body holds it: `=?base64?…?=` is decoded (exactly that lower-case sentinel); undefined when malformed. */
+export function decodeHeaderValue(value: string): string | undefined {
+  const trimmed = value.trim();
+  if (!trimmed.startsWith("=?base64?")) return trimmed;
+  const encoded = ENCODED.exec(trimmed)?.[1];
+  if (encoded === undefined || encoded.length % 4 !== 0) return undefined;
+  return Buffer.from(encoded, "base64").toString("utf8");
+}
+
+function mismatch(message: string): ModernRefusal {
+  return { status: 400, code: ModernErrorCode.HeaderMismatch, message: `Header mismatch: ${message}` };
+}
+
+/**
+ * Checks a modern request's `_meta` and headers (2026-07-28 basic/index and
+ * transports/streamable-http, "Server Validation"), in the order a client can act on: the
+ * version first (the answer lists what is supported), then the required `_meta`, then the
+ * headers against the body.
+ */
+export function checkModernRequest(message: JSONRPCRequest, headers: Headers): ModernRequest | ModernRefusal {
+  const meta = metaOf(message) ?? {};
+  const bodyVersion = meta[META.protocolVersion];
+  const headerVersion = headers.get("mcp-protocol-version")?.trim();
+  const requested = typeof bodyVersion === "string" ? bodyVersion : headerVersion;
+  if (requested !== undefined && !MODERN_VERSIONS.includes(requested)) {
+    return {
+      status: 400,
+      code: ModernErrorCode.UnsupportedProtocolVersion,
+      message: `Unsupported protocol version: ${requested} (supported: ${ALL_VERSIONS.join(", ")}; versions before ${MODERN_VERSIONS[0]} need an initialize session)`,
+      data: { supported: [...ALL_VERSIONS], requested },
+    };
+  }
+  if (typeof bodyVersion !== "string") return { status: 400, code: GatewayErrorCode.InvalidParams, message: `Invalid params: _meta["${META.protocolVersion}"] is required` };
+  const capabilities = meta[META.clientCapabilities];
+  if (typeof capabilities !== "object" || capabilities === null || Array.isArray(capabilities)) {
+    return { status: 400, code: GatewayErrorCode.InvalidParams, message: `Invalid params: _meta["${META.clientCapabilities}"] must be an object` };
+  }
+  const level = meta[META.logLevel];
+  if (level !== undefined && !LoggingLevelSchema.safeParse(level).success) {
+    return { status: 400, code: GatewayErrorCode.InvalidParams, message: `Invalid params: _meta["${META.logLevel}"] "${String(level)}" is not a logging level (${LoggingLevelSchema.options.join(", ")})` };
+  }
+  if (headerVersion === undefined) return mismatch("the MCP-Protocol-Version header is required");
+  if (headerVersion !== bodyVersion) return mismatch(`MCP-Protocol-Version header value '${headerVersion}' does not match body value '${bodyVersion}'`);
+  const method = headers.get("mcp-method")?.trim();
+  if (method === undefined) return mismatch("the Mcp-Method header is required");
+  if (method !== message.method) return mismatch(`Mcp-Method header value '${method}' does not match body value '${message.method}'`);
+  const field = NAMED[message.method];
+  if (field !== undefined) {
+    const header = headers.get("mcp-name");
+    const bodyValue = (message.params as Record<string, unknown> | undefined)?.[field];
+    if (header === null) return mismatch(`the Mcp-Name header is required for ${message.method}`);
+    const name = decodeHeaderValue(header);
+    if (name === undefined) return mismatch(`Mcp-Name header value '${header}' is not valid base64 between =?base64? and ?=`);
+    if (name !== bodyValue) return mismatch(`Mcp-Name header value '${name}' does not match body value '${String(bodyValue)}'`);
+  }
+  const info = meta[META.clientInfo] as Implementation | undefined;
+  return {
+    message,
+    version: bodyVersion,
+    capabilities: capabilities as ClientCapabilities,
+    ...(info && typeof info === "object" && typeof info.name === "string" && { clientInfo: info }),
+    ...(level !== undefined && { logLevel: level as LoggingLevel }),
+  };
+}

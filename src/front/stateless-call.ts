@@ -1,0 +1,96 @@
+import type { ClientCapabilities, Implementation, LoggingLevel, Request, Result } from "@modelcontextprotocol/sdk/types.js";
+import { BackendPool, type SessionSink } from "../backends/backend-pool.ts";
+import type { BackendRegistry } from "../backends/backend-registry.ts";
+import type { Logger } from "../log/logger.ts";
+import type { CallerSession, ClientRequestExtra, Sharer, SessionRoute } from "../pipeline/caller-session.ts";
+import type { Principal } from "../pipeline/principal.ts";
+import { unknownBackend } from "./gateway-errors.ts";
+import type { InputBridge } from "./input-bridge.ts";
+import { META } from "./modern-request.ts";
+
+/** What every stateless call shares: where backends are, and the one sink their shared connections report to. */
+export interface StatelessCallDeps {
+  registry: BackendRegistry;
+  pool: BackendPool;
+  /** Stands for every modern caller on the backends' shared connections (notifications for subscriptions/listen). */
+  sink: SessionSink;
+  /** Calls of clients that can answer questions (sampling, elicitation, roots) to 2025-era backends. */
+  bridge: InputBridge;
+}
+
+/** The `_meta` keys that describe the modern client to the gateway; a 2025-era backend is not told them. */
+const MODERN_META_KEYS: readonly string[] = [META.protocolVersion, META.clientCapabilities, META.clientInfo, META.logLevel];
+
+/**
+ * One 2026-07-28 request as the pipeline's caller: no session, no state kept after it. Its
+ * backends are reached over the pool's shared connections, which carry no client capabilities, so
+ * a 2025-era backend never starts a request (sampling, elicitation, roots) on them. A client that
+ * declared such capabilities has its calls to a 2025-era backend bridged (input-bridge.ts): what
+ * the backend asks comes back to it as input_required.
+ */
+export class StatelessCall implements CallerSession {
+  readonly id = "";
+  readonly era = "modern";
+  readonly subscriptions = new Set<string>();
+  readonly jobs = undefined;
+  lastActivity = Date.now();
+
+  constructor(
+    readonly route: SessionRoute,
+    readonly protocolVersion: string,
+    readonly clientInfo: Implementation | undefined,
+    readonly clientCapabilities: ClientCapabilities,
+    public logLevel: LoggingLevel | undefined,
+    readonly log: Logger,
+    private readonly deps: StatelessCallDeps,
+  ) {}
+
+  backendNames(): string[] {
+    if (this.route.kind === "backend") return [this.route.backend];
+    return this.deps.registry.list().map((spec) => spec.name).sort();
+  }
+
+  /** Nothing to arbitrate: a stateless caller sets no level on, and subscribes to nothing at, a backend. */
+  othersSharing(): Sharer[] {
+    return [];
+  }
+
+  async forward(backend: string, request: Request, extra: ClientRequestExtra): Promise<Result> {
+    const spec = this.deps.registry.get(backend);
+    if (!spec || (this.route.kind === "backend" && this.route.backend !== backend)) throw unknownBackend(backend);
+    const gate = this.deps.pool.gate(spec);
+    // The backend must see the client's capabilities on every request (a list included: it offers
+    // sampling and elicitation tools only to clients that can answer them).
+    if (BackendPool.needsDedicated(this.clientCapabilities)) {
+      const subject = (extra.authInfo?.extra?.principal as Principal | undefined)?.subject ?? "anonymous";
+      const bridged = () => this.deps.bridge.call(spec, request, extra, this.clientCapabilities, subject);
+      return gate ? gate.run(extra.signal, bridged) : bridged();
+    }
+    const connection = this.deps.pool.acquire(spec, this.deps.sink, {});
+    const progressToken = extra._meta?.progressToken;
+    const send = () =>
+      connection.request(forLegacyBackend(request), {
+        signal: extra.signal,
+        // Progress comes back under the gateway's token; the client gets it under its own.
+        ...(progressToken !== undefined && {
+          onprogress: (progress) => void extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } }).catch(() => undefined),
+        }),
+      });
+    return gate ? gate.run(extra.signal, send) : send();
+  }
+}
+
+/**
+ * The request as a 2025-era backend takes it: without the modern `_meta` keys (they describe the
+ * client to the gateway, which is the backend's client) and without the 2025 `task` parameter,
+ * which 2026-07-28 servers must ignore (tasks are an extension negotiated per request now).
+ */
+function forLegacyBackend(request: Request): Request {
+  const params = request.params as (Record<string, unknown> & { _meta?: Record<string, unknown> }) | undefined;
+  if (!params) return request;
+  const { task: _ignored, _meta, ...rest } = params;
+  if (!_meta) return { method: request.method, params: rest };
+  const kept: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(_meta)) if (!MODERN_META_KEYS.includes(key)) kept[key] = value;
+  return { method: request.method, params: Object.keys(kept).length > 0 ? { ...rest, _meta: kept } : rest };
+}
