@@ -23,6 +23,7 @@ export interface EnvSettings {
   maxBodyBytes?: string;
   maxJsonDepth?: string;
   maxJsonItems?: string;
+  inputTtl?: string;
   maxSessionsPerSubject?: string;
   audit?: string;
   auditFailOpen?: string;
@@ -68,6 +69,7 @@ const VARIABLES = {
   maxBodyBytes: "MCPGW_MAX_BODY_BYTES",
   maxJsonDepth: "MCPGW_MAX_JSON_DEPTH",
   maxJsonItems: "MCPGW_MAX_JSON_ITEMS",
+  inputTtl: "MCPGW_INPUT_TTL",
   maxSessionsPerSubject: "MCPGW_MAX_SESSIONS_PER_SUBJECT",
   audit: "MCPGW_AUDIT",
   auditFailOpen: "MCPGW_AUDIT_FAIL_OPEN",

@@ -19,6 +19,7 @@ describe("settings", () => {
       sessionIdleMs: 1_800_000,
       maxBodyBytes: 1_048_576,
       maxSessionsPerSubject: 100,
+      inputTtlMs: 600_000,
       jsonBudget: { maxDepth: 64, maxItems: 100_000 },
       auth: {
         mode: "required",

@@ -20,6 +20,7 @@ export const DEFAULTS = {
   sessionIdleMs: 30 * 60_000,
   maxBodyBytes: 1024 * 1024,
   maxSessionsPerSubject: 100,
+  inputTtlMs: 10 * 60_000,
 } as const;
 
 /** Settings after flags (which win) and MCPGW_* variables are merged and checked. */
@@ -41,6 +42,8 @@ export interface Settings {
   maxBodyBytes: number;
   /** Open MCP sessions one authenticated subject may hold at once. */
   maxSessionsPerSubject: number;
+  /** How long a 2026-07-28 client may take to answer an input_required result (its requestState's lifetime). */
+  inputTtlMs: number;
   /** What a request body may cost beyond its size: nesting depth and items (defaults in JSON_BUDGET_DEFAULTS). */
   jsonBudget: JsonBudget;
   /** Authentication: token sources, issuer and audience, the RFC 9728 document (defaults in AUTH_DEFAULTS). */
@@ -76,6 +79,7 @@ export function resolveSettings(flags: FlagSettings, env: EnvSettings): Settings
       env.sessionIdleTimeout === undefined ? DEFAULTS.sessionIdleMs : parseDuration(env.sessionIdleTimeout, variableName("sessionIdleTimeout")),
     maxBodyBytes: parsePositiveInt(env.maxBodyBytes, variableName("maxBodyBytes")) ?? DEFAULTS.maxBodyBytes,
     maxSessionsPerSubject: parsePositiveInt(env.maxSessionsPerSubject, variableName("maxSessionsPerSubject")) ?? DEFAULTS.maxSessionsPerSubject,
+    inputTtlMs: env.inputTtl === undefined ? DEFAULTS.inputTtlMs : parseDuration(env.inputTtl, variableName("inputTtl")),
     jsonBudget: {
       maxDepth: parsePositiveInt(env.maxJsonDepth, variableName("maxJsonDepth")) ?? JSON_BUDGET_DEFAULTS.maxDepth,
       maxItems: parsePositiveInt(env.maxJsonItems, variableName("maxJsonItems")) ?? JSON_BUDGET_DEFAULTS.maxItems,

@@ -31,10 +31,9 @@ export interface InputBridgeDeps {
   pool: BackendPool;
   sealer: RequestStateSealer;
   logger: Logger;
+  /** How long a call may wait for the client's answer, and a requestState stays good (MCPGW_INPUT_TTL). */
+  ttlMs: number;
 }
-
-/** How long a call may wait for the client's answer, and a requestState stays good. */
-export const INPUT_TTL_MS = 10 * 60_000;
 /** Idle leased connections kept per backend and capability set. */
 const IDLE_PER_KEY = 4;
 /** Methods that may answer input_required (2026-07-28 basic/patterns/mrtr). */
@@ -142,6 +141,7 @@ export class InputBridge {
       const state = await this.verified(requestState, subject, spec.name, digest);
       const response = (inputResponses as Record<string, unknown> | undefined)?.[state.asked.key];
       if (response === undefined) throw invalid(`inputResponses has no answer for "${state.asked.key}", the input this requestState asks for`);
+      this.use(state);
       call = this.calls.get(state.call);
       if (call?.question?.key === state.asked.key) call.question.answer(response);
       else replay = [...state.answers, { method: state.asked.method, response }];
@@ -160,7 +160,7 @@ export class InputBridge {
       .request(withoutModernMeta(request), {
         signal: call.controller.signal,
         // The backend may wait on the client's answer for as long as the state stays good.
-        timeoutMs: INPUT_TTL_MS,
+        timeoutMs: this.deps.ttlMs,
         onprogress: (progress) => {
           const token = call.round?._meta?.progressToken;
           if (token !== undefined) void call.round?.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken: token } }).catch(() => undefined);
@@ -186,14 +186,14 @@ export class InputBridge {
     try {
       const next = await call.next();
       if (!isQuestion(next)) return next;
-      call.expiry = setTimeout(() => call.controller.abort(new Error("the client did not answer in time")), INPUT_TTL_MS);
+      call.expiry = setTimeout(() => call.controller.abort(new Error("the client did not answer in time")), this.deps.ttlMs);
       const state: StatePayload = {
         id: crypto.randomUUID(),
         call: call.id,
         sub: call.subject,
         backend: call.backend,
         digest: call.digest,
-        exp: Date.now() + INPUT_TTL_MS,
+        exp: Date.now() + this.deps.ttlMs,
         asked: { key: next.key, method: next.request.method },
         answers: call.answers,
       };
@@ -221,8 +221,12 @@ export class InputBridge {
     if (state.backend !== backend || state.digest !== digest) throw invalid("requestState belongs to another request: retry with the same method and params as the call that returned it");
     for (const [id, expiry] of this.used) if (expiry < now) this.used.delete(id);
     if (this.used.has(state.id)) throw invalid("requestState was already used: each input_required result is answered once");
-    this.used.set(state.id, state.exp);
     return state;
+  }
+
+  /** A state is spent once its retry is taken up (a refused retry leaves it good). */
+  private use(state: StatePayload): void {
+    this.used.set(state.id, state.exp);
   }
 
   /** A connection initialised with the client's capabilities, for one call at a time. */

@@ -37,6 +37,8 @@ export interface McpHttpFrontOptions extends Omit<FrontSessionDeps, "onOpen" | "
   policy: PolicyEngine;
   /** Seals the requestState handed to 2026-07-28 clients (input_required). */
   sealer: RequestStateSealer;
+  /** How long a 2026-07-28 client may take to answer input_required (MCPGW_INPUT_TTL). */
+  inputTtlMs: number;
 }
 
 type Authenticated = Extract<AuthOutcome, { ok: true }>;
@@ -73,6 +75,7 @@ export class McpHttpFront {
       pool: options.pool,
       policy: options.policy,
       sealer: options.sealer,
+      inputTtlMs: options.inputTtlMs,
       logger: options.logger,
       version: options.version,
       pipeline: options.pipeline,

@@ -26,6 +26,8 @@ export interface ModernFrontDeps {
   policy: PolicyEngine;
   /** Seals the requestState of input_required results (the key comes from the shared store). */
   sealer: RequestStateSealer;
+  /** How long a client may take to answer input_required. */
+  inputTtlMs: number;
   logger: Logger;
   version: string;
   pipeline: Pipeline;
@@ -78,7 +80,7 @@ export class ModernFront {
   constructor(private readonly deps: ModernFrontDeps) {
     this.serverInfo = { name: "mcpgw", version: deps.version };
     this.listeners = new ListenHub({ registry: deps.registry, pool: deps.pool, policy: deps.policy, logger: deps.logger }, this.sink);
-    this.bridge = new InputBridge({ pool: deps.pool, sealer: deps.sealer, logger: deps.logger });
+    this.bridge = new InputBridge({ pool: deps.pool, sealer: deps.sealer, logger: deps.logger, ttlMs: deps.inputTtlMs });
   }
 
   /** Answers one modern POST; `message` was read and shape-checked by the front. */
