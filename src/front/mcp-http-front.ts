@@ -79,6 +79,7 @@ export class McpHttpFront {
       logger: options.logger,
       version: options.version,
       pipeline: options.pipeline,
+      ...(options.jobs && { jobs: options.jobs }),
     });
     this.sweeper = setInterval(() => this.expireIdle(), Math.min(60_000, Math.max(1_000, options.sessionIdleMs / 2)));
     this.sweeper.unref?.();

@@ -10,6 +10,8 @@ import type { Principal } from "../pipeline/principal.ts";
 import type { PolicyEngine } from "../policy/policy-engine.ts";
 import { InputBridge } from "./input-bridge.ts";
 import { ListenHub } from "./listen-hub.ts";
+import type { JobService } from "../jobs/job-service.ts";
+import { MODERN_TASK_METHODS, TASKS_EXTENSION, declaresTasks, missingTasksCapability } from "../jobs/modern-task-methods.ts";
 import type { RequestStateSealer } from "./request-state-seal.ts";
 import { Refusal } from "../pipeline/refusal.ts";
 import { EventWriter, SSE_HEADERS } from "./event-writer.ts";
@@ -31,6 +33,8 @@ export interface ModernFrontDeps {
   logger: Logger;
   version: string;
   pipeline: Pipeline;
+  /** Asynchronous jobs: when present, clients that declare the tasks extension get tasks. */
+  jobs?: JobService;
 }
 
 /** How long a client may keep the gateway's discover answer (the backends behind it can change at any time). */
@@ -38,8 +42,6 @@ const DISCOVER_TTL_MS = 60_000;
 
 /** Methods of the 2025 protocol that 2026-07-28 removed: a modern client gets "method not found" (404). */
 const REMOVED = new Set(["ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe", "tasks/result", "tasks/list"]);
-/** Methods not served to modern clients yet (MCP Tasks stay on 2025 sessions and /v1/jobs for now). */
-const NOT_YET = new Set(["tasks/get", "tasks/update", "tasks/cancel"]);
 /** Results a client may cache (2026-07-28 CacheableResult), which carry ttlMs and cacheScope. */
 const CACHEABLE = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"]);
 
@@ -92,8 +94,12 @@ export class ModernFront {
     if (REMOVED.has(message.method)) {
       return rpcError(404, message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method} was removed in ${checked.version}`);
     }
-    if (NOT_YET.has(message.method)) {
-      return rpcError(404, message.id, ErrorCode.MethodNotFound, `Method not found: mcpgw does not serve ${message.method} to ${checked.version} clients yet`);
+    if (MODERN_TASK_METHODS.has(message.method)) {
+      if (!this.deps.jobs) return rpcError(404, message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method} (this gateway runs no jobs)`);
+      if (!declaresTasks(checked.capabilities)) {
+        const missing = missingTasksCapability(message.method);
+        return rpcError(400, message.id, missing.code, plainMessage(missing), missing.data);
+      }
     }
     const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta ?? {};
     const traceparent = typeof meta.traceparent === "string" ? meta.traceparent : undefined;
@@ -130,13 +136,20 @@ export class ModernFront {
     const result = {
       resultType: "complete",
       supportedVersions: [...ALL_VERSIONS],
-      capabilities: modernCapabilities(mergeCapabilities(live.map((c) => c.serverCapabilities))),
+      capabilities: this.offeredCapabilities(live),
       ...(instructions !== undefined && { instructions }),
       ttlMs: DISCOVER_TTL_MS,
       cacheScope: "public",
       _meta: { [META.serverInfo]: single?.serverInfo ?? this.serverInfo },
     };
     return new Response(JSON.stringify({ jsonrpc: "2.0", id: checked.message.id, result }), { headers: JSON_HEADERS });
+  }
+
+  /** What the gateway offers over these backends: theirs merged, and the tasks extension when it runs jobs. */
+  private offeredCapabilities(live: { serverCapabilities: object }[]): Record<string, unknown> {
+    const merged = modernCapabilities(mergeCapabilities(live.map((c) => c.serverCapabilities)));
+    if (!this.deps.jobs) return merged;
+    return { ...merged, extensions: { ...(merged.extensions as Record<string, unknown> | undefined), [TASKS_EXTENSION]: {} } };
   }
 
   /**
@@ -157,7 +170,7 @@ export class ModernFront {
       pool: this.deps.pool,
       sink: this.sink,
       bridge: this.bridge,
-    });
+    }, declaresTasks(checked.capabilities) ? this.deps.jobs : undefined);
     const write = streamed ? new EventWriter(() => controller.abort(new Error("the client closed the stream"))) : undefined;
     const extra = {
       signal: controller.signal,

@@ -1,6 +1,7 @@
 import type { ClientCapabilities, Implementation, LoggingLevel, Request, Result } from "@modelcontextprotocol/sdk/types.js";
 import { BackendPool, type SessionSink } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";
+import type { JobService } from "../jobs/job-service.ts";
 import type { Logger } from "../log/logger.ts";
 import type { CallerSession, ClientRequestExtra, Sharer, SessionRoute } from "../pipeline/caller-session.ts";
 import type { Principal } from "../pipeline/principal.ts";
@@ -32,7 +33,6 @@ export class StatelessCall implements CallerSession {
   readonly id = "";
   readonly era = "modern";
   readonly subscriptions = new Set<string>();
-  readonly jobs = undefined;
   lastActivity = Date.now();
 
   constructor(
@@ -43,6 +43,8 @@ export class StatelessCall implements CallerSession {
     public logLevel: LoggingLevel | undefined,
     readonly log: Logger,
     private readonly deps: StatelessCallDeps,
+    /** The job service, for a client that declared the tasks extension on this request. */
+    readonly jobs: JobService | undefined,
   ) {}
 
   backendNames(): string[] {

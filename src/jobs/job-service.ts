@@ -1,3 +1,4 @@
+import { ToolTaskSupport } from "./tool-task-support.ts";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { AuditContext, Auditor } from "../audit/auditor.ts";
 import { formatSize } from "../config/size.ts";
@@ -67,6 +68,9 @@ const CANCEL_SETTLE_MS = 5_000;
  * of the admin role everyone's. REST (jobs-api.ts) and MCP Tasks (task-methods.ts) both use it.
  */
 export class JobService {
+  /** Tools whose backends require tasks, as their lists said (2026-07-28 clients' calls to them become tasks). */
+  readonly taskSupport = new ToolTaskSupport();
+
   constructor(private readonly deps: JobServiceDeps) {}
 
   get settings(): JobSettings {

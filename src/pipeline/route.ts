@@ -4,6 +4,7 @@ import type { CallerSession, ClientRequestExtra } from "./caller-session.ts";
 import type { TargetKind } from "../policy/permission.ts";
 import { aggregateList } from "./aggregate-list.ts";
 import { TASK_METHODS, taskAugmentedCall, taskMethod } from "../jobs/task-methods.ts";
+import { MODERN_TASK_METHODS, modernTaskCall, modernTaskMethod } from "../jobs/modern-task-methods.ts";
 
 /** Where a request goes and how to run it; `backend`, `kind` and `target` are what policy and audit see. */
 export interface RoutePlan {
@@ -29,11 +30,26 @@ export function route(session: CallerSession, request: Request, extra: ClientReq
       return subscription(session, request, params, extra);
   }
   const jobs = session.jobs;
+  const modern = session.era === "modern";
   // MCP Tasks are the gateway's own jobs: tasks/* never reach a backend (the caller's jobs are in the store).
-  if (jobs && TASK_METHODS.has(request.method)) return taskMethod(jobs, session, request, extra);
+  if (jobs && (modern ? MODERN_TASK_METHODS : TASK_METHODS).has(request.method)) return (modern ? modernTaskMethod : taskMethod)(jobs, session, request, extra);
   const plan = session.route.kind === "backend" ? backendRoute(session, session.route.backend, request, params, extra) : aggregateRoute(session, request, params, extra);
-  if (jobs && request.method === "tools/call" && params.task !== undefined) return taskAugmentedCall(plan, jobs, session, request, extra);
-  if (jobs && request.method === "tools/list") return { ...plan, run: async () => offerTasks(await plan.run()) };
+  if (jobs && request.method === "tools/call") {
+    // 2025: the client asks for a task (params.task). 2026-07-28: the server decides, and a tool
+    // the backend runs only as a task becomes one (the 2025 task parameter is ignored).
+    if (!modern && params.task !== undefined) return taskAugmentedCall(plan, jobs, session, request, extra);
+    if (modern && plan.backend !== undefined && plan.target !== undefined && jobs.taskSupport.requires(plan.backend, plan.target)) return modernTaskCall(plan, jobs, session, request, extra);
+  }
+  if (jobs && request.method === "tools/list") {
+    return {
+      ...plan,
+      run: async () => {
+        const result = await plan.run();
+        jobs.taskSupport.record(session.route, result.tools);
+        return modern ? result : offerTasks(result);
+      },
+    };
+  }
   return plan;
 }
 
