@@ -121,6 +121,7 @@ export async function startGateway(
       auditor,
       policy,
       sealer: new RequestStateSealer(() => store.signingKeys.list()),
+      inputTtlMs: settings.inputTtlMs,
     });
     const front = mcp;
     authentication.onCredentialsChanged(() => front.closeUnauthorizedStreams());
