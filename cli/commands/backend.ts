@@ -21,6 +21,8 @@ interface BackendView {
   timeoutMs: number;
   limits?: BackendSpec["limits"];
   idempotentTools?: string[];
+  /** Which protocol era the gateway speaks to it: "auto", detected on each connect (backend test reports the result). */
+  era: "auto";
   createdAt: string;
   updatedAt: string;
 }
@@ -64,6 +66,7 @@ export async function runBackendShow(context: CommandContext, name: string, opti
     ["timeout", formatDuration(shown.timeoutMs)],
     ["limits", describeLimits(spec.limits)],
     ["idempotent", spec.idempotentTools?.join(", ") ?? "(per the tools' annotations)"],
+    ["era", `auto: 2026-07-28 or 2025-era, detected on each connect (mcpgw backend test ${spec.name} reports it)`],
     ["headers", keyValues(shown.headers, ": ")],
     ["env", keyValues(shown.env, "=")],
     ["created", shown.createdAt],
@@ -78,7 +81,7 @@ export async function runBackendRemove(context: CommandContext, name: string): P
   console.log(`removed backend "${name}"`);
 }
 
-/** `mcpgw backend test NAME`: connects as an MCP client, initialises and lists the tools. */
+/** `mcpgw backend test NAME`: connects as the gateway would (era detection, initialize or discover) and lists the tools. */
 export async function runBackendTest(context: CommandContext, name: string, options: { json?: boolean }): Promise<void> {
   const spec = await withStore(context, (store) => requireBackend(store, name));
   // The store is closed before connecting: a slow backend must not hold a database connection.
@@ -87,6 +90,7 @@ export async function runBackendTest(context: CommandContext, name: string, opti
   console.log(`backend "${result.backend}" is reachable`);
   console.log(`  server:    ${result.server.name} ${result.server.version}`);
   console.log(`  protocol:  ${result.protocolVersion ?? "unknown"}`);
+  console.log(`  era:       ${result.era === "modern" ? "modern (stateless requests, no initialize)" : "legacy (initialize and a session)"}`);
   console.log(`  tools:     ${result.tools.length}`);
   console.log(`  connected: in ${formatDuration(result.connectMs)}`);
 }
@@ -118,6 +122,7 @@ function view(spec: BackendSpec): BackendView {
     timeoutMs: spec.timeoutMs,
     ...(spec.limits && { limits: spec.limits }),
     ...(spec.idempotentTools && { idempotentTools: spec.idempotentTools }),
+    era: "auto",
     createdAt: new Date(spec.createdAt).toISOString(),
     updatedAt: new Date(spec.updatedAt).toISOString(),
   };

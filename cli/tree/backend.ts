@@ -63,7 +63,7 @@ export function addBackendCommands(program: Command): void {
 
   backend
     .command("test")
-    .description("connect to a backend as an MCP client: initialise, list its tools and report what it is")
+    .description("connect to a backend as the gateway does: detect its protocol era, initialise or discover, list its tools and report what it is")
     .addHelpText("after", "\nExample:\n  mcpgw backend test github --json")
     .argument("<name>", "backend name")
     .option("--json", "print JSON for scripts")

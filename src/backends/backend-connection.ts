@@ -1,4 +1,3 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import {
   type ClientCapabilities,
   ErrorCode,
@@ -16,25 +15,25 @@ import { backendTimeout, backendUnavailable } from "../front/gateway-errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { outsideTrace } from "../observability/trace-propagation.ts";
 import type { BackendSpec } from "./backend-spec.ts";
-import { DirectRequests, type DirectRequestOptions } from "./direct-requests.ts";
-import { createBackendTransport } from "./transport-factory.ts";
+import { type BackendEra, type BackendLink, type BackendListener, openBackendLink } from "./backend-link.ts";
+import type { DirectRequestOptions } from "./direct-requests.ts";
 
-/** What a connection does with traffic the backend starts: server→client requests and notifications. */
-export interface BackendListener {
-  onRequest(request: Request, signal: AbortSignal): Promise<Result>;
-  onNotification(notification: Notification): void;
-}
+export type { BackendEra, BackendListener } from "./backend-link.ts";
 
 /** Told what the gateway learns about a backend's health, for metrics (observability/backend-health-metrics.ts). */
 export interface BackendHealthObserver {
-  /** A connection to the backend opened (initialize answered). */
+  /** A connection to the backend opened (initialize or server/discover answered). */
   connected(backend: string): void;
   /** A connection attempt failed ("connect"), or an open connection closed without the gateway closing it ("closed": crash, network). */
   failed(backend: string, reason: "connect" | "closed"): void;
 }
 
 export interface BackendConnectionOptions {
-  /** Capabilities declared to the backend: the client's own, mirrored, so the backend shows the same features. */
+  /**
+   * Capabilities declared to the backend: the client's own, mirrored, so the backend shows the
+   * same features. A 2025-era backend gets them in initialize; a 2026-07-28 one in each request
+   * that does not bring its own (ForwardOptions.clientCapabilities).
+   */
   capabilities: ClientCapabilities;
   clientInfo: Implementation;
   env: Record<string, string | undefined>;
@@ -48,6 +47,11 @@ export interface ForwardOptions {
   onprogress?: (progress: Progress) => void;
   /** Overrides the backend's timeout (jobs run longer than direct calls); progress does not extend it. */
   timeoutMs?: number;
+  /**
+   * For a 2026-07-28 backend: the capabilities this request declares (its caller's, mirrored),
+   * instead of the connection's. Ignored by a 2025-era backend, which was told them once in initialize.
+   */
+  clientCapabilities?: ClientCapabilities;
 }
 
 const BACKOFF_FIRST_MS = 200;
@@ -55,27 +59,28 @@ const BACKOFF_MAX_MS = 30_000;
 /** The longest backoff a caller waits out (a crash restart); beyond it, connecting fails fast until the backoff ends. */
 const BACKOFF_MAX_WAIT_MS = 1_000;
 
-/** A live connection: the SDK client (initialize, traffic the backend starts) and the gateway's own requests. */
-interface Live {
-  client: Client;
-  requests: DirectRequests;
-}
-
 /**
- * One MCP client connection to a backend, kept open and re-opened on demand. The connection
+ * One MCP client connection to a backend, kept open and re-opened on demand. Each opening
+ * detects the era the backend speaks (backend-link.ts): a 2025-era backend is initialised and
+ * keeps a session; a 2026-07-28 one gets self-contained requests. Either way the connection
  * mints its own request ids (DirectRequests), so callers sharing a connection never see each
  * other's ids. After a crash or failed connect, the next attempt waits an exponential backoff
  * (200 ms … 30 s).
  */
 export class BackendConnection {
-  private live: Live | undefined;
-  private connecting: Promise<Live> | undefined;
+  private live: BackendLink | undefined;
+  private connecting: Promise<BackendLink> | undefined;
   private failures = 0;
   private retryAt = 0;
   private lastFailure = "";
   private lastError = "none";
   private closed = false;
   private readonly log: Logger;
+  /** The era the backend speaks, as detected when the connection (last) opened; undefined before. */
+  era: BackendEra | undefined;
+  /** The revision in use: agreed in initialize, or the 2026-07-28 each modern request names. */
+  protocolVersion: string | undefined;
+  /** From initialize, or from server/discover (its capabilities, `_meta` serverInfo and instructions). */
   serverCapabilities: ServerCapabilities = {};
   serverInfo: Implementation | undefined;
   instructions: string | undefined;
@@ -101,10 +106,10 @@ export class BackendConnection {
     await this.open();
   }
 
-  private async open(): Promise<Live> {
+  private async open(): Promise<BackendLink> {
     if (this.live) return this.live;
     if (this.closed) throw backendUnavailable(this.name, "the connection was closed by the gateway");
-    // Outside the caller's trace: a connection (its initialize, its GET stream) serves every later call too.
+    // Outside the caller's trace: a connection (its probe, its initialize, its GET stream) serves every later call too.
     this.connecting ??= outsideTrace(() => this.establish()).finally(() => (this.connecting = undefined));
     return this.connecting;
   }
@@ -121,15 +126,15 @@ export class BackendConnection {
     };
     const live = this.live ?? (await this.open());
     try {
-      return await live.requests.request(request, direct);
+      return await live.request(request, direct, options.clientCapabilities);
     } catch (err) {
-      if (isSessionExpired(err) && !options.signal?.aborted) {
+      if (live.era === "legacy" && isSessionExpired(err) && !options.signal?.aborted) {
         // The backend forgot our session (restart, expiry): re-initialise once; the request was
         // never processed, so sending it again is safe.
         this.log.info("backend session expired: re-initialising");
         await this.drop("session expired");
         try {
-          return await (await this.open()).requests.request(request, direct);
+          return await (await this.open()).request(request, direct, options.clientCapabilities);
         } catch (retryErr) {
           throw this.explain(retryErr);
         }
@@ -138,10 +143,12 @@ export class BackendConnection {
     }
   }
 
-  /** Sends a notification (a request's own cancellation is sent when its signal aborts). */
+  /**
+   * Sends a notification (a request's own cancellation is sent when its signal aborts). A
+   * 2026-07-28 backend takes no client notifications: there it is dropped.
+   */
   async notify(notification: Notification): Promise<void> {
-    const { client } = await this.open();
-    await client.notification(notification);
+    await (await this.open()).notify(notification);
   }
 
   async close(): Promise<void> {
@@ -149,7 +156,7 @@ export class BackendConnection {
     await this.drop("closed");
   }
 
-  private async establish(): Promise<Live> {
+  private async establish(): Promise<BackendLink> {
     const wait = this.retryAt - Date.now();
     // Sleeping out a long backoff would hold every caller (and every aggregated list and /mcp
     // initialize, which wait for all backends) behind a dead backend for up to BACKOFF_MAX_MS.
@@ -157,27 +164,30 @@ export class BackendConnection {
       throw backendUnavailable(this.name, `${this.failures} attempts to connect failed (last: ${this.lastError}); the next one is in ${formatDuration(wait)}`);
     }
     if (wait > 0) await Bun.sleep(wait);
-    const client = new Client(this.options.clientInfo, { capabilities: this.options.capabilities });
-    client.fallbackRequestHandler = (request, extra) => this.options.listener.onRequest(request, extra.signal);
-    client.fallbackNotificationHandler = async (notification) => this.options.listener.onNotification(notification);
-    client.onerror = (err) => this.log.warn({ err: describeError(err) }, "backend transport error");
-    let requests: DirectRequests;
+    let live: BackendLink;
     try {
-      const transport = createBackendTransport(this.spec, { env: this.options.env, logger: this.log, onStderrLine: (line) => (this.lastFailure = line) });
-      await client.connect(transport, { timeout: this.spec.timeoutMs });
-      requests = new DirectRequests(transport);
-      requests.intercept();
+      // The era is detected afresh on each opening: a restarted backend may have been upgraded.
+      live = await openBackendLink(this.spec, {
+        capabilities: this.options.capabilities,
+        clientInfo: this.options.clientInfo,
+        env: this.options.env,
+        logger: this.log,
+        listener: this.options.listener,
+        onStderrLine: (line) => (this.lastFailure = line),
+      });
     } catch (err) {
-      await client.close().catch(() => undefined);
       this.noteFailure();
       this.options.health?.failed(this.name, "connect");
       const explained = this.explain(err, "connect");
       this.lastError = explained.message;
       throw explained;
     }
-    const live: Live = { client, requests };
-    client.onclose = () => {
-      requests.close();
+    if (this.closed) {
+      // Closed by the gateway while connecting: nobody will use or close this link.
+      await live.close().catch(() => undefined);
+      throw backendUnavailable(this.name, "the connection was closed by the gateway");
+    }
+    live.onclose = () => {
       if (this.live !== live) return;
       this.live = undefined;
       if (!this.closed) {
@@ -187,12 +197,14 @@ export class BackendConnection {
       }
     };
     this.live = live;
-    this.serverCapabilities = client.getServerCapabilities() ?? {};
-    this.serverInfo = client.getServerVersion();
-    this.instructions = client.getInstructions();
+    this.era = live.era;
+    this.protocolVersion = live.protocolVersion;
+    this.serverCapabilities = live.serverCapabilities;
+    this.serverInfo = live.serverInfo;
+    this.instructions = live.instructions;
     this.failures = 0;
     this.options.health?.connected(this.name);
-    this.log.info({ server: this.serverInfo?.name, version: this.serverInfo?.version }, "backend connected");
+    this.log.info({ server: this.serverInfo?.name, version: this.serverInfo?.version, era: live.era, protocolVersion: live.protocolVersion }, "backend connected");
     return live;
   }
 
@@ -206,8 +218,7 @@ export class BackendConnection {
     this.live = undefined;
     if (live) {
       this.log.debug({ reason }, "closing backend connection");
-      await live.client.close().catch(() => undefined);
-      live.requests.close();
+      await live.close().catch(() => undefined);
     }
   }
 
@@ -217,7 +228,7 @@ export class BackendConnection {
       if (err.code === ErrorCode.RequestTimeout) return backendTimeout(this.name, this.spec.timeoutMs);
       if (err.code === ErrorCode.ConnectionClosed) {
         const detail = this.lastFailure ? ` (last stderr line: ${this.lastFailure})` : "";
-        return backendUnavailable(this.name, `the connection closed${phase === "connect" ? " during initialize" : " before the backend answered"}${detail}`);
+        return backendUnavailable(this.name, `the connection closed${phase === "connect" ? " while connecting" : " before the backend answered"}${detail}`);
       }
       return err;
     }

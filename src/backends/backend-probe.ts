@@ -1,104 +1,123 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { formatDuration } from "../config/duration.ts";
 import { McpgwError, describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
+import { type BackendEra, type BackendLink, openBackendLink } from "./backend-link.ts";
 import type { BackendSpec, BackendTransportKind } from "./backend-spec.ts";
 import { redactUrl } from "./secret-refs.ts";
-import { createBackendTransport } from "./transport-factory.ts";
 
 /** What a successful probe learned about a backend. */
 export interface ProbeResult {
   backend: string;
   transport: BackendTransportKind;
   server: { name: string; version: string };
-  /** The protocol revision agreed in initialize. */
+  /** The era the backend speaks, detected as the gateway detects it. */
+  era: BackendEra;
+  /** The protocol revision agreed in initialize (2025-era), or the one every request names (2026-07-28). */
   protocolVersion: string | undefined;
   tools: string[];
-  /** Time from starting the transport to a completed initialize. */
+  /** Time from starting the transport to a completed initialize or server/discover, era detection included. */
   connectMs: number;
 }
 
 export interface ProbeOptions {
   env: Record<string, string | undefined>;
   logger: Logger;
-  /** Our clientInfo.version in initialize. */
+  /** Our clientInfo.version in initialize and in each modern request. */
   clientVersion: string;
 }
 
 const STDERR_TAIL_LINES = 8;
-// The SDK's stdio close escalates stdin-close → SIGTERM (2 s) → SIGKILL (4 s); wait a little longer.
+// A stdio close escalates stdin-close → SIGTERM (2 s) → SIGKILL (4 s); wait a little longer.
 const CLOSE_WAIT_MS = 5_000;
 
 class ProbeTimeout extends Error {}
 
 /**
- * Connects to a backend as a fresh MCP client, initialises and lists every tool, all within the
- * backend's timeout. Always closes the transport and waits for it to close, so a stdio child is
- * gone when this returns. A failure is a McpgwError naming the backend, what happened and what to do.
+ * Connects to a backend as a fresh MCP client, the way the gateway does (era detection, then
+ * initialize or server/discover), and lists every tool, all within the backend's timeout.
+ * Always closes the connection and waits for it to close, so a stdio child is gone when this
+ * returns. A failure is a McpgwError naming the backend, what happened and what to do.
  */
 export async function probeBackend(spec: BackendSpec, options: ProbeOptions): Promise<ProbeResult> {
   const stderrTail: string[] = [];
-  const transport = createBackendTransport(spec, {
-    env: options.env,
-    logger: options.logger,
-    onStderrLine: (line) => {
-      stderrTail.push(line);
-      if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
-    },
-  });
-  // The Client keeps the negotiated version to itself; it hands it to the transport, so listen there.
-  let protocolVersion: string | undefined;
-  const setProtocolVersion = transport.setProtocolVersion?.bind(transport);
-  transport.setProtocolVersion = (version) => {
-    protocolVersion = version;
-    setProtocolVersion?.(version);
-  };
-
-  const client = new Client({ name: "mcpgw", version: options.clientVersion });
-  const closed = new Promise<void>((resolve) => {
-    client.onclose = resolve;
-  });
+  const abandon = new AbortController();
+  let link: BackendLink | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ProbeTimeout()), spec.timeoutMs);
+    timer = setTimeout(() => {
+      reject(new ProbeTimeout());
+      abandon.abort();
+    }, spec.timeoutMs);
   });
 
   const session = async (): Promise<ProbeResult> => {
     const started = performance.now();
-    await client.connect(transport, { timeout: spec.timeoutMs });
+    link = await openBackendLink(spec, {
+      capabilities: {},
+      clientInfo: { name: "mcpgw", version: options.clientVersion },
+      env: options.env,
+      logger: options.logger,
+      listener: {
+        onRequest: async (request) => {
+          throw new McpError(ErrorCode.MethodNotFound, `${request.method}: mcpgw backend test declared no such capability`);
+        },
+        onNotification: () => undefined,
+      },
+      onStderrLine: (line) => {
+        stderrTail.push(line);
+        if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+      },
+      signal: abandon.signal,
+    });
     const connectMs = Math.round(performance.now() - started);
     const tools: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = await client.listTools(cursor === undefined ? {} : { cursor }, { timeout: spec.timeoutMs });
-      tools.push(...page.tools.map((tool) => tool.name));
-      cursor = page.nextCursor;
+      const page = (await link.request({ method: "tools/list", params: cursor === undefined ? {} : { cursor } }, { timeoutMs: spec.timeoutMs })) as {
+        tools?: { name?: unknown }[];
+        nextCursor?: unknown;
+      };
+      tools.push(...(page.tools ?? []).map((tool) => String(tool.name)));
+      cursor = typeof page.nextCursor === "string" ? page.nextCursor : undefined;
     } while (cursor !== undefined);
-    const server = client.getServerVersion();
     return {
       backend: spec.name,
       transport: spec.transport,
-      server: { name: server?.name ?? "?", version: server?.version ?? "?" },
-      protocolVersion,
+      server: { name: link.serverInfo?.name ?? "?", version: link.serverInfo?.version ?? "?" },
+      era: link.era,
+      protocolVersion: link.protocolVersion,
       tools,
       connectMs,
     };
   };
 
+  const running = session();
   try {
-    return await Promise.race([session(), deadline]);
+    return await Promise.race([running, deadline]);
   } catch (err) {
     throw explainFailure(spec, err, stderrTail);
   } finally {
     clearTimeout(timer);
-    await client.close().catch(() => undefined);
-    let waited: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([closed, new Promise((resolve) => (waited = setTimeout(resolve, CLOSE_WAIT_MS)))]);
-    clearTimeout(waited);
+    abandon.abort();
+    // Closing an open link ends a request still in flight; an opening abandoned at the deadline
+    // ends its own transport. Either way the session settles, and then nothing is left running.
+    const open = link as BackendLink | undefined;
+    if (open) await closeAndWait(open);
+    await running.catch(() => undefined);
+    const late = link as BackendLink | undefined;
+    if (late && late !== open) await closeAndWait(late);
   }
+}
+
+async function closeAndWait(link: BackendLink): Promise<void> {
+  const closed = new Promise<void>((resolve) => (link.onclose = resolve));
+  await link.close().catch(() => undefined);
+  let waited: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([closed, new Promise((resolve) => (waited = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+  clearTimeout(waited);
 }
 
 /** Turns whatever the SDK, the runtime or the deadline threw into a message an operator can act on. */

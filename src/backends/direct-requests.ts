@@ -119,8 +119,11 @@ export class DirectRequests {
     this.taskTokens.clear();
   }
 
-  /** Handles the message when it belongs to a request sent here; false otherwise. */
-  private take(message: JSONRPCMessage): boolean {
+  /**
+   * Handles the message when it belongs to a request sent here (its response, its progress);
+   * false otherwise. For a transport whose messages the caller routes itself instead of `intercept`.
+   */
+  take(message: JSONRPCMessage): boolean {
     const raw = message as { id?: RequestId; method?: unknown; params?: { progressToken?: RequestId }; result?: unknown; error?: unknown };
     if (raw.method === undefined) {
       if (raw.id === undefined || !this.pending.has(raw.id)) return false;

@@ -6,6 +6,7 @@ import type { Logger } from "../log/logger.ts";
 import type { BackendSpec } from "./backend-spec.ts";
 import { BunStdioTransport, DEFAULT_MAX_MESSAGE_BYTES } from "./bun-stdio-transport.ts";
 import { sizeLimitedFetch } from "./size-limited-fetch.ts";
+import { ModernHttpTransport } from "./modern-http-transport.ts";
 import { StreamableHttpTransport } from "./streamable-http-transport.ts";
 import { tracePropagatingFetch } from "../observability/trace-propagation.ts";
 import { resolveSecretRefs } from "./secret-refs.ts";
@@ -43,6 +44,20 @@ export function createBackendTransport(spec: BackendSpec, options: BackendTransp
     default:
       return assertNever(spec.transport);
   }
+}
+
+/**
+ * The transport for a Streamable HTTP backend that speaks MCP 2026-07-28: a stateless POST per
+ * request, with the same headers, size cap and trace propagation as the 2025-era transport.
+ */
+export function createModernHttpTransport(spec: BackendSpec, options: BackendTransportOptions & { protocolVersion: string }): ModernHttpTransport {
+  const maxBytes = maxMessageBytes(spec, options);
+  return new ModernHttpTransport(new URL(requireUrl(spec)), {
+    headers: resolvedHeaders(spec, options),
+    fetch: tracePropagatingFetch(sizeLimitedFetch(maxBytes, spec.name)),
+    protocolVersion: options.protocolVersion,
+    maxMessageBytes: maxBytes,
+  });
 }
 
 function stdioTransport(spec: BackendSpec, options: BackendTransportOptions): Transport {

@@ -12,13 +12,14 @@ import {
   type LoggingLevel,
   LoggingLevelSchema,
   type Notification,
+  type Progress,
   type Request,
   type RequestId,
   type Result,
   type ServerNotification,
   type ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
-import type { BackendConnection } from "../backends/backend-connection.ts";
+import type { BackendConnection, ForwardOptions } from "../backends/backend-connection.ts";
 import { BackendPool, type SessionSink } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";
 import { describeError } from "../errors.ts";
@@ -54,6 +55,8 @@ export interface FrontSessionDeps {
 
 const SEVERITY = new Map(LoggingLevelSchema.options.map((level, index) => [level, index]));
 const SERVER_TO_CLIENT_TIMEOUT_MS = 10 * 60_000;
+/** Rounds of input a 2026-07-28 backend may ask for in one call (the SDK client's default bound). */
+const MAX_INPUT_ROUNDS = 10;
 /** How long a backend request tied to no client request waits for the client's GET stream. */
 const STANDALONE_STREAM_WAIT_MS = 10_000;
 
@@ -216,14 +219,17 @@ export class FrontSession implements SessionSink, CallerSession {
     try {
       const connection = this.connection(backend);
       const gate = this.deps.pool.gate(connection.spec);
-      const send = () => connection.request(request, {
+      const options = {
         signal: extra.signal,
+        // A 2026-07-28 backend is told the client's capabilities with each request.
+        clientCapabilities: this.clientCapabilities,
         // Progress comes back under the gateway's token; the client gets it under its own.
         ...(progressToken !== undefined && {
-          onprogress: (progress) =>
+          onprogress: (progress: Progress) =>
             this.sendRelated(extra.requestId, () => extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } })),
         }),
-      });
+      };
+      const send = async () => this.answerInputRequests(connection, request, await connection.request(request, options), options, extra);
       const result = gate ? await gate.run(extra.signal, send) : await send();
       // The response ends the request's SSE stream: notifications sent for it must be written first.
       const sends = this.relatedSends.get(extra.requestId);
@@ -239,6 +245,27 @@ export class FrontSession implements SessionSink, CallerSession {
       ids.splice(ids.indexOf(extra.requestId), 1);
       if (!ids.includes(extra.requestId)) this.relatedSends.delete(extra.requestId);
     }
+  }
+
+  /**
+   * The bridge from a 2026-07-28 backend to this 2025 client: a result that asks for input
+   * (input_required) is turned into ordinary server-to-client requests on the client's call
+   * (elicitation/create, sampling/createMessage, roots/list), and the backend call is retried with
+   * the answers and the backend's requestState, until it completes. The client sees one call.
+   */
+  private async answerInputRequests(connection: BackendConnection, request: Request, first: Result, options: ForwardOptions, extra: ClientRequestExtra): Promise<Result> {
+    let result = first;
+    for (let round = 1; result.resultType === "input_required"; round++) {
+      if (round > MAX_INPUT_ROUNDS) throw new McpError(ErrorCode.InternalError, `backend "${connection.name}" still asked for input after ${MAX_INPUT_ROUNDS} rounds`);
+      const inputRequests = (result.inputRequests ?? {}) as Record<string, { method: string; params?: Record<string, unknown> }>;
+      const inputResponses: Record<string, unknown> = {};
+      for (const [key, input] of Object.entries(inputRequests)) {
+        inputResponses[key] = await extra.sendRequest({ method: input.method, params: input.params ?? {} } as ServerRequest, ANY_RESULT, { timeout: SERVER_TO_CLIENT_TIMEOUT_MS });
+      }
+      const params = { ...request.params, inputResponses, ...(result.requestState !== undefined && { requestState: result.requestState }) };
+      result = await connection.request({ method: request.method, params }, options);
+    }
+    return result;
   }
 
   /** Sends a message tied to a client request, in order after earlier ones for the same request. */

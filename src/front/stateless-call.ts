@@ -1,4 +1,4 @@
-import type { ClientCapabilities, Implementation, LoggingLevel, Request, Result } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, Implementation, LoggingLevel, Progress, Request, Result } from "@modelcontextprotocol/sdk/types.js";
 import { BackendPool, type SessionSink } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";
 import type { JobService } from "../jobs/job-service.ts";
@@ -61,24 +61,39 @@ export class StatelessCall implements CallerSession {
     const spec = this.deps.registry.get(backend);
     if (!spec || (this.route.kind === "backend" && this.route.backend !== backend)) throw unknownBackend(backend);
     const gate = this.deps.pool.gate(spec);
-    // The backend must see the client's capabilities on every request (a list included: it offers
-    // sampling and elicitation tools only to clients that can answer them).
+    const connection = this.deps.pool.acquire(spec, this.deps.sink, {});
+    if (connection.era === undefined) await connection.connect();
+    if (connection.era === "modern") {
+      // Era to era: the request goes on as it came (its _meta, inputResponses and requestState
+      // included) with the client's own capabilities, and an input_required result comes back to
+      // the client as it is: the backend protects its own requestState.
+      const modern = () =>
+        connection.request(request, {
+          signal: extra.signal,
+          clientCapabilities: this.clientCapabilities,
+          ...(extra._meta?.progressToken !== undefined && { onprogress: this.progressRelay(extra) }),
+        });
+      return gate ? gate.run(extra.signal, modern) : modern();
+    }
+    // A 2025-era backend must see the client's capabilities on every request (a list included: it
+    // offers sampling and elicitation tools only to clients that can answer them).
     if (BackendPool.needsDedicated(this.clientCapabilities)) {
       const subject = (extra.authInfo?.extra?.principal as Principal | undefined)?.subject ?? "anonymous";
       const bridged = () => this.deps.bridge.call(spec, request, extra, this.clientCapabilities, subject);
       return gate ? gate.run(extra.signal, bridged) : bridged();
     }
-    const connection = this.deps.pool.acquire(spec, this.deps.sink, {});
-    const progressToken = extra._meta?.progressToken;
     const send = () =>
       connection.request(forLegacyBackend(request), {
         signal: extra.signal,
-        // Progress comes back under the gateway's token; the client gets it under its own.
-        ...(progressToken !== undefined && {
-          onprogress: (progress) => void extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } }).catch(() => undefined),
-        }),
+        ...(extra._meta?.progressToken !== undefined && { onprogress: this.progressRelay(extra) }),
       });
     return gate ? gate.run(extra.signal, send) : send();
+  }
+
+  /** Progress comes back under the gateway's token; the client gets it under its own. */
+  private progressRelay(extra: ClientRequestExtra): (progress: Progress) => void {
+    const progressToken = extra._meta?.progressToken;
+    return (progress) => void extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } } as never).catch(() => undefined);
   }
 }
 
