@@ -36,8 +36,8 @@ afterAll(async () => {
   httpFixture?.kill();
 });
 
-function texts(result: { content?: unknown }): string {
-  return ((result.content ?? []) as { text?: string }[]).map((block) => block.text ?? "").join("\n");
+function texts(result: unknown): string {
+  return (((result as { content?: unknown }).content ?? []) as { text?: string }[]).map((block) => block.text ?? "").join("\n");
 }
 
 describe.each(["modern", "modern-http"])("a 2026-07-28-only backend (%s) through the gateway", (backend) => {

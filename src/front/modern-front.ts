@@ -20,7 +20,7 @@ import { isRequestMessage } from "./jsonrpc-body.ts";
 import { rateLimitHeaders } from "./json-fast-path.ts";
 import { mergeCapabilities } from "./merge-capabilities.ts";
 import { ALL_VERSIONS, META, type ModernRequest, checkModernRequest } from "./modern-request.ts";
-import { StatelessCall } from "./stateless-call.ts";
+import { StatelessCall, type StatelessCallDeps } from "./stateless-call.ts";
 
 export interface ModernFrontDeps {
   registry: BackendRegistry;
@@ -51,6 +51,8 @@ function rpcError(status: number, id: JSONRPCRequest["id"] | null, code: number,
   return new Response(JSON.stringify({ jsonrpc: "2.0", id, error: { code, message, ...(data !== undefined && { data }) } }), { status, headers: { ...JSON_HEADERS, ...headers } });
 }
 
+async function sendNothing(): Promise<void> {}
+
 async function refuseServerRequest(): Promise<never> {
   throw new Error("a 2026-07-28 client takes no server-to-client requests");
 }
@@ -78,11 +80,14 @@ export class ModernFront {
   readonly listeners: ListenHub;
   /** Calls bridged to 2025-era backends that ask their client something. */
   readonly bridge: InputBridge;
+  /** What every StatelessCall shares, built once. */
+  private readonly callDeps: StatelessCallDeps;
 
   constructor(private readonly deps: ModernFrontDeps) {
     this.serverInfo = { name: "mcpgw", version: deps.version };
     this.listeners = new ListenHub({ registry: deps.registry, pool: deps.pool, policy: deps.policy, logger: deps.logger }, this.sink);
     this.bridge = new InputBridge({ pool: deps.pool, sealer: deps.sealer, logger: deps.logger, ttlMs: deps.inputTtlMs });
+    this.callDeps = { registry: deps.registry, pool: deps.pool, sink: this.sink, bridge: this.bridge };
   }
 
   /** Answers one modern POST; `message` was read and shape-checked by the front. */
@@ -162,25 +167,26 @@ export class ModernFront {
     const principal = authInfo.extra?.principal as Principal | undefined;
     const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta;
     const streamed = meta?.progressToken !== undefined || checked.logLevel !== undefined;
-    const controller = new AbortController();
-    const onClientGone = () => controller.abort(new Error("the client closed the request"));
-    request.signal.addEventListener("abort", onClientGone, { once: true });
-    const caller = new StatelessCall(route, checked.version, checked.clientInfo, checked.capabilities, checked.logLevel, this.deps.logger, {
-      registry: this.deps.registry,
-      pool: this.deps.pool,
-      sink: this.sink,
-      bridge: this.bridge,
-    }, declaresTasks(checked.capabilities) ? this.deps.jobs : undefined);
-    const write = streamed ? new EventWriter(() => controller.abort(new Error("the client closed the stream"))) : undefined;
+    const caller = new StatelessCall(route, checked.version, checked.clientInfo, checked.capabilities, checked.logLevel, this.deps.logger, this.callDeps, declaresTasks(checked.capabilities) ? this.deps.jobs : undefined);
+    // The request's own signal aborts when the client goes away (the hot path needs nothing more);
+    // a stream the client cancels aborts the call too.
+    let signal = request.signal;
+    let write: EventWriter | undefined;
+    if (streamed) {
+      const cancelled = new AbortController();
+      signal = AbortSignal.any([request.signal, cancelled.signal]);
+      write = new EventWriter(() => cancelled.abort(new Error("the client closed the stream")));
+    }
+    const writer = write;
     const extra = {
-      signal: controller.signal,
+      signal,
       requestId: message.id,
       authInfo,
       ...(meta && { _meta: meta }),
-      sendNotification: async (notification: Notification) => write?.send({ jsonrpc: "2.0", method: notification.method, params: notification.params }),
+      sendNotification: writer ? async (notification: Notification) => writer.send({ jsonrpc: "2.0", method: notification.method, params: notification.params }) : sendNothing,
       sendRequest: refuseServerRequest,
     } as unknown as ClientRequestExtra;
-    const answer = this.answer(caller, message, extra, principal).finally(() => request.signal.removeEventListener("abort", onClientGone));
+    const answer = this.answer(caller, message, extra, principal);
     if (!write) {
       const { status, body, headers } = await answer;
       return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
@@ -212,12 +218,14 @@ export class ModernFront {
    * when the caller's roles filtered or decided it, since another caller may see something else.
    */
   private modernResult(method: string, result: Result, principal: Principal | undefined): Result {
-    const modern: Result = { ...result, resultType: (result.resultType as string | undefined) ?? "complete", _meta: { ...result._meta, [META.serverInfo]: this.serverInfo } };
+    // The result is this call's own (parsed from the backend's answer for it): completed in place.
+    result.resultType ??= "complete";
+    result._meta = result._meta ? { ...result._meta, [META.serverInfo]: this.serverInfo } : { [META.serverInfo]: this.serverInfo };
     if (CACHEABLE.has(method)) {
-      modern.ttlMs = typeof result.ttlMs === "number" ? result.ttlMs : 0;
-      modern.cacheScope = principal === undefined || principal.anonymous ? (result.cacheScope ?? "public") : "private";
+      if (typeof result.ttlMs !== "number") result.ttlMs = 0;
+      result.cacheScope = principal === undefined || principal.anonymous ? (result.cacheScope ?? "public") : "private";
     }
-    return modern;
+    return result;
   }
 }
 

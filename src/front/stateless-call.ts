@@ -107,7 +107,11 @@ function forLegacyBackend(request: Request): Request {
   if (!params) return request;
   const { task: _ignored, _meta, ...rest } = params;
   if (!_meta) return { method: request.method, params: rest };
-  const kept: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(_meta)) if (!MODERN_META_KEYS.includes(key)) kept[key] = value;
-  return { method: request.method, params: Object.keys(kept).length > 0 ? { ...rest, _meta: kept } : rest };
+  let kept: Record<string, unknown> | undefined;
+  for (const key in _meta) {
+    if (MODERN_META_KEYS.includes(key)) continue;
+    kept ??= {};
+    kept[key] = _meta[key];
+  }
+  return { method: request.method, params: kept ? { ...rest, _meta: kept } : rest };
 }
