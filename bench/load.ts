@@ -1,14 +1,34 @@
 /**
- * The load generator: `concurrency` independent MCP sessions against one Streamable HTTP endpoint,
- * each a closed loop with exactly one tools/call in flight (so concurrency 16 = 16 sessions =
- * 16 calls in flight). All sessions initialize first (not timed); then a warm-up, whose calls are
- * discarded, and a fixed measuring window. A call counts when it completes inside the window.
+ * The load generator: `concurrency` independent MCP clients against one Streamable HTTP endpoint,
+ * each a closed loop with exactly one tools/call in flight (so concurrency 16 = 16 clients =
+ * 16 calls in flight). A legacy (2025-era) client is a session, initialized first (not timed); a
+ * modern (2026-07-28) client has no session and starts calling at once. Both use Bun's fetch and
+ * its keep-alive connections. Then a warm-up, whose calls are discarded, and a fixed measuring
+ * window. A call counts when it completes inside the window.
  *
- *   bun bench/load.ts URL [--concurrency 16] [--warmup 2] [--duration 8] [--token JWT] [--pid TARGET_PID]
+ *   bun bench/load.ts URL [--client legacy|modern] [--concurrency 16] [--warmup 2] [--duration 8] [--token JWT] [--pid TARGET_PID]
  */
 import { parseArgs } from "node:util";
 import { McpHttpError, McpHttpSession, type RpcResponse } from "./mcp-http-client.ts";
+import { McpModernClient } from "./mcp-modern-client.ts";
 import { type CpuTime, cpuTime } from "./process-cpu.ts";
+
+/** Which protocol the load speaks: 2025-era sessions, or 2026-07-28 stateless requests. */
+export type ClientEra = "legacy" | "modern";
+export const CLIENT_ERAS: readonly ClientEra[] = ["legacy", "modern"];
+
+/** What the load needs of a client of either era. */
+interface LoadClient {
+  /** A legacy session's initialize; nothing for a modern client. */
+  open(): Promise<void>;
+  callTool(name: string, args: Record<string, unknown>): Promise<RpcResponse>;
+  close(): Promise<void>;
+}
+
+const CLIENTS = {
+  legacy: (options) => new McpHttpSession(options),
+  modern: (options) => new McpModernClient(options),
+} satisfies Record<ClientEra, (options: { url: string; signal: AbortSignal; bearerToken?: string }) => LoadClient>;
 
 export interface LoadOptions {
   url: string;
@@ -16,6 +36,8 @@ export interface LoadOptions {
   warmupMs: number;
   measureMs: number;
   bearerToken?: string;
+  /** Legacy (the default) or modern clients. */
+  client?: ClientEra;
   /** The target's process id: its CPU time over the measuring window is reported per call (Linux). */
   targetPid?: number;
 }
@@ -39,16 +61,14 @@ const ECHO_ARGS = { text: ECHO_TEXT };
 // Calls still running this long after the window closes are aborted and counted as errors.
 const STOP_GRACE_MS = 5000;
 
-/** Runs the load and returns throughput and latency; throws if the sessions cannot initialize. */
+/** Runs the load and returns throughput and latency; throws if the (legacy) sessions cannot initialize. */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const stop = new AbortController();
-  const sessions = Array.from(
-    { length: options.concurrency },
-    () => new McpHttpSession({ url: options.url, signal: stop.signal, ...(options.bearerToken !== undefined && { bearerToken: options.bearerToken }) }),
-  );
+  const newClient = CLIENTS[options.client ?? "legacy"];
+  const clients = Array.from({ length: options.concurrency }, () => newClient({ url: options.url, signal: stop.signal, ...(options.bearerToken !== undefined && { bearerToken: options.bearerToken }) }));
   const initTimer = setTimeout(() => stop.abort(), 15_000);
   try {
-    await Promise.all(sessions.map((session) => session.initialize()));
+    await Promise.all(clients.map((client) => client.open()));
   } catch (err) {
     stop.abort();
     throw new Error(`initialize failed: ${describe(err)}`);
@@ -65,13 +85,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const pid = options.targetPid;
   const cpuTimers = pid === undefined ? [] : [setTimeout(() => (cpu.from = cpuTime(pid)), options.warmupMs), setTimeout(() => (cpu.to = cpuTime(pid)), options.warmupMs + options.measureMs)];
   try {
-    await Promise.all(sessions.map((session) => worker(session, measuring, tally)));
+    await Promise.all(clients.map((client) => worker(client, measuring, tally)));
   } finally {
     clearTimeout(hardStop);
     for (const timer of cpuTimers) clearTimeout(timer);
     // The calls can all end before the closing timer gets its turn (a fast target, a busy loop): read it now.
     if (pid !== undefined && cpu.from !== undefined && cpu.to === undefined) cpu.to = cpuTime(pid);
-    await Promise.all(sessions.map((session) => session.close()));
+    await Promise.all(clients.map((client) => client.close()));
   }
 
   const latencies = Float64Array.from(tally.latencies).sort();
@@ -97,16 +117,16 @@ interface Tally {
   firstError: string | undefined;
 }
 
-async function worker(session: McpHttpSession, measuring: { from: number; to: number }, tally: Tally): Promise<void> {
+async function worker(client: LoadClient, measuring: { from: number; to: number }, tally: Tally): Promise<void> {
   while (performance.now() < measuring.to) {
     const begin = performance.now();
     let failure: string | undefined;
     try {
-      failure = checkEcho(await session.callTool("echo", ECHO_ARGS));
+      failure = checkEcho(await client.callTool("echo", ECHO_ARGS));
     } catch (err) {
       failure = describe(err);
       // An expired or unknown session: start a new one, as a real client must.
-      if (err instanceof McpHttpError && err.status === 404) await session.initialize().catch(() => undefined);
+      if (err instanceof McpHttpError && err.status === 404) await client.open().catch(() => undefined);
     }
     const end = performance.now();
     if (failure !== undefined) {
@@ -140,6 +160,7 @@ if (import.meta.main) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
+      client: { type: "string", default: "legacy" },
       concurrency: { type: "string", default: "16" },
       warmup: { type: "string", default: "2" },
       duration: { type: "string", default: "8" },
@@ -149,7 +170,12 @@ if (import.meta.main) {
   });
   const url = positionals[0];
   if (url === undefined) {
-    console.error("usage: bun bench/load.ts URL [--concurrency 16] [--warmup 2] [--duration 8] [--token JWT] [--pid TARGET_PID]");
+    console.error("usage: bun bench/load.ts URL [--client legacy|modern] [--concurrency 16] [--warmup 2] [--duration 8] [--token JWT] [--pid TARGET_PID]");
+    process.exit(2);
+  }
+  const client = CLIENT_ERAS.find((era) => era === values.client);
+  if (client === undefined) {
+    console.error(`--client must be ${CLIENT_ERAS.join(" or ")}, got "${values.client}"`);
     process.exit(2);
   }
   if (values.pid !== undefined && !/^[1-9]\d*$/.test(values.pid)) {
@@ -161,6 +187,7 @@ if (import.meta.main) {
     concurrency: Number(values.concurrency),
     warmupMs: Number(values.warmup) * 1000,
     measureMs: Number(values.duration) * 1000,
+    client,
     ...(values.token !== undefined && { bearerToken: values.token }),
     ...(values.pid !== undefined && { targetPid: Number(values.pid) }),
   });

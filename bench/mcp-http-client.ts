@@ -1,6 +1,7 @@
 /**
- * A minimal MCP client session over Streamable HTTP, just enough for the load generator:
- * initialize (keeping Mcp-Session-Id), notifications/initialized, tools/call, DELETE.
+ * A minimal MCP client session over Streamable HTTP (2025-era, "legacy"), just enough for the load
+ * generator: initialize (keeping Mcp-Session-Id), notifications/initialized, tools/call, DELETE.
+ * mcp-modern-client.ts is its stateless 2026-07-28 counterpart.
  * Responses may come as application/json or as a text/event-stream; both are handled.
  * Hand-rolled instead of the SDK client so that the load generator's own cost per call stays small.
  */
@@ -52,8 +53,8 @@ export class McpHttpSession {
     this.headers = this.baseHeaders;
   }
 
-  /** initialize + notifications/initialized; afterwards every request carries the session and version headers. */
-  async initialize(): Promise<void> {
+  /** Opens the session: initialize + notifications/initialized; afterwards every request carries the session and version headers. */
+  async open(): Promise<void> {
     this.sessionId = undefined;
     this.headers = this.baseHeaders;
     const id = this.nextId++;
@@ -102,7 +103,7 @@ export class McpHttpSession {
 }
 
 /** Reads the response to request `id` from a JSON body or an SSE stream; throws McpHttpError on anything else. */
-async function readResponse(response: Response, id: number): Promise<RpcResponse> {
+export async function readResponse(response: Response, id: number): Promise<RpcResponse> {
   if (response.status !== 200) throw new McpHttpError(response.status, `HTTP ${response.status}: ${await bodyExcerpt(response)}`);
   const contentType = response.headers.get("content-type") ?? "";
   let message: RpcResponse;

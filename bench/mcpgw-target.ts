@@ -1,5 +1,5 @@
 /**
- * Brings up mcpgw for the bench: builds dist/mcpgw when it is missing or older than its sources,
+ * Brings up mcpgw for the bench: builds dist/mcpgw when it is missing or older than its sources (once a run),
  * then, in a temporary folder with a temporary SQLite database, migrates, registers the two echo
  * backends, issues a token when the CLI can, and serves on a free 127.0.0.1 port.
  * Every step that fails (a command the CLI does not have yet, a build error) becomes a reason
@@ -65,7 +65,7 @@ export async function startMcpgw(httpEchoUrl: string, profile: McpgwProfile = RE
     stop,
   });
 
-  const built = await ensureBuilt();
+  const built = await (buildOnce ??= ensureBuilt());
   if (built !== undefined) return unavailable(built);
   const version = (await mcpgw(["--version"])).stdout.trim() || undefined;
 
@@ -130,6 +130,10 @@ async function issueToken(db: string, notes: string[]): Promise<string | undefin
   else notes.push(`mcpgw driven with a bearer token for subject "${BENCH_SUBJECT}" (role allowing "*")`);
   return token;
 }
+
+// Checked once per run, not per start: every row of a run then measures the same binary, even when
+// src/ changes while the bench runs (a rebuild between the legacy and the modern rows would compare two builds).
+let buildOnce: Promise<string | undefined> | undefined;
 
 /** Builds dist/mcpgw if it is missing or older than any source file; returns why not, on failure. */
 async function ensureBuilt(): Promise<string | undefined> {

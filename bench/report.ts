@@ -11,6 +11,8 @@ export type RowKey =
   | "direct"
   | "mcpgw-http"
   | "mcpgw-stdio"
+  | "mcpgw-modern-http"
+  | "mcpgw-modern-stdio"
   | "mcpgw-stdio-auth"
   | "mcpgw-stdio-limit"
   | "mcpgw-stdio-audit"
@@ -116,8 +118,25 @@ function checks(rows: Row[]): Check[] {
   return [
     stdioTarget(rows, "mcpgw-stdio", "mcpgw → stdio echo"),
     httpTarget(rows, "mcpgw-http", "mcpgw → HTTP echo"),
+    modernCpuCheck(rows, "mcpgw-modern-stdio", "mcpgw-stdio", "stdio echo"),
+    modernCpuCheck(rows, "mcpgw-modern-http", "mcpgw-http", "HTTP echo"),
     ...featureChecks(rows, mcpgwStdio),
   ];
+}
+
+/**
+ * A 2026-07-28 client costs the gateway no more per call than a 2025 session does (issue 14): the
+ * modern row against the legacy row to the same backend, both relay only, on CPU per call (all
+ * the gateway's threads), which a busy machine moves much less than throughput.
+ */
+function modernCpuCheck(rows: Row[], modernKey: RowKey, legacyKey: RowKey, backend: string): Check {
+  const modern = measured(rows, modernKey);
+  const legacy = measured(rows, legacyKey);
+  const label = `mcpgw → ${backend}: modern client CPU per call ≤ legacy client's`;
+  if (modern === undefined || legacy === undefined) return { label, status: "n/a", detail: missing({ [`mcpgw (legacy client) → ${backend}`]: legacy, [`mcpgw (modern client) → ${backend}`]: modern }) };
+  if (modern.cpuPerCall === undefined || legacy.cpuPerCall === undefined) return { label, status: "n/a", detail: "CPU per call not measured (Linux only)" };
+  const [m, l] = [modern.cpuPerCall.processUs, legacy.cpuPerCall.processUs];
+  return verdict(label, modern, m <= l, [`${(m / l).toFixed(2)}× the legacy client's: ${Math.round(m)} vs ${Math.round(l)} µs`]);
 }
 
 /**

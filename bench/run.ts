@@ -8,6 +8,8 @@
  *
  * mcpgw rows name their profile: "relay only" (MCPGW_AUTH=off, MCPGW_AUDIT=off) measures the relay
  * against the peers; the feature rows add one feature each, so each feature's cost is read off one run.
+ * The load is a 2025-era client (a session per loop) except in the "modern client" rows, where it
+ * sends stateless 2026-07-28 requests to a relay-only mcpgw of its own.
  *
  * The whole sequence runs `--rounds` times (default 3), and each row reports its median round (by
  * throughput) with the range over rounds: on a small shared machine one 8 s window can be 20% off
@@ -20,9 +22,9 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runJobsBench } from "./jobs.ts";
 import { type ManagedProcess, lastLines, startProcess, stopAllProcesses, stopProcess, withTimeout } from "./child-processes.ts";
-import { type LoadOptions, runLoad } from "./load.ts";
+import { type ClientEra, type LoadOptions, runLoad } from "./load.ts";
 import { machineInfo } from "./machine-info.ts";
-import { type McpgwProfile, type McpgwTarget, RELAY_ONLY, startMcpgw } from "./mcpgw-target.ts";
+import { type McpgwBackend, type McpgwProfile, type McpgwTarget, RELAY_ONLY, startMcpgw } from "./mcpgw-target.ts";
 import { type StartedPeer, peerInfo, startMcpProxy, startReferenceRelay, startSupergateway } from "./peers.ts";
 import { type Row, type RowKey, formatReport, medianRow } from "./report.ts";
 
@@ -30,6 +32,8 @@ const ROW_LABELS = {
   direct: "direct → HTTP echo",
   "mcpgw-http": "mcpgw → HTTP echo (relay only)",
   "mcpgw-stdio": "mcpgw → stdio echo (relay only)",
+  "mcpgw-modern-http": "mcpgw (modern client) → HTTP echo (relay only)",
+  "mcpgw-modern-stdio": "mcpgw (modern client) → stdio echo (relay only)",
   "mcpgw-stdio-auth": "mcpgw → stdio echo + auth & RBAC",
   "mcpgw-stdio-limit": "mcpgw → stdio echo + rate limit",
   "mcpgw-stdio-audit": "mcpgw → stdio echo + audit (SQLite)",
@@ -99,7 +103,7 @@ try {
     .map((peer) => `${peer.name} ${peer.version}`)
     .join(", ");
   const context = [
-    `load: ${load.concurrency} concurrent sessions, each a loop with one tools/call echo("hello") in flight; ${values.warmup} s warm-up discarded, ${values.duration} s measured; errors counted over the whole run`,
+    `load: ${load.concurrency} concurrent clients (a session each, but for the modern-client rows), each a loop with one tools/call echo("hello") in flight; ${values.warmup} s warm-up discarded, ${values.duration} s measured; errors counted over the whole run`,
     `rounds: ${rounds}; each row is its median round by throughput${rounds > 1 ? ", with the range over rounds" : ""}`,
     `versions: mcpgw ${mcpgw?.version ?? "(not run)"}; ${peers} on ${peerInfo()[0]?.runtime}`,
   ];
@@ -121,15 +125,22 @@ async function measureRound(httpEchoUrl: string, httpEcho: ManagedProcess): Prom
   const measuredRows: Row[] = [];
   if (selected.includes("direct")) measuredRows.push(await measure("direct", httpEchoUrl, { serving: httpEcho }));
 
-  if (selected.includes("mcpgw-http") || selected.includes("mcpgw-stdio")) {
-    progress("starting mcpgw (build if stale, migrate, backend add, serve)");
+  // Relay only, legacy clients then modern ones, each on a gateway of its own: a modern row does
+  // not inherit a heap and JIT warmed by the legacy rows, nor their sessions' leftovers.
+  const relayOnlyRows: [ClientEra, [RowKey, McpgwBackend][]][] = [
+    ["legacy", [["mcpgw-http", "http-echo"], ["mcpgw-stdio", "stdio-echo"]]],
+    ["modern", [["mcpgw-modern-http", "http-echo"], ["mcpgw-modern-stdio", "stdio-echo"]]],
+  ];
+  for (const [client, keyed] of relayOnlyRows) {
+    const wanted = keyed.filter(([key]) => selected.includes(key));
+    if (wanted.length === 0) continue;
+    progress(`starting mcpgw for ${client} clients (build if stale, migrate, backend add, serve)`);
     mcpgw = await startMcpgw(httpEchoUrl);
     notes.push(...mcpgw.notes);
     if (mcpgw.commandLine !== undefined) commands.mcpgw = mcpgw.commandLine;
-    for (const [key, backend] of [["mcpgw-http", "http-echo"], ["mcpgw-stdio", "stdio-echo"]] as const) {
-      if (!selected.includes(key)) continue;
+    for (const [key, backend] of wanted) {
       const endpoint = mcpgw.endpoints[backend];
-      if ("url" in endpoint) measuredRows.push(await measure(key, endpoint.url, { bearerToken: mcpgw.token, serving: mcpgw.serving }));
+      if ("url" in endpoint) measuredRows.push(await measure(key, endpoint.url, { bearerToken: mcpgw.token, serving: mcpgw.serving, client }));
       else measuredRows.push(unavailableRow(key, endpoint.unavailable));
     }
     await mcpgw.stop();
@@ -178,12 +189,13 @@ async function measureRound(httpEchoUrl: string, httpEcho: ManagedProcess): Prom
 
 /** Runs the load against one target; a target that cannot be driven becomes an n/a row with the reason. */
 /** `serving` is the target's process: its CPU per call is measured, and its output explains a failure. */
-async function measure(key: RowKey, url: string, target: { bearerToken?: string | undefined; serving?: ManagedProcess | undefined }): Promise<Row> {
-  const { bearerToken, serving } = target;
+/** `client` is the load's protocol era (legacy unless said). */
+async function measure(key: RowKey, url: string, target: { bearerToken?: string | undefined; serving?: ManagedProcess | undefined; client?: ClientEra }): Promise<Row> {
+  const { bearerToken, serving, client = "legacy" } = target;
   const label = ROW_LABELS[key];
   progress(`measuring ${label} (${url})`);
   Bun.gc(true); // Start each row with the load generator's heap clean, not carrying the last row's garbage.
-  const options: LoadOptions = { url, ...load, ...(bearerToken !== undefined && { bearerToken }), ...(serving !== undefined && { targetPid: serving.process.pid }) };
+  const options: LoadOptions = { url, ...load, client, ...(bearerToken !== undefined && { bearerToken }), ...(serving !== undefined && { targetPid: serving.process.pid }) };
   try {
     const result = await runLoad(options);
     const cpu = result.cpuPerCall === undefined ? "" : `, ${Math.round(result.cpuPerCall.processUs)} µs CPU per call (${Math.round(result.cpuPerCall.mainThreadUs)} main thread)`;

@@ -38,6 +38,28 @@ describe("bench report", () => {
     expect(line(text, "reference relay → HTTP echo ≥ 45%")).toMatch(/^\s+reachable\s.*80% of direct, added p50 \+0\.20 ms/);
   });
 
+  it("compares the modern client's CPU per call with the legacy client's, per backend", () => {
+    const cpu = (processUs: number) => ({ processUs, mainThreadUs: processUs * 0.8 });
+    const text = report([
+      row("mcpgw-stdio", 9_000, 1.5, 7, 0, cpu(101.4)),
+      row("mcpgw-modern-stdio", 9_500, 1.4, 6, 0, cpu(96.2)),
+      row("mcpgw-http", 8_000, 2.0, 8, 0, cpu(80)),
+      row("mcpgw-modern-http", 7_500, 2.1, 9, 0, cpu(92)),
+    ]);
+    expect(line(text, "mcpgw → stdio echo: modern client CPU per call ≤ legacy client's")).toMatch(/^\s+PASS\s.*\(0\.95× the legacy client's: 96 vs 101 µs\)$/);
+    expect(line(text, "mcpgw → HTTP echo: modern client CPU per call ≤ legacy client's")).toMatch(/^\s+FAIL\s.*\(1\.15× the legacy client's: 92 vs 80 µs\)$/);
+    expect(line(text, "| mcpgw-modern-stdio |")).toMatch(/\| 96 \(77\) \|$/);
+  });
+
+  it("says why the modern comparison has no verdict, and fails a modern row with errors", () => {
+    const withoutCpu = report([row("mcpgw-stdio", 9_000, 1.5, 7), row("mcpgw-modern-stdio", 9_500, 1.4, 6)]);
+    expect(line(withoutCpu, "stdio echo: modern client CPU")).toMatch(/^\s+n\/a\s.*\(CPU per call not measured \(Linux only\)\)$/);
+    expect(line(withoutCpu, "HTTP echo: modern client CPU")).toMatch(/^\s+n\/a\s.*no numbers for mcpgw \(legacy client\) → HTTP echo and mcpgw \(modern client\) → HTTP echo/);
+    const cpu = { processUs: 50, mainThreadUs: 40 };
+    const withErrors = report([row("mcpgw-http", 8_000, 2.0, 8, 0, { processUs: 80, mainThreadUs: 60 }), row("mcpgw-modern-http", 8_000, 2.0, 8, 3, cpu)]);
+    expect(line(withErrors, "HTTP echo: modern client CPU")).toMatch(/^\s+FAIL\s.*0\.63× the legacy client's: 50 vs 80 µs, 3 errors through the relay/);
+  });
+
   it("fails a fast relay row that had errors, and leaves the ceiling out when no reference row ran", () => {
     const text = report([row("direct", 20_000, 0.8, 3), row("mcpgw-http", 19_000, 0.9, 3, 5)]);
     expect(line(text, "mcpgw → HTTP echo ≥ 45%")).toMatch(/^\s+FAIL\s.*5 errors through the relay/);
