@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { REPO_ROOT } from "./helpers/cli.ts";
 import { BUN, NODE_MODULES, type TestGateway, conformanceFixtureStdio, startTestGateway } from "./helpers/gateway.ts";
 import { freePort, startProcess, type StartedProcess } from "./helpers/process.ts";
+import { runConformance2026 } from "./helpers/conformance-2026.ts";
 
 const CONFORMANCE_CLI = join(NODE_MODULES, "@modelcontextprotocol/conformance/dist/index.js");
 
@@ -43,5 +44,32 @@ describe("MCP conformance suite through the gateway (/mcp/<fixture>)", () => {
     expect(result.failed, result.output).toBe(0);
     expect(result.scenarios.filter((s) => s.startsWith("✓"))).toHaveLength(ACTIVE_SCENARIOS);
     expect(result.passed).toBe(ACTIVE_CHECKS);
+  }, 180_000);
+});
+
+describe("MCP 2026-07-28 conformance suite (0.2.0-alpha.12) through the gateway (/mcp/<modern fixture>)", () => {
+  let gw: TestGateway;
+  let fixtureHttp: StartedProcess;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const fixture = join(REPO_ROOT, "test/fixtures/modern-server.ts");
+    fixtureHttp = await startProcess([BUN, fixture, "--port", String(port)], /listening on/, { MODERN_NAME: "modern-http" });
+    gw = await startTestGateway([
+      { name: "modern", command: [BUN, fixture, "--stdio"], env: { MODERN_NAME: "modern" } },
+      { name: "modern-http", url: `http://127.0.0.1:${port}/mcp` },
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await gw?.stop();
+    fixtureHttp?.kill();
+  });
+
+  test.each(["modern", "modern-http"])("every required scenario passes with the modern fixture behind %s", async (backend) => {
+    const run = await runConformance2026(gw.mcpUrl(backend).href);
+    console.log(`${backend}: ${run.summary}`);
+    expect(run.required.length, "the requirements file lists the server scenarios").toBeGreaterThan(30);
+    expect(run.required.filter((name) => !run.requiredPassed.includes(name)), run.output).toEqual([]);
   }, 180_000);
 });

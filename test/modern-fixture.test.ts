@@ -3,21 +3,17 @@
  * client pinned to 2026-07-28 uses every gateway-test tool over HTTP and stdio, a 2025 `initialize` is
  * refused, and the 2026-07-28 conformance suite passes against it.
  */
-import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Client, type ElicitResult, StreamableHTTPClientTransport, type Transport } from "@modelcontextprotocol/client";
 import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/client/stdio";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { parse as parseYaml } from "yaml";
 import { REPO_ROOT } from "./helpers/cli.ts";
-import { BUN, NODE_MODULES } from "./helpers/gateway.ts";
+import { runConformance2026 } from "./helpers/conformance-2026.ts";
+import { BUN } from "./helpers/gateway.ts";
 import { type StartedProcess, startProcess } from "./helpers/process.ts";
-import { tempDir } from "./helpers/temp-dir.ts";
 
 const MODERN = "2026-07-28";
 const FIXTURE = join(REPO_ROOT, "test/fixtures/modern-server.ts");
-/** @modelcontextprotocol/conformance 0.2.0-alpha.12, installed under an alias beside the 0.1.16 that conformance.test.ts runs. */
-const CONFORMANCE_2026 = join(NODE_MODULES, "conformance-2026");
 const SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId";
 
 /** Resolves with what `probe` returns once it is defined, polling every 10 ms. */
@@ -239,41 +235,13 @@ describe("a 2025-era client", () => {
 });
 
 describe("the 2026-07-28 conformance suite against the fixture over HTTP", () => {
-  /** The server scenarios 2026-07-28 requires, from the suite's own frozen requirements file. */
-  const required = (parseYaml(readFileSync(join(CONFORMANCE_2026, "requirements/2026-07-28.yaml"), "utf8")) as { server: string[] }).server;
-
   test("passes every required scenario, and fails no check", async () => {
-    const results = tempDir("mcpgw-conformance-");
-    try {
-      const suite = ["server", "--url", httpUrl.href, "--suite", "all", "--spec-version", MODERN, "-o", results.path];
-      const command = [BUN, join(CONFORMANCE_2026, "dist/index.js"), ...suite];
-      const child = Bun.spawn(command, { cwd: REPO_ROOT, stdout: "pipe", stderr: "pipe" });
-      const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-      const output = stdout + stderr;
-
-      // The summary has one "✓|✗ <scenario>: N passed, M failed" line per scenario, then "Total: …".
-      const summaryLines = [...output.matchAll(/^([✓✗]) ([\w-]+): (\d+) passed, (\d+) failed/gm)];
-      const scenarios = new Map(summaryLines.map((m) => [m[2], { ok: m[1] === "✓", passed: Number(m[3]) }]));
-      const total = /Total: (\d+) passed, (\d+) failed/.exec(output);
-      // Every scenario also leaves server-<scenario>-<timestamp>/checks.json; a FAILURE there is a failed check.
-      const failedChecks = readdirSync(results.path).flatMap((dir) =>
-        (JSON.parse(readFileSync(join(results.path, dir, "checks.json"), "utf8")) as Array<{ id: string; status: string }>)
-          .filter((check) => check.status === "FAILURE")
-          .map((check) => `${dir}: ${check.id}`),
-      );
-      const requiredPassed = required.filter((name) => scenarios.get(name)?.ok && (scenarios.get(name)?.passed ?? 0) > 0);
-      console.log(
-        `conformance 0.2.0-alpha.12 (${MODERN}, --suite all): required ${requiredPassed.length}/${required.length} scenarios, ` +
-          `${[...scenarios.values()].filter((s) => s.ok).length}/${scenarios.size} scenarios in all, checks ${total?.[1]} passed, ${total?.[2]} failed`,
-      );
-
-      expect(required.length, "the requirements file lists the server scenarios").toBeGreaterThan(30);
-      expect(required.filter((name) => !requiredPassed.includes(name)), output).toEqual([]);
-      expect(failedChecks, output).toEqual([]);
-      expect(total?.[2], output).toBe("0");
-      expect(exitCode, output).toBe(0);
-    } finally {
-      results.remove();
-    }
+    const run = await runConformance2026(httpUrl.href);
+    console.log(run.summary);
+    expect(run.required.length, "the requirements file lists the server scenarios").toBeGreaterThan(30);
+    expect(run.required.filter((name) => !run.requiredPassed.includes(name)), run.output).toEqual([]);
+    expect(run.failedChecks, run.output).toEqual([]);
+    expect(run.totalFailed, run.output).toBe(0);
+    expect(run.exitCode, run.output).toBe(0);
   }, 60_000);
 });

@@ -19,7 +19,7 @@ import { plainMessage } from "./gateway-errors.ts";
 import { isRequestMessage } from "./jsonrpc-body.ts";
 import { rateLimitHeaders } from "./json-fast-path.ts";
 import { mergeCapabilities } from "./merge-capabilities.ts";
-import { ALL_VERSIONS, META, type ModernRequest, checkModernRequest } from "./modern-request.ts";
+import { ALL_VERSIONS, META, ModernErrorCode, type ModernRequest, checkModernRequest } from "./modern-request.ts";
 import { StatelessCall, type StatelessCallDeps } from "./stateless-call.ts";
 
 export interface ModernFrontDeps {
@@ -41,7 +41,7 @@ export interface ModernFrontDeps {
 const DISCOVER_TTL_MS = 60_000;
 
 /** Methods of the 2025 protocol that 2026-07-28 removed: a modern client gets "method not found" (404). */
-const REMOVED = new Set(["ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe", "tasks/result", "tasks/list"]);
+const REMOVED = new Set(["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe", "tasks/result", "tasks/list"]);
 /** Results a client may cache (2026-07-28 CacheableResult), which carry ttlMs and cacheScope. */
 const CACHEABLE = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"]);
 
@@ -204,8 +204,7 @@ export class ModernFront {
       const code = Number.isSafeInteger(error.code) ? (error.code as number) : ErrorCode.InternalError;
       if (code === ErrorCode.InternalError && !(err instanceof Refusal)) this.deps.logger.debug({ err: describeError(err), method: message.method }, "modern request failed");
       return {
-        // 2026-07-28 (streamable-http): an unknown method is 404, so a client can tell it from a server that speaks only 2025.
-        status: code === ErrorCode.MethodNotFound ? 404 : 200,
+        status: httpStatusOf(code),
         body: { jsonrpc: "2.0", id: message.id, error: { code, message: plainMessage(err), ...(error.data !== undefined && { data: error.data }) } },
         headers: err instanceof Refusal && err.status === "rate_limited" ? rateLimitHeaders(err.data as never) : {},
       };
@@ -227,6 +226,17 @@ export class ModernFront {
     }
     return result;
   }
+}
+
+/**
+ * The HTTP status of an error answer (2026-07-28 basic/index, "Error Codes"): an unknown method is
+ * 404, so a client can tell it from a server that speaks only 2025; the revision's own errors
+ * (header mismatch, missing client capability, unsupported version), a backend's included, are 400.
+ */
+function httpStatusOf(code: number): number {
+  if (code === ErrorCode.MethodNotFound) return 404;
+  if (code === ModernErrorCode.HeaderMismatch || code === ModernErrorCode.MissingRequiredClientCapability || code === ModernErrorCode.UnsupportedProtocolVersion) return 400;
+  return 200;
 }
 
 /** Server capabilities as 2026-07-28 has them: no session-scoped subscribe (subscriptions/listen instead), no 2025 tasks. */

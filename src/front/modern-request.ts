@@ -60,8 +60,10 @@ function metaOf(message: JSONRPCMessage): Meta | undefined {
  * the 2025-era protocol, unchanged.
  */
 export function isModern(message: JSONRPCMessage, headers: Headers): boolean {
-  if ((message as { method?: unknown }).method === "initialize") return false;
+  // A 2025 client's initialize names its version in params, never in _meta; one that does is a
+  // modern client calling a method its revision removed.
   if (metaOf(message)?.[META.protocolVersion] !== undefined) return true;
+  if ((message as { method?: unknown }).method === "initialize") return false;
   const header = headers.get("mcp-protocol-version");
   return header !== null && !headers.has("mcp-session-id") && MODERN_VERSIONS.includes(header.trim());
 }
@@ -107,6 +109,10 @@ export function checkModernRequest(message: JSONRPCRequest, headers: Headers): M
   const meta = metaOf(message) ?? {};
   const bodyVersion = meta[META.protocolVersion];
   const headerVersion = headers.get("mcp-protocol-version")?.trim();
+  // A header that disagrees with the body is a mismatch whatever either says (spec: header first).
+  if (headerVersion !== undefined && typeof bodyVersion === "string" && headerVersion !== bodyVersion) {
+    return mismatch(`MCP-Protocol-Version header value '${headerVersion}' does not match body value '${bodyVersion}'`);
+  }
   const requested = typeof bodyVersion === "string" ? bodyVersion : headerVersion;
   if (requested !== undefined && !MODERN_VERSIONS.includes(requested)) {
     return {
@@ -126,7 +132,6 @@ export function checkModernRequest(message: JSONRPCRequest, headers: Headers): M
     return { status: 400, code: GatewayErrorCode.InvalidParams, message: `Invalid params: _meta["${META.logLevel}"] "${String(level)}" is not a logging level (${LoggingLevelSchema.options.join(", ")})` };
   }
   if (headerVersion === undefined) return mismatch("the MCP-Protocol-Version header is required");
-  if (headerVersion !== bodyVersion) return mismatch(`MCP-Protocol-Version header value '${headerVersion}' does not match body value '${bodyVersion}'`);
   const method = headers.get("mcp-method")?.trim();
   if (method === undefined) return mismatch("the Mcp-Method header is required");
   if (method !== message.method) return mismatch(`Mcp-Method header value '${method}' does not match body value '${message.method}'`);
