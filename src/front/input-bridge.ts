@@ -127,6 +127,8 @@ export class InputBridge {
   /** States already presented (id → expiry): a state is good for one retry. */
   private readonly used = new Map<string, number>();
   private readonly idle = new Map<string, { connection: BackendConnection; lessee: { call?: BridgedCall } }[]>();
+  /** Set at shutdown: connections released after it close (a leftover stdio child would keep the process alive). */
+  private closed = false;
 
   constructor(private readonly deps: InputBridgeDeps) {}
 
@@ -257,7 +259,7 @@ export class InputBridge {
   private release(spec: BackendSpec, capabilities: ClientCapabilities, leased: { connection: BackendConnection; lessee: { call?: BridgedCall } }): void {
     const key = leaseKey(spec, capabilities);
     const idle = this.idle.get(key) ?? [];
-    if (leased.connection.isClosed || idle.length >= IDLE_PER_KEY) {
+    if (this.closed || leased.connection.isClosed || idle.length >= IDLE_PER_KEY) {
       void leased.connection.close();
       return;
     }
@@ -267,7 +269,11 @@ export class InputBridge {
 
   /** Ends every waiting call and idle connection (shutdown). */
   async closeAll(): Promise<void> {
-    for (const call of this.calls.values()) call.controller.abort(new Error("the gateway is shutting down"));
+    this.closed = true;
+    const calls = [...this.calls.values()];
+    for (const call of calls) call.controller.abort(new Error("the gateway is shutting down"));
+    // Each ended call releases (and so closes) its connection.
+    await Promise.allSettled(calls.map((call) => call.result));
     const idle = [...this.idle.values()].flat();
     this.idle.clear();
     await Promise.all(idle.map((leased) => leased.connection.close()));

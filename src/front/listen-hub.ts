@@ -62,6 +62,8 @@ export class ListenHub {
   private readonly listeners = new Set<Listener>();
   /** Listeners per backend resource, for subscribing at the backend once and unsubscribing after the last. */
   private readonly resourceCounts = new Map<string, number>();
+  /** The gateway's own subscriptions/listen at each 2026-07-28 backend, with the resources it names. */
+  private readonly upstream = new Map<BackendConnection, { controller: AbortController; uris: Set<string> }>();
 
   constructor(
     private readonly deps: ListenHubDeps,
@@ -90,6 +92,8 @@ export class ListenHub {
         }
       }),
     );
+    // A 2026-07-28 backend sends change notifications only on a listen stream: the gateway keeps one open at it.
+    for (const connection of connections.values()) if (connection.era === "modern" && !this.upstream.has(connection)) this.listenUpstream(connection, new Set());
     const honored: SubscriptionFilter = {};
     for (const flag of Object.values(LIST_CHANGED)) if (requested[flag] === true) (honored as Record<string, boolean>)[flag] = true;
     const resources = new Map<string, string>();
@@ -150,6 +154,8 @@ export class ListenHub {
   /** Ends every stream gracefully: the listen request's result, then the end of the stream (shutdown). */
   closeAll(): void {
     for (const listener of this.listeners) this.end(listener);
+    for (const { controller } of this.upstream.values()) controller.abort();
+    this.upstream.clear();
   }
 
   /** A backend resource update concerns a listener subscribed to it, or to a resource it is part of. */
@@ -173,11 +179,35 @@ export class ListenHub {
     for (const key of listener.resources.keys()) void this.unsubscribe(key);
   }
 
+  /**
+   * Opens (or reopens, when the resources it names change) the gateway's listen stream at a
+   * 2026-07-28 backend, on the shared connection: what arrives on it goes to the pool's sinks,
+   * this hub's among them, as any notification of that connection does.
+   */
+  private listenUpstream(connection: BackendConnection, uris: Set<string>): void {
+    this.upstream.get(connection)?.controller.abort();
+    const controller = new AbortController();
+    this.upstream.set(connection, { controller, uris });
+    const notifications = { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true, ...(uris.size > 0 && { resourceSubscriptions: [...uris] }) };
+    connection
+      // It lasts until the gateway ends it: no timeout (the longest a timer takes).
+      .request({ method: "subscriptions/listen", params: { notifications } }, { signal: controller.signal, timeoutMs: 2 ** 31 - 1 })
+      .catch((err) => {
+        if (controller.signal.aborted) return;
+        this.deps.logger.debug({ backend: connection.name, err: describeError(err) }, "listen stream at the backend ended");
+        if (this.upstream.get(connection)?.controller === controller) this.upstream.delete(connection);
+      });
+  }
+
   /** Subscribes the shared connection to a backend resource unless a listener already did. */
   private async subscribe(connection: BackendConnection, uri: string): Promise<boolean> {
     const key = resourceKey(connection.name, uri);
     const count = this.resourceCounts.get(key) ?? 0;
-    if (count === 0) {
+    if (count === 0 && connection.era === "modern") {
+      const uris = new Set(this.upstream.get(connection)?.uris);
+      uris.add(uri);
+      this.listenUpstream(connection, uris);
+    } else if (count === 0) {
       try {
         await connection.request({ method: "resources/subscribe", params: { uri } });
       } catch (err) {
@@ -197,6 +227,11 @@ export class ListenHub {
     const spec = this.deps.registry.get(backend);
     if (!spec) return;
     const connection = this.deps.pool.acquire(spec, this.sink, {});
+    const listening = this.upstream.get(connection);
+    if (connection.era === "modern") {
+      if (listening?.uris.has(uri)) this.listenUpstream(connection, new Set([...listening.uris].filter((u) => u !== uri)));
+      return;
+    }
     // A 2025 session on the same shared connection may still be subscribed to it.
     if ([...(this.deps.pool.sharers(connection) ?? [])].some((other) => other !== this.sink && other.isSubscribed(backend, uri))) return;
     await connection
