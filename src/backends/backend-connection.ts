@@ -17,6 +17,7 @@ import { outsideTrace } from "../observability/trace-propagation.ts";
 import type { BackendSpec } from "./backend-spec.ts";
 import { type BackendEra, type BackendLink, type BackendListener, openBackendLink } from "./backend-link.ts";
 import type { DirectRequestOptions } from "./direct-requests.ts";
+import { type ParamHeader, paramHeadersOf, paramValue, withParamHeaders } from "./param-headers.ts";
 
 export type { BackendEra, BackendListener } from "./backend-link.ts";
 
@@ -55,6 +56,9 @@ export interface ForwardOptions {
 }
 
 const BACKOFF_FIRST_MS = 200;
+/** A tool not in the last full listing is looked for again only after this long. */
+const PARAM_HEADERS_FRESH_MS = 30_000;
+const MAX_TOOL_PAGES = 50;
 const BACKOFF_MAX_MS = 30_000;
 /** The longest backoff a caller waits out (a crash restart); beyond it, connecting fails fast until the backoff ends. */
 const BACKOFF_MAX_WAIT_MS = 1_000;
@@ -82,6 +86,10 @@ export class BackendConnection {
   protocolVersion: string | undefined;
   /** From initialize, or from server/discover (its capabilities, `_meta` serverInfo and instructions). */
   serverCapabilities: ServerCapabilities = {};
+  /** Each tool's x-mcp-header arguments, as the backend's tools/list said. */
+  private readonly toolParamHeaders = new Map<string, ParamHeader[]>();
+  private toolsListedAt = 0;
+  private listing: Promise<void> | undefined;
   serverInfo: Implementation | undefined;
   instructions: string | undefined;
 
@@ -125,8 +133,11 @@ export class BackendConnection {
       ...(options.onprogress && { onprogress: options.onprogress }),
     };
     const live = this.live ?? (await this.open());
+    if (request.method === "tools/call" && live.era === "modern" && this.spec.transport === "streamable-http") request = await this.withParamHeaders(request);
     try {
-      return await live.request(request, direct, options.clientCapabilities);
+      const result = await live.request(request, direct, options.clientCapabilities);
+      if (request.method === "tools/list") this.recordParamHeaders(request, result);
+      return result;
     } catch (err) {
       if (live.era === "legacy" && isSessionExpired(err) && !options.signal?.aborted) {
         // The backend forgot our session (restart, expiry): re-initialise once; the request was
@@ -141,6 +152,50 @@ export class BackendConnection {
       }
       throw this.explain(err);
     }
+  }
+
+  /**
+   * The arguments a tool marks x-mcp-header, from the backend's tool list: learnt from every
+   * tools/list answer that passes, and listed anew (all pages) when a tool is not known yet and the
+   * last full listing is older than PARAM_HEADERS_FRESH_MS.
+   */
+  async paramHeaders(tool: string): Promise<ParamHeader[]> {
+    const known = this.toolParamHeaders.get(tool);
+    if (known) return known;
+    if (Date.now() - this.toolsListedAt > PARAM_HEADERS_FRESH_MS) {
+      this.listing ??= this.listAllTools().finally(() => (this.listing = undefined));
+      await this.listing;
+    }
+    return this.toolParamHeaders.get(tool) ?? [];
+  }
+
+  private async listAllTools(): Promise<void> {
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_TOOL_PAGES; page++) {
+      const result = await this.request({ method: "tools/list", params: cursor === undefined ? {} : { cursor } });
+      cursor = typeof result.nextCursor === "string" ? result.nextCursor : undefined;
+      if (cursor === undefined) break;
+    }
+    this.toolsListedAt = Date.now();
+  }
+
+  private recordParamHeaders(request: Request, result: Result): void {
+    if (!Array.isArray(result.tools)) return;
+    for (const tool of result.tools as { name?: unknown; inputSchema?: unknown }[]) {
+      if (typeof tool?.name === "string") this.toolParamHeaders.set(tool.name, paramHeadersOf(tool.inputSchema));
+    }
+    if ((request.params as { cursor?: unknown } | undefined)?.cursor === undefined) this.toolsListedAt = Date.now();
+  }
+
+  private async withParamHeaders(request: Request): Promise<Request> {
+    const params = (request.params ?? {}) as Record<string, unknown>;
+    if (typeof params.name !== "string") return request;
+    const headers: Record<string, string> = {};
+    for (const header of await this.paramHeaders(params.name)) {
+      const value = paramValue(header, params.arguments);
+      if (value !== undefined) headers[header.name] = value;
+    }
+    return { method: request.method, params: withParamHeaders(params, headers) };
   }
 
   /**

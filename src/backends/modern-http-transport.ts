@@ -2,6 +2,7 @@ import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamable
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { BACKEND_JSON_BUDGET, exceedsJsonBudget } from "../json/json-budget.ts";
+import { paramHeadersIn } from "./param-headers.ts";
 
 export interface ModernHttpTransportOptions {
   /** Sent on every POST (the backend's configured headers, `${VAR}`s resolved). */
@@ -104,11 +105,15 @@ export class ModernHttpTransport implements Transport {
   private headersFor(method: string, params: Record<string, unknown> | undefined): Record<string, string> {
     const field = NAMED[method];
     const named = field === undefined ? undefined : params?.[field];
-    return {
+    const headers: Record<string, string> = {
       ...this.baseHeaders,
       "mcp-method": method,
       ...((typeof named === "string" || typeof named === "number") && { "mcp-name": headerValue(String(named)) }),
     };
+    // Arguments the tool marks x-mcp-header, as the connection found them (param-headers.ts).
+    const params_ = paramHeadersIn(params);
+    if (params_) for (const [name, value] of Object.entries(params_)) headers[`mcp-param-${name.toLowerCase()}`] = headerValue(value);
+    return headers;
   }
 
   /** Hands on what the POST answered; throws when the answer holds no response to request `id`. */

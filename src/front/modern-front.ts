@@ -19,7 +19,8 @@ import { plainMessage } from "./gateway-errors.ts";
 import { isRequestMessage } from "./jsonrpc-body.ts";
 import { rateLimitHeaders } from "./json-fast-path.ts";
 import { mergeCapabilities } from "./merge-capabilities.ts";
-import { ALL_VERSIONS, META, ModernErrorCode, type ModernRequest, checkModernRequest } from "./modern-request.ts";
+import { ALL_VERSIONS, META, ModernErrorCode, type ModernRefusal, type ModernRequest, checkModernRequest, paramHeaderMismatch } from "./modern-request.ts";
+import { splitName } from "./aggregate-names.ts";
 import { StatelessCall, type StatelessCallDeps } from "./stateless-call.ts";
 
 export interface ModernFrontDeps {
@@ -164,6 +165,10 @@ export class ModernFront {
    */
   private async call(request: Request, route: SessionRoute, authInfo: AuthInfo, checked: ModernRequest): Promise<Response> {
     const { message } = checked;
+    if (message.method === "tools/call") {
+      const refusal = await this.checkParamHeaders(route, message, request.headers);
+      if (refusal) return rpcError(refusal.status, message.id, refusal.code, refusal.message);
+    }
     const principal = authInfo.extra?.principal as Principal | undefined;
     const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta;
     const streamed = meta?.progressToken !== undefined || checked.logLevel !== undefined;
@@ -193,6 +198,25 @@ export class ModernFront {
     }
     void answer.then(({ body }) => write.end(body));
     return new Response(write.stream, { headers: SSE_HEADERS });
+  }
+
+  /**
+   * The Mcp-Param-* headers of a tools/call against the tool's x-mcp-header arguments, as its
+   * backend's tool list declares them. A call the gateway cannot resolve here (no such backend,
+   * the backend down) is left to the pipeline, which refuses it with the reason.
+   */
+  private async checkParamHeaders(route: SessionRoute, message: JSONRPCRequest, headers: Headers): Promise<ModernRefusal | undefined> {
+    const params = (message.params ?? {}) as { name?: unknown; arguments?: unknown };
+    if (typeof params.name !== "string") return undefined;
+    const target = route.kind === "backend" ? { backend: route.backend, name: params.name } : splitName(params.name);
+    const spec = target && this.deps.registry.get(target.backend);
+    if (!target || !spec) return undefined;
+    try {
+      const connection = this.deps.pool.acquire(spec, this.sink, {});
+      return paramHeaderMismatch(await connection.paramHeaders(target.name), params.arguments, headers);
+    } catch {
+      return undefined;
+    }
   }
 
   private async answer(caller: StatelessCall, message: JSONRPCRequest, extra: ClientRequestExtra, principal: Principal | undefined): Promise<{ status: number; body: unknown; headers: Record<string, string> }> {

@@ -1,4 +1,5 @@
 import { type ClientCapabilities, type Implementation, type JSONRPCMessage, type JSONRPCRequest, LATEST_PROTOCOL_VERSION, type LoggingLevel, LoggingLevelSchema, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import { type ParamHeader, paramValue } from "../backends/param-headers.ts";
 import { GatewayErrorCode } from "./gateway-errors.ts";
 
 /**
@@ -86,10 +87,13 @@ const NAMED: Record<string, string> = {
 
 const ENCODED = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;
 
-/** A header value as the body holds it: `=?base64?…?=` is decoded (exactly that lower-case sentinel); undefined when malformed. */
+/**
+ * A header value as the body holds it: `=?base64?…?=` is decoded (exactly that lower-case prefix
+ * and suffix; a value without either is literal); undefined when the base64 between them is malformed.
+ */
 export function decodeHeaderValue(value: string): string | undefined {
   const trimmed = value.trim();
-  if (!trimmed.startsWith("=?base64?")) return trimmed;
+  if (!trimmed.startsWith("=?base64?") || !trimmed.endsWith("?=") || trimmed.length < "=?base64??=".length) return trimmed;
   const encoded = ENCODED.exec(trimmed)?.[1];
   if (encoded === undefined || encoded.length % 4 !== 0) return undefined;
   return Buffer.from(encoded, "base64").toString("utf8");
@@ -152,4 +156,27 @@ export function checkModernRequest(message: JSONRPCRequest, headers: Headers): M
     ...(info && typeof info === "object" && typeof info.name === "string" && { clientInfo: info }),
     ...(level !== undefined && { logLevel: level as LoggingLevel }),
   };
+}
+
+/**
+ * Checks the Mcp-Param-* headers of a tools/call against the arguments the tool marks
+ * x-mcp-header (streamable-http, "Server Validation"): a marked argument with a value needs its
+ * header, a header needs its argument, and the header (decoded) must equal the value; an integer
+ * compares as a number. Undefined when they agree.
+ */
+export function paramHeaderMismatch(annotations: readonly ParamHeader[], args: unknown, headers: Headers): ModernRefusal | undefined {
+  for (const annotation of annotations) {
+    const value = paramValue(annotation, args);
+    const header = headers.get(`mcp-param-${annotation.name}`);
+    if (header === null) {
+      if (value !== undefined) return mismatch(`the Mcp-Param-${annotation.name} header is required: the tool mirrors argument '${annotation.path.join(".")}' in it`);
+      continue;
+    }
+    const decoded = decodeHeaderValue(header);
+    if (decoded === undefined) return mismatch(`Mcp-Param-${annotation.name} header value '${header}' is not valid base64 between =?base64? and ?=`);
+    if (value === undefined) return mismatch(`Mcp-Param-${annotation.name} header is set but argument '${annotation.path.join(".")}' is absent`);
+    const same = decoded === value || (/^-?\d+$/.test(value) && Number(decoded) === Number(value));
+    if (!same) return mismatch(`Mcp-Param-${annotation.name} header value '${decoded}' does not match body value '${value}'`);
+  }
+  return undefined;
 }
