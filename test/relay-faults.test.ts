@@ -217,6 +217,8 @@ describe("relay faults: the gateway reports backend failures and refuses bad inp
     test("foreign Origin or Host → 403", async () => {
       await expectRefusal(await postRaw(url, initializeBody(), { ...MCP_HEADERS, origin: "http://evil.example.com" }), 403);
       await expectRefusal(await postRaw(url, initializeBody(), { ...MCP_HEADERS, host: "evil.example.com" }), 403);
+      // A sandboxed iframe or a file: page sends "Origin: null" from anywhere.
+      await expectRefusal(await postRaw(url, initializeBody(), { ...MCP_HEADERS, origin: "null" }), 403);
       const onSession = await postRaw(url, JSON.stringify({ jsonrpc: "2.0", id: 8, method: "tools/list" }), { ...sessionHeaders(sessionId), origin: "http://evil.example.com" });
       await expectRefusal(onSession, 403);
     });

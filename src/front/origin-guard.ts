@@ -28,7 +28,12 @@ export function createOriginGuard(policy: OriginPolicy): (request: Request) => s
       return `Host "${host}" is not allowed (add it to MCPGW_ALLOWED_HOSTS if this gateway is reached by that name)`;
     }
     const origin = request.headers.get("origin");
-    if (origin && origin !== "null") {
+    // "null" is the origin of sandboxed iframes, file: pages and cross-origin redirects: a page
+    // anywhere can send it, so it is refused unless explicitly allowed (MCPGW_ALLOWED_ORIGINS=null).
+    if (origin === "null") {
+      return origins.has("null") ? undefined : 'Origin "null" (a sandboxed or file: page) is not allowed (add null to MCPGW_ALLOWED_ORIGINS to allow it)';
+    }
+    if (origin) {
       let parsed: URL;
       try {
         parsed = new URL(origin);
