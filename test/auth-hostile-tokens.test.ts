@@ -142,6 +142,16 @@ describe("hostile tokens are refused with 401 and a specific reason (SQLite)", (
     await expectRefused(h, `Bearer ${await signAsGateway(h.gw.gateway.store, goodClaims({ nbf: now + 120 }))}`, "not_yet_valid");
   });
 
+  test("absurd times, correctly signed: an exp of 1e20, an iat in the future, a life longer than the gateway ever issues", async () => {
+    const now = Math.floor(Date.now() / 1_000);
+    await expectRefused(h, `Bearer ${await signAsGateway(h.gw.gateway.store, goodClaims({ exp: 1e20 }))}`, "lifetime_too_long");
+    await expectRefused(h, `Bearer ${await signAsGateway(h.gw.gateway.store, goodClaims({ iat: undefined, exp: now + 400 * 86_400 }))}`, "lifetime_too_long");
+    await expectRefused(h, `Bearer ${await signAsGateway(h.gw.gateway.store, goodClaims({ iat: now + 3_600 }))}`, "issued_in_future");
+    // The longest token `mcpgw token issue` makes (366 d) still passes, as does an iat within the skew.
+    await expectAccepted(h.gw, await signAsGateway(h.gw.gateway.store, goodClaims({ exp: now + 366 * 86_400 })));
+    await expectAccepted(h.gw, await signAsGateway(h.gw.gateway.store, goodClaims({ iat: now + 10 })));
+  });
+
   test("within the clock skew, a just-expired token still passes", async () => {
     const now = Math.floor(Date.now() / 1_000);
     await expectAccepted(h.gw, await signAsGateway(h.gw.gateway.store, goodClaims({ exp: now - 5 })));
@@ -278,6 +288,17 @@ describe("an HS256 shared secret (MCPGW_JWT_SECRET)", () => {
   afterAll(async () => h?.gw.stop());
 
   const hs = (alg: string, claims = goodClaims(), secret = SECRET) => new SignJWT(claims).setProtectedHeader({ alg, typ: "JWT" }).sign(new TextEncoder().encode(secret));
+
+  test("MCPGW_JWT_MAX_LIFETIME lowers the longest life a token may have", async () => {
+    const strict = await startHarness({ jwtMaxLifetime: "1h" });
+    try {
+      const now = Math.floor(Date.now() / 1_000);
+      await expectAccepted(strict.gw, await signAsGateway(strict.gw.gateway.store, goodClaims({ exp: now + 3_000 })));
+      await expectRefused(strict, `Bearer ${await signAsGateway(strict.gw.gateway.store, goodClaims({ exp: now + 7_200 }))}`, "lifetime_too_long");
+    } finally {
+      await strict.gw.stop();
+    }
+  });
 
   test("verifies HS256 tokens made with the secret, and nothing else symmetric", async () => {
     await expectAccepted(h.gw, await hs("HS256"));

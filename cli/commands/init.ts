@@ -12,6 +12,7 @@ import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { assertRoleName, assertSubject } from "../../src/store/sql-roles.ts";
 import type { CommandContext } from "../context.ts";
 import { VERSION } from "../version.ts";
+import { MAX_ISSUED_TOKEN_LIFETIME_MS } from "../../src/auth/auth-settings.ts";
 
 export interface InitFlags {
   yes?: boolean;
@@ -29,7 +30,7 @@ export interface InitFlags {
   backendTimeout?: string;
 }
 
-const MAX_TTL_MS = 366 * 86_400_000;
+const MAX_TTL_MS = MAX_ISSUED_TOKEN_LIFETIME_MS;
 
 /**
  * `mcpgw init`: the set-up wizard on a terminal, or the same steps from flags with --yes. The

@@ -5,9 +5,10 @@ import { UsageError } from "../../src/errors.ts";
 import { assertRoleName, assertSubject } from "../../src/store/sql-roles.ts";
 import { type CommandContext, withStore } from "../context.ts";
 import { printJson, printTable } from "../output.ts";
+import { MAX_ISSUED_TOKEN_LIFETIME_MS } from "../../src/auth/auth-settings.ts";
 
 const DEFAULT_TTL_MS = 3_600_000;
-const MAX_TTL_MS = 366 * 86_400_000;
+const MAX_TTL_MS = MAX_ISSUED_TOKEN_LIFETIME_MS;
 
 /** A token as listed: claims and state, never the token. */
 interface TokenView {

@@ -14,6 +14,8 @@ export const AUTH_FAILURE_REASONS = {
   bad_signature: "the token's signature does not verify",
   expired: "the token has expired",
   not_yet_valid: "the token is not valid yet",
+  issued_in_future: "the token says it was issued later than now",
+  lifetime_too_long: "the token is valid for longer than this gateway accepts",
   wrong_issuer: "the token was issued by an issuer this gateway does not trust",
   wrong_audience: "the token was issued for another audience",
   missing_claim: "the token lacks a required claim",

@@ -29,6 +29,7 @@ describe("authentication settings", () => {
       MCPGW_SIGNING_ALG: "ES256",
       MCPGW_JWT_SECRET: secret,
       MCPGW_JWT_CLOCK_SKEW: "10s",
+      MCPGW_JWT_MAX_LIFETIME: "30d",
       MCPGW_PUBLIC_URL: "https://mcp.example.com/",
       MCPGW_AUTHORIZATION_SERVERS: "https://a.example.com, https://b.example.com",
     });
@@ -39,6 +40,7 @@ describe("authentication settings", () => {
       signingAlg: "ES256",
       sharedSecret: new TextEncoder().encode(secret),
       clockSkewSec: 10,
+      maxTokenLifetimeSec: 30 * 86_400,
       publicUrl: "https://mcp.example.com",
       authorizationServers: ["https://a.example.com", "https://b.example.com"],
     });

@@ -35,8 +35,10 @@ export interface AuthSettings {
   /** HS256 shared secret (at least 32 bytes), the simple alternative to the gateway's key pairs. */
   sharedSecret?: Uint8Array;
   external?: ExternalIdpSettings;
-  /** Tolerance for exp/nbf, in seconds. */
+  /** Tolerance for exp/nbf/iat, in seconds. */
   clockSkewSec: number;
+  /** The longest a token may be valid, from its iat (or from now, without one), in seconds. */
+  maxTokenLifetimeSec: number;
   /** The gateway's public origin (https://mcp.example.com), when the request's own origin is not it (behind a proxy). */
   publicUrl?: string;
   /** RFC 9728 `authorization_servers`; empty = derived (the IdP's issuer, else the gateway's). */
@@ -54,6 +56,9 @@ export const AUTH_DEFAULTS = {
   jwksCooldownMs: 5_000,
 } as const;
 
+/** The longest lifetime `mcpgw token issue` gives a token; by default also the longest any token may have. */
+export const MAX_ISSUED_TOKEN_LIFETIME_MS = 366 * 86_400_000;
+
 /** A skew above this would quietly lengthen every token's life; fix the clocks (NTP) instead. */
 export const MAX_CLOCK_SKEW_SEC = 30;
 const MAX_JWKS_COOLDOWN_MS = 10 * 60_000;
@@ -70,6 +75,7 @@ export function resolveAuthSettings(env: EnvSettings): AuthSettings {
     tokenAudience: nonEmpty(env.tokenAudience, "tokenAudience") ?? AUTH_DEFAULTS.tokenAudience,
     signingAlg: oneOf(env.signingAlg, SIGNING_ALGORITHMS, "signingAlg") ?? AUTH_DEFAULTS.signingAlg,
     clockSkewSec: clockSkew(env.jwtClockSkew),
+    maxTokenLifetimeSec: Math.floor((env.jwtMaxLifetime === undefined ? MAX_ISSUED_TOKEN_LIFETIME_MS : parseDuration(env.jwtMaxLifetime, variableName("jwtMaxLifetime"))) / 1_000),
     authorizationServers: urlList(env.authorizationServers, "authorizationServers"),
   };
   const secret = sharedSecret(env.jwtSecret);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { SignJWT, importJWK } from "jose";
 import { AuthFailure, type AuthFailureReason } from "./auth-failure.ts";
-import { type AuthSettings, AUTH_DEFAULTS } from "./auth-settings.ts";
+import { type AuthSettings, AUTH_DEFAULTS, MAX_ISSUED_TOKEN_LIFETIME_MS } from "./auth-settings.ts";
 import { KeyRing } from "./key-ring.ts";
 import { RevocationList } from "./revocations.ts";
 import type { SigningKeyRecord } from "./signing-key.ts";
@@ -10,7 +10,7 @@ import { TokenVerifier } from "./token-verifier.ts";
 import { VerifiedTokenCache } from "./verified-token-cache.ts";
 import type { VerifiedToken } from "./verified-token.ts";
 
-const AUTH: AuthSettings = { mode: "required", tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA", clockSkewSec: AUTH_DEFAULTS.clockSkewSec, authorizationServers: [] };
+const AUTH: AuthSettings = { mode: "required", tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA", clockSkewSec: AUTH_DEFAULTS.clockSkewSec, maxTokenLifetimeSec: MAX_ISSUED_TOKEN_LIFETIME_MS / 1_000, authorizationServers: [] };
 
 async function sign(key: SigningKeyRecord, claims: Record<string, unknown> = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1_000);

@@ -8,6 +8,7 @@ import type { KeyRing } from "./key-ring.ts";
 import type { RevocationList } from "./revocations.ts";
 import { VerifiedTokenCache, tokenHash } from "./verified-token-cache.ts";
 import { TOKEN_NOT_KEPT, type TokenSource, type VerifiedToken } from "./verified-token.ts";
+import { formatDuration } from "../config/duration.ts";
 
 /** Checked before any parsing: a bearer token larger than this is refused unread. */
 export const MAX_TOKEN_BYTES = 8 * 1024;
@@ -145,6 +146,7 @@ export class TokenVerifier {
     } catch (err) {
       throw failureOf(err, source, options);
     }
+    this.checkTimes(payload);
     const principal = this.principalOf(payload, source);
     const jti = typeof payload.jti === "string" ? payload.jti : undefined;
     const validUntilMs = ((payload.exp as number) + this.options.auth.clockSkewSec) * 1_000;
@@ -164,6 +166,23 @@ export class TokenVerifier {
     };
     this.issued.set(verified.authInfo, verified);
     return verified;
+  }
+
+  /**
+   * What jose leaves open: a token issued in the future (beyond the skew), and one valid for longer
+   * than any the gateway would accept (an exp of 1e20, correctly signed, is otherwise a credential
+   * for ever). Its lifetime counts from its iat, or from now for a token without one.
+   */
+  private checkTimes(payload: JWTPayload): void {
+    const { clockSkewSec, maxTokenLifetimeSec } = this.options.auth;
+    const now = Math.floor(Date.now() / 1_000);
+    const iat = typeof payload.iat === "number" ? payload.iat : undefined;
+    if (iat !== undefined && iat > now + clockSkewSec) throw new AuthFailure("issued_in_future", `the token says it was issued at ${isoSeconds(iat)}, later than now`);
+    const exp = payload.exp as number;
+    const from = iat === undefined ? now : Math.min(iat, now);
+    if (exp - from > maxTokenLifetimeSec + clockSkewSec) {
+      throw new AuthFailure("lifetime_too_long", `the token is valid until ${exp > 253_402_300_799 ? "after the year 9999" : isoSeconds(exp)}, longer than the ${formatDuration(maxTokenLifetimeSec * 1_000)} accepted (MCPGW_JWT_MAX_LIFETIME)`);
+    }
   }
 
   private principalOf(payload: JWTPayload, source: TokenSource): Principal {

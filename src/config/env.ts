@@ -41,6 +41,7 @@ export interface EnvSettings {
   jwtSubjectClaim?: string;
   jwtRolesClaim?: string;
   jwtClockSkew?: string;
+  jwtMaxLifetime?: string;
   jwtJwksCooldown?: string;
   publicUrl?: string;
   authorizationServers?: string;
@@ -87,6 +88,7 @@ const VARIABLES = {
   jwtSubjectClaim: "MCPGW_JWT_SUBJECT_CLAIM",
   jwtRolesClaim: "MCPGW_JWT_ROLES_CLAIM",
   jwtClockSkew: "MCPGW_JWT_CLOCK_SKEW",
+  jwtMaxLifetime: "MCPGW_JWT_MAX_LIFETIME",
   jwtJwksCooldown: "MCPGW_JWT_JWKS_COOLDOWN",
   publicUrl: "MCPGW_PUBLIC_URL",
   authorizationServers: "MCPGW_AUTHORIZATION_SERVERS",

@@ -27,6 +27,7 @@ describe("settings", () => {
         tokenAudience: "mcpgw",
         signingAlg: "EdDSA",
         clockSkewSec: 30,
+        maxTokenLifetimeSec: 366 * 86_400,
         authorizationServers: [],
       },
       audit: { enabled: true, failOpen: false, redactKeys: AUDIT_DEFAULTS.redactKeys, argumentsMaxBytes: 4_096 },
