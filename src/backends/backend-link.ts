@@ -218,7 +218,7 @@ async function initialize(wiring: Wiring, options: BackendLinkOptions, timeoutMs
   const client = new Client(options.clientInfo, { capabilities: options.capabilities });
   client.fallbackRequestHandler = (request, extra) => options.listener.onRequest(request, extra.signal);
   client.fallbackNotificationHandler = async (notification) => options.listener.onNotification(notification);
-  client.onerror = (err) => options.logger.warn({ err: describeError(err) }, "backend transport error");
+  client.onerror = (err) => logTransportError(options.logger, err);
   await client.connect(side, { timeout: timeoutMs });
   side.adopt();
   return new LegacyLink(client, wiring, side.protocolVersion);
@@ -306,7 +306,7 @@ class ModernLink implements BackendLink {
     wiring.rest = {
       onmessage: (message) => this.fromBackend(message),
       onclose: () => this.onclose?.(),
-      onerror: (err) => options.logger.warn({ err: describeError(err) }, "backend transport error"),
+      onerror: (err) => logTransportError(options.logger, err),
     };
   }
 
@@ -338,6 +338,17 @@ class ModernLink implements BackendLink {
     }
     this.options.listener.onNotification({ method: raw.method, ...(raw.params && { params: raw.params }) });
   }
+}
+
+/**
+ * A transport's error, at the level it deserves: an aborted stream is the gateway's own doing (a
+ * session ending closes its backend's GET stream; a cancelled call closes its POST), so it is
+ * debug, not a warning per backend at every session end.
+ */
+function logTransportError(logger: Logger, err: unknown): void {
+  const aborted = (err as { name?: unknown }).name === "AbortError" || /\bAbortError\b|aborted/i.test(describeError(err));
+  if (aborted) logger.debug({ err: describeError(err) }, "backend stream closed");
+  else logger.warn({ err: describeError(err) }, "backend transport error");
 }
 
 function transportOptions(options: BackendLinkOptions) {

@@ -59,7 +59,7 @@ export async function probeBackend(spec: BackendSpec, options: ProbeOptions): Pr
       capabilities: {},
       clientInfo: { name: "mcpgw", version: options.clientVersion },
       env: options.env,
-      logger: options.logger,
+      logger: options.logger.child({ backend: spec.name }),
       listener: {
         onRequest: async (request) => {
           throw new McpError(ErrorCode.MethodNotFound, `${request.method}: mcpgw backend test declared no such capability`);

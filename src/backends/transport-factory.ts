@@ -71,7 +71,8 @@ function stdioTransport(spec: BackendSpec, options: BackendTransportOptions): Tr
     maxMessageBytes: maxMessageBytes(spec, options),
     // The child's stderr never reaches the gateway's own stdout/stderr (which carry JSON logs).
     onStderrLine: (line) => {
-      options.logger.info({ backend: spec.name }, line);
+      // The logger is the connection's, already bound to the backend (a second "backend" key would repeat it).
+      options.logger.info({ stream: "stderr" }, line);
       options.onStderrLine?.(line);
     },
   });
