@@ -96,7 +96,15 @@ export class SqliteDriver implements SqlDriver {
         this.db.exec("COMMIT");
         return result;
       } catch (err) {
-        this.db.exec("ROLLBACK");
+        // SQLite ends the transaction itself on some errors (a full disk, I/O): a ROLLBACK then
+        // fails with "no transaction is active", which must not hide the error that mattered.
+        if (this.db.inTransaction) {
+          try {
+            this.db.exec("ROLLBACK");
+          } catch {
+            // the original error is the one to report
+          }
+        }
         throw err;
       }
     });
