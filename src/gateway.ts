@@ -12,6 +12,7 @@ import type { Auditor } from "./audit/auditor.ts";
 import { type Authentication, createAuthentication } from "./auth/authentication.ts";
 import { McpHttpFront } from "./front/mcp-http-front.ts";
 import { RequestStateSealer } from "./front/request-state-seal.ts";
+import { shuttingDown } from "./front/gateway-errors.ts";
 import { createPipeline } from "./pipeline/pipeline.ts";
 import { LeasingRateLimiter } from "./limits/rate-limiter.ts";
 import { PolicyEngine } from "./policy/policy-engine.ts";
@@ -153,7 +154,7 @@ export async function startGateway(
     shutdown() {
       stopping ??= (async () => {
         const deadline = Date.now() + settings.shutdownTimeoutMs;
-        const draining = listener.stop(settings.shutdownTimeoutMs);
+        const draining = listener.stop(settings.shutdownTimeoutMs, () => pool.cancelInFlight(shuttingDown(settings.shutdownTimeoutMs)));
         mcp?.closeStandaloneStreams();
         await draining;
         await mcp?.closeAll();

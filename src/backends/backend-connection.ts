@@ -206,6 +206,11 @@ export class BackendConnection {
     await (await this.open()).notify(notification);
   }
 
+  /** Cancels the gateway's requests in flight on this connection (shutdown past its drain bound), each failing with `reason`. */
+  cancelInFlight(reason: unknown): void {
+    this.live?.cancelAll(reason);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.drop("closed");

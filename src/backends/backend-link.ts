@@ -57,6 +57,8 @@ export interface BackendLink {
   /** Sends a request; on a modern link with the 2026-07-28 envelope, declaring `clientCapabilities` (default: the link's). */
   request(request: Request, options: DirectRequestOptions, clientCapabilities?: ClientCapabilities): Promise<Result>;
   notify(notification: Notification): Promise<void>;
+  /** Cancels the gateway's requests in flight, each failing with `reason`. */
+  cancelAll(reason: unknown): void;
   close(): Promise<void>;
 }
 
@@ -240,6 +242,10 @@ function envelopeOf(options: BackendLinkOptions, capabilities?: ClientCapabiliti
 }
 
 class LegacyLink implements BackendLink {
+  cancelAll(reason: unknown): void {
+    this.wiring.requests.cancelAll(reason);
+  }
+
   readonly era = "legacy";
   onclose?: () => void;
 
@@ -286,6 +292,10 @@ class LegacyLink implements BackendLink {
  * told so), which go to the listener.
  */
 class ModernLink implements BackendLink {
+  cancelAll(reason: unknown): void {
+    this.wiring.requests.cancelAll(reason);
+  }
+
   readonly era = "modern";
   readonly protocolVersion = MODERN_PROTOCOL_VERSION;
   readonly serverCapabilities: ServerCapabilities;

@@ -42,6 +42,8 @@ const BROADCAST = new Set([
 export class BackendPool {
   private readonly shared = new Map<string, { connection: BackendConnection; sinks: Set<SessionSink> }>();
   private readonly gates = new Map<string, { spec: BackendSpec; gate: ConcurrencyGate }>();
+  /** Every connection handed out and not known closed: shared, dedicated and leased alike. */
+  private readonly handedOut = new Set<BackendConnection>();
 
   constructor(private readonly options: BackendPoolOptions) {}
 
@@ -52,13 +54,13 @@ export class BackendPool {
 
   acquire(spec: BackendSpec, sink: SessionSink, capabilities: ClientCapabilities): BackendConnection {
     if (BackendPool.needsDedicated(capabilities)) {
-      return new BackendConnection(spec, {
+      return this.track(new BackendConnection(spec, {
         ...this.connectionOptions(capabilities),
         listener: {
           onRequest: (request, signal) => sink.relayRequest(spec.name, request, signal),
           onNotification: (notification) => sink.deliverNotification(spec.name, notification),
         },
-      });
+      }));
     }
     let entry = this.shared.get(spec.name);
     if (!entry || entry.connection.spec !== spec) {
@@ -66,7 +68,7 @@ export class BackendPool {
       const log = this.options.logger.child({ backend: spec.name });
       entry = {
         sinks,
-        connection: new BackendConnection(spec, {
+        connection: this.track(new BackendConnection(spec, {
           ...this.connectionOptions({}),
           listener: {
             onRequest: async (request) => {
@@ -77,7 +79,7 @@ export class BackendPool {
               for (const target of sinks) target.deliverNotification(spec.name, notification);
             },
           },
-        }),
+        })),
       };
       this.shared.set(spec.name, entry);
     }
@@ -122,6 +124,23 @@ export class BackendPool {
     if (!entry) return;
     this.shared.delete(name);
     await entry.connection.close();
+  }
+
+  /**
+   * Cancels every call in flight at any backend, each failing with `reason` (the backends are
+   * told): at shutdown past the drain bound, so that callers get an answer that says why
+   * instead of a connection reset.
+   */
+  cancelInFlight(reason: unknown): void {
+    for (const connection of this.handedOut) {
+      if (connection.isClosed) this.handedOut.delete(connection);
+      else connection.cancelInFlight(reason);
+    }
+  }
+
+  private track(connection: BackendConnection): BackendConnection {
+    this.handedOut.add(connection);
+    return connection;
   }
 
   async closeAll(): Promise<void> {

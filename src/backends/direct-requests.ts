@@ -107,6 +107,11 @@ export class DirectRequests {
     });
   }
 
+  /** Cancels every request still waiting (the backend is told), each failing with `reason`. */
+  cancelAll(reason: unknown): void {
+    for (const id of [...this.pending.keys()]) this.cancel(id, reason);
+  }
+
   /** The connection is gone: every request still waiting fails with ConnectionClosed (as the SDK's). */
   close(): void {
     this.closedWith = new McpError(ErrorCode.ConnectionClosed, "Connection closed");

@@ -28,7 +28,13 @@ export const GatewayErrorCode = {
    * mismatch); every gateway code stays in -32010…-32019, the range left to implementations.
    */
   AuditUnavailable: -32015,
+  /** The gateway is shutting down and its drain bound passed: the call was cancelled at the backend. */
+  ShuttingDown: -32016,
 } as const;
+
+export function shuttingDown(drainMs: number): McpError {
+  return new McpError(GatewayErrorCode.ShuttingDown, `the gateway is shutting down and the call outlasted its ${formatDuration(drainMs)} drain bound (MCPGW_SHUTDOWN_TIMEOUT): it was cancelled; retry it`, { drainMs });
+}
 
 export function backendTimeout(backend: string, timeoutMs: number): McpError {
   return new McpError(GatewayErrorCode.BackendTimeout, `backend "${backend}" timed out after ${formatDuration(timeoutMs)} (set --timeout on the backend)`, {

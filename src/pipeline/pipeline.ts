@@ -71,7 +71,7 @@ function outcomeOf(err: unknown, cancelled = false): AuditOutcome {
   const message = plainMessage(err);
   const errorCode = typeof code === "number" ? code : undefined;
   if (err instanceof Refusal) return { status: err.status, ...(errorCode !== undefined && { errorCode }), errorMessage: message, decision: err.status, ...(err.rule !== undefined && { rule: err.rule }) };
-  const status = cancelled ? "cancelled" : errorCode === GatewayErrorCode.BackendTimeout ? "timeout" : "error";
+  const status = cancelled || errorCode === GatewayErrorCode.ShuttingDown ? "cancelled" : errorCode === GatewayErrorCode.BackendTimeout ? "timeout" : "error";
   return { status, ...(errorCode !== undefined && { errorCode }), errorMessage: message };
 }
 

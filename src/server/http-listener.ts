@@ -9,10 +9,17 @@ export interface ListenOptions {
   logger: Logger;
 }
 
+/** After the drain bound, how long the calls cancelled by it get to have their answers written. */
+const ANSWER_GRACE_MS = 500;
+
 export interface Listener {
   readonly url: URL;
-  /** Stops accepting, lets in-flight requests finish for up to `drainMs`, then closes what is left. */
-  stop(drainMs: number): Promise<void>;
+  /**
+   * Stops taking requests and waits up to `drainMs` for those in flight; past the bound,
+   * `onDrainBound` runs (it answers what is left: it should make in-flight requests end) and
+   * connections still open are closed after ANSWER_GRACE_MS.
+   */
+  stop(drainMs: number, onDrainBound?: () => void): Promise<void>;
 }
 
 /** Serves the app with Bun.serve. */
@@ -42,14 +49,14 @@ export function listen(app: GatewayApp, options: ListenOptions): Listener {
   }
   return {
     url: server.url,
-    async stop(drainMs) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+    async stop(drainMs, onDrainBound) {
       const drained = server.stop(false).then(() => true);
-      const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), drainMs)));
-      const clean = await Promise.race([drained, timedOut]);
-      clearTimeout(timer);
+      const clean = await Promise.race([drained, Bun.sleep(drainMs).then(() => false)]);
       if (!clean) {
-        options.logger.warn({ drainMs, pending: server.pendingRequests }, "drain bound reached: closing remaining connections");
+        options.logger.warn({ drainMs, pending: server.pendingRequests }, "drain bound reached: cancelling the calls in flight, then closing remaining connections");
+        onDrainBound?.();
+        // The cancelled calls' answers (errors that name the shutdown) are written before the connections close.
+        await Promise.race([drained, Bun.sleep(ANSWER_GRACE_MS)]);
         await server.stop(true);
       }
     },
