@@ -80,14 +80,15 @@ describe("createBackendTransport over stdio", () => {
     const script = "process.stderr.write('first\\nsecond '); process.stderr.write(process.env.GREETING + ' ' + (process.env.PATH ? 'has-path' : 'no-path') + '\\n'); process.stderr.write('tail')";
     const transport = createBackendTransport(spec({ command: [process.execPath, "-e", script], env: { GREETING: "hello ${WHO}" } }), {
       env: { WHO: "world", PATH: process.env.PATH },
-      logger,
+      // As a connection passes it: bound to its backend.
+      logger: logger.child({ backend: "demo" }),
       onStderrLine: (line) => lines.push(line),
     });
     const closed = new Promise<void>((resolve) => (transport.onclose = resolve));
     await transport.start();
     await closed;
     expect(lines).toEqual(["first", "second hello world has-path", "tail"]);
-    expect(records.map((r) => [r.level, r.backend, r.msg])).toEqual(lines.map((line) => [30, "demo", line]));
+    expect(records.map((r) => [r.level, r.backend, r.stream, r.msg])).toEqual(lines.map((line) => [30, "demo", "stderr", line]));
   });
 
   test("close ends a child that ignores stdin, so nothing is left behind", async () => {
