@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { AUDIT_UNAVAILABLE_CODE, AuditUnavailableError } from "../src/audit/audit-errors.ts";
 import type { AuditAppend, AuditRepository } from "../src/audit/audit-repository.ts";
@@ -184,6 +185,36 @@ for (const [label, setup] of AUDIT_STORES) {
       });
       expect(marked.calls).toBeGreaterThanOrEqual(1);
       expect((await fixture.store.audit.list({ filter: { status: "pending" }, limit: 10_000 })).map((r) => r.requestId)).not.toContain("other-in-flight");
+    });
+
+    test("a silent chain is dead even when a live process has its pid (a zombie, or the pid reused): its calls are marked", async (context) => {
+      if (!fixture) return context.skip();
+      const s = settings();
+      const killed = await start(fixture.store.audit, s);
+      await killed.begin(call("zombie-in-flight"));
+      await killed.idle();
+      // The next start of the same instance on the same host finds a live process with that pid.
+      const marked = await markUnfinishedCalls(fixture.store.audit, {
+        self: { chainId: "restarted", instance: s.instance!, host: hostname(), pid: process.pid + 1 },
+        now: Date.now() + 60_000,
+        staleAfterMs: 30_000,
+        log: logger,
+        isAlive: () => true,
+      });
+      expect(marked.calls).toBe(1);
+      const row = (await fixture.store.audit.list({ filter: {}, limit: 10_000 })).find((r) => r.requestId === "zombie-in-flight");
+      expect(row).toMatchObject({ status: "incomplete", errorMessage: expect.stringContaining("silent since") });
+    });
+
+    test("a gateway that dies after another started is found later by its stale heartbeat, without a restart", async (context) => {
+      if (!fixture) return context.skip();
+      const dying = await start(fixture.store.audit, settings());
+      await dying.begin(call("dies-later"));
+      await dying.idle();
+      // It "dies": its heartbeat stops (no close, the chain is not ended).
+      clearInterval((dying as unknown as { heartbeatTimer: ReturnType<typeof setInterval> }).heartbeatTimer);
+      await start(fixture.store.audit, settings(), { staleAfterMs: 1_000 });
+      await eventually(async () => (await fixture!.store.audit.list({ filter: {}, limit: 10_000 })).find((r) => r.requestId === "dies-later")?.status === "incomplete", 5_000);
     });
 
     test("a chain taken over by another process is abandoned for a new one; nothing is written into it again", async (context) => {

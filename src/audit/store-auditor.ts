@@ -79,6 +79,7 @@ export class StoreAuditor implements Auditor {
   private reason: string | undefined;
   private retryTimer: ReturnType<typeof setInterval> | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private rescanTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   /** Counters for logs and the benchmark. */
   readonly stats = { commits: 0, committed: 0, refusedUnaudited: 0, proceededUnaudited: 0, lost: 0, lastCommitMs: 0 };
@@ -109,17 +110,26 @@ export class StoreAuditor implements Auditor {
     const identity = { instance: options.settings.instance ?? instanceFromHost(hostname()), host: hostname(), pid: process.pid };
     const auditor = new StoreAuditor(options, identity, newChainId(identity.instance));
     await auditor.openChain();
-    const marked = await markUnfinishedCalls(options.repository, {
-      self: { ...identity, chainId: auditor.chainId },
-      now: Date.now(),
-      staleAfterMs: auditor.options.staleAfterMs,
-      log: auditor.log,
-    });
-    if (marked.calls > 0) auditor.log.warn({ calls: marked.calls, chains: marked.chains }, "marked calls left unfinished by a stopped gateway as incomplete");
+    await auditor.markUnfinished();
     auditor.heartbeatTimer = setInterval(() => void auditor.heartbeat(), auditor.options.heartbeatMs);
     auditor.heartbeatTimer.unref?.();
+    // A gateway that dies later is found by its stale heartbeat, not only at the next start.
+    auditor.rescanTimer = setInterval(() => void auditor.markUnfinished().catch((err) => auditor.log.warn({ err: describeError(err) }, "scan for unfinished calls failed")), auditor.options.staleAfterMs / 2);
+    auditor.rescanTimer.unref?.();
     auditor.log.info({ chain: auditor.chainId, failOpen: auditor.failOpen }, "audit log ready");
     return auditor;
+  }
+
+  /** Marks calls left unfinished by dead gateways' chains as incomplete (see unfinished-calls.ts). */
+  private async markUnfinished(): Promise<void> {
+    if (this.closed) return;
+    const marked = await markUnfinishedCalls(this.repo, {
+      self: { ...this.identity, chainId: this.chainId },
+      now: Date.now(),
+      staleAfterMs: this.options.staleAfterMs,
+      log: this.log,
+    });
+    if (marked.calls > 0) this.log.warn({ calls: marked.calls, chains: marked.chains }, "marked calls left unfinished by a stopped gateway as incomplete");
   }
 
   /** This process's chain id. */
@@ -183,6 +193,7 @@ export class StoreAuditor implements Auditor {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeatTimer);
+    clearInterval(this.rescanTimer);
     clearInterval(this.retryTimer);
     const deadline = Date.now() + timeoutMs;
     while ((this.queue.length > 0 || this.flushing) && Date.now() < deadline) {

@@ -22,8 +22,11 @@ const PAGE = 500;
  * any append, so two gateways starting together cannot both mark it, and the chain stays one
  * unbroken sequence that `audit verify` checks like any other.
  *
- * A chain is dead when it was ended, when it is a previous run of this instance (same instance
- * name, and not a live process on this host), or when its heartbeat is older than staleAfterMs.
+ * A chain is dead when it was ended, when its heartbeat is older than staleAfterMs (whatever
+ * process now has its pid: a SIGKILLed gateway's pid may live on as a zombie, or be reused), or
+ * when it is a previous run of this instance (same instance name, and not a live process on this
+ * host). Gateways run this at start and again every half of staleAfterMs, so a chain that goes
+ * silent later is found too.
  */
 export async function markUnfinishedCalls(repo: AuditRepository, scan: UnfinishedCallsScan): Promise<{ chains: number; calls: number }> {
   let chains = 0;
@@ -45,6 +48,7 @@ export async function markUnfinishedCalls(repo: AuditRepository, scan: Unfinishe
 
 function whyDead(chain: AuditChain, scan: UnfinishedCallsScan): string | undefined {
   if (chain.endedAt !== null) return "its gateway shut down before these calls ended";
+  if (chain.heartbeatAt < scan.now - scan.staleAfterMs) return `its gateway has been silent since ${new Date(chain.heartbeatAt).toISOString()}`;
   if (chain.instance === scan.self.instance) {
     const isAlive = scan.isAlive ?? pidAlive;
     // Same name on this host and a live, different process: two gateways share an instance name.
@@ -54,7 +58,6 @@ function whyDead(chain: AuditChain, scan: UnfinishedCallsScan): string | undefin
     }
     return "its gateway (a previous run of this instance) stopped before these calls ended";
   }
-  if (chain.heartbeatAt < scan.now - scan.staleAfterMs) return `its gateway has been silent since ${new Date(chain.heartbeatAt).toISOString()}`;
   return undefined;
 }
 
