@@ -113,6 +113,7 @@ export async function startGateway(
       pipeline: createPipeline({ auditor, policy, limiter }),
       jobs,
       maxBodyBytes: settings.maxBodyBytes,
+      bodyTimeoutMs: settings.bodyTimeoutMs,
       jsonBudget: settings.jsonBudget,
       sessionIdleMs: settings.sessionIdleMs,
       maxSessionsPerSubject: settings.maxSessionsPerSubject,
@@ -132,6 +133,7 @@ export async function startGateway(
       resourceMetadataUrl: authentication.resourceMetadataUrl,
       auditor,
       maxBodyBytes: settings.maxBodyBytes,
+      bodyTimeoutMs: settings.bodyTimeoutMs,
       jsonBudget: settings.jsonBudget,
       logger,
     });

@@ -21,6 +21,7 @@ export interface EnvSettings {
   allowedOrigins?: string;
   sessionIdleTimeout?: string;
   maxBodyBytes?: string;
+  bodyTimeout?: string;
   maxJsonDepth?: string;
   maxJsonItems?: string;
   inputTtl?: string;
@@ -68,6 +69,7 @@ const VARIABLES = {
   allowedOrigins: "MCPGW_ALLOWED_ORIGINS",
   sessionIdleTimeout: "MCPGW_SESSION_IDLE_TIMEOUT",
   maxBodyBytes: "MCPGW_MAX_BODY_BYTES",
+  bodyTimeout: "MCPGW_BODY_TIMEOUT",
   maxJsonDepth: "MCPGW_MAX_JSON_DEPTH",
   maxJsonItems: "MCPGW_MAX_JSON_ITEMS",
   inputTtl: "MCPGW_INPUT_TTL",

@@ -18,6 +18,7 @@ describe("settings", () => {
       allowedOrigins: [],
       sessionIdleMs: 1_800_000,
       maxBodyBytes: 1_048_576,
+      bodyTimeoutMs: 10_000,
       maxSessionsPerSubject: 100,
       inputTtlMs: 600_000,
       jsonBudget: { maxDepth: 64, maxItems: 100_000 },

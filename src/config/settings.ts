@@ -19,6 +19,7 @@ export const DEFAULTS = {
   dbPoolSize: 10,
   sessionIdleMs: 30 * 60_000,
   maxBodyBytes: 1024 * 1024,
+  bodyTimeoutMs: 10_000,
   maxSessionsPerSubject: 100,
   inputTtlMs: 10 * 60_000,
 } as const;
@@ -40,6 +41,8 @@ export interface Settings {
   sessionIdleMs: number;
   /** Largest JSON-RPC message body accepted (413 beyond). */
   maxBodyBytes: number;
+  /** The whole request body must arrive within this long (408 beyond). */
+  bodyTimeoutMs: number;
   /** Open MCP sessions one authenticated subject may hold at once. */
   maxSessionsPerSubject: number;
   /** How long a 2026-07-28 client may take to answer an input_required result (its requestState's lifetime). */
@@ -78,6 +81,7 @@ export function resolveSettings(flags: FlagSettings, env: EnvSettings): Settings
     sessionIdleMs:
       env.sessionIdleTimeout === undefined ? DEFAULTS.sessionIdleMs : parseDuration(env.sessionIdleTimeout, variableName("sessionIdleTimeout")),
     maxBodyBytes: parsePositiveInt(env.maxBodyBytes, variableName("maxBodyBytes")) ?? DEFAULTS.maxBodyBytes,
+    bodyTimeoutMs: env.bodyTimeout === undefined ? DEFAULTS.bodyTimeoutMs : parseDuration(env.bodyTimeout, variableName("bodyTimeout")),
     maxSessionsPerSubject: parsePositiveInt(env.maxSessionsPerSubject, variableName("maxSessionsPerSubject")) ?? DEFAULTS.maxSessionsPerSubject,
     inputTtlMs: env.inputTtl === undefined ? DEFAULTS.inputTtlMs : parseDuration(env.inputTtl, variableName("inputTtl")),
     jsonBudget: {

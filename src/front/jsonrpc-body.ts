@@ -1,5 +1,6 @@
 import type { JSONRPCMessage, JSONRPCNotification, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import { type JsonBudget, type JsonBudgetExcess, exceedsJsonBudget } from "../json/json-budget.ts";
+import { type BodyLimits, readBodyText } from "./body-reader.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
 
 /** A refused body: the response to send, and what the audit record says about it. */
@@ -28,19 +29,16 @@ export const BUDGET_HINTS = {
 } satisfies Record<JsonBudgetExcess["bound"], string>;
 
 /**
- * Reads one JSON-RPC message from a POST body, never holding more than `maxBytes`: an oversized
- * or endless body is cut off with 413 as soon as it passes the bound. A body that would cost far
+ * Reads one JSON-RPC message from a POST body (body-reader.ts: 413 past the size bound, 408 past
+ * the time bound). A body that would cost far
  * more than its size (see json-budget.ts) is refused before it is parsed. Batches (arrays) were
  * removed from MCP in 2025-06-18 and are refused here, before the SDK transport (which still
  * accepts them) sees the body.
  */
-export async function readJsonRpcBody(request: Request, maxBytes: number, budget: JsonBudget): Promise<BodyResult> {
-  const declared = Number(request.headers.get("content-length") ?? "NaN");
-  if (declared > maxBytes) return refuse(413, GatewayErrorCode.InvalidRequest, `request body of ${declared} bytes exceeds the ${maxBytes}-byte limit`);
-  // With a declared length within the bound, Bun reads exactly that many bytes natively (cheaper
-  // than a JS stream reader); without one (chunked), the body is streamed and cut at the bound.
-  const text = Number.isFinite(declared) ? await request.text() : await readBounded(request, maxBytes);
-  if (text === undefined) return refuse(413, GatewayErrorCode.InvalidRequest, `request body exceeds the ${maxBytes}-byte limit`, { connection: "close" });
+export async function readJsonRpcBody(request: Request, limits: BodyLimits, budget: JsonBudget): Promise<BodyResult> {
+  const body = await readBodyText(request, limits);
+  if (typeof body !== "string") return refuse(body.status, GatewayErrorCode.InvalidRequest, body.reason, body.status === 413 && body.declared ? {} : { connection: "close" });
+  const text = body;
   const excess = exceedsJsonBudget(text, budget);
   if (excess) {
     const { bound, problem, ...seen } = excess;
@@ -60,24 +58,6 @@ export async function readJsonRpcBody(request: Request, maxBytes: number, budget
   return { ok: true, message: parsed as JSONRPCMessage };
 }
 
-/** Reads a body of unknown length, giving up (undefined) once it passes maxBytes. */
-export async function readBounded(request: Request, maxBytes: number): Promise<string | undefined> {
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
-}
 
 /** The method and id of a parsed message that is not valid JSON-RPC, where they have the right types. */
 function seenIn(value: unknown): { method?: string; id?: string | number } {

@@ -20,6 +20,8 @@ import { isModern, isModernStreamRequest } from "./modern-request.ts";
 /** What every session gets (FrontSessionDeps, less the front's own open/close hooks), plus the front's checks. */
 export interface McpHttpFrontOptions extends Omit<FrontSessionDeps, "onOpen" | "onClose"> {
   maxBodyBytes: number;
+  /** The whole request body must arrive within this long (408 beyond). */
+  bodyTimeoutMs: number;
   /** What a body may cost beyond its size (nesting, items, number length); refused before parsing. */
   jsonBudget: JsonBudget;
   sessionIdleMs: number;
@@ -143,7 +145,7 @@ export class McpHttpFront {
     }
     // /mcp/<backend> may have its own bound (backend add --max-body); /mcp uses the gateway's.
     const maxBody = (route.kind === "backend" && this.options.registry.get(route.backend)?.limits?.maxBodyBytes) || this.options.maxBodyBytes;
-    const body = await readJsonRpcBody(request, maxBody, this.options.jsonBudget);
+    const body = await readJsonRpcBody(request, { maxBytes: maxBody, timeoutMs: this.options.bodyTimeoutMs }, this.options.jsonBudget);
     if (!body.ok) return this.refusedBody(request, route, auth, body);
     const message = body.message;
     // The era is decided per request: modern _meta is served statelessly, initialize opens a session.

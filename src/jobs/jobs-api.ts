@@ -4,7 +4,8 @@ import type { RequestAuthenticator } from "../auth/request-authenticator.ts";
 import { UNAUTHENTICATED_CODE, unauthorizedResponse } from "../auth/unauthorized-response.ts";
 import { describeError } from "../errors.ts";
 import { plainMessage } from "../front/gateway-errors.ts";
-import { BUDGET_HINTS, readBounded } from "../front/jsonrpc-body.ts";
+import { BUDGET_HINTS } from "../front/jsonrpc-body.ts";
+import { readBodyText } from "../front/body-reader.ts";
 import { type JsonBudget, exceedsJsonBudget } from "../json/json-budget.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Principal } from "../pipeline/principal.ts";
@@ -20,6 +21,8 @@ export interface JobsApiOptions {
   resourceMetadataUrl(request: Request): string;
   auditor: Auditor;
   maxBodyBytes: number;
+  /** The whole request body must arrive within this long (408 beyond). */
+  bodyTimeoutMs: number;
   /** What a body may cost beyond its size (see json-budget.ts). */
   jsonBudget: JsonBudget;
   logger: Logger;
@@ -61,9 +64,10 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
   }
 
   async function submit(request: Request, principal: Principal): Promise<Response> {
-    const text = await readBody(request, options.maxBodyBytes);
-    if (text === undefined) {
-      return invalidBody(principal, 413, `the request body exceeds ${options.maxBodyBytes} bytes`, "send smaller arguments, or raise MCPGW_MAX_BODY_BYTES", { connection: "close" });
+    const text = await readBodyText(request, { maxBytes: options.maxBodyBytes, timeoutMs: options.bodyTimeoutMs });
+    if (typeof text !== "string") {
+      const hint = text.status === 413 ? "send smaller arguments, or raise MCPGW_MAX_BODY_BYTES" : "send the whole body at once";
+      return invalidBody(principal, text.status, text.status === 413 ? `the request body exceeds ${options.maxBodyBytes} bytes` : text.reason, hint, { connection: "close" });
     }
     const excess = exceedsJsonBudget(text, options.jsonBudget);
     if (excess) return invalidBody(principal, 400, `the body is refused: ${excess.problem}${BUDGET_HINTS[excess.bound]}`, "send simpler arguments");
@@ -124,10 +128,4 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
       return problem(status, plainMessage(err), typeof hint === "string" ? hint : undefined, typeof retryAfter === "number" ? { "retry-after": String(retryAfter) } : {});
     }
   };
-}
-
-async function readBody(request: Request, maxBytes: number): Promise<string | undefined> {
-  const declared = Number(request.headers.get("content-length") ?? "NaN");
-  if (declared > maxBytes) return undefined;
-  return Number.isFinite(declared) ? request.text() : readBounded(request, maxBytes);
 }
