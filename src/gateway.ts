@@ -8,6 +8,7 @@ import { AuditMetrics } from "./observability/audit-metrics.ts";
 import { BackendHealthMetrics } from "./observability/backend-health-metrics.ts";
 import { handleTraced } from "./observability/trace-propagation.ts";
 import { StoreAuditor } from "./audit/store-auditor.ts";
+import { UnauthenticatedFloodGuard } from "./audit/unauthenticated-flood.ts";
 import type { Auditor } from "./audit/auditor.ts";
 import { type Authentication, createAuthentication } from "./auth/authentication.ts";
 import { McpHttpFront } from "./front/mcp-http-front.ts";
@@ -73,7 +74,8 @@ export async function startGateway(
   let workers: JobWorkerPool | undefined;
   // The store-backed auditor opens this process's audit chain once the schema is current.
   let storeAuditor: StoreAuditor | undefined;
-  let listener: Listener;
+  let listener: Listener | undefined;
+  let floodGuard: UnauthenticatedFloodGuard | undefined;
   let mcp: McpHttpFront | undefined;
   metrics.register(new Gauge("mcpgw_sessions", "Open MCP client sessions", () => mcp?.sessionCount ?? 0));
   let authentication: Authentication | undefined;
@@ -88,6 +90,9 @@ export async function startGateway(
     if (!overrides.auditor && !settings.audit.enabled) logger.warn("MCPGW_AUDIT=off: calls are NOT audited (for development and benchmarks only)");
     // One auditor for the pipeline's refusals and calls and the front's unauthenticated requests.
     const auditor = new ObservingAuditor(overrides.auditor ?? storeAuditor ?? new NoAuditor(), logger, metrics);
+    floodGuard = new UnauthenticatedFloodGuard(auditor, logger);
+    // Asked only for refusals, once the listener (which knows the peer) is up.
+    const peerOf = (request: Request) => listener?.peerOf(request);
     // Before watcher.start(), which loads the signing keys and revocations it registers.
     authentication = await createAuthentication(settings.auth, store, logger, watcher);
     await watcher.start();
@@ -121,6 +126,8 @@ export async function startGateway(
       authenticator: authentication.authenticator,
       resourceMetadataUrl: authentication.resourceMetadataUrl,
       auditor,
+      floodGuard,
+      peerOf,
       policy,
       sealer: new RequestStateSealer(() => store.signingKeys.list()),
       inputTtlMs: settings.inputTtlMs,
@@ -132,6 +139,8 @@ export async function startGateway(
       authenticator: authentication.authenticator,
       resourceMetadataUrl: authentication.resourceMetadataUrl,
       auditor,
+      floodGuard,
+      peerOf,
       maxBodyBytes: settings.maxBodyBytes,
       bodyTimeoutMs: settings.bodyTimeoutMs,
       jsonBudget: settings.jsonBudget,
@@ -164,7 +173,8 @@ export async function startGateway(
         await workers?.stop(Math.max(0, deadline - Date.now()));
         await jobBackends.closeAll();
         await pool.closeAll();
-        // After the sessions: their last outcomes are committed before the chain is ended.
+        // After the sessions: their last outcomes (and the last flood summary) are committed before the chain is ended.
+        await floodGuard?.flush();
         await storeAuditor?.close();
         watcher.stop();
         authentication?.stop();

@@ -1,6 +1,7 @@
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { type InitializeRequestParams, InitializeRequestSchema, type JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Auditor } from "../audit/auditor.ts";
+import type { UnauthenticatedFloodGuard } from "../audit/unauthenticated-flood.ts";
 import type { AuthFailure } from "../auth/auth-failure.ts";
 import type { AuthOutcome, RequestAuthenticator } from "../auth/request-authenticator.ts";
 import { UNAUTHENTICATED_CODE, unauthorizedResponse } from "../auth/unauthorized-response.ts";
@@ -35,6 +36,10 @@ export interface McpHttpFrontOptions extends Omit<FrontSessionDeps, "onOpen" | "
   resourceMetadataUrl(request: Request): string;
   /** Where unauthenticated requests are recorded (the pipeline's auditor). */
   auditor: Auditor;
+  /** Bounds what callers without a valid token add to the audit log (and answers a flooding source 429). */
+  floodGuard: UnauthenticatedFloodGuard;
+  /** The address a request came from (the listener knows it), for the flood guard. */
+  peerOf(request: Request): string | undefined;
   /** The policy, for what a 2026-07-28 subscriptions/listen stream may carry. */
   policy: PolicyEngine;
   /** Seals the requestState handed to 2026-07-28 clients (input_required). */
@@ -254,14 +259,17 @@ export class McpHttpFront {
       ...(route?.kind === "backend" && { backend: route.backend }),
     };
     const trace = currentTrace();
-    this.options.logger.info(
-      { reason: failure.reason, detail: failure.detail, method: request.method, path, ...(context.sessionId && { session: context.sessionId }), ...(trace && { trace_id: trace.traceId, span_id: trace.spanId }) },
-      "request unauthenticated",
-    );
-    try {
-      await this.options.auditor.refuse(context, { status: "unauthenticated", errorCode: UNAUTHENTICATED_CODE, errorMessage: failure.message, decision: "unauthenticated", rule: failure.reason });
-    } catch (err) {
-      this.options.logger.error({ err: describeError(err), reason: failure.reason }, "unauthenticated request not audited");
+    const source = this.options.peerOf(request);
+    const decision = await this.options.floodGuard.refuse(source, context, { status: "unauthenticated", errorCode: UNAUTHENTICATED_CODE, errorMessage: failure.message, decision: "unauthenticated", rule: failure.reason });
+    // Past the first ones of a minute, they are counted, not logged one by one either.
+    if (decision.kind === "recorded") {
+      this.options.logger.info(
+        { reason: failure.reason, detail: failure.detail, method: request.method, path, source, ...(context.sessionId && { session: context.sessionId }), ...(trace && { trace_id: trace.traceId, span_id: trace.spanId }) },
+        "request unauthenticated",
+      );
+    }
+    if (decision.kind === "limited") {
+      return error(429, GatewayErrorCode.RateLimited, `Too Many Requests: too many requests without a valid token from ${source ?? "this source"}; retry in ${decision.retryAfterSec} s with a valid token`, null, { "retry-after": String(decision.retryAfterSec) });
     }
     return unauthorizedResponse(failure, this.options.resourceMetadataUrl(request));
   }

@@ -1,4 +1,5 @@
 import type { Auditor } from "../audit/auditor.ts";
+import type { UnauthenticatedFloodGuard } from "../audit/unauthenticated-flood.ts";
 import type { AuthFailure } from "../auth/auth-failure.ts";
 import type { RequestAuthenticator } from "../auth/request-authenticator.ts";
 import { UNAUTHENTICATED_CODE, unauthorizedResponse } from "../auth/unauthorized-response.ts";
@@ -20,6 +21,10 @@ export interface JobsApiOptions {
   /** The RFC 9728 document's URL, for the WWW-Authenticate header of a 401. */
   resourceMetadataUrl(request: Request): string;
   auditor: Auditor;
+  /** Bounds what callers without a valid token add to the audit log (shared with /mcp). */
+  floodGuard: UnauthenticatedFloodGuard;
+  /** The address a request came from, for the flood guard. */
+  peerOf(request: Request): string | undefined;
   maxBodyBytes: number;
   /** The whole request body must arrive within this long (408 beyond). */
   bodyTimeoutMs: number;
@@ -108,9 +113,8 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
   }
 
   async function unauthenticated(request: Request, path: string, failure: AuthFailure): Promise<Response> {
-    await options.auditor
-      .refuse({ method: `${request.method} ${path}` }, { status: "unauthenticated", errorCode: UNAUTHENTICATED_CODE, errorMessage: failure.message, decision: "unauthenticated", rule: failure.reason })
-      .catch((err) => options.logger.error({ err: describeError(err) }, "unauthenticated request not audited"));
+    const decision = await options.floodGuard.refuse(options.peerOf(request), { method: `${request.method} ${path}` }, { status: "unauthenticated", errorCode: UNAUTHENTICATED_CODE, errorMessage: failure.message, decision: "unauthenticated", rule: failure.reason });
+    if (decision.kind === "limited") return problem(429, "too many requests without a valid token from this source", `retry in ${decision.retryAfterSec} s with a valid token`, { "retry-after": String(decision.retryAfterSec) });
     const rpc = unauthorizedResponse(failure, options.resourceMetadataUrl(request));
     return problem(rpc.status, `Unauthorized: ${failure.message}`, 'send "Authorization: Bearer <token>" (mcpgw token issue)', Object.fromEntries(rpc.headers));
   }

@@ -20,6 +20,8 @@ export interface Listener {
    * connections still open are closed after ANSWER_GRACE_MS.
    */
   stop(drainMs: number, onDrainBound?: () => void): Promise<void>;
+  /** The address a request being served came from (asked only when needed: a 401's accounting). */
+  peerOf(request: Request): string | undefined;
 }
 
 /** Serves the app with Bun.serve. */
@@ -49,6 +51,7 @@ export function listen(app: GatewayApp, options: ListenOptions): Listener {
   }
   return {
     url: server.url,
+    peerOf: (request) => server.requestIP(request)?.address,
     async stop(drainMs, onDrainBound) {
       const drained = server.stop(false).then(() => true);
       const clean = await Promise.race([drained, Bun.sleep(drainMs).then(() => false)]);
