@@ -3,11 +3,21 @@ import type { Store } from "../store/store.ts";
 import type { SigningAlgorithm } from "./auth-settings.ts";
 import { type SigningKeyRecord, activeKey } from "./signing-key.ts";
 
-/** Generates a key pair for signing the gateway's tokens; its kid is the RFC 7638 thumbprint. */
+/**
+ * Generates a key pair for signing the gateway's tokens; its kid is the RFC 7638 thumbprint. A
+ * thumbprint starting with "-" (1 in 64) would read as an option on a command line (`mcpgw key
+ * retire KID`), so such a pair is drawn again.
+ */
 export async function generateSigningKey(alg: SigningAlgorithm, now = Date.now()): Promise<SigningKeyRecord> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-  const publicJwk = await exportJWK(publicKey);
-  const kid = await calculateJwkThumbprint(publicJwk);
+  let pair: CryptoKeyPair;
+  let publicJwk: JWK;
+  let kid: string;
+  do {
+    pair = await generateKeyPair(alg, { extractable: true });
+    publicJwk = await exportJWK(pair.publicKey);
+    kid = await calculateJwkThumbprint(publicJwk);
+  } while (kid.startsWith("-"));
+  const { privateKey } = pair;
   return { kid, alg, publicJwk: { ...publicJwk, kid, alg, use: "sig" }, privateJwk: { ...(await exportJWK(privateKey)), kid, alg }, createdAt: now };
 }
 
