@@ -1,0 +1,66 @@
+/**
+ * The front's fuzz run at scale (issue 15, acceptance 2): the seeded cases of the fuzz test in
+ * `npm test` (test/helpers/fuzz-cases.ts), 100,000 by default, against a gateway started in this
+ * process with a lab backend and authentication on. Prints the seed, the answers by status, and
+ * the worst event-loop lag; exits 1 on any 5xx, hang or stall over 100 ms.
+ *
+ *   bun bench/fuzz.ts [--cases N] [--seed S] [--concurrency C]
+ */
+import { join } from "node:path";
+import { issueToken } from "../src/auth/token-issuer.ts";
+import { parsePermission } from "../src/policy/permission.ts";
+import { REPO_ROOT } from "../test/helpers/cli.ts";
+import { fuzzCase, seededRandom, sendCase } from "../test/helpers/fuzz-cases.ts";
+import { BUN, startTestGateway } from "../test/helpers/gateway.ts";
+
+function option(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  if (at < 0) return fallback;
+  const value = Number(process.argv[at + 1]);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    console.error(`--${name} must be a whole number, got "${process.argv[at + 1]}"`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const cases = option("cases", 100_000);
+const seed = option("seed", Math.floor(Math.random() * 2 ** 31));
+const concurrency = option("concurrency", 16);
+let token = "";
+const gw = await startTestGateway([{ name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } }], { auth: "required" }, {
+  prepare: async (store) => {
+    await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
+    token = (await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject: "fuzzer", roles: ["all"], ttlMs: 86_400_000 })).token;
+  },
+});
+console.log(`fuzz: ${cases} cases, seed ${seed}, ${concurrency} at a time`);
+const random = seededRandom(seed);
+let maxLag = 0;
+let last = performance.now();
+const monitor = setInterval(() => {
+  const now = performance.now();
+  maxLag = Math.max(maxLag, now - last - 10);
+  last = now;
+}, 10);
+const statuses = new Map<number, number>();
+const bad: string[] = [];
+let next = 0;
+const started = performance.now();
+await Promise.all(
+  Array.from({ length: concurrency }, async () => {
+    while (next < cases) {
+      const index = next++;
+      const fuzz = fuzzCase(random);
+      const outcome = await sendCase(gw.base, fuzz, random() < 0.9 ? `Bearer ${token}` : undefined, 10_000);
+      statuses.set(outcome.status, (statuses.get(outcome.status) ?? 0) + 1);
+      if (outcome.failed || outcome.status >= 500) bad.push(`case ${index} (${fuzz.kind}): ${outcome.failed ?? `HTTP ${outcome.status}`}`);
+      if (index > 0 && index % 10_000 === 0) console.log(`  ${index} cases, worst lag so far ${maxLag.toFixed(1)} ms`);
+    }
+  }),
+);
+clearInterval(monitor);
+await gw.stop();
+console.log(`fuzz: ${cases} cases in ${((performance.now() - started) / 1000).toFixed(1)} s; statuses ${JSON.stringify(Object.fromEntries(statuses))}; worst event-loop lag ${maxLag.toFixed(1)} ms; ${bad.length} bad`);
+for (const line of bad.slice(0, 20)) console.log(`  ${line}`);
+process.exit(bad.length > 0 || maxLag >= 100 ? 1 : 0);
