@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { issueToken } from "../src/auth/token-issuer.ts";
 import { parsePermission } from "../src/policy/permission.ts";
 import { REPO_ROOT } from "../test/helpers/cli.ts";
-import { fuzzCase, seededRandom, sendCase } from "../test/helpers/fuzz-cases.ts";
+import { runFuzz } from "../test/helpers/fuzz-cases.ts";
 import { BUN, startTestGateway } from "../test/helpers/gateway.ts";
 
 function option(name: string, fallback: number): number {
@@ -35,32 +35,9 @@ const gw = await startTestGateway([{ name: "lab", command: [BUN, join(REPO_ROOT,
   },
 });
 console.log(`fuzz: ${cases} cases, seed ${seed}, ${concurrency} at a time`);
-const random = seededRandom(seed);
-let maxLag = 0;
-let last = performance.now();
-const monitor = setInterval(() => {
-  const now = performance.now();
-  maxLag = Math.max(maxLag, now - last - 10);
-  last = now;
-}, 10);
-const statuses = new Map<number, number>();
-const bad: string[] = [];
-let next = 0;
 const started = performance.now();
-await Promise.all(
-  Array.from({ length: concurrency }, async () => {
-    while (next < cases) {
-      const index = next++;
-      const fuzz = fuzzCase(random);
-      const outcome = await sendCase(gw.base, fuzz, random() < 0.9 ? `Bearer ${token}` : undefined, 10_000);
-      statuses.set(outcome.status, (statuses.get(outcome.status) ?? 0) + 1);
-      if (outcome.failed || outcome.status >= 500) bad.push(`case ${index} (${fuzz.kind}): ${outcome.failed ?? `HTTP ${outcome.status}`}`);
-      if (index > 0 && index % 10_000 === 0) console.log(`  ${index} cases, worst lag so far ${maxLag.toFixed(1)} ms`);
-    }
-  }),
-);
-clearInterval(monitor);
+const run = await runFuzz({ base: gw.base, token, cases, seed, concurrency, onProgress: (done, r) => console.log(`  ${done} cases, worst lag so far ${r.maxLagMs.toFixed(1)} ms`) });
 await gw.stop();
-console.log(`fuzz: ${cases} cases in ${((performance.now() - started) / 1000).toFixed(1)} s; statuses ${JSON.stringify(Object.fromEntries(statuses))}; worst event-loop lag ${maxLag.toFixed(1)} ms; ${bad.length} bad`);
-for (const line of bad.slice(0, 20)) console.log(`  ${line}`);
-process.exit(bad.length > 0 || maxLag >= 100 ? 1 : 0);
+console.log(`fuzz: ${cases} cases in ${((performance.now() - started) / 1000).toFixed(1)} s; statuses ${JSON.stringify(Object.fromEntries(run.statuses))}; worst event-loop lag ${run.maxLagMs.toFixed(1)} ms; ${run.bad.length} bad`);
+for (const line of run.bad.slice(0, 20)) console.log(`  ${line}`);
+process.exit(run.bad.length > 0 || run.maxLagMs >= 100 ? 1 : 0);

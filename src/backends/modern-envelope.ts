@@ -1,5 +1,6 @@
 import type { ClientCapabilities, Implementation, Request, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import { currentTrace } from "../observability/trace-propagation.ts";
+import { META, MODERN_VERSION, ModernErrorCode } from "../protocol/modern.ts";
 
 /**
  * MCP 2026-07-28 as the gateway speaks it to a backend: no initialize, no session; every request
@@ -8,18 +9,13 @@ import { currentTrace } from "../observability/trace-propagation.ts";
  */
 
 /** The modern revision the gateway speaks to backends. */
-export const MODERN_PROTOCOL_VERSION = "2026-07-28";
+export const MODERN_PROTOCOL_VERSION = MODERN_VERSION;
 
 /** The reserved `_meta` keys a backend request carries or a backend result may carry. */
-export const ENVELOPE_KEYS = {
-  protocolVersion: "io.modelcontextprotocol/protocolVersion",
-  clientCapabilities: "io.modelcontextprotocol/clientCapabilities",
-  clientInfo: "io.modelcontextprotocol/clientInfo",
-  serverInfo: "io.modelcontextprotocol/serverInfo",
-} as const;
+export const ENVELOPE_KEYS = META;
 
 /** UnsupportedProtocolVersionError: a modern server names the versions it does support in `data.supported`. */
-export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
+export const UNSUPPORTED_PROTOCOL_VERSION = ModernErrorCode.UnsupportedProtocolVersion;
 
 /** What every modern request says about the gateway as the backend's client. */
 export interface Envelope {

@@ -3,6 +3,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { BACKEND_JSON_BUDGET, exceedsJsonBudget } from "../json/json-budget.ts";
 import { paramHeadersIn } from "./param-headers.ts";
+import { MIRRORED_NAME_FIELD } from "../protocol/modern.ts";
 
 export interface ModernHttpTransportOptions {
   /** Sent on every POST (the backend's configured headers, `${VAR}`s resolved). */
@@ -14,15 +15,6 @@ export interface ModernHttpTransportOptions {
   maxMessageBytes: number;
 }
 
-/** The methods whose Mcp-Name header mirrors a body field (streamable-http; tasks: ext-tasks), and which field. */
-const NAMED: Record<string, string> = {
-  "tools/call": "name",
-  "prompts/get": "name",
-  "resources/read": "uri",
-  "tasks/get": "taskId",
-  "tasks/update": "taskId",
-  "tasks/cancel": "taskId",
-};
 
 /**
  * Streamable HTTP as MCP 2026-07-28 has it, for a backend that speaks it: no session; each
@@ -103,7 +95,7 @@ export class ModernHttpTransport implements Transport {
   }
 
   private headersFor(method: string, params: Record<string, unknown> | undefined): Record<string, string> {
-    const field = NAMED[method];
+    const field = MIRRORED_NAME_FIELD[method];
     const named = field === undefined ? undefined : params?.[field];
     const headers: Record<string, string> = {
       ...this.baseHeaders,

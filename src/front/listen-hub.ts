@@ -10,7 +10,7 @@ import type { Principal } from "../pipeline/principal.ts";
 import type { PolicyEngine } from "../policy/policy-engine.ts";
 import { prefixUri, splitUri } from "./aggregate-names.ts";
 import { EventWriter, SSE_HEADERS } from "./event-writer.ts";
-import { META } from "./modern-request.ts";
+import { META } from "../protocol/modern.ts";
 
 /** What a subscriptions/listen request may ask for (2026-07-28 basic/patterns/subscriptions). */
 interface SubscriptionFilter {

@@ -19,7 +19,8 @@ import { plainMessage } from "./gateway-errors.ts";
 import { isRequestMessage } from "./jsonrpc-body.ts";
 import { rateLimitHeaders } from "./json-fast-path.ts";
 import { mergeCapabilities } from "./merge-capabilities.ts";
-import { ALL_VERSIONS, META, ModernErrorCode, type ModernRefusal, type ModernRequest, checkModernRequest, paramHeaderMismatch } from "./modern-request.ts";
+import { META, ModernErrorCode } from "../protocol/modern.ts";
+import { ALL_VERSIONS, type ModernRefusal, type ModernRequest, checkModernRequest, paramHeaderMismatch } from "./modern-request.ts";
 import { splitName } from "./aggregate-names.ts";
 import { StatelessCall, type StatelessCallDeps } from "./stateless-call.ts";
 

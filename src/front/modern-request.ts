@@ -1,5 +1,6 @@
 import { type ClientCapabilities, type Implementation, type JSONRPCMessage, type JSONRPCRequest, LATEST_PROTOCOL_VERSION, type LoggingLevel, LoggingLevelSchema, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { type ParamHeader, paramValue } from "../backends/param-headers.ts";
+import { META, MIRRORED_NAME_FIELD, MODERN_VERSION, ModernErrorCode } from "../protocol/modern.ts";
 import { GatewayErrorCode } from "./gateway-errors.ts";
 
 /**
@@ -10,26 +11,10 @@ import { GatewayErrorCode } from "./gateway-errors.ts";
  */
 
 /** The stateless revisions the gateway serves. */
-export const MODERN_VERSIONS: readonly string[] = ["2026-07-28"];
+export const MODERN_VERSIONS: readonly string[] = [MODERN_VERSION];
 /** Every version the gateway speaks: the modern ones statelessly, the others on an initialize session. */
 export const ALL_VERSIONS: readonly string[] = [...MODERN_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS.filter((v) => v <= LATEST_PROTOCOL_VERSION)];
 
-/** The reserved `_meta` keys of 2026-07-28 (basic/index). */
-export const META = {
-  protocolVersion: "io.modelcontextprotocol/protocolVersion",
-  clientCapabilities: "io.modelcontextprotocol/clientCapabilities",
-  clientInfo: "io.modelcontextprotocol/clientInfo",
-  logLevel: "io.modelcontextprotocol/logLevel",
-  serverInfo: "io.modelcontextprotocol/serverInfo",
-  subscriptionId: "io.modelcontextprotocol/subscriptionId",
-} as const;
-
-/** Error codes of 2026-07-28 (basic/index, "Error Codes"). */
-export const ModernErrorCode = {
-  HeaderMismatch: -32020,
-  MissingRequiredClientCapability: -32021,
-  UnsupportedProtocolVersion: -32022,
-} as const;
 
 /** What a checked modern request says about its client. */
 export interface ModernRequest {
@@ -75,15 +60,6 @@ export function isModernStreamRequest(headers: Headers): boolean {
   return header !== null && !headers.has("mcp-session-id") && MODERN_VERSIONS.includes(header.trim());
 }
 
-/** The methods whose Mcp-Name header mirrors a body field, and which field. */
-const NAMED: Record<string, string> = {
-  "tools/call": "name",
-  "prompts/get": "name",
-  "resources/read": "uri",
-  "tasks/get": "taskId",
-  "tasks/update": "taskId",
-  "tasks/cancel": "taskId",
-};
 
 const ENCODED = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;
 
@@ -139,7 +115,7 @@ export function checkModernRequest(message: JSONRPCRequest, headers: Headers): M
   const method = headers.get("mcp-method")?.trim();
   if (method === undefined) return mismatch("the Mcp-Method header is required");
   if (method !== message.method) return mismatch(`Mcp-Method header value '${method}' does not match body value '${message.method}'`);
-  const field = NAMED[message.method];
+  const field = MIRRORED_NAME_FIELD[message.method];
   if (field !== undefined) {
     const header = headers.get("mcp-name");
     const bodyValue = (message.params as Record<string, unknown> | undefined)?.[field];

@@ -7,7 +7,7 @@ import type { CallerSession, ClientRequestExtra, Sharer, SessionRoute } from "..
 import type { Principal } from "../pipeline/principal.ts";
 import { unknownBackend } from "./gateway-errors.ts";
 import type { InputBridge } from "./input-bridge.ts";
-import { META } from "./modern-request.ts";
+import { META } from "../protocol/modern.ts";
 
 /** What every stateless call shares: where backends are, and the one sink their shared connections report to. */
 export interface StatelessCallDeps {

@@ -4,6 +4,7 @@ import type { CallerSession, ClientRequestExtra } from "../pipeline/caller-sessi
 import type { RoutePlan } from "../pipeline/route.ts";
 import { type JobRecord, TERMINAL_STATUSES } from "./job-record.ts";
 import type { JobService } from "./job-service.ts";
+import { submitCall } from "./task-methods.ts";
 import { TASK_POLL_INTERVAL_MS, progressMessage } from "./job-views.ts";
 
 /**
@@ -52,19 +53,7 @@ export function modernTaskView(job: JobRecord, detailed: boolean): Record<string
 
 /** tools/call run as a task: routed, authorised, limited and audited already; the client gets the task at once. */
 export function modernTaskCall(plan: RoutePlan, jobs: JobService, session: CallerSession, request: Request, extra: ClientRequestExtra): RoutePlan {
-  const params = (request.params ?? {}) as Record<string, unknown>;
-  return {
-    ...plan,
-    async run() {
-      if (plan.backend === undefined || plan.target === undefined) throw new McpError(ErrorCode.InvalidParams, "tools/call needs a tool name");
-      const job = await jobs.submit(
-        authenticate(extra),
-        { backend: plan.backend, tool: plan.target, arguments: (params.arguments ?? {}) as Record<string, unknown> },
-        { origin: "mcp", requestId: String(extra.requestId), checked: true, ...(session.clientInfo && { clientName: session.clientInfo.name, clientVersion: session.clientInfo.version }) },
-      );
-      return { resultType: "task", ...modernTaskView(job, false) };
-    },
-  };
+  return { ...plan, run: async () => ({ resultType: "task", ...modernTaskView(await submitCall(plan, jobs, session, request, extra), false) }) };
 }
 
 /** tasks/get, tasks/update and tasks/cancel: the caller's own jobs, on this endpoint's backend(s). */

@@ -22,25 +22,23 @@ type Params = Record<string, unknown>;
  * backend that supports tasks gets the call as a task (job-runner.ts).
  */
 export function taskAugmentedCall(plan: RoutePlan, jobs: JobService, session: CallerSession, request: Request, extra: ClientRequestExtra): RoutePlan {
-  const params = (request.params ?? {}) as Params;
-  const task = (params.task ?? {}) as { ttl?: unknown };
-  return {
-    ...plan,
-    async run() {
-      if (plan.backend === undefined || plan.target === undefined) throw new McpError(ErrorCode.InvalidParams, "tools/call needs a tool name");
-      const job = await jobs.submit(
-        authenticate(extra),
-        {
-          backend: plan.backend,
-          tool: plan.target,
-          arguments: (params.arguments ?? {}) as Record<string, unknown>,
-          ...(typeof task.ttl === "number" && task.ttl > 0 && { ttlMs: task.ttl }),
-        },
-        { origin: "mcp", requestId: String(extra.requestId), sessionId: session.id, checked: true, ...clientOf(session) },
-      );
-      return { task: taskView(job) };
-    },
-  };
+  const task = ((request.params as Params | undefined)?.task ?? {}) as { ttl?: unknown };
+  const ttlMs = typeof task.ttl === "number" && task.ttl > 0 ? task.ttl : undefined;
+  return { ...plan, run: async () => ({ task: taskView(await submitCall(plan, jobs, session, request, extra, ttlMs)) }) };
+}
+
+/**
+ * The job that runs a routed tools/call (authorised, limited and audited already by the
+ * pipeline): what both eras' tasks submit.
+ */
+export function submitCall(plan: RoutePlan, jobs: JobService, session: CallerSession, request: Request, extra: ClientRequestExtra, ttlMs?: number): Promise<JobRecord> {
+  if (plan.backend === undefined || plan.target === undefined) throw new McpError(ErrorCode.InvalidParams, "tools/call needs a tool name");
+  const args = ((request.params as Params | undefined)?.arguments ?? {}) as Record<string, unknown>;
+  return jobs.submit(
+    authenticate(extra),
+    { backend: plan.backend, tool: plan.target, arguments: args, ...(ttlMs !== undefined && { ttlMs }) },
+    { origin: "mcp", requestId: String(extra.requestId), ...(session.id !== "" && { sessionId: session.id }), checked: true, ...clientOf(session) },
+  );
 }
 
 /** tasks/get, tasks/result, tasks/list and tasks/cancel: the caller's own jobs, on this session's backend(s). */

@@ -150,3 +150,42 @@ export async function sendCase(base: string, fuzz: FuzzCase, authorization: stri
     return { status: 0, ms: performance.now() - started, failed: (err as Error).name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : String(err) };
   }
 }
+
+export interface FuzzRun {
+  statuses: Map<number, number>;
+  kinds: Map<string, number>;
+  /** A line for each case answered 5xx or not at all. */
+  bad: string[];
+  /** The event loop's worst lag over the run: how late a 10 ms timer fired (the gateway runs in this process). */
+  maxLagMs: number;
+}
+
+/** Sends `cases` seeded cases, `concurrency` at a time, a valid token on nine in ten; measures the event loop meanwhile. */
+export async function runFuzz(options: { base: string; token: string; cases: number; seed: number; concurrency: number; onProgress?: (done: number, run: FuzzRun) => void }): Promise<FuzzRun> {
+  const random = seededRandom(options.seed);
+  const run: FuzzRun = { statuses: new Map(), kinds: new Map(), bad: [], maxLagMs: 0 };
+  let last = performance.now();
+  const monitor = setInterval(() => {
+    const now = performance.now();
+    run.maxLagMs = Math.max(run.maxLagMs, now - last - 10);
+    last = now;
+  }, 10);
+  let next = 0;
+  const worker = async () => {
+    while (next < options.cases) {
+      const index = next++;
+      const fuzz = fuzzCase(random);
+      run.kinds.set(fuzz.kind, (run.kinds.get(fuzz.kind) ?? 0) + 1);
+      const outcome = await sendCase(options.base, fuzz, random() < 0.9 ? `Bearer ${options.token}` : undefined, 10_000);
+      run.statuses.set(outcome.status, (run.statuses.get(outcome.status) ?? 0) + 1);
+      if (outcome.failed || outcome.status >= 500) run.bad.push(`case ${index} (${fuzz.kind} ${fuzz.method} ${fuzz.path}): ${outcome.failed ?? `HTTP ${outcome.status}`}; body starts ${JSON.stringify((fuzz.body ?? "").slice(0, 120))}`);
+      if (index > 0 && index % 10_000 === 0) options.onProgress?.(index, run);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: options.concurrency }, worker));
+  } finally {
+    clearInterval(monitor);
+  }
+  return run;
+}
