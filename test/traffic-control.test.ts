@@ -164,7 +164,7 @@ describe("a daily quota across a gateway restart", () => {
 });
 
 describe("sessions per subject", () => {
-  test("a subject at its session cap is refused (429, audited); ending one frees a place; others are unaffected", async () => {
+  test("at its session cap a subject's least recently used idle session makes room (audited); when all are busy the new one is refused (429); others are unaffected", async () => {
     const { issueToken } = await import("../src/auth/token-issuer.ts");
     const { CapturingAuditor } = await import("./helpers/auth-tokens.ts");
     const auditor = new CapturingAuditor();
@@ -172,27 +172,38 @@ describe("sessions per subject", () => {
     const gw = await startTestGateway([{ name: "lab", command: LAB }], { auth: "required", maxSessionsPerSubject: "2" }, {
       auditor,
       prepare: async (store) => {
-        for (const subject of ["hana", "ivan"]) tokens[subject] = (await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject, roles: [], ttlMs: 600_000 })).token;
+        const { parsePermission } = await import("../src/policy/permission.ts");
+        await store.roles.create({ name: "lab-user", rules: [{ effect: "allow", permission: parsePermission("lab/*") }] });
+        for (const subject of ["hana", "ivan"]) tokens[subject] = (await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject, roles: ["lab-user"], ttlMs: 600_000 })).token;
       },
     });
     const clients: Client[] = [];
     try {
-      clients.push(await connectClient(gw.mcpUrl("lab"), {}, "one", { token: tokens.hana }));
-      clients.push(await connectClient(gw.mcpUrl("lab"), {}, "two", { token: tokens.hana }));
-      const third = await connectClient(gw.mcpUrl("lab"), {}, "three", { token: tokens.hana }).then(
+      const one = await connectClient(gw.mcpUrl("lab"), {}, "one", { token: tokens.hana });
+      clients.push(one);
+      await Bun.sleep(5);
+      const two = await connectClient(gw.mcpUrl("lab"), {}, "two", { token: tokens.hana });
+      clients.push(two);
+      // At the cap, "one" (used least recently, nothing in flight) is ended for "three".
+      clients.push(await connectClient(gw.mcpUrl("lab"), {}, "three", { token: tokens.hana }));
+      expect(auditor.refusals.map((r) => [r.context.subject, r.outcome.status, r.outcome.decision, r.outcome.rule])).toEqual([["hana", "cancelled", "evicted", "max sessions per subject"]]);
+      expect(auditor.refusals[0]!.outcome.errorMessage).toContain("least recently used idle session");
+      await expect(one.callTool({ name: "echo", arguments: { text: "gone?" } })).rejects.toThrow(/404|Session not found/);
+      // With both of its sessions busy (a call in flight each), hana's next session is refused.
+      const busy = clients.slice(1).map((c) => c.callTool({ name: "sleep", arguments: { ms: 1_500 } }));
+      await Bun.sleep(300);
+      const fourth = await connectClient(gw.mcpUrl("lab"), {}, "four", { token: tokens.hana }).then(
         () => ({ code: 0, message: "opened" }),
         (err: Error & { code: number }) => ({ code: err.code, message: err.message }),
       );
-      expect(third.code).toBe(429);
-      expect(third.message).toContain('"code":-32013');
-      expect(third.message).toContain('already has 2 open sessions, the most allowed (MCPGW_MAX_SESSIONS_PER_SUBJECT)');
-      expect(auditor.refusals.map((r) => [r.context.subject, r.outcome.status, r.outcome.rule])).toEqual([["hana", "rate_limited", "max sessions per subject"]]);
+      expect(fourth.code).toBe(429);
+      expect(fourth.message).toContain('"code":-32013');
+      expect(fourth.message).toContain("already has 2 open sessions, each with a call in flight, the most allowed (MCPGW_MAX_SESSIONS_PER_SUBJECT)");
+      expect(auditor.refusals.at(-1)).toMatchObject({ context: { subject: "hana" }, outcome: { status: "rate_limited", rule: "max sessions per subject" } });
+      // Another subject is not affected.
       clients.push(await connectClient(gw.mcpUrl("lab"), {}, "other", { token: tokens.ivan }));
-      // Closing a client ends its session (DELETE): hana has a place again.
-      const first = clients.shift()!;
-      await (first.transport as StreamableHTTPClientTransport).terminateSession();
-      await first.close();
-      clients.push(await connectClient(gw.mcpUrl("lab"), {}, "again", { token: tokens.hana }));
+      await Promise.all(busy);
+      void two;
     } finally {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
       await gw.stop();

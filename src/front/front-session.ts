@@ -320,6 +320,13 @@ export class FrontSession implements SessionSink, CallerSession {
     return this.inflight.get(backend)?.findLast((id) => !this.direct.has(id));
   }
 
+  /** Whether a call of this session is in flight at a backend (such a session is not ended to make room). */
+  get busy(): boolean {
+    if (this.direct.size > 0) return true;
+    for (const ids of this.inflight.values()) if (ids.length > 0) return true;
+    return false;
+  }
+
   /** Registers a request answered outside the SDK Server (json-fast-path.ts); returns its abort controller. */
   trackDirect(id: RequestId): AbortController {
     const controller = new AbortController();

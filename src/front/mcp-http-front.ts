@@ -178,8 +178,11 @@ export class McpHttpFront {
     const { params, id } = message;
     const subject = auth.principal.subject;
     const open = this.openPerSubject.get(subject) ?? 0;
-    if (!auth.principal.anonymous && open >= this.options.maxSessionsPerSubject) {
-      const reason = `"${subject}" already has ${open} open sessions, the most allowed (MCPGW_MAX_SESSIONS_PER_SUBJECT); end some (DELETE) or let idle ones expire`;
+    // At the cap, the subject's least recently used session with no call in flight makes room
+    // (clients that go away without DELETE leave theirs behind); only when all are busy is the new one refused.
+    const atCap = !auth.principal.anonymous && open >= this.options.maxSessionsPerSubject;
+    if (atCap && !(await this.endLeastRecentlyUsed(subject, auth, route))) {
+      const reason = `"${subject}" already has ${open} open sessions, each with a call in flight, the most allowed (MCPGW_MAX_SESSIONS_PER_SUBJECT); end some (DELETE) or wait for one to finish`;
       await this.options.auditor
         .refuse({ subject, roles: auth.principal.roles, method: "initialize", ...(route.kind === "backend" && { backend: route.backend }) }, { status: "rate_limited", errorCode: GatewayErrorCode.RateLimited, errorMessage: reason, rule: "max sessions per subject" })
         .catch((err) => this.options.logger.warn({ err: describeError(err) }, "session refusal not audited"));
@@ -235,6 +238,26 @@ export class McpHttpFront {
       this.options.logger.error({ err: describeError(err), reason: body.reason }, "refused request body not audited");
     }
     return body.response;
+  }
+
+  /** Ends the subject's least recently used idle session (audited); false when every one has a call in flight. */
+  private async endLeastRecentlyUsed(subject: string, auth: Authenticated, route: SessionRoute): Promise<boolean> {
+    let oldest: FrontSession | undefined;
+    for (const session of this.sessions.values()) {
+      if (this.owners.get(session) !== subject || session.busy) continue;
+      if (!oldest || session.lastActivity < oldest.lastActivity) oldest = session;
+    }
+    if (!oldest) return false;
+    const reason = `session ended to make room for a new one: "${subject}" was at MCPGW_MAX_SESSIONS_PER_SUBJECT (${this.options.maxSessionsPerSubject}), and this was its least recently used idle session (last used ${new Date(oldest.lastActivity).toISOString()})`;
+    oldest.log.info({ session: oldest.id, subject }, "session ended to make room (least recently used, idle)");
+    await this.options.auditor
+      .refuse(
+        { subject, roles: auth.principal.roles, method: "session end", sessionId: oldest.id, ...(route.kind === "backend" && { backend: route.backend }) },
+        { status: "cancelled", errorMessage: reason, decision: "evicted", rule: "max sessions per subject" },
+      )
+      .catch((err) => this.options.logger.warn({ err: describeError(err) }, "session eviction not audited"));
+    await oldest.close();
+    return true;
   }
 
   private existingSession(request: Request, route: SessionRoute, auth: Authenticated): FrontSession | Response {
