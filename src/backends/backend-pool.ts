@@ -42,8 +42,24 @@ const BROADCAST = new Set([
 export class BackendPool {
   private readonly shared = new Map<string, { connection: BackendConnection; sinks: Set<SessionSink> }>();
   private readonly gates = new Map<string, { spec: BackendSpec; gate: ConcurrencyGate }>();
+  /** Connections for lists, per backend and client capabilities (acquireForListing). */
+  private readonly listing = new Map<string, BackendConnection>();
   /** Every connection handed out and not known closed: shared, dedicated and leased alike. */
   private readonly handedOut = new Set<BackendConnection>();
+
+  /**
+   * Holds shared connections opened only to learn what backends offer (a session whose own
+   * connections open on first use); what arrives on them for it is dropped.
+   */
+  readonly discoverySink: SessionSink = {
+    id: "discovery",
+    deliverNotification: () => undefined,
+    relayRequest: async (_backend, request) => {
+      throw new McpError(ErrorCode.MethodNotFound, `${request.method}: this gateway connection declared no such capability`);
+    },
+    requestedLogLevel: () => undefined,
+    isSubscribed: () => false,
+  };
 
   constructor(private readonly options: BackendPoolOptions) {}
 
@@ -120,10 +136,27 @@ export class BackendPool {
 
   /** A backend changed or was removed: its shared connection closes; sessions reconnect on next use. */
   async forget(name: string): Promise<void> {
+    const listing = [...this.listing.entries()].filter(([, c]) => c.name === name);
+    for (const [key] of listing) this.listing.delete(key);
     const entry = this.shared.get(name);
-    if (!entry) return;
-    this.shared.delete(name);
-    await entry.connection.close();
+    if (entry) this.shared.delete(name);
+    await Promise.all([...listing.map(([, c]) => c.close()), entry?.connection.close()]);
+  }
+
+  /**
+   * A connection initialised with `capabilities`, shared by every client that declared the same
+   * ones, for requests during which a backend starts nothing (lists): what a backend lists can
+   * depend on the client's capabilities (server-everything lists its sampling tools only to
+   * clients that can sample), but a list needs no connection of its own. A request the backend
+   * starts on it has no client to go to and is refused.
+   */
+  acquireForListing(spec: BackendSpec, capabilities: ClientCapabilities): BackendConnection {
+    const key = `${spec.name}\u0000${JSON.stringify(capabilities)}`;
+    const current = this.listing.get(key);
+    if (current && !current.isClosed && current.spec === spec) return current;
+    const connection = this.track(new BackendConnection(spec, { ...this.connectionOptions(capabilities), listener: { onRequest: (request, signal) => this.discoverySink.relayRequest(spec.name, request, signal), onNotification: () => undefined } }));
+    this.listing.set(key, connection);
+    return connection;
   }
 
   /**
@@ -145,8 +178,10 @@ export class BackendPool {
 
   async closeAll(): Promise<void> {
     const entries = [...this.shared.values()];
+    const listing = [...this.listing.values()];
     this.shared.clear();
-    await Promise.all(entries.map((entry) => entry.connection.close()));
+    this.listing.clear();
+    await Promise.all([...entries.map((entry) => entry.connection.close()), ...listing.map((c) => c.close())]);
   }
 
   private connectionOptions(capabilities: ClientCapabilities) {

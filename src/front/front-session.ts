@@ -54,6 +54,8 @@ export interface FrontSessionDeps {
 }
 
 const SEVERITY = new Map(LoggingLevelSchema.options.map((level, index) => [level, index]));
+/** Requests during which a backend starts nothing for its client. */
+const LIST_METHODS: ReadonlySet<string> = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list"]);
 const SERVER_TO_CLIENT_TIMEOUT_MS = 10 * 60_000;
 /** Rounds of input a 2026-07-28 backend may ask for in one call (the SDK client's default bound). */
 const MAX_INPUT_ROUNDS = 10;
@@ -147,7 +149,13 @@ export class FrontSession implements SessionSink, CallerSession {
       requestedLogLevel: () => sink.session?.requestedLogLevel(),
       isSubscribed: (backend, uri) => sink.session?.isSubscribed(backend, uri) ?? false,
     };
-    const connections = specs.filter((s) => s !== undefined).map((spec) => deps.pool.acquire(spec, proxySink, params.capabilities));
+    // On /mcp, a client that gets connections of its own (sampling, elicitation, roots: for stdio, a
+    // process per backend) gets each on its first call to that backend; what the session offers is
+    // learnt from the backends' shared connections. 301 such sessions held 198 processes before.
+    const lazy = route.kind === "aggregate" && BackendPool.needsDedicated(params.capabilities);
+    const connections = specs
+      .filter((s) => s !== undefined)
+      .map((spec) => (lazy ? deps.pool.acquire(spec, deps.pool.discoverySink, {}) : deps.pool.acquire(spec, proxySink, params.capabilities)));
     const settled = await Promise.allSettled(connections.map((c) => c.connect()));
     const live = connections.filter((_, i) => settled[i]?.status === "fulfilled");
     if (route.kind === "backend" && live.length === 0) {
@@ -164,12 +172,15 @@ export class FrontSession implements SessionSink, CallerSession {
       : live.filter((c) => c.instructions).map((c) => `## ${c.name}\n${c.instructions}`).join("\n\n") || undefined;
     const session = new FrontSession(route, params.capabilities, params.clientInfo, params.protocolVersion, deps, serverInfo, mergeCapabilities(live.map((c) => c.serverCapabilities), deps.jobs && TASKS_CAPABILITY), instructions);
     sink.session = session;
-    for (const connection of connections) session.connections.set(connection.name, connection);
+    if (!lazy) for (const connection of connections) session.connections.set(connection.name, connection);
+    session.lazyConnections = lazy;
     session.proxySink = proxySink;
     return session;
   }
 
   private proxySink: SessionSink = this;
+  /** Connections of its own open on first use; lists go over connections shared by clients with the same capabilities. */
+  private lazyConnections = false;
 
   /** The job service when the gateway offers MCP Tasks. */
   get jobs(): JobService | undefined {
@@ -192,6 +203,13 @@ export class FrontSession implements SessionSink, CallerSession {
     const fresh = this.deps.pool.acquire(spec, this.proxySink, this.clientCapabilities);
     this.connections.set(backend, fresh);
     return fresh;
+  }
+
+  /** A connection for lists, shared with every client of the same capabilities (see BackendPool.acquireForListing). */
+  private listingConnection(backend: string): BackendConnection {
+    const spec = this.deps.registry.get(backend);
+    if (!spec || (this.route.kind === "backend" && this.route.backend !== backend)) throw unknownBackend(backend);
+    return this.deps.pool.acquireForListing(spec, this.clientCapabilities);
   }
 
   /** The other sessions sharing this session's connection to a backend (none for a dedicated connection). */
@@ -217,7 +235,7 @@ export class FrontSession implements SessionSink, CallerSession {
     this.inflight.set(backend, ids);
     ids.push(extra.requestId);
     try {
-      const connection = this.connection(backend);
+      const connection = this.lazyConnections && LIST_METHODS.has(request.method) ? this.listingConnection(backend) : this.connection(backend);
       const gate = this.deps.pool.gate(connection.spec);
       const options = {
         signal: extra.signal,
