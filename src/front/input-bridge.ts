@@ -5,6 +5,7 @@ import type { BackendSpec } from "../backends/backend-spec.ts";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ClientRequestExtra } from "../pipeline/caller-session.ts";
+import { forLegacyBackend } from "./legacy-request.ts";
 import { RequestStateError, type RequestStateSealer } from "./request-state-seal.ts";
 
 /**
@@ -159,7 +160,7 @@ export class InputBridge {
     leased.lessee.call = call;
     this.calls.set(call.id, call);
     call.result = leased.connection
-      .request(withoutModernMeta(request), {
+      .request(forLegacyBackend(request), {
         signal: call.controller.signal,
         // The backend may wait on the client's answer for as long as the state stays good.
         timeoutMs: this.deps.ttlMs,
@@ -303,13 +304,4 @@ function sorted(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sorted);
   if (typeof value !== "object" || value === null) return value;
   return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sorted((value as Record<string, unknown>)[key])]));
-}
-
-/** The modern `_meta` keys describe the client to the gateway; the backend is not told them. */
-function withoutModernMeta(request: Request): Request {
-  const params = request.params as (Record<string, unknown> & { _meta?: Record<string, unknown> }) | undefined;
-  if (!params?._meta) return request;
-  const kept = Object.fromEntries(Object.entries(params._meta).filter(([key]) => !key.startsWith("io.modelcontextprotocol/")));
-  const { _meta: _dropped, ...rest } = params;
-  return { method: request.method, params: Object.keys(kept).length > 0 ? { ...rest, _meta: kept } : rest };
 }

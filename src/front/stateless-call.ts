@@ -7,7 +7,7 @@ import type { CallerSession, ClientRequestExtra, Sharer, SessionRoute } from "..
 import type { Principal } from "../pipeline/principal.ts";
 import { unknownBackend } from "./gateway-errors.ts";
 import type { InputBridge } from "./input-bridge.ts";
-import { META } from "../protocol/modern.ts";
+import { forLegacyBackend } from "./legacy-request.ts";
 
 /** What every stateless call shares: where backends are, and the one sink their shared connections report to. */
 export interface StatelessCallDeps {
@@ -19,8 +19,6 @@ export interface StatelessCallDeps {
   bridge: InputBridge;
 }
 
-/** The `_meta` keys that describe the modern client to the gateway; a 2025-era backend is not told them. */
-const MODERN_META_KEYS: readonly string[] = [META.protocolVersion, META.clientCapabilities, META.clientInfo, META.logLevel];
 
 /**
  * One 2026-07-28 request as the pipeline's caller: no session, no state kept after it. Its
@@ -95,23 +93,4 @@ export class StatelessCall implements CallerSession {
     const progressToken = extra._meta?.progressToken;
     return (progress) => void extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } } as never).catch(() => undefined);
   }
-}
-
-/**
- * The request as a 2025-era backend takes it: without the modern `_meta` keys (they describe the
- * client to the gateway, which is the backend's client) and without the 2025 `task` parameter,
- * which 2026-07-28 servers must ignore (tasks are an extension negotiated per request now).
- */
-function forLegacyBackend(request: Request): Request {
-  const params = request.params as (Record<string, unknown> & { _meta?: Record<string, unknown> }) | undefined;
-  if (!params) return request;
-  const { task: _ignored, _meta, ...rest } = params;
-  if (!_meta) return { method: request.method, params: rest };
-  let kept: Record<string, unknown> | undefined;
-  for (const key in _meta) {
-    if (MODERN_META_KEYS.includes(key)) continue;
-    kept ??= {};
-    kept[key] = _meta[key];
-  }
-  return { method: request.method, params: kept ? { ...rest, _meta: kept } : rest };
 }
