@@ -23,6 +23,9 @@ export interface BackendPoolOptions {
   health?: BackendHealthObserver;
 }
 
+/** How many connections are handed out between two prunings of the closed ones from `handedOut`. */
+const PRUNE_EVERY = 256;
+
 /** Notifications that concern every client of a backend, so a shared connection may fan them out. */
 const BROADCAST = new Set([
   "notifications/message",
@@ -46,6 +49,7 @@ export class BackendPool {
   private readonly listing = new Map<string, BackendConnection>();
   /** Every connection handed out and not known closed: shared, dedicated and leased alike. */
   private readonly handedOut = new Set<BackendConnection>();
+  private trackedSincePrune = 0;
 
   /**
    * Holds shared connections opened only to learn what backends offer (a session whose own
@@ -172,6 +176,11 @@ export class BackendPool {
   }
 
   private track(connection: BackendConnection): BackendConnection {
+    // Closed ones leave the set now and then, so that sessions coming and going do not grow it.
+    if (++this.trackedSincePrune >= PRUNE_EVERY) {
+      this.trackedSincePrune = 0;
+      for (const handed of this.handedOut) if (handed.isClosed) this.handedOut.delete(handed);
+    }
     this.handedOut.add(connection);
     return connection;
   }
