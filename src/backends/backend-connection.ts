@@ -159,6 +159,11 @@ export class BackendConnection {
    * tools/list answer that passes, and listed anew (all pages) when a tool is not known yet and the
    * last full listing is older than PARAM_HEADERS_FRESH_MS.
    */
+  /** The tool's x-mcp-header arguments when already known (no listing needed). */
+  knownParamHeaders(tool: string): ParamHeader[] | undefined {
+    return this.toolParamHeaders.get(tool);
+  }
+
   async paramHeaders(tool: string): Promise<ParamHeader[]> {
     const known = this.toolParamHeaders.get(tool);
     if (known) return known;
@@ -191,7 +196,7 @@ export class BackendConnection {
     const params = (request.params ?? {}) as Record<string, unknown>;
     if (typeof params.name !== "string") return request;
     const headers: Record<string, string> = {};
-    for (const header of await this.paramHeaders(params.name)) {
+    for (const header of this.knownParamHeaders(params.name) ?? (await this.paramHeaders(params.name))) {
       const value = paramValue(header, params.arguments);
       if (value !== undefined) headers[header.name] = value;
     }

@@ -167,7 +167,9 @@ export class ModernFront {
   private async call(request: Request, route: SessionRoute, authInfo: AuthInfo, checked: ModernRequest): Promise<Response> {
     const { message } = checked;
     if (message.method === "tools/call") {
-      const refusal = await this.checkParamHeaders(route, message, request.headers);
+      // Awaited only while the tool's marks are not known yet (the first call after a listing).
+      const checking = this.checkParamHeaders(route, message, request.headers);
+      const refusal = checking instanceof Promise ? await checking : checking;
       if (refusal) return rpcError(refusal.status, message.id, refusal.code, refusal.message);
     }
     const principal = authInfo.extra?.principal as Principal | undefined;
@@ -206,18 +208,19 @@ export class ModernFront {
    * backend's tool list declares them. A call the gateway cannot resolve here (no such backend,
    * the backend down) is left to the pipeline, which refuses it with the reason.
    */
-  private async checkParamHeaders(route: SessionRoute, message: JSONRPCRequest, headers: Headers): Promise<ModernRefusal | undefined> {
+  private checkParamHeaders(route: SessionRoute, message: JSONRPCRequest, headers: Headers): ModernRefusal | undefined | Promise<ModernRefusal | undefined> {
     const params = (message.params ?? {}) as { name?: unknown; arguments?: unknown };
     if (typeof params.name !== "string") return undefined;
     const target = route.kind === "backend" ? { backend: route.backend, name: params.name } : splitName(params.name);
     const spec = target && this.deps.registry.get(target.backend);
     if (!target || !spec) return undefined;
-    try {
-      const connection = this.deps.pool.acquire(spec, this.sink, {});
-      return paramHeaderMismatch(await connection.paramHeaders(target.name), params.arguments, headers);
-    } catch {
-      return undefined;
-    }
+    const connection = this.deps.pool.acquire(spec, this.sink, {});
+    const known = connection.knownParamHeaders(target.name);
+    if (known) return paramHeaderMismatch(known, params.arguments, headers);
+    return connection.paramHeaders(target.name).then(
+      (annotations) => paramHeaderMismatch(annotations, params.arguments, headers),
+      () => undefined,
+    );
   }
 
   private async answer(caller: StatelessCall, message: JSONRPCRequest, extra: ClientRequestExtra, principal: Principal | undefined): Promise<{ status: number; body: unknown; headers: Record<string, string> }> {
