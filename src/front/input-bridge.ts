@@ -3,7 +3,6 @@ import type { BackendConnection } from "../backends/backend-connection.ts";
 import type { BackendPool, SessionSink } from "../backends/backend-pool.ts";
 import type { BackendSpec } from "../backends/backend-spec.ts";
 import { describeError } from "../errors.ts";
-import type { Logger } from "../log/logger.ts";
 import type { ClientRequestExtra } from "../pipeline/caller-session.ts";
 import { forLegacyBackend } from "./legacy-request.ts";
 import { RequestStateError, type RequestStateSealer } from "./request-state-seal.ts";
@@ -31,7 +30,6 @@ import { RequestStateError, type RequestStateSealer } from "./request-state-seal
 export interface InputBridgeDeps {
   pool: BackendPool;
   sealer: RequestStateSealer;
-  logger: Logger;
   /** How long a call may wait for the client's answer, and a requestState stays good (MCPGW_INPUT_TTL). */
   ttlMs: number;
 }

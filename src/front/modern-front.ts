@@ -88,7 +88,7 @@ export class ModernFront {
   constructor(private readonly deps: ModernFrontDeps) {
     this.serverInfo = { name: "mcpgw", version: deps.version };
     this.listeners = new ListenHub({ registry: deps.registry, pool: deps.pool, policy: deps.policy, logger: deps.logger }, this.sink);
-    this.bridge = new InputBridge({ pool: deps.pool, sealer: deps.sealer, logger: deps.logger, ttlMs: deps.inputTtlMs });
+    this.bridge = new InputBridge({ pool: deps.pool, sealer: deps.sealer, ttlMs: deps.inputTtlMs });
     this.callDeps = { registry: deps.registry, pool: deps.pool, sink: this.sink, bridge: this.bridge };
   }
 

@@ -19,7 +19,6 @@ export interface StatelessCallDeps {
   bridge: InputBridge;
 }
 
-
 /**
  * One 2026-07-28 request as the pipeline's caller: no session, no state kept after it. Its
  * backends are reached over the pool's shared connections, which carry no client capabilities, so
