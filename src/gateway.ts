@@ -129,7 +129,7 @@ export async function startGateway(
       floodGuard,
       peerOf,
       policy,
-      sealer: new RequestStateSealer(() => store.signingKeys.list()),
+      sealer: new RequestStateSealer(() => store.signingKeys.list(), store.spentRequestStates),
       inputTtlMs: settings.inputTtlMs,
     });
     const front = mcp;

@@ -19,7 +19,7 @@ const meta = (capabilities: object = CAPABLE) => ({
   "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
 });
 
-type Rpc = { status: number; result?: Record<string, unknown>; error?: { code: number; message: string } };
+type Rpc = { id: number; status: number; result?: Record<string, unknown>; error?: { code: number; message: string } };
 
 describe("input_required bridge: 2026-07-28 client, 2025-era backend", () => {
   let gw: TestGateway;
@@ -53,6 +53,16 @@ describe("input_required bridge: 2026-07-28 client, 2025-era backend", () => {
     });
     const body = (await response.json()) as Rpc;
     return { ...body, status: response.status };
+  }
+
+  /** The audit records of these requests, once their outcomes are committed (the auditor commits in batches). */
+  async function auditedOutcomes(ids: number[]) {
+    const wanted = new Set(ids.map(String));
+    for (let attempt = 0; ; attempt++) {
+      const rows = (await gw.gateway.store.audit.list({ filter: { subject: "alice" }, limit: 200, newestFirst: true })).filter((r) => wanted.has(r.requestId ?? ""));
+      if ((rows.length === ids.length && rows.every((r) => r.status !== "pending")) || attempt === 50) return rows;
+      await Bun.sleep(100);
+    }
   }
 
   const ELICIT = { name: "trigger-elicitation-request", arguments: {} };
@@ -94,6 +104,14 @@ describe("input_required bridge: 2026-07-28 client, 2025-era backend", () => {
     const second = await call(alice, { ...ELICIT, inputResponses: accept("q1"), requestState: state });
     expect(second.result).toMatchObject({ resultType: "complete" });
     expect(JSON.stringify(second.result!.content)).toContain("Name: Ada");
+    // Two requests, one call: both rounds' records name the same exchange; a plain call names none.
+    const plain = await call(alice, { name: "echo", arguments: { message: "plain" } });
+    const rows = await auditedOutcomes([first.id, second.id, plain.id]);
+    const exchangeOf = (id: number) => rows.find((r) => r.requestId === String(id))?.exchange;
+    expect(exchangeOf(first.id)).toMatch(/^[0-9a-f-]{36}$/);
+    expect(exchangeOf(second.id)).toBe(exchangeOf(first.id));
+    expect(exchangeOf(plain.id)).toBeNull();
+    expect(rows.map((r) => r.status)).toEqual(["ok", "ok", "ok"]);
   });
 
   test("tampered, foreign, replayed, mismatched and expired states are refused with a clear error", async () => {

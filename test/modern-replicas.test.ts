@@ -13,7 +13,8 @@ import { type StartedProcess, startProcess } from "./helpers/process.ts";
  * 2026-07-28 requests carry everything they need, so any replica answers any of them (issue 14,
  * acceptance 4): two gateway processes on one PostgreSQL database, one modern client whose every
  * request goes to the other replica, an input_required round trip begun on one and finished on the
- * other (the requestState is sealed with a key both derive from the shared store).
+ * other (the requestState is sealed with a key both derive from the shared store), and a state
+ * answered on one replica refused when replayed on the other (spent states are in the store).
  */
 const AUTH = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" as const };
 const VERSION = "2026-07-28";
@@ -82,8 +83,41 @@ describe("two replicas on one PostgreSQL database, one modern client alternating
       const rows = await store.audit.list({ filter: { subject: "roaming-agent" }, limit: 50 });
       expect(new Set(rows.map((r) => r.chainId)).size).toBe(2);
       expect(rows.every((r) => r.protocolVersion === VERSION)).toBe(true);
+      // The elicitation's two rounds, audited by different replicas, name one exchange.
+      const rounds = rows.filter((r) => r.target === "trigger-elicitation-request");
+      expect(rounds).toHaveLength(2);
+      expect(new Set(rounds.map((r) => r.chainId)).size).toBe(2);
+      expect(rounds[0]!.exchange).toMatch(/^[0-9a-f-]{36}$/);
+      expect(rounds[1]!.exchange).toBe(rounds[0]!.exchange);
     } finally {
       await store.close();
     }
+  });
+
+  test("a requestState answered on one replica is refused when replayed on the other", async (context) => {
+    if (!schema) return context.skip();
+    let id = 1;
+    const post = async (origin: string, params: Record<string, unknown>) => {
+      const response = await fetch(`${origin}/mcp/everything`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json, text/event-stream",
+          "mcp-protocol-version": VERSION, "mcp-method": "tools/call", "mcp-name": String(params.name),
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0", id: id++, method: "tools/call",
+          params: { _meta: { "io.modelcontextprotocol/protocolVersion": VERSION, "io.modelcontextprotocol/clientCapabilities": { elicitation: { form: {} } } }, ...params },
+        }),
+      });
+      return (await response.json()) as { result?: Record<string, unknown>; error?: { code: number; message: string } };
+    };
+    const ELICIT = { name: "trigger-elicitation-request", arguments: {} };
+    const answer = { q1: { action: "accept", content: { name: "Ada", color: "teal" } } };
+    const first = await post(origins[0]!, ELICIT);
+    expect(first.result).toMatchObject({ resultType: "input_required" });
+    const state = first.result!.requestState;
+    expect((await post(origins[1]!, { ...ELICIT, inputResponses: answer, requestState: state })).result).toMatchObject({ resultType: "complete" });
+    const replayed = await post(origins[0]!, { ...ELICIT, inputResponses: answer, requestState: state });
+    expect(replayed.error).toMatchObject({ code: -32602, message: expect.stringContaining("already used") });
   });
 });

@@ -218,6 +218,27 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
       }
     });
 
+    test("a requestState is spent once, whichever connection presents it, and expired rows are swept", async (context) => {
+      if (!fixture) return context.skip();
+      const peer = fixture.openPeer();
+      try {
+        const exp = Date.now() + 60_000;
+        // Two replicas present the same state at once: exactly one spend wins.
+        const raced = await Promise.all([store.spentRequestStates.spend("rs-race", exp), peer.spentRequestStates.spend("rs-race", exp)]);
+        expect(raced.filter(Boolean)).toHaveLength(1);
+        expect(await store.spentRequestStates.spend("rs-race", exp)).toBe(false);
+        expect(await peer.spentRequestStates.spend("rs-other", exp)).toBe(true);
+        // Enough spends to pass a sweep: an expired row goes, so its id could be spent again (it never
+        // is: an expired state is refused before it is spent), while live rows stay.
+        expect(await store.spentRequestStates.spend("rs-expired", Date.now() - 1)).toBe(true);
+        for (let i = 0; i < 256; i++) await store.spentRequestStates.spend(`rs-filler-${i}`, exp);
+        expect(await store.spentRequestStates.spend("rs-expired", exp)).toBe(true);
+        expect(await store.spentRequestStates.spend("rs-race", exp)).toBe(false);
+      } finally {
+        await peer.close();
+      }
+    });
+
     // After "migrate applies every migration" (tests run in registration order): the audit tables exist then.
     auditRepositoryContract(() => (fixture ? store : undefined));
     jobRepositoryContract(() => (fixture ? store : undefined));

@@ -47,10 +47,16 @@ export interface AuditRow {
   outcomeHash: string | null;
   /** Null when the call's was not known, and on every record written before it was recorded; hashed only when set (chain-hash.ts). */
   protocolVersion: string | null;
+  /**
+   * The MCP 2026-07-28 input_required exchange this request is a round of (the client answers a
+   * question by calling again, so one logical call is several requests). Set by the round's
+   * outcome, null otherwise and on every record written before it was recorded; hashed only when set.
+   */
+  exchange: string | null;
 }
 
 /** The outcome fields of a record: written with a refusal, or later by the call's outcome event. */
-export type AuditOutcomeFields = Pick<AuditRow, "status" | "errorCode" | "errorMessage" | "durationMs" | "bytesOut" | "decision" | "rule"> & {
+export type AuditOutcomeFields = Pick<AuditRow, "status" | "errorCode" | "errorMessage" | "durationMs" | "bytesOut" | "decision" | "rule" | "exchange"> & {
   finishedAt: number;
 };
 

@@ -46,6 +46,7 @@ export class AuditRowBuilder {
       bytesOut: int32(outcome.bytesOut),
       decision: bounded(outcome.decision, 64),
       rule: bounded(outcome.rule, 512),
+      exchange: bounded(outcome.exchange, 64),
       finishedAt,
     };
   }
@@ -71,6 +72,6 @@ export class AuditRowBuilder {
 }
 
 const NO_OUTCOME = {
-  errorCode: null, errorMessage: null, durationMs: null, bytesOut: null, decision: null, rule: null, finishedAt: null,
+  exchange: null, errorCode: null, errorMessage: null, durationMs: null, bytesOut: null, decision: null, rule: null, finishedAt: null,
   outcomeSeq: null, outcomePrevHash: null, outcomeHash: null,
 } as const;

@@ -29,6 +29,8 @@ export interface AuditOutcome {
   /** The policy decision and the rule that made it, for refusals and allowed calls alike. */
   decision?: string;
   rule?: string;
+  /** The input_required exchange the call is a round of (MCP 2026-07-28 clients), when it is one. */
+  exchange?: string;
 }
 
 export interface AuditEntry {

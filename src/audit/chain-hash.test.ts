@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { type BeginContent, beginHash } from "./chain-hash.ts";
+import type { AuditOutcomeFields } from "./audit-record.ts";
+import { type BeginContent, beginHash, outcomeHash } from "./chain-hash.ts";
 
 const PREV = "0".repeat(64);
 
@@ -7,7 +8,7 @@ const call: BeginContent = {
   chainId: "pinned.chain", seq: 1, kind: "call", ts: 1_700_000_000_000, requestId: "r1", sessionId: "s1", subject: "alice", roles: '["dev"]',
   clientName: "client", clientVersion: "1.0", backend: "lab", target: "echo", method: "tools/call", arguments: '{"text":"hi"}', bytesIn: 12,
   status: "pending", errorCode: null, errorMessage: null, durationMs: null, bytesOut: null, decision: null, rule: null, finishedAt: null,
-  protocolVersion: null,
+  protocolVersion: null, exchange: null,
 };
 
 const refusal: BeginContent = { ...call, kind: "refusal", status: "denied", errorMessage: "no", decision: "deny", rule: "r", finishedAt: 1_700_000_000_001 };
@@ -25,5 +26,20 @@ describe("beginHash", () => {
       const hashes = new Set([null, "", "2025-06-18", "2026-07-28"].map((protocolVersion) => beginHash({ ...record, protocolVersion }, PREV)));
       expect(hashes.size).toBe(4);
     }
+  });
+});
+
+describe("outcomeHash", () => {
+  const outcome: AuditOutcomeFields = { status: "ok", errorCode: null, errorMessage: null, durationMs: 5, bytesOut: 10, decision: "allowed", rule: "dev", exchange: null, finishedAt: 1_700_000_000_005 };
+  const hash = (fields: AuditOutcomeFields) => outcomeHash("pinned.chain", 2, "1".repeat(64), { seq: 1, hash: "2".repeat(64) }, fields);
+
+  // Computed by the code that wrote outcomes before the exchange was recorded (same reason as above).
+  test("an outcome without an exchange hashes as outcomes always have", () => {
+    expect(hash(outcome)).toBe("3f032d22aa204483799955f94c4c4882155d5e40296956444eb66a641727241e");
+  });
+
+  test("an exchange is vouched for, by the outcome of a call and by a refusal's one event", () => {
+    expect(new Set([null, "x1", "x2"].map((exchange) => hash({ ...outcome, exchange }))).size).toBe(3);
+    expect(beginHash({ ...refusal, exchange: "x1" }, PREV)).not.toBe(beginHash(refusal, PREV));
   });
 });

@@ -27,7 +27,7 @@ export type BeginContent = Pick<
   | "backend" | "target" | "method" | "arguments" | "bytesIn"
   // A refusal is complete in one event, so it vouches for its outcome too; a call's begin does not.
   | "status" | "errorCode" | "errorMessage" | "durationMs" | "bytesOut" | "decision" | "rule" | "finishedAt"
-  | "protocolVersion"
+  | "protocolVersion" | "exchange"
 >;
 
 /**
@@ -50,16 +50,24 @@ export function beginHash(row: BeginContent, prevHash: string): string {
   if (row.kind !== "call") fields.push(...outcomeValues(row));
   const protocolVersion = row.protocolVersion ?? null;
   if (protocolVersion !== null) fields.push("protocolVersion", protocolVersion);
+  if (row.kind !== "call") pushExchange(fields, row.exchange);
   return sha256(JSON.stringify(fields));
 }
 
 /**
  * Hash of a call's outcome event. It names the begin event by position and hash, so an outcome
  * cannot be moved to another record, and the record's begin content cannot change without
- * breaking the outcome too.
+ * breaking the outcome too. The exchange, added after the v1 layout, follows as a name-value pair
+ * only when set (as protocolVersion does in beginHash).
  */
 export function outcomeHash(chainId: string, outcomeSeq: number, prevHash: string, begin: { seq: number; hash: string }, outcome: AuditOutcomeFields): string {
-  return sha256(JSON.stringify([VERSION, "outcome", chainId, outcomeSeq, prevHash, begin.seq, begin.hash, ...outcomeValues(outcome)]));
+  const fields: unknown[] = [VERSION, "outcome", chainId, outcomeSeq, prevHash, begin.seq, begin.hash, ...outcomeValues(outcome)];
+  pushExchange(fields, outcome.exchange);
+  return sha256(JSON.stringify(fields));
+}
+
+function pushExchange(fields: unknown[], exchange: string | null | undefined): void {
+  if (exchange !== null && exchange !== undefined) fields.push("exchange", exchange);
 }
 
 type OutcomeValues = Omit<AuditOutcomeFields, "finishedAt"> & { finishedAt: number | null };

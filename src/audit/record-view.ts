@@ -14,6 +14,8 @@ export interface AuditRecordView {
   sessionId: string | null;
   /** The MCP protocol version the call used; null on records written before it was recorded. */
   protocolVersion: string | null;
+  /** The input_required exchange the record is a round of (2026-07-28 clients); null when none. */
+  exchange: string | null;
   client: { name: string | null; version: string | null } | null;
   arguments: unknown;
   errorCode: number | null;
@@ -55,6 +57,7 @@ export function recordView(row: AuditRow): AuditRecordView {
     requestId: row.requestId,
     sessionId: row.sessionId,
     protocolVersion: row.protocolVersion,
+    exchange: row.exchange,
     client: row.clientName === null && row.clientVersion === null ? null : { name: row.clientName, version: row.clientVersion },
     arguments: parseJson(row.arguments),
     errorCode: row.errorCode,
@@ -84,6 +87,8 @@ const CSV_COLUMNS: [string, (row: AuditRow) => unknown][] = [
   ["rule", (r) => r.rule], ["kind", (r) => r.kind], ["chain_id", (r) => r.chainId], ["seq", (r) => r.seq], ["prev_hash", (r) => r.prevHash],
   ["hash", (r) => r.hash], ["outcome_seq", (r) => r.outcomeSeq], ["outcome_prev_hash", (r) => r.outcomePrevHash],
   ["outcome_hash", (r) => r.outcomeHash],
+  // Columns added later go last, so scripts that read columns by position keep working.
+  ["exchange", (r) => r.exchange],
 ];
 
 export const CSV_HEADER = `${CSV_COLUMNS.map(([name]) => name).join(",")}\r\n`;

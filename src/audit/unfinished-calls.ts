@@ -81,6 +81,7 @@ async function markChain(repo: AuditRepository, chain: AuditChain, why: string, 
         bytesOut: null,
         decision: null,
         rule: null,
+        exchange: null,
         finishedAt: now,
       };
       const hash = outcomeHash(chain.chainId, seq, prev, { seq: call.seq, hash: call.hash }, fields);

@@ -3,7 +3,7 @@ import type { BackendConnection } from "../backends/backend-connection.ts";
 import type { BackendPool, SessionSink } from "../backends/backend-pool.ts";
 import type { BackendSpec } from "../backends/backend-spec.ts";
 import { describeError } from "../errors.ts";
-import type { ClientRequestExtra } from "../pipeline/caller-session.ts";
+import type { ClientRequestExtra, ExchangeRound } from "../pipeline/caller-session.ts";
 import { forLegacyBackend } from "./legacy-request.ts";
 import { RequestStateError, type RequestStateSealer } from "./request-state-seal.ts";
 
@@ -19,9 +19,10 @@ import { RequestStateError, type RequestStateSealer } from "./request-state-seal
  *    requestState (request-state-seal.ts) bound to the caller, the backend, a digest of the
  *    original request and a deadline. The backend's call stays open, waiting.
  * 3. The client's retry (new id, same params, `inputResponses`, the state) is checked — sealed by
- *    this gateway, same caller, same backend, same request, not expired, not used before — and the
- *    answer goes to the waiting backend request; the call goes on to its result or to the next
- *    question.
+ *    this gateway, same caller, same backend, same request, not expired, not used before on any
+ *    replica — and the answer goes to the waiting backend request; the call goes on to its result
+ *    or to the next question. Every round names the exchange it belongs to (the audit ties the
+ *    rounds of one call together by it).
  * 4. A retry that reaches a replica without the waiting call (another replica, or a restart) is
  *    replayed: the call is made again and the backend's questions are answered from the answers
  *    the sealed state carries, in order, until it asks something new. The tool then runs twice;
@@ -55,6 +56,8 @@ interface StatePayload {
   id: string;
   /** The bridged call it continues (on the replica that holds it). */
   call: string;
+  /** The exchange: the same for every round of one logical call, replays included. */
+  exchange: string;
   sub: string;
   backend: string;
   digest: string;
@@ -86,6 +89,7 @@ class BridgedCall {
     readonly digest: string,
     /** Answers to give without asking, in order (a replay). */
     readonly replay: Answer[],
+    readonly exchange: string,
   ) {}
 
   /** A request the backend started on this call's connection. */
@@ -123,38 +127,45 @@ class BridgedCall {
 
 export class InputBridge {
   private readonly calls = new Map<string, BridgedCall>();
-  /** States already presented (id → expiry): a state is good for one retry. */
-  private readonly used = new Map<string, number>();
   private readonly idle = new Map<string, { connection: BackendConnection; lessee: { call?: BridgedCall } }[]>();
   /** Set at shutdown: connections released after it close (a leftover stdio child would keep the process alive). */
   private closed = false;
 
   constructor(private readonly deps: InputBridgeDeps) {}
 
-  /** Runs a call (or the next round of one) for a modern client on a 2025-era backend; see the class comment. */
-  async call(spec: BackendSpec, request: Request, extra: ClientRequestExtra, capabilities: ClientCapabilities, subject: string): Promise<Result> {
+  /**
+   * Runs a call (or the next round of one) for a modern client on a 2025-era backend; see the class
+   * comment. `caller.exchange` is set once the request is known to be a round of an exchange.
+   */
+  async call(spec: BackendSpec, request: Request, extra: ClientRequestExtra, capabilities: ClientCapabilities, subject: string, caller: ExchangeRound): Promise<Result> {
     const params = (request.params ?? {}) as Record<string, unknown>;
     const { inputResponses, requestState, ...original } = params;
     const digest = await requestDigest(request.method, original);
     let call: BridgedCall | undefined;
     let replay: Answer[] = [];
+    let exchange: string = crypto.randomUUID();
     if (requestState !== undefined) {
       const state = await this.verified(requestState, subject, spec.name, digest);
       const response = (inputResponses as Record<string, unknown> | undefined)?.[state.asked.key];
       if (response === undefined) throw invalid(`inputResponses has no answer for "${state.asked.key}", the input this requestState asks for`);
-      this.use(state);
+      // Spent before the answer is used, on the store every replica shares: a refused retry leaves it good.
+      await this.deps.sealer.spend(state.id, state.exp).catch((err: unknown) => {
+        throw err instanceof RequestStateError ? invalid(err.message) : err;
+      });
+      exchange = state.exchange;
+      caller.exchange = exchange;
       call = this.calls.get(state.call);
       if (call?.question?.key === state.asked.key) call.question.answer(response);
       else replay = [...state.answers, { method: state.asked.method, response }];
       if (call && call.question !== undefined) call = undefined;
     }
-    call ??= this.start(spec, { method: request.method, params: original }, capabilities, subject, digest, replay);
-    return this.round(call, extra);
+    call ??= this.start(spec, { method: request.method, params: original }, capabilities, subject, digest, replay, exchange);
+    return this.round(call, extra, caller);
   }
 
-  private start(spec: BackendSpec, request: Request, capabilities: ClientCapabilities, subject: string, digest: string, replay: Answer[]): BridgedCall {
+  private start(spec: BackendSpec, request: Request, capabilities: ClientCapabilities, subject: string, digest: string, replay: Answer[], exchange: string): BridgedCall {
     const leased = this.lease(spec, capabilities);
-    const call = new BridgedCall(request.method, leased.connection, subject, spec.name, digest, replay);
+    const call = new BridgedCall(request.method, leased.connection, subject, spec.name, digest, replay, exchange);
     leased.lessee.call = call;
     this.calls.set(call.id, call);
     call.result = leased.connection
@@ -178,7 +189,7 @@ export class InputBridge {
     return call;
   }
 
-  private async round(call: BridgedCall, extra: ClientRequestExtra): Promise<Result> {
+  private async round(call: BridgedCall, extra: ClientRequestExtra, caller: ExchangeRound): Promise<Result> {
     clearTimeout(call.expiry);
     call.round = extra;
     // The client gave up on this round (closed its request): the call ends with it.
@@ -187,10 +198,12 @@ export class InputBridge {
     try {
       const next = await call.next();
       if (!isQuestion(next)) return next;
+      caller.exchange = call.exchange;
       call.expiry = setTimeout(() => call.controller.abort(new Error("the client did not answer in time")), this.deps.ttlMs);
       const state: StatePayload = {
         id: crypto.randomUUID(),
         call: call.id,
+        exchange: call.exchange,
         sub: call.subject,
         backend: call.backend,
         digest: call.digest,
@@ -220,14 +233,7 @@ export class InputBridge {
     if (state.exp < now) throw invalid("requestState has expired: make the call again without it");
     if (state.sub !== subject) throw invalid("requestState was issued to another caller");
     if (state.backend !== backend || state.digest !== digest) throw invalid("requestState belongs to another request: retry with the same method and params as the call that returned it");
-    for (const [id, expiry] of this.used) if (expiry < now) this.used.delete(id);
-    if (this.used.has(state.id)) throw invalid("requestState was already used: each input_required result is answered once");
     return state;
-  }
-
-  /** A state is spent once its retry is taken up (a refused retry leaves it good). */
-  private use(state: StatePayload): void {
-    this.used.set(state.id, state.exp);
   }
 
   /** A connection initialised with the client's capabilities, for one call at a time. */

@@ -1,5 +1,6 @@
 import type { SigningKeyRecord } from "../auth/signing-key.ts";
 import { activeKey } from "../auth/signing-key.ts";
+import type { SpentRequestStates } from "../store/store.ts";
 
 /**
  * Sealing of the `requestState` the gateway hands a 2026-07-28 client in an `input_required`
@@ -11,6 +12,9 @@ import { activeKey } from "../auth/signing-key.ts";
  * state carries the answers the client gave so far, which are the client's own business.
  *
  * Sealed form: `mcpgw-rs1.<kid>.<iv>.<ciphertext>`, each part base64url.
+ *
+ * A state is good for one retry. Which states were presented is kept in the store (spend), not in
+ * memory, so a state answered on one replica cannot be replayed on another.
  */
 const PREFIX = "mcpgw-rs1";
 const INFO = new TextEncoder().encode("mcpgw requestState v1");
@@ -23,8 +27,19 @@ export class RequestStateSealer {
   private records: readonly SigningKeyRecord[] = [];
   private loadedAt = 0;
 
-  /** `loadKeys` reads the signing keys (the store); they are re-read at most every few seconds, and when a kid is unknown. */
-  constructor(private readonly loadKeys: () => Promise<readonly SigningKeyRecord[]>) {}
+  /**
+   * `loadKeys` reads the signing keys (the store); they are re-read at most every few seconds, and
+   * when a kid is unknown. `spent` records the states presented, shared by every replica.
+   */
+  constructor(
+    private readonly loadKeys: () => Promise<readonly SigningKeyRecord[]>,
+    private readonly spent: SpentRequestStates,
+  ) {}
+
+  /** Marks the state with this id presented; a RequestStateError when it was presented before (a replay). */
+  async spend(id: string, expiresAt: number): Promise<void> {
+    if (!(await this.spent.spend(id, expiresAt))) throw new RequestStateError("requestState was already used: each input_required result is answered once");
+  }
 
   async seal(payload: object): Promise<string> {
     const records = await this.keys(false);

@@ -31,6 +31,7 @@ export class StatelessCall implements CallerSession {
   readonly era = "modern";
   readonly subscriptions = new Set<string>();
   lastActivity = Date.now();
+  exchange: string | undefined;
 
   constructor(
     readonly route: SessionRoute,
@@ -76,7 +77,7 @@ export class StatelessCall implements CallerSession {
     // offers sampling and elicitation tools only to clients that can answer them).
     if (BackendPool.needsDedicated(this.clientCapabilities)) {
       const subject = (extra.authInfo?.extra?.principal as Principal | undefined)?.subject ?? "anonymous";
-      const bridged = () => this.deps.bridge.call(spec, request, extra, this.clientCapabilities, subject);
+      const bridged = () => this.deps.bridge.call(spec, request, extra, this.clientCapabilities, subject, this);
       return gate ? gate.run(extra.signal, bridged) : bridged();
     }
     const send = () =>

@@ -49,6 +49,20 @@ export interface CallerSession {
   forward(backend: string, request: Request, extra: ClientRequestExtra): Promise<Result>;
   /** The other clients sharing this caller's connection to a backend (none for a dedicated one). */
   othersSharing(backend: string): Sharer[];
+  /**
+   * The input_required exchange the request is a round of, once known. Only a stateless request,
+   * which is one request per caller, has one; a 2025 session's calls are never rounds.
+   */
+  readonly exchange?: string;
+}
+
+/**
+ * A request that may be a round of an MCP 2026-07-28 input_required exchange: the client answers a
+ * question by calling again, so one logical call is several requests. Whoever runs the round sets
+ * `exchange` once it knows (the audit ties the rounds together by it).
+ */
+export interface ExchangeRound {
+  exchange?: string;
 }
 
 /** The request pipeline as a caller runs it for each client request it does not answer itself. */

@@ -56,10 +56,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     try {
       const result = await plan.run();
       const decision = authorization.rule === undefined ? {} : { decision: "allowed", rule: authorization.rule };
-      entry?.finish(result.isError === true ? { status: "error", errorMessage: "the tool reported an error (isError)", ...decision } : { status: "ok", ...decision });
+      const round = session.exchange === undefined ? decision : { ...decision, exchange: session.exchange };
+      entry?.finish(result.isError === true ? { status: "error", errorMessage: "the tool reported an error (isError)", ...round } : { status: "ok", ...round });
       return authorization.filter ? authorization.filter(result) : result;
     } catch (err) {
-      entry?.finish(outcomeOf(err, extra.signal.aborted));
+      const outcome = outcomeOf(err, extra.signal.aborted);
+      entry?.finish(session.exchange === undefined ? outcome : { ...outcome, exchange: session.exchange });
       throw err;
     }
   };

@@ -12,6 +12,7 @@ const FIELDS = [
   ["errorCode", "error_code"], ["errorMessage", "error_message"], ["durationMs", "duration_ms"], ["bytesOut", "bytes_out"],
   ["decision", "decision"], ["rule", "rule"], ["finishedAt", "finished_at"], ["outcomeSeq", "outcome_seq"],
   ["outcomePrevHash", "outcome_prev_hash"], ["outcomeHash", "outcome_hash"], ["protocolVersion", "protocol_version"],
+  ["exchange", "exchange"],
 ] as const satisfies readonly (readonly [Exclude<keyof AuditRow, "id">, string])[];
 
 const INSERT_COLUMNS = FIELDS.map(([, column]) => column).join(", ");
@@ -24,7 +25,7 @@ const FIELD_ARRAY_TYPES: Record<(typeof FIELDS)[number][1], string> = {
   subject: "text", roles: "text", client_name: "text", client_version: "text", backend: "text", target: "text", method: "text",
   arguments: "text", bytes_in: "integer", status: "text", error_code: "integer", error_message: "text", duration_ms: "integer",
   bytes_out: "integer", decision: "text", rule: "text", finished_at: "bigint", outcome_seq: "bigint", outcome_prev_hash: "text", outcome_hash: "text",
-  protocol_version: "text",
+  protocol_version: "text", exchange: "text",
 };
 
 /** The columns an outcome event sets, with the value each takes from an AuditOutcomeEvent. */
@@ -33,6 +34,7 @@ const OUTCOME_COLUMNS = [
   ["duration_ms", "integer", (o) => o.durationMs], ["bytes_out", "integer", (o) => o.bytesOut], ["decision", "text", (o) => o.decision],
   ["rule", "text", (o) => o.rule], ["finished_at", "bigint", (o) => o.finishedAt], ["outcome_seq", "bigint", (o) => o.outcomeSeq],
   ["outcome_prev_hash", "text", (o) => o.outcomePrevHash], ["outcome_hash", "text", (o) => o.outcomeHash],
+  ["exchange", "text", (o) => o.exchange],
 ] as const satisfies readonly (readonly [string, string, (o: AuditOutcomeEvent) => unknown])[];
 
 /*

@@ -6,12 +6,13 @@ import { SqlChangeCounter } from "./sql-changes.ts";
 import { type DeclarativeRepository, SqlDeclarativeRepository } from "./sql-declarative.ts";
 import { SqlJobRepository } from "./sql-jobs.ts";
 import type { JobRepository } from "../jobs/job-record.ts";
+import { SqlSpentRequestStates } from "./sql-request-states.ts";
 import { SqlSigningKeyRepository } from "./sql-signing-keys.ts";
 import { SqlTokenRepository } from "./sql-tokens.ts";
 import { type LimitRepository, SqlLimitRepository } from "./sql-limits.ts";
 import { type RoleRepository, SqlRoleRepository } from "./sql-roles.ts";
 import type { SqlDriver } from "./sql-driver.ts";
-import type { BackendRepository, ChangeCounter, SigningKeyRepository, Store, TokenRepository } from "./store.ts";
+import type { BackendRepository, ChangeCounter, SigningKeyRepository, SpentRequestStates, Store, TokenRepository } from "./store.ts";
 
 /** The Store over any SqlDriver: repositories are written once, in SQL both dialects accept. */
 export class SqlStore implements Store {
@@ -24,6 +25,7 @@ export class SqlStore implements Store {
   readonly audit: AuditRepository;
   readonly declarative: DeclarativeRepository;
   readonly jobs: JobRepository;
+  readonly spentRequestStates: SpentRequestStates;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -39,6 +41,7 @@ export class SqlStore implements Store {
     this.audit = new SqlAuditRepository(driver);
     this.declarative = new SqlDeclarativeRepository(driver);
     this.jobs = new SqlJobRepository(driver);
+    this.spentRequestStates = new SqlSpentRequestStates(driver);
   }
 
   get dialect() {

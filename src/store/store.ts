@@ -50,6 +50,15 @@ export interface TokenRepository {
   revokedJtis(after: number): Promise<string[]>;
 }
 
+/**
+ * The requestStates (sealed MCP 2026-07-28 input_required state, src/front/request-state-seal.ts)
+ * a client has presented: each is good for one retry, on whichever replica it reaches.
+ */
+export interface SpentRequestStates {
+  /** Marks a state spent until `expiresAt`; true the first time, false when it was spent before (a replay). */
+  spend(id: string, expiresAt: number): Promise<boolean>;
+}
+
 export interface ChangeCounter {
   /** Current version of every topic. */
   versions(): Promise<Record<ChangeTopic, number>>;
@@ -80,5 +89,6 @@ export interface Store {
   readonly declarative: DeclarativeRepository;
   /** The durable queue of asynchronous tool calls (REST jobs and MCP tasks). */
   readonly jobs: JobRepository;
+  readonly spentRequestStates: SpentRequestStates;
   close(): Promise<void>;
 }
