@@ -1,8 +1,10 @@
+import { join } from "node:path";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { issueToken } from "../src/auth/token-issuer.ts";
 import { parsePermission } from "../src/policy/permission.ts";
-import { type TestGateway, everythingStdio, startTestGateway } from "./helpers/gateway.ts";
+import { REPO_ROOT } from "./helpers/cli.ts";
+import { BUN, type TestGateway, everythingStdio, startTestGateway } from "./helpers/gateway.ts";
 
 /**
  * The bridge from a 2026-07-28 client to a 2025-era backend that asks its client something during
@@ -27,7 +29,8 @@ describe("input_required bridge: 2026-07-28 client, 2025-era backend", () => {
   let bob = "";
 
   beforeAll(async () => {
-    gw = await startTestGateway([{ name: "everything", command: everythingStdio() }], { auth: "required", inputTtl: "2s" }, {
+    const modern = { name: "modern", command: [BUN, join(REPO_ROOT, "test/fixtures/modern-server.ts"), "--stdio"], env: { MODERN_NAME: "modern" } };
+    gw = await startTestGateway([{ name: "everything", command: everythingStdio() }, modern], { auth: "required", inputTtl: "2s" }, {
       prepare: async (store) => {
         await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
         alice = (await issueToken(store, AUTH, { subject: "alice", roles: ["all"], ttlMs: 600_000 })).token;
@@ -38,8 +41,8 @@ describe("input_required bridge: 2026-07-28 client, 2025-era backend", () => {
   afterAll(async () => gw?.stop());
 
   let nextId = 100;
-  async function call(token: string, params: Record<string, unknown>): Promise<Rpc> {
-    const response = await fetch(gw.mcpUrl("everything"), {
+  async function call(token: string, params: Record<string, unknown>, backend = "everything"): Promise<Rpc> {
+    const response = await fetch(gw.mcpUrl(backend), {
       method: "POST",
       headers: {
         authorization: `Bearer ${token}`,
@@ -130,6 +133,27 @@ describe("input_required bridge: 2026-07-28 client, 2025-era backend", () => {
     const late = await call(alice, ELICIT);
     await Bun.sleep(2_200);
     expect((await call(alice, { ...ELICIT, inputResponses: accept("q1"), requestState: late.result!.requestState })).error?.message).toContain("expired");
+  });
+
+  test("a 2026-07-28 backend's own requestState travels sealed inside the gateway's: bound to the caller, used once, one exchange", async () => {
+    const SUMMARIZE = { name: "summarize", arguments: { text: "a long text" } };
+    const first = await call(alice, SUMMARIZE, "modern");
+    expect(first.result).toMatchObject({ resultType: "input_required", inputRequests: { summary: { method: "sampling/createMessage" } } });
+    const state = first.result!.requestState as string;
+    expect(state).toMatch(/^mcpgw-rs1\./);
+    const answer = { summary: { role: "assistant", model: "fake-llm", content: { type: "text", text: "brief" } } };
+    // The backend would take its own state from anyone; through the gateway only its caller can present it.
+    expect((await call(bob, { ...SUMMARIZE, inputResponses: answer, requestState: state }, "modern")).error).toMatchObject({ code: -32602, message: expect.stringContaining("issued to another caller") });
+    expect((await call(alice, { ...SUMMARIZE, inputResponses: answer, requestState: "made-up" }, "modern")).error?.message).toContain("not issued by this gateway");
+    // The backend gets its own state back unchanged: its check that the state belongs to the call passes.
+    const second = await call(alice, { ...SUMMARIZE, inputResponses: answer, requestState: state }, "modern");
+    expect(second.result).toMatchObject({ resultType: "complete" });
+    expect(JSON.stringify(second.result!.content)).toContain("summary(fake-llm): brief");
+    expect((await call(alice, { ...SUMMARIZE, inputResponses: answer, requestState: state }, "modern")).error?.message).toContain("already used");
+    const rows = await auditedOutcomes([first.id, second.id]);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]!.exchange).toMatch(/^[0-9a-f-]{36}$/);
+    expect(rows[1]!.exchange).toBe(rows[0]!.exchange);
   });
 
   test("a client that declared no such capability never sees those tools, and its calls use the shared connection", async () => {

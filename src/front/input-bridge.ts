@@ -2,10 +2,9 @@ import { type ClientCapabilities, ErrorCode, McpError, type Request, type Result
 import type { BackendConnection } from "../backends/backend-connection.ts";
 import type { BackendPool, SessionSink } from "../backends/backend-pool.ts";
 import type { BackendSpec } from "../backends/backend-spec.ts";
-import { describeError } from "../errors.ts";
 import type { ClientRequestExtra, ExchangeRound } from "../pipeline/caller-session.ts";
 import { forLegacyBackend } from "./legacy-request.ts";
-import { RequestStateError, type RequestStateSealer } from "./request-state-seal.ts";
+import { type BoundState, RequestStateError, type RequestStateSealer, requestDigest } from "./request-state-seal.ts";
 
 /**
  * The bridge from a 2026-07-28 client to a 2025-era backend that asks its client something during
@@ -51,17 +50,9 @@ interface Question {
 }
 
 /** What the sealed requestState holds. */
-interface StatePayload {
-  /** This state's own id: each is accepted once. */
-  id: string;
+interface StatePayload extends BoundState {
   /** The bridged call it continues (on the replica that holds it). */
   call: string;
-  /** The exchange: the same for every round of one logical call, replays included. */
-  exchange: string;
-  sub: string;
-  backend: string;
-  digest: string;
-  exp: number;
   /** The question this state answers. */
   asked: { key: string; method: string };
   /** Every earlier answer, in order, for a replay. */
@@ -149,9 +140,7 @@ export class InputBridge {
       const response = (inputResponses as Record<string, unknown> | undefined)?.[state.asked.key];
       if (response === undefined) throw invalid(`inputResponses has no answer for "${state.asked.key}", the input this requestState asks for`);
       // Spent before the answer is used, on the store every replica shares: a refused retry leaves it good.
-      await this.deps.sealer.spend(state.id, state.exp).catch((err: unknown) => {
-        throw err instanceof RequestStateError ? invalid(err.message) : err;
-      });
+      await this.deps.sealer.spend(state.id, state.exp).catch(refusedState);
       exchange = state.exchange;
       caller.exchange = exchange;
       call = this.calls.get(state.call);
@@ -222,18 +211,8 @@ export class InputBridge {
     }
   }
 
-  private async verified(text: unknown, subject: string, backend: string, digest: string): Promise<StatePayload> {
-    let state: StatePayload;
-    try {
-      state = (await this.deps.sealer.open(text)) as unknown as StatePayload;
-    } catch (err) {
-      throw invalid(err instanceof RequestStateError ? err.message : `requestState could not be read: ${describeError(err)}`);
-    }
-    const now = Date.now();
-    if (state.exp < now) throw invalid("requestState has expired: make the call again without it");
-    if (state.sub !== subject) throw invalid("requestState was issued to another caller");
-    if (state.backend !== backend || state.digest !== digest) throw invalid("requestState belongs to another request: retry with the same method and params as the call that returned it");
-    return state;
+  private async verified(text: unknown, sub: string, backend: string, digest: string): Promise<StatePayload> {
+    return this.deps.sealer.openBound<StatePayload>(text, { sub, backend, digest }).catch(refusedState);
   }
 
   /** A connection initialised with the client's capabilities, for one call at a time. */
@@ -293,19 +272,11 @@ function invalid(message: string): McpError {
   return new McpError(ErrorCode.InvalidParams, message);
 }
 
+/** A presented requestState that is not accepted: -32602 with the reason. Anything else (the store is down) stays what it is. */
+export function refusedState(err: unknown): never {
+  throw err instanceof RequestStateError ? invalid(err.message) : err;
+}
+
 function leaseKey(spec: BackendSpec, capabilities: ClientCapabilities): string {
   return `${spec.name}\u0000${JSON.stringify(capabilities)}`;
-}
-
-/** A digest of what identifies a request across its rounds: the method and its params, keys sorted, without _meta. */
-async function requestDigest(method: string, params: Record<string, unknown>): Promise<string> {
-  const { _meta, ...rest } = params;
-  const bytes = new TextEncoder().encode(JSON.stringify([method, sorted(rest)]));
-  return Buffer.from(await crypto.subtle.digest("SHA-256", bytes)).toString("base64url");
-}
-
-function sorted(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sorted);
-  if (typeof value !== "object" || value === null) return value;
-  return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sorted((value as Record<string, unknown>)[key])]));
 }

@@ -9,6 +9,7 @@ import type { ClientRequestExtra, Pipeline, SessionRoute } from "../pipeline/cal
 import type { Principal } from "../pipeline/principal.ts";
 import type { PolicyEngine } from "../policy/policy-engine.ts";
 import { InputBridge } from "./input-bridge.ts";
+import { RelayedInputStates } from "./relayed-input-state.ts";
 import { ListenHub } from "./listen-hub.ts";
 import type { JobService } from "../jobs/job-service.ts";
 import { MODERN_TASK_METHODS, TASKS_EXTENSION, declaresTasks, missingTasksCapability } from "../jobs/modern-task-methods.ts";
@@ -89,7 +90,8 @@ export class ModernFront {
     this.serverInfo = { name: "mcpgw", version: deps.version };
     this.listeners = new ListenHub({ registry: deps.registry, pool: deps.pool, policy: deps.policy, logger: deps.logger }, this.sink);
     this.bridge = new InputBridge({ pool: deps.pool, sealer: deps.sealer, ttlMs: deps.inputTtlMs });
-    this.callDeps = { registry: deps.registry, pool: deps.pool, sink: this.sink, bridge: this.bridge };
+    const relayedStates = new RelayedInputStates(deps.sealer, deps.inputTtlMs);
+    this.callDeps = { registry: deps.registry, pool: deps.pool, sink: this.sink, bridge: this.bridge, relayedStates };
   }
 
   /** Answers one modern POST; `message` was read and shape-checked by the front. */

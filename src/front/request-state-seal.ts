@@ -22,6 +22,19 @@ const INFO = new TextEncoder().encode("mcpgw requestState v1");
 /** Why a presented requestState is not accepted (each a clear error for the client). */
 export class RequestStateError extends Error {}
 
+/** What every state the gateway seals binds: itself, its exchange, the caller, the backend, the request, a deadline. */
+export interface BoundState {
+  /** This state's own id: each is accepted once. */
+  id: string;
+  /** The input_required exchange: the same for every round of one logical call. */
+  exchange: string;
+  sub: string;
+  backend: string;
+  /** requestDigest of the request that got the state. */
+  digest: string;
+  exp: number;
+}
+
 export class RequestStateSealer {
   private readonly derived = new Map<string, Promise<CryptoKey>>();
   private records: readonly SigningKeyRecord[] = [];
@@ -48,6 +61,21 @@ export class RequestStateSealer {
     const iv = crypto.getRandomValues(new Uint8Array(12));
     const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await this.aesKey(key), new TextEncoder().encode(JSON.stringify(payload)));
     return [PREFIX, key.kid, Buffer.from(iv).toString("base64url"), Buffer.from(sealed).toString("base64url")].join(".");
+  }
+
+  /**
+   * The payload of a state presented by `sub` for a request to `backend` with `digest`; a
+   * RequestStateError when it was not sealed by this gateway, was altered, has expired, or was
+   * issued to another caller or for another request. (Whether it was used before is `spend`'s.)
+   */
+  async openBound<T extends BoundState>(text: unknown, expected: Pick<BoundState, "sub" | "backend" | "digest">): Promise<T> {
+    const state = (await this.open(text)) as unknown as T;
+    if (state.exp < Date.now()) throw new RequestStateError("requestState has expired: make the call again without it");
+    if (state.sub !== expected.sub) throw new RequestStateError("requestState was issued to another caller");
+    if (state.backend !== expected.backend || state.digest !== expected.digest) {
+      throw new RequestStateError("requestState belongs to another request: retry with the same method and params as the call that returned it");
+    }
+    return state;
   }
 
   /** The payload of a sealed state; a RequestStateError when it is not one this gateway sealed, or was altered. */
@@ -87,4 +115,21 @@ export class RequestStateSealer {
     }
     return key;
   }
+}
+
+/**
+ * A digest of what identifies a request across the rounds of its exchange: the method and its
+ * params, keys sorted, without _meta and without what changes from round to round (the answers
+ * and the state).
+ */
+export async function requestDigest(method: string, params: Record<string, unknown>): Promise<string> {
+  const { _meta, inputResponses, requestState, ...rest } = params;
+  const bytes = new TextEncoder().encode(JSON.stringify([method, sorted(rest)]));
+  return Buffer.from(await crypto.subtle.digest("SHA-256", bytes)).toString("base64url");
+}
+
+function sorted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sorted);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sorted((value as Record<string, unknown>)[key])]));
 }

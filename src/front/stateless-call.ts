@@ -8,6 +8,7 @@ import type { Principal } from "../pipeline/principal.ts";
 import { unknownBackend } from "./gateway-errors.ts";
 import type { InputBridge } from "./input-bridge.ts";
 import { forLegacyBackend } from "./legacy-request.ts";
+import type { RelayedInputStates } from "./relayed-input-state.ts";
 
 /** What every stateless call shares: where backends are, and the one sink their shared connections report to. */
 export interface StatelessCallDeps {
@@ -17,6 +18,8 @@ export interface StatelessCallDeps {
   sink: SessionSink;
   /** Calls of clients that can answer questions (sampling, elicitation, roots) to 2025-era backends. */
   bridge: InputBridge;
+  /** The requestStates of 2026-07-28 backends' input_required, sealed around for the client. */
+  relayedStates: RelayedInputStates;
 }
 
 /**
@@ -62,21 +65,24 @@ export class StatelessCall implements CallerSession {
     const connection = this.deps.pool.acquire(spec, this.deps.sink, {});
     if (connection.era === undefined) await connection.connect();
     if (connection.era === "modern") {
-      // Era to era: the request goes on as it came (its _meta, inputResponses and requestState
-      // included) with the client's own capabilities, and an input_required result comes back to
-      // the client as it is: the backend protects its own requestState.
+      // Era to era: the request goes on as it came (its _meta and inputResponses included) with the
+      // client's own capabilities, and an input_required result comes back with its question as the
+      // backend asked it; only the backend's requestState travels sealed inside the gateway's.
+      const states = this.deps.relayedStates;
+      const subject = subjectOf(extra);
+      const sent = await states.unwrap(request, subject, backend, this);
       const modern = () =>
-        connection.request(request, {
+        connection.request(sent, {
           signal: extra.signal,
           clientCapabilities: this.clientCapabilities,
           ...(extra._meta?.progressToken !== undefined && { onprogress: this.progressRelay(extra) }),
         });
-      return gate ? gate.run(extra.signal, modern) : modern();
+      return states.wrap(await (gate ? gate.run(extra.signal, modern) : modern()), request, subject, backend, this);
     }
     // A 2025-era backend must see the client's capabilities on every request (a list included: it
     // offers sampling and elicitation tools only to clients that can answer them).
     if (BackendPool.needsDedicated(this.clientCapabilities)) {
-      const subject = (extra.authInfo?.extra?.principal as Principal | undefined)?.subject ?? "anonymous";
+      const subject = subjectOf(extra);
       const bridged = () => this.deps.bridge.call(spec, request, extra, this.clientCapabilities, subject, this);
       return gate ? gate.run(extra.signal, bridged) : bridged();
     }
@@ -93,4 +99,8 @@ export class StatelessCall implements CallerSession {
     const progressToken = extra._meta?.progressToken;
     return (progress) => void extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } } as never).catch(() => undefined);
   }
+}
+
+function subjectOf(extra: ClientRequestExtra): string {
+  return (extra.authInfo?.extra?.principal as Principal | undefined)?.subject ?? "anonymous";
 }
