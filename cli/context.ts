@@ -3,6 +3,7 @@ import { readEnv } from "../src/config/env.ts";
 import { type FlagSettings, type Settings, resolveSettings } from "../src/config/settings.ts";
 import { type Logger, createLogger } from "../src/log/logger.ts";
 import { openStore } from "../src/store/open-store.ts";
+import { assertSchemaCurrent } from "../src/store/schema-check.ts";
 import type { Store } from "../src/store/store.ts";
 
 /** What every command gets: merged settings and a way to open the store and a logger. */
@@ -12,7 +13,8 @@ export interface CommandContext {
   logLevelGiven: boolean;
   /** A logger for admin commands: stderr, so stdout stays clean for tables and --json. */
   adminLogger(): Logger;
-  openStore(): Store;
+  /** Opens the store; `create` lets opening create the database (only for commands that set one up). */
+  openStore(options?: { create?: boolean }): Store;
 }
 
 /** Builds the context from a command's own and global flags plus the MCPGW_* environment. */
@@ -26,23 +28,28 @@ export function commandContext(command: Command): CommandContext {
     settings,
     logLevelGiven,
     adminLogger,
-    openStore: () =>
+    openStore: (options = {}) =>
       openStore(settings.databaseUrl, {
         poolSize: settings.dbPoolSize,
         logger: adminLogger(),
+        create: options.create ?? false,
         ...(settings.migrationsDir !== undefined && { migrationsDir: settings.migrationsDir }),
       }),
   };
 }
 
 /**
- * Runs fn with an open, migrated store and always closes it. Admin commands migrate first, as
- * serve does, so `mcpgw backend add` works on a fresh database; when already current this is one query.
+ * Runs fn with an open store and always closes it. The database must exist with the schema this
+ * binary knows (a SchemaError saying what to do otherwise): commands neither create databases nor
+ * migrate them, so a typo in --db cannot make a new one and a newer CLI cannot change the schema
+ * under running gateways. Only what sets a database up passes `setUp` (a real `apply`): it creates
+ * and migrates as `mcpgw migrate` would.
  */
-export async function withStore<T>(context: CommandContext, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = context.openStore();
+export async function withStore<T>(context: CommandContext, fn: (store: Store) => Promise<T>, options: { setUp?: boolean } = {}): Promise<T> {
+  const store = context.openStore({ create: options.setUp === true });
   try {
-    await store.migrate();
+    if (options.setUp) await store.migrate();
+    else await assertSchemaCurrent(store);
     return await fn(store);
   } finally {
     await store.close().catch(() => undefined);

@@ -29,6 +29,9 @@ export class StoreUnavailableError extends McpgwError {}
 /** A migration file is malformed or failed to apply; nothing of that migration was kept. */
 export class MigrationError extends McpgwError {}
 
+/** There is no mcpgw database where one was named, or its schema is not the one this binary knows. */
+export class SchemaError extends McpgwError {}
+
 /** A named thing (backend, role, token…) does not exist. */
 export class NotFoundError extends McpgwError {}
 

@@ -29,6 +29,7 @@ import { JobWorkerPool } from "./jobs/job-worker-pool.ts";
 import { createJobsApi } from "./jobs/jobs-api.ts";
 import { type Listener, listen } from "./server/http-listener.ts";
 import { openStore } from "./store/open-store.ts";
+import { assertSchemaCurrent } from "./store/schema-check.ts";
 import type { Store } from "./store/store.ts";
 
 export interface RunningGateway {
@@ -80,8 +81,12 @@ export async function startGateway(
   metrics.register(new Gauge("mcpgw_sessions", "Open MCP client sessions", () => mcp?.sessionCount ?? 0));
   let authentication: Authentication | undefined;
   try {
-    const applied = await store.migrate();
-    if (applied.length > 0) logger.info({ applied }, "applied migrations");
+    if (settings.migrate === "on" || (settings.migrate === "auto" && store.dialect === "sqlite")) {
+      const applied = await store.migrate();
+      if (applied.length > 0) logger.info({ applied }, "applied migrations");
+    } else {
+      await assertSchemaCurrent(store);
+    }
     // Also marks calls a crashed previous run left unfinished as incomplete (docs/audit.md).
     if (!overrides.auditor && settings.audit.enabled) {
       storeAuditor = await StoreAuditor.start({ repository: store.audit, logger, settings: settings.audit, onCommit: auditMetrics.onCommit });

@@ -479,6 +479,7 @@ describe("SIGKILL mid-load, restart: every call the backend received has a recor
 async function killAndRestart(url: string, spyLog: string): Promise<void> {
   const { runCli } = await import("./helpers/cli.ts");
   const { freePort, startProcess } = await import("./helpers/process.ts");
+  expect((await runCli(["--db", url, "migrate"])).code).toBe(0);
   const add = await runCli(["--db", url, "backend", "add", "lab", "--command", `${BUN} ${STDIO_SPY} ${BUN} ${LAB_SERVER} --stdio`, "--env", `STDIO_SPY_LOG=${spyLog}`]);
   expect(add.code, add.stderr).toBe(0);
   const env = { MCPGW_AUTH: "off", MCPGW_AUDIT_INSTANCE: "kill-test", MCPGW_LOG_LEVEL: "info" };

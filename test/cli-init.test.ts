@@ -109,6 +109,7 @@ describe("mcpgw init", () => {
 
   test("init --yes refuses to change an existing role with other rules unless --force", async () => {
     const dir = folder();
+    expect((await runCli(["--db", "sqlite:r.db", "migrate"], { cwd: dir })).code).toBe(0);
     expect((await runCli(["--db", "sqlite:r.db", "role", "create", "admin", "--allow", "github/*"], { cwd: dir })).code).toBe(0);
     const refused = await runCli(["init", "--yes", "--db", "sqlite:r.db"], { cwd: dir });
     expect(refused.code).toBe(1);

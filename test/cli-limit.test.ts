@@ -10,6 +10,8 @@ describe.each(BOTH_STORES)("mcpgw limit on %s", (_label, setup) => {
   beforeAll(async () => {
     fixture = await setup("climits");
     db = fixture?.url ?? "";
+    // Commands use a database; they do not set one up (an operator runs migrate or init first).
+    if (db) expect((await runCli(["migrate", "--db", db])).code).toBe(0);
   });
   afterAll(async () => fixture?.cleanup());
 

@@ -38,6 +38,8 @@ function tokenCliSuite(label: string, setup: () => Promise<Database | undefined>
 
     beforeAll(async () => {
       database = await setup();
+      // Commands use a database; they do not set one up (an operator runs migrate or init first).
+      if (database) expect((await runCli(["migrate", "--db", database.url])).code).toBe(0);
     });
     afterAll(async () => database?.cleanup());
 

@@ -45,7 +45,7 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
       expect((await store.migrationStatus()).pending).toEqual(expected);
       expect(await store.migrate()).toEqual(expected);
       expect(await store.migrate()).toEqual([]);
-      expect(await store.migrationStatus()).toEqual({ applied: expected, pending: [] });
+      expect(await store.migrationStatus()).toEqual({ applied: expected, pending: [], unknown: [] });
     });
 
     test("ping answers and location hides nothing it should not", async (context) => {

@@ -16,7 +16,8 @@ export async function runApply(context: CommandContext, options: { file: string;
   const name = options.file === "-" ? "stdin" : options.file;
   const document = readDocument(await readText(options.file), name);
   const dryRun = options.dryRun === true;
-  const changes = await withStore(context, (store) => applyDocument(store, document, { dryRun }));
+  // A real apply may set a database up (a deployment's first step); a dry run only reads.
+  const changes = await withStore(context, (store) => applyDocument(store, document, { dryRun }), { setUp: !dryRun });
   if (options.json) return printJson({ dryRun, changes: changes.map(jsonView) });
   if (changes.length === 0) {
     console.log(`no changes: the database already matches ${name}`);

@@ -4,7 +4,7 @@ import { printJson } from "../output.ts";
 /** `mcpgw migrate`: applies pending migrations and says what it did. */
 export async function runMigrate(context: CommandContext, options: { json?: boolean }): Promise<void> {
   // Not withStore: that migrates silently first, and here the migration is what we report.
-  const store = context.openStore();
+  const store = context.openStore({ create: true });
   try {
     const applied = await store.migrate();
     const status = await store.migrationStatus();

@@ -25,6 +25,7 @@ export interface EnvSettings {
   maxJsonDepth?: string;
   maxJsonItems?: string;
   inputTtl?: string;
+  migrate?: string;
   maxSessionsPerSubject?: string;
   audit?: string;
   auditFailOpen?: string;
@@ -73,6 +74,7 @@ const VARIABLES = {
   maxJsonDepth: "MCPGW_MAX_JSON_DEPTH",
   maxJsonItems: "MCPGW_MAX_JSON_ITEMS",
   inputTtl: "MCPGW_INPUT_TTL",
+  migrate: "MCPGW_MIGRATE",
   maxSessionsPerSubject: "MCPGW_MAX_SESSIONS_PER_SUBJECT",
   audit: "MCPGW_AUDIT",
   auditFailOpen: "MCPGW_AUDIT_FAIL_OPEN",

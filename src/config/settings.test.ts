@@ -21,6 +21,7 @@ describe("settings", () => {
       bodyTimeoutMs: 10_000,
       maxSessionsPerSubject: 100,
       inputTtlMs: 600_000,
+      migrate: "auto",
       jsonBudget: { maxDepth: 64, maxItems: 100_000 },
       auth: {
         mode: "required",

@@ -6,6 +6,14 @@ import { JSON_BUDGET_DEFAULTS, type JsonBudget } from "../json/json-budget.ts";
 import { parseDuration } from "./duration.ts";
 import { type EnvSettings, variableName } from "./env.ts";
 
+/**
+ * Whether `serve` migrates the database at start. `auto`: on SQLite (one process owns the file),
+ * not on PostgreSQL, where replicas share the schema and an upgrade is a deliberate step
+ * (`mcpgw migrate`, a migration Job); there serve checks the schema is current and stops if not.
+ */
+export const MIGRATE_MODES = ["auto", "on", "off"] as const;
+export type MigrateMode = (typeof MIGRATE_MODES)[number];
+
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -47,6 +55,7 @@ export interface Settings {
   maxSessionsPerSubject: number;
   /** How long a 2026-07-28 client may take to answer an input_required result (its requestState's lifetime). */
   inputTtlMs: number;
+  migrate: MigrateMode;
   /** What a request body may cost beyond its size: nesting depth and items (defaults in JSON_BUDGET_DEFAULTS). */
   jsonBudget: JsonBudget;
   /** Authentication: token sources, issuer and audience, the RFC 9728 document (defaults in AUTH_DEFAULTS). */
@@ -84,6 +93,7 @@ export function resolveSettings(flags: FlagSettings, env: EnvSettings): Settings
     bodyTimeoutMs: env.bodyTimeout === undefined ? DEFAULTS.bodyTimeoutMs : parseDuration(env.bodyTimeout, variableName("bodyTimeout")),
     maxSessionsPerSubject: parsePositiveInt(env.maxSessionsPerSubject, variableName("maxSessionsPerSubject")) ?? DEFAULTS.maxSessionsPerSubject,
     inputTtlMs: env.inputTtl === undefined ? DEFAULTS.inputTtlMs : parseDuration(env.inputTtl, variableName("inputTtl")),
+    migrate: parseMigrateMode(env.migrate),
     jsonBudget: {
       maxDepth: parsePositiveInt(env.maxJsonDepth, variableName("maxJsonDepth")) ?? JSON_BUDGET_DEFAULTS.maxDepth,
       maxItems: parsePositiveInt(env.maxJsonItems, variableName("maxJsonItems")) ?? JSON_BUDGET_DEFAULTS.maxItems,
@@ -107,6 +117,12 @@ function parseLogLevel(text: string | undefined, source: string): LogLevel {
   if (text === undefined) return DEFAULTS.logLevel;
   if ((LOG_LEVELS as readonly string[]).includes(text)) return text as LogLevel;
   throw new ConfigError(`${source}: "${text}" is not a log level`, `use one of: ${LOG_LEVELS.join(", ")}`);
+}
+
+function parseMigrateMode(text: string | undefined): MigrateMode {
+  if (text === undefined) return "auto";
+  if ((MIGRATE_MODES as readonly string[]).includes(text)) return text as MigrateMode;
+  throw new ConfigError(`${variableName("migrate")}: "${text}" is not a migrate mode`, `use one of: ${MIGRATE_MODES.join(", ")} (auto: migrate SQLite at start, check PostgreSQL)`);
 }
 
 function parsePositiveInt(text: string | undefined, source: string): number | undefined {

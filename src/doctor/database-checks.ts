@@ -51,7 +51,7 @@ export async function checkMigrations(store: Store, settings: Settings): Promise
       return problem(
         "migrations",
         `${status.pending.length} of ${total} migrations are not applied to ${store.location}: ${status.pending.join(", ")}`,
-        `mcpgw migrate${settings.databaseUrl.startsWith("postgres") ? " (once, from one machine; serve also migrates at start)" : ""}`,
+        `mcpgw migrate${settings.databaseUrl.startsWith("postgres") ? " (once, from one machine; serve migrates PostgreSQL only with MCPGW_MIGRATE=on)" : ""}`,
       );
     }
     const known = new Set(loadMigrations(store.dialect, settings.migrationsDir).map((migration) => migration.name));

@@ -61,6 +61,8 @@ function parseMigrationFiles(files: Record<string, string>, where: string): Migr
 export interface MigrationStatus {
   applied: string[];
   pending: string[];
+  /** Applied to the database but unknown to this binary: a newer mcpgw migrated it. */
+  unknown: string[];
 }
 
 const LEDGER = `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -106,9 +108,11 @@ export async function applyMigrations(driver: SqlDriver, migrations: Migration[]
 export async function migrationStatus(driver: SqlDriver, migrations: Migration[]): Promise<MigrationStatus> {
   const rows = await appliedRows(driver);
   const done = new Set(rows.map((row) => row.version));
+  const known = new Set(migrations.map((m) => m.version));
   return {
     applied: rows.map((row) => row.name),
     pending: migrations.filter((m) => !done.has(m.version)).map((m) => m.name),
+    unknown: rows.filter((row) => !known.has(row.version)).map((row) => row.name),
   };
 }
 

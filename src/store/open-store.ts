@@ -12,6 +12,12 @@ export interface OpenStoreOptions {
   /** Root holding sqlite/ and postgres/ migration folders (MCPGW_MIGRATIONS_DIR); default: embedded or source tree. */
   migrationsDir?: string;
   logger?: Logger;
+  /**
+   * Whether opening may create the database (an SQLite file and its folder). Only what sets a
+   * database up (serve on SQLite, migrate, init, apply) passes true; every other command opens
+   * what exists and checks its schema (schema-check.ts).
+   */
+  create?: boolean;
 }
 
 /**
@@ -24,7 +30,7 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
   const migrations = loadMigrations(target.kind, options.migrationsDir);
   switch (target.kind) {
     case "sqlite":
-      return new SqlStore(new SqliteDriver(target.path), migrations, `sqlite:${target.path}`);
+      return new SqlStore(new SqliteDriver(target.path, { create: options.create ?? true }), migrations, `sqlite:${target.path}`);
     case "postgres":
       return new SqlStore(
         new PostgresDriver({

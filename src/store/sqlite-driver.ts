@@ -1,5 +1,6 @@
 import { Database, type SQLQueryBindings, type Statement } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { noDatabase } from "./schema-check.ts";
 import { dirname, resolve } from "node:path";
 import { StoreUnavailableError, describeError } from "../errors.ts";
 import { AsyncMutex } from "./async-mutex.ts";
@@ -54,13 +55,16 @@ export class SqliteDriver implements SqlDriver {
   private readonly mutex: AsyncMutex;
   private readonly direct: SqlExecutor;
 
-  constructor(path: string) {
+  /** `create: false` opens only an existing file (SchemaError otherwise), and creates no folder. */
+  constructor(path: string, options: { create?: boolean } = {}) {
+    const create = options.create ?? true;
+    if (!create && path !== ":memory:" && !existsSync(path)) throw noDatabase(`sqlite:${path}`);
     const key = path === ":memory:" ? crypto.randomUUID() : resolve(path);
     this.mutex = SqliteDriver.fileMutexes.get(key) ?? new AsyncMutex();
     SqliteDriver.fileMutexes.set(key, this.mutex);
     try {
-      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-      this.db = new Database(path, { create: true, strict: true });
+      if (create && path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      this.db = new Database(path, { create, strict: true });
       this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       this.db.exec("PRAGMA journal_mode = WAL");
       this.db.exec("PRAGMA synchronous = NORMAL");
