@@ -129,7 +129,7 @@ export async function startGateway(
       maxSessionsPerSubject: settings.maxSessionsPerSubject,
       originGuard: createOriginGuard({ allowedHosts: settings.allowedHosts, allowedOrigins: settings.allowedOrigins }),
       authenticator: authentication.authenticator,
-      resourceMetadataUrl: authentication.resourceMetadataUrl,
+      authGuidance: authentication.guidance,
       auditor,
       floodGuard,
       peerOf,
@@ -142,7 +142,7 @@ export async function startGateway(
     const jobsApi = createJobsApi({
       service: jobs,
       authenticator: authentication.authenticator,
-      resourceMetadataUrl: authentication.resourceMetadataUrl,
+      authGuidance: authentication.guidance,
       auditor,
       floodGuard,
       peerOf,

@@ -112,7 +112,7 @@ describe("tokens from an external identity provider (JWKS served by a local HTTP
     }
     const { email: _email, ...noSubject } = idpClaims();
     const missing = await postInitialize(gw.mcpUrl(), `Bearer ${await signJwt(current.privateJwk, noSubject)}`);
-    expect(missing.headers.get("www-authenticate")).toContain(`error_description="missing_claim: the token has no 'email' claim (the subject)"`);
+    expect(missing.headers.get("www-authenticate")).toContain(`error_description="missing_claim: the token has no 'email' claim (the subject): sign in at `);
     const own = await postInitialize(gw.mcpUrl(), `Bearer ${await signAsGateway(gw.gateway.store, goodClaims())}`);
     expect(own.status).toBe(200);
     await own.body?.cancel();

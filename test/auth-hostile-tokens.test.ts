@@ -52,7 +52,10 @@ async function expectRefused(h: Harness, authorization: string | undefined, reas
   const response = await postInitialize(new URL(path, h.gw.base), authorization);
   expect(response.status).toBe(401);
   const challenge = response.headers.get("www-authenticate") ?? "";
-  expect(challenge).toMatch(new RegExp(`^Bearer resource_metadata="${h.gw.base}/\\.well-known/oauth-protected-resource"`));
+  // No authorization server is configured here: no metadata to follow, and the description says how to get a token.
+  expect(challenge).toMatch(/^Bearer realm="mcpgw"/);
+  expect(challenge).not.toContain("resource_metadata");
+  expect(challenge).toContain("mcpgw token issue");
   if (reason === "missing_token") expect(challenge).not.toContain("error=");
   else expect(challenge).toMatch(new RegExp(`error="invalid_token", error_description="${reason}: [^"]*"$`));
   const body = (await response.json()) as { jsonrpc: string; error: { code: number; message: string } };
@@ -271,9 +274,14 @@ describe("hostile tokens are refused with 401 and a specific reason (SQLite)", (
     expect(again.status).toBe(401);
   });
 
-  test("health, readiness and the well-known documents stay open", async () => {
-    for (const path of ["/healthz", "/readyz", "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp", "/.well-known/jwks.json"]) {
+  test("health, readiness and the key set stay open; the metadata says there is no authorization server", async () => {
+    for (const path of ["/healthz", "/readyz", "/.well-known/jwks.json"]) {
       expect((await fetch(new URL(path, h.gw.base))).status, path).toBe(200);
+    }
+    for (const path of ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"]) {
+      const response = await fetch(new URL(path, h.gw.base));
+      expect(response.status, path).toBe(404);
+      expect(((await response.json()) as { error_description: string }).error_description).toContain("mcpgw token issue");
     }
   });
 });

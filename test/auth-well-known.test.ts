@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams } from "@modelcontextprotocol/sdk/client/auth.js";
+import { type OAuthClientProvider, auth, discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams } from "@modelcontextprotocol/sdk/client/auth.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { OAuthProtectedResourceMetadataSchema } from "@modelcontextprotocol/sdk/shared/auth.js";
@@ -62,47 +62,56 @@ describe("RFC 9728 metadata, the WWW-Authenticate challenge and the SDK client (
     await backend?.stop();
   });
 
-  test("the root document: resource, authorization_servers, bearer_methods_supported, jwks_uri", async () => {
-    const response = await fetch(new URL("/.well-known/oauth-protected-resource", gw.base));
-    expect(response.status).toBe(200);
-    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
-    expect(response.headers.get("access-control-allow-origin")).toBe("*");
-    const document = await response.json();
-    expect(document).toEqual({
-      resource: gw.base,
-      authorization_servers: [gw.base],
-      bearer_methods_supported: ["header"],
-      jwks_uri: `${gw.base}/.well-known/jwks.json`,
-      resource_name: "mcpgw",
-    });
-    expect(OAuthProtectedResourceMetadataSchema.safeParse(document).success).toBe(true);
-  });
-
-  test("path variants name the endpoint they were looked up for (RFC 9728 §3.3); others are 404", async () => {
-    for (const path of ["/mcp", "/mcp/lab"]) {
-      const document = (await (await fetch(new URL(`/.well-known/oauth-protected-resource${path}`, gw.base))).json()) as { resource: string };
-      expect(document.resource).toBe(`${gw.base}${path}`);
+  test("without an authorization server there is no metadata document; OAuth endpoints say how to get a token", async () => {
+    for (const path of ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp/lab", "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration", "/authorize", "/token"]) {
+      const response = await fetch(new URL(path, gw.base));
+      expect(response.status, path).toBe(404);
+      const body = (await response.json()) as { error: string; error_description: string };
+      expect(body.error).toBe("invalid_request");
+      expect(body.error_description).toContain("not an OAuth authorization server");
+      expect(body.error_description).toContain("mcpgw token issue --sub YOU --role ROLE");
     }
-    expect((await fetch(new URL("/.well-known/oauth-protected-resource/admin", gw.base))).status).toBe(404);
-    expect((await fetch(new URL("/.well-known/oauth-protected-resource", gw.base), { method: "POST" })).status).toBe(405);
+    const register = await fetch(new URL("/register", gw.base), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ redirect_uris: ["http://127.0.0.1:1/cb"] }) });
+    expect(register.status).toBe(404);
+    expect(((await register.json()) as { error_description: string }).error_description).toContain("mcpgw client config --client CLIENT --sub YOU");
+    // The key set stays public: backends and tools verify the gateway's tokens with it.
+    expect((await fetch(new URL("/.well-known/jwks.json", gw.base))).status).toBe(200);
   });
 
-  test("a 401 carries the challenge the SDK parses, and the SDK's discovery finds the document", async () => {
+  test("a 401 says what was wrong and how to get a token, with no metadata to follow", async () => {
     const response = await postInitialize(gw.mcpUrl("lab"));
     expect(response.status).toBe(401);
-    expect(response.headers.get("www-authenticate")).toBe(`Bearer resource_metadata="${gw.base}/.well-known/oauth-protected-resource"`);
+    const challenge = response.headers.get("www-authenticate") ?? "";
+    expect(challenge).toMatch(/^Bearer realm="mcpgw", error_description="missing_token: [^"]*mcpgw token issue[^"]*"$/);
     const { resourceMetadataUrl, error } = extractWWWAuthenticateParams(response);
-    expect(resourceMetadataUrl?.href).toBe(`${gw.base}/.well-known/oauth-protected-resource`);
+    expect(resourceMetadataUrl).toBeUndefined();
     expect(error).toBeUndefined();
+    const body = (await response.json()) as { error: { message: string } };
+    expect(body.error.message).toContain("this gateway is not an OAuth authorization server: ask the gateway's operator for a token");
 
     const bad = await postInitialize(gw.mcpUrl("lab"), "Bearer nonsense");
     expect(extractWWWAuthenticateParams(bad).error).toBe("invalid_token");
+    expect(bad.headers.get("www-authenticate")).toContain("mcpgw token issue");
+  });
 
-    // The SDK client's own fallback order: /.well-known/oauth-protected-resource/mcp/lab, then the root.
-    const discovered = await discoverOAuthProtectedResourceMetadata(gw.mcpUrl("lab"));
-    expect(discovered.resource).toBe(`${gw.base}/mcp/lab`);
-    const viaHeader = await discoverOAuthProtectedResourceMetadata(gw.mcpUrl("lab"), { resourceMetadataUrl: resourceMetadataUrl! });
-    expect(viaHeader.resource).toBe(gw.base);
+  test("an OAuth client (the SDK's auth flow, as mcp-remote runs it) ends with the gateway's instructions, not 'HTTP 404'", async () => {
+    const provider: OAuthClientProvider = {
+      get redirectUrl() {
+        return "http://127.0.0.1:1/callback";
+      },
+      get clientMetadata() {
+        return { redirect_uris: ["http://127.0.0.1:1/callback"], client_name: "probe" };
+      },
+      clientInformation: () => undefined,
+      saveClientInformation: () => undefined,
+      tokens: () => undefined,
+      saveTokens: () => undefined,
+      redirectToAuthorization: () => undefined,
+      saveCodeVerifier: () => undefined,
+      codeVerifier: () => "",
+    };
+    const failure = await auth(provider, { serverUrl: gw.mcpUrl("lab") }).then(() => undefined, (err: unknown) => err as Error);
+    expect(failure?.message).toContain("mcpgw token issue --sub YOU --role ROLE");
   });
 
   test("the SDK's own Client, given the token in requestInit headers, works unmodified", async () => {
@@ -157,6 +166,49 @@ describe("MCPGW_PUBLIC_URL and MCPGW_AUTHORIZATION_SERVERS", () => {
   });
   afterAll(async () => gw?.stop());
 
+  test("the root document: resource, authorization_servers, bearer_methods_supported, jwks_uri", async () => {
+    const response = await fetch(new URL("/.well-known/oauth-protected-resource", gw.base));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(response.headers.get("access-control-allow-origin")).toBe("*");
+    const document = await response.json();
+    expect(document).toEqual({
+      resource: "https://mcp.example.com",
+      authorization_servers: ["https://login.example.com/realms/a"],
+      bearer_methods_supported: ["header"],
+      jwks_uri: "https://mcp.example.com/.well-known/jwks.json",
+      resource_name: "mcpgw",
+    });
+    expect(OAuthProtectedResourceMetadataSchema.safeParse(document).success).toBe(true);
+  });
+
+  test("path variants name the endpoint they were looked up for (RFC 9728 §3.3); others are 404", async () => {
+    for (const path of ["/mcp", "/mcp/lab"]) {
+      const document = (await (await fetch(new URL(`/.well-known/oauth-protected-resource${path}`, gw.base))).json()) as { resource: string };
+      expect(document.resource).toBe(`https://mcp.example.com${path}`);
+    }
+    expect((await fetch(new URL("/.well-known/oauth-protected-resource/admin", gw.base))).status).toBe(404);
+    expect((await fetch(new URL("/.well-known/oauth-protected-resource", gw.base), { method: "POST" })).status).toBe(405);
+  });
+
+  test("a 401 carries the challenge the SDK parses, and the SDK's discovery finds the document", async () => {
+    const response = await postInitialize(gw.mcpUrl("lab"));
+    expect(response.status).toBe(401);
+    // A client that speaks OAuth follows the metadata to the identity provider; no description for a missing token (RFC 6750 §3.1).
+    expect(response.headers.get("www-authenticate")).toBe('Bearer realm="mcpgw", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"');
+    const { resourceMetadataUrl, error } = extractWWWAuthenticateParams(response);
+    expect(resourceMetadataUrl?.href).toBe("https://mcp.example.com/.well-known/oauth-protected-resource");
+    expect(error).toBeUndefined();
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain("sign in at https://login.example.com/realms/a (OAuth)");
+
+    const bad = await postInitialize(gw.mcpUrl("lab"), "Bearer nonsense");
+    expect(extractWWWAuthenticateParams(bad).error).toBe("invalid_token");
+
+    // The SDK client's own fallback order: /.well-known/oauth-protected-resource/mcp/lab, then the root.
+    const discovered = await discoverOAuthProtectedResourceMetadata(gw.mcpUrl("lab"));
+    expect(discovered.resource).toBe("https://mcp.example.com/mcp/lab");
+  });
+
   test("name the public origin and the configured servers, in the document and the challenge", async () => {
     const document = await (await fetch(new URL("/.well-known/oauth-protected-resource/mcp", gw.base))).json();
     expect(document).toMatchObject({
@@ -165,7 +217,7 @@ describe("MCPGW_PUBLIC_URL and MCPGW_AUTHORIZATION_SERVERS", () => {
       jwks_uri: "https://mcp.example.com/.well-known/jwks.json",
     });
     const response = await postInitialize(gw.mcpUrl());
-    expect(response.headers.get("www-authenticate")).toBe('Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"');
+    expect(response.headers.get("www-authenticate")).toBe('Bearer realm="mcpgw", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"');
   });
 });
 

@@ -162,7 +162,7 @@ describe("REST jobs (/v1/jobs): authenticated, authorised, limited, audited like
   test("refusals: no token 401, outside the caller's roles 403, over a rate limit 429 with Retry-After", async () => {
     const anonymous = await api("/v1/jobs", undefined);
     expect(anonymous.status).toBe(401);
-    expect(anonymous.headers.get("www-authenticate")).toMatch(/^Bearer resource_metadata=/);
+    expect(anonymous.headers.get("www-authenticate")).toMatch(/^Bearer realm="mcpgw", error_description="missing_token: [^"]*mcpgw token issue/);
     const denied = await submit("nobody", { backend: "work", tool: "work", arguments: { key: "denied" } });
     expect(denied.status).toBe(403);
     expect(((await denied.json()) as { error: string }).error).toMatch(/^denied by policy: "nobody" may not use tool "work\/work"/);

@@ -34,7 +34,7 @@ describe("MCP 2026-07-28 requests at the front", () => {
   let narrowToken = "";
 
   beforeAll(async () => {
-    gw = await startTestGateway([LAB("alpha"), LAB("beta"), { name: "everything", command: everythingStdio() }, { name: "fixture", command: conformanceFixtureStdio() }], { auth: "required" }, {
+    gw = await startTestGateway([LAB("alpha"), LAB("beta"), { name: "everything", command: everythingStdio() }, { name: "fixture", command: conformanceFixtureStdio() }], { auth: "required", authorizationServers: "https://login.example.com/realms/agents" }, {
       prepare: async (store) => {
         await store.roles.create({ name: "all", rules: ["*", "prompt:*/*", "resource:*/*"].map((p) => ({ effect: "allow" as const, permission: parsePermission(p) })) });
         await store.roles.create({ name: "echo-only", rules: [{ effect: "allow", permission: parsePermission("alpha/echo") }] });
@@ -180,7 +180,8 @@ describe("MCP 2026-07-28 requests at the front", () => {
   test("a modern request without a token: 401 with the RFC 9728 metadata", async () => {
     const answer = await post("/mcp/alpha", { method: "tools/list", params: { _meta: meta() } }, { authorization: undefined });
     expect(answer.status).toBe(401);
-    expect(answer.headers.get("www-authenticate")).toContain('resource_metadata="');
+    // An authorization server is configured here, so the challenge points at the RFC 9728 document.
+    expect(answer.headers.get("www-authenticate")).toContain(`resource_metadata="${gw.base}/.well-known/oauth-protected-resource"`);
   });
 
   test("a tool outside the caller's roles is refused as policy and audited, with the request's protocol version", async () => {

@@ -200,8 +200,9 @@ describe("the live gateway answers what the document says", () => {
   let validate: ReturnType<typeof documentValidator>;
 
   beforeAll(async () => {
-    // Authentication on, so the open routes are proven open and the JWKS has a key to publish.
-    gw = await startTestGateway([], { auth: "required" });
+    // Authentication on, so the open routes are proven open and the JWKS has a key to publish; an
+    // authorization server to name, so the metadata documents are served.
+    gw = await startTestGateway([], { auth: "required", authorizationServers: "https://login.example.com" });
     const response = await fetch(`${gw.base}/openapi.json`);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("application/json");

@@ -8,15 +8,18 @@ import { RevocationList } from "./revocations.ts";
 import { activeKey } from "./signing-key.ts";
 import { ensureActiveSigningKey } from "./signing-keys.ts";
 import { TokenVerifier } from "./token-verifier.ts";
-import { createWellKnownRoutes, resourceMetadataUrl } from "./well-known.ts";
+import { type AuthGuidance, authGuidance, createWellKnownRoutes } from "./well-known.ts";
 
 /** Authentication as the running gateway uses it. */
 export interface Authentication {
   authenticator: RequestAuthenticator;
-  /** The /.well-known documents (RFC 9728 metadata, JWKS); undefined for other paths. */
+  /**
+   * The open auth documents (RFC 9728 metadata, JWKS, and the answer at OAuth endpoints this
+   * gateway does not have); undefined for other paths.
+   */
   wellKnown(request: Request, path: string): Response | undefined;
-  /** The RFC 9728 document's URL as a client reaching `request` should see it. */
-  resourceMetadataUrl(request: Request): string;
+  /** What a 401 tells a client reaching `request`: the RFC 9728 document's URL, if any, and how to get a token. */
+  guidance(request: Request): AuthGuidance;
   /**
    * Called when credentials accepted earlier may have stopped being valid: after revocations or
    * keys were reloaded, and every few seconds for expiry. Open streams are re-checked then.
@@ -75,7 +78,7 @@ export async function createAuthentication(auth: AuthSettings, store: Store, log
   return {
     authenticator: new RequestAuthenticator(auth.mode, verifier),
     wellKnown: createWellKnownRoutes({ auth, keys }),
-    resourceMetadataUrl: (request) => resourceMetadataUrl(auth, request),
+    guidance: (request) => authGuidance(auth, request),
     onCredentialsChanged: (listener) => void listeners.push(listener),
     stop: () => clearInterval(expiryTimer),
   };

@@ -9,12 +9,19 @@ import { SIGNING_ALGORITHMS } from "./auth-settings.ts";
 export const ProtectedResourceMetadataSchema = z
   .object({
     resource: z.string().describe("the endpoint the document was looked up for (MCPGW_PUBLIC_URL or the request's origin, plus the path)"),
-    authorization_servers: z.array(z.string()).min(1).describe("where clients obtain tokens (MCPGW_AUTHORIZATION_SERVERS, else derived)"),
+    authorization_servers: z.array(z.string()).min(1).describe("where clients obtain tokens: MCPGW_AUTHORIZATION_SERVERS, else the identity provider's issuer"),
     bearer_methods_supported: z.array(z.literal("header")).describe("tokens are read from the Authorization header only"),
     jwks_uri: z.string().describe("the gateway's public signing keys"),
     resource_name: z.string(),
   })
   .describe("OAuth 2.0 protected resource metadata (RFC 9728), as MCP clients look it up after a 401");
+
+export const OAuthErrorSchema = z
+  .object({
+    error: z.literal("invalid_request"),
+    error_description: z.string().describe("why, and how to get a token for this gateway"),
+  })
+  .describe("An OAuth error body (RFC 6749 §5.2): this gateway names no authorization server, or is not one; OAuth client libraries show the description");
 
 export const JwkSchema = z
   .object({

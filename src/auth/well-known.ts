@@ -17,20 +17,48 @@ export function publicBase(auth: Pick<AuthSettings, "publicUrl">, request: Reque
   return auth.publicUrl ?? new URL(request.url).origin;
 }
 
-/** Where the root RFC 9728 document is, for the WWW-Authenticate header of a 401. */
-export function resourceMetadataUrl(auth: Pick<AuthSettings, "publicUrl">, request: Request): string {
-  return `${publicBase(auth, request)}${METADATA_PATH}`;
+/** What a 401 tells the client: where the RFC 9728 document is (when there is one), and how to get a token. */
+export interface AuthGuidance {
+  resourceMetadataUrl?: string;
+  howToGetToken: string;
+}
+
+/** The guidance for a refused request to this gateway. */
+export function authGuidance(auth: AuthSettings, request: Request): AuthGuidance {
+  const servers = authorizationServers(auth);
+  return {
+    ...(servers.length > 0 && { resourceMetadataUrl: `${publicBase(auth, request)}${METADATA_PATH}` }),
+    howToGetToken: howToGetToken(auth),
+  };
 }
 
 /**
- * The authorization servers to name: the configured ones; else the identity provider's issuer;
- * else the gateway's own issuer when it is a URL (mcpgw mints tokens with its CLI and has no
- * OAuth endpoints); else the gateway itself. MCP 2025-11-25 requires at least one.
+ * The authorization servers to advertise: the configured ones, else the identity provider's
+ * issuer, else none. mcpgw mints its own tokens with its CLI and is not an OAuth authorization
+ * server: naming itself sent clients (mcp-remote, desktop apps) into OAuth registration at a
+ * gateway that has no /register, where the real reason (no token, or an expired one) was lost.
  */
-function authorizationServers(auth: AuthSettings, base: string): string[] {
+function authorizationServers(auth: AuthSettings): string[] {
   if (auth.authorizationServers.length > 0) return auth.authorizationServers;
   if (auth.external) return [auth.external.issuer];
-  return [URL.canParse(auth.tokenIssuer) && /^https?:/.test(auth.tokenIssuer) ? auth.tokenIssuer : base];
+  return [];
+}
+
+/** One sentence a person can act on: where a token for this gateway comes from. */
+function howToGetToken(auth: AuthSettings): string {
+  const own =
+    "ask the gateway's operator for a token (mcpgw token issue --sub YOU --role ROLE; mcpgw client config --client CLIENT --sub YOU prints a ready client configuration) and send it as the header Authorization: Bearer TOKEN";
+  const servers = authorizationServers(auth);
+  if (servers.length === 0) return `this gateway is not an OAuth authorization server: ${own}`;
+  return `sign in at ${servers.join(" or ")} (OAuth) and send its access token as Authorization: Bearer TOKEN, or ${own}`;
+}
+
+/** The OAuth endpoints clients try on the gateway itself when it names no authorization server. */
+const OAUTH_PATHS: ReadonlySet<string> = new Set(["/register", "/authorize", "/token", "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"]);
+
+/** Paths the open auth routes answer (the /.well-known documents, and OAuth endpoints that are not here). */
+export function isAuthDocumentPath(path: string): boolean {
+  return path.startsWith("/.well-known/") || OAUTH_PATHS.has(path);
 }
 
 /**
@@ -48,15 +76,20 @@ export function createWellKnownRoutes(options: WellKnownOptions): (request: Requ
     } else if (path === METADATA_PATH || path.startsWith(`${METADATA_PATH}/`)) {
       const resourcePath = path.slice(METADATA_PATH.length);
       if (resourcePath !== "" && !MCP_RESOURCE.test(resourcePath)) return notFound(path);
+      const servers = authorizationServers(auth);
+      // RFC 9728 needs at least one authorization server; without one there is no document to give.
+      if (servers.length === 0) return notAnAuthorizationServer(auth, path);
       const base = publicBase(auth, request);
       // RFC 9728 §3.3: `resource` is the identifier the document was looked up for.
       body = {
         resource: `${base}${resourcePath}`,
-        authorization_servers: authorizationServers(auth, base),
+        authorization_servers: servers,
         bearer_methods_supported: ["header"],
         jwks_uri: `${base}${JWKS_PATH}`,
         resource_name: "mcpgw",
       } satisfies ProtectedResourceMetadata;
+    } else if (OAUTH_PATHS.has(path) || path.startsWith("/.well-known/oauth-authorization-server/") || path.startsWith("/.well-known/openid-configuration/")) {
+      return notAnAuthorizationServer(auth, path);
     } else {
       return undefined;
     }
@@ -66,6 +99,18 @@ export function createWellKnownRoutes(options: WellKnownOptions): (request: Requ
     // Public documents: browser-based MCP clients fetch them cross-origin.
     return Response.json(body, { headers: { "cache-control": "public, max-age=300", "access-control-allow-origin": "*" } });
   };
+}
+
+/**
+ * A client looking for OAuth endpoints on the gateway: 404 with an OAuth error body (RFC 6749
+ * §5.2 shape), which OAuth client libraries (the MCP SDK's, so mcp-remote's) show as the error's
+ * message, so the person sees how to get a token instead of "HTTP 404".
+ */
+function notAnAuthorizationServer(auth: AuthSettings, path: string): Response {
+  return Response.json(
+    { error: "invalid_request", error_description: `${path} is not served here: ${howToGetToken(auth)}` },
+    { status: 404, headers: { "cache-control": "no-store", "access-control-allow-origin": "*" } },
+  );
 }
 
 function notFound(path: string): Response {

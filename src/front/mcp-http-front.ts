@@ -1,3 +1,4 @@
+import type { AuthGuidance } from "../auth/well-known.ts";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { type InitializeRequestParams, InitializeRequestSchema, type JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Auditor } from "../audit/auditor.ts";
@@ -32,8 +33,8 @@ export interface McpHttpFrontOptions extends Omit<FrontSessionDeps, "onOpen" | "
   originGuard(request: Request): string | undefined;
   /** Verifies every request's bearer token (or makes everyone anonymous with MCPGW_AUTH=off). */
   authenticator: RequestAuthenticator;
-  /** The RFC 9728 document's URL, for the WWW-Authenticate header of a 401. */
-  resourceMetadataUrl(request: Request): string;
+  /** What a 401 tells the client (WWW-Authenticate and body). */
+  authGuidance(request: Request): AuthGuidance;
   /** Where unauthenticated requests are recorded (the pipeline's auditor). */
   auditor: Auditor;
   /** Bounds what callers without a valid token add to the audit log (and answers a flooding source 429). */
@@ -294,7 +295,7 @@ export class McpHttpFront {
     if (decision.kind === "limited") {
       return error(429, GatewayErrorCode.RateLimited, `Too Many Requests: too many requests without a valid token from ${source ?? "this source"}; retry in ${decision.retryAfterSec} s with a valid token`, null, { "retry-after": String(decision.retryAfterSec) });
     }
-    return unauthorizedResponse(failure, this.options.resourceMetadataUrl(request));
+    return unauthorizedResponse(failure, this.options.authGuidance(request));
   }
 
   private expireIdle(): void {

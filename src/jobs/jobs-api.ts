@@ -1,3 +1,4 @@
+import type { AuthGuidance } from "../auth/well-known.ts";
 import type { Auditor } from "../audit/auditor.ts";
 import type { UnauthenticatedFloodGuard } from "../audit/unauthenticated-flood.ts";
 import type { AuthFailure } from "../auth/auth-failure.ts";
@@ -18,8 +19,8 @@ import { jobView } from "./job-views.ts";
 export interface JobsApiOptions {
   service: JobService;
   authenticator: RequestAuthenticator;
-  /** The RFC 9728 document's URL, for the WWW-Authenticate header of a 401. */
-  resourceMetadataUrl(request: Request): string;
+  /** What a 401 tells the client (WWW-Authenticate and body). */
+  authGuidance(request: Request): AuthGuidance;
   auditor: Auditor;
   /** Bounds what callers without a valid token add to the audit log (shared with /mcp). */
   floodGuard: UnauthenticatedFloodGuard;
@@ -115,7 +116,7 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
   async function unauthenticated(request: Request, path: string, failure: AuthFailure): Promise<Response> {
     const decision = await options.floodGuard.refuse(options.peerOf(request), { method: `${request.method} ${path}` }, { status: "unauthenticated", errorCode: UNAUTHENTICATED_CODE, errorMessage: failure.message, decision: "unauthenticated", rule: failure.reason });
     if (decision.kind === "limited") return problem(429, "too many requests without a valid token from this source", `retry in ${decision.retryAfterSec} s with a valid token`, { "retry-after": String(decision.retryAfterSec) });
-    const rpc = unauthorizedResponse(failure, options.resourceMetadataUrl(request));
+    const rpc = unauthorizedResponse(failure, options.authGuidance(request));
     return problem(rpc.status, `Unauthorized: ${failure.message}`, 'send "Authorization: Bearer <token>" (mcpgw token issue)', Object.fromEntries(rpc.headers));
   }
 

@@ -1,3 +1,4 @@
+import { isAuthDocumentPath } from "../auth/well-known.ts";
 import type { McpHttpFront } from "../front/mcp-http-front.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
 import type { Logger } from "../log/logger.ts";
@@ -65,7 +66,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     if (mcp && (pathname === "/mcp" || pathname.startsWith("/mcp/"))) return mcp.handle(request, pathname);
     if (options.jobs && (pathname === "/v1/jobs" || pathname.startsWith("/v1/jobs/"))) return options.jobs(request, pathname);
     // Open like /healthz: clients read these before they have a token.
-    if (wellKnown && pathname.startsWith("/.well-known/")) {
+    if (wellKnown && isAuthDocumentPath(pathname)) {
       const document = wellKnown(request, pathname);
       if (document) return document;
     }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { JwkSchema, JwksSchema, ProtectedResourceMetadataSchema } from "../auth/well-known-schemas.ts";
+import { JwkSchema, JwksSchema, OAuthErrorSchema, ProtectedResourceMetadataSchema } from "../auth/well-known-schemas.ts";
 import {
   ApiErrorSchema,
   JOB_ROUTES,
@@ -67,7 +67,8 @@ const REQUEST_COMPONENTS = { SubmitJobBody: SubmitJobBodySchema } satisfies Reco
 
 const PROMETHEUS_TEXT: TextResponse = { contentType: "text/plain; version=0.0.4", description: "Prometheus text exposition format" };
 const METADATA_DESCRIPTION =
-  "Open: clients read it before they have a token. Served with `access-control-allow-origin: *` for browser-based MCP clients.";
+  "Open: clients read it before they have a token. Served with `access-control-allow-origin: *` for browser-based MCP clients. " +
+  "Only when there is an authorization server to name (MCPGW_AUTHORIZATION_SERVERS, or the identity provider of MCPGW_JWT_ISSUER); otherwise 404 with an OAuth error saying how to get a token.";
 
 /** The open routes beside the jobs API; their handlers are in gateway-app.ts and auth/well-known.ts. */
 const OPEN_ROUTES: readonly DocumentedRoute[] = [
@@ -91,21 +92,21 @@ const OPEN_ROUTES: readonly DocumentedRoute[] = [
     path: "/.well-known/oauth-protected-resource",
     summary: "Protected resource metadata (RFC 9728) of the gateway",
     description: METADATA_DESCRIPTION,
-    responses: { 200: ProtectedResourceMetadataSchema, 405: ApiErrorSchema },
+    responses: { 200: ProtectedResourceMetadataSchema, 404: OAuthErrorSchema, 405: ApiErrorSchema },
   },
   {
     method: "get",
     path: "/.well-known/oauth-protected-resource/mcp",
     summary: "Protected resource metadata of the aggregated endpoint /mcp",
     description: `Where MCP clients look first (MCP 2025-11-25, basic/authorization). ${METADATA_DESCRIPTION}`,
-    responses: { 200: ProtectedResourceMetadataSchema, 405: ApiErrorSchema },
+    responses: { 200: ProtectedResourceMetadataSchema, 404: OAuthErrorSchema, 405: ApiErrorSchema },
   },
   {
     method: "get",
     path: "/.well-known/oauth-protected-resource/mcp/{backend}",
     summary: "Protected resource metadata of one backend's endpoint /mcp/{backend}",
     description: METADATA_DESCRIPTION,
-    responses: { 200: ProtectedResourceMetadataSchema, 404: ApiErrorSchema, 405: ApiErrorSchema },
+    responses: { 200: ProtectedResourceMetadataSchema, 404: z.union([OAuthErrorSchema, ApiErrorSchema]), 405: ApiErrorSchema },
   },
   {
     method: "get",
