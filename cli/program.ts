@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import { LOG_LEVELS } from "../src/config/settings.ts";
 import { commandContext } from "./context.ts";
-import { addKeyCommands, addRoleCommands, addTokenCommands } from "./tree/access.ts";
+import { addClientCommands, addKeyCommands, addRoleCommands, addTokenCommands } from "./tree/access.ts";
 import { addAuditCommands } from "./tree/audit.ts";
 import { addBackendCommands } from "./tree/backend.ts";
 import { addJobsCommands } from "./tree/jobs.ts";
@@ -52,6 +52,7 @@ export function buildProgram(): Command {
   addLimitCommands(program);
 
   addTokenCommands(program);
+  addClientCommands(program);
   addKeyCommands(program);
   addAuditCommands(program);
   addJobsCommands(program);

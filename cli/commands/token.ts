@@ -68,8 +68,8 @@ export async function runTokenRevoke(context: CommandContext, jti: string): Prom
   console.log(outcome === "revoked" ? `revoked token ${jti} (running gateways refuse it within a second)` : `token ${jti} was already revoked`);
 }
 
-function parseTtl(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_TTL_MS;
+export function parseTtl(text: string | undefined, fallbackMs = DEFAULT_TTL_MS): number {
+  if (text === undefined) return fallbackMs;
   const ms = parseDuration(text, "--ttl");
   if (ms < 1_000 || ms > MAX_TTL_MS) {
     throw new UsageError(`--ttl "${text}" is out of range`, `use 1s to ${formatDuration(MAX_TTL_MS)}; prefer short-lived tokens (e.g. 1h) and issue new ones`);

@@ -1,3 +1,4 @@
+import type { ClientConfigOptions } from "../commands/client.ts";
 import type { Command } from "commander";
 import { commandContext } from "../context.ts";
 import { collect } from "./collect.ts";
@@ -115,6 +116,34 @@ export function addTokenCommands(program: Command): void {
     .action(async (jti: string, _options: unknown, command: Command) => {
       const { runTokenRevoke } = await load();
       await runTokenRevoke(commandContext(command), jti);
+    });
+}
+
+/** `mcpgw client config`. */
+export function addClientCommands(program: Command): void {
+  const client = program.command("client").description("connect MCP clients: print the configuration a client needs, with a token in it")
+    .addHelpText("after", "\nExample:\n  mcpgw client config --client cursor --sub alice --role dev");
+  client
+    .command("config")
+    .description("mint a token and print the exact configuration block for a client (stdout: the block; stderr: where it goes)")
+    .addHelpText(
+      "after",
+      "\nClients: claude-desktop, claude-code, cursor, vscode, mcp-remote, inspector (docs/clients.md)\n" +
+        "\nExamples:\n  mcpgw client config --client claude-desktop --sub alice --role dev\n" +
+        "  mcpgw client config --client vscode --sub alice --role dev --backend github --ttl 7d\n" +
+        "  mcpgw client config --client inspector --sub ci-bot --role reader --url https://mcp.example.com --json",
+    )
+    .requiredOption("--client <name>", "the client: claude-desktop, claude-code, cursor, vscode, mcp-remote or inspector")
+    .requiredOption("--sub <subject>", "who the token speaks for (role grants and audit use it)")
+    .option("--role <role>", "a role carried in the token (repeatable; each must exist)", collect, [])
+    .option("--ttl <duration>", "the token's lifetime, e.g. 7d (default 30d, at most 366d)")
+    .option("--backend <name>", "connect to /mcp/<name> (one backend, names untouched) instead of /mcp")
+    .option("--url <url>", "the gateway as clients reach it (default MCPGW_PUBLIC_URL, else the address serve listens on)")
+    .option("--name <name>", "the server's name in the client's configuration (default mcpgw, or mcpgw-<backend>)")
+    .option("--json", "print the block, where it goes and the token's jti as JSON")
+    .action(async (options: ClientConfigOptions, command: Command) => {
+      const { runClientConfig } = await import("../commands/client.ts");
+      await runClientConfig(commandContext(command), options);
     });
 }
 
