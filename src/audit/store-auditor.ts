@@ -345,14 +345,21 @@ export class StoreAuditor implements Auditor {
       this.stats.lost += batch.length - kept.length;
       this.log.warn({ calls: err.notPending.length }, "outcomes not recorded: another gateway had already marked these calls incomplete");
       this.queue.unshift(...kept);
+      // The store answered: during an outage this retry ends it, rather than the next one.
+      this.markAvailable();
       return;
     }
-    // The chain was appended to or ended by someone else (a takeover after a long outage, or two
-    // gateways sharing an instance name): never write into it again; continue on a new chain.
+    // The chain moved without this process knowing: a commit cut off by a database crash was
+    // written after all (its caller was refused, so nothing unrecorded was forwarded), or someone
+    // else appended to or ended it (a takeover after a long outage, two gateways sharing an
+    // instance name). Never write into it again; continue on a new chain.
     const lost = this.chainId;
     this.chainId = newChainId(this.identity.instance);
     this.head = { seq: 0, hash: genesisHash(this.chainId) };
-    this.log.error({ lostChain: lost, chain: this.chainId }, "this gateway's audit chain was taken over by another process; continuing on a new chain (is MCPGW_AUDIT_INSTANCE unique?)");
+    this.log.error(
+      { lostChain: lost, chain: this.chainId },
+      "this gateway's audit chain moved without it (a commit cut off by a database crash that was written after all, or another process with the same MCPGW_AUDIT_INSTANCE); continuing on a new chain",
+    );
     try {
       await this.openChain();
     } catch (openErr) {
@@ -360,6 +367,9 @@ export class StoreAuditor implements Auditor {
       return;
     }
     this.queue.unshift(...batch);
+    // The new chain is committed, so the store is back: during an outage this retry ends it (the
+    // queue flushes now), rather than the next retry, one interval later.
+    this.markAvailable();
   }
 
   private markUnavailable(err: unknown): void {
