@@ -40,7 +40,9 @@ export interface StoreAuditorOptions {
   onCommit?: (items: number, seconds: number) => void;
 }
 
-const DEFAULTS = { maxBatch: 1_000, retryMs: 500, heartbeatMs: 30_000, staleAfterMs: 10 * 60_000, maxQueued: 20_000 };
+// retryMs bounds how long calls stay refused after the database returns (docs/audit.md promises
+// within a second, with room for a slow connect); a refused connection costs next to nothing.
+const DEFAULTS = { maxBatch: 1_000, retryMs: 250, heartbeatMs: 30_000, staleAfterMs: 10 * 60_000, maxQueued: 20_000 };
 
 /** What waits on one queued record: the begin() or refuse() that wrote it. */
 interface Waiter {
