@@ -347,8 +347,6 @@ export class StoreAuditor implements Auditor {
       this.stats.lost += batch.length - kept.length;
       this.log.warn({ calls: err.notPending.length }, "outcomes not recorded: another gateway had already marked these calls incomplete");
       this.queue.unshift(...kept);
-      // The store answered: during an outage this retry ends it, rather than the next one.
-      this.markAvailable();
       return;
     }
     // The chain moved without this process knowing: a commit cut off by a database crash was

@@ -18,8 +18,6 @@ export interface ThrowawayPostgres {
   stop(mode: "fast" | "immediate"): Promise<void>;
   /** Stops the server if it runs and removes its folder; safe to call twice. */
   destroy(): Promise<void>;
-  /** The server's log, for failure messages. */
-  log(): string;
 }
 
 const INSTALL_HINT =
@@ -73,9 +71,11 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
   const port = await freePort();
   let running = false;
   let destroyed = false;
+  // A start that failed half-way (pg_ctl timed out) may still have left a postmaster running.
+  const mayRun = () => running || existsSync(join(data, "postmaster.pid"));
   // A worker that dies before destroy() must not leave a server behind.
   const stopOnExit = () => {
-    if (running) Bun.spawnSync(asRoot ? ["runuser", "-u", "postgres", "--", join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop"] : [join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop"]);
+    if (mayRun()) Bun.spawnSync(asRoot ? ["runuser", "-u", "postgres", "--", join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop"] : [join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop"]);
     dir.remove();
   };
   process.once("exit", stopOnExit);
@@ -85,7 +85,12 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
     port,
     async start() {
       // -k: the socket goes in the test's folder, not /var/run/postgresql (shared, and may be absent).
-      await run([join(bin, "pg_ctl"), "-D", data, "-l", logFile, "-w", "-t", "30", "-o", `-p ${port} -k ${dir.path} -c listen_addresses=127.0.0.1`, "start"], dir.path);
+      try {
+        await run([join(bin, "pg_ctl"), "-D", data, "-l", logFile, "-w", "-t", "30", "-o", `-p ${port} -k ${dir.path} -c listen_addresses=127.0.0.1`, "start"], dir.path);
+      } catch (err) {
+        const log = existsSync(logFile) ? readFileSync(logFile, "utf8").slice(-4_000) : "(no server log)";
+        throw new Error(`${(err as Error).message}\nserver log (${logFile}):\n${log}`);
+      }
       running = true;
     },
     async stop(mode) {
@@ -96,13 +101,12 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
       if (destroyed) return;
       destroyed = true;
       try {
-        if (running) await cluster.stop("immediate");
+        if (mayRun()) await cluster.stop("immediate");
       } finally {
         process.off("exit", stopOnExit);
         dir.remove();
       }
     },
-    log: () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : ""),
   };
   try {
     // --no-sync: a throwaway cluster need not survive a power cut; it saves seconds on a busy disk.
