@@ -40,7 +40,9 @@ export interface StoreAuditorOptions {
   onCommit?: (items: number, seconds: number) => void;
 }
 
-const DEFAULTS = { maxBatch: 1_000, retryMs: 500, heartbeatMs: 30_000, staleAfterMs: 10 * 60_000, maxQueued: 20_000 };
+// retryMs bounds how long calls stay refused after the database returns (docs/audit.md promises
+// within a second, with room for a slow connect); a refused connection costs next to nothing.
+const DEFAULTS = { maxBatch: 1_000, retryMs: 250, heartbeatMs: 30_000, staleAfterMs: 10 * 60_000, maxQueued: 20_000 };
 
 /** What waits on one queued record: the begin() or refuse() that wrote it. */
 interface Waiter {
@@ -347,12 +349,17 @@ export class StoreAuditor implements Auditor {
       this.queue.unshift(...kept);
       return;
     }
-    // The chain was appended to or ended by someone else (a takeover after a long outage, or two
-    // gateways sharing an instance name): never write into it again; continue on a new chain.
+    // The chain moved without this process knowing: a commit cut off by a database crash was
+    // written after all (its caller was refused, so nothing unrecorded was forwarded), or someone
+    // else appended to or ended it (a takeover after a long outage, two gateways sharing an
+    // instance name). Never write into it again; continue on a new chain.
     const lost = this.chainId;
     this.chainId = newChainId(this.identity.instance);
     this.head = { seq: 0, hash: genesisHash(this.chainId) };
-    this.log.error({ lostChain: lost, chain: this.chainId }, "this gateway's audit chain was taken over by another process; continuing on a new chain (is MCPGW_AUDIT_INSTANCE unique?)");
+    this.log.error(
+      { lostChain: lost, chain: this.chainId },
+      "this gateway's audit chain moved without it (a commit cut off by a database crash that was written after all, or another process with the same MCPGW_AUDIT_INSTANCE); continuing on a new chain",
+    );
     try {
       await this.openChain();
     } catch (openErr) {
@@ -360,6 +367,9 @@ export class StoreAuditor implements Auditor {
       return;
     }
     this.queue.unshift(...batch);
+    // The new chain is committed, so the store is back: during an outage this retry ends it (the
+    // queue flushes now), rather than the next retry, one interval later.
+    this.markAvailable();
   }
 
   private markUnavailable(err: unknown): void {
