@@ -106,6 +106,10 @@ describe("RBAC through the gateway (SQLite, authentication required)", () => {
     expect(((await bob.callTool({ name: "fs__echo", arguments: { text: "safe words" } })).content as { text: string }[])[0]!.text).toBe("fs: safe words");
     const refused = await refusalOf(bob.callTool({ name: "fs__echo", arguments: { text: "unsafe" } }));
     expect(refused.message).toContain("its argument conditions do not hold");
+    // bob's token carries no role: the record names the role granted in the database, which the rule came from.
+    const bobs = auditor.refusals.filter((r) => r.context.subject === "bob");
+    expect(bobs.at(-1)?.context.roles).toEqual(["fs-reader"]);
+    expect(auditor.calls.find((c) => c.context.subject === "bob")?.context.roles).toEqual(["fs-reader"]);
   });
 
   test("a role grant applies to the running gateway within a second", async () => {

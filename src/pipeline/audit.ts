@@ -4,15 +4,18 @@ import type { CallerSession, ClientRequestExtra } from "./caller-session.ts";
 import type { Principal } from "./principal.ts";
 import type { RoutePlan } from "./route.ts";
 
-/** The audit context of one client request: who, through which session, to what. */
-export function auditContext(session: CallerSession, principal: Principal, request: Request, extra: ClientRequestExtra, plan?: RoutePlan): AuditContext {
+/**
+ * The audit context of one client request: who, with which roles (the token's and those granted to
+ * the subject: what the policy decided by), through which session, to what.
+ */
+export function auditContext(session: CallerSession, principal: Principal, roles: readonly string[], request: Request, extra: ClientRequestExtra, plan?: RoutePlan): AuditContext {
   const params = request.params as { arguments?: unknown } | undefined;
   return {
     requestId: String(extra.requestId),
     ...(session.id !== "" && { sessionId: session.id }),
     protocolVersion: session.protocolVersion,
     subject: principal.subject,
-    roles: principal.roles,
+    roles: principal.anonymous ? principal.roles : [...roles],
     ...(session.clientInfo && { clientName: session.clientInfo.name, clientVersion: session.clientInfo.version }),
     ...(plan?.backend !== undefined && { backend: plan.backend }),
     ...(plan?.target !== undefined && { target: plan.target }),

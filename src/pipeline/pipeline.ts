@@ -35,11 +35,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   return async (session, request, extra) => {
     session.lastActivity = Date.now();
     const principal = authenticate(extra);
+    // The token's roles and those granted to the subject in the database: what policy decides by, and what the audit names.
+    const roles = principal.anonymous ? [] : policy.current.rolesOf(principal.subject, principal.roles);
     let plan;
     let authorization;
     try {
       plan = route(session, request, extra);
-      const roles = principal.anonymous ? [] : policy.current.rolesOf(principal.subject, principal.roles);
       authorization = authorize(policy.current, principal, roles, session, request, plan);
       // Without rules nothing is counted or refused: the stage is skipped. With them, a decision the
       // limiter made at once (tokens in hand) is not awaited either.
@@ -49,10 +50,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
     } catch (err) {
       const refusal = err instanceof Refusal ? err : err instanceof McpError && err.code === ErrorCode.InvalidParams ? new Refusal("invalid", err.code, err.message, err.data as Record<string, unknown>) : undefined;
-      if (refusal) await auditor.refuse(auditContext(session, principal, request, extra, plan), outcomeOf(refusal));
+      if (refusal) await auditor.refuse(auditContext(session, principal, roles, request, extra, plan), outcomeOf(refusal));
       throw err;
     }
-    const entry = AUDITED_METHODS.has(request.method) ? await auditor.begin(auditContext(session, principal, request, extra, plan)) : undefined;
+    const entry = AUDITED_METHODS.has(request.method) ? await auditor.begin(auditContext(session, principal, roles, request, extra, plan)) : undefined;
     try {
       const result = await plan.run();
       const decision = authorization.rule === undefined ? {} : { decision: "allowed", rule: authorization.rule };
