@@ -1,8 +1,9 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { REPO_ROOT } from "./helpers/cli.ts";
-import { BUN, type TestGateway, listAllTools, sessionTracker, startTestGateway } from "./helpers/gateway.ts";
+import { CapturingAuditor } from "./helpers/auth-tokens.ts";
+import { BUN, type TestGateway, listAllTools, refusalOf, sessionTracker, startTestGateway } from "./helpers/gateway.ts";
 
 /**
  * Session and process economy (issue 15, item 9): a sampling-capable session on /mcp gets its own
@@ -51,3 +52,46 @@ test(`${SESSIONS} sampling-capable sessions on /mcp, each calling one backend of
   for (let i = 0; i < 100 && processesWith(`--${MARKER}-alpha`) > 2; i++) await Bun.sleep(50);
   expect(processesWith(`--${MARKER}-alpha`)).toBe(2);
 }, 60_000);
+
+describe("processes per stdio backend (MCPGW_MAX_PROCESSES_PER_BACKEND)", () => {
+  const CAP = 3;
+  const marker = `--cap-${crypto.randomUUID().slice(0, 8)}`;
+  const auditor = new CapturingAuditor();
+  let capped: TestGateway;
+  const clients = sessionTracker("capped");
+
+  beforeAll(async () => {
+    capped = await startTestGateway([{ name: "capped", command: [BUN, LAB, "--stdio", marker], env: { LAB_NAME: "capped" } }], { maxProcessesPerBackend: String(CAP) }, { auditor });
+  }, 60_000);
+  afterAll(async () => {
+    await clients.endAll();
+    await capped?.stop();
+  });
+
+  test(`with a cap of ${CAP}, busy processes are never closed: a session that needs one more gets -32017 at once; idle ones make room, least recently used first, and reopen on next use`, async () => {
+    const [a, b, c] = [await clients.open(capped.mcpUrl(), { sampling: {} }), await clients.open(capped.mcpUrl(), { sampling: {} }), await clients.open(capped.mcpUrl(), { sampling: {} })];
+    // The shared connection (what the sessions offer) holds one place; a and b take the other two with calls in flight.
+    const sleeping = [a, b].map((client) => client.callTool({ name: "capped__sleep", arguments: { ms: 1_500 } }));
+    await Bun.sleep(700);
+    expect(processesWith(marker)).toBe(CAP);
+    const started = performance.now();
+    const refused = await refusalOf(c.callTool({ name: "capped__echo", arguments: { text: "c" } }));
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(refused.code).toBe(-32017);
+    expect(refused.message).toContain(`backend "capped" is at its cap of ${CAP} processes (MCPGW_MAX_PROCESSES_PER_BACKEND) and each one is serving a call`);
+    expect(refused.message).toContain("raise MCPGW_MAX_PROCESSES_PER_BACKEND");
+    expect(refused.data).toEqual({ backend: "capped", maxProcesses: CAP });
+    // Audited as an error of the call, with the gateway's code.
+    expect(auditor.calls.find((call) => call.outcome?.errorCode === -32017)).toMatchObject({ context: { target: "echo", backend: "capped" }, outcome: { status: "error" } });
+    await Promise.all(sleeping);
+    // a's process was used least recently: it makes room for c.
+    await b.callTool({ name: "capped__echo", arguments: { text: "b again" } });
+    expect(await c.callTool({ name: "capped__echo", arguments: { text: "c" } })).toMatchObject({ content: [{ text: "capped: c" }] });
+    expect(processesWith(marker)).toBeLessThanOrEqual(CAP);
+    // a gets a process again on its next call (b's, now the least recently used, is closed for it).
+    expect(await a.callTool({ name: "capped__echo", arguments: { text: "a again" } })).toMatchObject({ content: [{ text: "capped: a again" }] });
+    expect(processesWith(marker)).toBeLessThanOrEqual(CAP);
+    expect(await b.callTool({ name: "capped__echo", arguments: { text: "b reopened" } })).toMatchObject({ content: [{ text: "capped: b reopened" }] });
+    expect(processesWith(marker)).toBeLessThanOrEqual(CAP);
+  }, 60_000);
+});

@@ -26,6 +26,8 @@ export interface EnvSettings {
   maxJsonItems?: string;
   inputTtl?: string;
   maxSessionsPerSubject?: string;
+  maxProcessesPerBackend?: string;
+  sessionSnapshotInterval?: string;
   audit?: string;
   auditFailOpen?: string;
   auditRedactKeys?: string;
@@ -74,6 +76,8 @@ const VARIABLES = {
   maxJsonItems: "MCPGW_MAX_JSON_ITEMS",
   inputTtl: "MCPGW_INPUT_TTL",
   maxSessionsPerSubject: "MCPGW_MAX_SESSIONS_PER_SUBJECT",
+  maxProcessesPerBackend: "MCPGW_MAX_PROCESSES_PER_BACKEND",
+  sessionSnapshotInterval: "MCPGW_SESSION_SNAPSHOT_INTERVAL",
   audit: "MCPGW_AUDIT",
   auditFailOpen: "MCPGW_AUDIT_FAIL_OPEN",
   auditRedactKeys: "MCPGW_AUDIT_REDACT_KEYS",

@@ -30,7 +30,20 @@ export const GatewayErrorCode = {
   AuditUnavailable: -32015,
   /** The gateway is shutting down and its drain bound passed: the call was cancelled at the backend. */
   ShuttingDown: -32016,
+  /**
+   * A session needs a process of its own at a stdio backend, and every process that backend may
+   * have (MCPGW_MAX_PROCESSES_PER_BACKEND) is serving a call.
+   */
+  BackendProcessesBusy: -32017,
 } as const;
+
+export function backendProcessesBusy(backend: string, maxProcesses: number): McpError {
+  return new McpError(
+    GatewayErrorCode.BackendProcessesBusy,
+    `backend "${backend}" is at its cap of ${maxProcesses} processes (MCPGW_MAX_PROCESSES_PER_BACKEND) and each one is serving a call: this session needs a process of its own there (it declared sampling, elicitation or roots); retry when a call ends, or raise MCPGW_MAX_PROCESSES_PER_BACKEND`,
+    { backend, maxProcesses },
+  );
+}
 
 export function shuttingDown(drainMs: number): McpError {
   return new McpError(GatewayErrorCode.ShuttingDown, `the gateway is shutting down and the call outlasted its ${formatDuration(drainMs)} drain bound (MCPGW_SHUTDOWN_TIMEOUT): it was cancelled; retry it`, { drainMs });

@@ -11,6 +11,7 @@ import { currentTrace, handleTraced } from "../observability/trace-propagation.t
 import { FrontSession, type FrontSessionDeps, type SessionRoute } from "./front-session.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
 import type { JsonBudget } from "../json/json-budget.ts";
+import type { SessionView } from "../sessions/session-view.ts";
 import type { PolicyEngine } from "../policy/policy-engine.ts";
 import type { RequestStateSealer } from "./request-state-seal.ts";
 import { type RefusedBody, isNotificationMessage, isRequestMessage, readJsonRpcBody } from "./jsonrpc-body.ts";
@@ -94,6 +95,11 @@ export class McpHttpFront {
 
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** The open sessions, as `mcpgw sessions list` shows them (published by sessions/session-publisher.ts). */
+  sessionViews(): SessionView[] {
+    return [...this.sessions.values()].map((session) => session.view());
   }
 
   /**
@@ -214,6 +220,7 @@ export class McpHttpFront {
       return error(502, typeof code === "number" ? code : GatewayErrorCode.BackendUnavailable, describeError(err), id);
     }
     this.owners.set(session, auth.principal.subject);
+    session.subject = auth.principal.subject;
     await session.server.connect(session.transport);
     const response = await session.transport.handleRequest(request, { parsedBody: message, authInfo: auth.authInfo });
     if (!session.id) await session.close();

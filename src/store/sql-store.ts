@@ -8,6 +8,8 @@ import { SqlJobRepository } from "./sql-jobs.ts";
 import type { JobRepository } from "../jobs/job-record.ts";
 import { SqlSigningKeyRepository } from "./sql-signing-keys.ts";
 import { SqlTokenRepository } from "./sql-tokens.ts";
+import { SqlSessionSnapshotRepository } from "./sql-session-snapshots.ts";
+import type { SessionSnapshotRepository } from "../sessions/session-view.ts";
 import { type LimitRepository, SqlLimitRepository } from "./sql-limits.ts";
 import { type RoleRepository, SqlRoleRepository } from "./sql-roles.ts";
 import type { SqlDriver } from "./sql-driver.ts";
@@ -24,6 +26,7 @@ export class SqlStore implements Store {
   readonly audit: AuditRepository;
   readonly declarative: DeclarativeRepository;
   readonly jobs: JobRepository;
+  readonly sessionSnapshots: SessionSnapshotRepository;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -39,6 +42,7 @@ export class SqlStore implements Store {
     this.audit = new SqlAuditRepository(driver);
     this.declarative = new SqlDeclarativeRepository(driver);
     this.jobs = new SqlJobRepository(driver);
+    this.sessionSnapshots = new SqlSessionSnapshotRepository(driver);
   }
 
   get dialect() {
