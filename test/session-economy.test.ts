@@ -1,9 +1,11 @@
+import { Database } from "bun:sqlite";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { REPO_ROOT } from "./helpers/cli.ts";
 import { CapturingAuditor } from "./helpers/auth-tokens.ts";
-import { BUN, type TestGateway, listAllTools, refusalOf, sessionTracker, startTestGateway } from "./helpers/gateway.ts";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { BUN, type TestGateway, connectClient, listAllTools, refusalOf, sessionTracker, startTestGateway } from "./helpers/gateway.ts";
 
 /**
  * Session and process economy (issue 15, item 9): a sampling-capable session on /mcp gets its own
@@ -93,5 +95,41 @@ describe("processes per stdio backend (MCPGW_MAX_PROCESSES_PER_BACKEND)", () => 
     expect(processesWith(marker)).toBeLessThanOrEqual(CAP);
     expect(await b.callTool({ name: "capped__echo", arguments: { text: "b reopened" } })).toMatchObject({ content: [{ text: "capped: b reopened" }] });
     expect(processesWith(marker)).toBeLessThanOrEqual(CAP);
+  }, 60_000);
+});
+
+describe("sessions per subject, opened at once", () => {
+  test("initializes that arrive together stay within the subject's cap, each ending a different idle session", async () => {
+    const CAP = 4;
+    const { issueToken } = await import("../src/auth/token-issuer.ts");
+    const { parsePermission } = await import("../src/policy/permission.ts");
+    let token = "";
+    const gw = await startTestGateway([{ name: "lab", command: [BUN, LAB, "--stdio"], env: { LAB_NAME: "lab" } }], { auth: "required", maxSessionsPerSubject: String(CAP) }, {
+      // The store's own auditor: its writes take real time, during which the other initializes go on.
+      prepare: async (store) => {
+        await store.roles.create({ name: "lab-user", rules: [{ effect: "allow", permission: parsePermission("lab/*") }] });
+        token = (await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject: "olga", roles: ["lab-user"], ttlMs: 600_000 })).token;
+      },
+    });
+    const clients: Client[] = [];
+    try {
+      const open = () => connectClient(gw.mcpUrl("lab"), {}, "burst", { token }).then((client) => void clients.push(client));
+      for (let i = 0; i < CAP; i++) await open();
+      // As many again at once: before, each chose the same oldest session, and the subject ended up over its cap.
+      await Promise.all(Array.from({ length: CAP }, open));
+      const metrics = await (await fetch(`${gw.base}/metrics`)).text();
+      expect(metrics).toMatch(new RegExp(`^mcpgw_sessions ${CAP}$`, "m"));
+      await Bun.sleep(300);
+      const audit = new Database(gw.gateway.store.location.slice("sqlite:".length), { readonly: true });
+      const evicted = audit.query<{ session_id: string }, []>("SELECT session_id FROM audit_events WHERE method = 'session end' AND decision = 'evicted'").all().map((row) => row.session_id);
+      const refused = audit.query<{ n: number }, []>("SELECT count(*) AS n FROM audit_events WHERE method = 'initialize' AND status = 'rate_limited'").get()!.n;
+      audit.close();
+      expect(evicted).toHaveLength(CAP);
+      expect(new Set(evicted).size).toBe(CAP);
+      expect(refused).toBe(0);
+    } finally {
+      for (const client of clients) await client.close().catch(() => undefined);
+      await gw.stop();
+    }
   }, 60_000);
 });
