@@ -48,6 +48,23 @@ function childrenPerBackend(parent: number): Record<string, number> {
   return counts;
 }
 
+/** The resident memory of the gateway's backend children together, in MB. */
+function childrenRssMb(parent: number): number {
+  let kb = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== parent) continue;
+      if (!readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(MARKER)) continue;
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${entry}/status`, "utf8"))?.[1] ?? 0);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return kb / 1024;
+}
+
 function rssMb(pid: number): number {
   const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
   return kb / 1024;
@@ -134,6 +151,7 @@ test(`${SESSIONS} sampling-capable sessions on /mcp, each calling one of three s
   const report = {
     sessions: SESSIONS, wave: WAVE, seconds: +seconds.toFixed(1), maxProcessesPerBackend: MAX_PROCESSES, peakChildrenPerBackend: peak,
     gatewayRssMb: { idle: +idleRss.toFixed(1), peak: +peakRss.toFixed(1), end: +rssMb(gateway.pid).toFixed(1) },
+    backendChildrenRssMbAtEnd: +childrenRssMb(gateway.pid).toFixed(1),
     evictedSessions: evicted, subjectCapRefusals: subjectRefusals, processCapRefusals: processRefusals, listedSessions: listed.length, listedWithOwnProcess: ownNow,
   };
   console.log(`acceptance 6: ${JSON.stringify(report)}`);
