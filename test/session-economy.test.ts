@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { REPO_ROOT } from "./helpers/cli.ts";
 import { CapturingAuditor } from "./helpers/auth-tokens.ts";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { BUN, type TestGateway, connectClient, listAllTools, refusalOf, sessionTracker, startTestGateway } from "./helpers/gateway.ts";
+import { BUN, type TestGateway, backendSpec, connectClient, listAllTools, refusalOf, sessionTracker, startTestGateway } from "./helpers/gateway.ts";
 
 /**
  * Session and process economy (issue 15, item 9): a sampling-capable session on /mcp gets its own
@@ -63,7 +63,11 @@ describe("processes per stdio backend (MCPGW_MAX_PROCESSES_PER_BACKEND)", () => 
   const clients = sessionTracker("capped");
 
   beforeAll(async () => {
-    capped = await startTestGateway([{ name: "capped", command: [BUN, LAB, "--stdio", marker], env: { LAB_NAME: "capped" } }], { maxProcessesPerBackend: String(CAP) }, { auditor });
+    capped = await startTestGateway([{ name: "capped", command: [BUN, LAB, "--stdio", `${marker}-capped`], env: { LAB_NAME: "capped" } }], { maxProcessesPerBackend: String(CAP) }, {
+      auditor,
+      // A backend's own cap, as `backend add tight --command … --max-processes 2` stores it, wins over the gateway's.
+      prepare: (store) => store.backends.add({ ...backendSpec({ name: "tight", command: [BUN, LAB, "--stdio", `${marker}-tight`], env: { LAB_NAME: "tight" } }), limits: { maxProcesses: 2 } }),
+    });
   }, 60_000);
   afterAll(async () => {
     await clients.endAll();
@@ -75,7 +79,7 @@ describe("processes per stdio backend (MCPGW_MAX_PROCESSES_PER_BACKEND)", () => 
     // The shared connection (what the sessions offer) holds one place; a and b take the other two with calls in flight.
     const sleeping = [a, b].map((client) => client.callTool({ name: "capped__sleep", arguments: { ms: 1_500 } }));
     await Bun.sleep(700);
-    expect(processesWith(marker)).toBe(CAP);
+    expect(processesWith(`${marker}-capped`)).toBe(CAP);
     const started = performance.now();
     const refused = await refusalOf(c.callTool({ name: "capped__echo", arguments: { text: "c" } }));
     expect(performance.now() - started).toBeLessThan(500);
@@ -89,12 +93,26 @@ describe("processes per stdio backend (MCPGW_MAX_PROCESSES_PER_BACKEND)", () => 
     // a's process was used least recently: it makes room for c.
     await b.callTool({ name: "capped__echo", arguments: { text: "b again" } });
     expect(await c.callTool({ name: "capped__echo", arguments: { text: "c" } })).toMatchObject({ content: [{ text: "capped: c" }] });
-    expect(processesWith(marker)).toBeLessThanOrEqual(CAP);
+    expect(processesWith(`${marker}-capped`)).toBeLessThanOrEqual(CAP);
     // a gets a process again on its next call (b's, now the least recently used, is closed for it).
     expect(await a.callTool({ name: "capped__echo", arguments: { text: "a again" } })).toMatchObject({ content: [{ text: "capped: a again" }] });
-    expect(processesWith(marker)).toBeLessThanOrEqual(CAP);
+    expect(processesWith(`${marker}-capped`)).toBeLessThanOrEqual(CAP);
     expect(await b.callTool({ name: "capped__echo", arguments: { text: "b reopened" } })).toMatchObject({ content: [{ text: "capped: b reopened" }] });
-    expect(processesWith(marker)).toBeLessThanOrEqual(CAP);
+    expect(processesWith(`${marker}-capped`)).toBeLessThanOrEqual(CAP);
+  }, 60_000);
+
+  test("a backend's own --max-processes wins over the gateway's, and the error names it", async () => {
+    const [a, b] = [await clients.open(capped.mcpUrl(), { sampling: {} }), await clients.open(capped.mcpUrl(), { sampling: {} })];
+    const sleeping = a.callTool({ name: "tight__sleep", arguments: { ms: 1_000 } });
+    await Bun.sleep(500);
+    const refused = await refusalOf(b.callTool({ name: "tight__echo", arguments: { text: "b" } }));
+    expect(refused.code).toBe(-32017);
+    expect(refused.message).toContain('backend "tight" is at its cap of 2 processes (its --max-processes)');
+    expect(refused.message).toContain("mcpgw backend add tight … --max-processes N");
+    expect(processesWith(`${marker}-tight`)).toBe(2);
+    await sleeping;
+    expect(await b.callTool({ name: "tight__echo", arguments: { text: "b" } })).toMatchObject({ content: [{ text: "tight: b" }] });
+    expect(processesWith(`${marker}-tight`)).toBe(2);
   }, 60_000);
 });
 

@@ -39,6 +39,7 @@ export class ProcessSlots {
    */
   makeRoom(spec: BackendSpec, kind: ConnectionKind): Promise<void> | undefined {
     if (spec.transport !== "stdio" || kind === "shared") return undefined;
+    const max = this.maxOf(spec);
     const held = this.held(spec.name);
     let others = 0;
     let victim: BackendConnection | undefined;
@@ -48,12 +49,17 @@ export class ProcessSlots {
       if (connection.busy || holder.keeps?.()) continue;
       if (!victim || connection.lastUsedAt < victim.lastUsedAt) victim = connection;
     }
-    if (others < this.maxPerBackend - 1) return undefined;
-    if (!victim) throw backendProcessesBusy(spec.name, this.maxPerBackend);
+    if (others < max - 1) return undefined;
+    if (!victim) throw backendProcessesBusy(spec.name, max, spec.limits?.maxProcesses !== undefined);
     const kindOfVictim = held.get(victim)?.kind;
     held.delete(victim);
-    this.logger.info({ backend: spec.name, closed: kindOfVictim, for: kind, maxProcesses: this.maxPerBackend }, "backend process closed to make room (least recently used, idle; MCPGW_MAX_PROCESSES_PER_BACKEND)");
+    this.logger.info({ backend: spec.name, closed: kindOfVictim, for: kind, maxProcesses: max }, "backend process closed to make room (least recently used, idle)");
     return victim.close();
+  }
+
+  /** The backend's own cap (backend add --max-processes), else the gateway's. */
+  maxOf(spec: BackendSpec): number {
+    return spec.limits?.maxProcesses ?? this.maxPerBackend;
   }
 
   /** Counts a connection just built for a stdio backend. */

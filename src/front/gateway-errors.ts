@@ -37,10 +37,13 @@ export const GatewayErrorCode = {
   BackendProcessesBusy: -32017,
 } as const;
 
-export function backendProcessesBusy(backend: string, maxProcesses: number): McpError {
+/** `ownCap`: the cap is the backend's own (backend add --max-processes), not the gateway's MCPGW_MAX_PROCESSES_PER_BACKEND. */
+export function backendProcessesBusy(backend: string, maxProcesses: number, ownCap = false): McpError {
+  const setting = ownCap ? "its --max-processes" : "MCPGW_MAX_PROCESSES_PER_BACKEND";
+  const raise = ownCap ? `raise it (mcpgw backend add ${backend} … --max-processes N, or limits.maxProcesses in mcpgw apply)` : "raise MCPGW_MAX_PROCESSES_PER_BACKEND";
   return new McpError(
     GatewayErrorCode.BackendProcessesBusy,
-    `backend "${backend}" is at its cap of ${maxProcesses} processes (MCPGW_MAX_PROCESSES_PER_BACKEND) and each one is serving a call: this session needs a process of its own there (it declared sampling, elicitation or roots); retry when a call ends, or raise MCPGW_MAX_PROCESSES_PER_BACKEND`,
+    `backend "${backend}" is at its cap of ${maxProcesses} processes (${setting}) and each one is serving a call: this session needs a process of its own there (it declared sampling, elicitation or roots); retry when a call ends, or ${raise}`,
     { backend, maxProcesses },
   );
 }
