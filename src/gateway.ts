@@ -167,7 +167,8 @@ export async function startGateway(
       intervalMs: settings.sessionSnapshotIntervalMs,
       logger,
     });
-    await sessionPublisher.start();
+    // Not awaited: start-up does not wait for the first snapshot (failures are logged and retried).
+    void sessionPublisher.start();
   } catch (err) {
     await sessionPublisher?.stop();
     await workers?.stop(0);

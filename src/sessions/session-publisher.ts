@@ -27,15 +27,25 @@ export class SessionPublisher {
   /** The JSON last written, to tell whether anything changed. */
   private written: string | undefined;
   private failing = false;
+  private starting: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(private readonly options: SessionPublisherOptions) {}
 
-  /** Removes long-dead gateways' snapshots, publishes once, then every interval. */
-  async start(): Promise<void> {
-    await this.options.repository.removePublishedBefore(Date.now() - FORGET_AFTER_MS).catch((err) => this.options.logger.warn({ err: describeError(err) }, "old session snapshots not removed"));
-    await this.publish();
-    this.timer = setInterval(() => void this.publish(), this.options.intervalMs);
-    this.timer.unref?.();
+  /**
+   * Removes long-dead gateways' snapshots, publishes once, then every interval. Never rejects,
+   * so the gateway need not wait for it (start-up time): failures are logged and retried.
+   */
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      await this.options.repository.removePublishedBefore(Date.now() - FORGET_AFTER_MS).catch((err) => this.options.logger.warn({ err: describeError(err) }, "old session snapshots not removed"));
+      if (this.stopped) return;
+      await this.publish();
+      if (this.stopped) return;
+      this.timer = setInterval(() => void this.publish(), this.options.intervalMs);
+      this.timer.unref?.();
+    })();
+    return this.starting;
   }
 
   /** Writes the snapshot if it changed, else confirms it; one write at a time (a slow database skips ticks). */
@@ -46,6 +56,8 @@ export class SessionPublisher {
 
   /** Stops publishing and deletes this gateway's snapshot. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    await this.starting;
     clearInterval(this.timer);
     await this.running;
     await this.options.repository.remove(this.options.instance.instance).catch((err) => this.options.logger.warn({ err: describeError(err) }, "session snapshot not removed at shutdown"));
