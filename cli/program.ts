@@ -7,6 +7,7 @@ import { addBackendCommands } from "./tree/backend.ts";
 import { addJobsCommands } from "./tree/jobs.ts";
 import { addLimitCommands } from "./tree/limit.ts";
 import { addOperatorCommands } from "./tree/operator.ts";
+import { addSessionsCommands } from "./tree/sessions.ts";
 import { VERSION } from "./version.ts";
 
 /**
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   addKeyCommands(program);
   addAuditCommands(program);
   addJobsCommands(program);
+  addSessionsCommands(program);
 
   program
     .command("apply")

@@ -30,6 +30,8 @@ import { createJobsApi } from "./jobs/jobs-api.ts";
 import { type Listener, listen } from "./server/http-listener.ts";
 import { openStore } from "./store/open-store.ts";
 import { assertSchemaCurrent } from "./store/schema-check.ts";
+import { SessionPublisher } from "./sessions/session-publisher.ts";
+import { instanceFromHost } from "./audit/chain-identity.ts";
 import type { Store } from "./store/store.ts";
 
 export interface RunningGateway {
@@ -69,7 +71,13 @@ export async function startGateway(
   // Prometheus metrics at /metrics: calls, latency and refusals (recorded at the Auditor seam),
   // sessions, backend health (from the pool's connections), the audit queue and its commits.
   const metrics = new MetricsRegistry();
-  const pool = new BackendPool({ env, logger, version, health: new BackendHealthMetrics(metrics, () => registry.list().map((spec) => spec.name)) });
+  const pool = new BackendPool({
+    env,
+    logger,
+    version,
+    health: new BackendHealthMetrics(metrics, () => registry.list().map((spec) => spec.name)),
+    maxProcessesPerBackend: settings.maxProcessesPerBackend,
+  });
   const auditMetrics = new AuditMetrics(metrics);
   const jobBackends = new JobBackends(registry, pool);
   let workers: JobWorkerPool | undefined;
@@ -78,6 +86,7 @@ export async function startGateway(
   let listener: Listener | undefined;
   let floodGuard: UnauthenticatedFloodGuard | undefined;
   let mcp: McpHttpFront | undefined;
+  let sessionPublisher: SessionPublisher | undefined;
   metrics.register(new Gauge("mcpgw_sessions", "Open MCP client sessions", () => mcp?.sessionCount ?? 0));
   let authentication: Authentication | undefined;
   try {
@@ -155,7 +164,18 @@ export async function startGateway(
     const jobsRoute = (request: Request, path: string) => handleTraced(request, () => jobsApi(request, path));
     listener = listen(createGatewayApp({ store, logger, version, mcp, metrics, jobs: jobsRoute, wellKnown: authentication.wellKnown, ...(storeAuditor && { audit: storeAuditor }) }), { host: settings.host, port: settings.port, logger });
     workers.start();
+    // What `mcpgw sessions list` reads: this gateway's sessions, published to the database.
+    sessionPublisher = new SessionPublisher({
+      repository: store.sessionSnapshots,
+      instance: { instance: `${settings.audit.instance ?? instanceFromHost(hostname())}.${process.pid}.${crypto.randomUUID().slice(0, 8)}`, host: hostname(), pid: process.pid, startedAt: Date.now() },
+      sessions: () => front.sessionViews(),
+      intervalMs: settings.sessionSnapshotIntervalMs,
+      logger,
+    });
+    // Not awaited: start-up does not wait for the first snapshot (failures are logged and retried).
+    void sessionPublisher.start();
   } catch (err) {
+    await sessionPublisher?.stop();
     await workers?.stop(0);
     watcher.stop();
     authentication?.stop();
@@ -178,6 +198,7 @@ export async function startGateway(
         await workers?.stop(Math.max(0, deadline - Date.now()));
         await jobBackends.closeAll();
         await pool.closeAll();
+        await sessionPublisher?.stop();
         // After the sessions: their last outcomes (and the last flood summary) are committed before the chain is ended.
         await floodGuard?.flush();
         await storeAuditor?.close();

@@ -11,6 +11,7 @@ import type { StoreFixture } from "./helpers/store-fixtures.ts";
 import { auditRepositoryContract } from "./audit-repository.contract.ts";
 import { jobRepositoryContract } from "./job-repository.contract.ts";
 import { declarativeRepositoryContract } from "./declarative-repository.contract.ts";
+import { sessionSnapshotRepositoryContract } from "./session-snapshot-repository.contract.ts";
 
 
 function backend(name: string, overrides: Partial<BackendSpec> = {}): BackendSpec {
@@ -243,6 +244,7 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
     auditRepositoryContract(() => (fixture ? store : undefined));
     jobRepositoryContract(() => (fixture ? store : undefined));
     declarativeRepositoryContract(() => (fixture ? store : undefined), () => fixture!.openPeer());
+    sessionSnapshotRepositoryContract(() => (fixture ? store : undefined));
 
   });
 }

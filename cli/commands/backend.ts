@@ -101,6 +101,7 @@ function describeLimits(limits: BackendSpec["limits"]): string {
     limits.maxConcurrency !== undefined && `${limits.maxConcurrency} in flight (queue ${limits.maxQueue ?? 100})`,
     limits.maxBodyBytes !== undefined && `request body ≤ ${formatSize(limits.maxBodyBytes)}`,
     limits.maxResponseBytes !== undefined && `messages ≤ ${formatSize(limits.maxResponseBytes)}`,
+    limits.maxProcesses !== undefined && `≤ ${limits.maxProcesses} processes`,
   ].filter(Boolean);
   return parts.join(", ") || "gateway defaults";
 }

@@ -41,6 +41,8 @@ export interface BackendConnectionOptions {
   logger: Logger;
   listener: BackendListener;
   health?: BackendHealthObserver;
+  /** Settles when the connection may start its process: the one it replaces (process cap) has exited. */
+  startAfter?: Promise<unknown>;
 }
 
 export interface ForwardOptions {
@@ -92,6 +94,12 @@ export class BackendConnection {
   private listing: Promise<void> | undefined;
   serverInfo: Implementation | undefined;
   instructions: string | undefined;
+  /** Requests of the gateway's in flight on this connection (one closed to make room must have none). */
+  private inFlight = 0;
+  /** Whether anyone has asked the connection to open yet. */
+  private opened = false;
+  /** When a request last started or ended here: the least recently used connection makes room first. */
+  lastUsedAt = Date.now();
 
   constructor(
     readonly spec: BackendSpec,
@@ -109,6 +117,17 @@ export class BackendConnection {
     return this.closed;
   }
 
+  /** Whether a request is in flight or the connection is opening: then it is not closed to make room. */
+  get busy(): boolean {
+    // Not yet opened: just handed to a caller that is about to use it (perhaps after a concurrency gate's wait).
+    return this.inFlight > 0 || this.connecting !== undefined || !this.opened;
+  }
+
+  /** The backend's process id while a stdio connection is open (undefined otherwise). */
+  get pid(): number | undefined {
+    return this.live?.pid;
+  }
+
   /** Connects, or waits for the connection under way. */
   async connect(): Promise<void> {
     await this.open();
@@ -116,6 +135,7 @@ export class BackendConnection {
 
   private async open(): Promise<BackendLink> {
     if (this.live) return this.live;
+    this.opened = true;
     if (this.closed) throw backendUnavailable(this.name, "the connection was closed by the gateway");
     // Outside the caller's trace: a connection (its probe, its initialize, its GET stream) serves every later call too.
     this.connecting ??= outsideTrace(() => this.establish()).finally(() => (this.connecting = undefined));
@@ -124,6 +144,17 @@ export class BackendConnection {
 
   /** Sends a request to the backend and returns its result; errors name the backend and what happened. */
   async request(request: Request, options: ForwardOptions = {}): Promise<Result> {
+    this.inFlight += 1;
+    this.lastUsedAt = Date.now();
+    try {
+      return await this.send(request, options);
+    } finally {
+      this.inFlight -= 1;
+      this.lastUsedAt = Date.now();
+    }
+  }
+
+  private async send(request: Request, options: ForwardOptions): Promise<Result> {
     const direct: DirectRequestOptions = {
       ...(options.timeoutMs === undefined
         ? // A backend that reports progress is working, not hung.
@@ -229,6 +260,10 @@ export class BackendConnection {
       throw backendUnavailable(this.name, `${this.failures} attempts to connect failed (last: ${this.lastError}); the next one is in ${formatDuration(wait)}`);
     }
     if (wait > 0) await Bun.sleep(wait);
+    if (this.options.startAfter) {
+      await this.options.startAfter;
+      this.options.startAfter = undefined;
+    }
     let live: BackendLink;
     try {
       // The era is detected afresh on each opening: a restarted backend may have been upgraded.

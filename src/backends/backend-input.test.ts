@@ -36,6 +36,14 @@ describe("parseBackendInput", () => {
     expect(usageError({ name: "gh", url: "https://api.example.com/mcp", idempotentTool: ["gh/get_*"] }).message).toBe('--idempotent-tool "gh/get_*" is not a tool name or glob');
   });
 
+  test("--max-processes caps a --command backend's processes (at least 2); an HTTP backend has none to cap", () => {
+    expect(parseBackendInput({ name: "fs", command: "npx -y fs-server", maxProcesses: "4" }, NOW).limits).toEqual({ maxProcesses: 4 });
+    expect(usageError({ name: "fs", command: "npx -y fs-server", maxProcesses: "1" }).message).toBe('--max-processes "1" is not a whole number ≥ 2');
+    expect(usageError({ name: "fs", command: "npx -y fs-server", maxProcesses: "1" }).hint).toContain("one process is always kept for the connection sessions share");
+    expect(usageError({ name: "fs", command: "npx -y fs-server", maxProcesses: "many" }).message).toBe('--max-processes "many" is not a whole number ≥ 2');
+    expect(usageError({ name: "gh", url: "https://api.example.com/mcp", maxProcesses: "4" }).message).toBe("--max-processes applies only to --command (stdio) backends");
+  });
+
   test("--transport sse and --timeout are taken", () => {
     const spec = parseBackendInput({ name: "legacy", url: "http://127.0.0.1:3001/sse", transport: "sse", timeout: "2m" }, NOW);
     expect(spec.transport).toBe("sse");

@@ -21,6 +21,8 @@ export interface BackendInput {
   maxQueue?: string;
   maxBody?: string;
   maxResponse?: string;
+  /** stdio: the backend's own process cap (whole number ≥ 2). */
+  maxProcesses?: string;
   /** Tool-name globs whose interrupted jobs may be retried. */
   idempotentTool?: string[];
 }
@@ -51,6 +53,9 @@ export function parseBackendInput(input: BackendInput, now: number = Date.now())
   if (input.url !== undefined) {
     if (Object.keys(env).length > 0) {
       throw new UsageError("--env applies only to --command (stdio) backends", "pass settings to an HTTP backend with --header, or drop --env");
+    }
+    if (limits?.maxProcesses !== undefined) {
+      throw new UsageError("--max-processes applies only to --command (stdio) backends", "an HTTP backend starts no processes: drop --max-processes (--max-concurrency caps its calls)");
     }
     return { ...base, transport: parseHttpTransport(input.transport), url: parseUrl(input.url) };
   }
@@ -193,11 +198,21 @@ function parseLimits(input: BackendInput): BackendLimits | undefined {
     ...definedEntry("maxQueue", count(input.maxQueue, "--max-queue")),
     ...definedEntry("maxBodyBytes", size(input.maxBody, "--max-body")),
     ...definedEntry("maxResponseBytes", size(input.maxResponse, "--max-response")),
+    ...definedEntry("maxProcesses", processCap(input.maxProcesses)),
   };
   if (limits.maxQueue !== undefined && limits.maxConcurrency === undefined) {
     throw new UsageError("--max-queue needs --max-concurrency", "the queue holds calls waiting for one of the --max-concurrency slots");
   }
   return Object.keys(limits).length > 0 ? limits : undefined;
+}
+
+function processCap(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 2) {
+    throw new UsageError(`--max-processes "${text}" is not a whole number ≥ 2`, "one process is always kept for the connection sessions share, so use 2 or more, e.g. --max-processes 8");
+  }
+  return n;
 }
 
 function definedEntry<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {

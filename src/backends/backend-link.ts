@@ -15,6 +15,7 @@ import {
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { BackendSpec } from "./backend-spec.ts";
+import { BunStdioTransport } from "./bun-stdio-transport.ts";
 import { ClientSideTransport } from "./client-side-transport.ts";
 import { DirectRequests, type DirectRequestOptions } from "./direct-requests.ts";
 import { type Discovered, type Envelope, MODERN_PROTOCOL_VERSION, isModernVersionError, readDiscoverResult, withEnvelope } from "./modern-envelope.ts";
@@ -52,6 +53,8 @@ export interface BackendLink {
   readonly serverCapabilities: ServerCapabilities;
   readonly serverInfo: Implementation | undefined;
   readonly instructions: string | undefined;
+  /** The backend's process id over stdio (undefined over HTTP). */
+  readonly pid: number | undefined;
   /** Called once when the link closes, by close() or on its own (process exit, network). */
   onclose?: () => void;
   /** Sends a request; on a modern link with the 2026-07-28 envelope, declaring `clientCapabilities` (default: the link's). */
@@ -261,6 +264,10 @@ class LegacyLink implements BackendLink {
     return this.client.getServerCapabilities() ?? {};
   }
 
+  get pid(): number | undefined {
+    return processIdOf(this.wiring.transport);
+  }
+
   get serverInfo(): Implementation | undefined {
     return this.client.getServerVersion();
   }
@@ -325,6 +332,10 @@ class ModernLink implements BackendLink {
     return this.wiring.requests.request(withEnvelope(request, envelope), options);
   }
 
+  get pid(): number | undefined {
+    return processIdOf(this.wiring.transport);
+  }
+
   /** 2026-07-28 has no client notification but cancellation, which DirectRequests sends for its own requests. */
   async notify(notification: Notification): Promise<void> {
     this.options.logger.debug({ method: notification.method }, "notification not sent: a 2026-07-28 backend takes none");
@@ -359,6 +370,10 @@ function logTransportError(logger: Logger, err: unknown): void {
   const aborted = (err as { name?: unknown }).name === "AbortError" || /\bAbortError\b|aborted/i.test(describeError(err));
   if (aborted) logger.debug({ err: describeError(err) }, "backend stream closed");
   else logger.warn({ err: describeError(err) }, "backend transport error");
+}
+
+function processIdOf(transport: Transport): number | undefined {
+  return transport instanceof BunStdioTransport ? (transport.pid ?? undefined) : undefined;
 }
 
 function transportOptions(options: BackendLinkOptions) {

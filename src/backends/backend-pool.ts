@@ -3,6 +3,8 @@ import type { Logger } from "../log/logger.ts";
 import { BackendConnection, type BackendHealthObserver } from "./backend-connection.ts";
 import type { BackendSpec } from "./backend-spec.ts";
 import { ConcurrencyGate, DEFAULT_MAX_QUEUE } from "./concurrency-gate.ts";
+import { DEFAULTS } from "../config/settings.ts";
+import { ProcessSlots } from "./process-slots.ts";
 
 /** A front session as a backend connection sees it: where to deliver what the backend starts. */
 export interface SessionSink {
@@ -13,6 +15,8 @@ export interface SessionSink {
   requestedLogLevel(): LoggingLevel | undefined;
   /** Whether the client is subscribed to this backend resource (as the backend names it). */
   isSubscribed(backend: string, uri: string): boolean;
+  /** Whether the client holds subscriptions at this backend: then its own connection there is not closed to make room. */
+  holdsSubscriptions?(backend: string): boolean;
 }
 
 export interface BackendPoolOptions {
@@ -21,6 +25,8 @@ export interface BackendPoolOptions {
   version: string;
   /** Told when connections open and fail (metrics). */
   health?: BackendHealthObserver;
+  /** Child processes one stdio backend may have at once (MCPGW_MAX_PROCESSES_PER_BACKEND; see process-slots.ts). */
+  maxProcessesPerBackend?: number;
 }
 
 /** How many connections are handed out between two prunings of the closed ones from `handedOut`. */
@@ -50,6 +56,8 @@ export class BackendPool {
   /** Every connection handed out and not known closed: shared, dedicated and leased alike. */
   private readonly handedOut = new Set<BackendConnection>();
   private trackedSincePrune = 0;
+  /** The cap on processes per stdio backend: every connection to one is counted, from built to closed. */
+  readonly processes: ProcessSlots;
 
   /**
    * Holds shared connections opened only to learn what backends offer (a session whose own
@@ -65,22 +73,33 @@ export class BackendPool {
     isSubscribed: () => false,
   };
 
-  constructor(private readonly options: BackendPoolOptions) {}
+  constructor(private readonly options: BackendPoolOptions) {
+    this.processes = new ProcessSlots(options.maxProcessesPerBackend ?? DEFAULTS.maxProcessesPerBackend, options.logger);
+  }
 
   /** Whether a client with these capabilities needs a connection of its own. */
   static needsDedicated(capabilities: ClientCapabilities): boolean {
     return Boolean(capabilities.sampling || capabilities.elicitation || capabilities.roots);
   }
 
+  /**
+   * The connection a client with these capabilities uses. A new dedicated connection to a stdio
+   * backend at its process cap first closes the least recently used idle one, or, when every one
+   * is busy, throws a JSON-RPC error (-32017) naming the backend and the cap.
+   */
   acquire(spec: BackendSpec, sink: SessionSink, capabilities: ClientCapabilities): BackendConnection {
     if (BackendPool.needsDedicated(capabilities)) {
-      return this.track(new BackendConnection(spec, {
+      const startAfter = this.processes.makeRoom(spec, "dedicated");
+      const connection = this.track(new BackendConnection(spec, {
         ...this.connectionOptions(capabilities),
+        ...(startAfter && { startAfter }),
         listener: {
           onRequest: (request, signal) => sink.relayRequest(spec.name, request, signal),
           onNotification: (notification) => sink.deliverNotification(spec.name, notification),
         },
       }));
+      this.processes.hold(connection, "dedicated", sink.holdsSubscriptions && (() => sink.holdsSubscriptions!(spec.name)));
+      return connection;
     }
     let entry = this.shared.get(spec.name);
     if (!entry || entry.connection.spec !== spec) {
@@ -102,6 +121,7 @@ export class BackendPool {
         })),
       };
       this.shared.set(spec.name, entry);
+      this.processes.hold(entry.connection, "shared");
     }
     entry.sinks.add(sink);
     return entry.connection;
@@ -158,8 +178,16 @@ export class BackendPool {
     const key = `${spec.name}\u0000${JSON.stringify(capabilities)}`;
     const current = this.listing.get(key);
     if (current && !current.isClosed && current.spec === spec) return current;
-    const connection = this.track(new BackendConnection(spec, { ...this.connectionOptions(capabilities), listener: { onRequest: (request, signal) => this.discoverySink.relayRequest(spec.name, request, signal), onNotification: () => undefined } }));
+    const startAfter = this.processes.makeRoom(spec, "listing");
+    const connection = this.track(
+      new BackendConnection(spec, {
+        ...this.connectionOptions(capabilities),
+        ...(startAfter && { startAfter }),
+        listener: { onRequest: (request, signal) => this.discoverySink.relayRequest(spec.name, request, signal), onNotification: () => undefined },
+      }),
+    );
     this.listing.set(key, connection);
+    this.processes.hold(connection, "listing");
     return connection;
   }
 

@@ -34,6 +34,8 @@ export interface BackendLimits {
   maxBodyBytes?: number;
   /** Largest single message accepted from the backend. */
   maxResponseBytes?: number;
+  /** stdio: child processes the backend may have at once (MCPGW_MAX_PROCESSES_PER_BACKEND when absent; at least 2). */
+  maxProcesses?: number;
 }
 
 export const DEFAULT_BACKEND_TIMEOUT_MS = 30_000;

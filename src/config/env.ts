@@ -27,6 +27,8 @@ export interface EnvSettings {
   inputTtl?: string;
   migrate?: string;
   maxSessionsPerSubject?: string;
+  maxProcessesPerBackend?: string;
+  sessionSnapshotInterval?: string;
   audit?: string;
   auditFailOpen?: string;
   auditRedactKeys?: string;
@@ -76,6 +78,8 @@ const VARIABLES = {
   inputTtl: "MCPGW_INPUT_TTL",
   migrate: "MCPGW_MIGRATE",
   maxSessionsPerSubject: "MCPGW_MAX_SESSIONS_PER_SUBJECT",
+  maxProcessesPerBackend: "MCPGW_MAX_PROCESSES_PER_BACKEND",
+  sessionSnapshotInterval: "MCPGW_SESSION_SNAPSHOT_INTERVAL",
   audit: "MCPGW_AUDIT",
   auditFailOpen: "MCPGW_AUDIT_FAIL_OPEN",
   auditRedactKeys: "MCPGW_AUDIT_REDACT_KEYS",

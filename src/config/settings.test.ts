@@ -20,6 +20,8 @@ describe("settings", () => {
       maxBodyBytes: 1_048_576,
       bodyTimeoutMs: 10_000,
       maxSessionsPerSubject: 100,
+      maxProcessesPerBackend: 16,
+      sessionSnapshotIntervalMs: 5_000,
       inputTtlMs: 600_000,
       migrate: "auto",
       jsonBudget: { maxDepth: 64, maxItems: 100_000 },

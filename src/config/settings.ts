@@ -29,6 +29,8 @@ export const DEFAULTS = {
   maxBodyBytes: 1024 * 1024,
   bodyTimeoutMs: 10_000,
   maxSessionsPerSubject: 100,
+  maxProcessesPerBackend: 16,
+  sessionSnapshotIntervalMs: 5_000,
   inputTtlMs: 10 * 60_000,
 } as const;
 
@@ -53,6 +55,10 @@ export interface Settings {
   bodyTimeoutMs: number;
   /** Open MCP sessions one authenticated subject may hold at once. */
   maxSessionsPerSubject: number;
+  /** Child processes one stdio backend may have at once: the shared one, list ones and sessions' own (backends/process-slots.ts). */
+  maxProcessesPerBackend: number;
+  /** How often the gateway publishes its sessions to the database (mcpgw sessions list). */
+  sessionSnapshotIntervalMs: number;
   /** How long a 2026-07-28 client may take to answer an input_required result (its requestState's lifetime). */
   inputTtlMs: number;
   migrate: MigrateMode;
@@ -92,6 +98,8 @@ export function resolveSettings(flags: FlagSettings, env: EnvSettings): Settings
     maxBodyBytes: parsePositiveInt(env.maxBodyBytes, variableName("maxBodyBytes")) ?? DEFAULTS.maxBodyBytes,
     bodyTimeoutMs: env.bodyTimeout === undefined ? DEFAULTS.bodyTimeoutMs : parseDuration(env.bodyTimeout, variableName("bodyTimeout")),
     maxSessionsPerSubject: parsePositiveInt(env.maxSessionsPerSubject, variableName("maxSessionsPerSubject")) ?? DEFAULTS.maxSessionsPerSubject,
+    maxProcessesPerBackend: parseProcessCap(env.maxProcessesPerBackend),
+    sessionSnapshotIntervalMs: parseSnapshotInterval(env.sessionSnapshotInterval),
     inputTtlMs: env.inputTtl === undefined ? DEFAULTS.inputTtlMs : parseDuration(env.inputTtl, variableName("inputTtl")),
     migrate: parseMigrateMode(env.migrate),
     jsonBudget: {
@@ -130,6 +138,21 @@ function parsePositiveInt(text: string | undefined, source: string): number | un
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${source}: "${text}" is not a positive whole number`, "use e.g. 10");
   return n;
+}
+
+function parseProcessCap(text: string | undefined): number {
+  const cap = parsePositiveInt(text, variableName("maxProcessesPerBackend")) ?? DEFAULTS.maxProcessesPerBackend;
+  if (cap < 2) {
+    throw new ConfigError(`${variableName("maxProcessesPerBackend")}: "${text}" leaves no process for sessions of their own`, "use 2 or more: one process is always kept for the connection sessions share (e.g. 16)");
+  }
+  return cap;
+}
+
+function parseSnapshotInterval(text: string | undefined): number {
+  if (text === undefined) return DEFAULTS.sessionSnapshotIntervalMs;
+  const ms = parseDuration(text, variableName("sessionSnapshotInterval"));
+  if (ms < 100) throw new ConfigError(`${variableName("sessionSnapshotInterval")}: "${text}" is too short`, "use 100ms or more (e.g. 5s)");
+  return ms;
 }
 
 function parseList(text: string | undefined): string[] {

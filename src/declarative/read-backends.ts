@@ -5,7 +5,7 @@ import type { Path } from "./problems.ts";
 import { quoteCommandWord } from "./value-formats.ts";
 
 const BACKEND_FIELDS = ["name", "url", "transport", "command", "env", "headers", "timeout", "limits", "idempotentTools"] as const;
-const LIMIT_FIELDS = ["maxConcurrency", "maxQueue", "maxBody", "maxResponse"] as const;
+const LIMIT_FIELDS = ["maxConcurrency", "maxQueue", "maxBody", "maxResponse", "maxProcesses"] as const;
 const ENV_HINT = "env maps variable names (letters, digits and _) to values, e.g. GITHUB_TOKEN: ${GITHUB_TOKEN}";
 const HEADERS_HINT = "headers map header names to one-line values, e.g. Authorization: Bearer ${API_KEY} (mcpgw sets Accept, Content-Type and the MCP headers itself)";
 
@@ -17,6 +17,7 @@ const HEADERS_HINT = "headers map header names to one-line values, e.g. Authoriz
 const FIELD_OF_FLAG: readonly (readonly [string, readonly string[]])[] = [
   ["--idempotent-tool", ["idempotentTools"]],
   ["--max-concurrency", ["limits", "maxConcurrency"]],
+  ["--max-processes", ["limits", "maxProcesses"]],
   ["--max-response", ["limits", "maxResponse"]],
   ["--max-queue", ["limits", "maxQueue"]],
   ["--max-body", ["limits", "maxBody"]],
@@ -80,7 +81,7 @@ function backendInput(reader: FieldReader, fields: Record<string, unknown>, path
   const headers = reader.textMap(fields.headers, [...path, "headers"], "headers");
   const limits = fields.limits === undefined ? {} : reader.map(fields.limits, [...path, "limits"], "backend limits", LIMIT_FIELDS);
   const limit = (key: (typeof LIMIT_FIELDS)[number]) => reader.textOrNumber(limits?.[key], [...path, "limits", key], `limits.${key}`);
-  const limitValues = { maxConcurrency: limit("maxConcurrency"), maxQueue: limit("maxQueue"), maxBody: limit("maxBody"), maxResponse: limit("maxResponse") };
+  const limitValues = { maxConcurrency: limit("maxConcurrency"), maxQueue: limit("maxQueue"), maxBody: limit("maxBody"), maxResponse: limit("maxResponse"), maxProcesses: limit("maxProcesses") };
   const idempotent = fields.idempotentTools === undefined ? undefined : reader.list(fields.idempotentTools, [...path, "idempotentTools"], "idempotentTools");
   const globs = idempotent?.map((glob, i) => reader.text(glob, [...path, "idempotentTools", i], "a tool glob", { required: true }));
   if (reader.problems.length > before) return undefined;
@@ -111,6 +112,7 @@ function backendInput(reader: FieldReader, fields: Record<string, unknown>, path
     ...definedEntry("maxQueue", limitValues.maxQueue),
     ...definedEntry("maxBody", limitValues.maxBody),
     ...definedEntry("maxResponse", limitValues.maxResponse),
+    ...definedEntry("maxProcesses", limitValues.maxProcesses),
   };
 }
 

@@ -39,7 +39,7 @@ const state: GatewayState = {
       env: { ZED: "yes", ALPHA: "${ALPHA}", EMPTY_LOOKING: "null", NUM: "8080" },
       headers: {},
       timeoutMs: 12_345,
-      limits: { maxConcurrency: 2, maxQueue: 7, maxBodyBytes: 1536, maxResponseBytes: 8 * 1_048_576 },
+      limits: { maxConcurrency: 2, maxQueue: 7, maxBodyBytes: 1536, maxResponseBytes: 8 * 1_048_576, maxProcesses: 6 },
       idempotentTools: ["read_*", "get_file"],
       createdAt: T0,
       updatedAt: T0,
@@ -67,7 +67,7 @@ describe("writeDocument", () => {
     expect(text).toContain("version: 1\nroles:\n  - name: admin\n    permissions:\n      - allow: \"*\"\n");
     expect(text).toContain("  - role: analyst\n    subjects: [\"007\", \"true\"]\n");
     expect(text).toContain("    env:\n      ALPHA: ${ALPHA}\n      EMPTY_LOOKING: \"null\"\n      NUM: \"8080\"\n      ZED: \"yes\"\n");
-    expect(text).toContain("    timeout: 12345ms\n    limits:\n      maxConcurrency: 2\n      maxQueue: 7\n      maxBody: 1536\n      maxResponse: 8MiB\n    idempotentTools:\n      - read_*\n      - get_file\n");
+    expect(text).toContain("    timeout: 12345ms\n    limits:\n      maxConcurrency: 2\n      maxQueue: 7\n      maxBody: 1536\n      maxResponse: 8MiB\n      maxProcesses: 6\n    idempotentTools:\n      - read_*\n      - get_file\n");
     expect(text).toContain("    url: https://user:secret@web.example.com/mcp?x=1\n    transport: sse\n");
     expect(text).toContain("  - id: lim_0123456789\n    subject: alice\n    rate: 60/min\n  - id: interns\n");
     expect(text).toContain("  - id: all\n    global: true\n    rate: 200/s\n    burst: 50\n");

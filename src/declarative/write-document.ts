@@ -68,6 +68,7 @@ function backendEntry(spec: BackendSpec) {
     ...(limits.maxQueue !== undefined && { maxQueue: limits.maxQueue }),
     ...(limits.maxBodyBytes !== undefined && { maxBody: exactSize(limits.maxBodyBytes) }),
     ...(limits.maxResponseBytes !== undefined && { maxResponse: exactSize(limits.maxResponseBytes) }),
+    ...(limits.maxProcesses !== undefined && { maxProcesses: limits.maxProcesses }),
   };
   return {
     name: spec.name,

@@ -24,7 +24,8 @@ import { BackendPool, type SessionSink } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { prefixUri } from "./aggregate-names.ts";
+import { prefixUri, splitUri } from "./aggregate-names.ts";
+import type { SessionView } from "../sessions/session-view.ts";
 import { unknownBackend, withPlainMessage } from "./gateway-errors.ts";
 import { mergeCapabilities } from "./merge-capabilities.ts";
 import { MemoryEventStore } from "./memory-event-store.ts";
@@ -77,6 +78,9 @@ export class FrontSession implements SessionSink, CallerSession {
   readonly log: Logger;
   id = "";
   lastActivity = Date.now();
+  readonly openedAt = Date.now();
+  /** The subject that opened the session (set by the front, which checks it on every request). */
+  subject = "";
   /** The pipeline every client request of this session passes (also used by the JSON fast path). */
   readonly pipeline: Pipeline;
   /** The level the client asked for with logging/setLevel; undefined = everything. */
@@ -148,6 +152,7 @@ export class FrontSession implements SessionSink, CallerSession {
       },
       requestedLogLevel: () => sink.session?.requestedLogLevel(),
       isSubscribed: (backend, uri) => sink.session?.isSubscribed(backend, uri) ?? false,
+      holdsSubscriptions: (backend) => sink.session?.holdsSubscriptions(backend) ?? false,
     };
     // On /mcp, a client that gets connections of its own (sampling, elicitation, roots: for stdio, a
     // process per backend) gets each on its first call to that backend; what the session offers is
@@ -226,6 +231,31 @@ export class FrontSession implements SessionSink, CallerSession {
   /** Subscriptions are kept as the client named them: prefixed on /mcp, as the backend names them on /mcp/<backend>. */
   isSubscribed(backend: string, uri: string): boolean {
     return this.subscriptions.has(this.route.kind === "aggregate" ? prefixUri(backend, uri) : uri);
+  }
+
+  /** Whether the client is subscribed to resources of this backend (its own connection there then stays open). */
+  holdsSubscriptions(backend: string): boolean {
+    if (this.route.kind === "backend") return this.route.backend === backend && this.subscriptions.size > 0;
+    for (const uri of this.subscriptions) if (splitUri(uri)?.backend === backend) return true;
+    return false;
+  }
+
+  /** What `mcpgw sessions list` shows of this session: its backends with a connection of its own, and their processes. */
+  view(): SessionView {
+    const dedicated: SessionView["dedicated"] = [];
+    for (const [backend, connection] of this.connections) {
+      if (connection.isClosed || this.deps.pool.sharers(connection)) continue;
+      dedicated.push({ backend, ...(connection.pid !== undefined && { pid: connection.pid }) });
+    }
+    return {
+      id: this.id,
+      subject: this.subject,
+      ...(this.clientInfo && { client: `${this.clientInfo.name}${this.clientInfo.version ? ` ${this.clientInfo.version}` : ""}` }),
+      route: this.route.kind === "backend" ? `/mcp/${this.route.backend}` : "/mcp",
+      openedAt: this.openedAt,
+      lastActivity: this.lastActivity,
+      dedicated: dedicated.sort((a, b) => a.backend.localeCompare(b.backend)),
+    };
   }
 
   /** Forwards one request to a backend on behalf of the client request `extra` describes. */

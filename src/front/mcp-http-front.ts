@@ -12,6 +12,7 @@ import { currentTrace, handleTraced } from "../observability/trace-propagation.t
 import { FrontSession, type FrontSessionDeps, type SessionRoute } from "./front-session.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
 import type { JsonBudget } from "../json/json-budget.ts";
+import type { SessionView } from "../sessions/session-view.ts";
 import type { PolicyEngine } from "../policy/policy-engine.ts";
 import type { RequestStateSealer } from "./request-state-seal.ts";
 import { type RefusedBody, isNotificationMessage, isRequestMessage, readJsonRpcBody } from "./jsonrpc-body.ts";
@@ -71,6 +72,8 @@ export class McpHttpFront {
   /** The subject that created each session: only that subject may use it (MCP: key session state by subject + id). */
   private readonly owners = new WeakMap<FrontSession, string>();
   private readonly openPerSubject = new Map<string, number>();
+  /** Sessions of each subject between the cap check and being counted open (initialize in progress). */
+  private readonly openingPerSubject = new Map<string, number>();
   /** The credential each session's server→client (GET) stream was opened with, re-checked while it stays open. */
   private readonly streamCredentials = new WeakMap<FrontSession, AuthInfo>();
   private readonly sweeper: ReturnType<typeof setInterval>;
@@ -95,6 +98,11 @@ export class McpHttpFront {
 
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** The open sessions, as `mcpgw sessions list` shows them (published by sessions/session-publisher.ts). */
+  sessionViews(): SessionView[] {
+    return [...this.sessions.values()].map((session) => session.view());
   }
 
   /**
@@ -178,17 +186,50 @@ export class McpHttpFront {
   private async initialize(request: Request, route: SessionRoute, message: JSONRPCRequest & { params: InitializeRequestParams }, auth: Authenticated): Promise<Response> {
     const { params, id } = message;
     const subject = auth.principal.subject;
-    const open = this.openPerSubject.get(subject) ?? 0;
     // At the cap, the subject's least recently used session with no call in flight makes room
     // (clients that go away without DELETE leave theirs behind); only when all are busy is the new one refused.
-    const atCap = !auth.principal.anonymous && open >= this.options.maxSessionsPerSubject;
-    if (atCap && !(await this.endLeastRecentlyUsed(subject, auth, route))) {
-      const reason = `"${subject}" already has ${open} open sessions, each with a call in flight, the most allowed (MCPGW_MAX_SESSIONS_PER_SUBJECT); end some (DELETE) or wait for one to finish`;
+    // Sessions still opening count too, and a victim leaves the count the moment it is chosen:
+    // otherwise several initializes at once all fit under the cap, or all end the same session.
+    const capped = !auth.principal.anonymous;
+    const endings: Promise<void>[] = [];
+    while (capped && this.sessionsOf(subject) >= this.options.maxSessionsPerSubject) {
+      const ending = this.endLeastRecentlyUsed(subject, auth, route);
+      if (ending) {
+        endings.push(ending);
+        continue;
+      }
+      const reason = `"${subject}" already has ${this.sessionsOf(subject)} open sessions, each with a call in flight, the most allowed (MCPGW_MAX_SESSIONS_PER_SUBJECT); end some (DELETE) or wait for one to finish`;
       await this.options.auditor
         .refuse({ subject, roles: auth.principal.roles, method: "initialize", ...(route.kind === "backend" && { backend: route.backend }) }, { status: "rate_limited", errorCode: GatewayErrorCode.RateLimited, errorMessage: reason, rule: "max sessions per subject" })
         .catch((err) => this.options.logger.warn({ err: describeError(err) }, "session refusal not audited"));
       return error(429, GatewayErrorCode.RateLimited, reason, id);
     }
+    // Held from here until the session is counted as open (onOpen), or fails to open.
+    let reserved = capped;
+    const unreserve = () => {
+      if (!reserved) return;
+      reserved = false;
+      const left = (this.openingPerSubject.get(subject) ?? 1) - 1;
+      if (left > 0) this.openingPerSubject.set(subject, left);
+      else this.openingPerSubject.delete(subject);
+    };
+    if (capped) this.openingPerSubject.set(subject, (this.openingPerSubject.get(subject) ?? 0) + 1);
+    try {
+      await Promise.all(endings);
+      return await this.openSession(request, route, message, auth, unreserve);
+    } finally {
+      unreserve();
+    }
+  }
+
+  /** A subject's sessions: open ones and ones being opened. */
+  private sessionsOf(subject: string): number {
+    return (this.openPerSubject.get(subject) ?? 0) + (this.openingPerSubject.get(subject) ?? 0);
+  }
+
+  private async openSession(request: Request, route: SessionRoute, message: JSONRPCRequest & { params: InitializeRequestParams }, auth: Authenticated, opened: () => void): Promise<Response> {
+    const { params, id } = message;
+    const subject = auth.principal.subject;
     let session: FrontSession;
     try {
       session = await FrontSession.open(route, params, {
@@ -201,6 +242,7 @@ export class McpHttpFront {
         onOpen: (s) => {
           this.sessions.set(s.id, s);
           this.openPerSubject.set(subject, (this.openPerSubject.get(subject) ?? 0) + 1);
+          opened();
         },
         onClose: (s) => {
           if (!this.sessions.delete(s.id)) return;
@@ -215,6 +257,7 @@ export class McpHttpFront {
       return error(502, typeof code === "number" ? code : GatewayErrorCode.BackendUnavailable, describeError(err), id);
     }
     this.owners.set(session, auth.principal.subject);
+    session.subject = auth.principal.subject;
     await session.server.connect(session.transport);
     const response = await session.transport.handleRequest(request, { parsedBody: message, authInfo: auth.authInfo });
     if (!session.id) await session.close();
@@ -241,24 +284,28 @@ export class McpHttpFront {
     return body.response;
   }
 
-  /** Ends the subject's least recently used idle session (audited); false when every one has a call in flight. */
-  private async endLeastRecentlyUsed(subject: string, auth: Authenticated, route: SessionRoute): Promise<boolean> {
+  /**
+   * Ends the subject's least recently used idle session, audited: it leaves the session count at
+   * once (its close starts synchronously), and the returned promise settles when it is closed and
+   * audited. Undefined when every one has a call in flight.
+   */
+  private endLeastRecentlyUsed(subject: string, auth: Authenticated, route: SessionRoute): Promise<void> | undefined {
     let oldest: FrontSession | undefined;
     for (const session of this.sessions.values()) {
       if (this.owners.get(session) !== subject || session.busy) continue;
       if (!oldest || session.lastActivity < oldest.lastActivity) oldest = session;
     }
-    if (!oldest) return false;
+    if (!oldest) return undefined;
     const reason = `session ended to make room for a new one: "${subject}" was at MCPGW_MAX_SESSIONS_PER_SUBJECT (${this.options.maxSessionsPerSubject}), and this was its least recently used idle session (last used ${new Date(oldest.lastActivity).toISOString()})`;
     oldest.log.info({ session: oldest.id, subject }, "session ended to make room (least recently used, idle)");
-    await this.options.auditor
+    const closing = oldest.close();
+    const audited = this.options.auditor
       .refuse(
         { subject, roles: auth.principal.roles, method: "session end", sessionId: oldest.id, ...(route.kind === "backend" && { backend: route.backend }) },
         { status: "cancelled", errorMessage: reason, decision: "evicted", rule: "max sessions per subject" },
       )
       .catch((err) => this.options.logger.warn({ err: describeError(err) }, "session eviction not audited"));
-    await oldest.close();
-    return true;
+    return Promise.all([closing, audited]).then(() => undefined);
   }
 
   private existingSession(request: Request, route: SessionRoute, auth: Authenticated): FrontSession | Response {

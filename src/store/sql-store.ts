@@ -9,6 +9,8 @@ import type { JobRepository } from "../jobs/job-record.ts";
 import { SqlSpentRequestStates } from "./sql-request-states.ts";
 import { SqlSigningKeyRepository } from "./sql-signing-keys.ts";
 import { SqlTokenRepository } from "./sql-tokens.ts";
+import { SqlSessionSnapshotRepository } from "./sql-session-snapshots.ts";
+import type { SessionSnapshotRepository } from "../sessions/session-view.ts";
 import { type LimitRepository, SqlLimitRepository } from "./sql-limits.ts";
 import { type RoleRepository, SqlRoleRepository } from "./sql-roles.ts";
 import type { SqlDriver } from "./sql-driver.ts";
@@ -26,6 +28,7 @@ export class SqlStore implements Store {
   readonly declarative: DeclarativeRepository;
   readonly jobs: JobRepository;
   readonly spentRequestStates: SpentRequestStates;
+  readonly sessionSnapshots: SessionSnapshotRepository;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -42,6 +45,7 @@ export class SqlStore implements Store {
     this.declarative = new SqlDeclarativeRepository(driver);
     this.jobs = new SqlJobRepository(driver);
     this.spentRequestStates = new SqlSpentRequestStates(driver);
+    this.sessionSnapshots = new SqlSessionSnapshotRepository(driver);
   }
 
   get dialect() {

@@ -3,6 +3,7 @@ import type { TokenRecord } from "../auth/token-record.ts";
 import type { AuditRepository } from "../audit/audit-repository.ts";
 import type { BackendSpec } from "../backends/backend-spec.ts";
 import type { JobRepository } from "../jobs/job-record.ts";
+import type { SessionSnapshotRepository } from "../sessions/session-view.ts";
 import type { MigrationStatus } from "./migrations.ts";
 import type { DeclarativeRepository } from "./sql-declarative.ts";
 import type { LimitRepository } from "./sql-limits.ts";
@@ -90,5 +91,7 @@ export interface Store {
   /** The durable queue of asynchronous tool calls (REST jobs and MCP tasks). */
   readonly jobs: JobRepository;
   readonly spentRequestStates: SpentRequestStates;
+  /** What running gateways publish about their MCP sessions (mcpgw sessions list). */
+  readonly sessionSnapshots: SessionSnapshotRepository;
   close(): Promise<void>;
 }
