@@ -83,7 +83,7 @@ export function auditRepositoryContract(current: () => Store | undefined): void 
       await body(store);
     });
 
-  run("records, outcomes and the chain head round-trip; list filters by subject, status, tool and time", async (store) => {
+  run("records, outcomes and the chain head round-trip; list filters by subject, status, tool, backend and time", async (store) => {
     const chain = await new TestChain(store).open();
     await chain.append([
       { kind: "call", id: "r1", subject: "alice", backend: "GitHub", target: "Read_File", ts: 1_000 },
@@ -112,7 +112,12 @@ export function auditRepositoryContract(current: () => Store | undefined): void 
     expect(mine(await store.audit.list({ filter: { tool: "lab/*" }, limit: 100 }))).toEqual(["r2", "r3"]);
     expect(mine(await store.audit.list({ filter: { tool: "lab/ech_" }, limit: 100 }))).toEqual([]);
     expect(mine(await store.audit.list({ filter: { since: 2_000 }, limit: 100 }))).toEqual(["r2", "r3"]);
+    expect(mine(await store.audit.list({ filter: { until: 2_000 }, limit: 100 }))).toEqual(["r1"]);
+    expect(mine(await store.audit.list({ filter: { since: 2_000, until: 3_000 }, limit: 100 }))).toEqual(["r2"]);
+    expect(mine(await store.audit.list({ filter: { backend: "lab" }, limit: 100 }))).toEqual(["r2", "r3"]);
+    expect(mine(await store.audit.list({ filter: { backend: "lab", status: "error" }, limit: 100 }))).toEqual(["r2"]);
     expect(await store.audit.count({ subject: "bob" })).toBeGreaterThanOrEqual(2);
+    expect(await store.audit.count({ backend: "lab", until: 3_000 })).toBeGreaterThanOrEqual(1);
   });
 
   run("the protocol version round-trips where it was recorded and is null where it was not", async (store) => {

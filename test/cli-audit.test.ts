@@ -154,6 +154,31 @@ for (const [label, setup] of AUDIT_STORES) {
       }
     });
 
+    test("export filters by --until, --sub, --backend, --tool and --status, and reports progress on stderr", async (context) => {
+      if (!fixture) return context.skip();
+      const ids = async (...args: string[]) => {
+        const result = await cli("audit", "export", "--since", "1h", ...args);
+        expect(result.code, result.stderr).toBe(0);
+        // This chain alone: the verify test seeds a second chain with the same request ids.
+        const rows = result.stdout.trim().split("\n").filter(Boolean).map((line) => JSON.parse(line) as { requestId: string; chain: { id: string } });
+        return rows.filter((row) => row.chain.id === chain.chainId && row.requestId !== "old").map((row) => row.requestId);
+      };
+      expect(await ids("--backend", "github")).toEqual(["b1", "c1"]);
+      expect(await ids("--backend", "github", "--status", "denied")).toEqual(["c1"]);
+      expect(await ids("--sub", "bob")).toEqual(["b1"]);
+      expect(await ids("--tool", "*/sleep")).toEqual(["d1"]);
+      // Up to d1's start, which is left out (--until is exclusive).
+      const all = (await cli("audit", "export", "--since", "1h")).stdout.trim().split("\n").map((line) => JSON.parse(line) as { requestId: string; time: string; chain: { id: string } });
+      const d1 = all.find((row) => row.requestId === "d1" && row.chain.id === chain.chainId)!;
+      expect(await ids("--until", d1.time)).toEqual(["a1", "b1", "c1"]);
+      // Not a terminal: a counter line, the final one with the total.
+      const counted = await cli("audit", "export", "--since", "1h", "--backend", "github");
+      expect(counted.stderr).toMatch(/^\[#{24}\] {2}100% {2}\d+ of \d+ records {2}[\d,]+\/s {2}in \d+s$/m);
+      const backwards = await cli("audit", "export", "--since", "1h", "--until", "2h");
+      expect(backwards.code).toBe(2);
+      expect(backwards.stderr).toContain("--until 2h is not after --since 1h");
+    });
+
     test("prune removes old finished records, leaves a checkpoint, and verify still passes", async (context) => {
       if (!fixture) return context.skip();
       const pruned = await cli("audit", "prune", "--before", "1d", "--yes");

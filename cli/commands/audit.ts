@@ -8,6 +8,7 @@ import { parseTimeBound } from "../../src/audit/time-bound.ts";
 import { type ChainReport, verifyAllChains } from "../../src/audit/verify-chains.ts";
 import { McpgwError, UsageError, describeError } from "../../src/errors.ts";
 import { type CommandContext, withStore } from "../context.ts";
+import { type Progress, progress } from "../progress.ts";
 
 /** How often `tail -f` looks for new records: a new call shows within about this long after it ends. */
 const FOLLOW_POLL_MS = 250;
@@ -94,16 +95,38 @@ function verifyLine(report: ChainReport): string {
 }
 
 /** `mcpgw audit export`: every matching record, oldest first, one page in memory at a time. */
-export async function runAuditExport(context: CommandContext, options: { format: "jsonl" | "csv"; since?: string; out?: string }): Promise<void> {
-  const filter: AuditFilter = options.since !== undefined ? { since: parseTimeBound(options.since, "--since", Date.now()) } : {};
+export interface ExportOptions {
+  format: "jsonl" | "csv";
+  since?: string;
+  until?: string;
+  sub?: string;
+  backend?: string;
+  tool?: string;
+  status?: string;
+  out?: string;
+}
+
+export async function runAuditExport(context: CommandContext, options: ExportOptions): Promise<void> {
+  const now = Date.now();
+  const filter: AuditFilter = {
+    ...(options.since !== undefined && { since: parseTimeBound(options.since, "--since", now) }),
+    ...(options.until !== undefined && { until: parseTimeBound(options.until, "--until", now) }),
+    ...(options.sub !== undefined && { subject: options.sub }),
+    ...(options.backend !== undefined && { backend: options.backend }),
+    ...(options.tool !== undefined && { tool: options.tool }),
+    ...(options.status !== undefined && { status: options.status as AuditRecordStatus }),
+  };
+  if (filter.since !== undefined && filter.until !== undefined && filter.until <= filter.since) {
+    throw new UsageError(`--until ${options.until} is not after --since ${options.since}`, "give --until a later time than --since, or leave one out");
+  }
   const format = options.format === "csv" ? csvLine : jsonLine;
   // The file is opened before the database is read: a bad --out fails at once.
   const output = options.out !== undefined ? await openFile(options.out) : process.stdout;
-  const progress = process.stderr.isTTY === true;
   let written = 0;
+  let shown: Progress | undefined;
   try {
     await withStore(context, async (store) => {
-      const total = progress ? await store.audit.count(filter) : undefined;
+      shown = progress("records", await store.audit.count(filter));
       if (options.format === "csv") await write(output, CSV_HEADER);
       let after: { ts: number; id: number } | undefined;
       for (;;) {
@@ -113,12 +136,12 @@ export async function runAuditExport(context: CommandContext, options: { format:
         written += page.length;
         const last = page.at(-1)!;
         after = { ts: Number(last.ts), id: Number(last.id) };
-        if (total !== undefined) process.stderr.write(`\rexported ${written.toLocaleString("en")} of ${total.toLocaleString("en")} records (${Math.min(100, Math.round((written / Math.max(1, total)) * 100))}%)`);
+        shown.update(written);
         if (page.length < EXPORT_PAGE) break;
       }
     });
   } finally {
-    if (progress) process.stderr.write("\n");
+    shown?.finish(written);
     if (output !== process.stdout) await closeFile(output);
   }
   if (options.out !== undefined) process.stderr.write(`exported ${written} records to ${options.out}\n`);

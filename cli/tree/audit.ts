@@ -1,4 +1,5 @@
 import { type Command, Option } from "commander";
+import type { ExportOptions } from "../commands/audit.ts";
 import { commandContext } from "../context.ts";
 
 /** `mcpgw audit tail|verify|export|prune`. */
@@ -37,11 +38,20 @@ export function addAuditCommands(program: Command): void {
   audit
     .command("export")
     .description("write records oldest first as JSON lines or CSV, page by page (memory stays flat)")
-    .addHelpText("after", "\nExample:\n  mcpgw audit export --format csv --since 30d --out audit.csv")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  mcpgw audit export --format csv --since 30d --out audit.csv\n" +
+        "  mcpgw audit export --since 2025-01-01 --until 2025-02-01 --sub alice --backend github --status denied > january.jsonl",
+    )
     .addOption(new Option("--format <format>", "jsonl or csv").choices(["jsonl", "csv"]).default("jsonl"))
     .option("--since <when>", "only calls since a duration ago (15m, 24h) or a date (2025-01-31)")
-    .option("--out <file>", "write to this file instead of stdout")
-    .action(async (options: { format: "jsonl" | "csv"; since?: string; out?: string }, command: Command) => {
+    .option("--until <when>", "only calls before a duration ago (1h) or a date (2025-02-01)")
+    .option("--sub <subject>", "only this subject's calls")
+    .option("--backend <name>", "only calls to this backend")
+    .option("--tool <pattern>", "only tools matching BACKEND/TOOL (globs: github/*, */read_*); a bare name matches any backend")
+    .addOption(new Option("--status <status>", "only records with this status").choices(statuses))
+    .option("--out <file>", "write to this file instead of stdout (progress goes to stderr: a bar on a terminal, a counter line otherwise)")
+    .action(async (options: ExportOptions, command: Command) => {
       const { runAuditExport } = await load();
       await runAuditExport(commandContext(command), options);
     });

@@ -101,4 +101,8 @@ export interface AuditFilter {
   status?: AuditRecordStatus;
   /** Records whose call started at or after this time (epoch ms). */
   since?: number;
+  /** Records whose call started before this time (epoch ms). */
+  until?: number;
+  /** Records of calls to this backend. */
+  backend?: string;
 }

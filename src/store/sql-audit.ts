@@ -76,6 +76,8 @@ function filterSql(filter: AuditFilter, offset: number): { conditions: string[];
   if (filter.subject !== undefined) add((n) => `subject = $${n}`, filter.subject);
   if (filter.status !== undefined) add((n) => `status = $${n}`, filter.status);
   if (filter.since !== undefined) add((n) => `ts >= $${n}`, filter.since);
+  if (filter.until !== undefined) add((n) => `ts < $${n}`, filter.until);
+  if (filter.backend !== undefined) add((n) => `backend = $${n}`, filter.backend);
   // LOWER on both sides: LIKE is case-insensitive on SQLite and case-sensitive on PostgreSQL.
   if (filter.tool !== undefined) add((n) => `LOWER(COALESCE(backend, '') || '/' || COALESCE(target, '')) LIKE $${n} ESCAPE '\\'`, toolPatternToLike(filter.tool));
   return { conditions, params };
