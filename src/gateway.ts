@@ -94,7 +94,8 @@ export async function startGateway(
       const applied = await store.migrate();
       if (applied.length > 0) logger.info({ applied }, "applied migrations");
     } else {
-      await assertSchemaCurrent(store);
+      const newer = await assertSchemaCurrent(store, { allowNewer: true });
+      if (newer.length > 0) logger.warn({ unknownMigrations: newer }, "a newer mcpgw migrated this database; serving on it (a rolling upgrade); upgrade this gateway");
     }
     // Also marks calls a crashed previous run left unfinished as incomplete (docs/audit.md).
     if (!overrides.auditor && settings.audit.enabled) {

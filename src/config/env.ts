@@ -59,7 +59,8 @@ export interface EnvSettings {
   jobAdminRole?: string;
 }
 
-const VARIABLES = {
+/** Every MCPGW_* variable the gateway reads, by setting. */
+export const VARIABLES = {
   databaseUrl: "MCPGW_DATABASE_URL",
   host: "MCPGW_HOST",
   port: "MCPGW_PORT",
