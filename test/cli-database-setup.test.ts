@@ -141,4 +141,18 @@ describe("on PostgreSQL, a newer CLI does not migrate a production schema on a p
     }
     expect((await runCli(["--db", schema.url, "role", "list"])).code).toBe(0);
   });
+
+  test("a schema a newer mcpgw migrated: serve starts on it with a warning (rolling upgrades); other commands refuse it", async (context) => {
+    if (!schema) return context.skip();
+    expect((await runCli(["--db", schema.url, "migrate"], { env: { MCPGW_MIGRATIONS_DIR: migrationsRoot(99, FUTURE) } })).code).toBe(0);
+    expect((await runCli(["--db", schema.url, "role", "list"])).stderr).toContain("is newer than this binary");
+    const gateway = await startProcess([BUN, join(REPO_ROOT, "cli/main.ts"), "--db", schema.url, "serve", "--port", "0"], /mcpgw listening/, { ...cleanEnv(), MCPGW_LOG_LEVEL: "info" });
+    try {
+      expect(gateway.output()).toContain("a newer mcpgw migrated this database");
+      expect(gateway.output()).toContain("0999_from_the_future");
+    } finally {
+      gateway.kill();
+      await gateway.exited;
+    }
+  });
 });
