@@ -59,14 +59,22 @@ test("200 slow connections at once leave normal calls fast", async () => {
     return samples.sort((a, b) => a - b)[98]!;
   };
   try {
-    const alone = await latencies();
-    const drips = await Promise.all(Array.from({ length: 200 }, () => drip(1_000, 100)));
-    const crowded = await latencies();
-    console.log(`p99 of a call: ${alone.toFixed(2)} ms alone, ${crowded.toFixed(2)} ms beside 200 slow bodies`);
-    // Twice the uncrowded p99, with a floor for sub-millisecond noise on a shared machine.
-    expect(crowded).toBeLessThan(Math.max(2 * alone, 25));
-    const closed = await Promise.all(drips.map((d) => d.closed));
-    expect(Math.max(...closed)).toBeLessThan(BODY_TIMEOUT_MS + 3_000);
+    // Rounds of "alone" then "beside 200 slow bodies", compared by their medians: one p99 of 100
+    // calls is one sample, and this machine is shared, so a single pair would measure the neighbours.
+    await latencies(); // warm-up: the first calls pay for compilation and connection set-up
+    const alone: number[] = [];
+    const crowded: number[] = [];
+    let drips: Drip[] = [];
+    for (let round = 0; round < 3; round++) {
+      alone.push(await latencies());
+      drips = await Promise.all(Array.from({ length: 200 }, () => drip(1_000, 100)));
+      crowded.push(await latencies());
+      const closed = await Promise.all(drips.map((d) => d.closed));
+      expect(Math.max(...closed)).toBeLessThan(BODY_TIMEOUT_MS + 3_000);
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[1]!;
+    console.log(`p99 of a call per round: ${alone.map((v) => v.toFixed(2)).join(", ")} ms alone; ${crowded.map((v) => v.toFixed(2)).join(", ")} ms beside 200 slow bodies`);
+    expect(median(crowded)).toBeLessThan(2 * median(alone));
     expect(drips.every((d) => d.received().startsWith("HTTP/1.1 408"))).toBe(true);
   } finally {
     await client.close();
