@@ -23,7 +23,7 @@ import { mergeCapabilities } from "./merge-capabilities.ts";
 import { META, ModernErrorCode } from "../protocol/modern.ts";
 import { ALL_VERSIONS, type ModernRefusal, type ModernRequest, checkModernRequest, paramHeaderMismatch } from "./modern-request.ts";
 import { splitName } from "./aggregate-names.ts";
-import { StatelessCall, type StatelessCallDeps } from "./stateless-call.ts";
+import { NO_CAPABILITIES, StatelessCall, type StatelessCallDeps } from "./stateless-call.ts";
 
 export interface ModernFrontDeps {
   registry: BackendRegistry;
@@ -49,6 +49,8 @@ const REMOVED = new Set(["initialize", "ping", "logging/setLevel", "resources/su
 const CACHEABLE = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"]);
 
 const JSON_HEADERS = { "content-type": "application/json" };
+/** A 200 JSON answer's init, one object for every call. */
+const JSON_INIT: ResponseInit = { headers: JSON_HEADERS };
 
 function rpcError(status: number, id: JSONRPCRequest["id"] | null, code: number, message: string, data?: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify({ jsonrpc: "2.0", id, error: { code, message, ...(data !== undefined && { data }) } }), { status, headers: { ...JSON_HEADERS, ...headers } });
@@ -79,6 +81,8 @@ export class ModernFront {
     isSubscribed: (backend: string, uri: string) => this.listeners.isSubscribed(backend, uri),
   };
   private readonly serverInfo: { name: string; version: string };
+  /** The `_meta` of a result that has none of its own: built once, frozen, since every such result shares it. */
+  private readonly serverMeta: Record<string, unknown>;
   /** Open subscriptions/listen streams. */
   readonly listeners: ListenHub;
   /** Calls bridged to 2025-era backends that ask their client something. */
@@ -87,15 +91,20 @@ export class ModernFront {
   private readonly callDeps: StatelessCallDeps;
 
   constructor(private readonly deps: ModernFrontDeps) {
-    this.serverInfo = { name: "mcpgw", version: deps.version };
+    this.serverInfo = Object.freeze({ name: "mcpgw", version: deps.version });
+    this.serverMeta = Object.freeze({ [META.serverInfo]: this.serverInfo });
     this.listeners = new ListenHub({ registry: deps.registry, pool: deps.pool, policy: deps.policy, logger: deps.logger }, this.sink);
     this.bridge = new InputBridge({ pool: deps.pool, sealer: deps.sealer, ttlMs: deps.inputTtlMs });
     const relayedStates = new RelayedInputStates(deps.sealer, deps.inputTtlMs);
     this.callDeps = { registry: deps.registry, pool: deps.pool, sink: this.sink, bridge: this.bridge, relayedStates };
   }
 
-  /** Answers one modern POST; `message` was read and shape-checked by the front. */
-  async post(request: Request, route: SessionRoute, authInfo: AuthInfo, message: JSONRPCMessage): Promise<Response> {
+  /**
+   * Answers one modern POST; `message` was read and shape-checked by the front. Not async itself:
+   * the call's own async function is the only one between the front and the pipeline (each async
+   * layer that returns another's promise costs a promise and three microtask turns per call).
+   */
+  post(request: Request, route: SessionRoute, authInfo: AuthInfo, message: JSONRPCMessage): Response | Promise<Response> {
     // 2026-07-28 defines no client-to-server notification over HTTP (closing a stream cancels).
     if (!isRequestMessage(message)) return new Response(null, { status: 202 });
     const checked = checkModernRequest(message, request.headers);
@@ -110,20 +119,23 @@ export class ModernFront {
         return rpcError(400, message.id, missing.code, plainMessage(missing), missing.data);
       }
     }
-    const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta ?? {};
-    const traceparent = typeof meta.traceparent === "string" ? meta.traceparent : undefined;
-    const run = () => {
-      switch (message.method) {
-        case "server/discover":
-          return this.discover(route, checked);
-        case "subscriptions/listen":
-          return this.listeners.listen(route, authInfo.extra?.principal as Principal | undefined, authInfo, message);
-        default:
-          return this.call(request, route, authInfo, checked);
-      }
-    };
+    const { meta } = checked;
     // A modern request carries its trace context in _meta; it wins over the HTTP header.
-    return traceparent === undefined ? run() : continueTrace(traceparent, typeof meta.tracestate === "string" ? meta.tracestate : undefined, run);
+    if (typeof meta.traceparent === "string") {
+      return continueTrace(meta.traceparent, typeof meta.tracestate === "string" ? meta.tracestate : undefined, () => this.run(request, route, authInfo, checked));
+    }
+    return this.run(request, route, authInfo, checked);
+  }
+
+  private run(request: Request, route: SessionRoute, authInfo: AuthInfo, checked: ModernRequest): Promise<Response> {
+    switch (checked.message.method) {
+      case "server/discover":
+        return this.discover(route, checked);
+      case "subscriptions/listen":
+        return this.listeners.listen(route, authInfo.extra?.principal as Principal | undefined, authInfo, checked.message);
+      default:
+        return this.call(request, route, authInfo, checked);
+    }
   }
 
   /**
@@ -167,7 +179,7 @@ export class ModernFront {
    * (the client went away) cancels the call.
    */
   private async call(request: Request, route: SessionRoute, authInfo: AuthInfo, checked: ModernRequest): Promise<Response> {
-    const { message } = checked;
+    const { message, meta } = checked;
     if (message.method === "tools/call") {
       // Awaited only while the tool's marks are not known yet (the first call after a listing).
       const checking = this.checkParamHeaders(route, message, request.headers);
@@ -175,33 +187,35 @@ export class ModernFront {
       if (refusal) return rpcError(refusal.status, message.id, refusal.code, refusal.message);
     }
     const principal = authInfo.extra?.principal as Principal | undefined;
-    const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta;
-    const streamed = meta?.progressToken !== undefined || checked.logLevel !== undefined;
+    const streamed = meta.progressToken !== undefined || checked.logLevel !== undefined;
     const caller = new StatelessCall(route, checked.version, checked.clientInfo, checked.capabilities, checked.logLevel, this.deps.logger, this.callDeps, declaresTasks(checked.capabilities) ? this.deps.jobs : undefined);
-    // The request's own signal aborts when the client goes away (the hot path needs nothing more);
-    // a stream the client cancels aborts the call too.
-    let signal = request.signal;
-    let write: EventWriter | undefined;
-    if (streamed) {
-      const cancelled = new AbortController();
-      signal = AbortSignal.any([request.signal, cancelled.signal]);
-      write = new EventWriter(() => cancelled.abort(new Error("the client closed the stream")));
+    const forwarded = message.params ? { method: message.method, params: message.params } : { method: message.method };
+    if (!streamed) {
+      // The hot path: the request's own signal aborts when the client goes away, nothing more is needed.
+      const extra = { signal: request.signal, requestId: message.id, authInfo, _meta: meta, sendNotification: sendNothing, sendRequest: refuseServerRequest } as unknown as ClientRequestExtra;
+      try {
+        const result = await this.deps.pipeline(caller, forwarded, extra);
+        return new Response(JSON.stringify({ jsonrpc: "2.0", id: message.id, result: this.modernResult(message.method, result, principal) }), JSON_INIT);
+      } catch (err) {
+        const { status, body, headers } = this.failure(message, err);
+        return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
+      }
     }
-    const writer = write;
+    // A stream the client cancels aborts the call too.
+    const cancelled = new AbortController();
+    const write = new EventWriter(() => cancelled.abort(new Error("the client closed the stream")));
     const extra = {
-      signal,
+      signal: AbortSignal.any([request.signal, cancelled.signal]),
       requestId: message.id,
       authInfo,
-      ...(meta && { _meta: meta }),
-      sendNotification: writer ? async (notification: Notification) => writer.send({ jsonrpc: "2.0", method: notification.method, params: notification.params }) : sendNothing,
+      _meta: meta,
+      sendNotification: async (notification: Notification) => write.send({ jsonrpc: "2.0", method: notification.method, params: notification.params }),
       sendRequest: refuseServerRequest,
     } as unknown as ClientRequestExtra;
-    const answer = this.answer(caller, message, extra, principal);
-    if (!write) {
-      const { status, body, headers } = await answer;
-      return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
-    }
-    void answer.then(({ body }) => write.end(body));
+    this.deps.pipeline(caller, forwarded, extra).then(
+      (result) => write.end({ jsonrpc: "2.0", id: message.id, result: this.modernResult(message.method, result, principal) }),
+      (err) => write.end(this.failure(message, err).body),
+    );
     return new Response(write.stream, { headers: SSE_HEADERS });
   }
 
@@ -216,7 +230,7 @@ export class ModernFront {
     const target = route.kind === "backend" ? { backend: route.backend, name: params.name } : splitName(params.name);
     const spec = target && this.deps.registry.get(target.backend);
     if (!target || !spec) return undefined;
-    const connection = this.deps.pool.acquire(spec, this.sink, {});
+    const connection = this.deps.pool.acquire(spec, this.sink, NO_CAPABILITIES);
     const known = connection.knownParamHeaders(target.name);
     if (known) return paramHeaderMismatch(known, params.arguments, headers);
     return connection.paramHeaders(target.name).then(
@@ -225,20 +239,16 @@ export class ModernFront {
     );
   }
 
-  private async answer(caller: StatelessCall, message: JSONRPCRequest, extra: ClientRequestExtra, principal: Principal | undefined): Promise<{ status: number; body: unknown; headers: Record<string, string> }> {
-    try {
-      const result = await this.deps.pipeline(caller, { method: message.method, ...(message.params && { params: message.params }) }, extra);
-      return { status: 200, body: { jsonrpc: "2.0", id: message.id, result: this.modernResult(message.method, result, principal) }, headers: {} };
-    } catch (err) {
-      const error = err as { code?: unknown; data?: unknown };
-      const code = Number.isSafeInteger(error.code) ? (error.code as number) : ErrorCode.InternalError;
-      if (code === ErrorCode.InternalError && !(err instanceof Refusal)) this.deps.logger.debug({ err: describeError(err), method: message.method }, "modern request failed");
-      return {
-        status: httpStatusOf(code),
-        body: { jsonrpc: "2.0", id: message.id, error: { code, message: plainMessage(err), ...(error.data !== undefined && { data: error.data }) } },
-        headers: err instanceof Refusal && err.status === "rate_limited" ? rateLimitHeaders(err.data as never) : {},
-      };
-    }
+  /** The error answer to a call that failed or was refused, with its HTTP status (and rate-limit headers). */
+  private failure(message: JSONRPCRequest, err: unknown): { status: number; body: unknown; headers: Record<string, string> } {
+    const error = err as { code?: unknown; data?: unknown };
+    const code = Number.isSafeInteger(error.code) ? (error.code as number) : ErrorCode.InternalError;
+    if (code === ErrorCode.InternalError && !(err instanceof Refusal)) this.deps.logger.debug({ err: describeError(err), method: message.method }, "modern request failed");
+    return {
+      status: httpStatusOf(code),
+      body: { jsonrpc: "2.0", id: message.id, error: { code, message: plainMessage(err), ...(error.data !== undefined && { data: error.data }) } },
+      headers: err instanceof Refusal && err.status === "rate_limited" ? rateLimitHeaders(err.data as never) : {},
+    };
   }
 
   /**
@@ -249,7 +259,7 @@ export class ModernFront {
   private modernResult(method: string, result: Result, principal: Principal | undefined): Result {
     // The result is this call's own (parsed from the backend's answer for it): completed in place.
     result.resultType ??= "complete";
-    result._meta = result._meta ? { ...result._meta, [META.serverInfo]: this.serverInfo } : { [META.serverInfo]: this.serverInfo };
+    result._meta = result._meta ? { ...result._meta, [META.serverInfo]: this.serverInfo } : this.serverMeta;
     if (CACHEABLE.has(method)) {
       if (typeof result.ttlMs !== "number") result.ttlMs = 0;
       result.cacheScope = principal === undefined || principal.anonymous ? (result.cacheScope ?? "public") : "private";

@@ -19,6 +19,8 @@ export const ALL_VERSIONS: readonly string[] = [...MODERN_VERSIONS, ...SUPPORTED
 /** What a checked modern request says about its client. */
 export interface ModernRequest {
   message: JSONRPCRequest;
+  /** The request's `params._meta` (a modern request always has one: it names the version). */
+  meta: Record<string, unknown>;
   version: string;
   capabilities: ClientCapabilities;
   clientInfo?: Implementation;
@@ -125,12 +127,14 @@ export function checkModernRequest(message: JSONRPCRequest, headers: Headers): M
     if (name !== bodyValue) return mismatch(`Mcp-Name header value '${name}' does not match body value '${String(bodyValue)}'`);
   }
   const info = meta[META.clientInfo] as Implementation | undefined;
+  // Built with every key, undefined or not: one object shape for every request (this runs per call).
   return {
     message,
+    meta,
     version: bodyVersion,
     capabilities: capabilities as ClientCapabilities,
-    ...(info && typeof info === "object" && typeof info.name === "string" && { clientInfo: info }),
-    ...(level !== undefined && { logLevel: level as LoggingLevel }),
+    clientInfo: info && typeof info === "object" && typeof info.name === "string" ? info : undefined,
+    logLevel: level as LoggingLevel | undefined,
   };
 }
 

@@ -10,6 +10,9 @@ import type { InputBridge } from "./input-bridge.ts";
 import { forLegacyBackend } from "./legacy-request.ts";
 import type { RelayedInputStates } from "./relayed-input-state.ts";
 
+/** The shared connections' capabilities: none (one object, not one per call). */
+export const NO_CAPABILITIES: ClientCapabilities = Object.freeze({});
+
 /** What every stateless call shares: where backends are, and the one sink their shared connections report to. */
 export interface StatelessCallDeps {
   registry: BackendRegistry;
@@ -32,8 +35,9 @@ export interface StatelessCallDeps {
 export class StatelessCall implements CallerSession {
   readonly id = "";
   readonly era = "modern";
-  readonly subscriptions = new Set<string>();
-  lastActivity = Date.now();
+  // The pipeline stamps it when the call starts; nothing reads it for a caller that outlives no request.
+  lastActivity = 0;
+  private subscribed: Set<string> | undefined;
   exchange: string | undefined;
 
   constructor(
@@ -47,6 +51,11 @@ export class StatelessCall implements CallerSession {
     /** The job service, for a client that declared the tasks extension on this request. */
     readonly jobs: JobService | undefined,
   ) {}
+
+  /** Made on first use: a 2026-07-28 client subscribes on subscriptions/listen, so almost no call needs one. */
+  get subscriptions(): Set<string> {
+    return (this.subscribed ??= new Set());
+  }
 
   backendNames(): string[] {
     if (this.route.kind === "backend") return [this.route.backend];
@@ -62,7 +71,7 @@ export class StatelessCall implements CallerSession {
     const spec = this.deps.registry.get(backend);
     if (!spec || (this.route.kind === "backend" && this.route.backend !== backend)) throw unknownBackend(backend);
     const gate = this.deps.pool.gate(spec);
-    const connection = this.deps.pool.acquire(spec, this.deps.sink, {});
+    const connection = this.deps.pool.acquire(spec, this.deps.sink, NO_CAPABILITIES);
     if (connection.era === undefined) await connection.connect();
     if (connection.era === "modern") {
       // Era to era: the request goes on as it came (its _meta and inputResponses included) with the
@@ -86,12 +95,9 @@ export class StatelessCall implements CallerSession {
       const bridged = () => this.deps.bridge.call(spec, request, extra, this.clientCapabilities, subject, this);
       return gate ? gate.run(extra.signal, bridged) : bridged();
     }
-    const send = () =>
-      connection.request(forLegacyBackend(request), {
-        signal: extra.signal,
-        ...(extra._meta?.progressToken !== undefined && { onprogress: this.progressRelay(extra) }),
-      });
-    return gate ? gate.run(extra.signal, send) : send();
+    const options = extra._meta?.progressToken === undefined ? { signal: extra.signal } : { signal: extra.signal, onprogress: this.progressRelay(extra) };
+    if (!gate) return connection.request(forLegacyBackend(request), options);
+    return gate.run(extra.signal, () => connection.request(forLegacyBackend(request), options));
   }
 
   /** Progress comes back under the gateway's token; the client gets it under its own. */

@@ -34,6 +34,16 @@ describe("the JSON budget", () => {
     expect(exceedsJsonBudget(JSON.stringify({ s: '\\"[[[[[[[[' }), budget)).toBeUndefined();
   });
 
+  test("strings with escapes and strings without, in any order, are read alike", () => {
+    // Strings without an escape are skipped with indexOf; a later one's escapes are still counted.
+    const afterPlain = (escapes: number) => `["plain [[[[[ text",${JSON.stringify("\n".repeat(escapes))}]`;
+    expect(exceedsJsonBudget(afterPlain(18), budget)).toBeUndefined();
+    expect(exceedsJsonBudget(afterPlain(19), budget)?.bound).toBe("items");
+    // An escaped quote followed by brackets, then a plain string of brackets: both are text.
+    expect(exceedsJsonBudget('["x\\"[[[[[[", "[[[[[[", {"k":"\\\\"}, "]]]]]]"]', budget)).toBeUndefined();
+    expect(exceedsJsonBudget('["x\\"", [[[[[0]]]]]]', budget)?.bound).toBe("depth");
+  });
+
   test("numbers: a literal longer than the bound is refused, a long string of digits is not", () => {
     expect(exceedsJsonBudget(`[${"9".repeat(MAX_NUMBER_CHARS)}]`, budget)).toBeUndefined();
     expect(exceedsJsonBudget(`[${"9".repeat(MAX_NUMBER_CHARS + 1)}]`, budget)).toMatchObject({ bound: "number" });
