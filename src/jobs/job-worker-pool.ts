@@ -39,9 +39,16 @@ export interface JobWorkerPoolOptions {
  * pool renews while the job runs. Renewal also brings cancels asked for on other replicas, and
  * finds jobs whose gateway died (their lease ran out): those are requeued when idempotent and
  * failed as interrupted otherwise (JobRepository.reclaimExpired).
+ *
+ * A worker is a slot for a backend call: it is free again once the call has ended, while the
+ * job's outcome is still being stored (and its lease renewed until it is). On PostgreSQL each
+ * job waits for three commits (claim, the run's audit record, the outcome); the outcome's no
+ * longer holds the slot, so the next job's claim and record overlap it.
  */
 export class JobWorkerPool {
   private readonly running = new Map<string, Running>();
+  /** Jobs whose call has ended and whose outcome is being stored: their leases are renewed until it is. */
+  private readonly storing = new Map<string, Promise<void>>();
   private stopped = false;
   private wakeUp: (() => void) | undefined;
   /** A wake that came while the loop was not sleeping (claiming, say): the next sleep returns at once. */
@@ -94,6 +101,7 @@ export class JobWorkerPool {
     clearTimeout(timer);
     for (const running of this.running.values()) running.controller.abort("shutdown" satisfies StopReason);
     await all;
+    await Promise.all(this.storing.values());
     clearInterval(this.heartbeat);
   }
 
@@ -113,7 +121,8 @@ export class JobWorkerPool {
           const deleted = await repository.deleteExpired(now);
           if (deleted > 0) logger.debug({ deleted }, "deleted jobs past their TTL");
         }
-        const free = now < this.pausedUntil ? 0 : settings.workers - this.running.size;
+        // Outcomes still being stored take no slot, unless they pile up (the store is slower than the calls).
+        const free = now < this.pausedUntil ? 0 : settings.workers - this.running.size - Math.max(0, this.storing.size - settings.workers);
         const claimed = free > 0 ? await repository.claim(workerId, free, now, now + settings.leaseMs) : [];
         for (const job of claimed) this.start1(job);
         // Saturated or found work: look again as soon as something changes; idle: poll.
@@ -149,13 +158,23 @@ export class JobWorkerPool {
     this.running.set(job.id, running);
     // The run continues the trace of the request that submitted the job: its log line and the
     // traceparent HTTP backends get carry the submitter's trace id.
-    running.done = continueTrace(job.traceparent, job.tracestate, () => this.execute(job, controller)).finally(() => {
+    running.done = continueTrace(job.traceparent, job.tracestate, async () => {
+      const store = await this.execute(job, controller);
+      if (store) {
+        const stored = store().finally(() => {
+          this.storing.delete(job.id);
+          this.wake();
+        });
+        this.storing.set(job.id, stored);
+      }
+    }).finally(() => {
       this.running.delete(job.id);
       this.wake();
     });
   }
 
-  private async execute(job: JobRecord, controller: AbortController): Promise<void> {
+  /** Runs the job; returns how to store its outcome (undefined when there is nothing to store). */
+  private async execute(job: JobRecord, controller: AbortController): Promise<(() => Promise<void>) | undefined> {
     const { repository, runner, auditor, logger, workerId } = this.options;
     const log = logger.child({ job: job.id, backend: job.backend, tool: job.tool });
     let entry: AuditEntry;
@@ -190,21 +209,24 @@ export class JobWorkerPool {
             ? { status: "failed", error: { message: `interrupted: the gateway shut down before the call finished; tool "${job.tool}" is not marked idempotent, so it was not retried` } }
             : { status: "failed", error: jobErrorOf(err) };
     }
-    await progress.flush();
-    const kept = await repository.finish(job.id, workerId, outcome, Date.now()).catch((err) => {
-      log.error({ err: describeError(err) }, "job outcome not stored");
-      return false;
-    });
-    if (!kept) log.warn({ status: outcome.status }, "job outcome not kept: this gateway no longer held the job");
-    entry.finish(auditOutcome(outcome));
+    const ended = outcome;
+    return async () => {
+      await progress.flush();
+      const kept = await repository.finish(job.id, workerId, ended, Date.now()).catch((err) => {
+        log.error({ err: describeError(err) }, "job outcome not stored");
+        return false;
+      });
+      if (!kept) log.warn({ status: ended.status }, "job outcome not kept: this gateway no longer held the job");
+      entry.finish(auditOutcome(ended));
+    };
   }
 
   /** Renews this pool's leases; stops jobs that were cancelled elsewhere or taken over. */
   private async renew(): Promise<void> {
-    if (this.running.size === 0) return;
+    if (this.running.size === 0 && this.storing.size === 0) return;
     const { repository, settings, workerId, logger } = this.options;
     try {
-      const { lost, cancelRequested } = await repository.renew(workerId, [...this.running.keys()], Date.now() + settings.leaseMs);
+      const { lost, cancelRequested } = await repository.renew(workerId, [...this.running.keys(), ...this.storing.keys()], Date.now() + settings.leaseMs);
       for (const id of cancelRequested) this.running.get(id)?.controller.abort("cancelled" satisfies StopReason);
       for (const id of lost) {
         logger.warn({ job: id }, "job lease lost (another gateway took the job over): stopping it here");
