@@ -110,6 +110,9 @@ const VARIABLES = {
   jobAdminRole: "MCPGW_JOB_ADMIN_ROLE",
 } as const satisfies Record<keyof EnvSettings, `MCPGW_${string}`>;
 
+/** Every MCPGW_* variable this program reads, in the order example.env lists them. */
+export const SETTING_VARIABLES: readonly string[] = Object.values(VARIABLES);
+
 /** The variable name behind a setting, for error messages ("set MCPGW_PORT …"). */
 export function variableName(key: keyof EnvSettings): string {
   return VARIABLES[key];
