@@ -1,6 +1,6 @@
 import { startGateway } from "../../src/gateway.ts";
-import { McpgwError } from "../../src/errors.ts";
 import { createLogger } from "../../src/log/logger.ts";
+import { ListenError } from "../../src/server/http-listener.ts";
 import { ReportedError } from "../report-error.ts";
 import type { CommandContext } from "../context.ts";
 import { VERSION } from "../version.ts";
@@ -13,8 +13,8 @@ export async function runServe(context: CommandContext): Promise<void> {
   try {
     gateway = await startGateway(settings, logger, VERSION, process.env);
   } catch (err) {
-    if (!(err instanceof McpgwError)) throw err;
-    // A failure that says what to do (port in use, database down, schema too old): one log line, no stack.
+    if (!(err instanceof ListenError)) throw err;
+    // The address is taken (or not this host's): one log line that log collectors parse, no stack.
     logger.fatal({ ...(err.hint !== undefined && { hint: err.hint }) }, `cannot start: ${err.message}`);
     await new Promise<void>((resolve) => logger.flush(() => resolve()));
     throw new ReportedError(err.exitCode);
