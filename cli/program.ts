@@ -8,6 +8,7 @@ import { addJobsCommands } from "./tree/jobs.ts";
 import { addLimitCommands } from "./tree/limit.ts";
 import { addOperatorCommands } from "./tree/operator.ts";
 import { addSessionsCommands } from "./tree/sessions.ts";
+import { addToolsCommands } from "./tree/tools.ts";
 import { VERSION } from "./version.ts";
 
 /**
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
   addAuditCommands(program);
   addJobsCommands(program);
   addSessionsCommands(program);
+  addToolsCommands(program);
 
   program
     .command("apply")

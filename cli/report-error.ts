@@ -5,6 +5,17 @@ import { McpgwError, describeError } from "../src/errors.ts";
 const BENIGN = new Set(["commander.helpDisplayed", "commander.help", "commander.version", "commander.executeSubCommandAsync"]);
 
 /**
+ * An error already reported where its command reports (serve's structured log): it only sets the
+ * exit code. `mcpgw serve` logs a failure to start as one log line, which log collectors parse,
+ * instead of a message on stderr.
+ */
+export class ReportedError extends Error {
+  constructor(readonly exitCode: 1 | 2) {
+    super("reported");
+  }
+}
+
+/**
  * The one place that turns a thrown error into what a person sees and an exit code:
  * 0 ok, 1 failure, 2 usage. Stack traces only when asked for (--log-level debug|trace).
  */
@@ -13,6 +24,7 @@ export function reportError(err: unknown, options: { showStack: boolean }): numb
     // Commander has already printed its message and the help hint.
     return BENIGN.has(err.code) ? 0 : 2;
   }
+  if (err instanceof ReportedError) return err.exitCode;
   if (err instanceof McpgwError) {
     process.stderr.write(`error: ${err.message}\n`);
     if (err.hint) process.stderr.write(`  → ${err.hint}\n`);

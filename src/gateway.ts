@@ -5,6 +5,7 @@ import { NoAuditor } from "./audit/no-auditor.ts";
 import { Gauge, MetricsRegistry } from "./observability/metrics.ts";
 import { ObservingAuditor } from "./observability/observing-auditor.ts";
 import { AuditMetrics } from "./observability/audit-metrics.ts";
+import { registerProcessMetrics } from "./observability/process-metrics.ts";
 import { BackendHealthMetrics } from "./observability/backend-health-metrics.ts";
 import { handleTraced } from "./observability/trace-propagation.ts";
 import { StoreAuditor } from "./audit/store-auditor.ts";
@@ -88,6 +89,8 @@ export async function startGateway(
   let mcp: McpHttpFront | undefined;
   let sessionPublisher: SessionPublisher | undefined;
   metrics.register(new Gauge("mcpgw_sessions", "Open MCP client sessions", () => mcp?.sessionCount ?? 0));
+  registerProcessMetrics(metrics, { version });
+  metrics.register(new Gauge("mcpgw_jobs_running", "Jobs this gateway's workers are running now", () => workers?.activeCount ?? 0));
   let authentication: Authentication | undefined;
   try {
     if (settings.migrate === "on" || (settings.migrate === "auto" && store.dialect === "sqlite")) {

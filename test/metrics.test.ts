@@ -56,6 +56,25 @@ describe("/metrics and the per-call log line", () => {
     expect(text).toContain("# TYPE mcpgw_call_duration_seconds histogram");
   });
 
+  test("build info, the process's CPU, memory, open descriptors and start time, and the jobs running here", async () => {
+    const text = await scrape(gw);
+    // The version the gateway was started with (the test helper's "test"; the binary's package.json version).
+    expect(sample(text, `mcpgw_build_info{version="test",bun="${Bun.version}",platform="${process.platform}-${process.arch}"}`)).toBe(1);
+    const cpu = sample(text, "process_cpu_seconds_total")!;
+    expect(cpu).toBeGreaterThan(0);
+    expect(text).toContain("# TYPE process_cpu_seconds_total counter");
+    expect(sample(text, "process_resident_memory_bytes")).toBeGreaterThan(10_000_000);
+    if (process.platform === "linux") expect(sample(text, "process_open_fds")).toBeGreaterThan(3);
+    const started = sample(text, "process_start_time_seconds")!;
+    // The test gateway runs in this process: it started when the process did, before now.
+    expect(started).toBeLessThanOrEqual(Date.now() / 1_000);
+    expect(started).toBeGreaterThan(Date.now() / 1_000 - process.uptime() - 5);
+    expect(sample(text, "mcpgw_jobs_running")).toBe(0);
+    // CPU time is a counter: it only grows.
+    for (let i = 0; i < 200_000; i++) JSON.stringify({ i });
+    expect(sample(await scrape(gw), "process_cpu_seconds_total")!).toBeGreaterThanOrEqual(cpu);
+  });
+
   test("one log line per call: who, what, how it ended, how long — never the arguments", () => {
     const calls = records.filter((r) => r.msg === "call");
     expect(calls.map((r) => [r.subject, r.method, r.backend, r.target, r.status])).toEqual([

@@ -7,7 +7,7 @@
 import { readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
-import { REPO_ROOT, cleanEnv } from "./helpers/cli.ts";
+import { REPO_ROOT, cleanEnv, runCli } from "./helpers/cli.ts";
 import { freePort } from "./helpers/process.ts";
 import { tempDir } from "./helpers/temp-dir.ts";
 
@@ -56,9 +56,17 @@ test("the README quickstart reaches an authenticated tool call through the gatew
   }
   const [stdout, stderr] = await output;
   expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
-  // mcp-call printed the tool's result…
+  // tools list showed the backend's tools as BACKEND/TOOL with their descriptions…
+  expect(stdout).toMatch(/^everything\/echo +Echoes back the input string$/m);
+  // …call printed the tool's text as text…
+  expect(stdout).toMatch(/^Echo: hello$/m);
+  // …the Inspector CLI, a real MCP client with the token, printed the result of its call over HTTP…
   expect(stdout).toContain('"text": "Echo: hello"');
-  // …and audit tail the call, by the admin subject init created.
-  expect(stdout).toMatch(/ ok +admin +tools\/call +everything\/echo /);
+  // …and audit tail both calls, by the admin subject init created.
+  expect(stdout.match(/ ok +admin +tools\/call +everything\/echo /g)).toHaveLength(2);
   expect(readFileSync(join(folder.path, ".env"), "utf8")).toMatch(/^MCPGW_DATABASE_URL=/m);
+  // The record of mcpgw call says it came from the CLI; the other came from the Inspector, over HTTP.
+  const audit = await runCli(["audit", "tail", "--json"], { cwd: folder.path });
+  const clients = audit.stdout.trim().split("\n").map((line) => (JSON.parse(line) as { client: { name: string } | null }).client?.name);
+  expect(clients).toEqual(["mcpgw-cli", expect.stringMatching(/inspector/i)]);
 }, 120_000);

@@ -92,6 +92,8 @@ export async function runBackendTest(context: CommandContext, name: string, opti
   console.log(`  protocol:  ${result.protocolVersion ?? "unknown"}`);
   console.log(`  era:       ${result.era === "modern" ? "modern (stateless requests, no initialize)" : "legacy (initialize and a session)"}`);
   console.log(`  tools:     ${result.tools.length}`);
+  // The names too, one a line under the count: what `mcpgw call BACKEND/TOOL` and role patterns take.
+  for (const tool of result.tools) console.log(`             ${tool}`);
   console.log(`  connected: in ${formatDuration(result.connectMs)}`);
 }
 

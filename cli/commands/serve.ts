@@ -1,5 +1,7 @@
 import { startGateway } from "../../src/gateway.ts";
 import { createLogger } from "../../src/log/logger.ts";
+import { ListenError } from "../../src/server/http-listener.ts";
+import { ReportedError } from "../report-error.ts";
 import type { CommandContext } from "../context.ts";
 import { VERSION } from "../version.ts";
 
@@ -7,7 +9,16 @@ import { VERSION } from "../version.ts";
 export async function runServe(context: CommandContext): Promise<void> {
   const { settings } = context;
   const logger = createLogger({ level: settings.logLevel, fd: 1, pretty: process.stdout.isTTY });
-  const gateway = await startGateway(settings, logger, VERSION, process.env);
+  let gateway;
+  try {
+    gateway = await startGateway(settings, logger, VERSION, process.env);
+  } catch (err) {
+    if (!(err instanceof ListenError)) throw err;
+    // The address is taken (or not this host's): one log line that log collectors parse, no stack.
+    logger.fatal({ ...(err.hint !== undefined && { hint: err.hint }) }, `cannot start: ${err.message}`);
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    throw new ReportedError(err.exitCode);
+  }
   logger.info({ url: gateway.url.href, database: gateway.store.location, version: VERSION }, "mcpgw listening");
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));

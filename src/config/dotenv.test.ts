@@ -5,6 +5,7 @@ import { tempDir } from "../../test/helpers/temp-dir.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 import { formatDotenvLine, parseDotenv } from "./dotenv.ts";
 import { processEnvironment, readEnv } from "./env.ts";
+import { resolveSettings } from "./settings.ts";
 
 describe(".env files", () => {
   test("parses bare, quoted and exported values, comments and expansions as Bun's loader does", () => {
@@ -96,4 +97,34 @@ describe(".env files", () => {
       dir.remove();
     }
   });
+
+  test("a bad value read from .env names the file and the line; the same value from the real environment names the variable only", () => {
+    const dir = tempDir("mcpgw-dotenv-");
+    try {
+      const file = join(dir.path, ".env");
+      writeFileSync(file, "# settings\nMCPGW_DATABASE_URL=sqlite:x.db\n\nMCPGW_PORT=80a\nMCPGW_AUDIT_FAIL_OPEN=maybe\n");
+      const fromFile = () => resolveSettings({}, readEnv(processEnvironment(dir.path, {})));
+      expect(messageOf(fromFile)).toBe(`${file}, line 4: MCPGW_PORT: "80a" is not a TCP port`);
+      // The real environment wins, so the port is fine; the next bad value is also the file's.
+      const portFromShell = () => resolveSettings({}, readEnv(processEnvironment(dir.path, { MCPGW_PORT: "8080" })));
+      expect(messageOf(portFromShell)).toBe(`${file}, line 5: MCPGW_AUDIT_FAIL_OPEN: "maybe" is not true or false`);
+      const fromShell = () => resolveSettings({}, readEnv(processEnvironment(dir.path, { MCPGW_PORT: "81b", MCPGW_AUDIT_FAIL_OPEN: "true" })));
+      expect(messageOf(fromShell)).toBe('MCPGW_PORT: "81b" is not a TCP port');
+      // A flag names itself.
+      expect(messageOf(() => resolveSettings({ port: "x" }, readEnv(processEnvironment(dir.path, { MCPGW_AUDIT_FAIL_OPEN: "true" }))))).toBe('--port: "x" is not a TCP port');
+    } finally {
+      dir.remove();
+    }
+  });
 });
+
+/** The message of what fn throws. */
+function messageOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error("expected an error");
+}

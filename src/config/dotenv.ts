@@ -8,7 +8,13 @@ import { ConfigError, UsageError } from "../errors.ts";
  * `#`, and `\n` in double quotes is a newline.
  */
 export function parseDotenv(text: string, source: string, env: Record<string, string | undefined> = {}): Record<string, string> {
+  return parseDotenvLines(text, source, env).values;
+}
+
+/** parseDotenv, and the line (1-based) each key was last set on, so that a bad value can be pointed at. */
+export function parseDotenvLines(text: string, source: string, env: Record<string, string | undefined> = {}): { values: Record<string, string>; lines: Record<string, number> } {
   const values: Record<string, string> = {};
+  const numbers: Record<string, number> = {};
   const lines = text.split(/\r?\n/);
   for (const [index, raw] of lines.entries()) {
     const line = raw.trim();
@@ -18,6 +24,7 @@ export function parseDotenv(text: string, source: string, env: Record<string, st
       throw new ConfigError(`${source}, line ${index + 1}: "${truncate(line)}" is not KEY=VALUE`, `fix or remove that line (comments start with #)`);
     }
     const [, key, rest] = match as unknown as [string, string, string];
+    numbers[key] = index + 1;
     const expand = (value: string) => expandVariables(value, (name) => env[name] ?? values[name] ?? "");
     const quote = rest[0];
     if (quote === '"' || quote === "'") {
@@ -30,7 +37,7 @@ export function parseDotenv(text: string, source: string, env: Record<string, st
       values[key] = expand((hash < 0 ? rest : rest.slice(0, hash)).trim());
     }
   }
-  return values;
+  return { values, lines: numbers };
 }
 
 /** Characters a bare value may hold and be read back unchanged (no `#`, `$`, quotes, spaces or backslashes). */

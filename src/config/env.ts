@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, describeError } from "../errors.ts";
-import { parseDotenv } from "./dotenv.ts";
+import { parseDotenvLines } from "./dotenv.ts";
 
 /**
  * The one module that reads MCPGW_* variables. Everything else receives settings from here
@@ -111,6 +111,9 @@ export const VARIABLES = {
   jobAdminRole: "MCPGW_JOB_ADMIN_ROLE",
 } as const satisfies Record<keyof EnvSettings, `MCPGW_${string}`>;
 
+/** Every MCPGW_* variable this program reads, in the order example.env lists them. */
+export const SETTING_VARIABLES: readonly string[] = Object.values(VARIABLES);
+
 /** The variable name behind a setting, for error messages ("set MCPGW_PORT …"). */
 export function variableName(key: keyof EnvSettings): string {
   return VARIABLES[key];
@@ -134,7 +137,30 @@ export function processEnvironment(cwd: string = process.cwd(), env: Record<stri
     if ((err as { code?: unknown }).code === "ENOENT") return env;
     throw new ConfigError(`cannot read ${path}: ${describeError(err)}`, `make it readable, or remove it (it holds MCPGW_* settings; see example.env)`);
   }
-  return { ...parseDotenv(text, path, env), ...definedOnly(env) };
+  const { values, lines } = parseDotenvLines(text, path, env);
+  const merged = { ...values, ...definedOnly(env) };
+  // Where each value in force came from the file ("path, line N"), for errors about it. Bun loads
+  // .env into process.env too, so a value equal to the file's came from the file.
+  const origins = new Map<string, string>();
+  for (const [key, line] of Object.entries(lines)) if (merged[key] === values[key]) origins.set(key, `${path}, line ${line}`);
+  ORIGINS.set(merged, origins);
+  return merged;
+}
+
+/** Environments processEnvironment built → where their .env values came from; weak, so nothing is kept alive. */
+const ORIGINS = new WeakMap<object, Map<string, string>>();
+
+/**
+ * The error about a setting, with the .env file and line its value came from when it came from
+ * one: `MCPGW_PORT: "80a" is not a TCP port` becomes `/srv/.env, line 3: MCPGW_PORT: …`.
+ */
+export function locateInDotenv(err: unknown, env: EnvSettings): unknown {
+  const origins = ORIGINS.get(env);
+  if (!origins || !(err instanceof ConfigError)) return err;
+  const variable = /^(MCPGW_[A-Z0-9_]+)\b/.exec(err.message)?.[1];
+  const origin = variable === undefined ? undefined : origins.get(variable);
+  if (origin === undefined) return err;
+  return new ConfigError(`${origin}: ${err.message}`, err.hint, { cause: err });
 }
 
 /** Reads every MCPGW_* variable this program knows (by default from processEnvironment()); empty values count as unset. */
@@ -144,6 +170,8 @@ export function readEnv(env: Record<string, string | undefined> = processEnviron
     const value = env[name];
     if (value !== undefined && value !== "") settings[key] = value;
   }
+  const origins = ORIGINS.get(env);
+  if (origins) ORIGINS.set(settings, origins);
   return settings;
 }
 

@@ -4,7 +4,7 @@ import { type JobSettings, resolveJobSettings } from "../jobs/job-settings.ts";
 import { ConfigError } from "../errors.ts";
 import { JSON_BUDGET_DEFAULTS, type JsonBudget } from "../json/json-budget.ts";
 import { parseDuration } from "./duration.ts";
-import { type EnvSettings, variableName } from "./env.ts";
+import { type EnvSettings, locateInDotenv, variableName } from "./env.ts";
 
 /**
  * Whether `serve` migrates the database at start. `auto`: on SQLite (one process owns the file),
@@ -82,6 +82,14 @@ export interface FlagSettings {
 
 /** Merges flags over environment over defaults, validating each value once. */
 export function resolveSettings(flags: FlagSettings, env: EnvSettings): Settings {
+  try {
+    return mergeSettings(flags, env);
+  } catch (err) {
+    throw locateInDotenv(err, env);
+  }
+}
+
+function mergeSettings(flags: FlagSettings, env: EnvSettings): Settings {
   return {
     databaseUrl: flags.db ?? env.databaseUrl ?? DEFAULTS.databaseUrl,
     host: flags.host ?? env.host ?? DEFAULTS.host,

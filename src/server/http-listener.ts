@@ -24,6 +24,9 @@ export interface Listener {
   peerOf(request: Request): string | undefined;
 }
 
+/** The gateway could not take its address (in use, not this host's): `serve` logs it as one line. */
+export class ListenError extends McpgwError {}
+
 /** Serves the app with Bun.serve. */
 export function listen(app: GatewayApp, options: ListenOptions): Listener {
   let server: Server<undefined>;
@@ -43,7 +46,7 @@ export function listen(app: GatewayApp, options: ListenOptions): Listener {
     });
   } catch (err) {
     const inUse = /in use|EADDRINUSE/i.test(describeError(err));
-    throw new McpgwError(
+    throw new ListenError(
       `cannot listen on ${options.host}:${options.port}: ${describeError(err)}`,
       inUse ? "another process has that port: pass --port (or MCPGW_PORT) to use another" : "check --host and --port",
       { cause: err },
