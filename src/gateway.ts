@@ -2,7 +2,8 @@ import { BackendPool } from "./backends/backend-pool.ts";
 import { BackendRegistry } from "./backends/backend-registry.ts";
 import type { Settings } from "./config/settings.ts";
 import { NoAuditor } from "./audit/no-auditor.ts";
-import { Gauge, MetricsRegistry } from "./observability/metrics.ts";
+import { Gauge, MetricsRegistry, QueriedGauge } from "./observability/metrics.ts";
+import { JOB_STATUSES } from "./jobs/job-api-schemas.ts";
 import { ObservingAuditor } from "./observability/observing-auditor.ts";
 import { AuditMetrics } from "./observability/audit-metrics.ts";
 import { registerProcessMetrics } from "./observability/process-metrics.ts";
@@ -91,6 +92,13 @@ export async function startGateway(
   metrics.register(new Gauge("mcpgw_sessions", "Open MCP client sessions", () => mcp?.sessionCount ?? 0));
   registerProcessMetrics(metrics, { version });
   metrics.register(new Gauge("mcpgw_jobs_running", "Jobs this gateway's workers are running now", () => workers?.activeCount ?? 0));
+  // The queue as the store holds it (every replica's jobs), read when /metrics is scraped.
+  metrics.register(
+    new QueriedGauge("mcpgw_jobs", "Jobs in the store by status (every replica's; finished ones until their TTL ends)", async () => {
+      const counts = await store.jobs.countByStatus();
+      return JOB_STATUSES.map((status) => [{ status }, counts[status] ?? 0]);
+    }),
+  );
   let authentication: Authentication | undefined;
   try {
     if (settings.migrate === "on" || (settings.migrate === "auto" && store.dialect === "sqlite")) {

@@ -47,6 +47,21 @@ export function jobRepositoryContract(getStore: () => Store | undefined): void {
     expect(await repo.list({ owner, status: "completed", limit: 10 })).toEqual([]);
   });
 
+  test("jobs: counted by status, as the /metrics gauge reads them", async (context) => {
+    const repo = jobs(context);
+    const before = await repo.countByStatus();
+    await repo.create(newJob());
+    await repo.create(newJob());
+    while ((await repo.claim("count-drain", 100, clock, clock + 1)).length > 0);
+    await repo.create(newJob());
+    await repo.create(newJob());
+    const after = await repo.countByStatus();
+    expect(after.queued).toBe(2);
+    expect((after.working ?? 0) - (before.working ?? 0)).toBeGreaterThanOrEqual(2);
+    // Claimed by the drain above: leave no queued job for the cases that follow.
+    while ((await repo.claim("count-drain", 100, clock, clock + 1)).length > 0);
+  });
+
   test("jobs: claim takes queued jobs oldest first, once; finish ends only a job the worker holds", async (context) => {
     const repo = jobs(context);
     // Earlier contract cases may leave queued jobs behind: drain them so this case claims its own.

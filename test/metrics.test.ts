@@ -70,6 +70,8 @@ describe("/metrics and the per-call log line", () => {
     expect(started).toBeLessThanOrEqual(Date.now() / 1_000);
     expect(started).toBeGreaterThan(Date.now() / 1_000 - process.uptime() - 5);
     expect(sample(text, "mcpgw_jobs_running")).toBe(0);
+    // The store's queue, every status present, read when scraped.
+    for (const status of ["queued", "working", "input_required", "completed", "failed", "cancelled"]) expect(sample(text, `mcpgw_jobs{status="${status}"}`), status).toBeTypeOf("number");
     // CPU time is a counter: it only grows.
     for (let i = 0; i < 200_000; i++) JSON.stringify({ i });
     expect(sample(await scrape(gw), "process_cpu_seconds_total")!).toBeGreaterThanOrEqual(cpu);

@@ -76,6 +76,8 @@ export type CancelEffect = "cancelled" | "requested" | "already-ended";
 /** The durable job queue. One contract (test/store.contract.ts), SQLite and PostgreSQL. */
 export interface JobRepository {
   create(job: NewJob): Promise<JobRecord>;
+  /** How many jobs are in each status now (statuses without jobs are left out). */
+  countByStatus(): Promise<Partial<Record<JobStatus, number>>>;
   get(id: string): Promise<JobRecord | undefined>;
   list(filter: JobFilter): Promise<JobRecord[]>;
   /**

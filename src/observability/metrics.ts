@@ -20,6 +20,8 @@ function labelText(names: readonly string[], key: string, extra = ""): string {
 
 interface Metric {
   render(): string[];
+  /** Reads what the metric reports from elsewhere (the database) before it is rendered. */
+  refresh?(): Promise<void>;
 }
 
 export class Counter implements Metric {
@@ -111,6 +113,29 @@ export class Histogram implements Metric {
   }
 }
 
+/**
+ * A gauge per label set whose values come from an asynchronous read (a database count), taken
+ * when /metrics is scraped; when the read fails, the last values stay.
+ */
+export class QueriedGauge implements Metric {
+  private values: [Labels, number][] = [];
+  constructor(
+    readonly name: string,
+    private readonly help: string,
+    private readonly query: () => Promise<[Labels, number][]>,
+  ) {}
+
+  async refresh(): Promise<void> {
+    this.values = await this.query();
+  }
+
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    for (const [labels, v] of this.values) lines.push(`${this.name}${labelText(Object.keys(labels), Object.values(labels).join(SEPARATOR))} ${v}`);
+    return lines;
+  }
+}
+
 export class MetricsRegistry {
   private readonly metrics: Metric[] = [];
 
@@ -119,8 +144,14 @@ export class MetricsRegistry {
     return metric;
   }
 
-  /** The exposition text for GET /metrics. */
+  /** The exposition text for GET /metrics, as the metrics stand now. */
   render(): string {
     return `${this.metrics.flatMap((metric) => metric.render()).join("\n")}\n`;
+  }
+
+  /** The exposition text after the metrics read from elsewhere are refreshed (one that cannot be keeps its last value). */
+  async scrape(): Promise<string> {
+    await Promise.all(this.metrics.map((metric) => metric.refresh?.().catch(() => undefined)));
+    return this.render();
   }
 }

@@ -115,6 +115,11 @@ export class SqlJobRepository implements JobRepository {
     return rows.map(fromRow);
   }
 
+  async countByStatus(): Promise<Partial<Record<JobStatus, number>>> {
+    const rows = await this.driver.query<{ status: JobStatus; n: number | string }>("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status");
+    return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
+  }
+
   async claim(worker: string, max: number, now: number, leaseUntil: number): Promise<JobRecord[]> {
     if (max < 1) return [];
     const rows = await this.driver.query<JobRow>(
