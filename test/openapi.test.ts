@@ -114,6 +114,17 @@ describe("/openapi.json is a well-formed OpenAPI 3.1 document", () => {
     }
   });
 
+  test("every component has an example, and each example is valid against its own schema", () => {
+    const validate = documentValidator(document);
+    for (const [name, schema] of Object.entries<Json>(document.components.schemas)) {
+      expect(Array.isArray(schema.examples) && schema.examples.length > 0, `${name} has no example`).toBe(true);
+      for (const example of schema.examples) {
+        const checked = validate(`#/components/schemas/${name}`, example);
+        expect(checked.valid, `${name}: ${checked.errors}`).toBe(true);
+      }
+    }
+  });
+
   test("every schema is valid JSON Schema 2020-12 and uses no keyword outside it", () => {
     const schemas: Record<string, Json> = document.components.schemas;
     const meta = new Ajv2020({ strict: true });

@@ -14,14 +14,36 @@ export const ProtectedResourceMetadataSchema = z
     jwks_uri: z.string().describe("the gateway's public signing keys"),
     resource_name: z.string(),
   })
-  .describe("OAuth 2.0 protected resource metadata (RFC 9728), as MCP clients look it up after a 401");
+  .describe("OAuth 2.0 protected resource metadata (RFC 9728), as MCP clients look it up after a 401")
+  .meta({
+    examples: [
+      {
+        resource: "https://mcp.example.com/mcp",
+        authorization_servers: ["https://login.example.com/realms/agents"],
+        bearer_methods_supported: ["header"],
+        jwks_uri: "https://mcp.example.com/.well-known/jwks.json",
+        resource_name: "mcpgw",
+      },
+    ],
+  });
 
 export const OAuthErrorSchema = z
   .object({
     error: z.literal("invalid_request"),
     error_description: z.string().describe("why, and how to get a token for this gateway"),
   })
-  .describe("An OAuth error body (RFC 6749 §5.2): this gateway names no authorization server, or is not one; OAuth client libraries show the description");
+  .describe("An OAuth error body (RFC 6749 §5.2): this gateway names no authorization server, or is not one; OAuth client libraries show the description")
+  .meta({
+    examples: [
+      {
+        error: "invalid_request",
+        error_description:
+          "/register is not served here: this gateway is not an OAuth authorization server: ask the gateway's operator for a token (mcpgw token issue --sub YOU --role ROLE; mcpgw client config --client CLIENT --sub YOU prints a ready client configuration) and send it as the header Authorization: Bearer TOKEN",
+      },
+    ],
+  });
+
+const JWK_EXAMPLE = { kty: "OKP", crv: "Ed25519", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", kid: "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k", alg: "EdDSA", use: "sig" };
 
 export const JwkSchema = z
   .object({
@@ -33,10 +55,12 @@ export const JwkSchema = z
     alg: z.enum(SIGNING_ALGORITHMS),
     use: z.literal("sig"),
   })
-  .describe("The public half of one of the gateway's signing keys");
+  .describe("The public half of one of the gateway's signing keys")
+  .meta({ examples: [JWK_EXAMPLE] });
 
 export const JwksSchema = z
   .object({ keys: z.array(JwkSchema).describe("every key not retired, newest (the active one) first") })
-  .describe("JWK Set (RFC 7517) of the keys the gateway signs its tokens with");
+  .describe("JWK Set (RFC 7517) of the keys the gateway signs its tokens with")
+  .meta({ examples: [{ keys: [JWK_EXAMPLE] }] });
 
 export type ProtectedResourceMetadata = z.infer<typeof ProtectedResourceMetadataSchema>;

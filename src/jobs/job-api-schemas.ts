@@ -5,8 +5,28 @@ import { z } from "zod";
  * them, and /openapi.json is generated from them, so the two cannot drift apart.
  */
 
+/** One job as the API shows it: the example in /openapi.json. */
+const JOB_EXAMPLE = {
+  id: "0193a5f2-7c1e-7d3a-9f0b-2c4d6e8f0a1b",
+  status: "completed",
+  backend: "github",
+  tool: "search_issues",
+  owner: "alice",
+  progress: { progress: 100, total: 100 },
+  result: { content: [{ type: "text", text: "3 open issues labelled bug" }], isError: false },
+  attempts: 1,
+  idempotent: true,
+  cancelRequested: false,
+  createdAt: "2026-12-04T21:00:00.000Z",
+  updatedAt: "2026-12-04T21:00:02.310Z",
+  startedAt: "2026-12-04T21:00:00.012Z",
+  finishedAt: "2026-12-04T21:00:02.310Z",
+  expiresAt: "2026-12-04T22:00:02.310Z",
+  statusUrl: "/v1/jobs/0193a5f2-7c1e-7d3a-9f0b-2c4d6e8f0a1b",
+};
+
 export const JOB_STATUSES = ["queued", "working", "input_required", "completed", "failed", "cancelled"] as const;
-export const JobStatusSchema = z.enum(JOB_STATUSES).describe("queued → working → completed | failed | cancelled");
+export const JobStatusSchema = z.enum(JOB_STATUSES).describe("queued → working → completed | failed | cancelled").meta({ examples: ["working"] });
 
 export const SubmitJobBodySchema = z
   .strictObject({
@@ -15,7 +35,8 @@ export const SubmitJobBodySchema = z
     arguments: z.record(z.string(), z.unknown()).optional().describe("the tool's arguments (default {})"),
     ttl: z.number().int().positive().optional().describe("how long the job and its result are kept after it ends, in seconds (capped by MCPGW_JOB_MAX_TTL)"),
   })
-  .describe("A tool call to run asynchronously");
+  .describe("A tool call to run asynchronously")
+  .meta({ examples: [{ backend: "github", tool: "search_issues", arguments: { query: "is:open label:bug" }, ttl: 3600 }] });
 
 export const JobProgressSchema = z
   .object({
@@ -23,14 +44,16 @@ export const JobProgressSchema = z
     total: z.number().optional(),
     message: z.string().optional(),
   })
-  .describe("The last progress notification the backend sent");
+  .describe("The last progress notification the backend sent")
+  .meta({ examples: [{ progress: 40, total: 100, message: "indexed 40 of 100 repositories" }] });
 
 export const JobErrorSchema = z
   .object({
     code: z.number().int().optional().describe("the JSON-RPC error code, when the backend or gateway gave one"),
     message: z.string(),
   })
-  .describe("Why the job failed or was cancelled");
+  .describe("Why the job failed or was cancelled")
+  .meta({ examples: [{ code: -32013, message: "backend github did not answer within 30s (MCPGW_JOB_TIMEOUT)" }] });
 
 export const JobSchema = z
   .object({
@@ -52,14 +75,16 @@ export const JobSchema = z
     expiresAt: z.string().optional().describe("when the ended job and its result are deleted"),
     statusUrl: z.string().describe("where to poll this job"),
   })
-  .describe("An asynchronous tool call and where it stands");
+  .describe("An asynchronous tool call and where it stands")
+  .meta({ examples: [JOB_EXAMPLE] });
 
 export const JobListSchema = z
   .object({
     jobs: z.array(JobSchema),
     nextCursor: z.string().optional().describe("pass as ?cursor= for the next page"),
   })
-  .describe("Jobs, newest first");
+  .describe("Jobs, newest first")
+  .meta({ examples: [{ jobs: [JOB_EXAMPLE], nextCursor: "MTczMzM1MTYwMDAwMHwwMUpDNlE3" }] });
 
 export const ListJobsQuerySchema = z.strictObject({
   status: JobStatusSchema.optional(),
@@ -72,7 +97,8 @@ export const ApiErrorSchema = z
     error: z.string().describe("what went wrong"),
     hint: z.string().optional().describe("what to do about it"),
   })
-  .describe("An error");
+  .describe("An error")
+  .meta({ examples: [{ error: 'denied by policy: "alice" may not use tool "github/delete_repo" (deny github/delete_* (role dev))', hint: "ask for a role that allows it: mcpgw role list" }] });
 
 export type SubmitJobBody = z.infer<typeof SubmitJobBodySchema>;
 export type JobView = z.infer<typeof JobSchema>;

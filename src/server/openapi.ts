@@ -60,6 +60,7 @@ const RESPONSE_COMPONENTS = {
   ProtectedResourceMetadata: ProtectedResourceMetadataSchema,
   Jwks: JwksSchema,
   Jwk: JwkSchema,
+  OAuthError: OAuthErrorSchema,
 } satisfies Record<string, z.ZodType>;
 
 /** Request bodies, described as the gateway accepts them (zod's "input" view). */
