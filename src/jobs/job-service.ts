@@ -79,7 +79,9 @@ export class JobService {
 
   async submit(principal: Principal, request: SubmitRequest, from: RequestOrigin): Promise<JobRecord> {
     const { repository, backends, policy, settings, auditor } = this.deps;
-    const id = crypto.randomUUID();
+    // Time-ordered (UUIDv7, monotonic within a millisecond in this process): jobs created in the same
+    // millisecond list and are claimed in the order they were submitted, as (created_at, id) sorts them.
+    const id = Bun.randomUUIDv7();
     const roles = this.rolesOf(principal);
     const context: AuditContext = { ...auditBase(principal, roles, from, id), backend: request.backend, target: request.tool, method: "jobs/submit", arguments: request.arguments };
     await this.refusing(context, from, async () => {
