@@ -76,7 +76,35 @@ export class McpHttpFront {
   /** 2026-07-28 requests: stateless, beside the sessions on the same endpoints. */
   private readonly modern: ModernFront;
 
+  /**
+   * What every session is built with: one object for all of them. Hooks made per session in
+   * initialize(), an async function, kept its whole frame alive as long as the session (the
+   * initialize Request, body and credentials); these find the subject in `owners`.
+   */
+  private readonly sessionDeps: FrontSessionDeps;
+
   constructor(private readonly options: McpHttpFrontOptions) {
+    this.sessionDeps = {
+      registry: options.registry,
+      pool: options.pool,
+      logger: options.logger,
+      version: options.version,
+      pipeline: options.pipeline,
+      ...(options.jobs && { jobs: options.jobs }),
+      // The session id exists only once the transport has answered initialize, after `owners` is set.
+      onOpen: (s) => {
+        const subject = this.owners.get(s) ?? "";
+        this.sessions.set(s.id, s);
+        this.openPerSubject.set(subject, (this.openPerSubject.get(subject) ?? 0) + 1);
+      },
+      onClose: (s) => {
+        if (!this.sessions.delete(s.id)) return;
+        const subject = this.owners.get(s) ?? "";
+        const left = (this.openPerSubject.get(subject) ?? 1) - 1;
+        if (left > 0) this.openPerSubject.set(subject, left);
+        else this.openPerSubject.delete(subject);
+      },
+    };
     this.modern = new ModernFront({
       registry: options.registry,
       pool: options.pool,
@@ -190,24 +218,7 @@ export class McpHttpFront {
     }
     let session: FrontSession;
     try {
-      session = await FrontSession.open(route, params, {
-        registry: this.options.registry,
-        pool: this.options.pool,
-        logger: this.options.logger,
-        version: this.options.version,
-        pipeline: this.options.pipeline,
-        ...(this.options.jobs && { jobs: this.options.jobs }),
-        onOpen: (s) => {
-          this.sessions.set(s.id, s);
-          this.openPerSubject.set(subject, (this.openPerSubject.get(subject) ?? 0) + 1);
-        },
-        onClose: (s) => {
-          if (!this.sessions.delete(s.id)) return;
-          const left = (this.openPerSubject.get(subject) ?? 1) - 1;
-          if (left > 0) this.openPerSubject.set(subject, left);
-          else this.openPerSubject.delete(subject);
-        },
-      });
+      session = await FrontSession.open(route, params, this.sessionDeps);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       this.options.logger.warn({ route, err: describeError(err) }, "session not opened");
