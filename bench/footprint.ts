@@ -105,8 +105,8 @@ export async function runFootprintBench(options: FootprintOptions = {}): Promise
   }
 }
 
-/** Migrates the database, adds the stdio echo backend, and issues a token for a role allowing "*". */
-async function setUp(binary: string, db: string): Promise<string> {
+/** Migrates the database (bench/soak.ts too), adds the stdio echo backend, and issues a token for a role allowing "*". */
+export async function setUp(binary: string, db: string): Promise<string> {
   const steps = [
     ["migrate"],
     ["backend", "add", "stdio-echo", "--command", stdioEchoCommand().join(" ")],
@@ -126,7 +126,7 @@ async function setUp(binary: string, db: string): Promise<string> {
 }
 
 /** Starts `serve` and times it to the first 200 from /readyz. */
-async function startTimed(binary: string, db: string, env: Record<string, string | undefined>): Promise<{ serve: ManagedProcess; port: number; readyMs: number }> {
+export async function startTimed(binary: string, db: string, env: Record<string, string | undefined>): Promise<{ serve: ManagedProcess; port: number; readyMs: number }> {
   const port = await freePort();
   const readyz = `http://127.0.0.1:${port}/readyz`;
   const started = performance.now();
@@ -163,7 +163,7 @@ async function openSessions(url: string, token: string, count: number, open: Mcp
 }
 
 /** VmRSS and its split, from /proc (Linux). */
-function memoryOf(serve: ManagedProcess): { rssKb: number; anonKb: number; fileKb: number } {
+export function memoryOf(serve: ManagedProcess): { rssKb: number; anonKb: number; fileKb: number } {
   const status = readFileSync(`/proc/${serve.process.pid}/status`, "utf8");
   const field = (name: string) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, "m"))?.[1] ?? Number.NaN);
   return { rssKb: field("VmRSS"), anonKb: field("RssAnon"), fileKb: field("RssFile") };
