@@ -3,7 +3,7 @@
  * on a fresh and on an existing SQLite database; its RSS once idle; what each idle 2025-era
  * session on /mcp adds. Each figure is the median of `--runs` starts (default 5).
  *
- *   bun bench/footprint.ts [--runs 5] [--sessions 200] [--settle 2] [--binary PATH]
+ *   bun bench/footprint.ts [--runs 5] [--sessions 200,1000] [--settle 2] [--binary PATH]
  *
  * The gateway runs as shipped (authentication and audit on), with the stdio echo backend, a role
  * allowing "*" and a token for the sessions (MCPGW_MAX_SESSIONS_PER_SUBJECT raised above the
@@ -12,8 +12,11 @@
  *   2. cold start, existing: `serve` on the database set up once before the runs;
  *   3. idle RSS: that gateway's VmRSS `--settle` seconds after /readyz;
  *   4. per session: 20 sessions opened first (the first one connects the backend and runs code
- *      for the first time), then `--sessions` more, each initialize + notifications/initialized;
- *      (RSS after − RSS before) / sessions, read `--settle` seconds after the last one.
+ *      for the first time), then more, each initialize + notifications/initialized, up to each
+ *      count of `--sessions` in turn (cumulative); at each, (RSS then − RSS before) / count, read
+ *      `--settle` seconds after the last one. The heap grows in steps (its next collection's
+ *      headroom) and the first few hundred sessions pay for that step: 200 shows it, 1000 shows
+ *      what a session costs once the heap has its working size.
  * Cold start is timed from just before the spawn to the first 200 from /readyz, polled every 2 ms.
  * Progress goes to stderr, the report (Markdown) to stdout; exit code 1 when the bench itself failed.
  */
@@ -35,7 +38,8 @@ const READY_TIMEOUT_MS = 20_000;
 
 export interface FootprintOptions {
   runs?: number;
-  sessions?: number;
+  /** Session counts at which RSS is read, ascending (cumulative). */
+  sessions?: number[];
   settleMs?: number;
   /** Another build to measure (default dist/mcpgw, built when stale). */
   binary?: string;
@@ -50,14 +54,16 @@ interface FootprintRun {
   /** RSS split of the idle gateway: anonymous memory (heap) and file pages (the mapped binary). */
   idleAnonKb: number;
   idleFileKb: number;
-  perSessionKb: number;
-  rssWithSessionsKb: number;
+  /** Per count of `sessions`. */
+  perSessionKb: number[];
+  rssWithSessionsKb: number[];
 }
 
 /** Runs the footprint bench; returns its report (Markdown). Throws when the gateway cannot be set up. */
 export async function runFootprintBench(options: FootprintOptions = {}): Promise<string> {
   const runs = options.runs ?? 5;
-  const sessions = options.sessions ?? 200;
+  const sessions = options.sessions ?? [200, 1000];
+  const most = Math.max(...sessions);
   const settleMs = options.settleMs ?? 2000;
   const progress = options.progress ?? (() => undefined);
   const loadBefore = loadavg();
@@ -69,7 +75,7 @@ export async function runFootprintBench(options: FootprintOptions = {}): Promise
     const existing = `sqlite:${join(folder, "existing.db")}`;
     progress("footprint: setting up the existing database (migrate, backend, role, token)");
     const token = await setUp(binary, existing);
-    const env = { ...process.env, MCPGW_MAX_SESSIONS_PER_SUBJECT: String(sessions + WARM_UP_SESSIONS + 10) };
+    const env = { ...process.env, MCPGW_MAX_SESSIONS_PER_SUBJECT: String(most + WARM_UP_SESSIONS + 10) };
     const measured: FootprintRun[] = [];
     for (let run = 1; run <= runs; run++) {
       progress(`footprint: run ${run} of ${runs}`);
@@ -83,16 +89,19 @@ export async function runFootprintBench(options: FootprintOptions = {}): Promise
         const open = await openSessions(url, token, WARM_UP_SESSIONS, []);
         await Bun.sleep(settleMs);
         const before = memoryOf(started.serve).rssKb;
-        await openSessions(url, token, sessions, open);
-        await Bun.sleep(settleMs);
-        const after = memoryOf(started.serve).rssKb;
+        const after: number[] = [];
+        for (const count of sessions) {
+          await openSessions(url, token, count - (open.length - WARM_UP_SESSIONS), open);
+          await Bun.sleep(settleMs);
+          after.push(memoryOf(started.serve).rssKb);
+        }
         measured.push({
           coldFreshMs: fresh.readyMs,
           coldExistingMs: started.readyMs,
           idleRssKb: idle.rssKb,
           idleAnonKb: idle.anonKb,
           idleFileKb: idle.fileKb,
-          perSessionKb: (after - before) / sessions,
+          perSessionKb: after.map((rss, i) => (rss - before) / sessions[i]!),
           rssWithSessionsKb: after,
         });
       } finally {
@@ -177,7 +186,7 @@ function median(values: number[]): number {
 
 function formatReport(
   runs: FootprintRun[],
-  context: { binary: string; runs: number; sessions: number; settleMs: number; loadBefore: number[]; loadAfter: number[] },
+  context: { binary: string; runs: number; sessions: number[]; settleMs: number; loadBefore: number[]; loadAfter: number[] },
 ): string {
   const machine = machineInfo();
   const load = (averages: number[]) => averages.map((value) => value.toFixed(2)).join(" ");
@@ -192,7 +201,7 @@ function formatReport(
     `## Footprint of ${relative(process.cwd(), context.binary) || context.binary} (median of ${context.runs} runs)`,
     "",
     `${machine.date}, ${machine.nproc} × ${machine.cpuModel}, Bun ${machine.bunVersion}; load average (1/5/15 min) ${load(context.loadBefore)} before, ${load(context.loadAfter)} after`,
-    `defaults (auth and audit on), SQLite, one stdio backend; ${context.sessions} idle 2025-era sessions on /mcp after ${WARM_UP_SESSIONS} warm-up ones; RSS read ${context.settleMs / 1000} s after each step`,
+    `defaults (auth and audit on), SQLite, one stdio backend; ${context.sessions.join(", then ")} idle 2025-era sessions on /mcp after ${WARM_UP_SESSIONS} warm-up ones; RSS read ${context.settleMs / 1000} s after each step`,
     "",
     "| measure | median | range | target |",
     "|---|---:|---:|---|",
@@ -201,10 +210,12 @@ function formatReport(
     row("idle RSS", (run) => run.idleRssKb / 1024, (value) => value.toFixed(1), "MB", FOOTPRINT_TARGETS.idleRssMb),
     row("  of which anonymous (heap, stacks)", (run) => run.idleAnonKb / 1024, (value) => value.toFixed(1), "MB"),
     row("  of which file pages (the binary)", (run) => run.idleFileKb / 1024, (value) => value.toFixed(1), "MB"),
-    row("per idle session", (run) => run.perSessionKb, (value) => value.toFixed(1), "KB", FOOTPRINT_TARGETS.perSessionKb),
-    row(`RSS with ${context.sessions + WARM_UP_SESSIONS} sessions`, (run) => run.rssWithSessionsKb / 1024, (value) => value.toFixed(1), "MB"),
+    ...context.sessions.flatMap((count, i) => [
+      row(`per idle session, ${count} sessions`, (run) => run.perSessionKb[i]!, (value) => value.toFixed(1), "KB", FOOTPRINT_TARGETS.perSessionKb),
+      row(`RSS with ${count + WARM_UP_SESSIONS} sessions`, (run) => run.rssWithSessionsKb[i]! / 1024, (value) => value.toFixed(1), "MB"),
+    ]),
     "",
-    `runs: ${runs.map((run) => `${run.coldFreshMs.toFixed(0)}/${run.coldExistingMs.toFixed(0)} ms, ${mb(run.idleRssKb)} MB, ${run.perSessionKb.toFixed(1)} KB`).join("; ")}`,
+    `runs: ${runs.map((run) => `${run.coldFreshMs.toFixed(0)}/${run.coldExistingMs.toFixed(0)} ms, ${mb(run.idleRssKb)} MB, ${run.perSessionKb.map((kb) => kb.toFixed(1)).join("/")} KB`).join("; ")}`,
   ].join("\n");
 }
 
@@ -212,21 +223,21 @@ if (import.meta.main) {
   const { values } = parseArgs({
     options: {
       runs: { type: "string", default: "5" },
-      sessions: { type: "string", default: "200" },
+      sessions: { type: "string", default: "200,1000" },
       settle: { type: "string", default: "2" },
       binary: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
-    console.log("bun bench/footprint.ts [--runs 5] [--sessions 200] [--settle 2] [--binary PATH]   (see the comment at the top of bench/footprint.ts)");
+    console.log("bun bench/footprint.ts [--runs 5] [--sessions 200,1000] [--settle 2] [--binary PATH]   (see the comment at the top of bench/footprint.ts)");
     process.exit(0);
   }
   const runs = Number(values.runs);
-  const sessions = Number(values.sessions);
+  const sessions = values.sessions.split(",").map(Number);
   const settleMs = Number(values.settle) * 1000;
-  if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(sessions) || sessions < 1 || !(settleMs >= 0)) {
-    console.error("--runs and --sessions must be whole numbers of at least 1, --settle a number of seconds");
+  if (!Number.isInteger(runs) || runs < 1 || !sessions.every((count, i) => Number.isInteger(count) && count >= 1 && count > (sessions[i - 1] ?? 0)) || !(settleMs >= 0)) {
+    console.error("--runs must be a whole number of at least 1, --sessions ascending whole numbers (e.g. 200,1000), --settle a number of seconds");
     process.exit(2);
   }
   try {

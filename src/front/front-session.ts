@@ -43,7 +43,7 @@ const ANY_RESULT = z.custom<Result>((value) => typeof value === "object" && valu
 let ajv: AjvJsonSchemaValidator | undefined;
 /**
  * One JSON Schema validator for every session's SDK Server, built on first use. By default each
- * Server builds an Ajv instance of its own (14 KB of an idle session's RSS, docs/operations.md
+ * Server builds an Ajv instance of its own (14 KB of an idle session's RSS, docs/deployment.md
  * "Footprint") for Server.elicitInput alone, which the gateway never calls: elicitation requests
  * are relayed as the backend sent them.
  */
