@@ -12,7 +12,8 @@ import { type ManagedProcess, freePort, lastLines, runToCompletion, startProcess
 import { stdioEchoCommand } from "./peers.ts";
 
 const ROOT = join(import.meta.dir, "..");
-const BINARY = join(ROOT, "dist", "mcpgw");
+/** The compiled gateway every mcpgw row (and bench/footprint.ts) measures. */
+export const BINARY = join(ROOT, "dist", "mcpgw");
 const SOURCES = ["src", "cli", "migrations", "scripts", "package.json"];
 const BENCH_SUBJECT = "bench-load";
 
@@ -65,7 +66,7 @@ export async function startMcpgw(httpEchoUrl: string, profile: McpgwProfile = RE
     stop,
   });
 
-  const built = await (buildOnce ??= ensureBuilt());
+  const built = await ensureMcpgwBuilt();
   if (built !== undefined) return unavailable(built);
   const version = (await mcpgw(["--version"])).stdout.trim() || undefined;
 
@@ -134,6 +135,11 @@ async function issueToken(db: string, notes: string[]): Promise<string | undefin
 // Checked once per run, not per start: every row of a run then measures the same binary, even when
 // src/ changes while the bench runs (a rebuild between the legacy and the modern rows would compare two builds).
 let buildOnce: Promise<string | undefined> | undefined;
+
+/** Builds dist/mcpgw when missing or stale, once per bench process; resolves to why not, on failure. */
+export function ensureMcpgwBuilt(): Promise<string | undefined> {
+  return (buildOnce ??= ensureBuilt());
+}
 
 /** Builds dist/mcpgw if it is missing or older than any source file; returns why not, on failure. */
 async function ensureBuilt(): Promise<string | undefined> {

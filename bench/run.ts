@@ -20,6 +20,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { runFootprintBench } from "./footprint.ts";
 import { runJobsBench } from "./jobs.ts";
 import { type ManagedProcess, lastLines, startProcess, stopAllProcesses, stopProcess, withTimeout } from "./child-processes.ts";
 import { type ClientEra, type LoadOptions, runLoad } from "./load.ts";
@@ -54,13 +55,15 @@ const { values } = parseArgs({
     only: { type: "string" },
   },
 });
-// "jobs" selects the jobs bench (bench/jobs.ts), which runs after the relay table.
+// "jobs" selects the jobs bench (bench/jobs.ts), which runs after the relay table; "footprint" the
+// footprint bench (bench/footprint.ts: start-up time and memory), only when asked for (it takes minutes).
 const only = values.only?.split(",");
 const runJobs = only === undefined || only.includes("jobs");
-const selected = only === undefined ? ROW_KEYS : (only.filter((key) => key !== "jobs") as RowKey[]);
+const runFootprint = only?.includes("footprint") ?? false;
+const selected = only === undefined ? ROW_KEYS : (only.filter((key) => key !== "jobs" && key !== "footprint") as RowKey[]);
 const unknown = selected.filter((key) => !ROW_KEYS.includes(key));
 if (unknown.length > 0) {
-  console.error(`unknown target(s) ${unknown.join(", ")}; choose among ${ROW_KEYS.join(", ")}, jobs`);
+  console.error(`unknown target(s) ${unknown.join(", ")}; choose among ${ROW_KEYS.join(", ")}, jobs, footprint`);
   process.exit(2);
 }
 const rounds = Number(values.rounds);
@@ -111,6 +114,10 @@ try {
   if (runJobs) {
     progress("jobs: submit-to-start latency and drain rate (bench/jobs.ts)");
     console.log(`\n${await runJobsBench({ progress })}`);
+  }
+  if (runFootprint) {
+    progress("footprint: cold start, idle RSS, RSS per idle session (bench/footprint.ts)");
+    console.log(`\n${await runFootprintBench({ progress })}`);
   }
 } catch (err) {
   console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

@@ -1,7 +1,10 @@
 /**
  * Builds dist/mcpgw: one executable with the migrations embedded (MCPGW_EMBEDDED_MIGRATIONS) and
  * the API docs renderer's files (MCPGW_EMBED_DOCS_ASSETS, see src/server/docs-assets.ts),
- * minified, with an inline source map so stack traces name the TypeScript source.
+ * minified, with an inline source map so stack traces name the TypeScript source, and with its
+ * JavaScript compiled to bytecode at build time: `serve` reaches /readyz in about half the time
+ * (74 ms against 151), with 3 MB less heap and a few MB more of the binary mapped
+ * (docs/deployment.md, "Footprint"). ESM bytecode needs compile.
  */
 import { join } from "node:path";
 import { readMigrationFolder } from "../src/store/migrations.ts";
@@ -18,6 +21,8 @@ const result = await Bun.build({
   compile: { outfile },
   minify: true,
   sourcemap: "inline",
+  bytecode: true,
+  format: "esm",
   define: { MCPGW_EMBEDDED_MIGRATIONS: JSON.stringify(migrations), MCPGW_EMBED_DOCS_ASSETS: "true" },
 });
 if (!result.success) {

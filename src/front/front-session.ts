@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation";
 import {
   type ClientCapabilities,
   ErrorCode,
@@ -38,6 +40,15 @@ import { TASKS_CAPABILITY } from "../jobs/task-methods.ts";
  * every relayed result showed in the benchmark's profile, and building a schema per call even more.
  */
 const ANY_RESULT = z.custom<Result>((value) => typeof value === "object" && value !== null && !Array.isArray(value));
+
+let ajv: AjvJsonSchemaValidator | undefined;
+/**
+ * One JSON Schema validator for every session's SDK Server, built on first use. By default each
+ * Server builds an Ajv instance of its own (14 KB of an idle session's RSS, docs/deployment.md
+ * "Footprint") for Server.elicitInput alone, which the gateway never calls: elicitation requests
+ * are relayed as the backend sent them.
+ */
+const SHARED_SCHEMA_VALIDATOR: jsonSchemaValidator = { getValidator: (schema) => (ajv ??= new AjvJsonSchemaValidator()).getValidator(schema) };
 
 export type { ClientRequestExtra, Pipeline, SessionRoute } from "../pipeline/caller-session.ts";
 
@@ -112,7 +123,7 @@ export class FrontSession implements SessionSink, CallerSession {
     this.log = deps.logger.child({ route: route.kind === "backend" ? route.backend : "*" });
     this.protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(requestedVersion) ? requestedVersion : LATEST_PROTOCOL_VERSION;
     this.pipeline = deps.pipeline;
-    this.server = new Server(serverInfo, { capabilities, ...(instructions !== undefined && { instructions }) });
+    this.server = new Server(serverInfo, { capabilities, jsonSchemaValidator: SHARED_SCHEMA_VALIDATOR, ...(instructions !== undefined && { instructions }) });
     // The gateway handles logging/setLevel itself (filtering per session, fan-out to backends).
     this.server.removeRequestHandler("logging/setLevel");
     this.server.fallbackRequestHandler = async (request, extra) => {
@@ -140,20 +151,7 @@ export class FrontSession implements SessionSink, CallerSession {
     const specs = route.kind === "backend" ? [deps.registry.get(route.backend)] : deps.registry.list();
     if (route.kind === "backend" && !specs[0]) throw unknownBackend(route.backend);
     const sink: { session?: FrontSession } = {};
-    // Connections are acquired before the session exists (capabilities come from them), through a proxy sink.
-    const proxySink: SessionSink = {
-      get id() {
-        return sink.session?.id ?? "";
-      },
-      deliverNotification: (backend, n) => sink.session?.deliverNotification(backend, n),
-      relayRequest: async (backend, request, signal) => {
-        if (!sink.session) throw new Error("session not ready");
-        return sink.session.relayRequest(backend, request, signal);
-      },
-      requestedLogLevel: () => sink.session?.requestedLogLevel(),
-      isSubscribed: (backend, uri) => sink.session?.isSubscribed(backend, uri) ?? false,
-      holdsSubscriptions: (backend) => sink.session?.holdsSubscriptions(backend) ?? false,
-    };
+    const proxySink = proxySinkFor(sink);
     // On /mcp, a client that gets connections of its own (sampling, elicitation, roots: for stdio, a
     // process per backend) gets each on its first call to that backend; what the session offers is
     // learnt from the backends' shared connections. 301 such sessions held 198 processes before.
@@ -428,4 +426,25 @@ export class FrontSession implements SessionSink, CallerSession {
     })();
     return this.closing;
   }
+}
+
+/**
+ * Connections are acquired before the session exists (capabilities come from them), through a
+ * proxy sink. Built outside FrontSession.open: closures made in an async function keep its whole
+ * frame alive (every local of it), and this sink lives as long as the session.
+ */
+function proxySinkFor(sink: { session?: FrontSession }): SessionSink {
+  return {
+    get id() {
+      return sink.session?.id ?? "";
+    },
+    deliverNotification: (backend, n) => sink.session?.deliverNotification(backend, n),
+    relayRequest: async (backend, request, signal) => {
+      if (!sink.session) throw new Error("session not ready");
+      return sink.session.relayRequest(backend, request, signal);
+    },
+    requestedLogLevel: () => sink.session?.requestedLogLevel(),
+    isSubscribed: (backend, uri) => sink.session?.isSubscribed(backend, uri) ?? false,
+    holdsSubscriptions: (backend) => sink.session?.holdsSubscriptions(backend) ?? false,
+  };
 }

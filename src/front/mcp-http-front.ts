@@ -71,6 +71,8 @@ export class McpHttpFront {
   private readonly sessions = new Map<string, FrontSession>();
   /** The subject that created each session: only that subject may use it (MCP: key session state by subject + id). */
   private readonly owners = new WeakMap<FrontSession, string>();
+  /** Ends a session's place among its subject's sessions being opened, once it is open. */
+  private readonly reservations = new WeakMap<FrontSession, () => void>();
   private readonly openPerSubject = new Map<string, number>();
   /** Sessions of each subject between the cap check and being counted open (initialize in progress). */
   private readonly openingPerSubject = new Map<string, number>();
@@ -80,7 +82,37 @@ export class McpHttpFront {
   /** 2026-07-28 requests: stateless, beside the sessions on the same endpoints. */
   private readonly modern: ModernFront;
 
+  /**
+   * What every session is built with: one object for all of them. Hooks made per session in
+   * initialize(), an async function, kept its whole frame alive as long as the session (the
+   * initialize Request, body and credentials); these find the subject in `owners`.
+   */
+  private readonly sessionDeps: FrontSessionDeps;
+
   constructor(private readonly options: McpHttpFrontOptions) {
+    this.sessionDeps = {
+      registry: options.registry,
+      pool: options.pool,
+      logger: options.logger,
+      version: options.version,
+      pipeline: options.pipeline,
+      ...(options.jobs && { jobs: options.jobs }),
+      // The session id exists only once the transport has answered initialize, after `owners` is set.
+      onOpen: (s) => {
+        const subject = this.owners.get(s) ?? "";
+        this.sessions.set(s.id, s);
+        this.openPerSubject.set(subject, (this.openPerSubject.get(subject) ?? 0) + 1);
+        this.reservations.get(s)?.();
+        this.reservations.delete(s);
+      },
+      onClose: (s) => {
+        if (!this.sessions.delete(s.id)) return;
+        const subject = this.owners.get(s) ?? "";
+        const left = (this.openPerSubject.get(subject) ?? 1) - 1;
+        if (left > 0) this.openPerSubject.set(subject, left);
+        else this.openPerSubject.delete(subject);
+      },
+    };
     this.modern = new ModernFront({
       registry: options.registry,
       pool: options.pool,
@@ -232,31 +264,15 @@ export class McpHttpFront {
     const subject = auth.principal.subject;
     let session: FrontSession;
     try {
-      session = await FrontSession.open(route, params, {
-        registry: this.options.registry,
-        pool: this.options.pool,
-        logger: this.options.logger,
-        version: this.options.version,
-        pipeline: this.options.pipeline,
-        ...(this.options.jobs && { jobs: this.options.jobs }),
-        onOpen: (s) => {
-          this.sessions.set(s.id, s);
-          this.openPerSubject.set(subject, (this.openPerSubject.get(subject) ?? 0) + 1);
-          opened();
-        },
-        onClose: (s) => {
-          if (!this.sessions.delete(s.id)) return;
-          const left = (this.openPerSubject.get(subject) ?? 1) - 1;
-          if (left > 0) this.openPerSubject.set(subject, left);
-          else this.openPerSubject.delete(subject);
-        },
-      });
+      session = await FrontSession.open(route, params, this.sessionDeps);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       this.options.logger.warn({ route, err: describeError(err) }, "session not opened");
       return error(502, typeof code === "number" ? code : GatewayErrorCode.BackendUnavailable, describeError(err), id);
     }
     this.owners.set(session, auth.principal.subject);
+    // Counted as opening until onOpen (the transport answered initialize) counts it as open.
+    this.reservations.set(session, opened);
     session.subject = auth.principal.subject;
     await session.server.connect(session.transport);
     const response = await session.transport.handleRequest(request, { parsedBody: message, authInfo: auth.authInfo });

@@ -57,14 +57,31 @@ export function listen(app: GatewayApp, options: ListenOptions): Listener {
     peerOf: (request) => server.requestIP(request)?.address,
     async stop(drainMs, onDrainBound) {
       const drained = server.stop(false).then(() => true);
-      const clean = await Promise.race([drained, Bun.sleep(drainMs).then(() => false)]);
+      const clean = await settledWithin(drained, drainMs);
       if (!clean) {
         options.logger.warn({ drainMs, pending: server.pendingRequests }, "drain bound reached: cancelling the calls in flight, then closing remaining connections");
         onDrainBound?.();
         // The cancelled calls' answers (errors that name the shutdown) are written before the connections close.
-        await Promise.race([drained, Bun.sleep(ANSWER_GRACE_MS)]);
+        await settledWithin(drained, ANSWER_GRACE_MS);
         await server.stop(true);
       }
     },
   };
+}
+
+/**
+ * Whether `promise` settled (true) within `ms` (false). The timer is cleared when it did: a
+ * pending Bun.sleep kept a stopped gateway's process alive for the whole drain bound
+ * (MCPGW_SHUTDOWN_TIMEOUT, 10 s) after "stopped", however quickly it had drained.
+ */
+async function settledWithin(promise: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,0 +1,74 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { REPO_ROOT } from "./helpers/cli.ts";
+import { BUN, type TestGateway, startTestGateway } from "./helpers/gateway.ts";
+
+/**
+ * What an idle 2025-era session keeps alive (issue 15, item 10; docs/deployment.md "Footprint").
+ * Counted as live objects by class after a full collection, not as bytes: the count does not move
+ * with the machine or the heap's growth steps, and a session that keeps one more object than it
+ * needs shows up as one per session.
+ */
+const LAB = join(REPO_ROOT, "test/fixtures/lab-server.ts");
+const SESSIONS = 40;
+let gw: TestGateway;
+
+beforeAll(async () => {
+  gw = await startTestGateway([{ name: "lab", command: [BUN, LAB, "--stdio"] }]);
+});
+
+afterAll(async () => {
+  await gw?.stop();
+});
+
+/** Opens an idle session on /mcp (initialize, notifications/initialized) and keeps only its id. */
+async function openIdleSession(url: URL): Promise<string> {
+  const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+  const init = await fetch(url, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "footprint", version: "1" } } }),
+  });
+  const id = init.headers.get("mcp-session-id");
+  await init.text();
+  expect(init.status).toBe(200);
+  expect(id).toBeTruthy();
+  const initialized = await fetch(url, {
+    method: "POST",
+    headers: { ...headers, "mcp-session-id": id!, "mcp-protocol-version": "2025-11-25" },
+    body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+  });
+  await initialized.text();
+  return id!;
+}
+
+/** Live objects by class name, from a heap snapshot (JSC's format: 4 numbers per node, the third its class). */
+function liveObjects(): Record<string, number> {
+  Bun.gc(true);
+  const snapshot = Bun.generateHeapSnapshot() as unknown as { nodes: number[]; nodeClassNames: string[] };
+  const counts: Record<string, number> = {};
+  for (let i = 0; i < snapshot.nodes.length; i += 4) {
+    const name = snapshot.nodeClassNames[snapshot.nodes[i + 2]!]!;
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
+}
+
+test(`${SESSIONS} idle sessions keep neither their initialize request nor a JSON Schema validator each`, async () => {
+  const url = gw.mcpUrl();
+  const ids: string[] = [];
+  // The first sessions connect the backend and build what is built once.
+  for (let i = 0; i < 3; i++) ids.push(await openIdleSession(url));
+  const before = liveObjects();
+  for (let i = 0; i < SESSIONS; i++) ids.push(await openIdleSession(url));
+  const after = liveObjects();
+  const added = (type: string) => (after[type] ?? 0) - (before[type] ?? 0);
+
+  // The sessions are alive: each has its SDK Server (so the counts below are not zero by accident).
+  expect(added("Server")).toBeGreaterThanOrEqual(SESSIONS);
+  // Before: hooks made inside initialize() kept its frame, with the Request and its credentials, per session.
+  expect(added("Request")).toBeLessThan(SESSIONS / 4);
+  // Before: every SDK Server built an Ajv instance of its own, for elicitInput, which the gateway never calls.
+  expect(added("Ajv")).toBeLessThan(SESSIONS / 4);
+  expect(ids.length).toBe(SESSIONS + 3);
+});
