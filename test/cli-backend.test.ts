@@ -1,8 +1,10 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type CliResult, REPO_ROOT, runCli } from "./helpers/cli.ts";
+import { type CliResult, REPO_ROOT, cleanEnv, runCli } from "./helpers/cli.ts";
+import { BUN, connectClient, startTestGateway } from "./helpers/gateway.ts";
 import { type StoreFixture, postgresStoreFixture, sqliteStoreFixture } from "./helpers/store-fixtures.ts";
+import { tempDir } from "./helpers/temp-dir.ts";
 
 const EVERYTHING = join(REPO_ROOT, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js");
 const LITERAL_SECRET = "sk-live-123";
@@ -35,12 +37,17 @@ function backendCliSuite(label: string, setup: () => Promise<Database | undefine
 
     test("add registers stdio and http backends; list shows a table and JSON", async (context) => {
       if (!database) return context.skip();
-      const stdio = await cli(["backend", "add", "everything", "--command", `node "${EVERYTHING}" stdio ${marker}`, "--env", "GREETING=${GREETING}", "--timeout", "20s"]);
+      // Tested before it is saved, with ${GREETING} resolved from this environment.
+      const stdio = await cli(["backend", "add", "everything", "--command", `node "${EVERYTHING}" stdio ${marker}`, "--env", "GREETING=${GREETING}", "--timeout", "20s"], { GREETING: "hi" });
       expect(stdio, stdio.stderr).toMatchObject({ code: 0 });
       expect(stdio.stdout).toContain('added backend "everything" (stdio: node');
-      const http = await cli(["backend", "add", "remote", "--url", "https://mcp.example.com/sse", "--transport", "sse", "--header", "Authorization: Bearer ${API_KEY}", "--timeout", "45s"]);
+      expect(stdio.stderr).toMatch(/^tested: \S+ \S+ answered over stdio \(protocol \d{4}-\d{2}-\d{2}\) with \d+ tools in \d/m);
+      expect(processesMentioning(marker)).toEqual([]);
+      // Hosts that do not exist: saved only because the test is skipped.
+      const http = await cli(["backend", "add", "remote", "--url", "https://mcp.example.com/sse", "--transport", "sse", "--header", "Authorization: Bearer ${API_KEY}", "--timeout", "45s", "--no-test"]);
       expect(http.code, http.stderr).toBe(0);
-      const leaky = await cli(["backend", "add", "leaky", "--url", "https://x.example.com/mcp", "--header", `Authorization: Bearer ${LITERAL_SECRET}`]);
+      expect(http.stderr).toContain("not tested (--no-test); check it with: mcpgw backend test remote");
+      const leaky = await cli(["backend", "add", "leaky", "--url", "https://x.example.com/mcp", "--header", `Authorization: Bearer ${LITERAL_SECRET}`, "--no-test"]);
       expect(leaky.code, leaky.stderr).toBe(0);
       expect(leaky.stderr).toMatch(/prefer \$\{VAR\} references/);
 
@@ -85,7 +92,7 @@ function backendCliSuite(label: string, setup: () => Promise<Database | undefine
       const result = await cli(["backend", "add", "remote", "--url", "https://other.example.com/mcp"]);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('backend "remote" already exists');
-      expect(result.stderr).toContain("mcpgw backend remove remote");
+      expect(result.stderr).toContain("mcpgw backend update remote");
       expect(result.stderr).not.toMatch(/^\s+at /m);
     });
 
@@ -96,8 +103,8 @@ function backendCliSuite(label: string, setup: () => Promise<Database | undefine
       expect(unknown.stderr).toContain('there is no backend "ghost"');
       expect(unknown.stderr).toContain("mcpgw backend list");
 
-      expect((await cli(["backend", "add", "temporary", "--command", "true"])).code).toBe(0);
-      const removed = await cli(["backend", "remove", "temporary"]);
+      expect((await cli(["backend", "add", "temporary", "--command", "true", "--no-test"])).code).toBe(0);
+      const removed = await cli(["backend", "remove", "temporary", "--yes"]);
       expect(removed).toMatchObject({ code: 0, stdout: 'removed backend "temporary"\n' });
       expect((await cli(["backend", "show", "temporary"])).code).toBe(1);
       expect((await cli(["backend", "test", "temporary"])).code).toBe(1);
@@ -154,7 +161,7 @@ function backendCliSuite(label: string, setup: () => Promise<Database | undefine
 
     test("test of a command that does not exist fails with exit 1 and leaves nothing running", async (context) => {
       if (!database) return context.skip();
-      expect((await cli(["backend", "add", "missing", "--command", `no-such-mcp-server-${marker} --flag`])).code).toBe(0);
+      expect((await cli(["backend", "add", "missing", "--command", `no-such-mcp-server-${marker} --flag`, "--no-test"])).code).toBe(0);
       const result = await cli(["backend", "test", "missing"]);
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/backend "missing": program "no-such-mcp-server-\S+" was not found/);
@@ -166,7 +173,7 @@ function backendCliSuite(label: string, setup: () => Promise<Database | undefine
     test("test of an http URL nobody listens on fails with exit 1", async (context) => {
       if (!database) return context.skip();
       const url = `http://127.0.0.1:${await freePort()}/mcp`;
-      expect((await cli(["backend", "add", "nobody", "--url", url])).code).toBe(0);
+      expect((await cli(["backend", "add", "nobody", "--url", url, "--no-test"])).code).toBe(0);
       const result = await cli(["backend", "test", "nobody"]);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`backend "nobody": nothing is listening at ${url} (connection refused)`);
@@ -176,12 +183,125 @@ function backendCliSuite(label: string, setup: () => Promise<Database | undefine
     test("test of a program that never answers times out and its process is gone afterwards", async (context) => {
       if (!database) return context.skip();
       const command = `node -e "setInterval(() => {}, 1000)" ${marker}`;
-      expect((await cli(["backend", "add", "silent", "--command", command, "--timeout", "1s"])).code).toBe(0);
+      expect((await cli(["backend", "add", "silent", "--command", command, "--timeout", "1s", "--no-test"])).code).toBe(0);
       const result = await cli(["backend", "test", "silent"]);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('backend "silent" timed out after 1s');
       expect(result.stderr).toMatch(/--timeout/);
       expect(processesMentioning(marker)).toEqual([]);
+    });
+
+    test("add tests the backend first: a failed test saves nothing and says why and how to skip the test", async (context) => {
+      if (!database) return context.skip();
+      const url = `http://127.0.0.1:${await freePort()}/mcp`;
+      const refused = await cli(["backend", "add", "untested", "--url", url]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`error: backend "untested" was not added: testing it failed: backend "untested": nothing is listening at ${url} (connection refused)`);
+      expect(refused.stderr).toContain("to save it without the test");
+      expect(refused.stderr).toContain("mcpgw backend add untested … --no-test");
+      expect(refused.stderr).not.toMatch(/^\s+at /m);
+      expect((await cli(["backend", "show", "untested"])).code).toBe(1);
+
+      const missing = await cli(["backend", "add", "untested", "--command", `no-such-mcp-server-${marker}`]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/was not added: testing it failed: backend "untested": program "no-such-mcp-server-\S+" was not found/);
+      expect((await cli(["backend", "show", "untested"])).code).toBe(1);
+      expect(processesMentioning(marker)).toEqual([]);
+
+      // A ${VAR} set only where the gateway runs: the test cannot resolve it here, --no-test saves anyway.
+      const unset = await cli(["backend", "add", "untested", "--command", `node "${EVERYTHING}" stdio`, "--env", "TOKEN=${UNSET_IN_THIS_TEST}"]);
+      expect(unset.code).toBe(1);
+      expect(unset.stderr).toContain("UNSET_IN_THIS_TEST is not set");
+      const skipped = await cli(["backend", "add", "untested", "--url", url, "--no-test"]);
+      expect(skipped.code, skipped.stderr).toBe(0);
+      expect((await cli(["backend", "remove", "untested", "--yes"])).code).toBe(0);
+    });
+
+    test("update changes only what is given, validates like add, and tests unless --no-test", async (context) => {
+      if (!database) return context.skip();
+      const show = async () => JSON.parse((await cli(["backend", "show", "everything", "--json"])).stdout) as { transport: string; url?: string; command?: string[]; env: Record<string, string>; timeoutMs: number; limits?: object; createdAt: string; updatedAt: string };
+      const before = await show();
+      const command = before.command!;
+
+      const updated = await cli(["backend", "update", "everything", "--timeout", "25s", "--max-concurrency", "4"], { GREETING: "hi" });
+      expect(updated.code, updated.stderr).toBe(0);
+      expect(updated.stdout).toBe('updated backend "everything": timeout, limits (running gateways reconnect it within a second)\n');
+      expect(updated.stderr).toMatch(/^tested: .* with \d+ tools/m);
+      const after = await show();
+      expect(after).toMatchObject({ transport: "stdio", command, env: { GREETING: "${GREETING}" }, timeoutMs: 25_000, limits: { maxConcurrency: 4 }, createdAt: before.createdAt });
+      expect(Date.parse(after.updatedAt)).toBeGreaterThan(Date.parse(before.updatedAt));
+
+      const same = await cli(["backend", "update", "everything", "--timeout", "25s"]);
+      expect(same).toMatchObject({ code: 0, stdout: 'backend "everything" already has these settings: nothing changed\n' });
+
+      // Validated as add validates: the merged settings must make sense together.
+      const invalid = await cli(["backend", "update", "everything", "--max-queue", "5", "--unset", "max-concurrency"]);
+      expect(invalid.code).toBe(2);
+      expect(invalid.stderr).toContain("--max-queue needs --max-concurrency");
+      const headerOnStdio = await cli(["backend", "update", "everything", "--header", "X-A: b"]);
+      expect(headerOnStdio.code).toBe(2);
+      expect(headerOnStdio.stderr).toContain("--header applies only to --url backends");
+
+      // A failed test changes nothing.
+      const url = `http://127.0.0.1:${await freePort()}/mcp`;
+      const untested = await cli(["backend", "update", "everything", "--url", url]);
+      expect(untested.code).toBe(1);
+      expect(untested.stderr).toContain(`error: backend "everything" was not changed: testing it failed: backend "everything": nothing is listening at ${url}`);
+      expect(untested.stderr).toContain("mcpgw backend update everything … --no-test");
+      expect(await show()).toEqual(after);
+
+      // Switching to --url drops the stdio-only env, and says so.
+      const switched = await cli(["backend", "update", "everything", "--url", url, "--header", "X-Team: a", "--no-test"]);
+      expect(switched.code, switched.stderr).toBe(0);
+      expect(switched.stdout).toContain("transport, url, command, env, headers");
+      expect(switched.stderr).toContain("note: dropped the env, which applies only to the other kind of backend");
+      expect(await show()).toMatchObject({ transport: "streamable-http", url, env: {}, timeoutMs: 25_000, limits: { maxConcurrency: 4 } });
+
+      // And back, with --unset returning settings to their defaults.
+      const back = await cli(["backend", "update", "everything", "--command", `node "${EVERYTHING}" stdio ${marker}`, "--env", "GREETING=${GREETING}", "--unset", "timeout", "--unset", "max-concurrency"], { GREETING: "hi" });
+      expect(back.code, back.stderr).toBe(0);
+      expect(await show()).toMatchObject({ transport: "stdio", command, env: { GREETING: "${GREETING}" }, timeoutMs: 30_000 });
+      expect((await show()).limits).toBeUndefined();
+      expect(processesMentioning(marker)).toEqual([]);
+
+      const ghost = await cli(["backend", "update", "ghost", "--timeout", "5s"]);
+      expect(ghost.code).toBe(1);
+      expect(ghost.stderr).toContain('there is no backend "ghost"');
+      const nothing = await cli(["backend", "update", "everything"]);
+      expect(nothing.code).toBe(2);
+      expect(nothing.stderr).toContain("nothing to change");
+    });
+
+    test("remove asks first: without a terminal and without --yes it refuses (exit 2), naming the role patterns that name the backend", async (context) => {
+      if (!database) return context.skip();
+      expect((await cli(["backend", "add", "doomed", "--command", "true", "--no-test"])).code).toBe(0);
+      expect((await cli(["role", "create", "doomed-users", "--allow", "doomed/*", "--deny", "doomed/drop_*", "--allow", "remote/*"])).code).toBe(0);
+
+      const refused = await cli(["backend", "remove", "doomed"]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('error: remove backend "doomed" needs confirmation, and stdin is not a terminal');
+      expect(refused.stderr).toContain("leave role doomed-users: allow doomed/*, deny doomed/drop_* matching nothing");
+      expect(refused.stderr).toContain("→ pass --yes to go ahead without asking: mcpgw backend remove doomed --yes");
+      expect((await cli(["backend", "show", "doomed"])).code).toBe(0);
+
+      const removed = await cli(["backend", "remove", "doomed", "--yes"]);
+      expect(removed).toMatchObject({ code: 0, stdout: 'removed backend "doomed"\n' });
+      expect(removed.stderr).toContain("role doomed-users: allow doomed/*, deny doomed/drop_*");
+      expect(removed.stderr).toContain("mcpgw role update ROLE --remove-rule");
+      expect((await cli(["backend", "show", "doomed"])).code).toBe(1);
+      expect((await cli(["role", "delete", "doomed-users", "--yes"])).code).toBe(0);
+    });
+
+    test("on a terminal, remove asks, and only yes removes", async (context) => {
+      if (!database) return context.skip();
+      expect((await cli(["backend", "add", "asked", "--command", "true", "--no-test"])).code).toBe(0);
+      const no = await onTerminal(["--db", database.url, "backend", "remove", "asked"], "n\r");
+      expect(no.output).toContain('Remove backend "asked"?');
+      expect(no.output).toContain("not confirmed: nothing was changed");
+      expect((await cli(["backend", "show", "asked"])).code).toBe(0);
+      const yes = await onTerminal(["--db", database.url, "backend", "remove", "asked"], "y\r");
+      expect(yes.output).toContain('removed backend "asked"');
+      expect((await cli(["backend", "show", "asked"])).code).toBe(1);
     });
 
     test("no output ever shows a literal secret", (context) => {
@@ -191,6 +311,38 @@ function backendCliSuite(label: string, setup: () => Promise<Database | undefine
     });
   });
 }
+
+describe("backend update and a running gateway", () => {
+  test("the gateway reconnects an updated backend within about a second: calls reach the new settings", async () => {
+    const dir = tempDir("mcpgw-update-live-");
+    const url = `sqlite:${join(dir.path, "gw.db")}`;
+    const lab = { name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "before" } };
+    const gw = await startTestGateway([lab], {}, { databaseUrl: url });
+    try {
+      const echo = async () => {
+        const client = await connectClient(gw.mcpUrl("lab"));
+        try {
+          const result = (await client.callTool({ name: "echo", arguments: { text: "hi" } })) as { content: { text: string }[] };
+          return result.content[0]!.text;
+        } finally {
+          await client.close();
+        }
+      };
+      expect(await echo()).toBe("before: hi");
+      const updated = await runCli(["--db", url, "backend", "update", "lab", "--env", "LAB_NAME=after"]);
+      expect(updated.code, updated.stderr).toBe(0);
+      let seen = "";
+      for (let waited = 0; waited < 5_000 && seen !== "after: hi"; waited += 250) {
+        await Bun.sleep(250);
+        seen = await echo();
+      }
+      expect(seen).toBe("after: hi");
+    } finally {
+      await gw.stop();
+      dir.remove();
+    }
+  }, 30_000);
+});
 
 /** Command lines of running processes that contain `marker` (Linux /proc; empty elsewhere). */
 function processesMentioning(marker: string): string[] {
@@ -219,4 +371,25 @@ async function freePort(): Promise<number> {
   const port = server.port!;
   await server.stop(true);
   return port;
+}
+
+/**
+ * Runs the real program on a pseudo-terminal (util-linux `script`), typing `keys` once it asks:
+ * stdin is then a TTY, as for a person at a terminal.
+ */
+async function onTerminal(args: string[], keys: string): Promise<{ code: number; output: string }> {
+  const line = [process.execPath, join(REPO_ROOT, "cli", "main.ts"), ...args].map((word) => `'${word.replaceAll("'", `'\\''`)}'`).join(" ");
+  const child = Bun.spawn(["script", "-qfec", line, "/dev/null"], { cwd: REPO_ROOT, env: cleanEnv(), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  let output = "";
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stdout) output += decoder.decode(chunk);
+  })();
+  for (let waited = 0; !output.includes("?") && waited < 20_000; waited += 50) await Bun.sleep(50);
+  child.stdin.write(keys);
+  await child.stdin.flush();
+  const code = await child.exited;
+  child.stdin.end();
+  await reading;
+  return { code, output };
 }

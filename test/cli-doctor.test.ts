@@ -2,13 +2,16 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { ensureActiveSigningKey } from "../src/auth/signing-keys.ts";
+import type { TokenRecord } from "../src/auth/token-record.ts";
 import type { CheckResult } from "../src/doctor/check-result.ts";
+import { parsePermission } from "../src/policy/permission.ts";
 import { REPO_ROOT, runCli } from "./helpers/cli.ts";
 import { BUN, backendSpec } from "./helpers/gateway.ts";
 import { freePort } from "./helpers/process.ts";
 import { BOTH_STORES, type StoreFixture, sqliteStoreFixture } from "./helpers/store-fixtures.ts";
 import { tempDir } from "./helpers/temp-dir.ts";
 
+const allow = (pattern: string) => ({ effect: "allow" as const, permission: parsePermission(pattern) });
 const LAB = { name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"] };
 // An empty folder to run in, so no .env of the repository's working directory is read.
 const cwd = tempDir("mcpgw-doctor-");
@@ -60,11 +63,14 @@ describe.each(BOTH_STORES)("mcpgw doctor (%s)", (_label, setup) => {
       migrations: "ok",
       "signing keys": "ok",
       "backend lab": "ok",
+      "role patterns": "ok",
+      "token roles": "ok",
+      "admin tokens": "ok",
       clock: fixture.label === "sqlite" ? "skipped" : "ok",
     });
     expect(find(report, "backend lab").detail).toMatch(/reachable over stdio: .* 6 tools, initialised in \d+ ms/);
     expect(text).toMatch(/^ {2}ok {7}backend lab +reachable over stdio/m);
-    expect(text).toMatch(/^healthy; \d+ of 6 checks ok$/m);
+    expect(text).toMatch(/^healthy; \d+ of 9 checks ok$/m);
   });
 
   test("a database never migrated: the missing migrations are named with the fix, and doctor does not migrate", async (context) => {
@@ -87,6 +93,63 @@ describe.each(BOTH_STORES)("mcpgw doctor (%s)", (_label, setup) => {
   });
 });
 
+describe.each(BOTH_STORES)("mcpgw doctor on what roles and tokens refer to (%s)", (_label, setup) => {
+  test("dangling patterns, tokens of roles that are gone, and admin tokens expiring within 7 days are warnings with the fix", async (context) => {
+    const fixture = await setup("doctor_refs");
+    if (!fixture) return context.skip();
+    try {
+      const { store } = fixture;
+      await store.migrate();
+      await ensureActiveSigningKey(store, "EdDSA");
+      await store.backends.add(backendSpec(LAB));
+      await store.roles.create({ name: "dev", rules: [allow("lab/*"), allow("gihtub/*"), allow("*/read_*")] });
+      await store.roles.create({ name: "admin", rules: [allow("*"), allow("resource:*")] });
+      await store.roles.grant("admin", "root");
+      const now = Date.now();
+      const token = (jti: string, subject: string, roles: string[], lifeMs: number, extra: Partial<TokenRecord> = {}): TokenRecord => ({ jti, subject, roles, issuedAt: now - 1_000, expiresAt: now + lifeMs, ...extra });
+      const day = 86_400_000;
+      for (const record of [
+        token("t-orphan", "alice", ["dev", "gone"], day),
+        token("t-expired-orphan", "bob", ["gone"], -1),
+        token("t-revoked-orphan", "bob", ["gone"], day, { revokedAt: now - 10 }),
+        token("t-admin-soon", "ops-bot", ["admin"], 2 * day),
+        // root is an admin by grant: its soon-expiring token is covered by a longer one.
+        token("t-root-soon", "root", [], day),
+        token("t-root-later", "root", [], 30 * day),
+      ]) {
+        await store.tokens.add(record);
+      }
+
+      const { code, report, text } = await doctor(["--db", fixture.url]);
+      expect(code, text).toBe(0);
+      expect(find(report, "role patterns")).toMatchObject({
+        status: "warning",
+        detail: '1 pattern matches no backend: role dev: allow gihtub/* names backend "gihtub", which is not registered',
+        fix: expect.stringContaining("mcpgw role update dev --remove-rule 'PATTERN'"),
+      });
+      expect(find(report, "token roles")).toMatchObject({
+        status: "warning",
+        detail: "1 live token carries roles that do not exist, which grant nothing: t-orphan of alice (gone)",
+        fix: expect.stringContaining("mcpgw role create gone"),
+      });
+      const admin = find(report, "admin tokens");
+      expect(admin).toMatchObject({ status: "warning", fix: "issue a new one before it expires: mcpgw token issue --sub ops-bot --role admin --ttl 30d" });
+      expect(admin.detail).toMatch(/^an admin token runs out within 7d, with no longer-lived one for its subject: t-admin-soon of ops-bot expires in (1\.\d+|2)d/);
+      expect(admin.detail).not.toContain("root");
+      expect(text).toMatch(/^ {2}warning {2}admin tokens +an admin token runs out/m);
+
+      // Fixed: every check is ok again.
+      await store.roles.update("dev", { removeRules: ["gihtub/*"] });
+      await store.tokens.revoke("t-orphan", Date.now());
+      await store.tokens.add(token("t-admin-later", "ops-bot", ["admin"], 30 * day));
+      const fixed = await doctor(["--db", fixture.url]);
+      expect(statuses(fixed.report)).toMatchObject({ "role patterns": "ok", "token roles": "ok", "admin tokens": "ok" });
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+});
+
 describe("mcpgw doctor finds what is wrong", () => {
   test("dead backends: a program that exits and an HTTP URL nobody listens on, each with the fix", async () => {
     const fixture = await sqliteStoreFixture("doctor_dead");
@@ -104,7 +167,7 @@ describe("mcpgw doctor finds what is wrong", () => {
       expect(find(report, "backend quitter")).toMatchObject({ detail: expect.stringContaining("exited before answering"), fix: expect.stringContaining("run the command by hand") });
       expect(find(report, "backend nobody")).toMatchObject({ detail: `backend "nobody": nothing is listening at ${url} (connection refused)`, fix: expect.stringContaining("start the server, or fix the URL") });
       expect(text).toMatch(/PROBLEM {2}backend nobody +backend "nobody": nothing is listening/);
-      expect(text).toMatch(/^2 problems; 5 of 8 checks ok$/m);
+      expect(text).toMatch(/^2 problems; 8 of 11 checks ok$/m);
     } finally {
       await fixture.cleanup();
     }

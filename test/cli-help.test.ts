@@ -42,6 +42,12 @@ describe("every command's --help", () => {
     expect(missing, `commands that list or show things without --json: ${missing.join(", ")}`).toEqual([]);
   });
 
+  test("backend update takes every flag of backend add (edit in place: any setting add can make)", () => {
+    const backend = buildProgram().commands.find((command) => command.name() === "backend")!;
+    const flags = (name: string) => backend.commands.find((command) => command.name() === name)!.options.map((option) => option.long);
+    expect(flags("update")).toEqual(expect.arrayContaining(flags("add")));
+  });
+
   test("the real program prints the example after the options", async () => {
     const result = await runCli(["backend", "add", "--help"]);
     expect(result.code).toBe(0);

@@ -39,6 +39,43 @@ describe.each(BOTH_STORES)("mcpgw limit on %s", (_label, setup) => {
     expect(again.stderr).toContain(`there is no limit rule "${listed[0]!.id}"`);
   });
 
+  test("set again for the same whom, tool and period replaces the rule (same id) instead of adding one; update changes rate and burst", async (context) => {
+    if (!db) return context.skip();
+    const rules = async () => JSON.parse((await limit("list", "--json")).stdout) as { id: string; scope: string; subject?: string; rate: string; burst: number; tool: string }[];
+    const first = await limit("set", "--sub", "bob", "--rate", "60/min");
+    const id = /^(lim_\w+):/.exec(first.stdout)![1]!;
+    const again = await limit("set", "--sub", "bob", "--rate", "100/min", "--burst", "10");
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(new RegExp(`^${id}: subject bob may make 100/min calls \\(burst 10;`));
+    expect(again.stderr).toContain(`replaced ${id} (60/min, burst 60): one rule per subject/role/global, tool and period`);
+    // A per-day quota and a rule for one tool are rules of their own.
+    expect((await limit("set", "--sub", "bob", "--rate", "1000/day")).stderr).not.toContain("replaced");
+    expect((await limit("set", "--sub", "bob", "--tool", "github/*", "--rate", "100/min")).stderr).not.toContain("replaced");
+    expect((await rules()).map(({ subject, rate, burst, tool }) => ({ subject, rate, burst, tool }))).toEqual([
+      { subject: "bob", rate: "100/min", burst: 10, tool: "*" },
+      { subject: "bob", rate: "1000/day", burst: 1000, tool: "*" },
+      { subject: "bob", rate: "100/min", burst: 100, tool: "github/*" },
+    ]);
+
+    const updated = await limit("update", id, "--rate", "2/s");
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(updated.stdout).toMatch(new RegExp(`^${id}: subject bob may make 2/s calls \\(burst 10;.*\\(running gateways apply it within a second\\)`));
+    const quota = (await rules()).find((rule) => rule.rate === "1000/day")!;
+    // A burst that was the whole rate (the default) follows the new rate.
+    expect((await limit("update", quota.id, "--rate", "500/day")).stdout).toContain("may make 500/day calls (burst 500;");
+    expect((await limit("update", quota.id, "--burst", "50")).stdout).toContain("may make 500/day calls (burst 50;");
+    const clash = await limit("update", quota.id, "--rate", "5/s");
+    expect(clash.code).toBe(1);
+    expect(clash.stderr).toContain(`rule ${id} already limits the same callers over the same period`);
+    const unknown = await limit("update", "lim_nothing", "--rate", "1/s");
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('there is no limit rule "lim_nothing"');
+    const nothing = await limit("update", id);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain("nothing to change");
+    for (const rule of await rules()) expect((await limit("remove", rule.id)).code).toBe(0);
+  });
+
   test.each([
     [["set", "--rate", "10/min"], "exactly one of --sub SUBJECT, --role ROLE or --global"],
     [["set", "--sub", "a", "--global", "--rate", "10/min"], "exactly one of"],
@@ -47,6 +84,8 @@ describe.each(BOTH_STORES)("mcpgw limit on %s", (_label, setup) => {
     [["set", "--sub", "a", "--rate", "0/min"], "is not a rate"],
     [["set", "--sub", "a", "--rate", "10/min", "--burst", "-1"], '--burst "-1" is not a whole number'],
     [["set", "--sub", "a", "--rate", "10/min", "--tool", "github"], '--tool "github" is not BACKEND/TOOL'],
+    [["update", "lim_x", "--rate", "10/week"], '--rate "10/week" is not a rate'],
+    [["update", "lim_x", "--burst", "0"], '--burst "0" is not a whole number'],
   ])("limit %j is a usage error: %s", async (args, message) => {
     // Without Postgres (outside CI) there is no database to point at; postgresAvailable() has said so loudly.
     if (!db) return;

@@ -40,6 +40,8 @@ function tokenCliSuite(label: string, setup: () => Promise<Database | undefined>
       database = await setup();
       // Commands use a database; they do not set one up (an operator runs migrate or init first).
       if (database) expect((await runCli(["migrate", "--db", database.url])).code).toBe(0);
+      // Tokens carry roles that exist (token issue refuses others).
+      for (const role of ["dev", "ops"]) if (database) expect((await runCli(["role", "create", role, "--allow", `${role}/*`, "--db", database.url])).code).toBe(0);
     });
     afterAll(async () => database?.cleanup());
 
@@ -105,6 +107,42 @@ function tokenCliSuite(label: string, setup: () => Promise<Database | undefined>
       expect(unknown.stderr).toContain("→ list the tokens with: mcpgw token list");
     });
 
+    test("token issue refuses a role that does not exist (exit 1) and records no token", async (context) => {
+      if (!database) return context.skip();
+      const before = (JSON.parse((await cli(["token", "list", "--json"])).stdout) as unknown[]).length;
+      const refused = await cli(["token", "issue", "--sub", "alice", "--role", "dev", "--role", "dve"]);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toBe("");
+      expect(refused.stderr).toContain('error: no role named "dve"');
+      expect(refused.stderr).toContain("→ mcpgw role list shows the roles; mcpgw role create dve --allow 'BACKEND/TOOL' makes one");
+      expect((JSON.parse((await cli(["token", "list", "--json"])).stdout) as unknown[]).length).toBe(before);
+      // client config refuses it with the same check.
+      const config = await cli(["client", "config", "--client", "cursor", "--sub", "alice", "--role", "dve"]);
+      expect(config.code).toBe(1);
+      expect(config.stderr).toContain('error: no role named "dve"');
+    });
+
+    test("token revoke --all-for revokes every live token of a subject, after saying how many; without a terminal it needs --yes", async (context) => {
+      if (!database) return context.skip();
+      for (const ttl of ["1h", "2h"]) expect((await cli(["token", "issue", "--sub", "mallory", "--role", "dev", "--ttl", ttl, "--description", `laptop ${ttl}`])).code).toBe(0);
+      const mine = async () => (JSON.parse((await cli(["token", "list", "--json"])).stdout) as { jti: string; subject: string; status: string }[]).filter((t) => t.subject === "mallory");
+      const jtis = (await mine()).map((t) => t.jti).sort();
+
+      const refused = await cli(["token", "revoke", "--all-for", "mallory"]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('error: revoke 2 live tokens of "mallory" needs confirmation, and stdin is not a terminal');
+      for (const jti of jtis) expect(refused.stderr).toContain(`revoke ${jti}`);
+      expect(refused.stderr).toContain("→ pass --yes to go ahead without asking: mcpgw token revoke --all-for mallory --yes");
+      expect((await mine()).map((t) => t.status)).toEqual(["active", "active"]);
+
+      const revoked = await cli(["token", "revoke", "--all-for", "mallory", "--yes"]);
+      expect(revoked.code, revoked.stderr).toBe(0);
+      expect(revoked.stdout).toBe(`revoked 2 tokens of "mallory" (running gateways refuse them within a second): ${jtis.join(", ")}\n`);
+      expect((await mine()).map((t) => t.status)).toEqual(["revoked", "revoked"]);
+      const again = await cli(["token", "revoke", "--all-for", "mallory"]);
+      expect(again).toMatchObject({ code: 0, stdout: '"mallory" has no live tokens: nothing to revoke (mcpgw token list shows every token)\n' });
+    });
+
     test.for<[string, string[], Record<string, string>, RegExp]>([
       ["no --sub", ["token", "issue"], {}, /required option '--sub <subject>' not specified/],
       ["a blank --sub", ["token", "issue", "--sub", " "], {}, /is not a valid subject/],
@@ -113,7 +151,8 @@ function tokenCliSuite(label: string, setup: () => Promise<Database | undefined>
       ["a bad --role", ["token", "issue", "--sub", "a", "--role", "has space"], {}, /"has space" is not a valid role name/],
       ["a short MCPGW_JWT_SECRET", ["token", "list"], { MCPGW_JWT_SECRET: "too-short" }, /MCPGW_JWT_SECRET is 9 bytes long; HS256 needs at least 32/],
       ["an unknown MCPGW_SIGNING_ALG", ["key", "rotate"], { MCPGW_SIGNING_ALG: "HS256" }, /MCPGW_SIGNING_ALG: "HS256" is not one of EdDSA, ES256/],
-      ["a missing revoke argument", ["token", "revoke"], {}, /missing required argument 'jti'/],
+      ["a missing revoke argument", ["token", "revoke"], {}, /say which tokens: a JTI, or --all-for SUBJECT/],
+      ["both a jti and --all-for", ["token", "revoke", "some-jti", "--all-for", "alice"], {}, /say which tokens: a JTI, or --all-for SUBJECT \(not both\)/],
     ])("%s is a usage error (exit 2) that says what to do", async ([_label, args, env, message], context) => {
       if (!database) return context.skip();
       const result = await cli(args, env);

@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError } from "../src/errors.ts";
 import { activeKey } from "../src/auth/signing-key.ts";
 import { generateSigningKey } from "../src/auth/signing-keys.ts";
 import type { TokenRecord } from "../src/auth/token-record.ts";
+import type { LimitRule } from "../src/limits/limit-rule.ts";
 import { parsePermission } from "../src/policy/permission.ts";
 import { loadMigrations } from "../src/store/migrations.ts";
 import type { Store } from "../src/store/store.ts";
@@ -96,6 +97,92 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
       } finally {
         await peer.close();
       }
+    });
+
+    test("updating a backend replaces its settings in place, keeps createdAt, moves updatedAt and the backends version", async (context) => {
+      if (!fixture) return context.skip();
+      const peer = fixture.openPeer();
+      try {
+        await store.backends.add(backend("edited"));
+        const before = await peer.changes.versions();
+        const http = backend("edited", { transport: "streamable-http", url: "https://mcp.example.com/mcp", headers: { "X-Team": "a" }, env: {}, timeoutMs: 5_000, limits: { maxConcurrency: 2 }, createdAt: 1, updatedAt: 1_700_000_000_000 });
+        delete (http as Partial<BackendSpec>).command;
+        const updated = await store.backends.update(http);
+        // Same millisecond as the add: updatedAt still moves, or running gateways would not reconnect.
+        expect(updated.updatedAt).toBeGreaterThan(1_700_000_000_000);
+        expect(await peer.backends.get("edited")).toEqual({ ...http, createdAt: 1_700_000_000_000, updatedAt: updated.updatedAt });
+        expect((await peer.changes.versions()).backends).toBe(before.backends + 1);
+
+        await expect(store.backends.update(backend("never-added"))).rejects.toBeInstanceOf(NotFoundError);
+        // Read, then someone else writes, then this write: refused rather than silently undoing theirs.
+        await expect(store.backends.update(backend("edited"), updated.updatedAt - 1)).rejects.toBeInstanceOf(ConflictError);
+        expect((await store.backends.get("edited"))?.transport).toBe("streamable-http");
+        await store.backends.update(backend("edited", { updatedAt: Date.now() }), updated.updatedAt);
+        expect((await store.backends.get("edited"))?.command).toEqual(["node", "server.js", "--flag"]);
+        expect((await peer.changes.versions()).backends).toBe(before.backends + 2);
+      } finally {
+        await peer.close();
+      }
+    });
+
+    test("updating a role adds and removes rules and changes the description in place, grants kept", async (context) => {
+      if (!fixture) return context.skip();
+      const allow = (text: string) => ({ effect: "allow" as const, permission: parsePermission(text) });
+      const deny = (text: string) => ({ effect: "deny" as const, permission: parsePermission(text) });
+      await store.roles.create({ name: "editable", description: "first", rules: [allow("github/*"), deny("github/delete_*"), allow('fs/read[path^="/srv/"]')] });
+      await store.roles.grant("editable", "alice");
+      const before = (await store.changes.versions()).policy;
+
+      const updated = await store.roles.update("editable", { removeRules: ['fs/read[path^="/srv/"]'], addRules: [allow("jira/*"), allow("github/*"), deny("jira/admin_*")], description: "second" });
+      expect(updated).toMatchObject({ name: "editable", description: "second", subjects: ["alice"], rules: [allow("github/*"), deny("github/delete_*"), allow("jira/*"), deny("jira/admin_*")] });
+      expect(await store.roles.get("editable")).toEqual(updated);
+      expect((await store.changes.versions()).policy).toBe(before + 1);
+
+      // Allow and deny rules of one pattern both go; a pattern the role does not have changes nothing.
+      await store.roles.update("editable", { addRules: [deny("jira/*")] });
+      expect((await store.roles.update("editable", { removeRules: ["jira/*"], description: "" })).rules).toEqual([allow("github/*"), deny("github/delete_*"), deny("jira/admin_*")]);
+      expect((await store.roles.get("editable"))?.description).toBeUndefined();
+      await expect(store.roles.update("editable", { removeRules: ["github/*", "nothing/like_this"] })).rejects.toBeInstanceOf(NotFoundError);
+      expect((await store.roles.get("editable"))?.rules).toHaveLength(3);
+      await expect(store.roles.update("no-such-role", { description: "x" })).rejects.toBeInstanceOf(NotFoundError);
+      expect((await store.changes.versions()).policy).toBe(before + 3);
+      await store.roles.delete("editable");
+    });
+
+    test("limit set replaces the rule of the same scope (whom, tool, period), keeping its id and counters; update changes rate and burst", async (context) => {
+      if (!fixture) return context.skip();
+      const rule = (id: string, overrides: Partial<LimitRule>): LimitRule => ({ id, scope: "subject", scopeValue: "carol", count: 60, periodMs: 60_000, burst: 60, createdAt: Date.now(), ...overrides });
+      const versions = async () => (await store.changes.versions()).limits;
+      const start = await versions();
+      const first = await store.limits.set(rule("lim_first", {}));
+      expect(first).toEqual({ rule: rule("lim_first", { createdAt: first.rule.createdAt }), replaced: [] });
+      await store.limits.lease("lim_first:carol", { intervalMs: 1_000, burst: 60 }, 10, Date.now());
+      const counters = async () => fixture!.raw<{ key: string }>("SELECT key FROM rate_limit_counters WHERE key LIKE 'lim_first%'");
+      expect(await counters()).toHaveLength(1);
+
+      // Same subject, tool and period: replaced in place. A quota (per day) or another tool is a rule of its own.
+      const second = await store.limits.set(rule("lim_second", { count: 100, burst: 10 }));
+      expect(second.rule).toMatchObject({ id: "lim_first", count: 100, burst: 10, createdAt: first.rule.createdAt });
+      expect(second.replaced.map((r) => [r.id, r.count])).toEqual([["lim_first", 60]]);
+      expect(await counters()).toHaveLength(1);
+      expect((await store.limits.set(rule("lim_quota", { count: 500, periodMs: 86_400_000, burst: 500 }))).replaced).toEqual([]);
+      expect((await store.limits.set(rule("lim_tool", { toolPattern: "github/*" }))).replaced).toEqual([]);
+      expect((await store.limits.set(rule("lim_role", { scope: "role", scopeValue: "carol" }))).replaced).toEqual([]);
+      const mine = async () => (await store.limits.list()).filter((r) => r.scopeValue === "carol").map((r) => r.id).sort();
+      expect(await mine()).toEqual(["lim_first", "lim_quota", "lim_role", "lim_tool"]);
+
+      // Duplicates written before `set` replaced (or added by hand) collapse into the oldest.
+      await store.limits.add(rule("lim_dup", { count: 7, burst: 7, createdAt: Date.now() + 1 }));
+      expect((await store.limits.set(rule("lim_third", { count: 30, burst: 30 }))).replaced.map((r) => r.id)).toEqual(["lim_first", "lim_dup"]);
+      expect(await mine()).toEqual(["lim_first", "lim_quota", "lim_role", "lim_tool"]);
+
+      const updated = await store.limits.update("lim_first", { count: 20, periodMs: 1_000, burst: 5 });
+      expect(updated).toMatchObject({ id: "lim_first", scope: "subject", scopeValue: "carol", count: 20, periodMs: 1_000, burst: 5 });
+      expect((await store.limits.list()).find((r) => r.id === "lim_first")).toEqual(updated);
+      await expect(store.limits.update("lim_first", { count: 1, periodMs: 86_400_000, burst: 1 })).rejects.toBeInstanceOf(ConflictError);
+      await expect(store.limits.update("lim_nobody", { count: 1, periodMs: 1_000, burst: 1 })).rejects.toBeInstanceOf(NotFoundError);
+      expect(await versions()).toBe(start + 8);
+      for (const id of await mine()) await store.limits.remove(id);
     });
 
     test("roles round-trip their rules (with conditions), grants, and deletion", async (context) => {
@@ -204,6 +291,23 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
       } finally {
         await peer.close();
       }
+    });
+
+    test("revoking every token of a subject revokes the live ones only, once, and moves the tokens version", async (context) => {
+      if (!fixture) return context.skip();
+      const now = Date.now();
+      const token = (jti: string, subject: string, extra: Partial<TokenRecord> = {}): TokenRecord => ({ jti, subject, roles: [], issuedAt: now - 1_000, expiresAt: now + 3_600_000, ...extra });
+      const live = [token("all-for-a", "dave"), token("all-for-b", "dave")];
+      for (const t of [...live, token("all-for-expired", "dave", { expiresAt: now - 1 }), token("all-for-revoked", "dave", { revokedAt: now - 500 }), token("all-for-other", "erin")]) await store.tokens.add(t);
+      const before = (await store.changes.versions()).tokens;
+      expect(await store.tokens.revokeAllFor("dave", now)).toEqual(["all-for-a", "all-for-b"]);
+      expect((await store.changes.versions()).tokens).toBe(before + 1);
+      expect((await store.tokens.get("all-for-a"))?.revokedAt).toBe(now);
+      expect((await store.tokens.get("all-for-revoked"))?.revokedAt).toBe(now - 500);
+      expect((await store.tokens.get("all-for-expired"))?.revokedAt).toBeUndefined();
+      expect((await store.tokens.get("all-for-other"))?.revokedAt).toBeUndefined();
+      expect(await store.tokens.revokeAllFor("dave", now)).toEqual([]);
+      expect((await store.changes.versions()).tokens).toBe(before + 1);
     });
 
     test("concurrent writes from two connections all land", async (context) => {

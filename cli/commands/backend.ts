@@ -1,12 +1,17 @@
 import { type BackendInput, parseBackendInput } from "../../src/backends/backend-input.ts";
-import { probeBackend } from "../../src/backends/backend-probe.ts";
+import { type ProbeResult, probeBackend } from "../../src/backends/backend-probe.ts";
 import type { BackendSpec } from "../../src/backends/backend-spec.ts";
 import { hasLiteralSecrets, redactSecrets, redactUrl } from "../../src/backends/secret-refs.ts";
 import { formatDuration } from "../../src/config/duration.ts";
 import { formatSize } from "../../src/config/size.ts";
-import { NotFoundError } from "../../src/errors.ts";
+import { processEnvironment } from "../../src/config/env.ts";
+import { ConflictError, McpgwError, NotFoundError, UsageError, describeError } from "../../src/errors.ts";
+import { globToRegExp } from "../../src/policy/glob.ts";
+import { formatPermission } from "../../src/policy/permission.ts";
 import type { Store } from "../../src/store/store.ts";
+import { confirmDestructive } from "../confirm.ts";
 import { type CommandContext, withStore } from "../context.ts";
+import { UNSETTABLE_SETTINGS } from "../tree/backend.ts";
 import { printJson, printTable } from "../output.ts";
 import { VERSION } from "../version.ts";
 
@@ -27,17 +32,167 @@ interface BackendView {
   updatedAt: string;
 }
 
-/** `mcpgw backend add NAME …`: validates the flags and registers the backend. */
-export async function runBackendAdd(context: CommandContext, name: string, options: Omit<BackendInput, "name">): Promise<void> {
-  const spec = parseBackendInput({ ...options, name });
+/** The flags of `backend add` (and `backend update`), plus --no-test. */
+export type BackendFlags = Omit<BackendInput, "name"> & { test?: boolean };
+
+/**
+ * `mcpgw backend add NAME …`: validates the flags, tests the backend as `backend test` does
+ * (connect, initialize or discover, list tools) unless --no-test, and registers it. A failed
+ * test saves nothing and says why and how to skip the test.
+ */
+export async function runBackendAdd(context: CommandContext, name: string, options: BackendFlags): Promise<void> {
+  const { test, ...flags } = options;
+  const spec = parseBackendInput({ ...flags, name });
+  const taken = await withStore(context, (store) => store.backends.get(spec.name));
+  if (taken) throw new ConflictError(`backend "${spec.name}" already exists`, `change it with: mcpgw backend update ${spec.name} …; or choose another name`);
+  const probe = test === false ? undefined : await testBeforeSaving(context, spec, { failed: `backend "${spec.name}" was not added`, changeWith: `fix the flag: mcpgw backend add ${spec.name} …`, skip: `mcpgw backend add ${spec.name} … --no-test` });
   await withStore(context, (store) => store.backends.add(spec));
   console.log(`added backend "${spec.name}" (${spec.transport}: ${target(spec)})`);
+  noteLiteralSecrets(spec);
+  process.stderr.write(probe ? `tested: ${describeProbe(probe)}\n` : `not tested (--no-test); check it with: mcpgw backend test ${spec.name}\n`);
+}
+
+/**
+ * `mcpgw backend update NAME …`: changes only what the flags give (repeatable flags replace their
+ * whole list; --unset returns a setting to its default), validates the result as `add` does and
+ * tests it unless --no-test. Running gateways reconnect the backend within a second.
+ */
+export async function runBackendUpdate(context: CommandContext, name: string, options: BackendFlags & { unset: string[] }): Promise<void> {
+  const { test, unset, ...flags } = options;
+  if (!Object.values(flags).some(given) && unset.length === 0) {
+    throw new UsageError("nothing to change", `give the flags to change, as for backend add, e.g. mcpgw backend update ${name} --timeout 60s (see mcpgw backend update --help)`);
+  }
+  const current = await withStore(context, (store) => requireBackend(store, name));
+  const { input, dropped } = mergeBackendInput(current, flags, unset);
+  const spec = parseBackendInput(input);
+  const changed = changedFields(current, spec);
+  if (changed.length === 0) {
+    console.log(`backend "${name}" already has these settings: nothing changed`);
+    return;
+  }
+  const probe = test === false ? undefined : await testBeforeSaving(context, spec, { failed: `backend "${name}" was not changed`, changeWith: `fix the flag: mcpgw backend update ${name}`, skip: `mcpgw backend update ${name} … --no-test` });
+  await withStore(context, (store) => store.backends.update(spec, current.updatedAt));
+  console.log(`updated backend "${name}": ${changed.join(", ")} (running gateways reconnect it within a second)`);
+  if (dropped.length > 0) process.stderr.write(`note: dropped ${dropped.join(" and ")}, which ${dropped.length === 1 ? "applies" : "apply"} only to the other kind of backend\n`);
+  noteLiteralSecrets(spec);
+  process.stderr.write(probe ? `tested: ${describeProbe(probe)}\n` : `not tested (--no-test); check it with: mcpgw backend test ${name}\n`);
+}
+
+/** The flag each `--unset` setting names. */
+const UNSET_KEYS: Record<(typeof UNSETTABLE_SETTINGS)[number], keyof BackendInput> = {
+  env: "env",
+  header: "header",
+  timeout: "timeout",
+  transport: "transport",
+  "max-concurrency": "maxConcurrency",
+  "max-queue": "maxQueue",
+  "max-body": "maxBody",
+  "max-response": "maxResponse",
+  "max-processes": "maxProcesses",
+  "idempotent-tool": "idempotentTool",
+};
+
+/**
+ * The stored backend as flags, with the given flags laid over it. Switching between --url and
+ * --command drops what only the old kind has (env and --max-processes of a stdio backend;
+ * headers and transport of an HTTP one), and says so.
+ */
+export function mergeBackendInput(spec: BackendSpec, flags: Omit<BackendInput, "name">, unset: readonly string[] = []): { input: BackendInput; dropped: string[] } {
+  const input: BackendInput = inputOf(spec);
+  const dropped: string[] = [];
+  const drop = (key: keyof BackendInput, label: string) => {
+    if (given(input[key])) dropped.push(label);
+    delete input[key];
+  };
+  if (flags.url !== undefined && spec.transport === "stdio") {
+    delete input.command;
+    drop("env", "the env");
+    drop("maxProcesses", "--max-processes");
+  }
+  if (flags.command !== undefined && spec.transport !== "stdio") {
+    delete input.url;
+    delete input.transport;
+    drop("header", "the headers");
+  }
+  for (const setting of unset) {
+    const key = UNSET_KEYS[setting as (typeof UNSETTABLE_SETTINGS)[number]];
+    if (key === undefined) throw new UsageError(`--unset ${setting}: no such setting`, `use one of: ${UNSETTABLE_SETTINGS.join(", ")}`);
+    delete input[key];
+  }
+  for (const [key, value] of Object.entries(flags) as [keyof BackendInput, BackendInput[keyof BackendInput]][]) {
+    if (given(value)) (input as unknown as Record<string, unknown>)[key] = value;
+  }
+  return { input, dropped };
+}
+
+/** A stored backend written back as the flags that would create it. */
+function inputOf(spec: BackendSpec): BackendInput {
+  const limits = spec.limits ?? {};
+  return {
+    name: spec.name,
+    ...(spec.url !== undefined && { url: spec.url, transport: spec.transport }),
+    ...(spec.command !== undefined && { command: spec.command.map(shellQuote).join(" ") }),
+    env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+    header: Object.entries(spec.headers).map(([key, value]) => `${key}: ${value}`),
+    timeout: `${spec.timeoutMs}ms`,
+    ...(limits.maxConcurrency !== undefined && { maxConcurrency: String(limits.maxConcurrency) }),
+    ...(limits.maxQueue !== undefined && { maxQueue: String(limits.maxQueue) }),
+    ...(limits.maxBodyBytes !== undefined && { maxBody: String(limits.maxBodyBytes) }),
+    ...(limits.maxResponseBytes !== undefined && { maxResponse: String(limits.maxResponseBytes) }),
+    ...(limits.maxProcesses !== undefined && { maxProcesses: String(limits.maxProcesses) }),
+    idempotentTool: spec.idempotentTools ?? [],
+  };
+}
+
+/** A flag was given: a value, or a repeatable flag with at least one item. */
+function given(value: unknown): boolean {
+  return Array.isArray(value) ? value.length > 0 : value !== undefined;
+}
+
+/** Which settings differ, named as the flags that set them. */
+function changedFields(before: BackendSpec, after: BackendSpec): string[] {
+  const fields: [string, (spec: BackendSpec) => unknown][] = [
+    ["transport", (spec) => spec.transport],
+    ["url", (spec) => spec.url],
+    ["command", (spec) => spec.command],
+    ["env", (spec) => spec.env],
+    ["headers", (spec) => spec.headers],
+    ["timeout", (spec) => spec.timeoutMs],
+    ["limits", (spec) => spec.limits ?? {}],
+    ["idempotent tools", (spec) => spec.idempotentTools ?? []],
+  ];
+  return fields.filter(([, read]) => JSON.stringify(read(before)) !== JSON.stringify(read(after))).map(([label]) => label);
+}
+
+/**
+ * Connects to a backend as `backend test` does, before it is saved. The store is closed by then:
+ * a slow backend must not hold a database connection. A failure says what was not saved, why,
+ * and how to skip the test.
+ */
+async function testBeforeSaving(context: CommandContext, spec: BackendSpec, words: { failed: string; changeWith: string; skip: string }): Promise<ProbeResult> {
+  try {
+    // ${VAR}s resolve as the gateway would resolve them here: this environment and ./.env.
+    return await probeBackend(spec, { env: processEnvironment(), logger: context.adminLogger(), clientVersion: VERSION, changeWith: words.changeWith });
+  } catch (err) {
+    const failure = err instanceof McpgwError ? err : new McpgwError(describeError(err));
+    throw new McpgwError(
+      `${words.failed}: testing it failed: ${failure.message}`,
+      `${failure.hint ? `${failure.hint}\n  → ` : ""}to save it without the test (e.g. the server is not running yet, or its \${VAR}s are set only where the gateway runs): ${words.skip}`,
+      { cause: err },
+    );
+  }
+}
+
+function describeProbe(probe: ProbeResult): string {
+  return `${probe.server.name} ${probe.server.version} answered over ${probe.transport} (${probe.era === "modern" ? "2026-07-28, stateless" : `protocol ${probe.protocolVersion ?? "unknown"}`}) with ${probe.tools.length} tool${probe.tools.length === 1 ? "" : "s"} in ${formatDuration(probe.connectMs)}`;
+}
+
+function noteLiteralSecrets(spec: BackendSpec): void {
   if (hasLiteralSecrets(spec.headers) || hasLiteralSecrets(spec.env)) {
     process.stderr.write(
       "note: some header or env values are stored as given, in the database; for secrets prefer ${VAR} references, resolved from the gateway's environment\n",
     );
   }
-  process.stderr.write(`check it with: mcpgw backend test ${spec.name}\n`);
 }
 
 /** `mcpgw backend list`: a table for people, an array for scripts. */
@@ -75,10 +230,39 @@ export async function runBackendShow(context: CommandContext, name: string, opti
   for (const [label, value] of rows) console.log(`${`${label}:`.padEnd(11)}${value}`);
 }
 
-/** `mcpgw backend remove NAME`. */
-export async function runBackendRemove(context: CommandContext, name: string): Promise<void> {
-  await withStore(context, (store) => store.backends.remove(name));
+/**
+ * `mcpgw backend remove NAME [--yes]`: says which role and limit patterns name the backend (they
+ * stay, matching nothing), asks on a terminal, and removes it.
+ */
+export async function runBackendRemove(context: CommandContext, name: string, options: { yes?: boolean } = {}): Promise<void> {
+  const naming = await withStore(context, async (store) => {
+    await requireBackend(store, name);
+    const naming = await patternsNaming(store, name);
+    await confirmDestructive({
+      action: `remove backend "${name}"`,
+      consequences: naming.map((line) => `leave ${line} matching nothing`),
+      yes: options.yes,
+      withYes: `mcpgw backend remove ${name} --yes`,
+    });
+    await store.backends.remove(name);
+    return naming;
+  });
   console.log(`removed backend "${name}"`);
+  if (naming.length > 0) {
+    process.stderr.write(`these patterns now match nothing (until a backend "${name}" is added again):\n${naming.map((line) => `  ${line}\n`).join("")}`);
+    process.stderr.write("change a role's with: mcpgw role update ROLE --remove-rule 'PATTERN'\n");
+  }
+}
+
+/** The role rules and limit rules whose backend part names this backend (a bare * is meant for every backend, so it does not count). */
+async function patternsNaming(store: Store, name: string): Promise<string[]> {
+  const names = (pattern: string) => pattern !== "*" && globToRegExp(pattern).test(name);
+  const roles = (await store.roles.list()).flatMap((role) => {
+    const rules = role.rules.filter((rule) => names(rule.permission.backend)).map((rule) => `${rule.effect} ${formatPermission(rule.permission)}`);
+    return rules.length > 0 ? [`role ${role.name}: ${rules.join(", ")}`] : [];
+  });
+  const limits = (await store.limits.list()).filter((rule) => rule.toolPattern !== undefined && names(rule.toolPattern.split("/")[0]!)).map((rule) => `limit ${rule.id}: --tool ${rule.toolPattern}`);
+  return [...roles, ...limits];
 }
 
 /** `mcpgw backend test NAME`: connects as the gateway would (era detection, initialize or discover) and lists the tools. */

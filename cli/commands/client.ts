@@ -1,6 +1,7 @@
 import { issueToken } from "../../src/auth/token-issuer.ts";
 import { formatDuration } from "../../src/config/duration.ts";
 import { NotFoundError, UsageError } from "../../src/errors.ts";
+import { assertRolesExist } from "../../src/policy/role-references.ts";
 import { CLIENTS, type ClientName, clientConfig } from "../../src/setup/client-config.ts";
 import { assertRoleName, assertSubject } from "../../src/store/sql-roles.ts";
 import { type CommandContext, withStore } from "../context.ts";
@@ -40,9 +41,7 @@ export async function runClientConfig(context: CommandContext, options: ClientCo
     if (options.backend !== undefined && !(await store.backends.get(options.backend))) {
       throw new NotFoundError(`no backend named "${options.backend}"`, "mcpgw backend list shows the names; leave --backend out for /mcp, every backend the roles allow");
     }
-    for (const role of roles) {
-      if (!(await store.roles.get(role))) throw new NotFoundError(`no role named "${role}": a token with it would be refused everything`, "mcpgw role list shows the roles; mcpgw role create makes one");
-    }
+    await assertRolesExist(store, roles);
     return issueToken(store, context.settings.auth, { subject: options.sub, roles, ttlMs, description: `client config: ${client}` });
   });
   const config = clientConfig(client, { url, token: issued.token, name: options.name ?? (options.backend === undefined ? "mcpgw" : `mcpgw-${options.backend}`) });

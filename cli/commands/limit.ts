@@ -1,5 +1,5 @@
 import { formatDuration } from "../../src/config/duration.ts";
-import { UsageError } from "../../src/errors.ts";
+import { NotFoundError, UsageError } from "../../src/errors.ts";
 import { type LimitRule, assertToolPattern, formatRate, parseRate } from "../../src/limits/limit-rule.ts";
 import { type CommandContext, withStore } from "../context.ts";
 import { printJson, printTable } from "../output.ts";
@@ -19,8 +19,7 @@ export function limitRuleFromFlags(options: LimitSetOptions, now = Date.now()): 
   if (scopes !== 1) throw new UsageError("say whom the limit is for: exactly one of --sub SUBJECT, --role ROLE or --global", "e.g. mcpgw limit set --sub alice --rate 100/min");
   if (options.rate === undefined) throw new UsageError("--rate is required", "e.g. --rate 100/min (N/s, N/min, N/h, N/day)");
   const { count, periodMs } = parseRate(options.rate);
-  const burst = options.burst === undefined ? count : Number(options.burst);
-  if (!Number.isSafeInteger(burst) || burst < 1) throw new UsageError(`--burst "${options.burst}" is not a whole number ≥ 1`, "the burst is how many calls may come at once (default: the whole rate)");
+  const burst = options.burst === undefined ? count : parseBurst(options.burst);
   if (options.tool !== undefined) assertToolPattern(options.tool);
   return {
     id: `lim_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`,
@@ -52,11 +51,49 @@ function view(rule: LimitRule) {
   };
 }
 
-/** `mcpgw limit set …`. */
+function describeRule(rule: LimitRule): string {
+  return `${rule.id}: ${describeScope(rule)} may make ${formatRate(rule)} calls${rule.toolPattern ? ` to ${rule.toolPattern}` : ""} (burst ${rule.burst}; one call every ${formatDuration(Math.round(rule.periodMs / rule.count))} after it)`;
+}
+
+/**
+ * `mcpgw limit set …`: the rule for that scope (whom, tool, period). Setting it again replaces it
+ * (same id, what was spent stays spent) rather than adding a second rule.
+ */
 export async function runLimitSet(context: CommandContext, options: LimitSetOptions): Promise<void> {
-  const rule = limitRuleFromFlags(options);
-  await withStore(context, (store) => store.limits.add(rule));
-  console.log(`${rule.id}: ${describeScope(rule)} may make ${formatRate(rule)} calls${rule.toolPattern ? ` to ${rule.toolPattern}` : ""} (burst ${rule.burst}; one call every ${formatDuration(Math.round(rule.periodMs / rule.count))} after it)`);
+  const { rule, replaced } = await withStore(context, (store) => store.limits.set(limitRuleFromFlags(options)));
+  console.log(describeRule(rule));
+  if (replaced.length > 0) {
+    process.stderr.write(`replaced ${replaced.map((old) => `${old.id} (${formatRate(old)}, burst ${old.burst})`).join(" and ")}: one rule per subject/role/global, tool and period\n`);
+  }
+}
+
+/**
+ * `mcpgw limit update ID [--rate N/unit] [--burst N]`: changes a rule's rate or quota in place.
+ * Without --burst, a burst that was the whole rate (the default) follows the new rate; any other stays.
+ */
+export async function runLimitUpdate(context: CommandContext, id: string, options: { rate?: string; burst?: string }): Promise<void> {
+  if (options.rate === undefined && options.burst === undefined) {
+    throw new UsageError("nothing to change", `give --rate and/or --burst, e.g. mcpgw limit update ${id} --rate 120/min`);
+  }
+  const rate = options.rate === undefined ? undefined : parseRate(options.rate);
+  const burst = options.burst === undefined ? undefined : parseBurst(options.burst);
+  const rule = await withStore(context, async (store) => {
+    const current = (await store.limits.list()).find((candidate) => candidate.id === id);
+    if (!current) throw new NotFoundError(`there is no limit rule "${id}"`, "list the rules with: mcpgw limit list");
+    const count = rate?.count ?? current.count;
+    return store.limits.update(id, {
+      count,
+      periodMs: rate?.periodMs ?? current.periodMs,
+      burst: burst ?? (current.burst === current.count ? count : current.burst),
+    });
+  });
+  console.log(`${describeRule(rule)} (running gateways apply it within a second)`);
+}
+
+function parseBurst(text: string): number {
+  const burst = Number(text);
+  if (!Number.isSafeInteger(burst) || burst < 1) throw new UsageError(`--burst "${text}" is not a whole number ≥ 1`, "the burst is how many calls may come at once (default: the whole rate)");
+  return burst;
 }
 
 export async function runLimitList(context: CommandContext, options: { json?: boolean }): Promise<void> {

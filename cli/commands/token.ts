@@ -3,6 +3,8 @@ import type { TokenRecord } from "../../src/auth/token-record.ts";
 import { formatDuration, parseDuration } from "../../src/config/duration.ts";
 import { UsageError } from "../../src/errors.ts";
 import { assertRoleName, assertSubject } from "../../src/store/sql-roles.ts";
+import { assertRolesExist } from "../../src/policy/role-references.ts";
+import { confirmDestructive } from "../confirm.ts";
 import { type CommandContext, withStore } from "../context.ts";
 import { printJson, printTable } from "../output.ts";
 import { MAX_ISSUED_TOKEN_LIFETIME_MS } from "../../src/auth/auth-settings.ts";
@@ -30,9 +32,10 @@ export async function runTokenIssue(context: CommandContext, options: { sub: str
   for (const role of options.role) assertRoleName(role);
   const ttlMs = parseTtl(options.ttl);
   const roles = [...new Set(options.role)];
-  const issued = await withStore(context, (store) =>
-    issueToken(store, context.settings.auth, { subject: options.sub, roles, ttlMs, ...(options.description !== undefined && { description: options.description }) }),
-  );
+  const issued = await withStore(context, async (store) => {
+    await assertRolesExist(store, roles);
+    return issueToken(store, context.settings.auth, { subject: options.sub, roles, ttlMs, ...(options.description !== undefined && { description: options.description }) });
+  });
   if (options.json) {
     return printJson({ token: issued.token, ...view(issued.record), kid: issued.kid, issuer: context.settings.auth.tokenIssuer, audience: context.settings.auth.tokenAudience });
   }
@@ -62,10 +65,35 @@ export async function runTokenList(context: CommandContext, options: { json?: bo
   );
 }
 
-/** `mcpgw token revoke JTI`. */
-export async function runTokenRevoke(context: CommandContext, jti: string): Promise<void> {
-  const outcome = await withStore(context, (store) => store.tokens.revoke(jti, Date.now()));
-  console.log(outcome === "revoked" ? `revoked token ${jti} (running gateways refuse it within a second)` : `token ${jti} was already revoked`);
+/** `mcpgw token revoke JTI`, or `mcpgw token revoke --all-for SUBJECT [--yes]` (asks on a terminal). */
+export async function runTokenRevoke(context: CommandContext, jti: string | undefined, options: { allFor?: string; yes?: boolean } = {}): Promise<void> {
+  if ((jti === undefined) === (options.allFor === undefined)) {
+    throw new UsageError("say which tokens: a JTI, or --all-for SUBJECT (not both)", "e.g. mcpgw token revoke 9f1c2d3e-…, or mcpgw token revoke --all-for alice (token list shows both)");
+  }
+  if (jti !== undefined) {
+    const outcome = await withStore(context, (store) => store.tokens.revoke(jti, Date.now()));
+    console.log(outcome === "revoked" ? `revoked token ${jti} (running gateways refuse it within a second)` : `token ${jti} was already revoked`);
+    return;
+  }
+  const subject = options.allFor!;
+  const revoked = await withStore(context, async (store) => {
+    const now = Date.now();
+    const live = (await store.tokens.list()).filter((token) => token.subject === subject && token.revokedAt === undefined && token.expiresAt > now);
+    if (live.length === 0) return [];
+    await confirmDestructive({
+      action: `revoke ${live.length} live token${live.length === 1 ? "" : "s"} of "${subject}"`,
+      consequences: live.map((token) => `revoke ${token.jti}${token.description ? ` (${token.description})` : ""}, roles ${token.roles.join(", ") || "none"}, valid until ${new Date(token.expiresAt).toISOString()}`),
+      yes: options.yes,
+      withYes: `mcpgw token revoke --all-for ${subject} --yes`,
+    });
+    return store.tokens.revokeAllFor(subject, Date.now());
+  });
+  if (revoked.length === 0) {
+    console.log(`"${subject}" has no live tokens: nothing to revoke (mcpgw token list shows every token)`);
+    return;
+  }
+  console.log(`revoked ${revoked.length} token${revoked.length === 1 ? "" : "s"} of "${subject}" (running gateways refuse them within a second): ${revoked.join(", ")}`);
+  process.stderr.write(`grants of roles to "${subject}" stay (mcpgw role list shows them); new tokens can still be issued\n`);
 }
 
 export function parseTtl(text: string | undefined, fallbackMs = DEFAULT_TTL_MS): number {

@@ -25,6 +25,24 @@ Example:
     });
 
   role
+    .command("update")
+    .description("change a role in place: remove rules, add rules, change the description; its grants stay")
+    .argument("<role>", "role name")
+    .option("--allow <pattern>", "add an allow rule (repeatable; same syntax as role create)", collect, [])
+    .option("--deny <pattern>", "add a deny rule (repeatable)", collect, [])
+    .option("--remove-rule <pattern>", "remove the rules with this pattern, allow or deny, written as role show prints it (repeatable; removed before adding)", collect, [])
+    .option("--description <text>", 'new description ("" removes it)')
+    .addHelpText("after", `
+Examples:
+  mcpgw role update dev --allow 'jira/*' --deny 'jira/delete_*'
+  mcpgw role update dev --remove-rule 'github/*' --allow 'github/get_*'
+  mcpgw role update dev --description "developers, read-only on github"`)
+    .action(async (name: string, options: { allow: string[]; deny: string[]; removeRule: string[]; description?: string }, command: Command) => {
+      const { runRoleUpdate } = await load();
+      await runRoleUpdate(commandContext(command), name, options);
+    });
+
+  role
     .command("grant")
     .description("grant a role to a subject (the sub claim of its tokens)")
     .addHelpText("after", "\nExample:\n  mcpgw role grant dev alice@example.com")
@@ -69,12 +87,13 @@ Example:
 
   role
     .command("delete")
-    .description("delete a role, its rules and its grants")
-    .addHelpText("after", "\nExample:\n  mcpgw role delete dev")
+    .description("delete a role, its rules and its grants; says what goes with it and asks on a terminal")
+    .addHelpText("after", "\nExamples:\n  mcpgw role delete dev\n  mcpgw role delete dev --yes    # in scripts: no question (without a terminal, --yes is required)")
     .argument("<role>", "role name")
-    .action(async (name: string, _options: unknown, command: Command) => {
+    .option("--yes", "do not ask for confirmation")
+    .action(async (name: string, options: { yes?: boolean }, command: Command) => {
       const { runRoleDelete } = await load();
-      await runRoleDelete(commandContext(command), name);
+      await runRoleDelete(commandContext(command), name, options);
     });
 }
 
@@ -89,7 +108,7 @@ export function addTokenCommands(program: Command): void {
     .description("mint a signed JWT for a subject and print it (stdout: the token alone, so TOKEN=$(mcpgw token issue …) works)")
     .addHelpText("after", "\nExamples:\n  TOKEN=$(mcpgw token issue --sub alice --role dev --ttl 1h)\n  mcpgw token issue --sub ci-bot --role deployer --ttl 7d --description \"CI pipeline\" --json")
     .requiredOption("--sub <subject>", "the subject: who the token speaks for (role grants and audit use it)")
-    .option("--role <role>", "a role carried in the token (repeatable)", collect, [])
+    .option("--role <role>", "a role carried in the token (repeatable; each must exist: mcpgw role list)", collect, [])
     .option("--ttl <duration>", "lifetime, e.g. 15m, 1h, 30d (default 1h, at most 366d)")
     .option("--description <text>", "what the token is for (shown by token list)")
     .option("--json", "print the token and its claims as JSON")
@@ -110,12 +129,14 @@ export function addTokenCommands(program: Command): void {
 
   token
     .command("revoke")
-    .description("revoke a token by its jti; running gateways refuse it within a second")
-    .addHelpText("after", "\nExample:\n  mcpgw token revoke 9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f")
-    .argument("<jti>", "the token's id (the JTI column of token list)")
-    .action(async (jti: string, _options: unknown, command: Command) => {
+    .description("revoke a token by its jti, or every live token of a subject (--all-for); running gateways refuse them within a second")
+    .addHelpText("after", "\nExamples:\n  mcpgw token revoke 9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f\n  mcpgw token revoke --all-for alice@example.com          # asks on a terminal\n  mcpgw token revoke --all-for ci-bot --yes               # in scripts")
+    .argument("[jti]", "the token's id (the JTI column of token list)")
+    .option("--all-for <subject>", "revoke every live token of this subject instead (asks first; --yes in scripts)")
+    .option("--yes", "with --all-for: do not ask for confirmation")
+    .action(async (jti: string | undefined, options: { allFor?: string; yes?: boolean }, command: Command) => {
       const { runTokenRevoke } = await load();
-      await runTokenRevoke(commandContext(command), jti);
+      await runTokenRevoke(commandContext(command), jti, options);
     });
 }
 

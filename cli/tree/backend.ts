@@ -2,17 +2,32 @@ import { type Command, Option } from "commander";
 import { commandContext } from "../context.ts";
 import { collect } from "./collect.ts";
 
-/** `mcpgw backend add|list|show|remove|test`. */
-export function addBackendCommands(program: Command): void {
-  const backend = program.command("backend").description("register, inspect and test the MCP servers behind the gateway")
-    .addHelpText("after", "\nExamples:\n  mcpgw backend add everything --command \"npx -y @modelcontextprotocol/server-everything\"\n  mcpgw backend test everything");
-  const load = () => import("../commands/backend.ts");
+/** The values of the flags add and update share. */
+interface BackendFlagValues {
+  url?: string;
+  transport?: string;
+  command?: string;
+  env: string[];
+  header: string[];
+  timeout?: string;
+  maxConcurrency?: string;
+  maxQueue?: string;
+  maxBody?: string;
+  maxResponse?: string;
+  maxProcesses?: string;
+  idempotentTool: string[];
+}
 
-  backend
-    .command("add")
-    .description('register a backend: an HTTP server (--url) or a program spoken to over stdio (--command "CMD ARG...")')
-    .addHelpText("after", "\nExamples:\n  mcpgw backend add files --command \"npx -y @modelcontextprotocol/server-filesystem /srv/data\" --timeout 60s\n  mcpgw backend add github --url https://api.githubcopilot.com/mcp/ --header 'Authorization: Bearer ${GITHUB_TOKEN}'")
-    .argument("<name>", "backend name: lower-case letters, digits, - and _ (tools appear as NAME__TOOL)")
+/** Settings `backend update --unset` returns to their defaults (cli/commands/backend.ts maps them). */
+export const UNSETTABLE_SETTINGS = ["env", "header", "timeout", "transport", "max-concurrency", "max-queue", "max-body", "max-response", "max-processes", "idempotent-tool"] as const;
+
+function collectChoice(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Every flag that sets a backend: `backend add` and `backend update` take the same ones. */
+function backendFlags(command: Command): Command {
+  return command
     .option("--url <url>", "http(s) URL of a Streamable HTTP or SSE server")
     .addOption(new Option("--transport <kind>", "HTTP transport of --url (default streamable-http)").choices(["streamable-http", "sse"]))
     .option("--command <command>", 'program and arguments as one quoted string, e.g. "npx -y @modelcontextprotocol/server-everything"')
@@ -24,11 +39,42 @@ export function addBackendCommands(program: Command): void {
     .option("--max-body <size>", "largest request body accepted on /mcp/NAME, e.g. 4MiB (default MCPGW_MAX_BODY_BYTES)")
     .option("--max-response <size>", "largest single message accepted from the backend, e.g. 8MiB (default 16MiB)")
     .option("--max-processes <n>", "a --command backend's child processes at once, shared and per-session ones together, at least 2 (default MCPGW_MAX_PROCESSES_PER_BACKEND, 16)")
-    .option("--idempotent-tool <glob>", "tool (or glob) safe to run twice: its jobs are retried after a gateway dies mid-call (repeatable)", collect, [])
+    .option("--idempotent-tool <glob>", "tool (or glob) safe to run twice: its jobs are retried after a gateway dies mid-call (repeatable)", collect, []);
+}
+
+/** `mcpgw backend add|update|list|show|remove|test`. */
+export function addBackendCommands(program: Command): void {
+  const backend = program.command("backend").description("register, inspect and test the MCP servers behind the gateway")
+    .addHelpText("after", "\nExamples:\n  mcpgw backend add everything --command \"npx -y @modelcontextprotocol/server-everything\"\n  mcpgw backend test everything");
+  const load = () => import("../commands/backend.ts");
+
+  backendFlags(
+    backend
+      .command("add")
+      .description('register a backend: an HTTP server (--url) or a program spoken to over stdio (--command "CMD ARG..."), tested first')
+      .addHelpText("after", "\nExamples:\n  mcpgw backend add files --command \"npx -y @modelcontextprotocol/server-filesystem /srv/data\" --timeout 60s\n  mcpgw backend add github --url https://api.githubcopilot.com/mcp/ --header 'Authorization: Bearer ${GITHUB_TOKEN}'\n  mcpgw backend add later --url http://10.0.0.7:3000/mcp --no-test")
+      .argument("<name>", "backend name: lower-case letters, digits, - and _ (tools appear as NAME__TOOL)"),
+  )
+    .option("--no-test", "save without connecting to it first (by default add connects, initialises and lists the tools, and saves nothing if that fails)")
     .addHelpText("after", '\nSecrets: write --header "Authorization: Bearer ${API_KEY}" (single-quoted in a shell) so the secret stays in\nthe gateway\'s environment; literal values are stored in the database as given.')
-    .action(async (name: string, options: { url?: string; transport?: string; command?: string; env: string[]; header: string[]; timeout?: string; maxConcurrency?: string; maxQueue?: string; maxBody?: string; maxResponse?: string; maxProcesses?: string; idempotentTool: string[] }, command: Command) => {
+    .action(async (name: string, options: BackendFlagValues & { test: boolean }, command: Command) => {
       const { runBackendAdd } = await load();
       await runBackendAdd(commandContext(command), name, options);
+    });
+
+  backendFlags(
+    backend
+      .command("update")
+      .description("change a registered backend in place: only the settings given change; tested first; running gateways reconnect it within a second")
+      .addHelpText("after", "\nExamples:\n  mcpgw backend update github --timeout 60s --max-concurrency 8\n  mcpgw backend update github --header 'Authorization: Bearer ${NEW_TOKEN}'\n  mcpgw backend update files --unset max-processes --no-test")
+      .argument("<name>", "backend name"),
+  )
+    .addOption(new Option("--unset <setting>", "return a setting to its default (repeatable)").choices(UNSETTABLE_SETTINGS).argParser(collectChoice).default([]))
+    .option("--no-test", "save without connecting to it first")
+    .addHelpText("after", "\nRepeatable flags (--env, --header, --idempotent-tool) replace the whole list when given. Switching between\n--url and --command drops what only the other kind has (env, --max-processes; headers, --transport).")
+    .action(async (name: string, options: BackendFlagValues & { test: boolean; unset: string[] }, command: Command) => {
+      const { runBackendUpdate } = await load();
+      await runBackendUpdate(commandContext(command), name, options);
     });
 
   backend
@@ -54,12 +100,13 @@ export function addBackendCommands(program: Command): void {
 
   backend
     .command("remove")
-    .description("remove a backend")
-    .addHelpText("after", "\nExample:\n  mcpgw backend remove github")
+    .description("remove a backend; says which role and limit patterns name it, and asks on a terminal")
+    .addHelpText("after", "\nExamples:\n  mcpgw backend remove github\n  mcpgw backend remove github --yes    # in scripts: no question (without a terminal, --yes is required)")
     .argument("<name>", "backend name")
-    .action(async (name: string, _options: unknown, command: Command) => {
+    .option("--yes", "do not ask for confirmation")
+    .action(async (name: string, options: { yes?: boolean }, command: Command) => {
       const { runBackendRemove } = await load();
-      await runBackendRemove(commandContext(command), name);
+      await runBackendRemove(commandContext(command), name, options);
     });
 
   backend

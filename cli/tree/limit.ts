@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { commandContext } from "../context.ts";
 
-/** `mcpgw limit set|list|remove`. */
+/** `mcpgw limit set|update|list|remove`. */
 export function addLimitCommands(program: Command): void {
   const limit = program.command("limit").description("rate limits and quotas per subject, role or everyone")
     .addHelpText("after", "\nExamples:\n  mcpgw limit set --sub alice --rate 60/min\n  mcpgw limit list");
@@ -9,7 +9,7 @@ export function addLimitCommands(program: Command): void {
 
   limit
     .command("set")
-    .description("add a rate limit (all matching rules apply; the most restrictive refuses)")
+    .description("set a rate limit: adds one, or replaces the rule with the same whom, tool and period (all matching rules apply; the most restrictive refuses)")
     .option("--sub <subject>", "limit one subject")
     .option("--role <role>", "limit each subject that has this role")
     .option("--global", "one budget shared by all callers")
@@ -20,6 +20,18 @@ export function addLimitCommands(program: Command): void {
     .action(async (options: { sub?: string; role?: string; global?: boolean; tool?: string; rate?: string; burst?: string }, command: Command) => {
       const { runLimitSet } = await load();
       await runLimitSet(commandContext(command), options);
+    });
+
+  limit
+    .command("update")
+    .description("change a rule's rate or burst in place (its id, whom and tool stay; so does what was spent)")
+    .argument("<id>", "rule id, from mcpgw limit list")
+    .option("--rate <N/unit>", "new calls per s, min, h or day")
+    .option("--burst <n>", "new burst (default: kept, or the new N when it was the whole rate)")
+    .addHelpText("after", "\nExamples:\n  mcpgw limit update lim_3f2a9c1e8d --rate 120/min\n  mcpgw limit update lim_3f2a9c1e8d --burst 10")
+    .action(async (id: string, options: { rate?: string; burst?: string }, command: Command) => {
+      const { runLimitUpdate } = await load();
+      await runLimitUpdate(commandContext(command), id, options);
     });
 
   limit

@@ -27,6 +27,8 @@ export interface ProbeOptions {
   logger: Logger;
   /** Our clientInfo.version in initialize and in each modern request. */
   clientVersion: string;
+  /** How hints say to change the backend's settings (default: "change it: mcpgw backend update NAME"). */
+  changeWith?: string;
 }
 
 const STDERR_TAIL_LINES = 8;
@@ -98,7 +100,7 @@ export async function probeBackend(spec: BackendSpec, options: ProbeOptions): Pr
   try {
     return await Promise.race([running, deadline]);
   } catch (err) {
-    throw explainFailure(spec, err, stderrTail);
+    throw explainFailure(spec, err, stderrTail, options.changeWith ?? `change it: mcpgw backend update ${spec.name}`);
   } finally {
     clearTimeout(timer);
     abandon.abort();
@@ -121,11 +123,10 @@ async function closeAndWait(link: BackendLink): Promise<void> {
 }
 
 /** Turns whatever the SDK, the runtime or the deadline threw into a message an operator can act on. */
-function explainFailure(spec: BackendSpec, err: unknown, stderrTail: string[]): McpgwError {
+function explainFailure(spec: BackendSpec, err: unknown, stderrTail: string[], recreate: string): McpgwError {
   if (err instanceof McpgwError) return err;
   const name = spec.name;
   const target = spec.transport === "stdio" ? `command "${spec.command?.join(" ") ?? ""}"` : redactUrl(spec.url ?? "");
-  const recreate = `re-add it: mcpgw backend remove ${name}, then mcpgw backend add ${name} …`;
   const stderr = stderrTail.length > 0 ? `; its last stderr lines:\n      ${stderrTail.join("\n      ")}` : "";
 
   if (err instanceof ProbeTimeout || (err instanceof McpError && err.code === ErrorCode.RequestTimeout)) {

@@ -4,7 +4,11 @@ import { redactUrl } from "../store/database-url.ts";
 import { type CheckResult, skipped } from "./check-result.ts";
 import { checkConfiguration } from "./configuration-check.ts";
 import { checkClock, checkDatabase, checkMigrations } from "./database-checks.ts";
+import { checkAccessReferences } from "./access-checks.ts";
 import { checkBackends, checkSigningKeys } from "./store-checks.ts";
+
+/** The checks of what roles and tokens refer to (access-checks.ts), named for when they are skipped. */
+const ACCESS_CHECKS = ["role patterns", "token roles", "admin tokens"];
 
 export interface DoctorInput {
   flags: FlagSettings;
@@ -27,7 +31,7 @@ export interface DoctorReport {
 
 /**
  * Runs every check in order, each depending only on those before it: configuration → database →
- * migrations → signing keys and backends, plus the clock. A check that cannot run because an
+ * migrations → signing keys, backends and what roles and tokens refer to, plus the clock. A check that cannot run because an
  * earlier one failed is reported as skipped with the reason. Reads only: nothing is created,
  * migrated or changed (a missing migration is reported, with `mcpgw migrate` as the fix).
  */
@@ -36,7 +40,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   const checks = [...configuration.results];
   const { settings, environment } = configuration;
   if (!settings || !environment) {
-    checks.push(...["database", "migrations", "signing keys", "backends", "clock"].map((check) => skipped(check, "needs a configuration that resolves")));
+    checks.push(...["database", "migrations", "signing keys", "backends", ...ACCESS_CHECKS, "clock"].map((check) => skipped(check, "needs a configuration that resolves")));
     return report(checks);
   }
   const logger = input.logger(settings);
@@ -44,18 +48,19 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   checks.push(database.result);
   const store = database.store;
   if (!store) {
-    checks.push(...["migrations", "signing keys", "backends", "clock"].map((check) => skipped(check, "needs a database that answers")));
+    checks.push(...["migrations", "signing keys", "backends", ...ACCESS_CHECKS, "clock"].map((check) => skipped(check, "needs a database that answers")));
     return report(checks, settings);
   }
   try {
     const migrations = await checkMigrations(store, settings);
     checks.push(migrations);
     if (migrations.status === "problem") {
-      checks.push(...["signing keys", "backends"].map((check) => skipped(check, "needs the migrations applied")));
+      checks.push(...["signing keys", "backends", ...ACCESS_CHECKS].map((check) => skipped(check, "needs the migrations applied")));
     } else {
       checks.push(await checkSigningKeys(store, settings));
       // The store stays open while backends are probed: the doctor is one short-lived process.
       checks.push(...(await checkBackends(store, { environment, logger, clientVersion: input.clientVersion })));
+      checks.push(...(await checkAccessReferences(store)));
     }
     checks.push(await checkClock(settings));
     return report(checks, settings, store.location);

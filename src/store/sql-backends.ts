@@ -53,7 +53,7 @@ export class SqlBackendRepository implements BackendRepository {
     await this.driver.transaction(async (tx) => {
       const taken = await tx.query("SELECT name FROM backends WHERE name = $1", [spec.name]);
       if (taken.length > 0) {
-        throw new ConflictError(`backend "${spec.name}" already exists`, `remove it first (mcpgw backend remove ${spec.name}) or choose another name`);
+        throw new ConflictError(`backend "${spec.name}" already exists`, `change it with mcpgw backend update ${spec.name} …, or choose another name`);
       }
       await tx.execute(`INSERT INTO backends (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
         spec.name,
@@ -68,6 +68,33 @@ export class SqlBackendRepository implements BackendRepository {
         spec.updatedAt,
       ]);
       await bumpChange(this.driver, tx, "backends");
+    });
+  }
+
+  async update(spec: BackendSpec, expectedUpdatedAt?: number): Promise<BackendSpec> {
+    return this.driver.transaction(async (tx) => {
+      const lock = this.driver.dialect === "postgres" ? " FOR UPDATE" : "";
+      const rows = await tx.query<{ created_at: number; updated_at: number }>(`SELECT created_at, updated_at FROM backends WHERE name = $1${lock}`, [spec.name]);
+      const current = rows[0];
+      if (!current) throw new NotFoundError(`there is no backend "${spec.name}"`, `add it instead: mcpgw backend add ${spec.name} …`);
+      if (expectedUpdatedAt !== undefined && Number(current.updated_at) !== expectedUpdatedAt) {
+        throw new ConflictError(`backend "${spec.name}" was changed by someone else while this update ran`, "look at it again (mcpgw backend show), then run the update again");
+      }
+      // Running gateways reconnect a backend whose updatedAt moved: it must move even within one millisecond.
+      const updatedAt = Math.max(spec.updatedAt, Number(current.updated_at) + 1);
+      await tx.execute("UPDATE backends SET transport = $2, url = $3, command = $4, env = $5, headers = $6, timeout_ms = $7, options = $8, updated_at = $9 WHERE name = $1", [
+        spec.name,
+        spec.transport,
+        spec.url ?? null,
+        spec.command ? JSON.stringify(spec.command) : null,
+        JSON.stringify(spec.env),
+        JSON.stringify(spec.headers),
+        spec.timeoutMs,
+        optionsColumn(spec),
+        updatedAt,
+      ]);
+      await bumpChange(this.driver, tx, "backends");
+      return { ...spec, createdAt: Number(current.created_at), updatedAt };
     });
   }
 

@@ -1,8 +1,8 @@
 import { ConflictError, NotFoundError, UsageError } from "../errors.ts";
 import { type Condition, type Permission, formatPermission, parsePermission } from "../policy/permission.ts";
-import type { Effect, PolicySnapshot, RoleDefinition } from "../policy/policy.ts";
+import type { Effect, PolicySnapshot, RoleDefinition, RoleRule } from "../policy/policy.ts";
 import { bumpChange } from "./sql-changes.ts";
-import type { SqlDriver } from "./sql-driver.ts";
+import type { SqlDriver, SqlExecutor } from "./sql-driver.ts";
 
 /** A role as stored, with the subjects it is granted to. */
 export interface StoredRole extends RoleDefinition {
@@ -10,9 +10,24 @@ export interface StoredRole extends RoleDefinition {
   createdAt: number;
 }
 
+/** What `role update` changes: rules to drop (by pattern, allow or deny), rules to add, a new description. */
+export interface RoleChange {
+  /** Patterns as operators write them (conditions included); each must match a rule of the role. */
+  removeRules?: string[];
+  /** Added after the existing rules; a rule the role already has (same effect and pattern) is kept once. */
+  addRules?: RoleRule[];
+  /** "" removes the description. */
+  description?: string;
+}
+
 export interface RoleRepository {
   /** Creates a role with its rules; ConflictError when the name is taken. */
   create(role: RoleDefinition): Promise<void>;
+  /**
+   * Changes a role in place, grants kept, in one transaction: NotFoundError when the role does not
+   * exist or a pattern to remove matches none of its rules (then nothing changes). Returns the role as it is now.
+   */
+  update(name: string, change: RoleChange): Promise<StoredRole>;
   get(name: string): Promise<StoredRole | undefined>;
   list(): Promise<StoredRole[]>;
   /** Deletes a role, its rules and its grants; NotFoundError when there is none. */
@@ -47,6 +62,13 @@ function toPermission(row: RuleRow): Permission {
   return { ...parsePermission(row.pattern), conditions: row.conditions ? (JSON.parse(row.conditions) as Condition[]) : [] };
 }
 
+/** Stores a rule as its pattern without conditions plus the conditions as JSON (how load reads it back). */
+async function insertRule(tx: SqlExecutor, role: string, rule: RoleRule): Promise<void> {
+  const base = formatPermission({ ...rule.permission, conditions: [] });
+  const conditions = rule.permission.conditions.length > 0 ? JSON.stringify(rule.permission.conditions) : null;
+  await tx.execute("INSERT INTO role_permissions (role, effect, pattern, conditions) VALUES ($1, $2, $3, $4)", [role, rule.effect, base, conditions]);
+}
+
 export class SqlRoleRepository implements RoleRepository {
   constructor(private readonly driver: SqlDriver) {}
 
@@ -54,17 +76,52 @@ export class SqlRoleRepository implements RoleRepository {
     assertRoleName(role.name);
     await this.driver.transaction(async (tx) => {
       if ((await tx.query("SELECT name FROM roles WHERE name = $1", [role.name])).length > 0) {
-        throw new ConflictError(`role "${role.name}" already exists`, `see it with: mcpgw role show ${role.name}; delete it first to redefine it`);
+        throw new ConflictError(`role "${role.name}" already exists`, `see it with: mcpgw role show ${role.name}; change it with: mcpgw role update ${role.name} --allow/--deny/--remove-rule PATTERN`);
       }
       const now = Date.now();
       await tx.execute("INSERT INTO roles (name, description, created_at, updated_at) VALUES ($1, $2, $3, $4)", [role.name, role.description ?? null, now, now]);
-      for (const rule of role.rules) {
-        const base = formatPermission({ ...rule.permission, conditions: [] });
-        const conditions = rule.permission.conditions.length > 0 ? JSON.stringify(rule.permission.conditions) : null;
-        await tx.execute("INSERT INTO role_permissions (role, effect, pattern, conditions) VALUES ($1, $2, $3, $4)", [role.name, rule.effect, base, conditions]);
-      }
+      for (const rule of role.rules) await insertRule(tx, role.name, rule);
       await bumpChange(this.driver, tx, "policy");
     });
+  }
+
+  async update(name: string, change: RoleChange): Promise<StoredRole> {
+    await this.driver.transaction(async (tx) => {
+      // The row lock makes two updates of one role take turns (SQLite transactions already do).
+      const lock = this.driver.dialect === "postgres" ? " FOR UPDATE" : "";
+      if ((await tx.query(`SELECT name FROM roles WHERE name = $1${lock}`, [name])).length === 0) {
+        throw new NotFoundError(`there is no role "${name}"`, `list the roles with: mcpgw role list; or create it: mcpgw role create ${name} --allow 'BACKEND/TOOL'`);
+      }
+      const rows = await tx.query<RuleRow & { id: number }>("SELECT id, role, effect, pattern, conditions FROM role_permissions WHERE role = $1 ORDER BY id", [name]);
+      let rules = rows.map((row) => ({ id: row.id, effect: row.effect, text: formatPermission(toPermission(row)) }));
+      let changed = false;
+      for (const pattern of change.removeRules ?? []) {
+        const text = formatPermission(parsePermission(pattern));
+        const matching = rules.filter((rule) => rule.text === text);
+        if (matching.length === 0) {
+          throw new NotFoundError(`role "${name}" has no rule "${text}"`, `see its rules with: mcpgw role show ${name} (give the pattern as shown there)`);
+        }
+        for (const rule of matching) await tx.execute("DELETE FROM role_permissions WHERE id = $1", [rule.id]);
+        rules = rules.filter((rule) => rule.text !== text);
+        changed = true;
+      }
+      for (const rule of change.addRules ?? []) {
+        const text = formatPermission(rule.permission);
+        if (rules.some((existing) => existing.effect === rule.effect && existing.text === text)) continue;
+        await insertRule(tx, name, rule);
+        rules.push({ id: -1, effect: rule.effect, text });
+        changed = true;
+      }
+      if (change.description !== undefined) {
+        await tx.execute("UPDATE roles SET description = $2 WHERE name = $1", [name, change.description === "" ? null : change.description]);
+        changed = true;
+      }
+      if (changed) {
+        await tx.execute("UPDATE roles SET updated_at = $2 WHERE name = $1", [name, Date.now()]);
+        await bumpChange(this.driver, tx, "policy");
+      }
+    });
+    return (await this.get(name))!;
   }
 
   async get(name: string): Promise<StoredRole | undefined> {

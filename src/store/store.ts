@@ -17,6 +17,12 @@ export type ChangeTopic = (typeof CHANGE_TOPICS)[number];
 export interface BackendRepository {
   /** Adds a backend; ConflictError when the name is taken. */
   add(spec: BackendSpec): Promise<void>;
+  /**
+   * Replaces a backend's settings (its createdAt stays; updatedAt moves, so running gateways
+   * reconnect it); NotFoundError when there is none by that name, ConflictError when
+   * `expectedUpdatedAt` is given and someone changed it since it was read.
+   */
+  update(spec: BackendSpec, expectedUpdatedAt?: number): Promise<BackendSpec>;
   get(name: string): Promise<BackendSpec | undefined>;
   list(): Promise<BackendSpec[]>;
   /** Removes a backend; NotFoundError when there is none by that name. */
@@ -47,6 +53,8 @@ export interface TokenRepository {
   list(): Promise<TokenRecord[]>;
   /** Revokes a token: NotFoundError when no token has that jti. */
   revoke(jti: string, at: number): Promise<"revoked" | "already-revoked">;
+  /** Revokes every token of a subject that is neither revoked nor expired at `at`; returns their jtis. */
+  revokeAllFor(subject: string, at: number): Promise<string[]>;
   /** The jtis of revoked tokens that expire after `after` (earlier ones are refused as expired anyway). */
   revokedJtis(after: number): Promise<string[]>;
 }
