@@ -9,8 +9,11 @@ export default defineConfig({
     include: ["test/**/*.test.ts", "src/**/*.test.ts", "cli/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // The JSON report is what .ci/run reads for its closing "N passed, N failed" line.
-    reporters: ["default", ["json", { outputFile: ".tmp/test-report.json" }]],
+    // The JSON report is what .ci/run reads for its closing "N passed, N failed" line. Its file is set in
+    // outputFile rather than in the reporter's options so that `--outputFile.json=…` can move it: the
+    // coverage run (scripts/coverage-run.ts) does, and must not replace the report of `npm test`.
+    reporters: ["default", "json"],
+    outputFile: { json: ".tmp/test-report.json" },
     // Off unless asked for (`npm run coverage`, i.e. `vitest run --coverage`). Bun runs JavaScriptCore,
     // which has no V8 coverage, so istanbul instruments the sources as vitest loads them. Only code
     // loaded in the test processes is counted: the CLI and `mcpgw serve` that tests spawn are not.

@@ -2,11 +2,12 @@
  * `npm run coverage [-- --log FILE] [-- vitest arguments]`: the suites under vitest with istanbul coverage
  * (options in vitest.config.ts), then the per-folder table. Exits with vitest's code.
  *
- * The run writes its own JSON test report (.tmp/coverage-test-report.json), not .tmp/test-report.json,
- * because .ci/run's closing line counts the tests of `npm test`, not of this instrumented second run.
+ * The run writes its own JSON test report (.tmp/coverage-test-report.json, through --outputFile.json), not
+ * .tmp/test-report.json, because .ci/run's closing line counts the tests of `npm test`, not of this
+ * instrumented second run.
  * `--log FILE` sends vitest's output to FILE and keeps only the counts and the table on the terminal.
  */
-import { existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { configuredThreshold } from "./coverage-check.ts";
 import { CHECKED_FOLDER, CoverageInputError, formatFolderTable, PROJECT_ROOT, readCoverageSummary, SUMMARY_FILE } from "./coverage-summary.ts";
@@ -35,6 +36,7 @@ try {
     mkdirSync(dirname(log), { recursive: true });
     output = openSync(log, "w");
   }
+  rmSync(TEST_REPORT, { force: true }); // a stale report would give the counts of an earlier run
   const started = performance.now();
   // `bun --bun` as in `npm test`: the tests need Bun's runtime (bun:sqlite, Bun.serve), not Node's.
   const vitest = Bun.spawn(
@@ -44,8 +46,6 @@ try {
       join(PROJECT_ROOT, "node_modules", "vitest", "vitest.mjs"),
       "run",
       "--coverage",
-      "--reporter=default",
-      "--reporter=json",
       `--outputFile.json=${TEST_REPORT}`,
       ...vitestArgs,
     ],

@@ -157,3 +157,14 @@ describe("per-folder table (scripts/coverage-summary.ts)", () => {
     expect(table.map((line) => line.split(/\s+/)[0])).toEqual(["folder", expect.stringMatching(/^-+$/), "cli/commands", "src/*.ts", "src/audit", expect.stringMatching(/^-+$/), "src/", "all"]);
   });
 });
+
+describe("vitest.config.ts", () => {
+  it("names the JSON report's file in outputFile, where the coverage run's --outputFile.json can move it off npm test's", async () => {
+    // Named in the reporter's own options instead, the file would win over --outputFile.json, and the
+    // coverage run in .ci/run would replace the report that CI's closing line counts.
+    const { default: config } = await import("../vitest.config.ts");
+    expect(config.test?.outputFile).toEqual({ json: ".tmp/test-report.json" });
+    expect(config.test?.reporters).toEqual(["default", "json"]);
+    expect(config.test?.coverage).toMatchObject({ provider: "istanbul", reportsDirectory: "coverage", reportOnFailure: true });
+  });
+});
