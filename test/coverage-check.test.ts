@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkLineCoverage, configuredThreshold } from "../scripts/coverage-check.ts";
@@ -63,6 +63,14 @@ describe("coverage:check (scripts/coverage-check.ts)", () => {
   it("package.json holds a real threshold", () => {
     expect(threshold).toBeGreaterThan(30);
     expect(threshold).toBeLessThanOrEqual(100);
+  });
+
+  it("the README states the figure above the threshold it names, and names package.json's threshold", () => {
+    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+    expect(readme).toContain(`"mcpgw": { "coverageThreshold": ${threshold} }`);
+    const figure = /Line coverage of `src\/` is (\d+(?:\.\d+)?)%/.exec(readme)?.[1];
+    expect(figure, "README: \"Line coverage of `src/` is N%\"").toBeDefined();
+    expect(Number(figure)).toBeGreaterThanOrEqual(threshold);
   });
 
   it("exits 1 below the threshold in package.json, naming the figure and the threshold", async () => {
