@@ -46,6 +46,19 @@ function optionsColumn(spec: BackendSpec): string {
   return JSON.stringify({ ...(spec.limits && { limits: spec.limits }), ...(spec.idempotentTools && { idempotentTools: spec.idempotentTools }) });
 }
 
+/** The columns of a backend's settings, in COLUMNS order between name and the timestamps. */
+function settingColumns(spec: BackendSpec): unknown[] {
+  return [
+    spec.transport,
+    spec.url ?? null,
+    spec.command ? JSON.stringify(spec.command) : null,
+    JSON.stringify(spec.env),
+    JSON.stringify(spec.headers),
+    spec.timeoutMs,
+    optionsColumn(spec),
+  ];
+}
+
 export class SqlBackendRepository implements BackendRepository {
   constructor(private readonly driver: SqlDriver) {}
 
@@ -57,13 +70,7 @@ export class SqlBackendRepository implements BackendRepository {
       }
       await tx.execute(`INSERT INTO backends (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
         spec.name,
-        spec.transport,
-        spec.url ?? null,
-        spec.command ? JSON.stringify(spec.command) : null,
-        JSON.stringify(spec.env),
-        JSON.stringify(spec.headers),
-        spec.timeoutMs,
-        optionsColumn(spec),
+        ...settingColumns(spec),
         spec.createdAt,
         spec.updatedAt,
       ]);
@@ -84,13 +91,7 @@ export class SqlBackendRepository implements BackendRepository {
       const updatedAt = Math.max(spec.updatedAt, Number(current.updated_at) + 1);
       await tx.execute("UPDATE backends SET transport = $2, url = $3, command = $4, env = $5, headers = $6, timeout_ms = $7, options = $8, updated_at = $9 WHERE name = $1", [
         spec.name,
-        spec.transport,
-        spec.url ?? null,
-        spec.command ? JSON.stringify(spec.command) : null,
-        JSON.stringify(spec.env),
-        JSON.stringify(spec.headers),
-        spec.timeoutMs,
-        optionsColumn(spec),
+        ...settingColumns(spec),
         updatedAt,
       ]);
       await bumpChange(this.driver, tx, "backends");
