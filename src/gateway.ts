@@ -63,6 +63,8 @@ export async function startGateway(
   const store = openStore(settings.databaseUrl, {
     poolSize: settings.dbPoolSize,
     logger,
+    // With MCPGW_MIGRATE=off serve only checks: a missing SQLite file is reported, not created empty.
+    create: settings.migrate !== "off",
     ...(settings.migrationsDir !== undefined && { migrationsDir: settings.migrationsDir }),
   });
   const watcher = new ChangeWatcher(store, logger);

@@ -85,6 +85,14 @@ describe("commands that use a database neither create nor migrate it", () => {
     expect(refused.stdout).toBe("");
   });
 
+  test("serve with MCPGW_MIGRATE=off on a missing SQLite file says so and creates nothing", async () => {
+    const dir = folder();
+    const result = await runCli(["--db", `sqlite:${join(dir, "absent.db")}`, "serve", "--port", "0"], { env: { MCPGW_MIGRATE: "off" } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("no mcpgw database at sqlite:");
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   test("a real apply sets a database up: created, migrated, applied", async () => {
     const dir = folder();
     writeFileSync(join(dir, "mcpgw.yaml"), DOCUMENT);
