@@ -1,5 +1,6 @@
 import { CommanderError } from "commander";
 import { McpgwError, describeError } from "../src/errors.ts";
+import { asInvoked } from "./program-name.ts";
 
 /** Commander codes that are not failures: help or version was asked for. */
 const BENIGN = new Set(["commander.helpDisplayed", "commander.help", "commander.version", "commander.executeSubCommandAsync"]);
@@ -27,7 +28,7 @@ export function reportError(err: unknown, options: { showStack: boolean }): numb
   if (err instanceof ReportedError) return err.exitCode;
   if (err instanceof McpgwError) {
     process.stderr.write(`error: ${err.message}\n`);
-    if (err.hint) process.stderr.write(`  → ${err.hint}\n`);
+    if (err.hint) process.stderr.write(`  → ${asInvoked(err.hint)}\n`);
     if (options.showStack && err.stack) process.stderr.write(`${err.stack}\n`);
     return err.exitCode;
   }

@@ -26,6 +26,7 @@ export interface EnvSettings {
   maxJsonItems?: string;
   inputTtl?: string;
   migrate?: string;
+  programName?: string;
   maxSessionsPerSubject?: string;
   maxProcessesPerBackend?: string;
   sessionSnapshotInterval?: string;
@@ -78,6 +79,7 @@ export const VARIABLES = {
   maxJsonItems: "MCPGW_MAX_JSON_ITEMS",
   inputTtl: "MCPGW_INPUT_TTL",
   migrate: "MCPGW_MIGRATE",
+  programName: "MCPGW_PROGRAM_NAME",
   maxSessionsPerSubject: "MCPGW_MAX_SESSIONS_PER_SUBJECT",
   maxProcessesPerBackend: "MCPGW_MAX_PROCESSES_PER_BACKEND",
   sessionSnapshotInterval: "MCPGW_SESSION_SNAPSHOT_INTERVAL",

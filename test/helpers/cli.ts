@@ -10,7 +10,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real mcpgw program (the source entry under Bun, or a given binary) and collects its output. */
+/**
+ * Runs the real mcpgw program (the source entry under Bun, or a given binary) and collects its output.
+ * Hints name the program `mcpgw` (MCPGW_PROGRAM_NAME), as the binary's do, so suites read the same
+ * words whichever way they run it; test/program-name.test.ts unsets it to see hints as invoked.
+ */
 export async function runCli(
   args: string[],
   options: { cwd?: string; env?: Record<string, string | undefined>; binary?: string } = {},
@@ -18,13 +22,17 @@ export async function runCli(
   const command = options.binary ? [options.binary, ...args] : [process.execPath, ENTRY, ...args];
   const child = Bun.spawn(command, {
     cwd: options.cwd ?? REPO_ROOT,
-    env: { ...cleanEnv(), ...options.env },
+    env: definedOnly({ ...cleanEnv(), MCPGW_PROGRAM_NAME: "mcpgw", ...options.env }),
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
   });
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { code, stdout, stderr };
+}
+
+function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
 /** The test process's environment without MCPGW_* settings, so a developer's shell cannot leak into a test. */
