@@ -1,29 +1,13 @@
 import { type Command, Option } from "commander";
 import { commandContext } from "../context.ts";
+import type { BackendInput } from "../../src/backends/backend-input.ts";
 import { collect } from "./collect.ts";
 
-/** The values of the flags add and update share. */
-interface BackendFlagValues {
-  url?: string;
-  transport?: string;
-  command?: string;
-  env: string[];
-  header: string[];
-  timeout?: string;
-  maxConcurrency?: string;
-  maxQueue?: string;
-  maxBody?: string;
-  maxResponse?: string;
-  maxProcesses?: string;
-  idempotentTool: string[];
-}
+/** The values of the flags add and update share: a backend as the operator writes it, lists always present. */
+type BackendFlagValues = Omit<BackendInput, "name"> & Required<Pick<BackendInput, "env" | "header" | "idempotentTool">>;
 
 /** Settings `backend update --unset` returns to their defaults (cli/commands/backend.ts maps them). */
 export const UNSETTABLE_SETTINGS = ["env", "header", "timeout", "transport", "max-concurrency", "max-queue", "max-body", "max-response", "max-processes", "idempotent-tool"] as const;
-
-function collectChoice(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 /** Every flag that sets a backend: `backend add` and `backend update` take the same ones. */
 function backendFlags(command: Command): Command {
@@ -69,7 +53,7 @@ export function addBackendCommands(program: Command): void {
       .addHelpText("after", "\nExamples:\n  mcpgw backend update github --timeout 60s --max-concurrency 8\n  mcpgw backend update github --header 'Authorization: Bearer ${NEW_TOKEN}'\n  mcpgw backend update files --unset max-processes --no-test")
       .argument("<name>", "backend name"),
   )
-    .addOption(new Option("--unset <setting>", "return a setting to its default (repeatable)").choices(UNSETTABLE_SETTINGS).argParser(collectChoice).default([]))
+    .addOption(new Option("--unset <setting>", "return a setting to its default (repeatable)").choices(UNSETTABLE_SETTINGS).argParser(collect).default([]))
     .option("--no-test", "save without connecting to it first")
     .addHelpText("after", "\nRepeatable flags (--env, --header, --idempotent-tool) replace the whole list when given. Switching between\n--url and --command drops what only the other kind has (env, --max-processes; headers, --transport).")
     .action(async (name: string, options: BackendFlagValues & { test: boolean; unset: string[] }, command: Command) => {
