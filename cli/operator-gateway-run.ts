@@ -1,6 +1,6 @@
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { NotFoundError, McpgwError } from "../src/errors.ts";
-import { GatewayErrorCode, plainMessage } from "../src/front/gateway-errors.ts";
+import { GatewayErrorCode, plainMessage } from "../src/protocol/gateway-errors.ts";
 import { OperatorGateway } from "../src/operator-calls/operator-gateway.ts";
 import { type CommandContext, withStore } from "./context.ts";
 import { VERSION } from "./version.ts";

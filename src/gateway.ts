@@ -15,7 +15,7 @@ import type { Auditor } from "./audit/auditor.ts";
 import { type Authentication, createAuthentication } from "./auth/authentication.ts";
 import { McpHttpFront } from "./front/mcp-http-front.ts";
 import { RequestStateSealer } from "./front/request-state-seal.ts";
-import { shuttingDown } from "./front/gateway-errors.ts";
+import { shuttingDown } from "./protocol/gateway-errors.ts";
 import { createPipeline } from "./pipeline/pipeline.ts";
 import { LeasingRateLimiter } from "./limits/rate-limiter.ts";
 import { PolicyEngine } from "./policy/policy-engine.ts";

@@ -1,5 +1,5 @@
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
-import { GatewayErrorCode } from "../front/gateway-errors.ts";
+import { GatewayErrorCode } from "../protocol/gateway-errors.ts";
 
 /** JSON-RPC code of a call refused because its audit record could not be committed (one registry: GatewayErrorCode). */
 export const AUDIT_UNAVAILABLE_CODE = GatewayErrorCode.AuditUnavailable;

@@ -1,4 +1,4 @@
-import { jsonRpcErrorBody } from "../front/gateway-errors.ts";
+import { jsonRpcErrorBody } from "../protocol/gateway-errors.ts";
 import type { AuthFailure } from "./auth-failure.ts";
 import type { AuthGuidance } from "./well-known.ts";
 

@@ -11,7 +11,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { formatDuration } from "../config/duration.ts";
 import { describeError } from "../errors.ts";
-import { backendTimeout, backendUnavailable } from "../front/gateway-errors.ts";
+import { backendTimeout, backendUnavailable } from "../protocol/gateway-errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { outsideTrace } from "../observability/trace-propagation.ts";
 import type { BackendSpec } from "./backend-spec.ts";

@@ -1,5 +1,5 @@
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
-import { GatewayErrorCode } from "../front/gateway-errors.ts";
+import { GatewayErrorCode } from "../protocol/gateway-errors.ts";
 
 export const DEFAULT_MAX_QUEUE = 100;
 

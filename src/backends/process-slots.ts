@@ -1,4 +1,4 @@
-import { backendProcessesBusy } from "../front/gateway-errors.ts";
+import { backendProcessesBusy } from "../protocol/gateway-errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { BackendConnection } from "./backend-connection.ts";
 import type { BackendSpec } from "./backend-spec.ts";

@@ -28,7 +28,7 @@ import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { prefixUri, splitUri } from "./aggregate-names.ts";
 import type { SessionView } from "../sessions/session-view.ts";
-import { unknownBackend, withPlainMessage } from "./gateway-errors.ts";
+import { unknownBackend, withPlainMessage } from "../protocol/gateway-errors.ts";
 import { mergeCapabilities } from "./merge-capabilities.ts";
 import { MemoryEventStore } from "./memory-event-store.ts";
 import type { JobService } from "../jobs/job-service.ts";

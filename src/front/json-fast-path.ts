@@ -3,7 +3,7 @@ import { ErrorCode, type JSONRPCRequest, SUPPORTED_PROTOCOL_VERSIONS } from "@mo
 import { BackendPool } from "../backends/backend-pool.ts";
 import { Refusal } from "../pipeline/refusal.ts";
 import type { ClientRequestExtra, FrontSession } from "./front-session.ts";
-import { GatewayErrorCode, jsonRpcErrorBody, plainMessage } from "./gateway-errors.ts";
+import { GatewayErrorCode, jsonRpcErrorBody, plainMessage } from "../protocol/gateway-errors.ts";
 
 /**
  * The hot path. A request answered as plain JSON instead of through the SDK transport's

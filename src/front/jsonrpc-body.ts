@@ -1,7 +1,7 @@
 import type { JSONRPCMessage, JSONRPCNotification, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import { type JsonBudget, type JsonBudgetExcess, exceedsJsonBudget } from "../json/json-budget.ts";
 import { type BodyLimits, readBodyText } from "./body-reader.ts";
-import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
+import { GatewayErrorCode, jsonRpcErrorBody } from "../protocol/gateway-errors.ts";
 
 /** A refused body: the response to send, and what the audit record says about it. */
 export interface RefusedBody {

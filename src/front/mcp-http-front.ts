@@ -10,7 +10,7 @@ import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { currentTrace, handleTraced } from "../observability/trace-propagation.ts";
 import { FrontSession, type FrontSessionDeps, type SessionRoute } from "./front-session.ts";
-import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
+import { GatewayErrorCode, jsonRpcErrorBody } from "../protocol/gateway-errors.ts";
 import type { JsonBudget } from "../json/json-budget.ts";
 import type { SessionView } from "../sessions/session-view.ts";
 import type { PolicyEngine } from "../policy/policy-engine.ts";

@@ -16,7 +16,7 @@ import { MODERN_TASK_METHODS, TASKS_EXTENSION, declaresTasks, missingTasksCapabi
 import type { RequestStateSealer } from "./request-state-seal.ts";
 import { Refusal } from "../pipeline/refusal.ts";
 import { EventWriter, SSE_HEADERS } from "./event-writer.ts";
-import { plainMessage } from "./gateway-errors.ts";
+import { plainMessage } from "../protocol/gateway-errors.ts";
 import { isRequestMessage } from "./jsonrpc-body.ts";
 import { rateLimitHeaders } from "./json-fast-path.ts";
 import { mergeCapabilities } from "./merge-capabilities.ts";

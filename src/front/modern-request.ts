@@ -1,7 +1,7 @@
 import { type ClientCapabilities, type Implementation, type JSONRPCMessage, type JSONRPCRequest, LATEST_PROTOCOL_VERSION, type LoggingLevel, LoggingLevelSchema, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { type ParamHeader, paramValue } from "../backends/param-headers.ts";
 import { META, MIRRORED_NAME_FIELD, MODERN_VERSION, ModernErrorCode } from "../protocol/modern.ts";
-import { GatewayErrorCode } from "./gateway-errors.ts";
+import { GatewayErrorCode } from "../protocol/gateway-errors.ts";
 
 /**
  * MCP 2026-07-28 on HTTP: no session, every request carries its version and capabilities in

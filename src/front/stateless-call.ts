@@ -5,7 +5,7 @@ import type { JobService } from "../jobs/job-service.ts";
 import type { Logger } from "../log/logger.ts";
 import type { CallerSession, ClientRequestExtra, Sharer, SessionRoute } from "../pipeline/caller-session.ts";
 import type { Principal } from "../pipeline/principal.ts";
-import { unknownBackend } from "./gateway-errors.ts";
+import { unknownBackend } from "../protocol/gateway-errors.ts";
 import type { InputBridge } from "./input-bridge.ts";
 import { forLegacyBackend } from "./legacy-request.ts";
 import type { RelayedInputStates } from "./relayed-input-state.ts";

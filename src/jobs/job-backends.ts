@@ -3,7 +3,7 @@ import type { BackendConnection } from "../backends/backend-connection.ts";
 import type { BackendPool, SessionSink } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";
 import type { BackendSpec } from "../backends/backend-spec.ts";
-import { unknownBackend } from "../front/gateway-errors.ts";
+import { unknownBackend } from "../protocol/gateway-errors.ts";
 import { globToRegExp } from "../policy/glob.ts";
 
 /** How long a backend's tool list is trusted before it is fetched again (list_changed empties it sooner). */

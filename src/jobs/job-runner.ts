@@ -2,7 +2,7 @@ import { ErrorCode, McpError, type Progress, type Result } from "@modelcontextpr
 import type { BackendConnection } from "../backends/backend-connection.ts";
 import type { BackendPool } from "../backends/backend-pool.ts";
 import { formatSize } from "../config/size.ts";
-import { plainMessage } from "../front/gateway-errors.ts";
+import { plainMessage } from "../protocol/gateway-errors.ts";
 import type { JobBackends } from "./job-backends.ts";
 import type { JobOutcome, JobProgress, JobRecord } from "./job-record.ts";
 import type { JobSettings } from "./job-settings.ts";

@@ -2,7 +2,7 @@ import { ToolTaskSupport } from "./tool-task-support.ts";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { AuditContext, Auditor } from "../audit/auditor.ts";
 import { formatSize } from "../config/size.ts";
-import { GatewayErrorCode, plainMessage } from "../front/gateway-errors.ts";
+import { GatewayErrorCode, plainMessage } from "../protocol/gateway-errors.ts";
 import type { RateLimiter } from "../limits/rate-limiter.ts";
 import { authorizeCall } from "../pipeline/authorize.ts";
 import { limit } from "../pipeline/limit.ts";

@@ -5,7 +5,7 @@ import type { AuthFailure } from "../auth/auth-failure.ts";
 import type { RequestAuthenticator } from "../auth/request-authenticator.ts";
 import { UNAUTHENTICATED_CODE, unauthorizedResponse } from "../auth/unauthorized-response.ts";
 import { describeError } from "../errors.ts";
-import { plainMessage } from "../front/gateway-errors.ts";
+import { plainMessage } from "../protocol/gateway-errors.ts";
 import { BUDGET_HINTS } from "../front/jsonrpc-body.ts";
 import { readBodyText } from "../front/body-reader.ts";
 import { type JsonBudget, exceedsJsonBudget } from "../json/json-budget.ts";

@@ -1,7 +1,7 @@
 import { LATEST_PROTOCOL_VERSION, type Implementation, type LoggingLevel, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
 import type { BackendPool } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";
-import { unknownBackend } from "../front/gateway-errors.ts";
+import { unknownBackend } from "../protocol/gateway-errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { CallerSession, ClientRequestExtra, Sharer, SessionRoute } from "../pipeline/caller-session.ts";
 

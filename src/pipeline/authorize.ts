@@ -1,7 +1,7 @@
 import type { Request, Result } from "@modelcontextprotocol/sdk/types.js";
 import { splitName, splitUri } from "../front/aggregate-names.ts";
 import type { CallerSession } from "./caller-session.ts";
-import { GatewayErrorCode } from "../front/gateway-errors.ts";
+import { GatewayErrorCode } from "../protocol/gateway-errors.ts";
 import type { TargetKind } from "../policy/permission.ts";
 import type { Policy, Target } from "../policy/policy.ts";
 import type { Principal } from "./principal.ts";

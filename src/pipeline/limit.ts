@@ -1,6 +1,6 @@
 import type { Request } from "@modelcontextprotocol/sdk/types.js";
 import { formatDuration } from "../config/duration.ts";
-import { GatewayErrorCode } from "../front/gateway-errors.ts";
+import { GatewayErrorCode } from "../protocol/gateway-errors.ts";
 import { formatRate } from "../limits/limit-rule.ts";
 import type { LimitDecision, RateLimiter } from "../limits/rate-limiter.ts";
 import type { Principal } from "./principal.ts";

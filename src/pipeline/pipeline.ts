@@ -1,7 +1,7 @@
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { AUDITED_METHODS, type AuditOutcome, type Auditor } from "../audit/auditor.ts";
 import type { Pipeline } from "./caller-session.ts";
-import { GatewayErrorCode, plainMessage } from "../front/gateway-errors.ts";
+import { GatewayErrorCode, plainMessage } from "../protocol/gateway-errors.ts";
 import { auditContext } from "./audit.ts";
 import { authenticate } from "./authenticate.ts";
 import { authorize } from "./authorize.ts";
