@@ -1,5 +1,5 @@
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { ANONYMOUS, type Principal } from "../pipeline/principal.ts";
+import { ANONYMOUS, type Principal } from "./principal.ts";
 import { AuthFailure } from "./auth-failure.ts";
 import type { AuthMode } from "./auth-settings.ts";
 import { MAX_TOKEN_BYTES, type TokenVerifier } from "./token-verifier.ts";

@@ -1,5 +1,5 @@
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import type { Principal } from "../pipeline/principal.ts";
+import type { Principal } from "./principal.ts";
 
 /** Which kind of key vouched for a token. */
 export type TokenSource = "own" | "secret" | "idp";

@@ -6,7 +6,7 @@ import type { BackendRegistry } from "../backends/backend-registry.ts";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { SessionRoute } from "../pipeline/caller-session.ts";
-import type { Principal } from "../pipeline/principal.ts";
+import type { Principal } from "../auth/principal.ts";
 import type { PolicyEngine } from "../policy/policy-engine.ts";
 import { prefixUri, splitUri } from "./aggregate-names.ts";
 import { EventWriter, SSE_HEADERS } from "./event-writer.ts";

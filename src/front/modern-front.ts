@@ -6,7 +6,7 @@ import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { continueTrace } from "../observability/trace-propagation.ts";
 import type { ClientRequestExtra, Pipeline, SessionRoute } from "../pipeline/caller-session.ts";
-import type { Principal } from "../pipeline/principal.ts";
+import type { Principal } from "../auth/principal.ts";
 import type { PolicyEngine } from "../policy/policy-engine.ts";
 import { InputBridge } from "./input-bridge.ts";
 import { RelayedInputStates } from "./relayed-input-state.ts";

@@ -4,7 +4,7 @@ import type { BackendRegistry } from "../backends/backend-registry.ts";
 import type { JobService } from "../jobs/job-service.ts";
 import type { Logger } from "../log/logger.ts";
 import type { CallerSession, ClientRequestExtra, Sharer, SessionRoute } from "../pipeline/caller-session.ts";
-import type { Principal } from "../pipeline/principal.ts";
+import type { Principal } from "../auth/principal.ts";
 import { unknownBackend } from "../protocol/gateway-errors.ts";
 import type { InputBridge } from "./input-bridge.ts";
 import { forLegacyBackend } from "./legacy-request.ts";

@@ -6,7 +6,7 @@ import { GatewayErrorCode, plainMessage } from "../protocol/gateway-errors.ts";
 import type { RateLimiter } from "../limits/rate-limiter.ts";
 import { authorizeCall } from "../pipeline/authorize.ts";
 import { limit } from "../pipeline/limit.ts";
-import type { Principal } from "../pipeline/principal.ts";
+import type { Principal } from "../auth/principal.ts";
 import { Refusal } from "../pipeline/refusal.ts";
 import type { PolicyEngine } from "../policy/policy-engine.ts";
 import { currentTrace } from "../observability/trace-propagation.ts";

@@ -10,7 +10,7 @@ import { BUDGET_HINTS } from "../front/jsonrpc-body.ts";
 import { readBodyText } from "../front/body-reader.ts";
 import { type JsonBudget, exceedsJsonBudget } from "../json/json-budget.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Principal } from "../pipeline/principal.ts";
+import type { Principal } from "../auth/principal.ts";
 import { Refusal } from "../pipeline/refusal.ts";
 import { ListJobsQuerySchema, SubmitJobBodySchema } from "./job-api-schemas.ts";
 import { type JobService, httpStatusOf } from "./job-service.ts";

@@ -10,7 +10,7 @@ import { LeasingRateLimiter } from "../limits/rate-limiter.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ClientRequestExtra, Pipeline } from "../pipeline/caller-session.ts";
 import { createPipeline } from "../pipeline/pipeline.ts";
-import type { Principal } from "../pipeline/principal.ts";
+import type { Principal } from "../auth/principal.ts";
 import { PolicyEngine } from "../policy/policy-engine.ts";
 import { ChangeWatcher } from "../store/change-watcher.ts";
 import type { Store } from "../store/store.ts";

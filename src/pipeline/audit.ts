@@ -1,7 +1,7 @@
 import type { Request } from "@modelcontextprotocol/sdk/types.js";
 import type { AuditContext } from "../audit/auditor.ts";
 import type { CallerSession, ClientRequestExtra } from "./caller-session.ts";
-import type { Principal } from "./principal.ts";
+import type { Principal } from "../auth/principal.ts";
 import type { RoutePlan } from "./route.ts";
 
 /**

@@ -1,6 +1,6 @@
 import type { ClientRequestExtra } from "../front/front-session.ts";
 import { UNAUTHENTICATED_CODE } from "../auth/unauthorized-response.ts";
-import type { Principal } from "./principal.ts";
+import type { Principal } from "../auth/principal.ts";
 import { Refusal } from "./refusal.ts";
 
 /**

@@ -4,7 +4,7 @@ import type { CallerSession } from "./caller-session.ts";
 import { GatewayErrorCode } from "../protocol/gateway-errors.ts";
 import type { TargetKind } from "../policy/permission.ts";
 import type { Policy, Target } from "../policy/policy.ts";
-import type { Principal } from "./principal.ts";
+import type { Principal } from "../auth/principal.ts";
 import { Refusal } from "./refusal.ts";
 import type { RoutePlan } from "./route.ts";
 

@@ -3,7 +3,7 @@ import { formatDuration } from "../config/duration.ts";
 import { GatewayErrorCode } from "../protocol/gateway-errors.ts";
 import { formatRate } from "../limits/limit-rule.ts";
 import type { LimitDecision, RateLimiter } from "../limits/rate-limiter.ts";
-import type { Principal } from "./principal.ts";
+import type { Principal } from "../auth/principal.ts";
 import { Refusal } from "./refusal.ts";
 import type { RoutePlan } from "./route.ts";
 
