@@ -3,7 +3,7 @@ import { formatDuration } from "../../src/config/duration.ts";
 import { NotFoundError, UsageError } from "../../src/errors.ts";
 import { assertRolesExist } from "../../src/policy/role-references.ts";
 import { CLIENTS, type ClientName, clientConfig } from "../../src/setup/client-config.ts";
-import { assertRoleName, assertSubject } from "../../src/store/sql-roles.ts";
+import { assertRoleName, assertSubject } from "../../src/policy/role-repository.ts";
 import { type CommandContext, withStore } from "../context.ts";
 import { printJson } from "../output.ts";
 import { parseTtl } from "./token.ts";

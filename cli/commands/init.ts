@@ -9,7 +9,7 @@ import { FULL_ACCESS_PATTERNS, describeRules } from "../../src/setup/admin-acces
 import { type InitResult, runInit } from "../../src/setup/init-flow.ts";
 import { type SetupDecisions, scriptedDecisions } from "../../src/setup/setup-decisions.ts";
 import { parseDatabaseUrl } from "../../src/store/database-url.ts";
-import { assertRoleName, assertSubject } from "../../src/store/sql-roles.ts";
+import { assertRoleName, assertSubject } from "../../src/policy/role-repository.ts";
 import type { CommandContext } from "../context.ts";
 import { VERSION } from "../version.ts";
 import { MAX_ISSUED_TOKEN_LIFETIME_MS } from "../../src/auth/auth-settings.ts";

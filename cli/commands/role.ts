@@ -1,6 +1,6 @@
 import { formatPermission, parsePermission } from "../../src/policy/permission.ts";
 import type { Effect, RoleRule } from "../../src/policy/policy.ts";
-import type { StoredRole } from "../../src/store/sql-roles.ts";
+import type { StoredRole } from "../../src/policy/role-repository.ts";
 import { NotFoundError, UsageError } from "../../src/errors.ts";
 import { danglingPatterns, describeDangling } from "../../src/policy/role-references.ts";
 import type { Store } from "../../src/store/store.ts";

@@ -2,7 +2,7 @@ import { issueToken } from "../../src/auth/token-issuer.ts";
 import type { TokenRecord } from "../../src/auth/token-record.ts";
 import { formatDuration, parseDuration } from "../../src/config/duration.ts";
 import { UsageError } from "../../src/errors.ts";
-import { assertRoleName, assertSubject } from "../../src/store/sql-roles.ts";
+import { assertRoleName, assertSubject } from "../../src/policy/role-repository.ts";
 import { assertRolesExist } from "../../src/policy/role-references.ts";
 import { confirmDestructive } from "../confirm.ts";
 import { type CommandContext, withStore } from "../context.ts";

@@ -1,5 +1,5 @@
 import { type LimitScope, assertToolPattern, parseRate } from "../limits/limit-rule.ts";
-import { assertSubject } from "../store/sql-roles.ts";
+import { assertSubject } from "../policy/role-repository.ts";
 import type { FieldReader } from "./document-fields.ts";
 import type { DesiredLimit } from "./gateway-state.ts";
 

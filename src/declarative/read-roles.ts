@@ -1,6 +1,6 @@
 import { formatPermission, parsePermission } from "../policy/permission.ts";
 import type { Effect, RoleDefinition, RoleRule } from "../policy/policy.ts";
-import { assertRoleName, assertSubject } from "../store/sql-roles.ts";
+import { assertRoleName, assertSubject } from "../policy/role-repository.ts";
 import type { FieldReader } from "./document-fields.ts";
 import type { RoleBinding } from "./gateway-state.ts";
 import type { Path } from "./problems.ts";

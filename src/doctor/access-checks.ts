@@ -1,7 +1,7 @@
 import type { TokenRecord } from "../auth/token-record.ts";
 import { formatDuration } from "../config/duration.ts";
 import { allowsEverything, danglingPatterns, describeDangling } from "../policy/role-references.ts";
-import type { StoredRole } from "../store/sql-roles.ts";
+import type { StoredRole } from "../policy/role-repository.ts";
 import type { Store } from "../store/store.ts";
 import { type CheckResult, ok, problemFrom, warning } from "./check-result.ts";
 

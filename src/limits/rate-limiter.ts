@@ -1,4 +1,4 @@
-import type { LimitRepository } from "../store/sql-limits.ts";
+import type { LimitRepository } from "./limit-repository.ts";
 import { type GcraRate, gcraRate } from "./gcra.ts";
 import { type CompiledLimitRule, type LimitRule, compileLimitRule } from "./limit-rule.ts";
 

@@ -1,6 +1,6 @@
 import { formatPermission, parsePermission } from "../policy/permission.ts";
 import type { RoleRule } from "../policy/policy.ts";
-import type { StoredRole } from "../store/sql-roles.ts";
+import type { StoredRole } from "../policy/role-repository.ts";
 import type { Store } from "../store/store.ts";
 
 /** Every tool, resource, prompt and other method of every backend: what an admin role allows. */

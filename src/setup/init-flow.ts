@@ -11,7 +11,7 @@ import type { BackendSpec } from "../backends/backend-spec.ts";
 import { ConflictError, McpgwError, describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { parseDatabaseUrl, redactUrl } from "../store/database-url.ts";
-import { assertRoleName, assertSubject } from "../store/sql-roles.ts";
+import { assertRoleName, assertSubject } from "../policy/role-repository.ts";
 import type { Store } from "../store/store.ts";
 import { type AdminRoleOutcome, ensureAdminRole, grantsFullAccess } from "./admin-access.ts";
 import { openReadyDatabase } from "./database-setup.ts";

@@ -1,7 +1,7 @@
 import type { BackendInput } from "../backends/backend-input.ts";
 import type { BackendSpec } from "../backends/backend-spec.ts";
 import { ConflictError, McpgwError } from "../errors.ts";
-import type { StoredRole } from "../store/sql-roles.ts";
+import type { StoredRole } from "../policy/role-repository.ts";
 import { describeRules } from "./admin-access.ts";
 
 /**

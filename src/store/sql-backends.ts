@@ -1,8 +1,8 @@
+import type { BackendRepository } from "../backends/backend-repository.ts";
 import type { BackendSpec, BackendTransportKind } from "../backends/backend-spec.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import { bumpChange } from "./sql-changes.ts";
 import type { SqlDriver } from "./sql-driver.ts";
-import type { BackendRepository } from "./store.ts";
 
 interface BackendRow {
   name: string;

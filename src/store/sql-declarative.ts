@@ -1,3 +1,4 @@
+import type { DeclarativeRepository } from "../declarative/declarative-repository.ts";
 import type { Change, GatewayState } from "../declarative/gateway-state.ts";
 import { McpgwError, describeError } from "../errors.ts";
 import { formatPermission } from "../policy/permission.ts";
@@ -8,19 +9,6 @@ import { bumpChange } from "./sql-changes.ts";
 import type { SqlDriver, SqlExecutor } from "./sql-driver.ts";
 import { SqlLimitRepository } from "./sql-limits.ts";
 import { SqlRoleRepository } from "./sql-roles.ts";
-
-/** Roles, grants, backends and limits read and changed together, for `mcpgw apply` and `mcpgw export`. */
-export interface DeclarativeRepository {
-  /** Everything apply manages, read in one transaction (one consistent view on both drivers). */
-  snapshot(): Promise<GatewayState>;
-  /**
-   * Reads the state and applies the changes `plan` computes from it, all in one transaction: all
-   * of them or none. Concurrent writers wait (or are waited for), so the plan is made from the
-   * state it is applied to. Each touched topic's change version moves, so running gateways reload.
-   * Returns the changes applied. Keep `plan` quick: the transaction holds its locks meanwhile.
-   */
-  apply(plan: (current: GatewayState) => Change[] | Promise<Change[]>): Promise<Change[]>;
-}
 
 // Every table apply reads and writes. Postgres: SHARE ROW EXCLUSIVE lets readers (gateways) on,
 // and makes writers (another apply, a `role grant`) wait for this transaction, or this one for them.

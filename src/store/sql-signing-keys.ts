@@ -1,10 +1,10 @@
 import type { JWK } from "jose";
 import type { SigningAlgorithm } from "../auth/auth-settings.ts";
 import { type SigningKeyRecord, activeKey } from "../auth/signing-key.ts";
+import type { SigningKeyRepository } from "../auth/signing-key-repository.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import { bumpChange } from "./sql-changes.ts";
 import type { SqlDriver, SqlExecutor } from "./sql-driver.ts";
-import type { SigningKeyRepository } from "./store.ts";
 
 interface SigningKeyRow {
   kid: string;

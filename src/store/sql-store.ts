@@ -3,7 +3,7 @@ import type { AuditRepository } from "../audit/audit-repository.ts";
 import { SqlAuditRepository } from "./sql-audit.ts";
 import { SqlBackendRepository } from "./sql-backends.ts";
 import { SqlChangeCounter } from "./sql-changes.ts";
-import { type DeclarativeRepository, SqlDeclarativeRepository } from "./sql-declarative.ts";
+import { SqlDeclarativeRepository } from "./sql-declarative.ts";
 import { SqlJobRepository } from "./sql-jobs.ts";
 import type { JobRepository } from "../jobs/job-record.ts";
 import { SqlSpentRequestStates } from "./sql-request-states.ts";
@@ -11,10 +11,16 @@ import { SqlSigningKeyRepository } from "./sql-signing-keys.ts";
 import { SqlTokenRepository } from "./sql-tokens.ts";
 import { SqlSessionSnapshotRepository } from "./sql-session-snapshots.ts";
 import type { SessionSnapshotRepository } from "../sessions/session-view.ts";
-import { type LimitRepository, SqlLimitRepository } from "./sql-limits.ts";
-import { type RoleRepository, SqlRoleRepository } from "./sql-roles.ts";
+import { SqlLimitRepository } from "./sql-limits.ts";
+import { SqlRoleRepository } from "./sql-roles.ts";
 import type { SqlDriver } from "./sql-driver.ts";
-import type { BackendRepository, ChangeCounter, SigningKeyRepository, SpentRequestStates, Store, TokenRepository } from "./store.ts";
+import type { ChangeCounter, SpentRequestStates, Store } from "./store.ts";
+import type { SigningKeyRepository } from "../auth/signing-key-repository.ts";
+import type { TokenRepository } from "../auth/token-repository.ts";
+import type { BackendRepository } from "../backends/backend-repository.ts";
+import type { DeclarativeRepository } from "../declarative/declarative-repository.ts";
+import type { LimitRepository } from "../limits/limit-repository.ts";
+import type { RoleRepository } from "../policy/role-repository.ts";
 
 /** The Store over any SqlDriver: repositories are written once, in SQL both dialects accept. */
 export class SqlStore implements Store {

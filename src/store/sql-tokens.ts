@@ -1,8 +1,8 @@
 import type { TokenRecord } from "../auth/token-record.ts";
+import type { TokenRepository } from "../auth/token-repository.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import { bumpChange } from "./sql-changes.ts";
 import type { SqlDriver } from "./sql-driver.ts";
-import type { TokenRepository } from "./store.ts";
 
 interface TokenRow {
   jti: string;
