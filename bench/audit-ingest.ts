@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { AUDIT_DEFAULTS } from "../src/audit/audit-settings.ts";
+import { AUDIT_DEFAULTS } from "../src/config/audit-settings.ts";
 import { StoreAuditor } from "../src/audit/store-auditor.ts";
 import { verifyAllChains } from "../src/audit/verify-chains.ts";
 import { readEnv } from "../src/config/env.ts";

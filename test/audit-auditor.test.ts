@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { AUDIT_UNAVAILABLE_CODE, AuditUnavailableError } from "../src/audit/audit-errors.ts";
 import type { AuditAppend, AuditRepository } from "../src/audit/audit-repository.ts";
-import { AUDIT_DEFAULTS, type AuditSettings } from "../src/audit/audit-settings.ts";
+import { AUDIT_DEFAULTS, type AuditSettings } from "../src/config/audit-settings.ts";
 import type { AuditContext } from "../src/audit/auditor.ts";
 import { StoreAuditor } from "../src/audit/store-auditor.ts";
 import { markUnfinishedCalls } from "../src/audit/unfinished-calls.ts";

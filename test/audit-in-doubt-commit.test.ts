@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { AuditUnavailableError } from "../src/audit/audit-errors.ts";
 import type { AuditAppend, AuditRepository } from "../src/audit/audit-repository.ts";
-import { AUDIT_DEFAULTS } from "../src/audit/audit-settings.ts";
+import { AUDIT_DEFAULTS } from "../src/config/audit-settings.ts";
 import type { AuditContext } from "../src/audit/auditor.ts";
 import { StoreAuditor } from "../src/audit/store-auditor.ts";
 import { verifyAllChains } from "../src/audit/verify-chains.ts";

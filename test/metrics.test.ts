@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { AUDIT_DEFAULTS } from "../src/audit/audit-settings.ts";
+import { AUDIT_DEFAULTS } from "../src/config/audit-settings.ts";
 import { StoreAuditor } from "../src/audit/store-auditor.ts";
 import { issueToken } from "../src/auth/token-issuer.ts";
 import { AuditMetrics } from "../src/observability/audit-metrics.ts";

@@ -12,7 +12,7 @@ import { parseDatabaseUrl } from "../../src/store/database-url.ts";
 import { assertRoleName, assertSubject } from "../../src/policy/role-repository.ts";
 import type { CommandContext } from "../context.ts";
 import { VERSION } from "../version.ts";
-import { MAX_ISSUED_TOKEN_LIFETIME_MS } from "../../src/auth/auth-settings.ts";
+import { MAX_ISSUED_TOKEN_LIFETIME_MS } from "../../src/config/auth-settings.ts";
 
 export interface InitFlags {
   yes?: boolean;

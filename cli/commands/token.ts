@@ -7,7 +7,7 @@ import { assertRolesExist } from "../../src/policy/role-references.ts";
 import { confirmDestructive } from "../confirm.ts";
 import { type CommandContext, withStore } from "../context.ts";
 import { printJson, printTable } from "../output.ts";
-import { MAX_ISSUED_TOKEN_LIFETIME_MS } from "../../src/auth/auth-settings.ts";
+import { MAX_ISSUED_TOKEN_LIFETIME_MS } from "../../src/config/auth-settings.ts";
 
 const DEFAULT_TTL_MS = 3_600_000;
 const MAX_TTL_MS = MAX_ISSUED_TOKEN_LIFETIME_MS;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { AUDIT_DEFAULTS } from "./audit-settings.ts";
+import { AUDIT_DEFAULTS } from "../config/audit-settings.ts";
 import { REDACTED, capJson, createRedactor } from "./redact.ts";
 
 const JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImlhdCI6MTUxNjIzOTAyMn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";

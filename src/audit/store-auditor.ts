@@ -10,7 +10,7 @@ import { type ChainItem, type Head, type PendingRecord, sealBatch, unsealBatch }
 import { instanceFromHost, newChainId } from "./chain-identity.ts";
 import { markUnfinishedCalls } from "./unfinished-calls.ts";
 import { createRedactor } from "./redact.ts";
-import type { AuditSettings } from "./audit-settings.ts";
+import type { AuditSettings } from "../config/audit-settings.ts";
 
 /** What /readyz and logs say about the audit log. */
 export interface AuditHealth {

@@ -1,7 +1,7 @@
 import type { Logger } from "../log/logger.ts";
 import type { ChangeWatcher } from "../store/change-watcher.ts";
 import type { Store } from "../store/store.ts";
-import type { AuthSettings } from "./auth-settings.ts";
+import type { AuthSettings } from "../config/auth-settings.ts";
 import { KeyRing } from "./key-ring.ts";
 import { RequestAuthenticator } from "./request-authenticator.ts";
 import { RevocationList } from "./revocations.ts";

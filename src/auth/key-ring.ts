@@ -1,5 +1,5 @@
 import { type CryptoKey, type JWK, importJWK } from "jose";
-import type { SigningAlgorithm } from "./auth-settings.ts";
+import type { SigningAlgorithm } from "../config/auth-settings.ts";
 import type { SigningKeyRecord } from "./signing-key.ts";
 import { publicJwkOf } from "./signing-keys.ts";
 

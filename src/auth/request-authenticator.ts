@@ -1,7 +1,7 @@
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { ANONYMOUS, type Principal } from "./principal.ts";
 import { AuthFailure } from "./auth-failure.ts";
-import type { AuthMode } from "./auth-settings.ts";
+import type { AuthMode } from "../config/auth-settings.ts";
 import { MAX_TOKEN_BYTES, type TokenVerifier } from "./token-verifier.ts";
 import { TOKEN_NOT_KEPT } from "./verified-token.ts";
 

@@ -1,4 +1,4 @@
-import { MAX_CLOCK_SKEW_SEC } from "./auth-settings.ts";
+import { MAX_CLOCK_SKEW_SEC } from "../config/auth-settings.ts";
 
 /**
  * The jtis of revoked tokens, held in memory so that checking one is a Set lookup. Reloaded when

@@ -1,5 +1,5 @@
 import type { JWK } from "jose";
-import type { SigningAlgorithm } from "./auth-settings.ts";
+import type { SigningAlgorithm } from "../config/auth-settings.ts";
 
 /**
  * One of the gateway's signing keys as the store holds it. The private half is stored so that

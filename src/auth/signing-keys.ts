@@ -1,6 +1,6 @@
 import { type JWK, calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
 import type { Store } from "../store/store.ts";
-import type { SigningAlgorithm } from "./auth-settings.ts";
+import type { SigningAlgorithm } from "../config/auth-settings.ts";
 import { type SigningKeyRecord, activeKey } from "./signing-key.ts";
 
 /**

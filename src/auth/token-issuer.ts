@@ -1,6 +1,6 @@
 import { SignJWT, importJWK } from "jose";
 import type { Store } from "../store/store.ts";
-import type { AuthSettings } from "./auth-settings.ts";
+import type { AuthSettings } from "../config/auth-settings.ts";
 import { ensureActiveSigningKey } from "./signing-keys.ts";
 import type { TokenRecord } from "./token-record.ts";
 

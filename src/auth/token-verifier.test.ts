@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { SignJWT, importJWK } from "jose";
 import { AuthFailure, type AuthFailureReason } from "./auth-failure.ts";
-import { type AuthSettings, AUTH_DEFAULTS, MAX_ISSUED_TOKEN_LIFETIME_MS } from "./auth-settings.ts";
+import { type AuthSettings, AUTH_DEFAULTS, MAX_ISSUED_TOKEN_LIFETIME_MS } from "../config/auth-settings.ts";
 import { KeyRing } from "./key-ring.ts";
 import { RevocationList } from "./revocations.ts";
 import type { SigningKeyRecord } from "./signing-key.ts";

@@ -2,7 +2,7 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import type { Principal } from "./principal.ts";
 import { AuthFailure } from "./auth-failure.ts";
-import type { AuthSettings, ExternalIdpSettings } from "./auth-settings.ts";
+import type { AuthSettings, ExternalIdpSettings } from "../config/auth-settings.ts";
 import { rolesFrom, subjectFrom } from "./claims.ts";
 import type { KeyRing } from "./key-ring.ts";
 import type { RevocationList } from "./revocations.ts";

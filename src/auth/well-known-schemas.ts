@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SIGNING_ALGORITHMS } from "./auth-settings.ts";
+import { SIGNING_ALGORITHMS } from "../config/auth-settings.ts";
 
 /**
  * Bodies of the open /.well-known documents: well-known.ts types its answers with these, and

@@ -1,4 +1,4 @@
-import type { AuthSettings } from "./auth-settings.ts";
+import type { AuthSettings } from "../config/auth-settings.ts";
 import type { KeyRing } from "./key-ring.ts";
 import type { ProtectedResourceMetadata } from "./well-known-schemas.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { AUDIT_DEFAULTS } from "../audit/audit-settings.ts";
+import { AUDIT_DEFAULTS } from "./audit-settings.ts";
 import { ConfigError } from "../errors.ts";
 import { parseDuration } from "./duration.ts";
 import { readEnv } from "./env.ts";

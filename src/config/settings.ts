@@ -1,6 +1,6 @@
-import { type AuditSettings, resolveAuditSettings } from "../audit/audit-settings.ts";
-import { type AuthSettings, resolveAuthSettings } from "../auth/auth-settings.ts";
-import { type JobSettings, resolveJobSettings } from "../jobs/job-settings.ts";
+import { type AuditSettings, resolveAuditSettings } from "./audit-settings.ts";
+import { type AuthSettings, resolveAuthSettings } from "./auth-settings.ts";
+import { type JobSettings, resolveJobSettings } from "./job-settings.ts";
 import { ConfigError } from "../errors.ts";
 import { JSON_BUDGET_DEFAULTS, type JsonBudget } from "../json/json-budget.ts";
 import { parseDuration } from "./duration.ts";

@@ -5,7 +5,7 @@ import { formatSize } from "../config/size.ts";
 import { plainMessage } from "../protocol/gateway-errors.ts";
 import type { JobBackends } from "./job-backends.ts";
 import type { JobOutcome, JobProgress, JobRecord } from "./job-record.ts";
-import type { JobSettings } from "./job-settings.ts";
+import type { JobSettings } from "../config/job-settings.ts";
 
 /** What a run reports while it goes. */
 export interface RunCallbacks {

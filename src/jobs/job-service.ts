@@ -12,7 +12,7 @@ import type { PolicyEngine } from "../policy/policy-engine.ts";
 import { currentTrace } from "../observability/trace-propagation.ts";
 import type { JobBackends } from "./job-backends.ts";
 import { type JobOrigin, type JobRecord, type JobRepository, type JobStatus, TERMINAL_STATUSES } from "./job-record.ts";
-import type { JobSettings } from "./job-settings.ts";
+import type { JobSettings } from "../config/job-settings.ts";
 import type { JobWorkerPool } from "./job-worker-pool.ts";
 import { decodeCursor, encodeCursor } from "./job-views.ts";
 

@@ -5,7 +5,7 @@ import { continueTrace } from "../observability/trace-propagation.ts";
 import type { Logger } from "../log/logger.ts";
 import type { JobOutcome, JobProgress, JobRecord, JobRepository } from "./job-record.ts";
 import { type JobRunner, jobErrorOf } from "./job-runner.ts";
-import type { JobSettings } from "./job-settings.ts";
+import type { JobSettings } from "../config/job-settings.ts";
 
 /** How often an idle pool looks for jobs another replica (or the CLI) queued; local submits wake it at once. */
 const IDLE_POLL_MS = 250;

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import type { AuthSettings } from "../auth/auth-settings.ts";
+import type { AuthSettings } from "../config/auth-settings.ts";
 import { activeKey } from "../auth/signing-key.ts";
 import { ensureActiveSigningKey } from "../auth/signing-keys.ts";
 import { issueToken } from "../auth/token-issuer.ts";

@@ -1,5 +1,5 @@
 import type { JWK } from "jose";
-import type { SigningAlgorithm } from "../auth/auth-settings.ts";
+import type { SigningAlgorithm } from "../config/auth-settings.ts";
 import { type SigningKeyRecord, activeKey } from "../auth/signing-key.ts";
 import type { SigningKeyRepository } from "../auth/signing-key-repository.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";

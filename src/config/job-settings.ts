@@ -1,6 +1,6 @@
-import { parseDuration } from "../config/duration.ts";
-import { type EnvSettings, variableName } from "../config/env.ts";
-import { parseSize } from "../config/size.ts";
+import { parseDuration } from "./duration.ts";
+import { type EnvSettings, variableName } from "./env.ts";
+import { parseSize } from "./size.ts";
 import { ConfigError } from "../errors.ts";
 
 /** The jobs' defaults, in one place. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { readEnv } from "../config/env.ts";
+import { readEnv } from "./env.ts";
 import { ConfigError } from "../errors.ts";
 import { resolveAuthSettings } from "./auth-settings.ts";
 

@@ -1,5 +1,5 @@
 import { ConfigError } from "../errors.ts";
-import { type EnvSettings, variableName } from "../config/env.ts";
+import { type EnvSettings, variableName } from "./env.ts";
 
 /** The audit log's defaults, in one place. */
 export const AUDIT_DEFAULTS = {

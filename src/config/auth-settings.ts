@@ -1,6 +1,6 @@
 import { ConfigError } from "../errors.ts";
-import { formatDuration, parseDuration } from "../config/duration.ts";
-import { type EnvSettings, variableName } from "../config/env.ts";
+import { formatDuration, parseDuration } from "./duration.ts";
+import { type EnvSettings, variableName } from "./env.ts";
 
 export const AUTH_MODES = ["required", "off"] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
