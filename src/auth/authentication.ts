@@ -1,8 +1,9 @@
 import type { Logger } from "../log/logger.ts";
-import type { ChangeWatcher } from "../store/change-watcher.ts";
-import type { Store } from "../store/store.ts";
+import type { ChangeSource } from "../changes/change-topics.ts";
 import type { AuthSettings } from "../config/auth-settings.ts";
 import { KeyRing } from "./key-ring.ts";
+import type { SigningKeyRepository } from "./signing-key-repository.ts";
+import type { TokenRepository } from "./token-repository.ts";
 import { RequestAuthenticator } from "./request-authenticator.ts";
 import { RevocationList } from "./revocations.ts";
 import { activeKey } from "./signing-key.ts";
@@ -38,7 +39,7 @@ const EXPIRY_CHECK_MS = 5_000;
  * `token revoke` from the CLI or another replica applies within a second. Call before
  * watcher.start(), which performs the first load.
  */
-export async function createAuthentication(auth: AuthSettings, store: Store, logger: Logger, watcher: ChangeWatcher): Promise<Authentication> {
+export async function createAuthentication(auth: AuthSettings, store: { readonly signingKeys: SigningKeyRepository; readonly tokens: TokenRepository }, logger: Logger, watcher: ChangeSource): Promise<Authentication> {
   await ensureActiveSigningKey(store, auth.signingAlg);
   const keys = new KeyRing();
   const revocations = new RevocationList();

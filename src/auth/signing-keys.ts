@@ -1,7 +1,10 @@
 import { type JWK, calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
-import type { Store } from "../store/store.ts";
 import type { SigningAlgorithm } from "../config/auth-settings.ts";
 import { type SigningKeyRecord, activeKey } from "./signing-key.ts";
+import type { SigningKeyRepository } from "./signing-key-repository.ts";
+
+/** The part of the store that holds signing keys. */
+type KeyStore = { readonly signingKeys: SigningKeyRepository };
 
 /**
  * Generates a key pair for signing the gateway's tokens; its kid is the RFC 7638 thumbprint. A
@@ -25,14 +28,14 @@ export async function generateSigningKey(alg: SigningAlgorithm, now = Date.now()
  * The active signing key, created first if there is none (first `serve` or `token issue` on a
  * fresh database). Safe when several processes start at once: exactly one key is kept.
  */
-export async function ensureActiveSigningKey(store: Store, alg: SigningAlgorithm): Promise<SigningKeyRecord> {
+export async function ensureActiveSigningKey(store: KeyStore, alg: SigningAlgorithm): Promise<SigningKeyRecord> {
   const existing = activeKey(await store.signingKeys.list());
   if (existing) return existing;
   return store.signingKeys.addIfNoneActive(await generateSigningKey(alg));
 }
 
 /** `mcpgw key rotate`: a new active key; older keys keep verifying until retired. */
-export async function rotateSigningKey(store: Store, alg: SigningAlgorithm): Promise<SigningKeyRecord> {
+export async function rotateSigningKey(store: KeyStore, alg: SigningAlgorithm): Promise<SigningKeyRecord> {
   const key = await generateSigningKey(alg);
   await store.signingKeys.add(key);
   return key;

@@ -1,7 +1,8 @@
 import { SignJWT, importJWK } from "jose";
-import type { Store } from "../store/store.ts";
 import type { AuthSettings } from "../config/auth-settings.ts";
+import type { SigningKeyRepository } from "./signing-key-repository.ts";
 import { ensureActiveSigningKey } from "./signing-keys.ts";
+import type { TokenRepository } from "./token-repository.ts";
 import type { TokenRecord } from "./token-record.ts";
 
 export interface TokenRequest {
@@ -22,7 +23,7 @@ export interface IssuedToken {
  * claims. The record is written before the token is returned, so every token that exists can be
  * listed and revoked.
  */
-export async function issueToken(store: Store, auth: Pick<AuthSettings, "tokenIssuer" | "tokenAudience" | "signingAlg">, request: TokenRequest, now = Date.now()): Promise<IssuedToken> {
+export async function issueToken(store: { readonly signingKeys: SigningKeyRepository; readonly tokens: TokenRepository }, auth: Pick<AuthSettings, "tokenIssuer" | "tokenAudience" | "signingAlg">, request: TokenRequest, now = Date.now()): Promise<IssuedToken> {
   const key = await ensureActiveSigningKey(store, auth.signingAlg);
   const privateKey = await importJWK(key.privateJwk, key.alg);
   const jti = crypto.randomUUID();

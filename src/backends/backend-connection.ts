@@ -13,7 +13,7 @@ import { formatDuration } from "../config/duration.ts";
 import { describeError } from "../errors.ts";
 import { backendTimeout, backendUnavailable } from "../protocol/gateway-errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { outsideTrace } from "../observability/trace-propagation.ts";
+import { outsideTrace } from "../tracing/trace-propagation.ts";
 import type { BackendSpec } from "./backend-spec.ts";
 import { type BackendEra, type BackendLink, type BackendListener, openBackendLink } from "./backend-link.ts";
 import type { DirectRequestOptions } from "./direct-requests.ts";

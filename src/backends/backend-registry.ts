@@ -1,6 +1,6 @@
 import type { Logger } from "../log/logger.ts";
-import type { ChangeWatcher } from "../store/change-watcher.ts";
-import type { Store } from "../store/store.ts";
+import type { ChangeSource } from "../changes/change-topics.ts";
+import type { BackendRepository } from "./backend-repository.ts";
 import type { BackendSpec } from "./backend-spec.ts";
 
 /**
@@ -12,9 +12,9 @@ export class BackendRegistry {
   private readonly listeners = new Set<(changed: BackendSpec[], removed: string[]) => void>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: { readonly backends: BackendRepository },
     private readonly logger: Logger,
-    watcher: ChangeWatcher,
+    watcher: ChangeSource,
   ) {
     watcher.on("backends", () => this.reload());
   }

@@ -1,5 +1,5 @@
 import type { ClientCapabilities, Implementation, Request, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
-import { currentTrace } from "../observability/trace-propagation.ts";
+import { currentTrace } from "../tracing/trace-propagation.ts";
 import { META, MODERN_VERSION, ModernErrorCode } from "../protocol/modern.ts";
 
 /**

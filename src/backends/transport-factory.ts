@@ -8,7 +8,7 @@ import { BunStdioTransport, DEFAULT_MAX_MESSAGE_BYTES } from "./bun-stdio-transp
 import { sizeLimitedFetch } from "./size-limited-fetch.ts";
 import { ModernHttpTransport } from "./modern-http-transport.ts";
 import { StreamableHttpTransport } from "./streamable-http-transport.ts";
-import { tracePropagatingFetch } from "../observability/trace-propagation.ts";
+import { tracePropagatingFetch } from "../tracing/trace-propagation.ts";
 import { resolveSecretRefs } from "./secret-refs.ts";
 
 export interface BackendTransportOptions {

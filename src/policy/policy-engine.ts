@@ -1,16 +1,16 @@
 import type { Logger } from "../log/logger.ts";
-import type { ChangeWatcher } from "../store/change-watcher.ts";
-import type { Store } from "../store/store.ts";
+import type { ChangeSource } from "../changes/change-topics.ts";
 import { Policy } from "./policy.ts";
+import type { RoleRepository } from "./role-repository.ts";
 
 /** The policy in force: compiled from the store at start and recompiled when roles or grants change. */
 export class PolicyEngine {
   private policy = new Policy({ roles: [], bindings: [] });
 
   constructor(
-    private readonly store: Store,
+    private readonly store: { readonly roles: RoleRepository },
     private readonly logger: Logger,
-    watcher: ChangeWatcher,
+    watcher: ChangeSource,
   ) {
     watcher.on("policy", () => this.reload());
   }

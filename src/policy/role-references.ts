@@ -1,8 +1,8 @@
 import { NotFoundError } from "../errors.ts";
-import type { Store } from "../store/store.ts";
 import { globToRegExp } from "./glob.ts";
 import { formatPermission } from "./permission.ts";
 import type { RoleDefinition, RoleRule } from "./policy.ts";
+import type { RoleRepository } from "./role-repository.ts";
 
 /**
  * What roles and tokens refer to, checked where they are written (the CLI) and afterwards (the
@@ -40,13 +40,13 @@ export function allowsEverything(role: Pick<RoleDefinition, "rules">): boolean {
 }
 
 /** The names among `roles` that no role in the store has. */
-export async function unknownRoles(store: Store, roles: readonly string[]): Promise<string[]> {
+export async function unknownRoles(store: { readonly roles: RoleRepository }, roles: readonly string[]): Promise<string[]> {
   const known = new Set((await store.roles.list()).map((role) => role.name));
   return [...new Set(roles)].filter((role) => !known.has(role));
 }
 
 /** Refuses to mint a token with a role that does not exist: the token would be refused everything that role was meant to allow. */
-export async function assertRolesExist(store: Store, roles: readonly string[]): Promise<void> {
+export async function assertRolesExist(store: { readonly roles: RoleRepository }, roles: readonly string[]): Promise<void> {
   const unknown = await unknownRoles(store, roles);
   if (unknown.length === 0) return;
   const named = unknown.map((role) => `"${role}"`).join(", ");

@@ -1,6 +1,7 @@
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import type { ChangeTopic, Store } from "./store.ts";
+import type { ChangeSource, ChangeTopic } from "../changes/change-topics.ts";
+import type { Store } from "./store.ts";
 
 const POLL_MS = 500;
 
@@ -9,7 +10,7 @@ const POLL_MS = 500;
  * query of the change counter every 500 ms, and each topic's listeners run when its version
  * moves — so CLI changes apply within a second without a restart, on SQLite and Postgres alike.
  */
-export class ChangeWatcher {
+export class ChangeWatcher implements ChangeSource {
   private readonly listeners = new Map<ChangeTopic, (() => Promise<void>)[]>();
   private versions: Partial<Record<ChangeTopic, number>> = {};
   private timer: ReturnType<typeof setInterval> | undefined;

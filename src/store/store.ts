@@ -10,9 +10,8 @@ import type { SessionSnapshotRepository } from "../sessions/session-view.ts";
 import type { MigrationStatus } from "./migrations.ts";
 import type { Dialect } from "./sql-driver.ts";
 
-/** Topics whose version a write bumps, so running gateways know to reload that part. */
-export const CHANGE_TOPICS = ["backends", "policy", "tokens", "limits", "keys"] as const;
-export type ChangeTopic = (typeof CHANGE_TOPICS)[number];
+export { CHANGE_TOPICS, type ChangeTopic } from "../changes/change-topics.ts";
+import type { ChangeTopic } from "../changes/change-topics.ts";
 
 /**
  * The requestStates (sealed MCP 2026-07-28 input_required state, src/front/request-state-seal.ts)
