@@ -8,7 +8,7 @@ import { ObservingAuditor } from "./observability/observing-auditor.ts";
 import { AuditMetrics } from "./observability/audit-metrics.ts";
 import { registerProcessMetrics } from "./observability/process-metrics.ts";
 import { BackendHealthMetrics } from "./observability/backend-health-metrics.ts";
-import { handleTraced } from "./observability/trace-propagation.ts";
+import { handleTraced } from "./tracing/trace-propagation.ts";
 import { StoreAuditor } from "./audit/store-auditor.ts";
 import { UnauthenticatedFloodGuard } from "./audit/unauthenticated-flood.ts";
 import type { Auditor } from "./audit/auditor.ts";

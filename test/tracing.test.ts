@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { boundedTracestate, parseTraceparent, traceFromHeaders } from "../src/observability/trace-context.ts";
+import { boundedTracestate, parseTraceparent, traceFromHeaders } from "../src/tracing/trace-context.ts";
 import { capturingLogger } from "./helpers/auth-tokens.ts";
 import { REPO_ROOT } from "./helpers/cli.ts";
 import { BUN, NODE_MODULES, type TestGateway, startTestGateway } from "./helpers/gateway.ts";

@@ -8,7 +8,7 @@ import type { AuthOutcome, RequestAuthenticator } from "../auth/request-authenti
 import { UNAUTHENTICATED_CODE, unauthorizedResponse } from "../auth/unauthorized-response.ts";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { currentTrace, handleTraced } from "../observability/trace-propagation.ts";
+import { currentTrace, handleTraced } from "../tracing/trace-propagation.ts";
 import { FrontSession, type FrontSessionDeps, type SessionRoute } from "./front-session.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "../protocol/gateway-errors.ts";
 import type { JsonBudget } from "../json/json-budget.ts";

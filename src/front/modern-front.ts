@@ -4,7 +4,7 @@ import type { BackendPool, SessionSink } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { continueTrace } from "../observability/trace-propagation.ts";
+import { continueTrace } from "../tracing/trace-propagation.ts";
 import type { ClientRequestExtra, Pipeline, SessionRoute } from "../pipeline/caller-session.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { PolicyEngine } from "../policy/policy-engine.ts";

@@ -9,7 +9,7 @@ import { limit } from "../pipeline/limit.ts";
 import type { Principal } from "../auth/principal.ts";
 import { Refusal } from "../pipeline/refusal.ts";
 import type { PolicyEngine } from "../policy/policy-engine.ts";
-import { currentTrace } from "../observability/trace-propagation.ts";
+import { currentTrace } from "../tracing/trace-propagation.ts";
 import type { JobBackends } from "./job-backends.ts";
 import { type JobOrigin, type JobRecord, type JobRepository, type JobStatus, TERMINAL_STATUSES } from "./job-record.ts";
 import type { JobSettings } from "../config/job-settings.ts";

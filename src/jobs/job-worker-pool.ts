@@ -1,7 +1,7 @@
 import type { AuditEntry, AuditOutcome, AuditStatus, Auditor } from "../audit/auditor.ts";
 import { describeError } from "../errors.ts";
 import { GatewayErrorCode } from "../protocol/gateway-errors.ts";
-import { continueTrace } from "../observability/trace-propagation.ts";
+import { continueTrace } from "../tracing/trace-propagation.ts";
 import type { Logger } from "../log/logger.ts";
 import type { JobOutcome, JobProgress, JobRecord, JobRepository } from "./job-record.ts";
 import { type JobRunner, jobErrorOf } from "./job-runner.ts";

@@ -1,8 +1,8 @@
 import type { AuditContext, AuditEntry, AuditOutcome, Auditor } from "../audit/auditor.ts";
 import type { Logger } from "../log/logger.ts";
 import { Counter, Histogram, type MetricsRegistry } from "./metrics.ts";
-import type { TraceContext } from "./trace-context.ts";
-import { currentTrace } from "./trace-propagation.ts";
+import type { TraceContext } from "../tracing/trace-context.ts";
+import { currentTrace } from "../tracing/trace-propagation.ts";
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
