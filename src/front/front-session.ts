@@ -26,7 +26,7 @@ import { BackendPool, type SessionSink } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { prefixUri, splitUri } from "./aggregate-names.ts";
+import { prefixUri, splitUri } from "../pipeline/aggregate-names.ts";
 import type { SessionView } from "../sessions/session-view.ts";
 import { unknownBackend, withPlainMessage } from "../protocol/gateway-errors.ts";
 import { mergeCapabilities } from "./merge-capabilities.ts";

@@ -1,6 +1,6 @@
 import type { JSONRPCMessage, JSONRPCNotification, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
-import { type JsonBudget, type JsonBudgetExcess, exceedsJsonBudget } from "../json/json-budget.ts";
-import { type BodyLimits, readBodyText } from "./body-reader.ts";
+import { BUDGET_HINTS, type JsonBudget, exceedsJsonBudget } from "../json/json-budget.ts";
+import { type BodyLimits, readBodyText } from "../http/body-reader.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "../protocol/gateway-errors.ts";
 
 /** A refused body: the response to send, and what the audit record says about it. */
@@ -21,15 +21,8 @@ function refuse(status: number, code: number, reason: string, headers: Record<st
   return { ok: false, response, code, reason, ...seen };
 }
 
-/** What the caller (or the operator) can do about each bound of the JSON budget. */
-export const BUDGET_HINTS = {
-  depth: " (the bound is MCPGW_MAX_JSON_DEPTH)",
-  items: " (the bound is MCPGW_MAX_JSON_ITEMS)",
-  number: "",
-} satisfies Record<JsonBudgetExcess["bound"], string>;
-
 /**
- * Reads one JSON-RPC message from a POST body (body-reader.ts: 413 past the size bound, 408 past
+ * Reads one JSON-RPC message from a POST body (src/http/body-reader.ts: 413 past the size bound, 408 past
  * the time bound). A body that would cost far
  * more than its size (see json-budget.ts) is refused before it is parsed. Batches (arrays) were
  * removed from MCP in 2025-06-18 and are refused here, before the SDK transport (which still

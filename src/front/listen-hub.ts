@@ -8,7 +8,7 @@ import type { Logger } from "../log/logger.ts";
 import type { SessionRoute } from "../pipeline/caller-session.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { PolicyEngine } from "../policy/policy-engine.ts";
-import { prefixUri, splitUri } from "./aggregate-names.ts";
+import { prefixUri, splitUri } from "../pipeline/aggregate-names.ts";
 import { EventWriter, SSE_HEADERS } from "./event-writer.ts";
 import { META } from "../protocol/modern.ts";
 

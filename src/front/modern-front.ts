@@ -22,7 +22,7 @@ import { rateLimitHeaders } from "./json-fast-path.ts";
 import { mergeCapabilities } from "./merge-capabilities.ts";
 import { META, ModernErrorCode } from "../protocol/modern.ts";
 import { ALL_VERSIONS, type ModernRefusal, type ModernRequest, checkModernRequest, paramHeaderMismatch } from "./modern-request.ts";
-import { splitName } from "./aggregate-names.ts";
+import { splitName } from "../pipeline/aggregate-names.ts";
 import { NO_CAPABILITIES, StatelessCall, type StatelessCallDeps } from "./stateless-call.ts";
 
 export interface ModernFrontDeps {

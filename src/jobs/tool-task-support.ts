@@ -1,4 +1,4 @@
-import { splitName } from "../front/aggregate-names.ts";
+import { splitName } from "../pipeline/aggregate-names.ts";
 import type { SessionRoute } from "../pipeline/caller-session.ts";
 
 /**

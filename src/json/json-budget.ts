@@ -55,6 +55,13 @@ function isNumberChar(c: number): boolean {
 /** Largest top-level id or method kept from a refused message (only to name it in the error). */
 const MAX_CAPTURED = 200;
 
+/** What the caller (or the operator) can do about each bound of the JSON budget. */
+export const BUDGET_HINTS = {
+  depth: " (the bound is MCPGW_MAX_JSON_DEPTH)",
+  items: " (the bound is MCPGW_MAX_JSON_ITEMS)",
+  number: "",
+} satisfies Record<JsonBudgetExcess["bound"], string>;
+
 /**
  * Measures `text` against the budget; undefined when it is within it. Malformed JSON is not this
  * function's concern (JSON.parse reports it after): the scan only needs to stay linear whatever

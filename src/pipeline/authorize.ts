@@ -1,5 +1,5 @@
 import type { Request, Result } from "@modelcontextprotocol/sdk/types.js";
-import { splitName, splitUri } from "../front/aggregate-names.ts";
+import { splitName, splitUri } from "./aggregate-names.ts";
 import type { CallerSession } from "./caller-session.ts";
 import { GatewayErrorCode } from "../protocol/gateway-errors.ts";
 import type { TargetKind } from "../policy/permission.ts";

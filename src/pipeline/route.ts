@@ -1,5 +1,5 @@
 import { ErrorCode, type LoggingLevel, LoggingLevelSchema, McpError, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
-import { prefixContentUris, prefixName, prefixUri, splitName, splitUri } from "../front/aggregate-names.ts";
+import { prefixContentUris, prefixName, prefixUri, splitName, splitUri } from "./aggregate-names.ts";
 import type { CallerSession, ClientRequestExtra } from "./caller-session.ts";
 import type { TargetKind } from "../policy/permission.ts";
 import { aggregateList } from "./aggregate-list.ts";
