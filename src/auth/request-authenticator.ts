@@ -1,6 +1,7 @@
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { ANONYMOUS, type Principal } from "./principal.ts";
 import { AuthFailure } from "./auth-failure.ts";
+import { contextAuthInfo } from "./request-context.ts";
 import type { AuthMode } from "../config/auth-settings.ts";
 import { MAX_TOKEN_BYTES, type TokenVerifier } from "./token-verifier.ts";
 import { TOKEN_NOT_KEPT } from "./verified-token.ts";
@@ -16,7 +17,7 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 const ANONYMOUS_OUTCOME: AuthOutcome = Object.freeze({
   ok: true,
   principal: ANONYMOUS,
-  authInfo: Object.freeze({ token: TOKEN_NOT_KEPT, clientId: ANONYMOUS.subject, scopes: [], extra: { principal: ANONYMOUS, source: "none" } }),
+  authInfo: Object.freeze(contextAuthInfo({ token: TOKEN_NOT_KEPT, clientId: ANONYMOUS.subject, scopes: [] }, { principal: ANONYMOUS, source: "none" })),
 });
 
 /**

@@ -2,6 +2,7 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import type { Principal } from "./principal.ts";
 import { AuthFailure } from "./auth-failure.ts";
+import { contextAuthInfo } from "./request-context.ts";
 import type { AuthSettings, ExternalIdpSettings } from "../config/auth-settings.ts";
 import { rolesFrom, subjectFrom } from "./claims.ts";
 import type { KeyRing } from "./key-ring.ts";
@@ -156,13 +157,10 @@ export class TokenVerifier {
       ...(kid !== undefined && { kid }),
       ...(jti !== undefined && { jti }),
       validUntilMs,
-      authInfo: {
-        token: TOKEN_NOT_KEPT,
-        clientId: principal.subject,
-        scopes: principal.roles,
-        expiresAt: payload.exp as number,
-        extra: { principal, source, ...(jti !== undefined && { jti }) },
-      },
+      authInfo: contextAuthInfo(
+        { token: TOKEN_NOT_KEPT, clientId: principal.subject, scopes: principal.roles, expiresAt: payload.exp as number },
+        { principal, source, ...(jti !== undefined && { jti }) },
+      ),
     };
     this.issued.set(verified.authInfo, verified);
     return verified;

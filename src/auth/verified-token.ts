@@ -13,7 +13,7 @@ export interface VerifiedToken {
   jti?: string;
   /** Until when it may be used: exp plus the clock skew, in epoch ms. */
   validUntilMs: number;
-  /** Handed to the SDK transport; handlers find the principal in authInfo.extra.principal. */
+  /** Handed to the SDK transport; its extra is the RequestContext (request-context.ts). */
   authInfo: AuthInfo;
 }
 

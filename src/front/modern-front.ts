@@ -7,6 +7,7 @@ import type { Logger } from "../log/logger.ts";
 import { continueTrace } from "../tracing/trace-propagation.ts";
 import type { ClientRequestExtra, Pipeline, SessionRoute } from "../pipeline/caller-session.ts";
 import type { Principal } from "../auth/principal.ts";
+import { principalOf } from "../auth/request-context.ts";
 import type { PolicyEngine } from "../policy/policy-engine.ts";
 import { InputBridge } from "./input-bridge.ts";
 import { RelayedInputStates } from "./relayed-input-state.ts";
@@ -132,7 +133,7 @@ export class ModernFront {
       case "server/discover":
         return this.discover(route, checked);
       case "subscriptions/listen":
-        return this.listeners.listen(route, authInfo.extra?.principal as Principal | undefined, authInfo, checked.message);
+        return this.listeners.listen(route, principalOf(authInfo), authInfo, checked.message);
       default:
         return this.call(request, route, authInfo, checked);
     }
@@ -186,7 +187,7 @@ export class ModernFront {
       const refusal = checking instanceof Promise ? await checking : checking;
       if (refusal) return rpcError(refusal.status, message.id, refusal.code, refusal.message);
     }
-    const principal = authInfo.extra?.principal as Principal | undefined;
+    const principal = principalOf(authInfo);
     const streamed = meta.progressToken !== undefined || checked.logLevel !== undefined;
     const caller = new StatelessCall(route, checked.version, checked.clientInfo, checked.capabilities, checked.logLevel, this.deps.logger, this.callDeps, declaresTasks(checked.capabilities) ? this.deps.jobs : undefined);
     const forwarded = message.params ? { method: message.method, params: message.params } : { method: message.method };

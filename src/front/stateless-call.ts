@@ -4,7 +4,7 @@ import type { BackendRegistry } from "../backends/backend-registry.ts";
 import type { JobService } from "../jobs/job-service.ts";
 import type { Logger } from "../log/logger.ts";
 import type { CallerSession, ClientRequestExtra, Sharer, SessionRoute } from "../pipeline/caller-session.ts";
-import type { Principal } from "../auth/principal.ts";
+import { principalOf } from "../auth/request-context.ts";
 import { unknownBackend } from "../protocol/gateway-errors.ts";
 import type { InputBridge } from "./input-bridge.ts";
 import { forLegacyBackend } from "./legacy-request.ts";
@@ -108,5 +108,5 @@ export class StatelessCall implements CallerSession {
 }
 
 function subjectOf(extra: ClientRequestExtra): string {
-  return (extra.authInfo?.extra?.principal as Principal | undefined)?.subject ?? "anonymous";
+  return principalOf(extra.authInfo)?.subject ?? "anonymous";
 }

@@ -16,6 +16,7 @@ import { ChangeWatcher } from "../store/change-watcher.ts";
 import type { Store } from "../store/store.ts";
 import { hostname } from "node:os";
 import { OPERATOR_CLIENT_NAME, OperatorCaller } from "./operator-caller.ts";
+import { contextAuthInfo } from "../auth/request-context.ts";
 
 export interface OperatorGatewayOptions {
   /** An open store whose schema is current; the caller closes it. */
@@ -95,7 +96,7 @@ export class OperatorGateway {
     const extra = {
       signal,
       requestId: `cli-${crypto.randomUUID()}`,
-      authInfo: { token: "", clientId: OPERATOR_CLIENT_NAME, scopes: [], extra: { principal } },
+      authInfo: contextAuthInfo({ token: "", clientId: OPERATOR_CLIENT_NAME, scopes: [] }, { principal, source: "operator" }),
       sendNotification: async () => undefined,
       sendRequest: async () => {
         throw new Error("mcpgw call answers no requests from a backend");
