@@ -33,7 +33,9 @@ import { mergeCapabilities } from "./merge-capabilities.ts";
 import { MemoryEventStore } from "./memory-event-store.ts";
 import type { JobService } from "../jobs/job-service.ts";
 import type { CallerSession, ClientRequestExtra, Pipeline, SessionRoute } from "../pipeline/caller-session.ts";
-import { TASKS_CAPABILITY } from "../jobs/task-methods.ts";
+import { TASKS_CAPABILITY } from "../tasks/task-methods.ts";
+import { taskRouting } from "../tasks/task-routing.ts";
+import type { TaskRouting } from "../pipeline/route.ts";
 
 /**
  * Results are relayed as they are, so the only check is that one is an object: a full zod parse of
@@ -185,9 +187,9 @@ export class FrontSession implements SessionSink, CallerSession {
   /** Connections of its own open on first use; lists go over connections shared by clients with the same capabilities. */
   private lazyConnections = false;
 
-  /** The job service when the gateway offers MCP Tasks. */
-  get jobs(): JobService | undefined {
-    return this.deps.jobs;
+  /** MCP Tasks, when the gateway offers them. */
+  get tasks(): TaskRouting | undefined {
+    return taskRouting(this.deps.jobs, "legacy");
   }
 
   /** Backends this session can reach, by name: the one of its route, or every registered backend. */

@@ -13,7 +13,8 @@ import { InputBridge } from "./input-bridge.ts";
 import { RelayedInputStates } from "./relayed-input-state.ts";
 import { ListenHub } from "./listen-hub.ts";
 import type { JobService } from "../jobs/job-service.ts";
-import { MODERN_TASK_METHODS, TASKS_EXTENSION, declaresTasks, missingTasksCapability } from "../jobs/modern-task-methods.ts";
+import { taskRouting } from "../tasks/task-routing.ts";
+import { MODERN_TASK_METHODS, TASKS_EXTENSION, declaresTasks, missingTasksCapability } from "../tasks/modern-task-methods.ts";
 import type { RequestStateSealer } from "./request-state-seal.ts";
 import { Refusal } from "../pipeline/refusal.ts";
 import { EventWriter, SSE_HEADERS } from "./event-writer.ts";
@@ -189,7 +190,7 @@ export class ModernFront {
     }
     const principal = principalOf(authInfo);
     const streamed = meta.progressToken !== undefined || checked.logLevel !== undefined;
-    const caller = new StatelessCall(route, checked.version, checked.clientInfo, checked.capabilities, checked.logLevel, this.deps.logger, this.callDeps, declaresTasks(checked.capabilities) ? this.deps.jobs : undefined);
+    const caller = new StatelessCall(route, checked.version, checked.clientInfo, checked.capabilities, checked.logLevel, this.deps.logger, this.callDeps, taskRouting(declaresTasks(checked.capabilities) ? this.deps.jobs : undefined, "modern"));
     const forwarded = message.params ? { method: message.method, params: message.params } : { method: message.method };
     if (!streamed) {
       // The hot path: the request's own signal aborts when the client goes away, nothing more is needed.

@@ -1,7 +1,7 @@
 import type { ClientCapabilities, Implementation, LoggingLevel, Progress, Request, Result } from "@modelcontextprotocol/sdk/types.js";
 import { BackendPool, type SessionSink } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";
-import type { JobService } from "../jobs/job-service.ts";
+import type { TaskRouting } from "../pipeline/route.ts";
 import type { Logger } from "../log/logger.ts";
 import type { CallerSession, ClientRequestExtra, Sharer, SessionRoute } from "../pipeline/caller-session.ts";
 import { principalOf } from "../auth/request-context.ts";
@@ -48,8 +48,8 @@ export class StatelessCall implements CallerSession {
     public logLevel: LoggingLevel | undefined,
     readonly log: Logger,
     private readonly deps: StatelessCallDeps,
-    /** The job service, for a client that declared the tasks extension on this request. */
-    readonly jobs: JobService | undefined,
+    /** MCP Tasks, for a client that declared the tasks extension on this request. */
+    readonly tasks: TaskRouting | undefined,
   ) {}
 
   /** Made on first use: a 2026-07-28 client subscribes on subscriptions/listen, so almost no call needs one. */

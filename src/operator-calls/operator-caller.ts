@@ -20,7 +20,7 @@ export class OperatorCaller implements CallerSession {
   readonly era = "legacy";
   // No MCP session between the CLI and the gateway: the audit records the revision the gateway speaks.
   readonly protocolVersion = LATEST_PROTOCOL_VERSION;
-  readonly jobs = undefined;
+  readonly tasks = undefined;
   readonly subscriptions = new Set<string>();
   readonly route: SessionRoute;
   readonly clientInfo: Implementation;

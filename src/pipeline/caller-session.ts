@@ -1,7 +1,7 @@
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { Implementation, LoggingLevel, Request, Result, ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
-import type { JobService } from "../jobs/job-service.ts";
 import type { Logger } from "../log/logger.ts";
+import type { TaskRouting } from "./route.ts";
 
 /** /mcp/<backend> exposes one backend with names untouched; /mcp aggregates all of them. */
 export type SessionRoute = { kind: "backend"; backend: string } | { kind: "aggregate" };
@@ -36,8 +36,8 @@ export interface CallerSession {
   readonly route: SessionRoute;
   readonly clientInfo: Implementation | undefined;
   readonly log: Logger;
-  /** The job service when the gateway offers MCP Tasks. */
-  readonly jobs: JobService | undefined;
+  /** MCP Tasks of the caller's era, when the gateway offers them (src/tasks/). */
+  readonly tasks: TaskRouting | undefined;
   lastActivity: number;
   /** The level the client asked for (logging/setLevel, or a modern request's _meta); undefined = none set. */
   logLevel: LoggingLevel | undefined;

@@ -3,8 +3,6 @@ import { prefixContentUris, prefixName, prefixUri, splitName, splitUri } from ".
 import type { CallerSession, ClientRequestExtra } from "./caller-session.ts";
 import type { TargetKind } from "../policy/permission.ts";
 import { aggregateList } from "./aggregate-list.ts";
-import { TASK_METHODS, taskAugmentedCall, taskMethod } from "../jobs/task-methods.ts";
-import { MODERN_TASK_METHODS, modernTaskCall, modernTaskMethod } from "../jobs/modern-task-methods.ts";
 
 /** Where a request goes and how to run it; `backend`, `kind` and `target` are what policy and audit see. */
 export interface RoutePlan {
@@ -19,6 +17,21 @@ export interface RoutePlan {
 type Params = Record<string, unknown>;
 const SEVERITY = new Map(LoggingLevelSchema.options.map((level, index) => [level, index]));
 
+/**
+ * MCP Tasks as the route stage sees them: the gateway runs calls as its own durable jobs. src/tasks/
+ * implements it for each protocol era; the pipeline only asks, so it depends on no job code.
+ */
+export interface TaskRouting {
+  /** Whether `method` is one of the era's tasks/* methods (answered from the caller's jobs, never forwarded). */
+  handles(method: string): boolean;
+  /** The plan of a tasks/* method. */
+  method(session: CallerSession, request: Request, extra: ClientRequestExtra): RoutePlan;
+  /** The plan that runs a routed tools/call as a task, or undefined when the call stays direct. */
+  call(plan: RoutePlan, session: CallerSession, request: Request, extra: ClientRequestExtra): RoutePlan | undefined;
+  /** A routed tools/list: what is done with the list before the client gets it (task support recorded, tasks offered). */
+  list(plan: RoutePlan, session: CallerSession): RoutePlan;
+}
+
 /** Decides the backend (and the request it gets) for one client request on a session. */
 export function route(session: CallerSession, request: Request, extra: ClientRequestExtra): RoutePlan {
   const params = (request.params ?? {}) as Params;
@@ -29,47 +42,17 @@ export function route(session: CallerSession, request: Request, extra: ClientReq
     case "resources/unsubscribe":
       return subscription(session, request, params, extra);
   }
-  const jobs = session.jobs;
-  const modern = session.era === "modern";
+  const tasks = session.tasks;
   // MCP Tasks are the gateway's own jobs: tasks/* never reach a backend (the caller's jobs are in the store).
-  if (jobs && (modern ? MODERN_TASK_METHODS : TASK_METHODS).has(request.method)) return (modern ? modernTaskMethod : taskMethod)(jobs, session, request, extra);
+  if (tasks?.handles(request.method)) return tasks.method(session, request, extra);
   const plan = session.route.kind === "backend" ? backendRoute(session, session.route.backend, request, params, extra) : aggregateRoute(session, request, params, extra);
-  if (jobs && request.method === "tools/call") {
-    // 2025: the client asks for a task (params.task). 2026-07-28: the server decides, and a tool
-    // the backend runs only as a task becomes one (the 2025 task parameter is ignored).
-    if (!modern && params.task !== undefined) return taskAugmentedCall(plan, jobs, session, request, extra);
-    if (modern && plan.backend !== undefined && plan.target !== undefined && jobs.taskSupport.requires(plan.backend, plan.target)) return modernTaskCall(plan, jobs, session, request, extra);
-  }
-  if (jobs && request.method === "tools/list") {
-    return {
-      ...plan,
-      run: async () => {
-        const result = await plan.run();
-        jobs.taskSupport.record(session.route, result.tools);
-        return modern ? result : offerTasks(result);
-      },
-    };
-  }
+  if (tasks && request.method === "tools/call") return tasks.call(plan, session, request, extra) ?? plan;
+  if (tasks && request.method === "tools/list") return tasks.list(plan, session);
   return plan;
 }
 
 function backendRoute(session: CallerSession, backend: string, request: Request, params: Params, extra: ClientRequestExtra): RoutePlan {
   return { backend, ...targetOf(request.method, params), run: () => session.forward(backend, request, extra) };
-}
-
-/**
- * The gateway can run any tool as a task, so a tool the backend would only run directly is
- * offered with taskSupport "optional"; "required" stays (the backend insists on its own tasks).
- */
-function offerTasks(result: Result): Result {
-  if (!Array.isArray(result.tools)) return result;
-  return {
-    ...result,
-    tools: result.tools.map((tool: Params) => {
-      const execution = (tool.execution ?? {}) as Params;
-      return execution.taskSupport === "required" ? tool : { ...tool, execution: { ...execution, taskSupport: "optional" } };
-    }),
-  };
 }
 
 const LIST_METHODS = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list"]);

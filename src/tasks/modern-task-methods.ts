@@ -2,10 +2,10 @@ import { type ClientCapabilities, ErrorCode, McpError, type Request, type Result
 import { authenticate } from "../pipeline/authenticate.ts";
 import type { CallerSession, ClientRequestExtra } from "../pipeline/caller-session.ts";
 import type { RoutePlan } from "../pipeline/route.ts";
-import { type JobRecord, TERMINAL_STATUSES } from "./job-record.ts";
-import type { JobService } from "./job-service.ts";
+import { type JobRecord, TERMINAL_STATUSES } from "../jobs/job-record.ts";
+import type { JobService } from "../jobs/job-service.ts";
 import { submitCall } from "./task-methods.ts";
-import { TASK_POLL_INTERVAL_MS, progressMessage } from "./job-views.ts";
+import { TASK_POLL_INTERVAL_MS, progressMessage } from "../jobs/job-views.ts";
 
 /**
  * MCP Tasks as 2026-07-28 has them: the extension `io.modelcontextprotocol/tasks`, negotiated per

@@ -2,9 +2,9 @@ import { ErrorCode, McpError, type Request, type Result } from "@modelcontextpro
 import type { CallerSession, ClientRequestExtra } from "../pipeline/caller-session.ts";
 import { authenticate } from "../pipeline/authenticate.ts";
 import type { RoutePlan } from "../pipeline/route.ts";
-import type { JobRecord } from "./job-record.ts";
-import type { JobService } from "./job-service.ts";
-import { taskView } from "./job-views.ts";
+import type { JobRecord } from "../jobs/job-record.ts";
+import type { JobService } from "../jobs/job-service.ts";
+import { taskView } from "../jobs/job-views.ts";
 
 /** The server capability a session declares when the gateway runs tools as tasks (2025-11-25 basic/utilities/tasks). */
 export const TASKS_CAPABILITY = { list: {}, cancel: {}, requests: { tools: { call: {} } } } as const;
