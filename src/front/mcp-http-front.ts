@@ -1,11 +1,9 @@
-import type { AuthGuidance } from "../auth/well-known.ts";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { type InitializeRequestParams, InitializeRequestSchema, type JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Auditor } from "../audit/auditor.ts";
-import type { UnauthenticatedFloodGuard } from "../audit/unauthenticated-flood.ts";
 import type { AuthFailure } from "../auth/auth-failure.ts";
 import type { AuthOutcome, RequestAuthenticator } from "../auth/request-authenticator.ts";
-import { UNAUTHENTICATED_CODE, unauthorizedResponse } from "../auth/unauthorized-response.ts";
+import { type UnauthenticatedOptions, refuseUnauthenticated } from "../pipeline/unauthenticated.ts";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { currentTrace, handleTraced } from "../tracing/trace-propagation.ts";
@@ -21,7 +19,7 @@ import { ModernFront } from "./modern-front.ts";
 import { isModern, isModernStreamRequest } from "./modern-request.ts";
 
 /** What every session gets (FrontSessionDeps, less the front's own open/close hooks), plus the front's checks. */
-export interface McpHttpFrontOptions extends Omit<FrontSessionDeps, "onOpen" | "onClose"> {
+export interface McpHttpFrontOptions extends Omit<FrontSessionDeps, "onOpen" | "onClose">, UnauthenticatedOptions {
   maxBodyBytes: number;
   /** The whole request body must arrive within this long (408 beyond). */
   bodyTimeoutMs: number;
@@ -34,14 +32,8 @@ export interface McpHttpFrontOptions extends Omit<FrontSessionDeps, "onOpen" | "
   originGuard(request: Request): string | undefined;
   /** Verifies every request's bearer token (or makes everyone anonymous with MCPGW_AUTH=off). */
   authenticator: RequestAuthenticator;
-  /** What a 401 tells the client (WWW-Authenticate and body). */
-  authGuidance(request: Request): AuthGuidance;
   /** Where unauthenticated requests are recorded (the pipeline's auditor). */
   auditor: Auditor;
-  /** Bounds what callers without a valid token add to the audit log (and answers a flooding source 429). */
-  floodGuard: UnauthenticatedFloodGuard;
-  /** The address a request came from (the listener knows it), for the flood guard. */
-  peerOf(request: Request): string | undefined;
   /** The policy, for what a 2026-07-28 subscriptions/listen stream may carry. */
   policy: PolicyEngine;
   /** Seals the requestState handed to 2026-07-28 clients (input_required). */
@@ -346,19 +338,19 @@ export class McpHttpFront {
       ...(route?.kind === "backend" && { backend: route.backend }),
     };
     const trace = currentTrace();
-    const source = this.options.peerOf(request);
-    const decision = await this.options.floodGuard.refuse(source, context, { status: "unauthenticated", errorCode: UNAUTHENTICATED_CODE, errorMessage: failure.message, decision: "unauthenticated", rule: failure.reason });
+    const answer = await refuseUnauthenticated(this.options, request, failure, context);
+    const source = answer.source;
+    if (answer.kind === "limited") {
+      return error(429, GatewayErrorCode.RateLimited, `Too Many Requests: too many requests without a valid token from ${source ?? "this source"}; retry in ${answer.retryAfterSec} s with a valid token`, null, { "retry-after": String(answer.retryAfterSec) });
+    }
     // Past the first ones of a minute, they are counted, not logged one by one either.
-    if (decision.kind === "recorded") {
+    if (answer.recorded) {
       this.options.logger.info(
         { reason: failure.reason, detail: failure.detail, method: request.method, path, source, ...(context.sessionId && { session: context.sessionId }), ...(trace && { trace_id: trace.traceId, span_id: trace.spanId }) },
         "request unauthenticated",
       );
     }
-    if (decision.kind === "limited") {
-      return error(429, GatewayErrorCode.RateLimited, `Too Many Requests: too many requests without a valid token from ${source ?? "this source"}; retry in ${decision.retryAfterSec} s with a valid token`, null, { "retry-after": String(decision.retryAfterSec) });
-    }
-    return unauthorizedResponse(failure, this.options.authGuidance(request));
+    return answer.response;
   }
 
   private expireIdle(): void {

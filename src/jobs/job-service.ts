@@ -1,11 +1,11 @@
 import { ToolTaskSupport } from "./tool-task-support.ts";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import type { AuditContext, Auditor } from "../audit/auditor.ts";
+import { ErrorCode, McpError, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { AuditContext, AuditOutcome, Auditor } from "../audit/auditor.ts";
 import { formatSize } from "../config/size.ts";
 import { GatewayErrorCode, plainMessage } from "../protocol/gateway-errors.ts";
 import type { RateLimiter } from "../limits/rate-limiter.ts";
 import { authorizeCall } from "../pipeline/authorize.ts";
-import { limit } from "../pipeline/limit.ts";
+import { admit } from "../pipeline/admission.ts";
 import type { Principal } from "../auth/principal.ts";
 import { Refusal } from "../pipeline/refusal.ts";
 import type { PolicyEngine } from "../policy/policy-engine.ts";
@@ -43,8 +43,6 @@ export interface RequestOrigin {
   sessionId?: string;
   clientName?: string;
   clientVersion?: string;
-  /** The MCP pipeline already authorised, limited and audited the call (a task-augmented tools/call). */
-  checked?: boolean;
 }
 
 export interface JobServiceDeps {
@@ -77,53 +75,87 @@ export class JobService {
     return this.deps.settings;
   }
 
+  /**
+   * A job submitted from outside MCP (REST): admitted like any call (src/pipeline/admission.ts: policy,
+   * limits, the write-ahead record), then queued. An unknown backend or oversized arguments are refused
+   * before policy; a tool the backend does not have, after it (a caller learns which tools exist only on
+   * backends it may use).
+   */
   async submit(principal: Principal, request: SubmitRequest, from: RequestOrigin): Promise<JobRecord> {
-    const { repository, backends, policy, settings, auditor } = this.deps;
     // Time-ordered (UUIDv7, monotonic within a millisecond in this process): jobs created in the same
     // millisecond list and are claimed in the order they were submitted, as (created_at, id) sorts them.
     const id = Bun.randomUUIDv7();
-    const roles = this.rolesOf(principal);
-    const context: AuditContext = { ...auditBase(principal, roles, from, id), backend: request.backend, target: request.tool, method: "jobs/submit", arguments: request.arguments };
-    await this.refusing(context, from, async () => {
-      backends.spec(request.backend); // an unknown backend is refused here
-      const size = Buffer.byteLength(JSON.stringify(request.arguments));
-      if (size > settings.maxArgumentBytes) {
-        throw new JobRequestError(ErrorCode.InvalidParams, `the arguments (${formatSize(size)}) are larger than a job takes (${formatSize(settings.maxArgumentBytes)})`, 413, "send smaller arguments, or raise MCPGW_JOB_MAX_ARGUMENT_BYTES");
-      }
-      if (from.checked) return;
-      authorizeCall(policy.current, principal, roles, { kind: "tool", backend: request.backend, name: request.tool }, request.arguments);
-      await limit(this.deps.limiter, principal, roles, { method: "tools/call", params: { name: request.tool } }, { backend: request.backend, kind: "tool", target: request.tool, run: async () => ({}) });
+    const target = { backend: request.backend, kind: "tool" as const, target: request.tool };
+    let tool: Tool | undefined;
+    const { roles, entry } = await admit(this.deps, {
+      principal,
+      method: "tools/call",
+      route: () => {
+        this.validate(request);
+        return target;
+      },
+      authorize: (roles) => authorizeCall(this.deps.policy.current, principal, roles, { kind: "tool", backend: request.backend, name: request.tool }, request.arguments),
+      beforeAudit: async () => {
+        tool = await this.findTool(request);
+      },
+      auditContext: (roles) => ({ ...auditBase(principal, roles, from, id), backend: request.backend, target: request.tool, method: "jobs/submit", arguments: request.arguments }),
+      audited: true,
+      refusalOutcome: jobRefusalOutcome,
     });
-    // After policy: a caller learns which tools exist only on backends it may use.
-    const tool = await this.refusing(context, from, async () => {
-      const found = await backends.tool(request.backend, request.tool);
-      if (!found) throw new JobRequestError(ErrorCode.InvalidParams, `backend "${request.backend}" has no tool "${request.tool}"`, 404, `list its tools with: mcpgw backend test ${request.backend}`);
-      return found;
-    });
-    const entry = from.checked ? undefined : await auditor.begin(context);
-    // The run continues the submitting request's trace (job-worker-pool.ts).
-    const trace = currentTrace();
     try {
-      const job = await repository.create({
-        ...(trace && { traceparent: trace.traceparent, ...(trace.tracestate !== undefined && { tracestate: trace.tracestate }) }),
-        id,
-        owner: principal.subject,
-        roles,
-        origin: from.origin,
-        backend: request.backend,
-        tool: request.tool,
-        arguments: request.arguments,
-        idempotent: backends.isIdempotent(backends.spec(request.backend), tool),
-        ttlMs: Math.min(request.ttlMs ?? settings.defaultTtlMs, settings.maxTtlMs),
-        createdAt: Date.now(),
-      });
+      const job = await this.create(id, principal, roles, request, from, tool!);
       entry?.finish({ status: "ok" });
-      this.deps.workers?.wake();
       return job;
     } catch (err) {
       entry?.finish({ status: "error", errorMessage: plainMessage(err) });
       throw err;
     }
+  }
+
+  /**
+   * A tools/call the MCP pipeline has admitted already (routed, authorised, limited, its record
+   * written), queued as a job: MCP Tasks. A failure here is the call's outcome, which the pipeline records.
+   */
+  async submitAdmitted(principal: Principal, request: SubmitRequest, from: RequestOrigin): Promise<JobRecord> {
+    this.validate(request);
+    const tool = await this.findTool(request);
+    return this.create(Bun.randomUUIDv7(), principal, this.rolesOf(principal), request, from, tool);
+  }
+
+  /** An unknown backend, or arguments larger than a job takes, are refused. */
+  private validate(request: SubmitRequest): void {
+    this.deps.backends.spec(request.backend);
+    const size = Buffer.byteLength(JSON.stringify(request.arguments));
+    if (size > this.deps.settings.maxArgumentBytes) {
+      throw new JobRequestError(ErrorCode.InvalidParams, `the arguments (${formatSize(size)}) are larger than a job takes (${formatSize(this.deps.settings.maxArgumentBytes)})`, 413, "send smaller arguments, or raise MCPGW_JOB_MAX_ARGUMENT_BYTES");
+    }
+  }
+
+  private async findTool(request: SubmitRequest): Promise<Tool> {
+    const found = await this.deps.backends.tool(request.backend, request.tool);
+    if (!found) throw new JobRequestError(ErrorCode.InvalidParams, `backend "${request.backend}" has no tool "${request.tool}"`, 404, `list its tools with: mcpgw backend test ${request.backend}`);
+    return found;
+  }
+
+  private async create(id: string, principal: Principal, roles: string[], request: SubmitRequest, from: RequestOrigin, tool: Tool): Promise<JobRecord> {
+    const { repository, backends, settings } = this.deps;
+    // The run continues the submitting request's trace (job-worker-pool.ts).
+    const trace = currentTrace();
+    const job = await repository.create({
+      ...(trace && { traceparent: trace.traceparent, ...(trace.tracestate !== undefined && { tracestate: trace.tracestate }) }),
+      id,
+      owner: principal.subject,
+      roles,
+      origin: from.origin,
+      backend: request.backend,
+      tool: request.tool,
+      arguments: request.arguments,
+      idempotent: backends.isIdempotent(backends.spec(request.backend), tool),
+      ttlMs: Math.min(request.ttlMs ?? settings.defaultTtlMs, settings.maxTtlMs),
+      createdAt: Date.now(),
+    });
+    this.deps.workers?.wake();
+    return job;
   }
 
   /** The job if the principal may see it (its owner, or an admin); undefined otherwise, as if it did not exist. */
@@ -184,28 +216,23 @@ export class JobService {
   private isAdmin(principal: Principal): boolean {
     return principal.anonymous || this.rolesOf(principal).includes(this.deps.settings.adminRole);
   }
+}
 
-  /** Runs a check; a refusal is audited (unless the MCP pipeline audits it) and rethrown. */
-  private async refusing<T>(context: AuditContext, from: RequestOrigin, check: () => Promise<T>): Promise<T> {
-    try {
-      return await check();
-    } catch (err) {
-      if (!from.checked) {
-        const refusal = err instanceof Refusal ? err : undefined;
-        const code = (err as { code?: unknown }).code;
-        // The caller's mistake (unknown backend or tool, oversized arguments) is "invalid"; a backend that cannot be asked is an error.
-        const invalid = code === ErrorCode.InvalidParams || code === GatewayErrorCode.UnknownBackend;
-        await this.deps.auditor.refuse(context, {
-          status: refusal?.status ?? (invalid ? "invalid" : "error"),
-          ...(typeof code === "number" && { errorCode: code }),
-          errorMessage: plainMessage(err),
-          ...(refusal && { decision: refusal.status }),
-          ...(refusal?.rule !== undefined && { rule: refusal.rule }),
-        });
-      }
-      throw err;
-    }
-  }
+/**
+ * Which failures of a REST submission before its record are audited: all of them. The caller's mistake
+ * (unknown backend or tool, oversized arguments) is "invalid"; a backend that cannot be asked is an error.
+ */
+function jobRefusalOutcome(err: unknown): AuditOutcome {
+  const refusal = err instanceof Refusal ? err : undefined;
+  const code = (err as { code?: unknown }).code;
+  const invalid = code === ErrorCode.InvalidParams || code === GatewayErrorCode.UnknownBackend;
+  return {
+    status: refusal?.status ?? (invalid ? "invalid" : "error"),
+    ...(typeof code === "number" && { errorCode: code }),
+    errorMessage: plainMessage(err),
+    ...(refusal && { decision: refusal.status }),
+    ...(refusal?.rule !== undefined && { rule: refusal.rule }),
+  };
 }
 
 function notFound(id: string): JobRequestError {

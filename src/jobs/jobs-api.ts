@@ -1,9 +1,7 @@
-import type { AuthGuidance } from "../auth/well-known.ts";
 import type { Auditor } from "../audit/auditor.ts";
-import type { UnauthenticatedFloodGuard } from "../audit/unauthenticated-flood.ts";
 import type { AuthFailure } from "../auth/auth-failure.ts";
 import type { RequestAuthenticator } from "../auth/request-authenticator.ts";
-import { UNAUTHENTICATED_CODE, unauthorizedResponse } from "../auth/unauthorized-response.ts";
+import { type UnauthenticatedOptions, refuseUnauthenticated } from "../pipeline/unauthenticated.ts";
 import { describeError } from "../errors.ts";
 import { plainMessage } from "../protocol/gateway-errors.ts";
 import { BUDGET_HINTS } from "../json/json-budget.ts";
@@ -16,16 +14,10 @@ import { ListJobsQuerySchema, SubmitJobBodySchema } from "./job-api-schemas.ts";
 import { type JobService, httpStatusOf } from "./job-service.ts";
 import { jobView } from "./job-views.ts";
 
-export interface JobsApiOptions {
+export interface JobsApiOptions extends UnauthenticatedOptions {
   service: JobService;
   authenticator: RequestAuthenticator;
-  /** What a 401 tells the client (WWW-Authenticate and body). */
-  authGuidance(request: Request): AuthGuidance;
   auditor: Auditor;
-  /** Bounds what callers without a valid token add to the audit log (shared with /mcp). */
-  floodGuard: UnauthenticatedFloodGuard;
-  /** The address a request came from, for the flood guard. */
-  peerOf(request: Request): string | undefined;
   maxBodyBytes: number;
   /** The whole request body must arrive within this long (408 beyond). */
   bodyTimeoutMs: number;
@@ -114,9 +106,10 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
   }
 
   async function unauthenticated(request: Request, path: string, failure: AuthFailure): Promise<Response> {
-    const decision = await options.floodGuard.refuse(options.peerOf(request), { method: `${request.method} ${path}` }, { status: "unauthenticated", errorCode: UNAUTHENTICATED_CODE, errorMessage: failure.message, decision: "unauthenticated", rule: failure.reason });
-    if (decision.kind === "limited") return problem(429, "too many requests without a valid token from this source", `retry in ${decision.retryAfterSec} s with a valid token`, { "retry-after": String(decision.retryAfterSec) });
-    const rpc = unauthorizedResponse(failure, options.authGuidance(request));
+    const answer = await refuseUnauthenticated(options, request, failure, { method: `${request.method} ${path}` });
+    if (answer.kind === "limited") return problem(429, "too many requests without a valid token from this source", `retry in ${answer.retryAfterSec} s with a valid token`, { "retry-after": String(answer.retryAfterSec) });
+    // The status and WWW-Authenticate of the MCP refusal, in this API's {error, hint} body.
+    const rpc = answer.response;
     return problem(rpc.status, `Unauthorized: ${failure.message}`, 'send "Authorization: Bearer <token>" (mcpgw token issue)', Object.fromEntries(rpc.headers));
   }
 

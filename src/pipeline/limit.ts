@@ -1,22 +1,21 @@
-import type { Request } from "@modelcontextprotocol/sdk/types.js";
 import { formatDuration } from "../config/duration.ts";
 import { GatewayErrorCode } from "../protocol/gateway-errors.ts";
 import { formatRate } from "../limits/limit-rule.ts";
 import type { LimitDecision, RateLimiter } from "../limits/rate-limiter.ts";
 import type { Principal } from "../auth/principal.ts";
 import { Refusal } from "./refusal.ts";
-import type { RoutePlan } from "./route.ts";
+import type { CallTarget } from "./route.ts";
 
 /**
  * Stage 4: rate limits and quotas. A refusal says which rule, and when to retry (also in its data,
  * in ms and s). Returns a promise only when the limiter had to wait for the store; otherwise it
  * has decided already (and thrown if refused), so the hot path awaits nothing.
  */
-export function limit(limiter: RateLimiter, principal: Principal, roles: readonly string[], request: Request, plan: RoutePlan): Promise<void> | undefined {
+export function limit(limiter: RateLimiter, principal: Principal, roles: readonly string[], method: string, plan: CallTarget): Promise<void> | undefined {
   const decision = limiter.check({
     subject: principal.subject,
     roles,
-    method: request.method,
+    method,
     ...(plan.backend !== undefined && { backend: plan.backend }),
     ...(plan.kind === "tool" && plan.target !== undefined && { tool: plan.target }),
   });

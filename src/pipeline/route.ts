@@ -14,6 +14,9 @@ export interface RoutePlan {
   run(): Promise<Result>;
 }
 
+/** What a call is about, as policy, limits and audit see it: a RoutePlan, or a job's tool. */
+export type CallTarget = Pick<RoutePlan, "backend" | "kind" | "target">;
+
 type Params = Record<string, unknown>;
 const SEVERITY = new Map(LoggingLevelSchema.options.map((level, index) => [level, index]));
 

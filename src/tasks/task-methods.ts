@@ -34,10 +34,10 @@ export function taskAugmentedCall(plan: RoutePlan, jobs: JobService, session: Ca
 export function submitCall(plan: RoutePlan, jobs: JobService, session: CallerSession, request: Request, extra: ClientRequestExtra, ttlMs?: number): Promise<JobRecord> {
   if (plan.backend === undefined || plan.target === undefined) throw new McpError(ErrorCode.InvalidParams, "tools/call needs a tool name");
   const args = ((request.params as Params | undefined)?.arguments ?? {}) as Record<string, unknown>;
-  return jobs.submit(
+  return jobs.submitAdmitted(
     authenticate(extra),
     { backend: plan.backend, tool: plan.target, arguments: args, ...(ttlMs !== undefined && { ttlMs }) },
-    { origin: "mcp", requestId: String(extra.requestId), ...(session.id !== "" && { sessionId: session.id }), checked: true, ...clientOf(session) },
+    { origin: "mcp", requestId: String(extra.requestId), ...(session.id !== "" && { sessionId: session.id }), ...clientOf(session) },
   );
 }
 

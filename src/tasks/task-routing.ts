@@ -7,57 +7,65 @@ import { TASK_METHODS, taskAugmentedCall, taskMethod } from "./task-methods.ts";
 
 type Params = Record<string, unknown>;
 
-/** 2025-era MCP Tasks: the client asks for a task (params.task); every tool is offered as one. */
-class LegacyTaskRouting implements TaskRouting {
-  constructor(private readonly jobs: JobService) {}
-
-  handles(method: string): boolean {
-    return TASK_METHODS.has(method);
-  }
-
-  method(session: CallerSession, request: Request, extra: ClientRequestExtra): RoutePlan {
-    return taskMethod(this.jobs, session, request, extra);
-  }
-
-  call(plan: RoutePlan, session: CallerSession, request: Request, extra: ClientRequestExtra): RoutePlan | undefined {
-    return (request.params as Params | undefined)?.task !== undefined ? taskAugmentedCall(plan, this.jobs, session, request, extra) : undefined;
-  }
-
-  list(plan: RoutePlan, session: CallerSession): RoutePlan {
-    return { ...plan, run: async () => offerTasks(await listed(this.jobs, session, plan)) };
-  }
+/** What differs between the eras' MCP Tasks. */
+interface EraTasks {
+  methods: ReadonlySet<string>;
+  method(jobs: JobService, session: CallerSession, request: Request, extra: ClientRequestExtra): RoutePlan;
+  /** The plan that runs a routed tools/call as a task, or undefined when it stays direct. */
+  call(plan: RoutePlan, jobs: JobService, session: CallerSession, request: Request, extra: ClientRequestExtra): RoutePlan | undefined;
+  /** What the client gets of a tools/list. */
+  offer(result: Result): Result;
 }
+
+/** 2025-era MCP Tasks: the client asks for a task (params.task); every tool is offered as one. */
+const LEGACY: EraTasks = {
+  methods: TASK_METHODS,
+  method: taskMethod,
+  call: (plan, jobs, session, request, extra) => ((request.params as Params | undefined)?.task !== undefined ? taskAugmentedCall(plan, jobs, session, request, extra) : undefined),
+  offer: offerTasks,
+};
 
 /**
  * 2026-07-28 MCP Tasks (the tasks extension): the server decides, and a tool the backend runs only as a
  * task becomes one; the 2025 task parameter is ignored.
  */
-class ModernTaskRouting implements TaskRouting {
-  constructor(private readonly jobs: JobService) {}
+const MODERN: EraTasks = {
+  methods: MODERN_TASK_METHODS,
+  method: modernTaskMethod,
+  call: (plan, jobs, session, request, extra) =>
+    plan.backend !== undefined && plan.target !== undefined && jobs.taskSupport.requires(plan.backend, plan.target) ? modernTaskCall(plan, jobs, session, request, extra) : undefined,
+  offer: (result) => result,
+};
+
+class EraTaskRouting implements TaskRouting {
+  constructor(
+    private readonly jobs: JobService,
+    private readonly era: EraTasks,
+  ) {}
 
   handles(method: string): boolean {
-    return MODERN_TASK_METHODS.has(method);
+    return this.era.methods.has(method);
   }
 
   method(session: CallerSession, request: Request, extra: ClientRequestExtra): RoutePlan {
-    return modernTaskMethod(this.jobs, session, request, extra);
+    return this.era.method(this.jobs, session, request, extra);
   }
 
   call(plan: RoutePlan, session: CallerSession, request: Request, extra: ClientRequestExtra): RoutePlan | undefined {
-    const required = plan.backend !== undefined && plan.target !== undefined && this.jobs.taskSupport.requires(plan.backend, plan.target);
-    return required ? modernTaskCall(plan, this.jobs, session, request, extra) : undefined;
+    return this.era.call(plan, this.jobs, session, request, extra);
   }
 
+  /** The tools' task support is recorded (which calls a 2026-07-28 client makes tasks) before the client gets the list. */
   list(plan: RoutePlan, session: CallerSession): RoutePlan {
-    return { ...plan, run: () => listed(this.jobs, session, plan) };
+    return {
+      ...plan,
+      run: async () => {
+        const result = await plan.run();
+        this.jobs.taskSupport.record(session.route, result.tools);
+        return this.era.offer(result);
+      },
+    };
   }
-}
-
-/** A tools/list result, its tools' task support recorded (which calls a 2026-07-28 client makes tasks). */
-async function listed(jobs: JobService, session: CallerSession, plan: RoutePlan): Promise<Result> {
-  const result = await plan.run();
-  jobs.taskSupport.record(session.route, result.tools);
-  return result;
 }
 
 /**
@@ -84,6 +92,6 @@ export function taskRouting(jobs: JobService | undefined, era: CallerSession["er
   if (!jobs) return undefined;
   const cache = era === "modern" ? modern : legacy;
   let routing = cache.get(jobs);
-  if (!routing) cache.set(jobs, (routing = era === "modern" ? new ModernTaskRouting(jobs) : new LegacyTaskRouting(jobs)));
+  if (!routing) cache.set(jobs, (routing = new EraTaskRouting(jobs, era === "modern" ? MODERN : LEGACY)));
   return routing;
 }
