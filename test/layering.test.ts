@@ -44,7 +44,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   doctor: ["auth", "backends", "config", "errors.ts", "log", "policy", "store"],
   server: ["audit", "auth", "errors.ts", "front", "jobs", "log", "observability", "store"],
   // The composition root of `serve`.
-  "gateway.ts": ["audit", "auth", "backends", "config", "front", "jobs", "limits", "log", "observability", "pipeline", "policy", "protocol", "server", "sessions", "store", "tracing"],
+  "gateway.ts": [
+    ...["audit", "auth", "backends", "config", "front", "jobs", "limits", "log", "observability"],
+    ...["pipeline", "policy", "protocol", "server", "sessions", "store", "tracing"],
+  ],
 };
 
 const root = join(import.meta.dirname, "..");
@@ -98,7 +101,9 @@ describe("layering of src/", () => {
 
   test("the table lists no dependency that no import needs", () => {
     const used = layerGraph(source);
-    const unused = Object.entries(ALLOWED).flatMap(([layer, allowed]) => allowed.filter((target) => !used.get(layer)?.has(target)).map((target) => `${layer} → ${target}`));
+    const unused = Object.entries(ALLOWED).flatMap(([layer, allowed]) =>
+      allowed.filter((target) => !used.get(layer)?.has(target)).map((target) => `${layer} → ${target}`),
+    );
     expect(unused).toEqual([]);
   });
 
@@ -130,7 +135,8 @@ describe("the circle finder", () => {
   });
 
   test("a new import that closes a circle fails the layering: the table refuses it, and the folder graph shows the circle", () => {
-    const withBackEdge = new Map<string, readonly string[]>([...source, ["src/pipeline/route.ts", [...(source.get("src/pipeline/route.ts") ?? []), "src/front/front-session.ts"]]]);
+    const routeImports = [...(source.get("src/pipeline/route.ts") ?? []), "src/front/front-session.ts"];
+    const withBackEdge = new Map<string, readonly string[]>([...source, ["src/pipeline/route.ts", routeImports]]);
     expect(disallowedImports(withBackEdge, ALLOWED)).toEqual(["src/pipeline/route.ts → src/front/front-session.ts (pipeline may not import front)"]);
     expect(findCircles(layerGraph(withBackEdge)).flat()).toEqual(expect.arrayContaining(["front", "pipeline"]));
   });

@@ -39,7 +39,12 @@ const EXPIRY_CHECK_MS = 5_000;
  * `token revoke` from the CLI or another replica applies within a second. Call before
  * watcher.start(), which performs the first load.
  */
-export async function createAuthentication(auth: AuthSettings, store: { readonly signingKeys: SigningKeyRepository; readonly tokens: TokenRepository }, logger: Logger, watcher: ChangeSource): Promise<Authentication> {
+export async function createAuthentication(
+  auth: AuthSettings,
+  store: { readonly signingKeys: SigningKeyRepository; readonly tokens: TokenRepository },
+  logger: Logger,
+  watcher: ChangeSource,
+): Promise<Authentication> {
   await ensureActiveSigningKey(store, auth.signingAlg);
   const keys = new KeyRing();
   const revocations = new RevocationList();

@@ -23,7 +23,9 @@ export interface IssuedToken {
  * claims. The record is written before the token is returned, so every token that exists can be
  * listed and revoked.
  */
-export async function issueToken(store: { readonly signingKeys: SigningKeyRepository; readonly tokens: TokenRepository }, auth: Pick<AuthSettings, "tokenIssuer" | "tokenAudience" | "signingAlg">, request: TokenRequest, now = Date.now()): Promise<IssuedToken> {
+export async function issueToken(
+  store: { readonly signingKeys: SigningKeyRepository; readonly tokens: TokenRepository },
+  auth: Pick<AuthSettings, "tokenIssuer" | "tokenAudience" | "signingAlg">, request: TokenRequest, now = Date.now()): Promise<IssuedToken> {
   const key = await ensureActiveSigningKey(store, auth.signingAlg);
   const privateKey = await importJWK(key.privateJwk, key.alg);
   const jti = crypto.randomUUID();

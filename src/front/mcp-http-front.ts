@@ -341,7 +341,9 @@ export class McpHttpFront {
     const answer = await refuseUnauthenticated(this.options, request, failure, context);
     const source = answer.source;
     if (answer.kind === "limited") {
-      return error(429, GatewayErrorCode.RateLimited, `Too Many Requests: too many requests without a valid token from ${source ?? "this source"}; retry in ${answer.retryAfterSec} s with a valid token`, null, { "retry-after": String(answer.retryAfterSec) });
+      const from = source ?? "this source";
+      const message = `Too Many Requests: too many requests without a valid token from ${from}; retry in ${answer.retryAfterSec} s with a valid token`;
+      return error(429, GatewayErrorCode.RateLimited, message, null, { "retry-after": String(answer.retryAfterSec) });
     }
     // Past the first ones of a minute, they are counted, not logged one by one either.
     if (answer.recorded) {

@@ -190,7 +190,9 @@ export class ModernFront {
     }
     const principal = principalOf(authInfo);
     const streamed = meta.progressToken !== undefined || checked.logLevel !== undefined;
-    const caller = new StatelessCall(route, checked.version, checked.clientInfo, checked.capabilities, checked.logLevel, this.deps.logger, this.callDeps, taskRouting(declaresTasks(checked.capabilities) ? this.deps.jobs : undefined, "modern"));
+    const tasks = taskRouting(declaresTasks(checked.capabilities) ? this.deps.jobs : undefined, "modern");
+    const { version, clientInfo, capabilities, logLevel } = checked;
+    const caller = new StatelessCall(route, version, clientInfo, capabilities, logLevel, this.deps.logger, this.callDeps, tasks);
     const forwarded = message.params ? { method: message.method, params: message.params } : { method: message.method };
     if (!streamed) {
       // The hot path: the request's own signal aborts when the client goes away, nothing more is needed.

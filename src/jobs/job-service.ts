@@ -86,6 +86,7 @@ export class JobService {
     // millisecond list and are claimed in the order they were submitted, as (created_at, id) sorts them.
     const id = Bun.randomUUIDv7();
     const target = { backend: request.backend, kind: "tool" as const, target: request.tool };
+    const policy = this.deps.policy;
     let tool: Tool | undefined;
     const { roles, entry } = await admit(this.deps, {
       principal,
@@ -94,11 +95,17 @@ export class JobService {
         this.validate(request);
         return target;
       },
-      authorize: (roles) => authorizeCall(this.deps.policy.current, principal, roles, { kind: "tool", backend: request.backend, name: request.tool }, request.arguments),
+      authorize: (roles) => authorizeCall(policy.current, principal, roles, { kind: "tool", backend: request.backend, name: request.tool }, request.arguments),
       beforeAudit: async () => {
         tool = await this.findTool(request);
       },
-      auditContext: (roles) => ({ ...auditBase(principal, roles, from, id), backend: request.backend, target: request.tool, method: "jobs/submit", arguments: request.arguments }),
+      auditContext: (roles) => ({
+        ...auditBase(principal, roles, from, id),
+        backend: request.backend,
+        target: request.tool,
+        method: "jobs/submit",
+        arguments: request.arguments,
+      }),
       audited: true,
       refusalOutcome: jobRefusalOutcome,
     });

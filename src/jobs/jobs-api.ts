@@ -107,7 +107,10 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
 
   async function unauthenticated(request: Request, path: string, failure: AuthFailure): Promise<Response> {
     const answer = await refuseUnauthenticated(options, request, failure, { method: `${request.method} ${path}` });
-    if (answer.kind === "limited") return problem(429, "too many requests without a valid token from this source", `retry in ${answer.retryAfterSec} s with a valid token`, { "retry-after": String(answer.retryAfterSec) });
+    if (answer.kind === "limited") {
+      const hint = `retry in ${answer.retryAfterSec} s with a valid token`;
+      return problem(429, "too many requests without a valid token from this source", hint, { "retry-after": String(answer.retryAfterSec) });
+    }
     // The status and WWW-Authenticate of the MCP refusal, in this API's {error, hint} body.
     const rpc = answer.response;
     return problem(rpc.status, `Unauthorized: ${failure.message}`, 'send "Authorization: Bearer <token>" (mcpgw token issue)', Object.fromEntries(rpc.headers));

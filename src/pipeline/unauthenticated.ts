@@ -24,7 +24,12 @@ export type UnauthenticatedAnswer =
  * "unauthenticated" with the reason (through the flood guard, which bounds what such callers add to the
  * log), then refused with 401 (503 when the identity provider is unreachable), or limited past the bound.
  */
-export async function refuseUnauthenticated(options: UnauthenticatedOptions, request: Request, failure: AuthFailure, context: AuditContext): Promise<UnauthenticatedAnswer> {
+export async function refuseUnauthenticated(
+  options: UnauthenticatedOptions,
+  request: Request,
+  failure: AuthFailure,
+  context: AuditContext,
+): Promise<UnauthenticatedAnswer> {
   const source = options.peerOf(request);
   const decision = await options.floodGuard.refuse(source, context, {
     status: "unauthenticated",

@@ -21,7 +21,10 @@ interface EraTasks {
 const LEGACY: EraTasks = {
   methods: TASK_METHODS,
   method: taskMethod,
-  call: (plan, jobs, session, request, extra) => ((request.params as Params | undefined)?.task !== undefined ? taskAugmentedCall(plan, jobs, session, request, extra) : undefined),
+  call: (plan, jobs, session, request, extra) => {
+    const asked = (request.params as Params | undefined)?.task !== undefined;
+    return asked ? taskAugmentedCall(plan, jobs, session, request, extra) : undefined;
+  },
   offer: offerTasks,
 };
 
@@ -32,8 +35,10 @@ const LEGACY: EraTasks = {
 const MODERN: EraTasks = {
   methods: MODERN_TASK_METHODS,
   method: modernTaskMethod,
-  call: (plan, jobs, session, request, extra) =>
-    plan.backend !== undefined && plan.target !== undefined && jobs.taskSupport.requires(plan.backend, plan.target) ? modernTaskCall(plan, jobs, session, request, extra) : undefined,
+  call: (plan, jobs, session, request, extra) => {
+    const required = plan.backend !== undefined && plan.target !== undefined && jobs.taskSupport.requires(plan.backend, plan.target);
+    return required ? modernTaskCall(plan, jobs, session, request, extra) : undefined;
+  },
   offer: (result) => result,
 };
 
