@@ -61,9 +61,9 @@ const WAIT_POLL_MS = 200;
 const CANCEL_SETTLE_MS = 5_000;
 
 /**
- * Jobs as callers see them: submit with the same checks as a direct call (policy, limits,
- * write-ahead audit), then read, list, cancel and wait — each caller only its own jobs, holders
- * of the admin role everyone's. REST (jobs-api.ts) and MCP Tasks (task-methods.ts) both use it.
+ * Jobs as callers see them: submit through the admission a direct call passes (src/pipeline/admission.ts:
+ * policy, limits, write-ahead audit), then read, list, cancel and wait — each caller only its own jobs,
+ * holders of the admin role everyone's. REST (jobs-api.ts) and MCP Tasks (src/tasks/) both use it.
  */
 export class JobService {
   /** Tools whose backends require tasks, as their lists said (2026-07-28 clients' calls to them become tasks). */
