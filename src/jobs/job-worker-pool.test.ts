@@ -4,7 +4,8 @@ import { NoAuditor } from "../audit/no-auditor.ts";
 import { createLogger } from "../log/logger.ts";
 import { openStore } from "../store/open-store.ts";
 import { tempDir } from "../../test/helpers/temp-dir.ts";
-import type { JobOutcome, JobRepository } from "./job-record.ts";
+import type { JobOutcome } from "./job-record.ts";
+import type { JobRepository } from "./job-repository.ts";
 import type { JobRunner } from "./job-runner.ts";
 import { JobWorkerPool } from "./job-worker-pool.ts";
 

@@ -3,7 +3,8 @@ import { describeError } from "../errors.ts";
 import { GatewayErrorCode } from "../protocol/gateway-errors.ts";
 import { continueTrace } from "../tracing/trace-propagation.ts";
 import type { Logger } from "../log/logger.ts";
-import type { JobOutcome, JobProgress, JobRecord, JobRepository } from "./job-record.ts";
+import type { JobOutcome, JobProgress, JobRecord } from "./job-record.ts";
+import type { JobRepository } from "./job-repository.ts";
 import { type JobRunner, jobErrorOf } from "./job-runner.ts";
 import type { JobSettings } from "../config/job-settings.ts";
 

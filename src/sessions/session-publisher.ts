@@ -1,6 +1,7 @@
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import type { GatewayInstance, SessionSnapshotRepository, SessionView } from "./session-view.ts";
+import type { SessionSnapshotRepository } from "./session-snapshot-repository.ts";
+import type { GatewayInstance, SessionView } from "./session-view.ts";
 
 /** Snapshots of gateways silent for this long are removed at a start (crashed gateways leave theirs behind). */
 const FORGET_AFTER_MS = 24 * 3_600_000;

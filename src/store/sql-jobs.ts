@@ -1,4 +1,5 @@
-import type { CancelEffect, JobFilter, JobOutcome, JobProgress, JobRecord, JobRepository, JobStatus, NewJob } from "../jobs/job-record.ts";
+import type { CancelEffect, JobFilter, JobOutcome, JobProgress, JobRecord, JobStatus, NewJob } from "../jobs/job-record.ts";
+import type { JobRepository } from "../jobs/job-repository.ts";
 import type { SqlDriver, SqlExecutor } from "./sql-driver.ts";
 
 interface JobRow {

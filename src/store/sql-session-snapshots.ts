@@ -1,4 +1,5 @@
-import type { SessionSnapshot, SessionSnapshotRepository, SessionView } from "../sessions/session-view.ts";
+import type { SessionSnapshotRepository } from "../sessions/session-snapshot-repository.ts";
+import type { SessionSnapshot, SessionView } from "../sessions/session-view.ts";
 import type { SqlDriver } from "./sql-driver.ts";
 
 interface SnapshotRow {

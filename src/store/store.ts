@@ -3,10 +3,10 @@ import type { SigningKeyRepository } from "../auth/signing-key-repository.ts";
 import type { TokenRepository } from "../auth/token-repository.ts";
 import type { BackendRepository } from "../backends/backend-repository.ts";
 import type { DeclarativeRepository } from "../declarative/declarative-repository.ts";
-import type { JobRepository } from "../jobs/job-record.ts";
+import type { JobRepository } from "../jobs/job-repository.ts";
 import type { LimitRepository } from "../limits/limit-repository.ts";
 import type { RoleRepository } from "../policy/role-repository.ts";
-import type { SessionSnapshotRepository } from "../sessions/session-view.ts";
+import type { SessionSnapshotRepository } from "../sessions/session-snapshot-repository.ts";
 import type { MigrationStatus } from "./migrations.ts";
 import type { Dialect } from "./sql-driver.ts";
 
