@@ -79,7 +79,11 @@ describe("admit: route → authorize → limit → write-ahead audit", () => {
 
   test("past the limit a call is refused as rate limited, audited, and never reaches its last check", async () => {
     let checked = false;
-    const refused = admit(deps, call("r-limited", "work", "build", { beforeAudit: async () => void (checked = true) }));
+    const refused = admit(deps, call("r-limited", "work", "build", {
+      beforeAudit: async () => {
+        checked = true;
+      },
+    }));
     await expect(refused).rejects.toMatchObject({ status: "rate_limited" });
     expect(checked).toBe(false);
     expect(await recordOf("r-limited")).toMatchObject([{ status: "rate_limited", rule: "lim-alice" }]);

@@ -97,6 +97,9 @@ export function taskRouting(jobs: JobService | undefined, era: CallerSession["er
   if (!jobs) return undefined;
   const cache = era === "modern" ? modern : legacy;
   let routing = cache.get(jobs);
-  if (!routing) cache.set(jobs, (routing = new EraTaskRouting(jobs, era === "modern" ? MODERN : LEGACY)));
+  if (!routing) {
+    routing = new EraTaskRouting(jobs, era === "modern" ? MODERN : LEGACY);
+    cache.set(jobs, routing);
+  }
   return routing;
 }
