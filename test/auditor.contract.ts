@@ -95,7 +95,9 @@ export function runAuditorContract(name: string, capabilities: AuditorCapabiliti
         return;
       }
       expect(kept).toEqual([
-        expect.objectContaining({ method: "tools/call", subject: "alice", roles: ["reader"], sessionId: "session-1", backend: "lab", target: "echo", status: "pending" }),
+        expect.objectContaining({
+          method: "tools/call", subject: "alice", roles: ["reader"], sessionId: "session-1", backend: "lab", target: "echo", status: "pending",
+        }),
       ]);
       entry.finish({ status: "ok" });
       await under.settled();
@@ -107,7 +109,9 @@ export function runAuditorContract(name: string, capabilities: AuditorCapabiliti
       const calls = Array.from({ length: 20 }, (_, i) => callContext({ target: `tool-${i}` }));
       const entries = await Promise.all(calls.map((call) => under!.auditor.begin(call)));
       const outcomes = calls.map((_, i) =>
-        i % 4 === 0 ? { status: "error" as const, errorCode: -32010 - i, errorMessage: `backend failed on ${i}` } : { status: i % 4 === 1 ? ("timeout" as const) : ("ok" as const) },
+        i % 4 === 0
+          ? { status: "error" as const, errorCode: -32010 - i, errorMessage: `backend failed on ${i}` }
+          : { status: i % 4 === 1 ? ("timeout" as const) : ("ok" as const) },
       );
       for (let i = entries.length - 1; i >= 0; i--) entries[i]!.finish(outcomes[i]!);
       await under.settled();
@@ -118,7 +122,8 @@ export function runAuditorContract(name: string, capabilities: AuditorCapabiliti
           expect(kept).toEqual([]);
           continue;
         }
-        expect(kept).toEqual([expect.objectContaining({ target: `tool-${i}`, status: outcomes[i]!.status, errorCode: outcomes[i]!.errorCode, errorMessage: outcomes[i]!.errorMessage })]);
+        const { status, errorCode, errorMessage } = outcomes[i]!;
+        expect(kept).toEqual([expect.objectContaining({ target: `tool-${i}`, status, errorCode, errorMessage })]);
       }
     });
 
@@ -137,8 +142,14 @@ export function runAuditorContract(name: string, capabilities: AuditorCapabiliti
       if (!under) return context.skip();
       const refusals = [
         { call: callContext(), outcome: { status: "denied" as const, errorCode: -32003, errorMessage: "no role allows lab/echo" } },
-        { call: callContext({ method: "tools/list", target: undefined, arguments: undefined }), outcome: { status: "rate_limited" as const, errorMessage: "retry in 5s" } },
-        { call: callContext({ method: "initialize", subject: undefined, roles: undefined }), outcome: { status: "unauthenticated" as const, errorMessage: "no token" } },
+        {
+          call: callContext({ method: "tools/list", target: undefined, arguments: undefined }),
+          outcome: { status: "rate_limited" as const, errorMessage: "retry in 5s" },
+        },
+        {
+          call: callContext({ method: "initialize", subject: undefined, roles: undefined }),
+          outcome: { status: "unauthenticated" as const, errorMessage: "no token" },
+        },
         { call: callContext(), outcome: { status: "invalid" as const, errorCode: -32602, errorMessage: "arguments do not match the schema" } },
       ];
       for (const { call, outcome } of refusals) {
@@ -149,7 +160,8 @@ export function runAuditorContract(name: string, capabilities: AuditorCapabiliti
           expect(kept).toEqual([]);
           continue;
         }
-        expect(kept).toEqual([expect.objectContaining({ method: call.method, subject: call.subject, status: outcome.status, errorCode: outcome.errorCode, errorMessage: outcome.errorMessage })]);
+        const { status, errorCode, errorMessage } = outcome;
+        expect(kept).toEqual([expect.objectContaining({ method: call.method, subject: call.subject, status, errorCode, errorMessage })]);
       }
     });
 
@@ -169,7 +181,9 @@ export function runAuditorContract(name: string, capabilities: AuditorCapabiliti
 
     test.runIf(!capabilities.canFail)("never refuses a call: begin and refuse resolve for any context", async (context) => {
       if (!under) return context.skip();
-      const odd = callContext({ requestId: undefined, sessionId: undefined, subject: "x".repeat(10_000), arguments: { deep: [[[[1]]]], n: 2 ** 60 }, bytesIn: -1 });
+      const odd = callContext({
+        requestId: undefined, sessionId: undefined, subject: "x".repeat(10_000), arguments: { deep: [[[[1]]]], n: 2 ** 60 }, bytesIn: -1,
+      });
       const entry = await under.auditor.begin(odd);
       expect(() => entry.finish({ status: "incomplete", errorCode: 2 ** 40, bytesOut: Number.NaN })).not.toThrow();
       await expect(under.auditor.refuse(odd, { status: "cancelled" })).resolves.toBeUndefined();

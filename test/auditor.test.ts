@@ -60,7 +60,8 @@ const STORE = { records: true, redacts: true, canFail: true };
 
 runAuditorContract("store (sqlite)", STORE, storeAuditor(sqliteAuditStore));
 runAuditorContract("store (postgres)", STORE, storeAuditor(postgresAuditStore));
-runAuditorContract("observing over store (sqlite)", STORE, storeAuditor(sqliteAuditStore, (inner) => new ObservingAuditor(inner, logger, new MetricsRegistry())));
+const observing = (inner: Auditor) => new ObservingAuditor(inner, logger, new MetricsRegistry());
+runAuditorContract("observing over store (sqlite)", STORE, storeAuditor(sqliteAuditStore, observing));
 
 runAuditorContract("none (MCPGW_AUDIT=off)", { records: false, redacts: false, canFail: false }, async () => ({
   auditor: new NoAuditor(),
@@ -86,7 +87,10 @@ runAuditorContract("CapturingAuditor (test double)", { records: true, redacts: f
   });
   return {
     auditor,
-    records: async () => [...auditor.calls.map((call) => record(call.context, call.outcome)), ...auditor.refusals.map((refusal) => record(refusal.context, refusal.outcome))],
+    records: async () => [
+      ...auditor.calls.map((call) => record(call.context, call.outcome)),
+      ...auditor.refusals.map((refusal) => record(refusal.context, refusal.outcome)),
+    ],
     settled: async () => undefined,
     close: async () => undefined,
   };

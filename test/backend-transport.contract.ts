@@ -27,7 +27,13 @@ export interface TransportCapabilities {
   capsMessageSize: boolean;
 }
 
-type Message = JSONRPCMessage & { id?: string | number; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: { message: string } };
+type Message = JSONRPCMessage & {
+  id?: string | number;
+  method?: string;
+  params?: Record<string, unknown>;
+  result?: Record<string, unknown>;
+  error?: { message: string };
+};
 
 const WAIT_MS = 20_000;
 
@@ -87,7 +93,8 @@ class Peer {
   /** initialize and notifications/initialized, as the SDK client does them; resolves with initialize's result. */
   async initialize(): Promise<Record<string, unknown>> {
     const capabilities = { sampling: {}, roots: { listChanged: true } };
-    const response = await this.request("initialize", { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities, clientInfo: { name: "contract", version: "1.0.0" } });
+    const clientInfo = { name: "contract", version: "1.0.0" };
+    const response = await this.request("initialize", { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities, clientInfo });
     expect(response.error).toBeUndefined();
     this.transport.setProtocolVersion?.(response.result!.protocolVersion as string);
     await this.notify("notifications/initialized");
@@ -150,7 +157,11 @@ export function runBackendTransportContract(name: string, capabilities: Transpor
       await peer.initialize();
       const progress: number[] = [];
       const token = "contract-progress";
-      const call = peer.request("tools/call", { name: "trigger-long-running-operation", arguments: { duration: 1, steps: 4 }, _meta: { progressToken: token } });
+      const call = peer.request("tools/call", {
+        name: "trigger-long-running-operation",
+        arguments: { duration: 1, steps: 4 },
+        _meta: { progressToken: token },
+      });
       const ofToken = (message: Message) => message.method === "notifications/progress" && message.params?.progressToken === token;
       for (let i = 0; i < 4; i++) progress.push((await peer.take(ofToken, `progress ${i + 1}`)).params!.progress as number);
       expect(text(await call)).toMatch(/Long running operation completed/);
@@ -163,7 +174,8 @@ export function runBackendTransportContract(name: string, capabilities: Transpor
       const call = peer.request("tools/call", { name: "trigger-sampling-request", arguments: { prompt: "contract", maxTokens: 20 } });
       const sampling = await peer.take((message) => message.method === "sampling/createMessage", "sampling/createMessage from the backend");
       expect(sampling.id).toBeDefined();
-      await peer.transport.send({ jsonrpc: "2.0", id: sampling.id!, result: { role: "assistant", model: "contract-model", content: { type: "text", text: "sampled by the contract" } } });
+      const sampled = { role: "assistant", model: "contract-model", content: { type: "text", text: "sampled by the contract" } };
+      await peer.transport.send({ jsonrpc: "2.0", id: sampling.id!, result: sampled });
       const result = text(await call);
       expect(result).toContain("sampled by the contract");
       expect(result).toContain("contract-model");

@@ -17,7 +17,11 @@ type Reply = { message: (request: Message) => object; afterMs?: number } | { clo
 const result = (value: object, afterMs?: number): Reply => ({ message: (request) => ({ jsonrpc: "2.0", id: request.id, result: value }), afterMs });
 const error = (value: object): Reply => ({ message: (request) => ({ jsonrpc: "2.0", id: request.id, error: value }) });
 const progress = (n: number, afterMs?: number): Reply => ({
-  message: (request) => ({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: request.params?._meta?.progressToken, progress: n, total: 4, message: `step ${n}` } }),
+  message: (request) => ({
+    jsonrpc: "2.0",
+    method: "notifications/progress",
+    params: { progressToken: request.params?._meta?.progressToken, progress: n, total: 4, message: `step ${n}` },
+  }),
   afterMs,
 });
 
@@ -40,7 +44,10 @@ class ScriptedTransport implements Transport {
     if (this.closed) throw new Error("the scripted connection is closed");
     const request = structuredClone(message) as Message;
     this.sent.push(request);
-    if (request.method === "initialize") return this.play(request, [result({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: { tools: {} }, serverInfo: { name: "scripted", version: "1" } })]);
+    if (request.method === "initialize") {
+      const serverInfo = { name: "scripted", version: "1" };
+      return this.play(request, [result({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: { tools: {} }, serverInfo })]);
+    }
     if (request.id !== undefined && request.method !== undefined) this.play(request, this.script[request.method] ?? []);
   }
 
@@ -125,15 +132,16 @@ interface Scenario {
   expected: (ended: unknown) => void;
 }
 
+const FULL_RESULT = { content: [{ type: "text", text: "found" }], structuredContent: { n: 1 }, _meta: { backend: "scripted" }, extra: true };
 const call: Request = { method: "tools/call", params: { name: "lookup", arguments: { q: "x" }, _meta: { trace: "kept" } } };
 
 const SCENARIOS: Scenario[] = [
   {
     name: "a result, extra fields and _meta included, is returned as sent",
-    script: { "tools/call": [result({ content: [{ type: "text", text: "found" }], structuredContent: { n: 1 }, _meta: { backend: "scripted" }, extra: true })] },
+    script: { "tools/call": [result(FULL_RESULT)] },
     request: call,
     options: () => ({ timeoutMs: 5_000 }),
-    expected: (ended) => expect(ended).toEqual({ result: { content: [{ type: "text", text: "found" }], structuredContent: { n: 1 }, _meta: { backend: "scripted" }, extra: true } }),
+    expected: (ended) => expect(ended).toEqual({ result: FULL_RESULT }),
   },
   {
     name: "a JSON-RPC error rejects with McpError, its code, message and data kept",
@@ -211,7 +219,7 @@ describe("DirectRequests and the SDK client agree over one scripted transport", 
     expect(direct.progress).toEqual(sdk.progress);
     scenario.expected(direct.ended);
     // The request itself went out unchanged but for the progress token each adds when asked for progress.
-    expect(direct.sent[0]).toMatchObject({ jsonrpc: "2.0", id: "<request 1>", method: "tools/call", params: { name: "lookup", arguments: { q: "x" }, _meta: { trace: "kept" } } });
+    expect(direct.sent[0]).toMatchObject({ jsonrpc: "2.0", id: "<request 1>", method: "tools/call", params: call.params });
   });
 
   test("a result that is not an object: DirectRequests refuses it at once, the SDK drops the message and the request times out", async () => {

@@ -20,8 +20,8 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { REPO_ROOT } from "./helpers/cli.ts";
-import { BUN, NODE_MODULES, type TestGateway, everythingStdio, startTestGateway, sessionTracker } from "./helpers/gateway.ts";
-import { type StartedProcess, freePort, startProcess } from "./helpers/process.ts";
+import { BUN, type TestGateway, everythingStdio, sessionTracker, startEverythingHttp, startTestGateway } from "./helpers/gateway.ts";
+import type { StartedProcess } from "./helpers/process.ts";
 import { recordingRelay } from "./helpers/recording-relay.ts";
 import { tempDir } from "./helpers/temp-dir.ts";
 
@@ -60,14 +60,12 @@ const sentTo: Record<string, () => Message[]> = {
 };
 
 beforeAll(async () => {
-  const port = await freePort();
-  everythingHttp = await startProcess(["node", join(NODE_MODULES, "@modelcontextprotocol/server-everything/dist/index.js"), "streamableHttp"], /listening on port/, {
-    PORT: String(port),
-  });
-  relay = recordingRelay(`http://127.0.0.1:${port}`);
-  const ssePort = await freePort();
-  everythingSse = await startProcess(["node", join(NODE_MODULES, "@modelcontextprotocol/server-everything/dist/index.js"), "sse"], /running on port/, { PORT: String(ssePort) });
-  relaySse = recordingRelay(`http://127.0.0.1:${ssePort}`);
+  const http = await startEverythingHttp("streamableHttp");
+  everythingHttp = http.server;
+  relay = recordingRelay(`http://127.0.0.1:${http.port}`);
+  const sse = await startEverythingHttp("sse");
+  everythingSse = sse.server;
+  relaySse = recordingRelay(`http://127.0.0.1:${sse.port}`);
   gw = await startTestGateway([
     { name: "everything", command: [BUN, join(REPO_ROOT, "test/fixtures/stdio-spy.ts"), ...everythingStdio()], env: { STDIO_SPY_LOG: spyLog } },
     { name: "everything-http", url: `${relay.origin}/mcp` },
@@ -311,7 +309,11 @@ describe("the aggregated endpoint /mcp over the three transports", () => {
   test("names carry their backend, and a call is routed to the backend it names", async () => {
     const client = await open(undefined);
     const names = (await client.listTools()).tools.map((tool) => tool.name);
-    expect(names).toEqual(expect.arrayContaining(["everything__echo", "everything-http__echo", "everything-sse__echo", "everything__get-sum", "everything-http__trigger-long-running-operation"]));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "everything__echo", "everything-http__echo", "everything-sse__echo", "everything__get-sum", "everything-http__trigger-long-running-operation",
+      ]),
+    );
     expect(names.filter((name) => !/^(everything|everything-http|everything-sse)__/.test(name))).toEqual([]);
     expect(texts(await client.callTool({ name: "everything-http__echo", arguments: { message: "via http" } }))).toBe("Echo: via http");
     expect(texts(await client.callTool({ name: "everything__echo", arguments: { message: "via stdio" } }))).toBe("Echo: via stdio");

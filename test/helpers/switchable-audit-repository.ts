@@ -18,7 +18,8 @@ export class SwitchableRepository {
   constructor(inner: AuditRepository) {
     this.repo = withAppend(inner, async (write) => {
       if (this.down) throw new StoreUnavailableError("PostgreSQL at test is unreachable: connection refused");
-      if (this.poisonTarget !== undefined && write.records.some((row) => row.target === this.poisonTarget)) throw new Error("value too long for type character varying(1)");
+      const poisoned = this.poisonTarget !== undefined && write.records.some((row) => row.target === this.poisonTarget);
+      if (poisoned) throw new Error("value too long for type character varying(1)");
       await inner.append(write);
       for (const row of write.records) if (row.requestId) this.committed.add(row.requestId);
     });
