@@ -12,6 +12,7 @@ import { StoreAuditor } from "../src/audit/store-auditor.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { ObservingAuditor } from "../src/observability/observing-auditor.ts";
+import { ChainOnFirstRecord } from "../src/operator-calls/operator-gateway.ts";
 import { type AuditorUnderTest, type RecordedCall, runAuditorContract } from "./auditor.contract.ts";
 import { type AuditStoreSetup, postgresAuditStore, sqliteAuditStore } from "./helpers/audit-stores.ts";
 import { CapturingAuditor, capturingLogger } from "./helpers/auth-tokens.ts";
@@ -35,21 +36,26 @@ function fromRow(row: AuditRow): RecordedCall {
   };
 }
 
-/** A StoreAuditor on a fresh store, behind a repository that can be made to fail; `wrap` decorates it. */
-function storeAuditor(setup: AuditStoreSetup, wrap: (auditor: StoreAuditor) => Auditor = (auditor) => auditor): () => Promise<AuditorUnderTest | undefined> {
+/**
+ * A StoreAuditor on a fresh store, behind a repository that can be made to fail. `wrap` builds
+ * the Auditor under test from a function that starts the store auditor (at once, or when it likes).
+ */
+function storeAuditor(setup: AuditStoreSetup, wrap?: (start: () => Promise<StoreAuditor>) => Auditor | Promise<Auditor>): () => Promise<AuditorUnderTest | undefined> {
   return async () => {
     const fixture = await setup();
     if (!fixture) return undefined;
     const storage = new SwitchableRepository(fixture.store.audit);
     const settings = { ...AUDIT_DEFAULTS, instance: `contract-${crypto.randomUUID().slice(0, 6)}` };
-    const auditor = await StoreAuditor.start({ repository: storage.repo, logger, settings, retryMs: 50 });
+    let started: StoreAuditor | undefined;
+    const start = async () => (started = await StoreAuditor.start({ repository: storage.repo, logger, settings, retryMs: 50 }));
+    const auditor = wrap ? await wrap(start) : await start();
     return {
-      auditor: wrap(auditor),
-      records: async () => (await fixture.store.audit.beginEvents(auditor.chain, 0, 100_000)).map(fromRow),
-      settled: () => auditor.idle(),
+      auditor,
+      records: async () => (started ? (await fixture.store.audit.beginEvents(started.chain, 0, 100_000)).map(fromRow) : []),
+      settled: async () => started?.idle(),
       breakStorage: (down) => void (storage.down = down),
       async close() {
-        await auditor.close(1_000);
+        await started?.close(1_000);
         await fixture.cleanup();
       },
     };
@@ -60,8 +66,11 @@ const STORE = { records: true, redacts: true, canFail: true };
 
 runAuditorContract("store (sqlite)", STORE, storeAuditor(sqliteAuditStore));
 runAuditorContract("store (postgres)", STORE, storeAuditor(postgresAuditStore));
-const observing = (inner: Auditor) => new ObservingAuditor(inner, logger, new MetricsRegistry());
+/** The observing decorator over the store auditor, as the gateway composes them. */
+const observing = async (start: () => Promise<StoreAuditor>) => new ObservingAuditor(await start(), logger, new MetricsRegistry());
 runAuditorContract("observing over store (sqlite)", STORE, storeAuditor(sqliteAuditStore, observing));
+// mcpgw call's auditor: the store auditor, its chain started by the first record.
+runAuditorContract("chain on first record (sqlite)", STORE, storeAuditor(sqliteAuditStore, (start) => new ChainOnFirstRecord(start)));
 
 runAuditorContract("none (MCPGW_AUDIT=off)", { records: false, redacts: false, canFail: false }, async () => ({
   auditor: new NoAuditor(),
