@@ -96,7 +96,13 @@ export function runAuditorContract(name: string, capabilities: AuditorCapabiliti
       }
       expect(kept).toEqual([
         expect.objectContaining({
-          method: "tools/call", subject: "alice", roles: ["reader"], sessionId: "session-1", backend: "lab", target: "echo", status: "pending",
+          method: "tools/call",
+          subject: "alice",
+          roles: ["reader"],
+          sessionId: "session-1",
+          backend: "lab",
+          target: "echo",
+          status: "pending",
         }),
       ]);
       entry.finish({ status: "ok" });
@@ -182,7 +188,11 @@ export function runAuditorContract(name: string, capabilities: AuditorCapabiliti
     test.runIf(!capabilities.canFail)("never refuses a call: begin and refuse resolve for any context", async (context) => {
       if (!under) return context.skip();
       const odd = callContext({
-        requestId: undefined, sessionId: undefined, subject: "x".repeat(10_000), arguments: { deep: [[[[1]]]], n: 2 ** 60 }, bytesIn: -1,
+        requestId: undefined,
+        sessionId: undefined,
+        subject: "x".repeat(10_000),
+        arguments: { deep: [[[[1]]]], n: 2 ** 60 },
+        bytesIn: -1,
       });
       const entry = await under.auditor.begin(odd);
       expect(() => entry.finish({ status: "incomplete", errorCode: 2 ** 40, bytesOut: Number.NaN })).not.toThrow();

@@ -40,7 +40,10 @@ function fromRow(row: AuditRow): RecordedCall {
  * A StoreAuditor on a fresh store, behind a repository that can be made to fail. `wrap` builds
  * the Auditor under test from a function that starts the store auditor (at once, or when it likes).
  */
-function storeAuditor(setup: AuditStoreSetup, wrap?: (start: () => Promise<StoreAuditor>) => Auditor | Promise<Auditor>): () => Promise<AuditorUnderTest | undefined> {
+function storeAuditor(
+  setup: AuditStoreSetup,
+  wrap?: (start: () => Promise<StoreAuditor>) => Auditor | Promise<Auditor>,
+): () => Promise<AuditorUnderTest | undefined> {
   return async () => {
     const fixture = await setup();
     if (!fixture) return undefined;
@@ -53,7 +56,9 @@ function storeAuditor(setup: AuditStoreSetup, wrap?: (start: () => Promise<Store
       auditor,
       records: async () => (started ? (await fixture.store.audit.beginEvents(started.chain, 0, 100_000)).map(fromRow) : []),
       settled: async () => started?.idle(),
-      breakStorage: (down) => void (storage.down = down),
+      breakStorage: (down) => {
+        storage.down = down;
+      },
       async close() {
         await started?.close(1_000);
         await fixture.cleanup();
@@ -70,7 +75,11 @@ runAuditorContract("store (postgres)", STORE, storeAuditor(postgresAuditStore));
 const observing = async (start: () => Promise<StoreAuditor>) => new ObservingAuditor(await start(), logger, new MetricsRegistry());
 runAuditorContract("observing over store (sqlite)", STORE, storeAuditor(sqliteAuditStore, observing));
 // mcpgw call's auditor: the store auditor, its chain started by the first record.
-runAuditorContract("chain on first record (sqlite)", STORE, storeAuditor(sqliteAuditStore, (start) => new ChainOnFirstRecord(start)));
+runAuditorContract(
+  "chain on first record (sqlite)",
+  STORE,
+  storeAuditor(sqliteAuditStore, (start) => new ChainOnFirstRecord(start)),
+);
 
 runAuditorContract("none (MCPGW_AUDIT=off)", { records: false, redacts: false, canFail: false }, async () => ({
   auditor: new NoAuditor(),

@@ -13,7 +13,11 @@ export class CapturingAuditor implements Auditor {
     const call: { context: AuditContext; outcome?: AuditOutcome } = { context };
     this.calls.push(call);
     // The first outcome is kept, as every Auditor keeps it (test/auditor.contract.ts).
-    return { finish: (outcome) => void (call.outcome ??= outcome) };
+    return {
+      finish: (outcome) => {
+        call.outcome ??= outcome;
+      },
+    };
   }
 
   async refuse(context: AuditContext, outcome: AuditOutcome): Promise<void> {
