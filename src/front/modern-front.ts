@@ -23,6 +23,7 @@ import { mergeCapabilities } from "./merge-capabilities.ts";
 import { META, ModernErrorCode } from "../protocol/modern.ts";
 import { ALL_VERSIONS, type ModernRefusal, type ModernRequest, checkModernRequest, paramHeaderMismatch } from "./modern-request.ts";
 import { splitName } from "./aggregate-names.ts";
+import { ClientDisconnects } from "./modern-disconnects.ts";
 import { NO_CAPABILITIES, StatelessCall, type StatelessCallDeps } from "./stateless-call.ts";
 
 export interface ModernFrontDeps {
@@ -89,6 +90,8 @@ export class ModernFront {
   readonly bridge: InputBridge;
   /** What every StatelessCall shares, built once. */
   private readonly callDeps: StatelessCallDeps;
+  /** Cancels the calls whose clients went away. */
+  readonly disconnects = new ClientDisconnects();
 
   constructor(private readonly deps: ModernFrontDeps) {
     this.serverInfo = Object.freeze({ name: "mcpgw", version: deps.version });
@@ -191,14 +194,17 @@ export class ModernFront {
     const caller = new StatelessCall(route, checked.version, checked.clientInfo, checked.capabilities, checked.logLevel, this.deps.logger, this.callDeps, declaresTasks(checked.capabilities) ? this.deps.jobs : undefined);
     const forwarded = message.params ? { method: message.method, params: message.params } : { method: message.method };
     if (!streamed) {
-      // The hot path: the request's own signal aborts when the client goes away, nothing more is needed.
-      const extra = { signal: request.signal, requestId: message.id, authInfo, _meta: meta, sendNotification: sendNothing, sendRequest: refuseServerRequest } as unknown as ClientRequestExtra;
+      // The hot path: aborted when the client goes away, read from the request only if the call lasts (modern-disconnects.ts).
+      const watched = this.disconnects.watch(request);
+      const extra = { signal: watched.signal, requestId: message.id, authInfo, _meta: meta, sendNotification: sendNothing, sendRequest: refuseServerRequest } as unknown as ClientRequestExtra;
       try {
         const result = await this.deps.pipeline(caller, forwarded, extra);
         return new Response(JSON.stringify({ jsonrpc: "2.0", id: message.id, result: this.modernResult(message.method, result, principal) }), JSON_INIT);
       } catch (err) {
         const { status, body, headers } = this.failure(message, err);
         return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
+      } finally {
+        this.disconnects.end(watched);
       }
     }
     // A stream the client cancels aborts the call too.
