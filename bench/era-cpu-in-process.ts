@@ -55,7 +55,12 @@ async function post(headers: Record<string, string>, body: string): Promise<stri
 
 /** A 2025 session: initialize and notifications/initialized, then its headers for every call. */
 async function openSession(): Promise<Record<string, string>> {
-  const initialize = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "mcpgw-bench-load", version: "1.0.0" } } };
+  const initialize = {
+    jsonrpc: "2.0",
+    id: 0,
+    method: "initialize",
+    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "mcpgw-bench-load", version: "1.0.0" } },
+  };
   const response = await fetchHandler(new Request(url, { method: "POST", headers: BASE_HEADERS, body: JSON.stringify(initialize) }), server);
   const session = response.headers.get("mcp-session-id");
   await response.text();
@@ -98,7 +103,10 @@ try {
   for (let pair = 0; pair < pairs; pair++) {
     const order = pair % 2 === 0 ? (["legacy", "modern"] as const) : (["modern", "legacy"] as const);
     const window: Partial<Record<ClientEra, number>> = {};
-    for (const era of order) perCall[era].push((window[era] = await measure(era, windowMs)));
+    for (const era of order) {
+      window[era] = await measure(era, windowMs);
+      perCall[era].push(window[era]);
+    }
     ratios.push(window.modern! / window.legacy!);
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
