@@ -199,7 +199,14 @@ export class ModernFront {
     if (!streamed) {
       // The hot path: aborted when the client goes away, read from the request only if the call lasts (modern-disconnects.ts).
       const watched = this.disconnects.watch(request);
-      const extra = { signal: watched.signal, requestId: message.id, authInfo, _meta: meta, sendNotification: sendNothing, sendRequest: refuseServerRequest } as unknown as ClientRequestExtra;
+      const extra = {
+        signal: watched.signal,
+        requestId: message.id,
+        authInfo,
+        _meta: meta,
+        sendNotification: sendNothing,
+        sendRequest: refuseServerRequest,
+      } as unknown as ClientRequestExtra;
       try {
         const result = await this.deps.pipeline(caller, forwarded, extra);
         return new Response(this.modernAnswer(message, result, principal), JSON_INIT);
