@@ -73,7 +73,7 @@ async function measure(kind: StoreKind, workers: number, jobs: number): Promise<
   const database = await openDatabase(kind);
   // The bench's own connection (set-up, then watching the jobs end), apart from the gateway's pool:
   // polling through the gateway's pool would queue the workers' claims and commits behind it.
-  const watcher = openStore(database.url, { poolSize: 1 });
+  const watcher = openStore(database.url, { poolSize: 2 }); // two: migrate holds one for its lock
   try {
     await watcher.migrate();
     const now = Date.now();
@@ -167,7 +167,7 @@ async function openDatabase(kind: StoreKind): Promise<{ url: string; drop(): Pro
   const schema = `bench_jobs_${Date.now().toString(36)}_${crypto.randomUUID().slice(0, 6)}`;
   const url = new URL(server);
   url.searchParams.set("schema", schema);
-  const probe = new pg.Client({ connectionString: server, connectionTimeoutMillis: 10_000 });
+  const probe = new pg.Client({ connectionString: server, connectionTimeoutMillis: 3_000 });
   await probe.connect().catch((err) => {
     throw new Error(`PostgreSQL at ${server} is unreachable (${err instanceof Error ? err.message : String(err)})`);
   });
