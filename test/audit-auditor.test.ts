@@ -54,7 +54,7 @@ for (const [label, setup] of AUDIT_STORES) {
   describe(`StoreAuditor (${label})`, () => {
     let fixture: AuditStoreFixture | undefined;
     const auditors: StoreAuditor[] = [];
-    const start = async (repo: AuditRepository, s: AuditSettings = settings(), extra: { staleAfterMs?: number; outcomeDelayMs?: number } = {}) => {
+    const start = async (repo: AuditRepository, s: AuditSettings = settings(), extra: { staleAfterMs?: number } = {}) => {
       const auditor = await StoreAuditor.start({ repository: repo, logger, settings: s, retryMs: 50, ...extra });
       auditors.push(auditor);
       return auditor;
@@ -92,38 +92,6 @@ for (const [label, setup] of AUDIT_STORES) {
       expect(rows.every((row) => row.outcomeSeq !== null && row.finishedAt !== null && row.durationMs !== null)).toBe(true);
       expect((await fixture.store.audit.chain(auditor.chain))?.headSeq).toBe(4_000);
       expect((await verifyAllChains(fixture.store.audit)).every((r) => r.ok)).toBe(true);
-    });
-
-    test("an outcome waits for the next call's record and shares its commit: that call waits for one commit, and still only once its record is committed", async (context) => {
-      if (!fixture) return context.skip();
-      const sw = new SwitchableRepository(fixture.store.audit);
-      const auditor = await start(sw.repo, settings(), { outcomeDelayMs: 60_000 });
-      const first = await auditor.begin(call("first"));
-      const commitsAfterFirst = auditor.stats.commits;
-      first.finish({ status: "ok" });
-      // Long enough for a transaction of the outcome alone to have been made and committed, had it been started.
-      await Bun.sleep(100);
-      expect(auditor.stats.commits).toBe(commitsAfterFirst);
-      expect(auditor.queued).toBe(1);
-      let secondResolvedBeforeCommit = false;
-      await auditor.begin(call("second")).then(() => (secondResolvedBeforeCommit = !sw.committed.has("second")));
-      expect(secondResolvedBeforeCommit).toBe(false);
-      expect(auditor.stats.commits).toBe(commitsAfterFirst + 1);
-      const [row] = (await fixture.store.audit.beginEvents(auditor.chain, 0, 10)).filter((r) => r.requestId === "first");
-      expect(row?.status).toBe("ok");
-      expect((await verifyAllChains(fixture.store.audit)).every((r) => r.ok)).toBe(true);
-    });
-
-    test("an outcome with no call after it is committed on its own after outcomeDelayMs, and at once by idle()", async (context) => {
-      if (!fixture) return context.skip();
-      const statusOf = async (auditor: StoreAuditor, id: string) => (await fixture!.store.audit.beginEvents(auditor.chain, 0, 10)).find((r) => r.requestId === id)?.status;
-      const soon = await start(fixture.store.audit, settings(), { outcomeDelayMs: 20 });
-      (await soon.begin(call("lone"))).finish({ status: "ok" });
-      await eventually(async () => (await statusOf(soon, "lone")) === "ok");
-      const held = await start(fixture.store.audit, settings(), { outcomeDelayMs: 60_000 });
-      (await held.begin(call("held"))).finish({ status: "error", errorMessage: "boom" });
-      await held.idle();
-      expect(await statusOf(held, "held")).toBe("error");
     });
 
     test("fail closed: while the store cannot commit, begin rejects with a clear error; calls flow again once it returns", async (context) => {

@@ -36,20 +36,13 @@ export interface StoreAuditorOptions {
   staleAfterMs?: number;
   /** Most records and outcomes kept in memory while the store is unavailable. */
   maxQueued?: number;
-  /**
-   * How long outcomes with no record queued behind them wait before a transaction of their own:
-   * nobody waits for an outcome, and the next call's record takes them along in its commit.
-   */
-  outcomeDelayMs?: number;
   /** Told of each group commit that wrote records or outcomes: how many, and how long the transaction took (metrics). */
   onCommit?: (items: number, seconds: number) => void;
 }
 
 // retryMs bounds how long calls stay refused after the database returns (docs/audit.md promises
 // within a second, with room for a slow connect); a refused connection costs next to nothing.
-// outcomeDelayMs: a few PostgreSQL commits (an fsync each, 5-8 ms on the development machine), so
-// that the record of the call that follows an outcome usually carries it (docs/audit.md).
-const DEFAULTS = { maxBatch: 1_000, retryMs: 250, heartbeatMs: 30_000, staleAfterMs: 10 * 60_000, maxQueued: 20_000, outcomeDelayMs: 25 };
+const DEFAULTS = { maxBatch: 1_000, retryMs: 250, heartbeatMs: 30_000, staleAfterMs: 10 * 60_000, maxQueued: 20_000 };
 
 /** What waits on one queued record: the begin() or refuse() that wrote it. */
 interface Waiter {
@@ -84,8 +77,6 @@ export class StoreAuditor implements Auditor {
   private queue: QueuedItem[] = [];
   private flushing: Promise<void> | undefined;
   private flushScheduled = false;
-  /** Set while only outcomes are queued: their own transaction, unless a record comes first. */
-  private outcomeTimer: ReturnType<typeof setTimeout> | undefined;
   private available = true;
   private reason: string | undefined;
   private retryTimer: ReturnType<typeof setInterval> | undefined;
@@ -106,7 +97,6 @@ export class StoreAuditor implements Auditor {
       heartbeatMs: options.heartbeatMs ?? DEFAULTS.heartbeatMs,
       staleAfterMs: options.staleAfterMs ?? DEFAULTS.staleAfterMs,
       maxQueued: options.maxQueued ?? DEFAULTS.maxQueued,
-      outcomeDelayMs: options.outcomeDelayMs ?? DEFAULTS.outcomeDelayMs,
     };
     this.onCommit = options.onCommit;
     this.chainId = chainId;
@@ -158,10 +148,9 @@ export class StoreAuditor implements Auditor {
     return { available: this.available, failOpen: this.failOpen, queued: this.queue.length, ...(this.reason !== undefined && { reason: this.reason }) };
   }
 
-  /** Resolves once nothing is queued or being committed (while the store is available). Outcomes held back are committed now. */
+  /** Resolves once nothing is queued or being committed (while the store is available). */
   async idle(): Promise<void> {
     while (this.flushing || this.flushScheduled || (this.available && this.queue.length > 0)) {
-      if (this.outcomeTimer !== undefined) this.scheduleFlush();
       await (this.flushing ?? new Promise((resolve) => setImmediate(resolve)));
     }
   }
@@ -205,8 +194,6 @@ export class StoreAuditor implements Auditor {
   async close(timeoutMs = 5_000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.outcomeTimer);
-    this.outcomeTimer = undefined;
     clearInterval(this.heartbeatTimer);
     clearInterval(this.rescanTimer);
     clearInterval(this.retryTimer);
@@ -262,31 +249,12 @@ export class StoreAuditor implements Auditor {
     this.queue.push(item);
     // Group commit: a flush in progress takes this item in its next transaction; otherwise one
     // flush at the end of this turn of the event loop takes everything queued in the meantime.
-    // An outcome (nobody waits for it) is held back a little instead: the next record takes it
-    // along, so a call does not wait for a transaction of outcomes before its own.
     if (this.flushing || this.flushScheduled) return;
-    if (item.waiter === undefined) this.deferOutcomes();
-    else this.scheduleFlush();
-  }
-
-  /** One flush at the end of this turn of the event loop (outcomes held back go with it). */
-  private scheduleFlush(): void {
-    clearTimeout(this.outcomeTimer);
-    this.outcomeTimer = undefined;
-    if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
       void this.flush();
     });
-  }
-
-  /** Commits the queued outcomes `outcomeDelayMs` from now, unless a record's flush takes them first. */
-  private deferOutcomes(): void {
-    this.outcomeTimer ??= setTimeout(() => {
-      this.outcomeTimer = undefined;
-      if (!this.closed) this.scheduleFlush();
-    }, this.options.outcomeDelayMs);
   }
 
   /** Queues an item while the store is unavailable, within the memory bound. */
@@ -312,31 +280,16 @@ export class StoreAuditor implements Auditor {
       .finally(() => {
         // Runs after `this.flushing = run` below, even when fn finished synchronously.
         if (this.flushing === run) this.flushing = undefined;
-        if (!this.available || this.queue.length === 0) return;
-        if (this.callsWaiting()) void this.flush();
-        else this.deferOutcomes();
+        if (this.available && this.queue.length > 0) void this.flush();
       });
     this.flushing = run;
     return run;
   }
 
-  /**
-   * Commits what is queued, then goes on while calls wait for their records; outcomes left alone
-   * in the queue after that wait for the next record or the outcome timer (see enqueue).
-   */
   private flush(): Promise<void> {
     return this.exclusive(async () => {
-      let first = true;
-      while (this.available && this.queue.length > 0 && (first || this.callsWaiting())) {
-        first = false;
-        await this.commit(this.queue.splice(0, this.options.maxBatch));
-      }
+      while (this.queue.length > 0 && this.available) await this.commit(this.queue.splice(0, this.options.maxBatch));
     });
-  }
-
-  /** Whether anything queued has a caller waiting for its commit (a call's record or a refusal). */
-  private callsWaiting(): boolean {
-    return this.queue.some((item) => item.waiter !== undefined);
   }
 
   /** One transaction; on failure the batch's items are settled or kept as the mode says. */
