@@ -2,7 +2,7 @@
  * Jobs: submit-to-start latency and the drain rate of 1,000 quick jobs, on SQLite and PostgreSQL,
  * side by side in one run. `npm run bench` runs it after the relay table; alone:
  *
- *   bun bench/jobs.ts [--jobs 1000] [--only sqlite,postgres]
+ *   bun bench/jobs.ts [--jobs 1000] [--only sqlite,postgres] [--workers 4,16]
  *
  * Each run starts a real gateway in-process (the composition root of `mcpgw serve`, defaults:
  * write-ahead audit on, MCPGW_AUTH=off so the load needs no token) with the bench's stdio echo
@@ -35,13 +35,13 @@ const SUBMITTERS = 32;
 const WORKER_COUNTS = [4, 16] as const;
 
 /** Runs every (store, workers) pair and returns the Markdown table with its heading and notes. */
-export async function runJobsBench(options: { jobs?: number; only?: StoreKind[]; progress?: (text: string) => void } = {}): Promise<string> {
+export async function runJobsBench(options: { jobs?: number; only?: StoreKind[]; workers?: readonly number[]; progress?: (text: string) => void } = {}): Promise<string> {
   const jobs = options.jobs ?? 1_000;
   const progress = options.progress ?? ((text: string) => console.error(`[bench:jobs] ${text}`));
   const rows: JobsBenchRow[] = [];
   const skipped: string[] = [];
   for (const store of options.only ?? (["sqlite", "postgres"] as const)) {
-    for (const workers of WORKER_COUNTS) {
+    for (const workers of options.workers ?? WORKER_COUNTS) {
       progress(`${store}, ${workers} workers`);
       try {
         rows.push(await measure(store, workers, jobs));
@@ -183,12 +183,15 @@ async function openDatabase(kind: StoreKind): Promise<{ url: string; drop(): Pro
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { jobs: { type: "string", default: "1000" }, only: { type: "string", default: "sqlite,postgres" } } });
+  const { values } = parseArgs({
+    options: { jobs: { type: "string", default: "1000" }, only: { type: "string", default: "sqlite,postgres" }, workers: { type: "string", default: WORKER_COUNTS.join(",") } },
+  });
+  const workers = values.workers.split(",").map(Number);
   const jobs = Number(values.jobs);
   const only = values.only.split(",") as StoreKind[];
-  if (!Number.isInteger(jobs) || jobs < 1 || only.some((kind) => kind !== "sqlite" && kind !== "postgres")) {
-    process.stderr.write("usage: bun bench/jobs.ts [--jobs N] [--only sqlite,postgres]\n");
+  if (!Number.isInteger(jobs) || jobs < 1 || only.some((kind) => kind !== "sqlite" && kind !== "postgres") || workers.some((n) => !Number.isInteger(n) || n < 1)) {
+    process.stderr.write("usage: bun bench/jobs.ts [--jobs N] [--only sqlite,postgres] [--workers 4,16]\n");
     process.exit(2);
   }
-  console.log(await runJobsBench({ jobs, only }));
+  console.log(await runJobsBench({ jobs, only, workers }));
 }
