@@ -11,6 +11,9 @@ function row(key: RowKey, callsPerSecond: number, p50Ms: number, p99Ms: number, 
   return { key, label: key, result };
 }
 
+/** A CPU per call whose main thread is 80% of the process's. */
+const cpu = (processUs: number) => ({ processUs, mainThreadUs: processUs * 0.8 });
+
 function report(rows: Row[]): string {
   return formatReport({ machine, context: [], rows, notes: [], commands: {} });
 }
@@ -43,7 +46,6 @@ describe("bench report", () => {
   });
 
   it("compares the modern client's CPU per call with the legacy client's, per backend", () => {
-    const cpu = (processUs: number) => ({ processUs, mainThreadUs: processUs * 0.8 });
     const text = report([
       row("mcpgw-stdio", 9_000, 1.5, 7, 0, cpu(101.4)),
       row("mcpgw-modern-stdio", 9_500, 1.4, 6, 0, cpu(96.2)),
@@ -71,7 +73,6 @@ describe("bench report", () => {
   });
 
   it("prints each row's CPU per call as a multiple of the reference relay's over the same transport, and judges issue 17's bounds", () => {
-    const cpu = (processUs: number) => ({ processUs, mainThreadUs: processUs * 0.8 });
     const text = report([
       row("direct", 20_000, 0.8, 3, 0, cpu(29)),
       row("mcpgw-http", 8_000, 2.0, 8, 0, cpu(100)),
@@ -99,7 +100,6 @@ describe("bench report", () => {
   });
 
   it("reports each feature's added µs per call over the relay alone, with issue 17's bounds where it sets one", () => {
-    const cpu = (processUs: number) => ({ processUs, mainThreadUs: processUs * 0.8 });
     const text = report([
       row("mcpgw-stdio", 9_000, 1.5, 7, 0, cpu(56.2)),
       row("mcpgw-stdio-auth", 8_800, 1.5, 7, 0, cpu(63.9)),
