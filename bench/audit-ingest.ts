@@ -147,6 +147,7 @@ if (import.meta.main) {
     process.exit(2);
   }
   const machine = machineInfo();
-  console.log(`mcpgw audit ingest · ${machine.date} · nproc ${machine.nproc} · ${machine.cpuModel} · Bun ${machine.bunVersion} · load average ${machine.loadAverage.toFixed(2)} at start\n`);
+  const load = `load average ${machine.loadAverage.toFixed(2)} at start`;
+  console.log(`mcpgw audit ingest · ${machine.date} · nproc ${machine.nproc} · ${machine.cpuModel} · Bun ${machine.bunVersion} · ${load}\n`);
   console.log(await runAuditIngestBench({ calls, concurrency, runs, only }));
 }

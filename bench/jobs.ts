@@ -35,7 +35,9 @@ const SUBMITTERS = 32;
 const WORKER_COUNTS = [4, 16] as const;
 
 /** Runs every (store, workers) pair and returns the Markdown table with its heading and notes. */
-export async function runJobsBench(options: { jobs?: number; only?: StoreKind[]; workers?: readonly number[]; progress?: (text: string) => void } = {}): Promise<string> {
+export async function runJobsBench(
+  options: { jobs?: number; only?: StoreKind[]; workers?: readonly number[]; progress?: (text: string) => void } = {},
+): Promise<string> {
   const jobs = options.jobs ?? 1_000;
   const progress = options.progress ?? ((text: string) => console.error(`[bench:jobs] ${text}`));
   const rows: JobsBenchRow[] = [];
@@ -77,7 +79,8 @@ async function measure(kind: StoreKind, workers: number, jobs: number): Promise<
   try {
     await watcher.migrate();
     const now = Date.now();
-    await watcher.backends.add({ name: "echo", transport: "stdio", command: stdioEchoCommand(), env: {}, headers: {}, timeoutMs: 30_000, createdAt: now, updatedAt: now });
+    const backend = { name: "echo", transport: "stdio", command: stdioEchoCommand(), env: {}, headers: {}, timeoutMs: 30_000 } as const;
+    await watcher.backends.add({ ...backend, createdAt: now, updatedAt: now });
   } catch (err) {
     await watcher.close();
     await database.drop();
@@ -184,12 +187,17 @@ async function openDatabase(kind: StoreKind): Promise<{ url: string; drop(): Pro
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { jobs: { type: "string", default: "1000" }, only: { type: "string", default: "sqlite,postgres" }, workers: { type: "string", default: WORKER_COUNTS.join(",") } },
+    options: {
+      jobs: { type: "string", default: "1000" },
+      only: { type: "string", default: "sqlite,postgres" },
+      workers: { type: "string", default: WORKER_COUNTS.join(",") },
+    },
   });
   const workers = values.workers.split(",").map(Number);
   const jobs = Number(values.jobs);
   const only = values.only.split(",") as StoreKind[];
-  if (!Number.isInteger(jobs) || jobs < 1 || only.some((kind) => kind !== "sqlite" && kind !== "postgres") || workers.some((n) => !Number.isInteger(n) || n < 1)) {
+  const whole = (n: number) => Number.isInteger(n) && n >= 1;
+  if (!whole(jobs) || only.some((kind) => kind !== "sqlite" && kind !== "postgres") || !workers.every(whole)) {
     process.stderr.write("usage: bun bench/jobs.ts [--jobs N] [--only sqlite,postgres] [--workers 4,16]\n");
     process.exit(2);
   }

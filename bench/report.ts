@@ -146,7 +146,8 @@ function tableRow(row: Row, direct: LoadResult | undefined, rows: Row[]): string
   const referenceKey = referenceOf(row.key);
   const multiple = referenceKey === undefined ? undefined : cpuMultiple(r, measured(rows, referenceKey));
   const times = referenceKey === undefined ? "—" : multiple === undefined ? "n/a" : `${multiple.toFixed(2)}×`;
-  return `| ${row.label} | ${thousands(r.callsPerSecond)} | ${range} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.errors} | ${share} | ${added} | ${cpu} | ${times} |`;
+  const cells = [row.label, thousands(r.callsPerSecond), range, ms(r.p50Ms), ms(r.p99Ms), r.errors, share, added, cpu, times];
+  return `| ${cells.join(" | ")} |`;
 }
 
 function cpuMultiple(row: LoadResult, reference: LoadResult | undefined): number | undefined {
@@ -180,7 +181,10 @@ function cpuMultipleCheck(rows: Row[], key: RowKey, rowLabel: string, bound: num
 function featureCheck(rows: Row[], key: RowKey, feature: string, boundUs: number | undefined): Check {
   const row = measured(rows, key);
   const relay = measured(rows, "mcpgw-stdio");
-  const label = boundUs === undefined ? `${feature}: added CPU per call over the relay alone (no target)` : `${feature} adds ≤ ${boundUs} µs CPU per call over the relay alone`;
+  const label =
+    boundUs === undefined
+      ? `${feature}: added CPU per call over the relay alone (no target)`
+      : `${feature} adds ≤ ${boundUs} µs CPU per call over the relay alone`;
   if (row === undefined || relay === undefined) return { label, status: "n/a", detail: missing({ "mcpgw → stdio echo (relay only)": relay, [key]: row }) };
   if (row.cpuPerCall === undefined || relay.cpuPerCall === undefined) return { label, status: "n/a", detail: "CPU per call not measured (Linux only)" };
   const addedUs = row.cpuPerCall.processUs - relay.cpuPerCall.processUs;
@@ -213,15 +217,19 @@ function modernCpuCheck(rows: Row[], modernKey: RowKey, legacyKey: RowKey, backe
  */
 function retiredChecks(rows: Row[]): Check[] {
   const mcpgwStdio = measured(rows, "mcpgw-stdio");
-  const asInformation = (check: Check): Check => ({ ...check, status: check.status === "PASS" ? "met" : check.status === "FAIL" ? "not met" : check.status });
-  const ceiling = (check: Check): Check => ({ ...check, status: check.status === "PASS" ? "reachable" : check.status === "FAIL" ? "out of reach" : check.status });
-  const reference = rows.some((row) => row.key.startsWith("reference-"))
-    ? [stdioTarget(rows, "reference-stdio", "reference relay → stdio echo"), httpTarget(rows, "reference-http", "reference relay → HTTP echo")].map(ceiling)
-    : [];
-  return [
-    ...[stdioTarget(rows, "mcpgw-stdio", "mcpgw → stdio echo"), httpTarget(rows, "mcpgw-http", "mcpgw → HTTP echo"), ...featureThroughputChecks(rows, mcpgwStdio)].map(asInformation),
-    ...reference,
+  const renamed = (met: CheckStatus, notMet: CheckStatus) => (check: Check): Check => ({
+    ...check,
+    status: check.status === "PASS" ? met : check.status === "FAIL" ? notMet : check.status,
+  });
+  const mcpgw = [
+    stdioTarget(rows, "mcpgw-stdio", "mcpgw → stdio echo"),
+    httpTarget(rows, "mcpgw-http", "mcpgw → HTTP echo"),
+    ...featureThroughputChecks(rows, mcpgwStdio),
   ];
+  const reference = rows.some((row) => row.key.startsWith("reference-"))
+    ? [stdioTarget(rows, "reference-stdio", "reference relay → stdio echo"), httpTarget(rows, "reference-http", "reference relay → HTTP echo")]
+    : [];
+  return [...mcpgw.map(renamed("met", "not met")), ...reference.map(renamed("reachable", "out of reach"))];
 }
 
 function stdioTarget(rows: Row[], key: RowKey, relayLabel: string): Check {

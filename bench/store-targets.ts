@@ -36,7 +36,11 @@ export function formatAuditIngest(input: { calls: number; concurrency: number; r
     "",
     "| store | runs | records/s (write-ahead records) | range | calls/s (record + outcome) | writes per commit | chains verify |",
     "|---|--:|--:|--:|--:|--:|---|",
-    ...medians.map((m) => `| ${m.target} | ${m.runs} | ${fmt(m.recordsPerSec)} | ${fmt(m.min)}–${fmt(m.max)} | ${fmt(m.callsPerSec)} | ${m.avgBatch.toFixed(0)} | ${m.verified ? "yes" : "NO"} |`),
+    ...medians.map((m) => {
+      const range = `${fmt(m.min)}–${fmt(m.max)}`;
+      const cells = [m.target, m.runs, fmt(m.recordsPerSec), range, fmt(m.callsPerSec), m.avgBatch.toFixed(0), m.verified ? "yes" : "NO"];
+      return `| ${cells.join(" | ")} |`;
+    }),
     ...input.skipped.map((reason) => `n/a: ${reason}`),
     "",
     "Targets:",
@@ -85,9 +89,11 @@ export const PG_DRAIN_SHARE = 0.5;
 export function jobsDrainCheck(rows: JobsBenchRow[], jobs: number): Check {
   const label = `PostgreSQL drains ${jobs.toLocaleString("en")} quick jobs with 4 workers at ≥ ${PG_DRAIN_SHARE * 100}% of SQLite's rate (same run)`;
   const [sqlite, postgres] = (["sqlite", "postgres"] as const).map((store) => rows.find((row) => row.store === store && row.workers === 4));
-  if (sqlite === undefined || postgres === undefined) return { label, status: "n/a", detail: `no numbers for ${[sqlite ? [] : "SQLite", postgres ? [] : "PostgreSQL"].flat().join(" and ")}` };
+  if (sqlite === undefined || postgres === undefined) {
+    return { label, status: "n/a", detail: `no numbers for ${[sqlite ? [] : "SQLite", postgres ? [] : "PostgreSQL"].flat().join(" and ")}` };
+  }
   const share = postgres.drainPerSec / sqlite.drainPerSec;
-  const detail = `${Math.round(share * 100)}%: ${Math.round(postgres.drainPerSec).toLocaleString("en")} vs ${Math.round(sqlite.drainPerSec).toLocaleString("en")} jobs/s`;
+  const detail = `${Math.round(share * 100)}%: ${fmt(postgres.drainPerSec)} vs ${fmt(sqlite.drainPerSec)} jobs/s`;
   return { label, status: share >= PG_DRAIN_SHARE ? "PASS" : "FAIL", detail };
 }
 

@@ -126,7 +126,9 @@ describe("bench report", () => {
 });
 
 describe("audit ingest and jobs drain targets", () => {
-  const ingest = (target: IngestResult["target"], recordsPerSec: number, verified = true): IngestResult => ({ target, recordsPerSec, callsPerSec: recordsPerSec / 2, avgBatch: 990, verified });
+  const ingest = (target: IngestResult["target"], recordsPerSec: number, verified = true): IngestResult => ({
+    target, recordsPerSec, callsPerSec: recordsPerSec / 2, avgBatch: 990, verified,
+  });
 
   it("judges PostgreSQL's ingest on the median of its runs against 30k records/s", () => {
     const postgres = [31_000, 24_000, 33_000, 29_000, 30_500].map((n) => ingest("postgres", n));
