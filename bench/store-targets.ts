@@ -96,4 +96,3 @@ export function jobsDrainCheck(rows: JobsBenchRow[], jobs: number): Check {
   const detail = `${Math.round(share * 100)}%: ${fmt(postgres.drainPerSec)} vs ${fmt(sqlite.drainPerSec)} jobs/s`;
   return { label, status: share >= PG_DRAIN_SHARE ? "PASS" : "FAIL", detail };
 }
-
