@@ -136,6 +136,8 @@ export async function startGateway(
       settings: settings.jobs,
       logger: logger.child({ component: "jobs" }),
       workerId: `${hostname()}.${process.pid}.${crypto.randomUUID().slice(0, 8)}`,
+      // The store auditor failing closed commits each run's record on this store before the backend call.
+      claimDurability: overrides.auditor === undefined && storeAuditor !== undefined && !settings.audit.failOpen ? "with-next-commit" : "now",
     });
     const jobs = new JobService({ repository: store.jobs, backends: jobBackends, policy, limiter, auditor, settings: settings.jobs, workers });
     mcp = new McpHttpFront({
