@@ -1,0 +1,170 @@
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { issueToken } from "../src/auth/token-issuer.ts";
+import { ASSERTION_TYP } from "../src/credentials/gateway-assertion.ts";
+import { parsePermission } from "../src/policy/permission.ts";
+import type { JobView } from "../src/jobs/job-api-schemas.ts";
+import { type TestGateway, connectClient, startTestGateway } from "./helpers/gateway.ts";
+import { postInitialize } from "./helpers/auth-tokens.ts";
+
+const AUTH = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" as const };
+const AGENTS = { name: "agents", rules: [{ effect: "allow" as const, permission: parsePermission("*") }] };
+const SUBJECTS = ["alice", "bob"] as const;
+type Subject = (typeof SUBJECTS)[number];
+
+/** One request as the backend received it. */
+interface Received {
+  session: string | null;
+  method: string;
+  authorization: string | null;
+  /** Every header and the body, for looking for what must never be there. */
+  raw: string;
+}
+
+/**
+ * A Streamable HTTP backend (real SDK server, one session per client) that records every request,
+ * and whose tool `whoami` answers with the credential header of the very request that called it.
+ */
+function recordingBackend(): { url: string; received: Received[]; stop(): void } {
+  const received: Received[] = [];
+  const sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
+  const createServer = () => {
+    const mcp = new McpServer({ name: "tickets", version: "1.0.0" });
+    mcp.registerTool("whoami", { description: "the credential this call came with" }, async (extra) => ({
+      content: [{ type: "text", text: String(extra.requestInfo?.headers.authorization ?? "") }],
+    }));
+    return mcp;
+  };
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0,
+    async fetch(request) {
+      const body = request.method === "POST" ? await request.clone().text() : "";
+      received.push({
+        session: request.headers.get("mcp-session-id"),
+        method: request.method,
+        authorization: request.headers.get("authorization"),
+        raw: `${[...request.headers].map(([name, value]) => `${name}: ${value}`).join("\n")}\n\n${body}`,
+      });
+      const id = request.headers.get("mcp-session-id");
+      const existing = id ? sessions.get(id) : undefined;
+      if (existing) return existing.handleRequest(request);
+      if (id) return new Response("unknown session", { status: 404 });
+      const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: () => crypto.randomUUID(), onsessioninitialized: (sid) => void sessions.set(sid, transport) });
+      await createServer().connect(transport);
+      return transport.handleRequest(request);
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}/mcp`, received, stop: () => void server.stop(true) };
+}
+
+function bearer(text: string): string {
+  expect(text).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+  return text.slice("Bearer ".length);
+}
+
+describe("gateway assertions: each caller's calls reach the backend with that caller's credential only", () => {
+  let gw: TestGateway;
+  let backend: ReturnType<typeof recordingBackend>;
+  const tokens = {} as Record<Subject, string>;
+  const clients: { subject: Subject; client: Client; prefix: string }[] = [];
+
+  beforeAll(async () => {
+    backend = recordingBackend();
+    gw = await startTestGateway([{ name: "tickets", url: backend.url, auth: { mode: "gateway-assertion" } }], { auth: "required" }, { prepare: (store) => store.roles.create(AGENTS) });
+    for (const subject of SUBJECTS) tokens[subject] = (await issueToken(gw.gateway.store, AUTH, { subject, roles: ["agents"], ttlMs: 600_000 })).token;
+    // Several sessions each, on both endpoints.
+    for (const subject of SUBJECTS) {
+      for (let i = 0; i < 3; i++) clients.push({ subject, client: await connectClient(gw.mcpUrl("tickets"), {}, `${subject}-${i}`, { token: tokens[subject] }), prefix: "" });
+      for (let i = 0; i < 2; i++) clients.push({ subject, client: await connectClient(gw.mcpUrl(), {}, `${subject}-agg-${i}`, { token: tokens[subject] }), prefix: "tickets__" });
+    }
+  }, 60_000);
+  afterAll(async () => {
+    for (const { client } of clients) await client.close().catch(() => undefined);
+    await gw?.stop();
+    backend?.stop();
+  });
+
+  test("hundreds of interleaved calls from two subjects over several sessions, /mcp and /mcp/<backend>, lists and jobs", async () => {
+    // Aggregated and per-backend lists go to the backend too.
+    for (const { client, prefix } of clients) expect((await client.listTools()).tools.map((t) => t.name)).toEqual([`${prefix}whoami`]);
+    // 400 calls, 24 in flight at a time, spread over every session of both subjects.
+    const calls = Array.from({ length: 400 }, (_, i) => clients[(i * 7) % clients.length]!);
+    const answers: { subject: Subject; token: string }[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < calls.length) {
+        const { subject, client, prefix } = calls[next++]!;
+        const result = (await client.callTool({ name: `${prefix}whoami`, arguments: {} })) as { content: { text: string }[] };
+        answers.push({ subject, token: bearer(result.content[0]!.text) });
+      }
+    };
+    await Promise.all(Array.from({ length: 24 }, worker));
+    // Jobs (REST) run later, on the workers, as their owner.
+    const submitted = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const subject = SUBJECTS[i % 2]!;
+        const response = await fetch(new URL("/v1/jobs", gw.base), {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${tokens[subject]}` },
+          body: JSON.stringify({ backend: "tickets", tool: "whoami", arguments: {} }),
+        });
+        expect(response.status).toBe(202);
+        return { subject, id: ((await response.json()) as JobView).id };
+      }),
+    );
+    for (const { subject, id } of submitted) {
+      let view: JobView | undefined;
+      for (let i = 0; i < 300 && view?.status !== "completed"; i++) {
+        view = (await (await fetch(new URL(`/v1/jobs/${id}`, gw.base), { headers: { authorization: `Bearer ${tokens[subject]}` } })).json()) as JobView;
+        if (view.status === "failed") throw new Error(`job failed: ${JSON.stringify(view.error)}`);
+        if (view.status !== "completed") await Bun.sleep(50);
+      }
+      const content = (view?.result as { content: { text: string }[] }).content;
+      answers.push({ subject, token: bearer(content[0]!.text) });
+    }
+
+    // Every call came with its own caller's assertion, for this call.
+    const callIds = new Set<string>();
+    for (const { subject, token } of answers) {
+      const claims = decodeJwt(token);
+      expect(claims.sub).toBe(subject);
+      expect(claims.roles).toEqual(["agents"]);
+      callIds.add(String(claims.call_id));
+    }
+    expect(callIds.size).toBe(answers.length);
+
+    // Every request the backend received carried an assertion; a backend session only ever one subject's.
+    const subjectsBySession = new Map<string, Set<string>>();
+    for (const request of backend.received) {
+      const sub = decodeJwt(bearer(request.authorization ?? "")).sub!;
+      expect(SUBJECTS).toContain(sub);
+      if (request.session) subjectsBySession.set(request.session, (subjectsBySession.get(request.session) ?? new Set()).add(sub));
+    }
+    expect(subjectsBySession.size).toBeGreaterThanOrEqual(2);
+    for (const subjects of subjectsBySession.values()) expect(subjects.size).toBe(1);
+    // The callers' own tokens never reached the backend, on any path.
+    for (const request of backend.received) for (const subject of SUBJECTS) expect(request.raw).not.toContain(tokens[subject]);
+  }, 120_000);
+
+  test("an assertion verifies with jose against /.well-known/jwks.json: the backend's audience, at most 5 minutes", async () => {
+    const result = (await clients[0]!.client.callTool({ name: "whoami", arguments: {} })) as { content: { text: string }[] };
+    const jwks = createRemoteJWKSet(new URL("/.well-known/jwks.json", gw.base));
+    const { payload, protectedHeader } = await jwtVerify(bearer(result.content[0]!.text), jwks, { issuer: "mcpgw", audience: backend.url, typ: ASSERTION_TYP });
+    expect(payload.sub).toBe(clients[0]!.subject);
+    expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(300);
+    expect(payload.exp! * 1_000).toBeGreaterThan(Date.now());
+    expect(protectedHeader.kid).toBeDefined();
+    await expect(jwtVerify(bearer(result.content[0]!.text), jwks, { audience: "mcpgw" })).rejects.toThrow(/aud/);
+  });
+
+  test("an assertion is never accepted by the gateway itself as a bearer token", async () => {
+    const result = (await clients[0]!.client.callTool({ name: "whoami", arguments: {} })) as { content: { text: string }[] };
+    // Signed with the gateway's own key; even so it is a credential for a backend, not for the gateway.
+    expect((await postInitialize(gw.mcpUrl("tickets"), result.content[0]!.text)).status).toBe(401);
+  });
+});
