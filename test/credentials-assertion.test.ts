@@ -1,5 +1,4 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -9,6 +8,7 @@ import { parsePermission } from "../src/policy/permission.ts";
 import type { JobView } from "../src/jobs/job-api-schemas.ts";
 import { type TestGateway, connectClient, startTestGateway } from "./helpers/gateway.ts";
 import { postInitialize } from "./helpers/auth-tokens.ts";
+import { serveFixtureOverHttp } from "./fixtures/fixture-runner.ts";
 
 const AUTH = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" as const };
 const AGENTS = { name: "agents", rules: [{ effect: "allow" as const, permission: parsePermission("*") }] };
@@ -20,17 +20,15 @@ interface Received {
   session: string | null;
   method: string;
   authorization: string | null;
-  /** Every header and the body, for looking for what must never be there. */
-  raw: string;
 }
 
 /**
  * A Streamable HTTP backend (real SDK server, one session per client) that records every request,
  * and whose tool `whoami` answers with the credential header of the very request that called it.
  */
-function recordingBackend(): { url: string; received: Received[]; stop(): void } {
+function recordingBackend(): { url: string; received: Received[]; requests: Request[]; stop(): void } {
+  const requests: Request[] = [];
   const received: Received[] = [];
-  const sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
   const createServer = () => {
     const mcp = new McpServer({ name: "tickets", version: "1.0.0" });
     mcp.registerTool("whoami", { description: "the credential this call came with" }, async (extra) => ({
@@ -38,28 +36,20 @@ function recordingBackend(): { url: string; received: Received[]; stop(): void }
     }));
     return mcp;
   };
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    idleTimeout: 0,
-    async fetch(request) {
-      const body = request.method === "POST" ? await request.clone().text() : "";
-      received.push({
-        session: request.headers.get("mcp-session-id"),
-        method: request.method,
-        authorization: request.headers.get("authorization"),
-        raw: `${[...request.headers].map(([name, value]) => `${name}: ${value}`).join("\n")}\n\n${body}`,
-      });
-      const id = request.headers.get("mcp-session-id");
-      const existing = id ? sessions.get(id) : undefined;
-      if (existing) return existing.handleRequest(request);
-      if (id) return new Response("unknown session", { status: 404 });
-      const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: () => crypto.randomUUID(), onsessioninitialized: (sid) => void sessions.set(sid, transport) });
-      await createServer().connect(transport);
-      return transport.handleRequest(request);
+  const server = serveFixtureOverHttp(0, createServer, {
+    // Seen before session handling; the copy's body is read when the test looks.
+    guard: (request) => {
+      requests.push(request.clone() as typeof request);
+      received.push({ session: request.headers.get("mcp-session-id"), method: request.method, authorization: request.headers.get("authorization") });
+      return undefined;
     },
   });
-  return { url: `http://127.0.0.1:${server.port}/mcp`, received, stop: () => void server.stop(true) };
+  return { url: `http://127.0.0.1:${server.port}/mcp`, received, requests, stop: () => void server.stop(true) };
+}
+
+/** Every header and body the backend received, for looking for what must never be there. */
+async function everythingReceived(requests: Request[]): Promise<string[]> {
+  return Promise.all(requests.map(async (request) => `${[...request.headers].map(([name, value]) => `${name}: ${value}`).join("\n")}\n\n${await request.text()}`));
 }
 
 function bearer(text: string): string {
@@ -148,8 +138,35 @@ describe("gateway assertions: each caller's calls reach the backend with that ca
     expect(subjectsBySession.size).toBeGreaterThanOrEqual(2);
     for (const subjects of subjectsBySession.values()) expect(subjects.size).toBe(1);
     // The callers' own tokens never reached the backend, on any path.
-    for (const request of backend.received) for (const subject of SUBJECTS) expect(request.raw).not.toContain(tokens[subject]);
+    const raw = await everythingReceived(backend.requests);
+    expect(raw.length).toBe(backend.received.length);
+    for (const request of raw) for (const subject of SUBJECTS) expect(request).not.toContain(tokens[subject]);
   }, 120_000);
+
+  test("2026-07-28 stateless requests (no session at all) carry their own caller's assertion too", async () => {
+    const meta = { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}, "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" } };
+    const call = async (subject: Subject, path: string, name: string) => {
+      const response = await fetch(new URL(path, gw.base), {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${tokens[subject]}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-protocol-version": "2026-07-28",
+          "mcp-method": "tools/call",
+          "mcp-name": name,
+        },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: {}, _meta: meta } }),
+      });
+      const body = (await response.json()) as { result?: { content: { text: string }[] }; error?: unknown };
+      expect(body.error).toBeUndefined();
+      return { subject, sub: decodeJwt(bearer(body.result!.content[0]!.text)).sub };
+    };
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => call(SUBJECTS[i % 2]!, i % 3 === 0 ? "/mcp" : "/mcp/tickets", i % 3 === 0 ? "tickets__whoami" : "whoami")),
+    );
+    for (const { subject, sub } of answers) expect(sub).toBe(subject);
+  });
 
   test("an assertion verifies with jose against /.well-known/jwks.json: the backend's audience, at most 5 minutes", async () => {
     const result = (await clients[0]!.client.callTool({ name: "whoami", arguments: {} })) as { content: { text: string }[] };
