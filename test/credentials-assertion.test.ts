@@ -60,12 +60,22 @@ function bearer(text: string): string {
 describe("gateway assertions: each caller's calls reach the backend with that caller's credential only", () => {
   let gw: TestGateway;
   let backend: ReturnType<typeof recordingBackend>;
+  /** A static backend beside it: its own key for everyone, and never a caller's token either. */
+  let plain: ReturnType<typeof recordingBackend>;
   const tokens = {} as Record<Subject, string>;
   const clients: { subject: Subject; client: Client; prefix: string }[] = [];
 
   beforeAll(async () => {
     backend = recordingBackend();
-    gw = await startTestGateway([{ name: "tickets", url: backend.url, auth: { mode: "gateway-assertion" } }], { auth: "required" }, { prepare: (store) => store.roles.create(AGENTS) });
+    plain = recordingBackend();
+    gw = await startTestGateway(
+      [
+        { name: "tickets", url: backend.url, auth: { mode: "gateway-assertion" } },
+        { name: "plain", url: plain.url, headers: { "X-Backend-Key": "plain-own-key" } },
+      ],
+      { auth: "required" },
+      { prepare: (store) => store.roles.create(AGENTS) },
+    );
     for (const subject of SUBJECTS) tokens[subject] = (await issueToken(gw.gateway.store, AUTH, { subject, roles: ["agents"], ttlMs: 600_000 })).token;
     // Several sessions each, on both endpoints.
     for (const subject of SUBJECTS) {
@@ -77,11 +87,37 @@ describe("gateway assertions: each caller's calls reach the backend with that ca
     for (const { client } of clients) await client.close().catch(() => undefined);
     await gw?.stop();
     backend?.stop();
+    plain?.stop();
   });
+
+  /** Submits a whoami job (REST) as `subject`; its id. */
+  async function submitJob(subject: Subject, backendName: string): Promise<string> {
+    const response = await fetch(new URL("/v1/jobs", gw.base), {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${tokens[subject]}` },
+      body: JSON.stringify({ backend: backendName, tool: "whoami", arguments: {} }),
+    });
+    expect(response.status).toBe(202);
+    return ((await response.json()) as JobView).id;
+  }
+
+  /** The text a whoami job answered, once it completed. */
+  async function jobResult(subject: Subject, id: string): Promise<string> {
+    for (let i = 0; i < 600; i++) {
+      const view = (await (await fetch(new URL(`/v1/jobs/${id}`, gw.base), { headers: { authorization: `Bearer ${tokens[subject]}` } })).json()) as JobView;
+      if (view.status === "completed") return (view.result as { content: { text: string }[] }).content[0]!.text;
+      if (view.status === "failed") throw new Error(`job failed: ${JSON.stringify(view.error)}`);
+      await Bun.sleep(50);
+    }
+    throw new Error(`job ${id} did not complete`);
+  }
 
   test("hundreds of interleaved calls from two subjects over several sessions, /mcp and /mcp/<backend>, lists and jobs", async () => {
     // Aggregated and per-backend lists go to the backend too.
-    for (const { client, prefix } of clients) expect((await client.listTools()).tools.map((t) => t.name)).toEqual([`${prefix}whoami`]);
+    for (const { client, prefix } of clients) {
+      expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(prefix ? ["plain__whoami", "tickets__whoami"] : ["whoami"]);
+      if (prefix) expect(((await client.callTool({ name: "plain__whoami", arguments: {} })) as { content: { text: string }[] }).content[0]!.text).toBe("");
+    }
     // 400 calls, 24 in flight at a time, spread over every session of both subjects.
     const calls = Array.from({ length: 400 }, (_, i) => clients[(i * 7) % clients.length]!);
     const answers: { subject: Subject; token: string }[] = [];
@@ -95,28 +131,8 @@ describe("gateway assertions: each caller's calls reach the backend with that ca
     };
     await Promise.all(Array.from({ length: 24 }, worker));
     // Jobs (REST) run later, on the workers, as their owner.
-    const submitted = await Promise.all(
-      Array.from({ length: 20 }, async (_, i) => {
-        const subject = SUBJECTS[i % 2]!;
-        const response = await fetch(new URL("/v1/jobs", gw.base), {
-          method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${tokens[subject]}` },
-          body: JSON.stringify({ backend: "tickets", tool: "whoami", arguments: {} }),
-        });
-        expect(response.status).toBe(202);
-        return { subject, id: ((await response.json()) as JobView).id };
-      }),
-    );
-    for (const { subject, id } of submitted) {
-      let view: JobView | undefined;
-      for (let i = 0; i < 300 && view?.status !== "completed"; i++) {
-        view = (await (await fetch(new URL(`/v1/jobs/${id}`, gw.base), { headers: { authorization: `Bearer ${tokens[subject]}` } })).json()) as JobView;
-        if (view.status === "failed") throw new Error(`job failed: ${JSON.stringify(view.error)}`);
-        if (view.status !== "completed") await Bun.sleep(50);
-      }
-      const content = (view?.result as { content: { text: string }[] }).content;
-      answers.push({ subject, token: bearer(content[0]!.text) });
-    }
+    const submitted = await Promise.all(Array.from({ length: 20 }, async (_, i) => ({ subject: SUBJECTS[i % 2]!, id: await submitJob(SUBJECTS[i % 2]!, "tickets") })));
+    for (const { subject, id } of submitted) answers.push({ subject, token: bearer(await jobResult(subject, id)) });
 
     // Every call came with its own caller's assertion, for this call.
     const callIds = new Set<string>();
@@ -138,9 +154,14 @@ describe("gateway assertions: each caller's calls reach the backend with that ca
     expect(subjectsBySession.size).toBeGreaterThanOrEqual(2);
     for (const subjects of subjectsBySession.values()) expect(subjects.size).toBe(1);
     // The callers' own tokens never reached the backend, on any path.
-    const raw = await everythingReceived(backend.requests);
-    expect(raw.length).toBe(backend.received.length);
+    // Jobs at the static backend too.
+    for (const subject of SUBJECTS) expect(await jobResult(subject, await submitJob(subject, "plain"))).toBe("");
+    expect(plain.received.filter((request) => request.method === "POST").length).toBeGreaterThan(clients.length);
+    for (const request of plain.received) expect(request.authorization).toBeNull();
+    const raw = [...(await everythingReceived(backend.requests)), ...(await everythingReceived(plain.requests))];
+    expect(raw.length).toBe(backend.received.length + plain.received.length);
     for (const request of raw) for (const subject of SUBJECTS) expect(request).not.toContain(tokens[subject]);
+    expect(raw.filter((request) => request.includes("x-backend-key: plain-own-key")).length).toBe(plain.received.length);
   }, 120_000);
 
   test("2026-07-28 stateless requests (no session at all) carry their own caller's assertion too", async () => {
