@@ -179,7 +179,8 @@ describe("mcpgw doctor finds what is wrong", () => {
       await fixture.store.migrate();
       await fixture.store.backends.add(backendSpec({ name: "tickets", url: `http://127.0.0.1:${await freePort()}/mcp`, auth: { mode: "gateway-assertion" } }));
       const keyless = await doctor(["--db", fixture.url]);
-      expect(find(keyless.report, "backend tickets")).toMatchObject({ status: "problem", detail: expect.stringContaining("no active signing key to sign assertions with"), fix: "mcpgw key rotate" });
+      const noKey = expect.stringContaining("no active signing key to sign assertions with");
+      expect(find(keyless.report, "backend tickets")).toMatchObject({ status: "problem", detail: noKey, fix: "mcpgw key rotate" });
       const key = await ensureActiveSigningKey(fixture.store, "EdDSA");
       const { report } = await doctor(["--db", fixture.url]);
       expect(find(report, "backend tickets")).toMatchObject({ status: "ok", detail: expect.stringContaining(`signed with key ${key.kid}`) });

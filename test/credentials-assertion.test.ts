@@ -49,7 +49,9 @@ function recordingBackend(): { url: string; received: Received[]; requests: Requ
 
 /** Every header and body the backend received, for looking for what must never be there. */
 async function everythingReceived(requests: Request[]): Promise<string[]> {
-  return Promise.all(requests.map(async (request) => `${[...request.headers].map(([name, value]) => `${name}: ${value}`).join("\n")}\n\n${await request.text()}`));
+  return Promise.all(
+    requests.map(async (request) => `${[...request.headers].map(([name, value]) => `${name}: ${value}`).join("\n")}\n\n${await request.text()}`),
+  );
 }
 
 function bearer(text: string): string {
@@ -79,8 +81,9 @@ describe("gateway assertions: each caller's calls reach the backend with that ca
     for (const subject of SUBJECTS) tokens[subject] = (await issueToken(gw.gateway.store, AUTH, { subject, roles: ["agents"], ttlMs: 600_000 })).token;
     // Several sessions each, on both endpoints.
     for (const subject of SUBJECTS) {
-      for (let i = 0; i < 3; i++) clients.push({ subject, client: await connectClient(gw.mcpUrl("tickets"), {}, `${subject}-${i}`, { token: tokens[subject] }), prefix: "" });
-      for (let i = 0; i < 2; i++) clients.push({ subject, client: await connectClient(gw.mcpUrl(), {}, `${subject}-agg-${i}`, { token: tokens[subject] }), prefix: "tickets__" });
+      const connect = (url: URL, name: string) => connectClient(url, {}, name, { token: tokens[subject] });
+      for (let i = 0; i < 3; i++) clients.push({ subject, client: await connect(gw.mcpUrl("tickets"), `${subject}-${i}`), prefix: "" });
+      for (let i = 0; i < 2; i++) clients.push({ subject, client: await connect(gw.mcpUrl(), `${subject}-agg-${i}`), prefix: "tickets__" });
     }
   }, 60_000);
   afterAll(async () => {
@@ -131,7 +134,8 @@ describe("gateway assertions: each caller's calls reach the backend with that ca
     };
     await Promise.all(Array.from({ length: 24 }, worker));
     // Jobs (REST) run later, on the workers, as their owner.
-    const submitted = await Promise.all(Array.from({ length: 20 }, async (_, i) => ({ subject: SUBJECTS[i % 2]!, id: await submitJob(SUBJECTS[i % 2]!, "tickets") })));
+    const owners = Array.from({ length: 20 }, (_, i) => SUBJECTS[i % 2]!);
+    const submitted = await Promise.all(owners.map(async (subject) => ({ subject, id: await submitJob(subject, "tickets") })));
     for (const { subject, id } of submitted) answers.push({ subject, token: bearer(await jobResult(subject, id)) });
 
     // Every call came with its own caller's assertion, for this call.
@@ -165,7 +169,11 @@ describe("gateway assertions: each caller's calls reach the backend with that ca
   }, 120_000);
 
   test("2026-07-28 stateless requests (no session at all) carry their own caller's assertion too", async () => {
-    const meta = { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}, "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" } };
+    const meta = {
+      "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+      "io.modelcontextprotocol/clientCapabilities": {},
+      "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
+    };
     const call = async (subject: Subject, path: string, name: string) => {
       const response = await fetch(new URL(path, gw.base), {
         method: "POST",

@@ -48,7 +48,10 @@ export async function runBackendAdd(context: CommandContext, name: string, optio
   const spec = parseBackendInput({ ...flags, name });
   const taken = await withStore(context, (store) => store.backends.get(spec.name));
   if (taken) throw new ConflictError(`backend "${spec.name}" already exists`, `change it with: mcpgw backend update ${spec.name} …; or choose another name`);
-  const probe = test === false || spec.auth ? undefined : await testBeforeSaving(context, spec, { failed: `backend "${spec.name}" was not added`, changeWith: `fix the flag: mcpgw backend add ${spec.name} …`, skip: `mcpgw backend add ${spec.name} … --no-test` });
+  const probe =
+    test === false || spec.auth
+      ? undefined
+      : await testBeforeSaving(context, spec, { failed: `backend "${spec.name}" was not added`, changeWith: `fix the flag: mcpgw backend add ${spec.name} …`, skip: `mcpgw backend add ${spec.name} … --no-test` });
   await withStore(context, (store) => store.backends.add(spec));
   console.log(`added backend "${spec.name}" (${spec.transport}: ${target(spec)})`);
   noteLiteralSecrets(spec);
@@ -73,7 +76,10 @@ export async function runBackendUpdate(context: CommandContext, name: string, op
     console.log(`backend "${name}" already has these settings: nothing changed`);
     return;
   }
-  const probe = test === false || spec.auth ? undefined : await testBeforeSaving(context, spec, { failed: `backend "${name}" was not changed`, changeWith: `fix the flag: mcpgw backend update ${name}`, skip: `mcpgw backend update ${name} … --no-test` });
+  const probe =
+    test === false || spec.auth
+      ? undefined
+      : await testBeforeSaving(context, spec, { failed: `backend "${name}" was not changed`, changeWith: `fix the flag: mcpgw backend update ${name}`, skip: `mcpgw backend update ${name} … --no-test` });
   await withStore(context, (store) => store.backends.update(spec, current.updatedAt));
   console.log(`updated backend "${name}": ${changed.join(", ")} (running gateways reconnect it within a second)`);
   if (dropped.length > 0) process.stderr.write(`note: dropped ${dropped.join(" and ")}, which ${dropped.length === 1 ? "applies" : "apply"} only to the other kind of backend\n`);
@@ -84,7 +90,9 @@ export async function runBackendUpdate(context: CommandContext, name: string, op
 /** Why a backend was saved untested, and how to check it. */
 function notTested(spec: BackendSpec): string {
   // A per-caller backend is only ever reached as a caller: there is no credential to test it with here.
-  if (spec.auth) return `not tested: it takes per-caller credentials (--auth ${spec.auth.mode}); check it as a caller: mcpgw call ${spec.name}/TOOL '{}' --as SUBJECT\n`;
+  if (spec.auth) {
+    return `not tested: it takes per-caller credentials (--auth ${spec.auth.mode}); check it as a caller: mcpgw call ${spec.name}/TOOL '{}' --as SUBJECT\n`;
+  }
   return `not tested (--no-test); check it with: mcpgw backend test ${spec.name}\n`;
 }
 
@@ -288,7 +296,10 @@ async function patternsNaming(store: Store, name: string): Promise<string[]> {
 export async function runBackendTest(context: CommandContext, name: string, options: { json?: boolean }): Promise<void> {
   const spec = await withStore(context, (store) => requireBackend(store, name));
   if (spec.auth) {
-    throw new UsageError(`backend "${name}" takes per-caller credentials (--auth ${spec.auth.mode}): it is reached only as a caller`, `test it as one: mcpgw call ${name}/TOOL '{}' --as SUBJECT (mcpgw tools list --backend ${name} --as SUBJECT lists its tools)`);
+    throw new UsageError(
+      `backend "${name}" takes per-caller credentials (--auth ${spec.auth.mode}): it is reached only as a caller`,
+      `test it as one: mcpgw call ${name}/TOOL '{}' --as SUBJECT (mcpgw tools list --backend ${name} --as SUBJECT lists its tools)`,
+    );
   }
   // The store is closed before connecting: a slow backend must not hold a database connection.
   const result = await probeBackend(spec, { env: process.env, logger: context.adminLogger(), clientVersion: VERSION });

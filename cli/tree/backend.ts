@@ -8,7 +8,9 @@ import { AUTH_MODES } from "../../src/credentials/backend-auth.ts";
 type BackendFlagValues = Omit<BackendInput, "name"> & Required<Pick<BackendInput, "env" | "header" | "idempotentTool">>;
 
 /** Settings `backend update --unset` returns to their defaults (cli/commands/backend.ts maps them). */
-export const UNSETTABLE_SETTINGS = ["env", "header", "timeout", "transport", "max-concurrency", "max-queue", "max-body", "max-response", "max-processes", "idempotent-tool", "auth"] as const;
+export const UNSETTABLE_SETTINGS = [
+  "env", "header", "timeout", "transport", "max-concurrency", "max-queue", "max-body", "max-response", "max-processes", "idempotent-tool", "auth",
+] as const;
 
 /** Every flag that sets a backend: `backend add` and `backend update` take the same ones. */
 function backendFlags(command: Command): Command {
@@ -25,7 +27,9 @@ function backendFlags(command: Command): Command {
     .option("--max-response <size>", "largest single message accepted from the backend, e.g. 8MiB (default 16MiB)")
     .option("--max-processes <n>", "a --command backend's child processes at once, shared and per-session ones together, at least 2 (default MCPGW_MAX_PROCESSES_PER_BACKEND, 16)")
     .option("--idempotent-tool <glob>", "tool (or glob) safe to run twice: its jobs are retried after a gateway dies mid-call (repeatable)", collect, [])
-    .addOption(new Option("--auth <mode>", "who the backend sees: static (its own headers, the default) or gateway-assertion (a JWT per call naming the caller)").choices(AUTH_MODES))
+    .addOption(
+      new Option("--auth <mode>", "who the backend sees: static (its own headers, the default) or gateway-assertion (a JWT per call naming the caller)").choices(AUTH_MODES),
+    )
     .option("--auth-header <name>", "header the per-caller credential goes in (default Authorization: Bearer …)")
     .option("--assertion-audience <aud>", "gateway-assertion: the aud claim the backend checks (default the backend's URL)");
 }

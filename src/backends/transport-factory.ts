@@ -44,7 +44,10 @@ export function createBackendTransport(spec: BackendSpec, options: BackendTransp
     case "sse":
       // SDK 1.32 sends requestInit headers on the event-stream GET as well as on each POST,
       // so no separate eventSourceInit is needed (test/transport-factory checks both requests).
-      return new SSEClientTransport(new URL(requireUrl(spec)), { requestInit: { headers: resolvedHeaders(spec, options) }, fetch: tracePropagatingFetch(withCredential(spec, fetch)) });
+      return new SSEClientTransport(new URL(requireUrl(spec)), {
+        requestInit: { headers: resolvedHeaders(spec, options) },
+        fetch: tracePropagatingFetch(withCredential(spec, fetch)),
+      });
     default:
       return assertNever(spec.transport);
   }

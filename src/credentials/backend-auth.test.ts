@@ -29,17 +29,21 @@ describe("backend --auth", () => {
   test("bad combinations are usage errors that say what to do", () => {
     expect(usageMessage(() => parseBackendInput({ name: "t", url: URL, auth: "oauth" }))).toBe('--auth "oauth" is not a credential mode');
     expect(usageMessage(() => parseBackendInput({ name: "t", url: URL, authHeader: "X-Caller" }))).toMatch(/need --auth gateway-assertion/);
-    expect(usageMessage(() => parseBackendInput({ name: "t", url: URL, auth: "static", assertionAudience: "x" }))).toMatch(/apply only to --auth gateway-assertion/);
-    expect(usageMessage(() => parseBackendInput({ name: "t", command: "node server.js", auth: "gateway-assertion" }))).toBe("--auth gateway-assertion applies only to --url (HTTP) backends");
+    const staticWithAudience = { name: "t", url: URL, auth: "static", assertionAudience: "x" };
+    expect(usageMessage(() => parseBackendInput(staticWithAudience))).toMatch(/apply only to --auth gateway-assertion/);
+    const stdio = { name: "t", command: "node server.js", auth: "gateway-assertion" };
+    expect(usageMessage(() => parseBackendInput(stdio))).toBe("--auth gateway-assertion applies only to --url (HTTP) backends");
     expect(usageMessage(() => parseBackendInput({ name: "t", url: URL, auth: "gateway-assertion", authHeader: "Bad Header" }))).toMatch(/is not a header name/);
     // The static header would be overwritten by the caller's credential: refused, case-insensitively.
-    expect(usageMessage(() => parseBackendInput({ name: "t", url: URL, header: ["authorization: Bearer ${K}"], auth: "gateway-assertion" }))).toMatch(/--header authorization would be overwritten/);
-    expect(parseBackendInput({ name: "t", url: URL, header: ["Authorization: Bearer ${K}"], auth: "gateway-assertion", authHeader: "X-Caller" }).auth?.header).toBe("X-Caller");
+    const clashing = { name: "t", url: URL, header: ["authorization: Bearer ${K}"], auth: "gateway-assertion" };
+    expect(usageMessage(() => parseBackendInput(clashing))).toMatch(/--header authorization would be overwritten/);
+    expect(parseBackendInput({ ...clashing, authHeader: "X-Caller" }).auth?.header).toBe("X-Caller");
   });
 
   test("described for backend show by mode and header, the audience defaulting to the URL", () => {
     expect(describeAuth(undefined, URL)).toMatch(/^static/);
-    expect(describeAuth({ mode: "gateway-assertion" }, URL)).toBe(`gateway-assertion: a JWT per call signed by the gateway (aud ${URL}) in Authorization: Bearer …`);
+    const described = describeAuth({ mode: "gateway-assertion" }, URL);
+    expect(described).toBe(`gateway-assertion: a JWT per call signed by the gateway (aud ${URL}) in Authorization: Bearer …`);
     expect(parseBackendAuth({ auth: "gateway-assertion", authHeader: "X-A" }, "http", {})).toEqual({ mode: "gateway-assertion", header: "X-A" });
   });
 });

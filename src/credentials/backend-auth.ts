@@ -39,11 +39,12 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  * starts, so a credential that expires (an assertion lives minutes) cannot be renewed in it.
  */
 export function parseBackendAuth(input: BackendAuthInput, transport: "stdio" | "http", headers: Record<string, string>): BackendAuth | undefined {
-  const mode = input.auth ?? (input.authHeader !== undefined || input.assertionAudience !== undefined ? undefined : "static");
+  const options = input.authHeader !== undefined || input.assertionAudience !== undefined;
+  const mode = input.auth ?? (options ? undefined : "static");
   if (mode === undefined) throw new UsageError("--auth-header and --assertion-audience need --auth gateway-assertion", "add --auth gateway-assertion, or drop them");
   if (!(AUTH_MODES as readonly string[]).includes(mode)) throw new UsageError(`--auth "${mode}" is not a credential mode`, MODES_HINT);
   if (mode === "static") {
-    if (input.authHeader !== undefined || input.assertionAudience !== undefined) {
+    if (options) {
       throw new UsageError("--auth-header and --assertion-audience apply only to --auth gateway-assertion", "drop them, or use --auth gateway-assertion");
     }
     return undefined;
@@ -51,30 +52,43 @@ export function parseBackendAuth(input: BackendAuthInput, transport: "stdio" | "
   if (transport === "stdio") {
     throw new UsageError(
       `--auth ${mode} applies only to --url (HTTP) backends`,
-      "a stdio process's environment is fixed when it starts, so a credential that expires cannot reach it: use --auth static with --env, or put the server behind HTTP",
+      "a stdio process's environment is fixed when it starts, so a credential that expires cannot reach it: " +
+        "use --auth static with --env, or put the server behind HTTP",
     );
   }
   const header = input.authHeader;
-  if (header !== undefined && !HEADER_NAME.test(header)) throw new UsageError(`--auth-header "${header}" is not a header name`, "give a header name, e.g. --auth-header X-Gateway-Assertion");
+  if (header !== undefined && !HEADER_NAME.test(header)) {
+    throw new UsageError(`--auth-header "${header}" is not a header name`, "give a header name, e.g. --auth-header X-Gateway-Assertion");
+  }
   const carrier = (header ?? DEFAULT_AUTH_HEADER).toLowerCase();
   const clash = Object.keys(headers).find((name) => name.toLowerCase() === carrier);
   if (clash !== undefined) {
-    throw new UsageError(`--header ${clash} would be overwritten by the per-caller credential`, `drop that --header (backend update --unset header), or send the credential in another header with --auth-header NAME`);
+    throw new UsageError(
+      `--header ${clash} would be overwritten by the per-caller credential`,
+      "drop that --header (backend update --unset header), or send the credential in another header with --auth-header NAME",
+    );
   }
   const audience = input.assertionAudience;
-  if (audience !== undefined && audience.trim() === "") throw new UsageError("--assertion-audience is empty", "give the audience the backend expects, e.g. --assertion-audience https://tickets.example.com");
+  if (audience !== undefined && audience.trim() === "") {
+    throw new UsageError("--assertion-audience is empty", "give the audience the backend expects, e.g. --assertion-audience https://tickets.example.com");
+  }
   return { mode: "gateway-assertion", ...(audience !== undefined && { audience }), ...(header !== undefined && { header }) };
 }
 
 /** The auth settings written back as the flags that would create them. */
 export function authInputOf(auth: BackendAuth | undefined): BackendAuthInput {
   if (!auth) return {};
-  return { auth: auth.mode, ...(auth.header !== undefined && { authHeader: auth.header }), ...(auth.audience !== undefined && { assertionAudience: auth.audience }) };
+  return {
+    auth: auth.mode,
+    ...(auth.header !== undefined && { authHeader: auth.header }),
+    ...(auth.audience !== undefined && { assertionAudience: auth.audience }),
+  };
 }
 
 /** One line for `backend show`: the mode and where the credential goes, never a secret. */
 export function describeAuth(auth: BackendAuth | undefined, url: string | undefined): string {
   if (!auth) return "static (the backend's own headers/env, the same for every caller)";
   const header = auth.header ?? DEFAULT_AUTH_HEADER;
-  return `gateway-assertion: a JWT per call signed by the gateway (aud ${auth.audience ?? url ?? "?"}) in ${header}${header === DEFAULT_AUTH_HEADER ? ": Bearer …" : ""}`;
+  const carrier = header === DEFAULT_AUTH_HEADER ? `${header}: Bearer …` : header;
+  return `gateway-assertion: a JWT per call signed by the gateway (aud ${auth.audience ?? url ?? "?"}) in ${carrier}`;
 }

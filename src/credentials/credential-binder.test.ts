@@ -31,7 +31,8 @@ describe("CredentialBinder", () => {
     expect(credentials.bind(PER_CALLER, { subject: "alice", roles: ["admin"] }).credential?.key).not.toBe(alice.credential?.key);
     // No caller: the spec stays unbound, and no transport is built for it.
     expect(credentials.bind(PER_CALLER, undefined)).toBe(PER_CALLER);
-    expect(() => createBackendTransport(PER_CALLER, OPTIONS)).toThrow(/takes per-caller credentials \(--auth gateway-assertion\), and this connection has no caller/);
+    const noCaller = /takes per-caller credentials \(--auth gateway-assertion\), and this connection has no caller/;
+    expect(() => createBackendTransport(PER_CALLER, OPTIONS)).toThrow(noCaller);
     expect(() => createBackendTransport(alice, OPTIONS)).not.toThrow();
   });
 

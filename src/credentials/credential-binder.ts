@@ -75,5 +75,5 @@ export function noCallerError(spec: BackendSpec): McpgwError {
 }
 
 function crossedCallerError(backend: string): McpgwError {
-  return new McpgwError(`backend "${backend}": a call was about to go out with another caller's credential, and was stopped`, "this is a gateway bug: report it");
+  return new McpgwError(`backend "${backend}": a call was about to go out with another caller's credential, and was stopped`, "a gateway bug: report it");
 }

@@ -56,7 +56,9 @@ export class GatewayAssertionSigner {
 
   private async loadKey(): Promise<{ kid: string; alg: string; privateKey: CryptoKey }> {
     const record = activeKey(await this.listKeys());
-    if (!record) throw new McpgwError("the gateway has no active signing key to sign assertions with", "create one with: mcpgw key rotate (mcpgw serve creates one on a fresh database)");
+    if (!record) {
+      throw new McpgwError("the gateway has no active signing key to sign assertions with", "create one with: mcpgw key rotate (mcpgw serve creates one on a fresh database)");
+    }
     return { kid: record.kid, alg: record.alg, privateKey: (await importJWK(record.privateJwk, record.alg)) as CryptoKey };
   }
 }

@@ -47,7 +47,11 @@ function optionsOf(options: string): BackendOptions {
 }
 
 function optionsColumn(spec: BackendSpec): string {
-  return JSON.stringify({ ...(spec.limits && { limits: spec.limits }), ...(spec.idempotentTools && { idempotentTools: spec.idempotentTools }), ...(spec.auth && { auth: spec.auth }) });
+  return JSON.stringify({
+    ...(spec.limits && { limits: spec.limits }),
+    ...(spec.idempotentTools && { idempotentTools: spec.idempotentTools }),
+    ...(spec.auth && { auth: spec.auth }),
+  });
 }
 
 /** The columns of a backend's settings, in COLUMNS order between name and the timestamps. */
