@@ -41,7 +41,8 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 export function parseBackendAuth(input: BackendAuthInput, transport: "stdio" | "http", headers: Record<string, string>): BackendAuth | undefined {
   const options = input.authHeader !== undefined || input.assertionAudience !== undefined;
   const mode = input.auth ?? (options ? undefined : "static");
-  if (mode === undefined) throw new UsageError("--auth-header and --assertion-audience need --auth gateway-assertion", "add --auth gateway-assertion, or drop them");
+  if (mode === undefined)
+    throw new UsageError("--auth-header and --assertion-audience need --auth gateway-assertion", "add --auth gateway-assertion, or drop them");
   if (!(AUTH_MODES as readonly string[]).includes(mode)) throw new UsageError(`--auth "${mode}" is not a credential mode`, MODES_HINT);
   if (mode === "static") {
     if (options) {

@@ -27,7 +27,10 @@ export class CredentialBinder {
     if (!spec.auth || !caller || spec.credential) return spec;
     const key = `${spec.auth.mode}\u0000${caller.subject}\u0000${[...caller.roles].sort().join("\u0000")}`;
     let byKey = this.bound.get(spec);
-    if (!byKey) this.bound.set(spec, (byKey = new Map()));
+    if (!byKey) {
+      byKey = new Map();
+      this.bound.set(spec, byKey);
+    }
     let bound = byKey.get(key);
     if (!bound) {
       bound = { ...spec, credential: this.credential(spec, spec.auth, key, caller) };

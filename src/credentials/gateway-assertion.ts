@@ -37,10 +37,14 @@ export class GatewayAssertionSigner {
   }
 
   async sign(claims: AssertionClaims, now: number = Date.now()): Promise<string> {
-    const key = await (this.key ??= this.loadKey().catch((err) => {
-      this.key = undefined;
-      throw err;
-    }));
+    if (!this.key) {
+      // A failed load is not kept: the next assertion tries again (a key may have been created since).
+      this.key = this.loadKey().catch((err) => {
+        this.key = undefined;
+        throw err;
+      });
+    }
+    const key = await this.key;
     const issuedAt = Math.floor(now / 1_000);
     return new SignJWT({ roles: [...claims.roles], ...(claims.callId !== undefined && { call_id: claims.callId }) })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ASSERTION_TYP })
@@ -57,7 +61,10 @@ export class GatewayAssertionSigner {
   private async loadKey(): Promise<{ kid: string; alg: string; privateKey: CryptoKey }> {
     const record = activeKey(await this.listKeys());
     if (!record) {
-      throw new McpgwError("the gateway has no active signing key to sign assertions with", "create one with: mcpgw key rotate (mcpgw serve creates one on a fresh database)");
+      throw new McpgwError(
+        "the gateway has no active signing key to sign assertions with",
+        "create one with: mcpgw key rotate (mcpgw serve creates one on a fresh database)",
+      );
     }
     return { kid: record.kid, alg: record.alg, privateKey: (await importJWK(record.privateJwk, record.alg)) as CryptoKey };
   }
