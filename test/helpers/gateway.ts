@@ -70,7 +70,13 @@ export async function startTestGateway(backends: TestBackend[], settings: Record
   const setup = openStore(resolved.databaseUrl);
   try {
     await setup.migrate();
-    for (const backend of backends) if (!(await setup.backends.get(backend.name))) await setup.backends.add(backendSpec(backend));
+    for (const backend of backends) {
+      if (await setup.backends.get(backend.name)) continue;
+      // Gateways started together on one database (a replica test) race to register the same backend: one wins.
+      await setup.backends.add(backendSpec(backend)).catch(async (err) => {
+        if (!(await setup.backends.get(backend.name))) throw err;
+      });
+    }
     await options.prepare?.(setup);
   } finally {
     await setup.close();
