@@ -24,20 +24,25 @@ const ALLOWED: Record<string, readonly string[]> = {
   // Domains: each owns its records and the repository interface the store implements.
   sessions: ["errors.ts", "log"],
   audit: ["config", "errors.ts", "log", "protocol"],
-  auth: ["changes", "config", "log", "protocol"],
+  auth: ["changes", "config", "errors.ts", "log", "protocol"],
+  // How a backend is authenticated to and the caller a call runs for; the binder that applies it lives in backends/.
+  credentials: ["errors.ts"],
   policy: ["assert-never.ts", "changes", "errors.ts", "log"],
   limits: ["assert-never.ts", "errors.ts", "policy"],
-  backends: ["assert-never.ts", "changes", "config", "errors.ts", "json", "log", "protocol", "tracing"],
+  backends: ["assert-never.ts", "auth", "changes", "config", "credentials", "errors.ts", "json", "log", "protocol", "tracing"],
   declarative: ["assert-never.ts", "backends", "errors.ts", "limits", "policy"],
   // The store implements the domains' repositories over SQLite and PostgreSQL.
   store: ["assert-never.ts", "audit", "auth", "backends", "changes", "config", "declarative", "errors.ts", "jobs", "limits", "log", "policy", "sessions"],
   observability: ["audit", "backends", "log", "tracing"],
   // The admission path: route → authorize → limit → audit, over small interfaces its callers implement.
-  pipeline: ["audit", "auth", "config", "errors.ts", "limits", "log", "policy", "protocol"],
+  pipeline: ["audit", "auth", "config", "credentials", "errors.ts", "limits", "log", "policy", "protocol"],
   // Jobs admit through the pipeline; MCP Tasks (tasks/) adapt them to the protocol, beside the front.
-  jobs: ["audit", "auth", "backends", "config", "errors.ts", "http", "json", "limits", "log", "pipeline", "policy", "protocol", "tracing"],
+  jobs: ["audit", "auth", "backends", "config", "credentials", "errors.ts", "http", "json", "limits", "log", "pipeline", "policy", "protocol", "tracing"],
   tasks: ["jobs", "pipeline"],
-  front: ["audit", "auth", "backends", "errors.ts", "http", "jobs", "json", "log", "pipeline", "policy", "protocol", "sessions", "store", "tasks", "tracing"],
+  front: [
+    ...["audit", "auth", "backends", "credentials", "errors.ts", "http", "jobs", "json", "log"],
+    ...["pipeline", "policy", "protocol", "sessions", "store", "tasks", "tracing"],
+  ],
   // Services shared by the CLI and the server.
   "operator-calls": ["audit", "auth", "backends", "config", "limits", "log", "pipeline", "policy", "protocol", "store"],
   setup: ["auth", "backends", "config", "errors.ts", "log", "policy", "store"],

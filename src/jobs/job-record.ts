@@ -2,6 +2,8 @@ import type { JOB_STATUSES } from "./job-api-schemas.ts";
 
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export type JobOrigin = "rest" | "mcp";
+/** When a claim must be on disk: at its own commit, or with the next synchronous commit on the same database. */
+export type ClaimDurability = "now" | "with-next-commit";
 
 /** Statuses a job never leaves. */
 export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(["completed", "failed", "cancelled"]);

@@ -98,7 +98,7 @@ export class JobService {
       },
       authorize: (roles) => authorizeCall(policy.current, principal, roles, { kind: "tool", backend: request.backend, name: request.tool }, request.arguments),
       beforeAudit: async () => {
-        tool = await this.findTool(request);
+        tool = await this.findTool(request, principal, this.rolesOf(principal));
       },
       auditContext: (roles) => ({
         ...auditBase(principal, roles, from, id),
@@ -126,8 +126,9 @@ export class JobService {
    */
   async submitAdmitted(principal: Principal, request: SubmitRequest, from: RequestOrigin): Promise<JobRecord> {
     this.validate(request);
-    const tool = await this.findTool(request);
-    return this.create(Bun.randomUUIDv7(), principal, this.rolesOf(principal), request, from, tool);
+    const roles = this.rolesOf(principal);
+    const tool = await this.findTool(request, principal, roles);
+    return this.create(Bun.randomUUIDv7(), principal, roles, request, from, tool);
   }
 
   /** An unknown backend, or arguments larger than a job takes, are refused. */
@@ -139,8 +140,9 @@ export class JobService {
     }
   }
 
-  private async findTool(request: SubmitRequest): Promise<Tool> {
-    const found = await this.deps.backends.tool(request.backend, request.tool);
+  /** The tool as the backend lists it to this caller (a per-caller backend is asked with the caller's credential). */
+  private async findTool(request: SubmitRequest, principal: Principal, roles: string[]): Promise<Tool> {
+    const found = await this.deps.backends.tool(request.backend, request.tool, { subject: principal.subject, roles });
     if (!found) throw new JobRequestError(ErrorCode.InvalidParams, `backend "${request.backend}" has no tool "${request.tool}"`, 404, `list its tools with: mcpgw backend test ${request.backend}`);
     return found;
   }

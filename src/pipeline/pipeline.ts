@@ -5,6 +5,7 @@ import { auditContext } from "./audit.ts";
 import { authenticate } from "./authenticate.ts";
 import { authorize } from "./authorize.ts";
 import { route } from "./route.ts";
+import { runAsCall } from "../credentials/call-context.ts";
 
 export type PipelineDeps = AdmissionDeps;
 
@@ -25,7 +26,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   return async (session, request, extra) => {
     session.lastActivity = Date.now();
     const principal = authenticate(extra);
-    const { target: plan, authorization, entry } = await admit(deps, {
+    const { target: plan, roles, authorization, entry } = await admit(deps, {
       principal,
       method: request.method,
       route: () => route(session, request, extra),
@@ -34,7 +35,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       audited: AUDITED_METHODS.has(request.method),
     });
     try {
-      const result = await plan.run();
+      // In the call's context: a per-caller backend's credential is made for this call and checked against its caller.
+      const result = await runAsCall({ id: crypto.randomUUID(), subject: principal.subject, roles }, () => plan.run());
       const decision = authorization.rule === undefined ? {} : { decision: "allowed", rule: authorization.rule };
       const round = session.exchange === undefined ? decision : { ...decision, exchange: session.exchange };
       entry?.finish(result.isError === true ? { status: "error", errorMessage: "the tool reported an error (isError)", ...round } : { status: "ok", ...round });
