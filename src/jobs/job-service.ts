@@ -1,5 +1,5 @@
 import { ToolTaskSupport } from "./tool-task-support.ts";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 import type { AuditContext, Auditor } from "../audit/auditor.ts";
 import { formatSize } from "../config/size.ts";
 import { GatewayErrorCode, plainMessage } from "../front/gateway-errors.ts";

@@ -1,4 +1,4 @@
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 import { AUDITED_METHODS, type AuditOutcome, type Auditor } from "../audit/auditor.ts";
 import type { Pipeline } from "./caller-session.ts";
 import { GatewayErrorCode, plainMessage } from "../front/gateway-errors.ts";
