@@ -78,3 +78,45 @@ test(`${SESSIONS} idle sessions hold no SDK objects, nor their initialize reques
   expect(added("Ajv")).toBeLessThan(SESSIONS / 4);
   expect(ids.length).toBe(SESSIONS + 3);
 });
+
+test("a session builds its SDK objects when first needed: an SSE-answered call and a GET stream work after a JSON initialize; DELETE ends either kind", async () => {
+  const url = gw.mcpUrl();
+  const headers = (id: string) => ({ "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-session-id": id, "mcp-protocol-version": "2025-11-25" });
+
+  // Never needed: DELETE ends the session without building anything, and it is gone.
+  const idle = await openIdleSession(url);
+  const ended = await fetch(url, { method: "DELETE", headers: headers(idle) });
+  expect(ended.status).toBe(200);
+  const gone = await fetch(url, { method: "POST", headers: headers(idle), body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }) });
+  expect(gone.status).toBe(404);
+  await gone.text();
+
+  // A call with a progress token is answered on an SSE stream, by the session's SDK transport.
+  const id = await openIdleSession(url);
+  const before = liveObjects()["Server"] ?? 0;
+  const call = await fetch(url, {
+    method: "POST",
+    headers: headers(id),
+    body: JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "lab__echo", arguments: { text: "hi" }, _meta: { progressToken: "p1" } } }),
+  });
+  expect(call.headers.get("content-type")).toContain("text/event-stream");
+  const events = await call.text();
+  expect(events).toContain('"id":3');
+  expect(events).toContain("hi");
+  expect(liveObjects()["Server"] ?? 0).toBe(before + 1);
+
+  // Its GET stream opens on the same transport.
+  const stream = await fetch(url, { method: "GET", headers: { accept: "text/event-stream", "mcp-session-id": id, "mcp-protocol-version": "2025-11-25" } });
+  expect(stream.status).toBe(200);
+  expect(stream.headers.get("content-type")).toContain("text/event-stream");
+  await stream.body?.cancel();
+
+  // A notification to it still gets 202, and DELETE ends it.
+  const notified = await fetch(url, { method: "POST", headers: headers(id), body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/roots/list_changed" }) });
+  expect(notified.status).toBe(202);
+  const deleted = await fetch(url, { method: "DELETE", headers: headers(id) });
+  expect(deleted.status).toBe(200);
+  const after = await fetch(url, { method: "POST", headers: headers(id), body: JSON.stringify({ jsonrpc: "2.0", id: 4, method: "tools/list" }) });
+  expect(after.status).toBe(404);
+  await after.text();
+});
