@@ -86,7 +86,7 @@ const SDK_HANDLED_NOTIFICATIONS: ReadonlySet<string> = new Set(["notifications/i
  * Streamable HTTP transport of its own (never shared between clients) are built only when the
  * session first needs them: a GET stream, a request whose answer is an SSE stream (progress,
  * tasks, sampling-capable clients), a request to the client. Until then an idle session is this
- * object and its maps, about 1 KB, instead of a hundred SDK objects (docs/deployment.md,
+ * object, its maps and its capabilities, about 40 small objects instead of 107 (docs/deployment.md,
  * "Footprint"). Through the SDK, every request but ping goes through the pipeline
  * (Server.fallbackRequestHandler), so unknown methods reach the backend untouched.
  */
@@ -96,7 +96,7 @@ export class FrontSession implements SessionSink, CallerSession {
   readonly protocolVersion: string;
   private logger: Logger | undefined;
   /** The SDK Server and transport, once built (sdkParts). */
-  private sdk: Promise<SessionSdkParts> | undefined;
+  private sdkObjects: Promise<SessionSdkParts> | undefined;
   id = "";
   lastActivity = Date.now();
   readonly openedAt = Date.now();
@@ -162,7 +162,7 @@ export class FrontSession implements SessionSink, CallerSession {
    */
   async handleHttp(request: globalThis.Request, options: { parsedBody?: JSONRPCMessage; authInfo: AuthInfo }): Promise<Response> {
     const body = options.parsedBody;
-    if (!this.sdk && (request.method === "DELETE" || (request.method === "POST" && body !== undefined && !isRequestMessage(body)))) {
+    if (!this.sdkObjects && (request.method === "DELETE" || (request.method === "POST" && body !== undefined && !isRequestMessage(body)))) {
       const unsupported = unsupportedVersionResponse(request);
       if (unsupported) return unsupported;
       if (request.method === "DELETE") {
@@ -178,7 +178,7 @@ export class FrontSession implements SessionSink, CallerSession {
 
   /** Closes the client's GET stream, if it has one. */
   closeStandaloneStream(): void {
-    void this.sdk?.then(({ transport }) => transport.closeStandaloneSSEStream());
+    void this.sdkObjects?.then(({ transport }) => transport.closeStandaloneSSEStream());
   }
 
   /**
@@ -187,7 +187,7 @@ export class FrontSession implements SessionSink, CallerSession {
    * parameters and the session's id (its answer is the one the client already has, and is dropped).
    */
   private sdkParts(): Promise<SessionSdkParts> {
-    return (this.sdk ??= this.buildSdkParts());
+    return (this.sdkObjects ??= this.buildSdkParts());
   }
 
   private async buildSdkParts(): Promise<SessionSdkParts> {
@@ -421,7 +421,7 @@ export class FrontSession implements SessionSink, CallerSession {
       if ((SEVERITY.get(params.level as LoggingLevel) ?? 99) < (SEVERITY.get(this.logLevel) ?? 0)) return;
     }
     // Without SDK objects the session has neither a GET stream nor a call on an SSE stream: nothing could carry it.
-    const sdk = this.sdk;
+    const sdk = this.sdkObjects;
     if (!sdk) return;
     const broadcast = notification.method.endsWith("/list_changed") || notification.method === "notifications/resources/updated";
     const relatedRequestId = broadcast ? undefined : this.streamedRequest(backend);
@@ -514,7 +514,7 @@ export class FrontSession implements SessionSink, CallerSession {
       const connections = [...this.connections.values()];
       this.connections.clear();
       await Promise.all(connections.map((c) => this.deps.pool.release(c, this.proxySink)));
-      await this.sdk?.then(({ server }) => server.close()).catch(() => undefined);
+      await this.sdkObjects?.then(({ server }) => server.close()).catch(() => undefined);
     })();
     return this.closing;
   }
