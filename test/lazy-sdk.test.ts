@@ -17,8 +17,9 @@ test("serve reaches /readyz without loading the MCP SDK, zod or pg, and loads th
   const imports = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []);
   try {
     const port = await freePort();
+    const recorder = join(REPO_ROOT, "test/fixtures/record-imports.ts");
     const serve = await startProcess(
-      [process.execPath, "--preload", join(REPO_ROOT, "test/fixtures/record-imports.ts"), join(REPO_ROOT, "cli/main.ts"), "serve", "--db", `sqlite:${join(dir.path, "gw.db")}`, "--port", String(port)],
+      [process.execPath, "--preload", recorder, join(REPO_ROOT, "cli/main.ts"), "serve", "--db", `sqlite:${join(dir.path, "gw.db")}`, "--port", String(port)],
       /mcpgw listening/,
       { ...cleanEnv(), MCPGW_AUTH: "off", MCPGW_TEST_IMPORT_LOG: log },
     );

@@ -20,8 +20,11 @@ describe("the gateway's copy of the SDK's values", () => {
   test("an McpError reads as the SDK's (message, code, data, name)", () => {
     const ours = new McpError(ErrorCode.InvalidParams, "bad", { field: "x" });
     const theirs = new sdk.McpError(sdk.ErrorCode.InvalidParams, "bad", { field: "x" });
-    expect({ message: ours.message, code: ours.code, data: ours.data, name: ours.name }).toEqual({ message: theirs.message, code: theirs.code, data: theirs.data, name: theirs.name });
-    expect(McpError.fromError(-32042, "open this", { elicitations: [] }).message).toBe(sdk.McpError.fromError(-32042, "open this", { elicitations: [] }).message);
+    type Fields = { message: string; code: number; data?: unknown; name: string };
+    const fields = (err: Fields): Fields => ({ message: err.message, code: err.code, data: err.data, name: err.name });
+    expect(fields(ours)).toEqual(fields(theirs));
+    const elicitation = { elicitations: [] };
+    expect(fields(McpError.fromError(-32042, "open this", elicitation))).toEqual(fields(sdk.McpError.fromError(-32042, "open this", elicitation)));
   });
 
   test("instanceof McpError holds for the SDK's McpErrors too (what its Client throws), and subclasses keep their own check", () => {

@@ -79,9 +79,10 @@ test(`${SESSIONS} idle sessions hold no SDK objects, nor their initialize reques
   expect(ids.length).toBe(SESSIONS + 3);
 });
 
-test("a session builds its SDK objects when first needed: an SSE-answered call and a GET stream work after a JSON initialize; DELETE ends either kind", async () => {
+test("a session builds its SDK objects when first needed: an SSE-answered call and a GET stream work after a JSON initialize; DELETE ends either", async () => {
   const url = gw.mcpUrl();
-  const headers = (id: string) => ({ "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-session-id": id, "mcp-protocol-version": "2025-11-25" });
+  const accept = "application/json, text/event-stream";
+  const headers = (id: string) => ({ "content-type": "application/json", accept, "mcp-session-id": id, "mcp-protocol-version": "2025-11-25" });
 
   // Never needed: DELETE ends the session without building anything, and it is gone.
   const idle = await openIdleSession(url);
@@ -97,7 +98,12 @@ test("a session builds its SDK objects when first needed: an SSE-answered call a
   const call = await fetch(url, {
     method: "POST",
     headers: headers(id),
-    body: JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "lab__echo", arguments: { text: "hi" }, _meta: { progressToken: "p1" } } }),
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 3,
+      method: "tools/call",
+      params: { name: "lab__echo", arguments: { text: "hi" }, _meta: { progressToken: "p1" } },
+    }),
   });
   expect(call.headers.get("content-type")).toContain("text/event-stream");
   const events = await call.text();
@@ -112,7 +118,8 @@ test("a session builds its SDK objects when first needed: an SSE-answered call a
   await stream.body?.cancel();
 
   // A notification to it still gets 202, and DELETE ends it.
-  const notified = await fetch(url, { method: "POST", headers: headers(id), body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/roots/list_changed" }) });
+  const rootsChanged = JSON.stringify({ jsonrpc: "2.0", method: "notifications/roots/list_changed" });
+  const notified = await fetch(url, { method: "POST", headers: headers(id), body: rootsChanged });
   expect(notified.status).toBe(202);
   const deleted = await fetch(url, { method: "DELETE", headers: headers(id) });
   expect(deleted.status).toBe(200);

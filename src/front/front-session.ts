@@ -152,7 +152,8 @@ export class FrontSession implements SessionSink, CallerSession {
       serverInfo: this.serverInfo,
       ...(this.instructions !== undefined && { instructions: this.instructions }),
     };
-    return new Response(JSON.stringify({ jsonrpc: "2.0", id: requestId, result }), { headers: { "content-type": "application/json", "mcp-session-id": this.id } });
+    const headers = { "content-type": "application/json", "mcp-session-id": this.id };
+    return new Response(JSON.stringify({ jsonrpc: "2.0", id: requestId, result }), { headers });
   }
 
   /**
@@ -219,12 +220,15 @@ export class FrontSession implements SessionSink, CallerSession {
       jsonrpc: "2.0" as const,
       id: "mcpgw-session-sdk",
       method: "initialize",
-      params: { protocolVersion: this.protocolVersion, capabilities: this.clientCapabilities, clientInfo: this.clientInfo ?? { name: "unknown", version: "0" } },
+      params: {
+        protocolVersion: this.protocolVersion,
+        capabilities: this.clientCapabilities,
+        clientInfo: this.clientInfo ?? { name: "unknown", version: "0" },
+      },
     };
-    const answered = await transport.handleRequest(
-      new globalThis.Request("http://mcpgw.internal/mcp", { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" } }),
-      { parsedBody: initialize },
-    );
+    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+    const request = new globalThis.Request("http://mcpgw.internal/mcp", { method: "POST", headers });
+    const answered = await transport.handleRequest(request, { parsedBody: initialize });
     await answered.text();
     if (!answered.ok) throw new McpError(ErrorCode.InternalError, `the session's SDK transport could not be set up (HTTP ${answered.status})`);
     return { server, transport };
@@ -391,7 +395,8 @@ export class FrontSession implements SessionSink, CallerSession {
       const inputRequests = (result.inputRequests ?? {}) as Record<string, { method: string; params?: Record<string, unknown> }>;
       const inputResponses: Record<string, unknown> = {};
       for (const [key, input] of Object.entries(inputRequests)) {
-        inputResponses[key] = await extra.sendRequest({ method: input.method, params: input.params ?? {} } as ServerRequest, loadedSdk().ANY_RESULT, { timeout: SERVER_TO_CLIENT_TIMEOUT_MS });
+        const asked = { method: input.method, params: input.params ?? {} } as ServerRequest;
+        inputResponses[key] = await extra.sendRequest(asked, loadedSdk().ANY_RESULT, { timeout: SERVER_TO_CLIENT_TIMEOUT_MS });
       }
       const params = { ...request.params, inputResponses, ...(result.requestState !== undefined && { requestState: result.requestState }) };
       result = await connection.request({ method: request.method, params }, options);

@@ -8,8 +8,6 @@ import { GatewayErrorCode, jsonRpcErrorBody } from "./gateway-errors.ts";
 export function unsupportedVersionResponse(request: Request): Response | undefined {
   const version = request.headers.get("mcp-protocol-version");
   if (version === null || SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return undefined;
-  return Response.json(
-    jsonRpcErrorBody(GatewayErrorCode.InvalidRequest, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")})`),
-    { status: 400 },
-  );
+  const message = `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")})`;
+  return Response.json(jsonRpcErrorBody(GatewayErrorCode.InvalidRequest, message), { status: 400 });
 }
