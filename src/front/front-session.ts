@@ -37,7 +37,8 @@ let sdk: SessionSdk | undefined;
 
 /** The SDK's session classes and schemas (session-sdk.ts), loaded with the first session rather than at start. */
 export async function loadSessionSdk(): Promise<SessionSdk> {
-  return (sdk ??= await import("./session-sdk.ts"));
+  sdk ??= await import("./session-sdk.ts");
+  return sdk;
 }
 
 /** The SDK once loaded: a session exists only after FrontSession.open has loaded it. */
@@ -136,7 +137,8 @@ export class FrontSession implements SessionSink, CallerSession {
 
   /** The session's logger (made on first use: an idle session never logs). */
   get log(): Logger {
-    return (this.logger ??= this.deps.logger.child({ route: this.route.kind === "backend" ? this.route.backend : "*" }));
+    this.logger ??= this.deps.logger.child({ route: this.route.kind === "backend" ? this.route.backend : "*" });
+    return this.logger;
   }
 
   /**
@@ -188,7 +190,8 @@ export class FrontSession implements SessionSink, CallerSession {
    * parameters and the session's id (its answer is the one the client already has, and is dropped).
    */
   private sdkParts(): Promise<SessionSdkParts> {
-    return (this.sdkObjects ??= this.buildSdkParts());
+    this.sdkObjects ??= this.buildSdkParts();
+    return this.sdkObjects;
   }
 
   private async buildSdkParts(): Promise<SessionSdkParts> {

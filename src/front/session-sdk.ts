@@ -26,4 +26,9 @@ let ajv: AjvJsonSchemaValidator | undefined;
  * "Footprint") for Server.elicitInput alone, which the gateway never calls: elicitation requests
  * are relayed as the backend sent them.
  */
-export const SHARED_SCHEMA_VALIDATOR: jsonSchemaValidator = { getValidator: (schema) => (ajv ??= new AjvJsonSchemaValidator()).getValidator(schema) };
+export const SHARED_SCHEMA_VALIDATOR: jsonSchemaValidator = {
+  getValidator: (schema) => {
+    ajv ??= new AjvJsonSchemaValidator();
+    return ajv.getValidator(schema);
+  },
+};

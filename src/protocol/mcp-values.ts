@@ -57,6 +57,7 @@ export class McpError extends Error {
     return new McpError(code, message, data);
   }
 
+  // `this` is the class instanceof was asked about: McpError or a subclass (which keeps the ordinary check).
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     return this === McpError && value instanceof Error && value.name === "McpError" && typeof (value as { code?: unknown }).code === "number";

@@ -76,7 +76,10 @@ export function createApiDocsRoutes(options: { version: string; assets?: DocsAss
   };
 
   // Built on first request from zod schemas (openapi.ts), which are loaded then too: zod is several MB of RSS.
-  const openApiDocument = async () => (document ??= JSON.stringify((await import("./openapi.ts")).buildOpenApiDocument(options.version)));
+  const openApiDocument = async () => {
+    document ??= JSON.stringify((await import("./openapi.ts")).buildOpenApiDocument(options.version));
+    return document;
+  };
 
   return (request, path) => {
     if (path !== "/openapi.json" && path !== "/docs" && !path.startsWith("/docs/")) return undefined;
