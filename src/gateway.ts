@@ -1,5 +1,7 @@
 import { BackendPool } from "./backends/backend-pool.ts";
 import { BackendRegistry } from "./backends/backend-registry.ts";
+import { CredentialBinder } from "./credentials/credential-binder.ts";
+import { GatewayAssertionSigner } from "./credentials/gateway-assertion.ts";
 import type { Settings } from "./config/settings.ts";
 import { NoAuditor } from "./audit/no-auditor.ts";
 import { Gauge, MetricsRegistry, QueriedGauge } from "./observability/metrics.ts";
@@ -75,12 +77,16 @@ export async function startGateway(
   // Prometheus metrics at /metrics: calls, latency and refusals (recorded at the Auditor seam),
   // sessions, backend health (from the pool's connections), the audit queue and its commits.
   const metrics = new MetricsRegistry();
+  // Per-caller credentials to backends (docs/security.md): assertions are signed with the gateway's active key.
+  const assertions = new GatewayAssertionSigner(() => store.signingKeys.list(), settings.auth.tokenIssuer);
+  watcher.on("keys", async () => assertions.keysChanged());
   const pool = new BackendPool({
     env,
     logger,
     version,
     health: new BackendHealthMetrics(metrics, () => registry.list().map((spec) => spec.name)),
     maxProcessesPerBackend: settings.maxProcessesPerBackend,
+    credentials: new CredentialBinder({ assertions }),
   });
   const auditMetrics = new AuditMetrics(metrics);
   const jobBackends = new JobBackends(registry, pool);
@@ -136,6 +142,8 @@ export async function startGateway(
       settings: settings.jobs,
       logger: logger.child({ component: "jobs" }),
       workerId: `${hostname()}.${process.pid}.${crypto.randomUUID().slice(0, 8)}`,
+      // The store auditor failing closed commits each run's record on this store before the backend call.
+      claimDurability: overrides.auditor === undefined && storeAuditor !== undefined && !settings.audit.failOpen ? "with-next-commit" : "now",
     });
     const jobs = new JobService({ repository: store.jobs, backends: jobBackends, policy, limiter, auditor, settings: settings.jobs, workers });
     mcp = new McpHttpFront({

@@ -2,12 +2,15 @@ import { type Command, Option } from "commander";
 import { commandContext } from "../context.ts";
 import type { BackendInput } from "../../src/backends/backend-input.ts";
 import { collect } from "./collect.ts";
+import { AUTH_MODES } from "../../src/credentials/backend-auth.ts";
 
 /** The values of the flags add and update share: a backend as the operator writes it, lists always present. */
 type BackendFlagValues = Omit<BackendInput, "name"> & Required<Pick<BackendInput, "env" | "header" | "idempotentTool">>;
 
 /** Settings `backend update --unset` returns to their defaults (cli/commands/backend.ts maps them). */
-export const UNSETTABLE_SETTINGS = ["env", "header", "timeout", "transport", "max-concurrency", "max-queue", "max-body", "max-response", "max-processes", "idempotent-tool"] as const;
+export const UNSETTABLE_SETTINGS = [
+  "env", "header", "timeout", "transport", "max-concurrency", "max-queue", "max-body", "max-response", "max-processes", "idempotent-tool", "auth",
+] as const;
 
 /** Every flag that sets a backend: `backend add` and `backend update` take the same ones. */
 function backendFlags(command: Command): Command {
@@ -23,7 +26,12 @@ function backendFlags(command: Command): Command {
     .option("--max-body <size>", "largest request body accepted on /mcp/NAME, e.g. 4MiB (default MCPGW_MAX_BODY_BYTES)")
     .option("--max-response <size>", "largest single message accepted from the backend, e.g. 8MiB (default 16MiB)")
     .option("--max-processes <n>", "a --command backend's child processes at once, shared and per-session ones together, at least 2 (default MCPGW_MAX_PROCESSES_PER_BACKEND, 16)")
-    .option("--idempotent-tool <glob>", "tool (or glob) safe to run twice: its jobs are retried after a gateway dies mid-call (repeatable)", collect, []);
+    .option("--idempotent-tool <glob>", "tool (or glob) safe to run twice: its jobs are retried after a gateway dies mid-call (repeatable)", collect, [])
+    .addOption(
+      new Option("--auth <mode>", "who the backend sees: static (its own headers, the default) or gateway-assertion (a JWT per call naming the caller)").choices(AUTH_MODES),
+    )
+    .option("--auth-header <name>", "header the per-caller credential goes in (default Authorization: Bearer …)")
+    .option("--assertion-audience <aud>", "gateway-assertion: the aud claim the backend checks (default the backend's URL)");
 }
 
 /** `mcpgw backend add|update|list|show|remove|test`. */

@@ -6,6 +6,8 @@ import { instanceFromHost } from "../audit/chain-identity.ts";
 import { BackendPool } from "../backends/backend-pool.ts";
 import { BackendRegistry } from "../backends/backend-registry.ts";
 import type { Settings } from "../config/settings.ts";
+import { CredentialBinder } from "../credentials/credential-binder.ts";
+import { GatewayAssertionSigner } from "../credentials/gateway-assertion.ts";
 import { LeasingRateLimiter } from "../limits/rate-limiter.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ClientRequestExtra, Pipeline } from "../pipeline/caller-session.ts";
@@ -66,7 +68,9 @@ export class OperatorGateway {
     } else {
       logger.warn("MCPGW_AUDIT=off: this call is NOT audited (for development and benchmarks only)");
     }
-    const pool = new BackendPool({ env: options.env, logger, version: options.version, maxProcessesPerBackend: settings.maxProcessesPerBackend });
+    // The CLI holds the database, so it signs gateway assertions with the gateway's key, as serve does.
+    const credentials = new CredentialBinder({ assertions: new GatewayAssertionSigner(() => store.signingKeys.list(), settings.auth.tokenIssuer) });
+    const pool = new BackendPool({ env: options.env, logger, version: options.version, maxProcessesPerBackend: settings.maxProcessesPerBackend, credentials });
     const pipeline = createPipeline({ auditor: auditor ?? new NoAuditor(), policy, limiter });
     return new OperatorGateway(options, watcher, registry, policy, pool, pipeline, auditor);
   }

@@ -4,6 +4,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { type ClientCapabilities, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { type BackendSpec, DEFAULT_BACKEND_TIMEOUT_MS } from "../../src/backends/backend-spec.ts";
 import { resolveSettings } from "../../src/config/settings.ts";
+import type { BackendAuth } from "../../src/credentials/backend-auth.ts";
 import { type GatewayOverrides, type RunningGateway, startGateway } from "../../src/gateway.ts";
 import { type Logger, createLogger } from "../../src/log/logger.ts";
 import { REPO_ROOT } from "./cli.ts";
@@ -14,7 +15,7 @@ export const BUN = process.execPath;
 export const NODE_MODULES = join(REPO_ROOT, "node_modules");
 
 /** A backend definition for tests: name plus either a stdio command or a URL. */
-export type TestBackend = { name: string; timeoutMs?: number; env?: Record<string, string>; headers?: Record<string, string> } & (
+export type TestBackend = { name: string; timeoutMs?: number; env?: Record<string, string>; headers?: Record<string, string>; auth?: BackendAuth } & (
   | { command: string[] }
   | { url: string; transport?: "streamable-http" | "sse" }
 );
@@ -27,6 +28,7 @@ export function backendSpec(backend: TestBackend): BackendSpec {
     env: backend.env ?? {},
     headers: backend.headers ?? {},
     timeoutMs: backend.timeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS,
+    ...(backend.auth && { auth: backend.auth }),
     createdAt: now,
     updatedAt: now,
   };
