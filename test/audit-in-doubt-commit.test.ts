@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { AuditUnavailableError } from "../src/audit/audit-errors.ts";
-import type { AuditAppend, AuditRepository } from "../src/audit/audit-repository.ts";
+import type { AuditRepository } from "../src/audit/audit-repository.ts";
 import { AUDIT_DEFAULTS } from "../src/audit/audit-settings.ts";
 import type { AuditContext } from "../src/audit/auditor.ts";
 import { StoreAuditor } from "../src/audit/store-auditor.ts";
@@ -8,6 +8,7 @@ import { verifyAllChains } from "../src/audit/verify-chains.ts";
 import { StoreUnavailableError } from "../src/errors.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { AUDIT_STORES, type AuditStoreFixture } from "./helpers/audit-stores.ts";
+import { withAppend } from "./helpers/switchable-audit-repository.ts";
 
 const RETRY_MS = 200;
 
@@ -25,20 +26,15 @@ class CrashingRepository {
   readonly repo: AuditRepository;
 
   constructor(inner: AuditRepository) {
-    this.repo = new Proxy(inner, {
-      get: (target, key, receiver) => {
-        if (key !== "append") return Reflect.get(target, key, receiver);
-        return async (write: AuditAppend) => {
-          if (this.down) throw new StoreUnavailableError("PostgreSQL at test is unreachable: connect ECONNREFUSED");
-          if (this.returned) this.firstAppendAfterReturn ??= performance.now();
-          await inner.append(write);
-          if (this.crashOnNextAppend) {
-            this.crashOnNextAppend = false;
-            this.down = true;
-            throw new StoreUnavailableError("PostgreSQL at test is unreachable: Connection terminated unexpectedly");
-          }
-        };
-      },
+    this.repo = withAppend(inner, async (write) => {
+      if (this.down) throw new StoreUnavailableError("PostgreSQL at test is unreachable: connect ECONNREFUSED");
+      if (this.returned) this.firstAppendAfterReturn ??= performance.now();
+      await inner.append(write);
+      if (this.crashOnNextAppend) {
+        this.crashOnNextAppend = false;
+        this.down = true;
+        throw new StoreUnavailableError("PostgreSQL at test is unreachable: Connection terminated unexpectedly");
+      }
     });
   }
 

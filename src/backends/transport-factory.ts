@@ -44,9 +44,10 @@ export function createBackendTransport(spec: BackendSpec, options: BackendTransp
     case "sse":
       // SDK 1.32 sends requestInit headers on the event-stream GET as well as on each POST,
       // so no separate eventSourceInit is needed (test/transport-factory checks both requests).
+      // The size cap applies to each event of the stream, which carries every message from the backend.
       return new SSEClientTransport(new URL(requireUrl(spec)), {
         requestInit: { headers: resolvedHeaders(spec, options) },
-        fetch: tracePropagatingFetch(withCredential(spec, fetch)),
+        fetch: tracePropagatingFetch(withCredential(spec, sizeLimitedFetch(maxMessageBytes(spec, options), spec.name))),
       });
     default:
       return assertNever(spec.transport);

@@ -120,7 +120,7 @@ export class OperatorGateway {
  * The store auditor, started when the first record is written: a listing writes none (only its
  * refusals would be), and should not leave an empty audit chain behind for each run.
  */
-class ChainOnFirstRecord implements Auditor {
+export class ChainOnFirstRecord implements Auditor {
   private started: Promise<StoreAuditor> | undefined;
 
   constructor(private readonly start: () => Promise<StoreAuditor>) {}

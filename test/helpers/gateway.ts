@@ -9,6 +9,7 @@ import { type GatewayOverrides, type RunningGateway, startGateway } from "../../
 import { type Logger, createLogger } from "../../src/log/logger.ts";
 import { REPO_ROOT } from "./cli.ts";
 import type { Store } from "../../src/store/store.ts";
+import { type StartedProcess, freePort, startProcess } from "./process.ts";
 import { tempDir } from "./temp-dir.ts";
 
 export const BUN = process.execPath;
@@ -69,7 +70,13 @@ export async function startTestGateway(backends: TestBackend[], settings: Record
   const setup = openStore(resolved.databaseUrl);
   try {
     await setup.migrate();
-    for (const backend of backends) if (!(await setup.backends.get(backend.name))) await setup.backends.add(backendSpec(backend));
+    for (const backend of backends) {
+      if (await setup.backends.get(backend.name)) continue;
+      // Gateways started together on one database (a replica test) race to register the same backend: one wins.
+      await setup.backends.add(backendSpec(backend)).catch(async (err) => {
+        if (!(await setup.backends.get(backend.name))) throw err;
+      });
+    }
     await options.prepare?.(setup);
   } finally {
     await setup.close();
@@ -99,6 +106,14 @@ export async function connectClient(url: URL, capabilities: ClientCapabilities =
 /** server-everything's stdio command. */
 export function everythingStdio(): string[] {
   return ["node", join(NODE_MODULES, "@modelcontextprotocol/server-everything/dist/index.js"), "stdio"];
+}
+
+/** server-everything serving Streamable HTTP (at /mcp) or legacy HTTP+SSE (at /sse) on a free loopback port of its own. */
+export async function startEverythingHttp(mode: "streamableHttp" | "sse"): Promise<{ server: StartedProcess; port: number }> {
+  const port = await freePort();
+  const command = ["node", join(NODE_MODULES, "@modelcontextprotocol/server-everything/dist/index.js"), mode];
+  const server = await startProcess(command, mode === "sse" ? /running on port/ : /listening on port/, { PORT: String(port) });
+  return { server, port };
 }
 
 /** The conformance fixture's stdio command. */
