@@ -1,4 +1,4 @@
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { McpError } from "../src/protocol/mcp-values.ts";
 import { NotFoundError, McpgwError } from "../src/errors.ts";
 import { GatewayErrorCode, plainMessage } from "../src/protocol/gateway-errors.ts";
 import { OperatorGateway } from "../src/operator-calls/operator-gateway.ts";

@@ -5,7 +5,7 @@ import { GatewayAssertionSigner } from "./auth/gateway-assertion.ts";
 import type { Settings } from "./config/settings.ts";
 import { NoAuditor } from "./audit/no-auditor.ts";
 import { Gauge, MetricsRegistry, QueriedGauge } from "./observability/metrics.ts";
-import { JOB_STATUSES } from "./jobs/job-api-schemas.ts";
+import { JOB_STATUSES } from "./jobs/job-record.ts";
 import { ObservingAuditor } from "./observability/observing-auditor.ts";
 import { AuditMetrics } from "./observability/audit-metrics.ts";
 import { registerProcessMetrics } from "./observability/process-metrics.ts";

@@ -1,5 +1,7 @@
 import { join } from "node:path";
-import { type ClientCapabilities, McpError, type Notification, type Progress } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, Notification, Progress } from "@modelcontextprotocol/sdk/types.js";
+// The gateway's own McpError (src/protocol/mcp-values.ts), which its backend connections throw.
+import { McpError } from "../src/protocol/mcp-values.ts";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { BackendConnection } from "../src/backends/backend-connection.ts";

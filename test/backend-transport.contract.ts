@@ -202,7 +202,7 @@ export function runBackendTransportContract(name: string, capabilities: Transpor
       expect(text(echoed)).toBe(`Echo: ${message}`);
     });
 
-    test.runIf(capabilities.capsMessageSize)("a message over the size cap fails the call it answers, saying so, and the connection goes on", async () => {
+    if (capabilities.capsMessageSize) test("a message over the size cap fails the call it answers, saying so, and the connection goes on", async () => {
       const { peer } = await connect({ maxMessageBytes: 64 * 1_024 });
       await peer.initialize();
       const failure = await peer.request("tools/call", { name: "echo", arguments: { message: "x".repeat(200 * 1_024) } }).catch((err: Error) => err);

@@ -6,7 +6,9 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { type JSONRPCMessage, LATEST_PROTOCOL_VERSION, McpError, type Progress, type Request, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { type JSONRPCMessage, LATEST_PROTOCOL_VERSION, type Progress, type Request, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
+// The gateway's McpError: DirectRequests rejects with it, and instanceof it also holds for the SDK's own.
+import { McpError } from "../src/protocol/mcp-values.ts";
 import { describe, expect, test } from "vitest";
 import { DirectRequests } from "../src/backends/direct-requests.ts";
 

@@ -38,7 +38,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   pipeline: ["audit", "auth", "config", "credentials", "errors.ts", "limits", "log", "policy", "protocol"],
   // Jobs admit through the pipeline; MCP Tasks (tasks/) adapt them to the protocol, beside the front.
   jobs: ["audit", "auth", "backends", "config", "credentials", "errors.ts", "http", "json", "limits", "log", "pipeline", "policy", "protocol", "tracing"],
-  tasks: ["jobs", "pipeline"],
+  tasks: ["jobs", "pipeline", "protocol"],
   front: [
     ...["audit", "auth", "backends", "credentials", "errors.ts", "http", "jobs", "json", "log"],
     ...["pipeline", "policy", "protocol", "sessions", "store", "tasks", "tracing"],

@@ -1,4 +1,4 @@
-import { JOB_STATUSES } from "../../src/jobs/job-api-schemas.ts";
+import { JOB_STATUSES } from "../../src/jobs/job-record.ts";
 import type { JobStatus } from "../../src/jobs/job-record.ts";
 import { jobView, progressMessage } from "../../src/jobs/job-views.ts";
 import { ConflictError, NotFoundError, UsageError } from "../../src/errors.ts";

@@ -1,4 +1,4 @@
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { McpError } from "../protocol/mcp-values.ts";
 import { GatewayErrorCode } from "../protocol/gateway-errors.ts";
 
 /** JSON-RPC code of a call refused because its audit record could not be committed (one registry: GatewayErrorCode). */

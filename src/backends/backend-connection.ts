@@ -1,21 +1,12 @@
-import {
-  type ClientCapabilities,
-  ErrorCode,
-  type Implementation,
-  McpError,
-  type Notification,
-  type Progress,
-  type Request,
-  type Result,
-  type ServerCapabilities,
-} from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, Implementation, Notification, Progress, Request, Result, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 import { formatDuration } from "../config/duration.ts";
 import { describeError } from "../errors.ts";
 import { backendTimeout, backendUnavailable } from "../protocol/gateway-errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { outsideTrace } from "../tracing/trace-propagation.ts";
 import type { BackendSpec } from "./backend-spec.ts";
-import { type BackendEra, type BackendLink, type BackendListener, openBackendLink } from "./backend-link.ts";
+import type { BackendEra, BackendLink, BackendListener } from "./backend-link.ts";
 import type { DirectRequestOptions } from "./direct-requests.ts";
 import { type ParamHeader, paramHeadersOf, paramValue, withParamHeaders } from "./param-headers.ts";
 
@@ -267,6 +258,9 @@ export class BackendConnection {
     let live: BackendLink;
     try {
       // The era is detected afresh on each opening: a restarted backend may have been upgraded.
+      // Loaded with the first connection, not at start: backend-link.ts brings the SDK's Client
+      // and transports (docs/deployment.md, "Footprint").
+      const { openBackendLink } = await import("./backend-link.ts");
       live = await openBackendLink(this.spec, {
         capabilities: this.options.capabilities,
         clientInfo: this.options.clientInfo,

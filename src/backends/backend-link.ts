@@ -1,17 +1,8 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import {
-  type ClientCapabilities,
-  ErrorCode,
-  type Implementation,
-  type JSONRPCMessage,
-  McpError,
-  type Notification,
-  type Request,
-  type Result,
-  type ServerCapabilities,
-} from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, Implementation, JSONRPCMessage, Notification, Request, Result, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { BackendSpec } from "./backend-spec.ts";

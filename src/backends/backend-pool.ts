@@ -1,4 +1,5 @@
-import { type ClientCapabilities, ErrorCode, type LoggingLevel, McpError, type Notification, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, LoggingLevel, Notification, Request, Result } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 import type { Logger } from "../log/logger.ts";
 import { BackendConnection, type BackendHealthObserver } from "./backend-connection.ts";
 import type { BackendSpec } from "./backend-spec.ts";

@@ -1,6 +1,6 @@
 import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 import { formatDuration } from "../config/duration.ts";
 import { McpgwError, describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";

@@ -1,5 +1,7 @@
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { ErrorCode, type JSONRPCMessage, McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+// The gateway's own McpError (src/protocol/mcp-values.ts), which DirectRequests rejects with.
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 import { describe, expect, test } from "vitest";
 import { DirectRequests } from "./direct-requests.ts";
 

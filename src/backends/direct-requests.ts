@@ -1,5 +1,6 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { ErrorCode, type JSONRPCMessage, McpError, type Progress, type Request, type RequestId, type Result } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage, Progress, Request, RequestId, Result } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 
 export interface DirectRequestOptions {
   /** Rejects with McpError(RequestTimeout) when no response came within this many ms. */

@@ -1,26 +1,21 @@
-import { z } from "zod";
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
-import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation";
-import {
-  type ClientCapabilities,
-  ErrorCode,
-  McpError,
-  type Implementation,
-  type InitializeRequestParams,
-  LATEST_PROTOCOL_VERSION,
-  SUPPORTED_PROTOCOL_VERSIONS,
-  type LoggingLevel,
-  LoggingLevelSchema,
-  type Notification,
-  type Progress,
-  type Request,
-  type RequestId,
-  type Result,
-  type ServerNotification,
-  type ServerRequest,
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import type {
+  ClientCapabilities,
+  Implementation,
+  InitializeRequestParams,
+  JSONRPCMessage,
+  LoggingLevel,
+  Notification,
+  Progress,
+  Request,
+  RequestId,
+  Result,
+  ServerNotification,
+  ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, LoggingLevelSchema } from "../protocol/mcp-values.ts";
 import type { BackendConnection, ForwardOptions } from "../backends/backend-connection.ts";
 import { BackendPool, type SessionSink } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";
@@ -31,6 +26,8 @@ import type { SessionView } from "../sessions/session-view.ts";
 import { unknownBackend, withPlainMessage } from "../protocol/gateway-errors.ts";
 import { mergeCapabilities } from "./merge-capabilities.ts";
 import { MemoryEventStore } from "./memory-event-store.ts";
+import { isNotificationMessage, isRequestMessage } from "./jsonrpc-body.ts";
+import { unsupportedVersionResponse } from "./protocol-version-header.ts";
 import type { JobService } from "../jobs/job-service.ts";
 import type { CallerSession, ClientRequestExtra, Pipeline, SessionRoute } from "../pipeline/caller-session.ts";
 import { TASKS_CAPABILITY } from "../tasks/task-methods.ts";
@@ -38,20 +35,20 @@ import { taskRouting } from "../tasks/task-routing.ts";
 import type { TaskRouting } from "../pipeline/route.ts";
 import type { CredentialCaller } from "../credentials/bound-credential.ts";
 
-/**
- * Results are relayed as they are, so the only check is that one is an object: a full zod parse of
- * every relayed result showed in the benchmark's profile, and building a schema per call even more.
- */
-const ANY_RESULT = z.custom<Result>((value) => typeof value === "object" && value !== null && !Array.isArray(value));
+type SessionSdk = typeof import("./session-sdk.ts");
+let sdk: SessionSdk | undefined;
 
-let ajv: AjvJsonSchemaValidator | undefined;
-/**
- * One JSON Schema validator for every session's SDK Server, built on first use. By default each
- * Server builds an Ajv instance of its own (14 KB of an idle session's RSS, docs/deployment.md
- * "Footprint") for Server.elicitInput alone, which the gateway never calls: elicitation requests
- * are relayed as the backend sent them.
- */
-const SHARED_SCHEMA_VALIDATOR: jsonSchemaValidator = { getValidator: (schema) => (ajv ??= new AjvJsonSchemaValidator()).getValidator(schema) };
+/** The SDK's session classes and schemas (session-sdk.ts), loaded with the first session rather than at start. */
+export async function loadSessionSdk(): Promise<SessionSdk> {
+  sdk ??= await import("./session-sdk.ts");
+  return sdk;
+}
+
+/** The SDK once loaded: a session exists only after FrontSession.open has loaded it. */
+function loadedSdk(): SessionSdk {
+  if (!sdk) throw new Error("the session SDK is used before loadSessionSdk()");
+  return sdk;
+}
 
 export type { ClientRequestExtra, Pipeline, SessionRoute } from "../pipeline/caller-session.ts";
 
@@ -77,19 +74,33 @@ const MAX_INPUT_ROUNDS = 10;
 /** How long a backend request tied to no client request waits for the client's GET stream. */
 const STANDALONE_STREAM_WAIT_MS = 10_000;
 
+/** A session's SDK Server and Streamable HTTP transport, built when it first needs them (FrontSession.sdkParts). */
+interface SessionSdkParts {
+  server: Server;
+  transport: WebStandardStreamableHTTPServerTransport;
+}
+
+/** Notifications the SDK Server handles itself (the others go to onClientNotification, as its fallback handler does). */
+const SDK_HANDLED_NOTIFICATIONS: ReadonlySet<string> = new Set(["notifications/initialized", "notifications/cancelled", "notifications/progress"]);
+
 /**
- * One client session: its own SDK Server and Streamable HTTP transport (never shared between
- * clients), and the backend connections it uses. The SDK answers initialize and ping; every
- * other request goes through the pipeline (Server.fallbackRequestHandler), so unknown methods
- * reach the backend untouched.
+ * One client session and the backend connections it uses. The front answers initialize
+ * (initializeResponse), and requests that can be answered as plain JSON (json-fast-path.ts) go
+ * through the pipeline directly; notifications and DELETE are handled here too. An SDK Server and
+ * Streamable HTTP transport of its own (never shared between clients) are built only when the
+ * session first needs them: a GET stream, a request whose answer is an SSE stream (progress,
+ * tasks, sampling-capable clients), a request to the client. Until then an idle session is this
+ * object, its maps and its capabilities, about 40 small objects instead of 107 (docs/deployment.md,
+ * "Footprint"). Through the SDK, every request but ping goes through the pipeline
+ * (Server.fallbackRequestHandler), so unknown methods reach the backend untouched.
  */
 export class FrontSession implements SessionSink, CallerSession {
   readonly era = "legacy";
   /** The version initialize settled on: the client's when the gateway speaks it, else the latest. */
   readonly protocolVersion: string;
-  readonly server: Server;
-  readonly transport: WebStandardStreamableHTTPServerTransport;
-  readonly log: Logger;
+  private logger: Logger | undefined;
+  /** The SDK Server and transport, once built (sdkParts). */
+  private sdkObjects: Promise<SessionSdkParts> | undefined;
   id = "";
   lastActivity = Date.now();
   readonly openedAt = Date.now();
@@ -107,8 +118,8 @@ export class FrontSession implements SessionSink, CallerSession {
   /** Per client request: the chain of notifications being sent for it (see forward). */
   private readonly relatedSends = new Map<RequestId, Promise<void>>();
   private closing: Promise<void> | undefined;
-  /** Settles when the client opens its GET stream, the only way to a request tied to no client request. */
-  private readonly standaloneStream = Promise.withResolvers<void>();
+  /** Settles when the client opens its GET stream, the only way to a request tied to no client request (made when first awaited). */
+  private standaloneStream: PromiseWithResolvers<void> | undefined;
   private hasStandaloneStream = false;
   /** Requests answered on the JSON fast path, by id, so a client's notifications/cancelled can abort them. */
   private readonly direct = new Map<RequestId, AbortController>();
@@ -119,34 +130,114 @@ export class FrontSession implements SessionSink, CallerSession {
     readonly clientInfo: Implementation | undefined,
     requestedVersion: string,
     private readonly deps: FrontSessionDeps,
-    serverInfo: Implementation,
-    capabilities: ReturnType<typeof mergeCapabilities>,
-    instructions: string | undefined,
+    private readonly serverInfo: Implementation,
+    private readonly capabilities: ReturnType<typeof mergeCapabilities>,
+    private readonly instructions: string | undefined,
   ) {
-    this.log = deps.logger.child({ route: route.kind === "backend" ? route.backend : "*" });
     this.protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(requestedVersion) ? requestedVersion : LATEST_PROTOCOL_VERSION;
     this.pipeline = deps.pipeline;
-    this.server = new Server(serverInfo, { capabilities, jsonSchemaValidator: SHARED_SCHEMA_VALIDATOR, ...(instructions !== undefined && { instructions }) });
+  }
+
+  /** The session's logger (made on first use: an idle session never logs). */
+  get log(): Logger {
+    this.logger ??= this.deps.logger.child({ route: this.route.kind === "backend" ? this.route.backend : "*" });
+    return this.logger;
+  }
+
+  /**
+   * Answers the client's initialize (as the SDK Server would: the settled version, the session's
+   * capabilities, server info and instructions) as plain JSON, giving the session its id.
+   */
+  initializeResponse(requestId: RequestId): Response {
+    this.id = crypto.randomUUID();
+    this.deps.onOpen(this);
+    const result = {
+      protocolVersion: this.protocolVersion,
+      capabilities: this.capabilities,
+      serverInfo: this.serverInfo,
+      ...(this.instructions !== undefined && { instructions: this.instructions }),
+    };
+    const headers = { "content-type": "application/json", "mcp-session-id": this.id };
+    return new Response(JSON.stringify({ jsonrpc: "2.0", id: requestId, result }), { headers });
+  }
+
+  /**
+   * Handles a request of this session that the JSON fast path did not answer: notifications (and
+   * stray responses) and DELETE here while the session has no SDK objects, everything else
+   * through its SDK transport, built for it if need be.
+   */
+  async handleHttp(request: globalThis.Request, options: { parsedBody?: JSONRPCMessage; authInfo: AuthInfo }): Promise<Response> {
+    const body = options.parsedBody;
+    if (!this.sdkObjects && (request.method === "DELETE" || (request.method === "POST" && body !== undefined && !isRequestMessage(body)))) {
+      const unsupported = unsupportedVersionResponse(request);
+      if (unsupported) return unsupported;
+      if (request.method === "DELETE") {
+        await this.close();
+        return new Response(null, { status: 200 });
+      }
+      if (body !== undefined && isNotificationMessage(body) && !SDK_HANDLED_NOTIFICATIONS.has(body.method)) await this.onClientNotification(body);
+      return new Response(null, { status: 202 });
+    }
+    const { transport } = await this.sdkParts();
+    return transport.handleRequest(request, options);
+  }
+
+  /** Closes the client's GET stream, if it has one. */
+  closeStandaloneStream(): void {
+    void this.sdkObjects?.then(({ transport }) => transport.closeStandaloneSSEStream());
+  }
+
+  /**
+   * The session's SDK Server and transport, built on first need. The transport is brought to where
+   * the front's initialize left the session by an initialize of its own, with the client's
+   * parameters and the session's id (its answer is the one the client already has, and is dropped).
+   */
+  private sdkParts(): Promise<SessionSdkParts> {
+    this.sdkObjects ??= this.buildSdkParts();
+    return this.sdkObjects;
+  }
+
+  private async buildSdkParts(): Promise<SessionSdkParts> {
+    const { Server, WebStandardStreamableHTTPServerTransport, SHARED_SCHEMA_VALIDATOR } = await loadSessionSdk();
+    const server = new Server(this.serverInfo, {
+      capabilities: this.capabilities,
+      jsonSchemaValidator: SHARED_SCHEMA_VALIDATOR,
+      ...(this.instructions !== undefined && { instructions: this.instructions }),
+    });
     // The gateway handles logging/setLevel itself (filtering per session, fan-out to backends).
-    this.server.removeRequestHandler("logging/setLevel");
-    this.server.fallbackRequestHandler = async (request, extra) => {
+    server.removeRequestHandler("logging/setLevel");
+    server.fallbackRequestHandler = async (request, extra) => {
       try {
-        return await deps.pipeline(this, request, extra);
+        return await this.pipeline(this, request, extra);
       } catch (err) {
         throw withPlainMessage(err);
       }
     };
-    this.server.fallbackNotificationHandler = async (notification) => this.onClientNotification(notification);
-    this.transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => crypto.randomUUID(),
+    server.fallbackNotificationHandler = async (notification) => this.onClientNotification(notification);
+    const id = this.id;
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => id,
       eventStore: new MemoryEventStore(),
-      onsessioninitialized: (id) => {
-        this.id = id;
-        deps.onOpen(this);
-      },
       onsessionclosed: () => void this.close(),
     });
-    this.transport.onclose = () => void this.close();
+    transport.onclose = () => void this.close();
+    await server.connect(transport);
+    const initialize = {
+      jsonrpc: "2.0" as const,
+      id: "mcpgw-session-sdk",
+      method: "initialize",
+      params: {
+        protocolVersion: this.protocolVersion,
+        capabilities: this.clientCapabilities,
+        clientInfo: this.clientInfo ?? { name: "unknown", version: "0" },
+      },
+    };
+    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+    const request = new globalThis.Request("http://mcpgw.internal/mcp", { method: "POST", headers });
+    const answered = await transport.handleRequest(request, { parsedBody: initialize });
+    await answered.text();
+    if (!answered.ok) throw new McpError(ErrorCode.InternalError, `the session's SDK transport could not be set up (HTTP ${answered.status})`);
+    return { server, transport };
   }
 
   /** Opens the backends the route needs (mirroring the client's capabilities) and builds the session. */
@@ -177,7 +268,8 @@ export class FrontSession implements SessionSink, CallerSession {
     const instructions = single
       ? single.instructions
       : live.filter((c) => c.instructions).map((c) => `## ${c.name}\n${c.instructions}`).join("\n\n") || undefined;
-    const session = new FrontSession(route, params.capabilities, params.clientInfo, params.protocolVersion, deps, serverInfo, mergeCapabilities(live.map((c) => c.serverCapabilities), deps.jobs && TASKS_CAPABILITY), instructions);
+    const capabilities = mergeCapabilities(live.map((c) => c.serverCapabilities), deps.jobs && TASKS_CAPABILITY);
+    const session = new FrontSession(route, params.capabilities, params.clientInfo, params.protocolVersion, deps, serverInfo, capabilities, instructions);
     sink.session = session;
     session.caller = caller;
     if (!lazy) for (const connection of connections) session.connections.set(connection.name, connection);
@@ -314,7 +406,8 @@ export class FrontSession implements SessionSink, CallerSession {
       const inputRequests = (result.inputRequests ?? {}) as Record<string, { method: string; params?: Record<string, unknown> }>;
       const inputResponses: Record<string, unknown> = {};
       for (const [key, input] of Object.entries(inputRequests)) {
-        inputResponses[key] = await extra.sendRequest({ method: input.method, params: input.params ?? {} } as ServerRequest, ANY_RESULT, { timeout: SERVER_TO_CLIENT_TIMEOUT_MS });
+        const asked = { method: input.method, params: input.params ?? {} } as ServerRequest;
+        inputResponses[key] = await extra.sendRequest(asked, loadedSdk().ANY_RESULT, { timeout: SERVER_TO_CLIENT_TIMEOUT_MS });
       }
       const params = { ...request.params, inputResponses, ...(result.requestState !== undefined && { requestState: result.requestState }) };
       result = await connection.request({ method: request.method, params }, options);
@@ -343,12 +436,17 @@ export class FrontSession implements SessionSink, CallerSession {
     if (notification.method === "notifications/message" && this.logLevel && typeof params.level === "string") {
       if ((SEVERITY.get(params.level as LoggingLevel) ?? 99) < (SEVERITY.get(this.logLevel) ?? 0)) return;
     }
+    // Without SDK objects the session has neither a GET stream nor a call on an SSE stream: nothing could carry it.
+    const sdk = this.sdkObjects;
+    if (!sdk) return;
     const broadcast = notification.method.endsWith("/list_changed") || notification.method === "notifications/resources/updated";
     const relatedRequestId = broadcast ? undefined : this.streamedRequest(backend);
     if (relatedRequestId === undefined) {
-      this.server.notification(outgoing as ServerNotification).catch((err) => this.log.debug({ err: describeError(err), method: notification.method }, "notification not delivered"));
+      sdk
+        .then(({ server }) => server.notification(outgoing as ServerNotification))
+        .catch((err) => this.log.debug({ err: describeError(err), method: notification.method }, "notification not delivered"));
     } else {
-      this.sendRelated(relatedRequestId, () => this.server.notification(outgoing as ServerNotification, { relatedRequestId }));
+      this.sendRelated(relatedRequestId, async () => (await sdk).server.notification(outgoing as ServerNotification, { relatedRequestId }));
     }
   }
 
@@ -358,7 +456,8 @@ export class FrontSession implements SessionSink, CallerSession {
     // Before the client opens its GET stream the SDK transport only stores such a message, and a
     // fresh GET does not replay it: wait for the stream (bounded) instead of losing the request.
     if (relatedRequestId === undefined && !this.hasStandaloneStream) await this.waitForStandaloneStream(request.method, signal);
-    return this.server.request(request as ServerRequest, ANY_RESULT, {
+    const { server } = await this.sdkParts();
+    return server.request(request as ServerRequest, loadedSdk().ANY_RESULT, {
       signal,
       timeout: SERVER_TO_CLIENT_TIMEOUT_MS,
       ...(relatedRequestId !== undefined && { relatedRequestId }),
@@ -400,12 +499,13 @@ export class FrontSession implements SessionSink, CallerSession {
   /** The front accepted the client's GET stream for this session. */
   standaloneStreamOpened(): void {
     this.hasStandaloneStream = true;
-    this.standaloneStream.resolve();
+    this.standaloneStream?.resolve();
   }
 
   private waitForStandaloneStream(method: string, signal: AbortSignal): Promise<void> {
     const gaveUp = AbortSignal.any([signal, AbortSignal.timeout(STANDALONE_STREAM_WAIT_MS)]);
     return new Promise<void>((resolve, reject) => {
+      this.standaloneStream ??= Promise.withResolvers<void>();
       void this.standaloneStream.promise.then(resolve);
       gaveUp.addEventListener(
         "abort",
@@ -430,7 +530,7 @@ export class FrontSession implements SessionSink, CallerSession {
       const connections = [...this.connections.values()];
       this.connections.clear();
       await Promise.all(connections.map((c) => this.deps.pool.release(c, this.proxySink)));
-      await this.server.close().catch(() => undefined);
+      await this.sdkObjects?.then(({ server }) => server.close()).catch(() => undefined);
     })();
     return this.closing;
   }

@@ -1,4 +1,5 @@
-import { type ClientCapabilities, ErrorCode, McpError, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, Request, Result } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 import type { BackendConnection } from "../backends/backend-connection.ts";
 import type { BackendPool, SessionSink } from "../backends/backend-pool.ts";
 import type { BackendSpec } from "../backends/backend-spec.ts";

@@ -1,9 +1,11 @@
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { ErrorCode, type JSONRPCRequest, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode } from "../protocol/mcp-values.ts";
 import { BackendPool } from "../backends/backend-pool.ts";
 import { Refusal } from "../pipeline/refusal.ts";
 import type { ClientRequestExtra, FrontSession } from "./front-session.ts";
 import { GatewayErrorCode, jsonRpcErrorBody, plainMessage } from "../protocol/gateway-errors.ts";
+import { unsupportedVersionResponse } from "./protocol-version-header.ts";
 
 /**
  * The hot path. A request answered as plain JSON instead of through the SDK transport's
@@ -35,13 +37,8 @@ async function refuseRequest(): Promise<never> {
  * front's authentication proved for this HTTP request, handed to the pipeline as the SDK would.
  */
 export async function answerAsJson(session: FrontSession, message: JSONRPCRequest, request: Request, authInfo: AuthInfo): Promise<Response> {
-  const version = request.headers.get("mcp-protocol-version");
-  if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-    return Response.json(
-      jsonRpcErrorBody(GatewayErrorCode.InvalidRequest, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")})`),
-      { status: 400 },
-    );
-  }
+  const unsupported = unsupportedVersionResponse(request);
+  if (unsupported) return unsupported;
   if (message.method === "ping") return new Response(JSON.stringify({ jsonrpc: "2.0", id: message.id, result: {} }), { headers: JSON_HEADERS });
   const controller = session.trackDirect(message.id);
   const extra = {

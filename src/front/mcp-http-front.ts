@@ -1,5 +1,5 @@
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { type InitializeRequestParams, InitializeRequestSchema, type JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { InitializeRequestParams, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Auditor } from "../audit/auditor.ts";
 import type { AuthFailure } from "../auth/auth-failure.ts";
 import type { AuthOutcome, RequestAuthenticator } from "../auth/request-authenticator.ts";
@@ -7,7 +7,7 @@ import { type UnauthenticatedOptions, refuseUnauthenticated } from "../pipeline/
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { currentTrace, handleTraced } from "../tracing/trace-propagation.ts";
-import { FrontSession, type FrontSessionDeps, type SessionRoute } from "./front-session.ts";
+import { FrontSession, type FrontSessionDeps, type SessionRoute, loadSessionSdk } from "./front-session.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "../protocol/gateway-errors.ts";
 import type { JsonBudget } from "../json/json-budget.ts";
 import type { SessionView } from "../sessions/session-view.ts";
@@ -160,7 +160,7 @@ export class McpHttpFront {
         const found = this.existingSession(request, route, auth);
         if (found instanceof Response) return found;
         found.lastActivity = Date.now();
-        const response = await found.transport.handleRequest(request, { authInfo: auth.authInfo });
+        const response = await found.handleHttp(request, { authInfo: auth.authInfo });
         if (request.method === "GET" && response.ok) {
           this.streamCredentials.set(found, auth.authInfo);
           found.standaloneStreamOpened();
@@ -193,7 +193,7 @@ export class McpHttpFront {
         return error(400, GatewayErrorCode.InvalidRequest, "Bad Request: Mcp-Session-Id header is required (send initialize first to get one)", isRequestMessage(message) ? message.id : null);
       }
       // Initialize is rare: it gets the full schema check the hot path does without.
-      const parsed = InitializeRequestSchema.safeParse(message);
+      const parsed = (await loadSessionSdk()).InitializeRequestSchema.safeParse(message);
       if (!parsed.success) {
         return error(400, GatewayErrorCode.InvalidParams, `Invalid initialize request: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`, message.id);
       }
@@ -204,7 +204,7 @@ export class McpHttpFront {
     session.lastActivity = Date.now();
     if (isRequestMessage(message) && canAnswerAsJson(session, message)) return answerAsJson(session, message, request, auth.authInfo);
     if (isNotificationMessage(message) && message.method === "notifications/cancelled") session.cancelDirect(message.params as never);
-    return session.transport.handleRequest(request, { parsedBody: message, authInfo: auth.authInfo });
+    return session.handleHttp(request, { parsedBody: message, authInfo: auth.authInfo });
   }
 
   private async initialize(request: Request, route: SessionRoute, message: JSONRPCRequest & { params: InitializeRequestParams }, auth: Authenticated): Promise<Response> {
@@ -266,8 +266,7 @@ export class McpHttpFront {
     // Counted as opening until onOpen (the transport answered initialize) counts it as open.
     this.reservations.set(session, opened);
     session.subject = auth.principal.subject;
-    await session.server.connect(session.transport);
-    const response = await session.transport.handleRequest(request, { parsedBody: message, authInfo: auth.authInfo });
+    const response = session.initializeResponse(id);
     if (!session.id) await session.close();
     else session.log.info({ session: session.id, client: session.clientInfo?.name, clientVersion: session.clientInfo?.version }, "session opened");
     return response;
@@ -377,14 +376,14 @@ export class McpHttpFront {
       if (!credential || this.options.authenticator.stillValid(credential)) continue;
       this.streamCredentials.delete(session);
       session.log.info({ session: session.id }, "server-to-client stream closed: its token is no longer valid");
-      session.transport.closeStandaloneSSEStream();
+      session.closeStandaloneStream();
     }
   }
 
   /** Ends the server→client GET streams, which would otherwise hold a graceful drain open until its bound. */
   closeStandaloneStreams(): void {
     this.modern.listeners.closeAll();
-    for (const session of this.sessions.values()) session.transport.closeStandaloneSSEStream();
+    for (const session of this.sessions.values()) session.closeStandaloneStream();
   }
 
   /** Ends every session (shutdown). */

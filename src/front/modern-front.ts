@@ -1,5 +1,6 @@
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { ErrorCode, type JSONRPCMessage, type JSONRPCRequest, type Notification, type Result } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage, JSONRPCRequest, Notification, Result } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode } from "../protocol/mcp-values.ts";
 import type { BackendPool, SessionSink } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";
 import { describeError } from "../errors.ts";

@@ -1,4 +1,5 @@
-import { type ClientCapabilities, type Implementation, type JSONRPCMessage, type JSONRPCRequest, LATEST_PROTOCOL_VERSION, type LoggingLevel, LoggingLevelSchema, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, Implementation, JSONRPCMessage, JSONRPCRequest, LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
+import { LATEST_PROTOCOL_VERSION, LoggingLevelSchema, SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/mcp-values.ts";
 import { type ParamHeader, paramValue } from "../backends/param-headers.ts";
 import { META, MIRRORED_NAME_FIELD, MODERN_VERSION, ModernErrorCode } from "../protocol/modern.ts";
 import { GatewayErrorCode } from "../protocol/gateway-errors.ts";

@@ -1,4 +1,5 @@
-import { ErrorCode, McpError, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
+import type { Request, Result } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 import type { ExchangeRound } from "../pipeline/caller-session.ts";
 import { refusedState } from "./input-bridge.ts";
 import { type BoundState, type RequestStateSealer, requestDigest } from "./request-state-seal.ts";

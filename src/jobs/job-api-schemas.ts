@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { JOB_STATUSES } from "./job-record.ts";
 
 /**
  * The REST jobs API's bodies, as zod schemas: the handlers (src/jobs/jobs-api.ts) parse with
@@ -25,7 +26,7 @@ const JOB_EXAMPLE = {
   statusUrl: "/v1/jobs/0193a5f2-7c1e-7d3a-9f0b-2c4d6e8f0a1b",
 };
 
-export const JOB_STATUSES = ["queued", "working", "input_required", "completed", "failed", "cancelled"] as const;
+export { JOB_STATUSES };
 export const JobStatusSchema = z.enum(JOB_STATUSES).describe("queued → working → completed | failed | cancelled").meta({ examples: ["working"] });
 
 export const SubmitJobBodySchema = z

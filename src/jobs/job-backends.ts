@@ -1,4 +1,5 @@
-import { ErrorCode, McpError, type Notification, type Request, type Result, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { Notification, Request, Result, Tool } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 import type { BackendConnection } from "../backends/backend-connection.ts";
 import type { BackendPool, SessionSink } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";

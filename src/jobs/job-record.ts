@@ -1,5 +1,5 @@
-import type { JOB_STATUSES } from "./job-api-schemas.ts";
-
+/** A job's states (the REST API's schemas, job-api-schemas.ts, describe them from this list). */
+export const JOB_STATUSES = ["queued", "working", "input_required", "completed", "failed", "cancelled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export type JobOrigin = "rest" | "mcp";
 /** When a claim must be on disk: at its own commit, or with the next synchronous commit on the same database. */

@@ -1,4 +1,5 @@
-import { ErrorCode, McpError, type Progress, type Result } from "@modelcontextprotocol/sdk/types.js";
+import type { Progress, Result } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 import type { BackendConnection } from "../backends/backend-connection.ts";
 import type { BackendPool } from "../backends/backend-pool.ts";
 import { formatSize } from "../config/size.ts";

@@ -1,5 +1,6 @@
 import { ToolTaskSupport } from "./tool-task-support.ts";
-import { ErrorCode, McpError, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 import type { AuditContext, AuditOutcome, Auditor } from "../audit/auditor.ts";
 import { formatSize } from "../config/size.ts";
 import { GatewayErrorCode, plainMessage } from "../protocol/gateway-errors.ts";

@@ -10,9 +10,11 @@ import { type JsonBudget, exceedsJsonBudget } from "../json/json-budget.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Principal } from "../auth/principal.ts";
 import { Refusal } from "../pipeline/refusal.ts";
-import { ListJobsQuerySchema, SubmitJobBodySchema } from "./job-api-schemas.ts";
 import { type JobService, httpStatusOf } from "./job-service.ts";
 import { jobView } from "./job-views.ts";
+
+/** The request schemas (zod), loaded with the first submission or listing: zod is several MB of RSS an idle gateway does without. */
+const jobApiSchemas = () => import("./job-api-schemas.ts");
 
 export interface JobsApiOptions extends UnauthenticatedOptions {
   service: JobService;
@@ -75,7 +77,7 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
     } catch (err) {
       return invalidBody(principal, 400, `the body is not JSON (${(err as Error).message})`, 'send {"backend": "…", "tool": "…", "arguments": {…}}');
     }
-    const parsed = SubmitJobBodySchema.safeParse(body);
+    const parsed = (await jobApiSchemas()).SubmitJobBodySchema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       return problem(400, `invalid job: ${issue.path.length ? `${issue.path.join(".")}: ` : ""}${issue.message}`, 'send {"backend": "…", "tool": "…", "arguments": {…}, "ttl": seconds}');
@@ -95,7 +97,7 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
   }
 
   async function list(url: URL, principal: Principal): Promise<Response> {
-    const parsed = ListJobsQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+    const parsed = (await jobApiSchemas()).ListJobsQuerySchema.safeParse(Object.fromEntries(url.searchParams));
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       return problem(400, `invalid query: ${issue.path.join(".") || "parameters"}: ${issue.message}`, "use ?status=queued|working|completed|failed|cancelled&limit=1..500&cursor=…");

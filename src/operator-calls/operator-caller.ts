@@ -1,4 +1,5 @@
-import { LATEST_PROTOCOL_VERSION, type Implementation, type LoggingLevel, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
+import type { Implementation, LoggingLevel, Request, Result } from "@modelcontextprotocol/sdk/types.js";
+import { LATEST_PROTOCOL_VERSION } from "../protocol/mcp-values.ts";
 import type { BackendPool } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";
 import { unknownBackend } from "../protocol/gateway-errors.ts";

@@ -1,4 +1,4 @@
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 import type { AuditContext, AuditEntry, AuditOutcome, Auditor } from "../audit/auditor.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { RateLimiter } from "../limits/rate-limiter.ts";

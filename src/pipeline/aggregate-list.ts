@@ -2,7 +2,7 @@ import type { Request, Result } from "@modelcontextprotocol/sdk/types.js";
 import { decodeCursor, encodeCursor } from "./aggregate-names.ts";
 import type { CallerSession, ClientRequestExtra } from "./caller-session.ts";
 import { describeError } from "../errors.ts";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 
 type Item = Record<string, unknown>;
 

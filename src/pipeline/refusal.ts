@@ -1,4 +1,4 @@
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { McpError } from "../protocol/mcp-values.ts";
 import type { AuditStatus } from "../audit/auditor.ts";
 
 /**

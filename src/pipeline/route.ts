@@ -1,4 +1,5 @@
-import { ErrorCode, type LoggingLevel, LoggingLevelSchema, McpError, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
+import type { LoggingLevel, Request, Result } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, LoggingLevelSchema, McpError } from "../protocol/mcp-values.ts";
 import { prefixContentUris, prefixName, prefixUri, splitName, splitUri } from "./aggregate-names.ts";
 import type { CallerSession, ClientRequestExtra } from "./caller-session.ts";
 import type { TargetKind } from "../policy/permission.ts";

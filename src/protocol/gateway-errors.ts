@@ -1,4 +1,4 @@
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 import { formatDuration } from "../config/duration.ts";
 
 /**

@@ -1,5 +1,4 @@
 import { type DocsAssetPaths, docsAssetPaths } from "./docs-assets.ts";
-import { buildOpenApiDocument } from "./openapi.ts";
 
 /**
  * /openapi.json and /docs, the interactive API documentation (Swagger UI), served from the
@@ -76,6 +75,12 @@ export function createApiDocsRoutes(options: { version: string; assets?: DocsAss
     "/docs/swagger-ui.css": { file: assets.stylesheet, contentType: "text/css; charset=utf-8" },
   };
 
+  // Built on first request from zod schemas (openapi.ts), which are loaded then too: zod is several MB of RSS.
+  const openApiDocument = async () => {
+    document ??= JSON.stringify((await import("./openapi.ts")).buildOpenApiDocument(options.version));
+    return document;
+  };
+
   return (request, path) => {
     if (path !== "/openapi.json" && path !== "/docs" && !path.startsWith("/docs/")) return undefined;
     if (request.method !== "GET" && request.method !== "HEAD") {
@@ -84,10 +89,12 @@ export function createApiDocsRoutes(options: { version: string; assets?: DocsAss
     switch (path) {
       case "/openapi.json":
         // Public like the /.well-known documents, so browser tools on other origins can load it.
-        document ??= JSON.stringify(buildOpenApiDocument(options.version));
-        return new Response(document, {
-          headers: { "content-type": "application/json", "cache-control": "public, max-age=300", "access-control-allow-origin": "*", ...SECURITY_HEADERS },
-        });
+        return openApiDocument().then(
+          (body) =>
+            new Response(body, {
+              headers: { "content-type": "application/json", "cache-control": "public, max-age=300", "access-control-allow-origin": "*", ...SECURITY_HEADERS },
+            }),
+        );
       case "/docs":
         return new Response(PAGE, {
           headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache", "content-security-policy": DOCS_CONTENT_SECURITY_POLICY, ...SECURITY_HEADERS },

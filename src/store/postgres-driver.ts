@@ -1,13 +1,19 @@
-import pg from "pg";
+import type Pg from "pg";
 import { StoreUnavailableError, describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { redactUrl } from "./database-url.ts";
 import type { SqlDriver, SqlExecutor } from "./sql-driver.ts";
 
+/**
+ * pg, required when the first PostgreSQL driver is made rather than imported: pg and the Node
+ * modules it brings are RSS that a gateway on SQLite never uses (docs/deployment.md, "Footprint").
+ */
+let pg: typeof Pg;
+
 // BIGINT columns hold epoch milliseconds and counters, all well inside 2^53.
 const types = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+    oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as "text")) as typeof Pg.types.getTypeParser,
 };
 
 /** Error codes that mean "the database is not there", as opposed to "this SQL is wrong". */
@@ -29,11 +35,12 @@ export interface PostgresDriverOptions {
 /** pg driver: a pool whose connections all use the configured schema. */
 export class PostgresDriver implements SqlDriver {
   readonly dialect = "postgres" as const;
-  private readonly pool: pg.Pool;
+  private readonly pool: Pg.Pool;
   private readonly where: string;
 
   constructor(private readonly options: PostgresDriverOptions) {
     this.where = redactUrl(options.connectionString);
+    pg ??= require("pg") as typeof Pg;
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.poolSize,

@@ -1,4 +1,5 @@
-import { type ClientCapabilities, ErrorCode, McpError, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, Request, Result } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 import { authenticate } from "../pipeline/authenticate.ts";
 import type { CallerSession, ClientRequestExtra } from "../pipeline/caller-session.ts";
 import type { RoutePlan } from "../pipeline/route.ts";

@@ -1,4 +1,5 @@
-import { ErrorCode, McpError, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
+import type { Request, Result } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 import type { CallerSession, ClientRequestExtra } from "../pipeline/caller-session.ts";
 import { authenticate } from "../pipeline/authenticate.ts";
 import type { RoutePlan } from "../pipeline/route.ts";
