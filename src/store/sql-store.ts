@@ -14,6 +14,8 @@ import type { SessionSnapshotRepository } from "../sessions/session-view.ts";
 import { type LimitRepository, SqlLimitRepository } from "./sql-limits.ts";
 import { type RoleRepository, SqlRoleRepository } from "./sql-roles.ts";
 import type { SqlDriver } from "./sql-driver.ts";
+import { SqlPinRepository } from "./sql-pins.ts";
+import type { PinRepository } from "../pinning/pin-record.ts";
 import type { BackendRepository, ChangeCounter, SigningKeyRepository, SpentRequestStates, Store, TokenRepository } from "./store.ts";
 
 /** The Store over any SqlDriver: repositories are written once, in SQL both dialects accept. */
@@ -29,6 +31,7 @@ export class SqlStore implements Store {
   readonly jobs: JobRepository;
   readonly spentRequestStates: SpentRequestStates;
   readonly sessionSnapshots: SessionSnapshotRepository;
+  readonly pins: PinRepository;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -46,6 +49,7 @@ export class SqlStore implements Store {
     this.jobs = new SqlJobRepository(driver);
     this.spentRequestStates = new SqlSpentRequestStates(driver);
     this.sessionSnapshots = new SqlSessionSnapshotRepository(driver);
+    this.pins = new SqlPinRepository(driver);
   }
 
   get dialect() {

@@ -5,13 +5,14 @@ import type { BackendSpec } from "../backends/backend-spec.ts";
 import type { JobRepository } from "../jobs/job-record.ts";
 import type { SessionSnapshotRepository } from "../sessions/session-view.ts";
 import type { MigrationStatus } from "./migrations.ts";
+import type { PinRepository } from "../pinning/pin-record.ts";
 import type { DeclarativeRepository } from "./sql-declarative.ts";
 import type { LimitRepository } from "./sql-limits.ts";
 import type { RoleRepository } from "./sql-roles.ts";
 import type { Dialect } from "./sql-driver.ts";
 
 /** Topics whose version a write bumps, so running gateways know to reload that part. */
-export const CHANGE_TOPICS = ["backends", "policy", "tokens", "limits", "keys"] as const;
+export const CHANGE_TOPICS = ["backends", "policy", "tokens", "limits", "keys", "pins"] as const;
 export type ChangeTopic = (typeof CHANGE_TOPICS)[number];
 
 export interface BackendRepository {
@@ -101,5 +102,7 @@ export interface Store {
   readonly spentRequestStates: SpentRequestStates;
   /** What running gateways publish about their MCP sessions (mcpgw sessions list). */
   readonly sessionSnapshots: SessionSnapshotRepository;
+  /** Tool-definition pins and each backend's pinning policy (docs/security.md). */
+  readonly pins: PinRepository;
   close(): Promise<void>;
 }
