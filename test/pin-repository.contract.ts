@@ -63,6 +63,21 @@ export function pinRepositoryContract(getStore: () => Store | undefined, openPee
     expect(back.map((t) => [t.name, t.from, t.to])).toEqual([["a", "changed", "pinned"], ["b", "removed", "pinned"]]);
   });
 
+  test("pins: what a backend lists only to clients with capabilities (a scope) is pinned on first use there, and removed only by that scope's listings", async (context) => {
+    const store = storeOf(context);
+    await addBackend(store, "pin-scope");
+    const [a, sampling] = [tool("a", "one"), tool("sample", "asks the client to sample")];
+    await store.pins.observe("pin-scope", "tool", [a], true, 1);
+    const scoped = await store.pins.observe("pin-scope", "tool", [a, sampling], true, 2, "sampling");
+    expect(scoped.map((t) => [t.name, t.from, t.to])).toEqual([["sample", "none", "pinned"]]);
+    expect((await store.pins.policy("pin-scope")).baselines).toEqual(["tool", "tool:sampling"]);
+    // The capability-less list lacks it, as it always did: not a removal.
+    expect(await store.pins.observe("pin-scope", "tool", [a], true, 3)).toEqual([]);
+    expect((await store.pins.list("pin-scope")).map((r) => [r.name, r.scope, r.status])).toEqual([["a", "", "pinned"], ["sample", "sampling", "pinned"]]);
+    const gone = await store.pins.observe("pin-scope", "tool", [a], true, 4, "sampling");
+    expect(gone.map((t) => [t.name, t.to])).toEqual([["sample", "removed"]]);
+  });
+
   test("pins: approve accepts one name or all drift, drops removed pins, returns the records as they were; pin replaces a kind", async (context) => {
     const store = storeOf(context);
     await addBackend(store, "pin-approve");

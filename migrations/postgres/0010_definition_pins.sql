@@ -9,7 +9,8 @@ CREATE TABLE pin_policies (
   drift_mode   TEXT NOT NULL CHECK (drift_mode IN ('block', 'warn', 'off')),
   -- block: definitions with suspicious-text findings are served only once a person approved them.
   suspicious   TEXT NOT NULL CHECK (suspicious IN ('flag', 'block')),
-  -- JSON array of the kinds (tool, prompt, resourceTemplate) pinned so far.
+  -- JSON array of the kinds (tool, prompt, resourceTemplate) pinned so far; "tool:sampling,roots" for what a
+  -- backend lists only to clients with those capabilities (a scope).
   baselines    TEXT NOT NULL DEFAULT '[]',
   updated_at   BIGINT NOT NULL
 );
@@ -18,6 +19,9 @@ CREATE TABLE definition_pins (
   backend              TEXT NOT NULL REFERENCES backends (name) ON DELETE CASCADE,
   kind                 TEXT NOT NULL CHECK (kind IN ('tool', 'prompt', 'resourceTemplate')),
   name                 TEXT NOT NULL,
+  -- The client capabilities (sampling, elicitation, roots) of the listing that first showed it: only a
+  -- complete listing under the same ones can say it was removed.
+  scope                TEXT NOT NULL DEFAULT '',
   status               TEXT NOT NULL CHECK (status IN ('pinned', 'changed', 'added', 'removed')),
   pinned_hash          TEXT,
   pinned_definition    TEXT,

@@ -16,6 +16,8 @@ import type { Logger } from "../log/logger.ts";
 import { outsideTrace } from "../observability/trace-propagation.ts";
 import type { BackendSpec } from "./backend-spec.ts";
 import { type BackendEra, type BackendLink, type BackendListener, openBackendLink } from "./backend-link.ts";
+import type { DefinitionGuard } from "./definition-guard.ts";
+import { pinScope } from "../pinning/pin-record.ts";
 import type { DirectRequestOptions } from "./direct-requests.ts";
 import { type ParamHeader, paramHeadersOf, paramValue, withParamHeaders } from "./param-headers.ts";
 
@@ -43,6 +45,8 @@ export interface BackendConnectionOptions {
   health?: BackendHealthObserver;
   /** Settles when the connection may start its process: the one it replaces (process cap) has exited. */
   startAfter?: Promise<unknown>;
+  /** Tool-definition pinning: holds back drifted definitions from lists and calls (src/pinning/pin-guard.ts). */
+  guard?: DefinitionGuard;
 }
 
 export interface ForwardOptions {
@@ -55,6 +59,8 @@ export interface ForwardOptions {
    * instead of the connection's. Ignored by a 2025-era backend, which was told them once in initialize.
    */
   clientCapabilities?: ClientCapabilities;
+  /** The definition guard's own listing: not checked against the pins on its way back. */
+  unguarded?: boolean;
 }
 
 const BACKOFF_FIRST_MS = 200;
@@ -112,6 +118,11 @@ export class BackendConnection {
     return this.spec.name;
   }
 
+  /** The capabilities this connection declares, as a pin scope (backends list more to clients that can sample…). */
+  get pinScope(): string {
+    return pinScope(this.options.capabilities);
+  }
+
   /** Closed by the gateway (session end, backend removed): never reopens. */
   get isClosed(): boolean {
     return this.closed;
@@ -144,10 +155,14 @@ export class BackendConnection {
 
   /** Sends a request to the backend and returns its result; errors name the backend and what happened. */
   async request(request: Request, options: ForwardOptions = {}): Promise<Result> {
+    const guard = options.unguarded ? undefined : this.options.guard;
+    const refused = guard?.refusal(this.name, request);
+    if (refused) throw refused;
     this.inFlight += 1;
     this.lastUsedAt = Date.now();
     try {
-      return await this.send(request, options);
+      const result = await this.send(request, options);
+      return guard ? guard.listed(this, request, result, options.clientCapabilities ? pinScope(options.clientCapabilities) : this.pinScope) : result;
     } finally {
       this.inFlight -= 1;
       this.lastUsedAt = Date.now();
@@ -272,7 +287,7 @@ export class BackendConnection {
         clientInfo: this.options.clientInfo,
         env: this.options.env,
         logger: this.log,
-        listener: this.options.listener,
+        listener: this.listener(),
         onStderrLine: (line) => (this.lastFailure = line),
       });
     } catch (err) {
@@ -304,8 +319,22 @@ export class BackendConnection {
     this.instructions = live.instructions;
     this.failures = 0;
     this.options.health?.connected(this.name);
+    this.options.guard?.connected(this);
     this.log.info({ server: this.serverInfo?.name, version: this.serverInfo?.version, era: live.era, protocolVersion: live.protocolVersion }, "backend connected");
     return live;
+  }
+
+  /** The listener the link reports to: the backend's list changes are checked against the pins too. */
+  private listener(): BackendListener {
+    const { listener, guard } = this.options;
+    if (!guard) return listener;
+    return {
+      onRequest: (request, signal) => listener.onRequest(request, signal),
+      onNotification: (notification) => {
+        if (notification.method.endsWith("/list_changed")) guard.listChanged(this);
+        listener.onNotification(notification);
+      },
+    };
   }
 
   private noteFailure(): void {

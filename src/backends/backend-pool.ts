@@ -5,6 +5,7 @@ import type { BackendSpec } from "./backend-spec.ts";
 import { ConcurrencyGate, DEFAULT_MAX_QUEUE } from "./concurrency-gate.ts";
 import { DEFAULTS } from "../config/settings.ts";
 import { ProcessSlots } from "./process-slots.ts";
+import type { DefinitionGuard } from "./definition-guard.ts";
 
 /** A front session as a backend connection sees it: where to deliver what the backend starts. */
 export interface SessionSink {
@@ -27,6 +28,8 @@ export interface BackendPoolOptions {
   health?: BackendHealthObserver;
   /** Child processes one stdio backend may have at once (MCPGW_MAX_PROCESSES_PER_BACKEND; see process-slots.ts). */
   maxProcessesPerBackend?: number;
+  /** Tool-definition pinning, applied on every connection (src/pinning/pin-guard.ts). */
+  guard?: DefinitionGuard;
 }
 
 /** How many connections are handed out between two prunings of the closed ones from `handedOut`. */
@@ -141,6 +144,11 @@ export class BackendPool {
     await connection.close();
   }
 
+  /** Sends a notification to every session on the backend's shared connection, as if the backend had sent it (pins: list_changed). */
+  announce(backend: string, notification: Notification): void {
+    for (const sink of this.shared.get(backend)?.sinks ?? []) sink.deliverNotification(backend, notification);
+  }
+
   /** The backend's concurrency cap, shared by every session (undefined: no cap). A changed spec gets a fresh gate. */
   gate(spec: BackendSpec): ConcurrencyGate | undefined {
     const max = spec.limits?.maxConcurrency;
@@ -228,6 +236,7 @@ export class BackendPool {
       env: this.options.env,
       logger: this.options.logger,
       ...(this.options.health && { health: this.options.health }),
+      ...(this.options.guard && { guard: this.options.guard }),
     };
   }
 }

@@ -11,12 +11,12 @@ const PINNED_FIELDS = {
   resourceTemplate: ["name", "title", "description", "uriTemplate", "mimeType", "annotations"],
 } as const satisfies Record<PinKind, readonly string[]>;
 
-/** The list method whose answer holds each kind, and the key of its items. */
+/** The list method whose answer holds each kind, the key of its items, and the notification that says it changed. */
 export const LISTS = {
-  tool: { method: "tools/list", key: "tools" },
-  prompt: { method: "prompts/list", key: "prompts" },
-  resourceTemplate: { method: "resources/templates/list", key: "resourceTemplates" },
-} as const satisfies Record<PinKind, { method: string; key: string }>;
+  tool: { method: "tools/list", key: "tools", changed: "notifications/tools/list_changed" },
+  prompt: { method: "prompts/list", key: "prompts", changed: "notifications/prompts/list_changed" },
+  resourceTemplate: { method: "resources/templates/list", key: "resourceTemplates", changed: "notifications/resources/list_changed" },
+} as const satisfies Record<PinKind, { method: string; key: string; changed: string }>;
 
 /** The kind a list method lists (undefined for any other method). */
 export function kindOfList(method: string): PinKind | undefined {

@@ -25,9 +25,24 @@ export interface PinPolicy {
   pinMode: PinMode;
   driftMode: DriftMode;
   suspicious: SuspiciousMode;
-  /** The kinds pinned so far: a kind without a baseline is pinned whole by its first complete listing (tofu). */
-  baselines: PinKind[];
+  /**
+   * The kinds pinned so far (baselineKey): a kind without a baseline is pinned whole by its first
+   * complete listing (tofu). Backends list more to clients with some capabilities (sampling…): each
+   * such scope gets its own baseline.
+   */
+  baselines: string[];
   updatedAt: number;
+}
+
+/** The client capabilities a backend may list more for: the scope of a listing. */
+export function pinScope(capabilities: Record<string, unknown> | undefined): string {
+  if (!capabilities) return "";
+  return ["elicitation", "roots", "sampling"].filter((name) => capabilities[name] !== undefined).join(",");
+}
+
+/** The baseline entry of a kind in a scope. */
+export function baselineKey(kind: PinKind, scope: string): string {
+  return scope === "" ? kind : `${kind}:${scope}`;
 }
 
 /** A backend with no policy row (added after pinning existed): trust on first use, block drift. */
@@ -57,6 +72,8 @@ export interface PinRecord {
   backend: string;
   kind: PinKind;
   name: string;
+  /** The capability scope of the listing that first showed it ("" for clients without sampling, elicitation, roots). */
+  scope: string;
   status: PinStatus;
   pinnedHash?: string;
   pinnedDefinition?: Record<string, unknown>;
@@ -91,11 +108,12 @@ export interface PinRepository {
   /** Pin records, of one backend or all. */
   list(backend?: string): Promise<PinRecord[]>;
   /**
-   * Records what a backend listed for a kind. `complete`: the whole list (every page), so pins it
-   * lacks are removed. With tofu and no baseline for the kind, a complete listing is pinned whole.
+   * Records what a backend listed for a kind, to a client of capability scope `scope` (pinScope).
+   * `complete`: the whole list (every page), so pins of that scope it lacks are removed. With tofu and
+   * no baseline for the kind and scope, a complete listing pins whatever has no pin yet.
    * Returns the status changes this call made (none when another replica recorded them first).
    */
-  observe(backend: string, kind: PinKind, listed: ObservedDefinition[], complete: boolean, at: number): Promise<PinTransition[]>;
+  observe(backend: string, kind: PinKind, listed: ObservedDefinition[], complete: boolean, at: number, scope?: string): Promise<PinTransition[]>;
   /** Pins exactly these definitions of a kind (explicit pinning): others of the kind are dropped. */
   pin(backend: string, kind: PinKind, listed: ObservedDefinition[], by: string, at: number): Promise<void>;
   /**

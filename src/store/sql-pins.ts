@@ -8,6 +8,7 @@ import {
   type PinRepository,
   type PinStatus,
   type PinTransition,
+  baselineKey,
   defaultPinPolicy,
 } from "../pinning/pin-record.ts";
 import { bumpChange } from "./sql-changes.ts";
@@ -26,6 +27,7 @@ interface PinRow {
   backend: string;
   kind: PinKind;
   name: string;
+  scope: string;
   status: PinStatus;
   pinned_hash: string | null;
   pinned_definition: string | null;
@@ -37,7 +39,7 @@ interface PinRow {
   findings: string;
 }
 
-const PIN_COLUMNS = "backend, kind, name, status, pinned_hash, pinned_definition, pinned_at, approved_by, observed_hash, observed_definition, observed_at, findings";
+const PIN_COLUMNS = "backend, kind, name, scope, status, pinned_hash, pinned_definition, pinned_at, approved_by, observed_hash, observed_definition, observed_at, findings";
 
 function policyOf(row: PolicyRow): PinPolicy {
   return {
@@ -45,7 +47,7 @@ function policyOf(row: PolicyRow): PinPolicy {
     pinMode: row.pin_mode,
     driftMode: row.drift_mode,
     suspicious: row.suspicious,
-    baselines: JSON.parse(row.baselines) as PinKind[],
+    baselines: JSON.parse(row.baselines) as string[],
     updatedAt: Number(row.updated_at),
   };
 }
@@ -55,6 +57,7 @@ function recordOf(row: PinRow): PinRecord {
     backend: row.backend,
     kind: row.kind,
     name: row.name,
+    scope: row.scope,
     status: row.status,
     ...(row.pinned_hash !== null && { pinnedHash: row.pinned_hash }),
     ...(row.pinned_definition !== null && { pinnedDefinition: JSON.parse(row.pinned_definition) as Record<string, unknown> }),
@@ -108,30 +111,33 @@ export class SqlPinRepository implements PinRepository {
     return rows.map(recordOf);
   }
 
-  async observe(backend: string, kind: PinKind, listed: ObservedDefinition[], complete: boolean, at: number): Promise<PinTransition[]> {
+  async observe(backend: string, kind: PinKind, listed: ObservedDefinition[], complete: boolean, at: number, scope = ""): Promise<PinTransition[]> {
     return this.driver.transaction(async (tx) => {
       // The policy row is locked for the whole observation: replicas seeing the same listing at once
       // record it one after the other, so the second finds nothing new (each change is audited once).
       const policy = await this.lockPolicy(tx, backend);
       if (!policy) return [];
       const transitions: PinTransition[] = [];
-      if (!policy.baselines.includes(kind)) {
-        if (policy.pinMode === "tofu") {
-          // Only a complete listing is trusted whole: pinning one page would leave the rest "added".
-          if (!complete) return [];
-          await tx.execute("DELETE FROM definition_pins WHERE backend = $1 AND kind = $2", [backend, kind]);
-          for (const item of listed) {
-            await this.insertPinned(tx, backend, kind, item, null, at);
-            transitions.push(transition(backend, kind, item.name, "none", "pinned", item));
-          }
-          await this.addBaseline(tx, policy, kind);
-          await bumpChange(this.driver, tx, "pins");
-          return transitions;
-        }
-      }
+      let baselined = false;
       const rows = await tx.query<PinRow>(`SELECT ${PIN_COLUMNS} FROM definition_pins WHERE backend = $1 AND kind = $2`, [backend, kind]);
       const current = new Map(rows.map((row) => [row.name, row]));
+      if (policy.pinMode === "tofu" && !policy.baselines.includes(baselineKey(kind, scope))) {
+        // Only a complete listing is trusted: pinning one page would leave the rest "added".
+        if (!complete) return [];
+        for (const item of listed) {
+          const row = current.get(item.name);
+          if (row?.pinned_hash) continue;
+          if (row) await tx.execute("DELETE FROM definition_pins WHERE backend = $1 AND kind = $2 AND name = $3", [backend, kind, item.name]);
+          await this.insertPinned(tx, backend, kind, item, null, at, scope);
+          current.delete(item.name);
+          transitions.push(transition(backend, kind, item.name, "none", "pinned", item));
+        }
+        await this.addBaseline(tx, policy, baselineKey(kind, scope));
+        baselined = true;
+      }
+      const fresh = new Set(transitions.map((t) => t.name));
       for (const item of listed) {
+        if (fresh.has(item.name)) continue;
         const row = current.get(item.name);
         const findings = JSON.stringify(item.findings);
         if (row && row.pinned_hash === item.hash) {
@@ -156,8 +162,8 @@ export class SqlPinRepository implements PinRepository {
           );
         } else {
           await tx.execute(
-            "INSERT INTO definition_pins (backend, kind, name, status, observed_hash, observed_definition, observed_at, findings) VALUES ($1, $2, $3, 'added', $4, $5, $6, $7)",
-            [backend, kind, item.name, item.hash, definition, at, findings],
+            "INSERT INTO definition_pins (backend, kind, name, scope, status, observed_hash, observed_definition, observed_at, findings) VALUES ($1, $2, $3, $4, 'added', $5, $6, $7, $8)",
+            [backend, kind, item.name, scope, item.hash, definition, at, findings],
           );
         }
         transitions.push(transition(backend, kind, item.name, row?.status ?? "none", status, item));
@@ -165,14 +171,14 @@ export class SqlPinRepository implements PinRepository {
       if (complete) {
         const names = new Set(listed.map((item) => item.name));
         for (const row of rows) {
-          if (names.has(row.name) || row.status === "removed") continue;
+          if (names.has(row.name) || row.status === "removed" || row.scope !== scope) continue;
           // Something seen but never approved and gone again leaves nothing to keep.
           if (row.pinned_hash === null) await tx.execute("DELETE FROM definition_pins WHERE backend = $1 AND kind = $2 AND name = $3", [backend, kind, row.name]);
           else await tx.execute("UPDATE definition_pins SET status = 'removed', observed_hash = NULL, observed_definition = NULL, observed_at = $4 WHERE backend = $1 AND kind = $2 AND name = $3", [backend, kind, row.name, at]);
           transitions.push(transition(backend, kind, row.name, row.status, "removed"));
         }
       }
-      if (transitions.length > 0) await bumpChange(this.driver, tx, "pins");
+      if (transitions.length > 0 || baselined) await bumpChange(this.driver, tx, "pins");
       return transitions;
     });
   }
@@ -182,7 +188,7 @@ export class SqlPinRepository implements PinRepository {
       const policy = await this.lockPolicy(tx, backend);
       if (!policy) throw this.noBackend(backend);
       await tx.execute("DELETE FROM definition_pins WHERE backend = $1 AND kind = $2", [backend, kind]);
-      for (const item of listed) await this.insertPinned(tx, backend, kind, item, by, at);
+      for (const item of listed) await this.insertPinned(tx, backend, kind, item, by, at, "");
       await this.addBaseline(tx, policy, kind);
       await bumpChange(this.driver, tx, "pins");
     });
@@ -212,16 +218,17 @@ export class SqlPinRepository implements PinRepository {
     });
   }
 
-  private async insertPinned(tx: SqlExecutor, backend: string, kind: PinKind, item: ObservedDefinition, by: string | null, at: number): Promise<void> {
+  private async insertPinned(tx: SqlExecutor, backend: string, kind: PinKind, item: ObservedDefinition, by: string | null, at: number, scope: string): Promise<void> {
     await tx.execute(
-      "INSERT INTO definition_pins (backend, kind, name, status, pinned_hash, pinned_definition, pinned_at, approved_by, observed_at, findings) VALUES ($1, $2, $3, 'pinned', $4, $5, $6, $7, $6, $8)",
-      [backend, kind, item.name, item.hash, JSON.stringify(item.definition), at, by, JSON.stringify(item.findings)],
+      "INSERT INTO definition_pins (backend, kind, name, scope, status, pinned_hash, pinned_definition, pinned_at, approved_by, observed_at, findings) VALUES ($1, $2, $3, $4, 'pinned', $5, $6, $7, $8, $7, $9)",
+      [backend, kind, item.name, scope, item.hash, JSON.stringify(item.definition), at, by, JSON.stringify(item.findings)],
     );
   }
 
-  private async addBaseline(tx: SqlExecutor, policy: PinPolicy, kind: PinKind): Promise<void> {
-    if (policy.baselines.includes(kind)) return;
-    await tx.execute("UPDATE pin_policies SET baselines = $2 WHERE backend = $1", [policy.backend, JSON.stringify([...policy.baselines, kind])]);
+  private async addBaseline(tx: SqlExecutor, policy: PinPolicy, entry: string): Promise<void> {
+    if (policy.baselines.includes(entry)) return;
+    policy.baselines = [...policy.baselines, entry];
+    await tx.execute("UPDATE pin_policies SET baselines = $2 WHERE backend = $1", [policy.backend, JSON.stringify(policy.baselines)]);
   }
 
   /** The backend's policy row, created with the defaults when missing, locked for the transaction; undefined when there is no such backend. */
