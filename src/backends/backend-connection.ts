@@ -156,8 +156,14 @@ export class BackendConnection {
   /** Sends a request to the backend and returns its result; errors name the backend and what happened. */
   async request(request: Request, options: ForwardOptions = {}): Promise<Result> {
     const guard = options.unguarded ? undefined : this.options.guard;
-    const refused = guard?.refusal(this.name, request);
-    if (refused) throw refused;
+    if (guard && (request.method === "tools/call" || request.method === "prompts/get")) {
+      // The hot path: an open connection and no check under way cost a map lookup or two, no await.
+      if (!this.live || guard.pending(this.name)) await this.guardCall(guard, request);
+      else {
+        const refused = guard.refusal(this.name, request);
+        if (refused) throw refused;
+      }
+    }
     this.inFlight += 1;
     this.lastUsedAt = Date.now();
     try {
@@ -322,6 +328,18 @@ export class BackendConnection {
     this.options.guard?.connected(this);
     this.log.info({ server: this.serverInfo?.name, version: this.serverInfo?.version, era: live.era, protocolVersion: live.protocolVersion }, "backend connected");
     return live;
+  }
+
+  /**
+   * Refuses a call to a definition the pins hold back. A connection that just opened (a restarted
+   * backend may list something else) is checked first: the call waits for that check.
+   */
+  private async guardCall(guard: DefinitionGuard, request: Request): Promise<void> {
+    if (!this.live) await this.open();
+    const pending = guard.pending(this.name);
+    if (pending) await pending;
+    const refused = guard.refusal(this.name, request);
+    if (refused) throw refused;
   }
 
   /** The listener the link reports to: the backend's list changes are checked against the pins too. */

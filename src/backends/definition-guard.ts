@@ -18,6 +18,8 @@ export interface GuardedConnection {
  * map lookup or two.
  */
 export interface DefinitionGuard {
+  /** The check of the backend's lists under way (after a connect or list_changed), if any: calls wait for it. */
+  pending(backend: string): Promise<void> | undefined;
   /** The error a call is refused with (its tool or prompt drifted from its pin), or undefined. */
   refusal(backend: string, request: Request): McpError | undefined;
   /**

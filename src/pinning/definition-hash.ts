@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import type { PinKind } from "./pin-record.ts";
+import type { ObservedDefinition, PinKind } from "./pin-record.ts";
+import { findSuspicious } from "./suspicious-text.ts";
 
 /**
  * The fields of a listed item that make up its pinned definition: what a model reads and what the
@@ -46,4 +47,10 @@ export function canonicalJson(value: unknown): string {
 /** The SHA-256 (hex) of a definition's canonical JSON. */
 export function definitionHash(definition: Record<string, unknown>): string {
   return createHash("sha256").update(canonicalJson(definition)).digest("hex");
+}
+
+/** A listed item as it is pinned: its name, pinned definition, hash and suspicious-text findings (`names`: the others listed with it). */
+export function describeDefinition(kind: PinKind, item: Record<string, unknown>, names: readonly string[]): ObservedDefinition {
+  const definition = pinnedDefinition(kind, item);
+  return { name: String(item.name ?? item.uriTemplate), hash: definitionHash(definition), definition, findings: findSuspicious(definition, names) };
 }

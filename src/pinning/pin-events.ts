@@ -4,7 +4,7 @@ import type { Logger } from "../log/logger.ts";
 import type { PinPolicy, PinTransition } from "./pin-record.ts";
 
 /** Audit methods of pinning events (mcpgw audit tail --tool 'pins/*' is not a tool pattern; filter on the method). */
-export const PIN_AUDIT = { firstUse: "pins/pin", drift: "pins/drift", approve: "pins/approve" } as const;
+export const PIN_AUDIT = { pin: "pins/pin", drift: "pins/drift", approve: "pins/approve" } as const;
 
 /** What a transition means, for people: the log line and the audit record's message. */
 export function describeTransition(t: PinTransition): string {
@@ -24,8 +24,7 @@ export function describeTransition(t: PinTransition): string {
 
 /**
  * Audits and logs the pin transitions this replica recorded. The store hands each transition to one
- * replica only, so each change is audited once however many gateways saw it. Trust on first use is
- * one record per backend and kind, naming what was pinned.
+ * replica only, so each change is audited once however many gateways saw it.
  */
 export function reportPinTransitions(auditor: Auditor, logger: Logger): (transitions: PinTransition[], policy: PinPolicy) => void {
   return (transitions, policy) => {
@@ -34,13 +33,10 @@ export function reportPinTransitions(auditor: Auditor, logger: Logger): (transit
     const write = (context: Parameters<Auditor["refuse"]>[0], outcome: Parameters<Auditor["refuse"]>[1]) =>
       void auditor.refuse(context, outcome).catch((err) => logger.error({ err: describeError(err), method: context.method }, "pin event not audited"));
     if (firstUse.length > 0) {
+      // Logged, not audited: trusting a backend's first listing is the configured default, not an
+      // event, and the audit log stays a record of calls and of changes (drift, approvals).
       const { backend, kind } = firstUse[0]!;
-      const flagged = firstUse.filter((t) => t.findings.length > 0);
-      logger.info({ backend, kind, pinned: firstUse.length, withFindings: flagged.map((t) => t.name) }, "definitions pinned on first use");
-      write(
-        { backend, target: kind, method: PIN_AUDIT.firstUse, arguments: { names: firstUse.map((t) => t.name), findings: Object.fromEntries(flagged.map((t) => [t.name, t.findings])) } },
-        { status: "ok", decision: "pinned", rule: `pin mode ${policy.pinMode}`, errorMessage: `${firstUse.length} ${kind} definition(s) pinned on first use` },
-      );
+      logger.info({ backend, kind, pinned: firstUse.length, withFindings: firstUse.filter((t) => t.findings.length > 0).map((t) => t.name), pinMode: policy.pinMode }, "definitions pinned on first use");
     }
     for (const t of drift) {
       const message = describeTransition(t);

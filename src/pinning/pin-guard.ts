@@ -3,10 +3,9 @@ import type { DefinitionGuard, GuardedConnection } from "../backends/definition-
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { changedFields } from "./definition-diff.ts";
-import { LISTS, definitionHash, kindOfList, pinnedDefinition } from "./definition-hash.ts";
+import { LISTS, describeDefinition, kindOfList } from "./definition-hash.ts";
 import { type ObservedDefinition, type PinKind, baselineKey, type PinPolicy, type PinRecord, type PinRepository, type PinTransition, defaultPinPolicy } from "./pin-record.ts";
 import { type HoldReason, definitionNotApproved } from "./pin-refusal.ts";
-import { findSuspicious } from "./suspicious-text.ts";
 import { listDefinitions, servedKinds } from "./list-definitions.ts";
 
 /** The _meta key a flagged (warn mode) definition carries in lists. */
@@ -97,6 +96,11 @@ export class PinGuard implements DefinitionGuard {
     clearInterval(this.timer);
   }
 
+  /** Resolves once the checks and writes under way have ended (before the store closes). */
+  async settled(): Promise<void> {
+    while (this.checks.size + this.writes.size > 0) await Promise.allSettled([...this.checks.values(), ...this.writes.values()]);
+  }
+
   /** Drifted definitions now, for the mcpgw_tool_drift metric. */
   drifted(): { backend: string; kind: PinKind; name: string }[] {
     const out: { backend: string; kind: PinKind; name: string }[] = [];
@@ -105,6 +109,10 @@ export class PinGuard implements DefinitionGuard {
       for (const record of state.records.values()) if (record.status !== "pinned") out.push({ backend, kind: record.kind, name: record.name });
     }
     return out;
+  }
+
+  pending(backend: string): Promise<void> | undefined {
+    return this.checks.get(backend);
   }
 
   refusal(backend: string, request: Request): McpError | undefined {
@@ -191,8 +199,7 @@ export class PinGuard implements DefinitionGuard {
       const cached = seen.get(key(kind, name));
       if (cached?.raw === raw) return cached.observed;
       names ??= items.map((other) => String(other.name));
-      const definition = pinnedDefinition(kind, item);
-      const observed = { name, hash: definitionHash(definition), definition, findings: findSuspicious(definition, names) };
+      const observed = describeDefinition(kind, item, names);
       seen.set(key(kind, name), { raw, observed, at: now });
       return observed;
     });

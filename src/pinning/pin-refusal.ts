@@ -16,8 +16,10 @@ export function definitionNotApproved(backend: string, kind: PinKind, name: stri
       why = `changed since it was pinned${reason.fields && reason.fields.length > 0 ? ` (${reason.fields.join(", ")})` : ""}`;
       break;
     case "added":
-    case "unpinned":
       why = "is not pinned: it appeared after the backend's definitions were pinned";
+      break;
+    case "unpinned":
+      why = `is not pinned, and pinning is explicit for this backend (mcpgw backend pin ${backend} pins what it lists now)`;
       break;
     case "removed":
       why = "was removed from the backend's list";
