@@ -69,12 +69,15 @@ describe("mcpgw backend pin, diff, approve", () => {
     expect(approved.stdout).toContain("approved tool read_file (changed)");
     expect((await cli("call", "files/read_file", '{"path":"b"}', "--as", "ops")).stdout).toContain('read_file: {"path":"b"}');
     expect((await cli("backend", "diff", "files")).stdout).toContain("every definition matches its pin");
-    const audit = JSON.parse((await cli("audit", "tail", "--json", "-n", "50")).stdout) as { method: string; subject?: string; target?: string; arguments?: unknown }[];
+    const tail = (await cli("audit", "tail", "--json", "-n", "50")).stdout.trim().split("\n");
+    const audit = tail.map((line) => JSON.parse(line) as { method: string; subject?: string; target?: string; decision?: string; arguments?: unknown });
     const approval = audit.filter((row) => row.method === "pins/approve");
     expect(approval).toHaveLength(1);
     expect(approval[0]).toMatchObject({ subject: "alice", target: "read_file" });
     expect(JSON.stringify(approval[0]!.arguments)).toContain("inputSchema.properties.exfil");
-    expect(audit.filter((row) => row.method === "pins/drift")).toHaveLength(1);
+    // Each change audited once: the two seen before the explicit pin, then the change of read_file.
+    const drift = audit.filter((row) => row.method === "pins/drift").map((row) => `${row.target} ${row.decision}`);
+    expect(drift.sort()).toEqual(["list_files added", "read_file added", "read_file changed"]);
   });
 
   test("--suspicious block: text addressed to the model, pinned or not, is held back until a person approves it", async () => {
