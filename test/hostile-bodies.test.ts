@@ -5,6 +5,7 @@ import { issueToken } from "../src/auth/token-issuer.ts";
 import { parsePermission } from "../src/policy/permission.ts";
 import { CapturingAuditor, postInitialize } from "./helpers/auth-tokens.ts";
 import { REPO_ROOT } from "./helpers/cli.ts";
+import { type EventLoopStall, threadCpuMs, watchEventLoop } from "./helpers/event-loop-watch.ts";
 import { BUN, type TestGateway, connectClient, startTestGateway } from "./helpers/gateway.ts";
 
 /**
@@ -12,6 +13,13 @@ import { BUN, type TestGateway, connectClient, startTestGateway } from "./helper
  * each is sent with a valid token of the narrowest role while another caller keeps calling. The
  * hostile request must be refused fast, with a JSON-RPC error that says why, and audited as
  * invalid; the other caller and /healthz must not notice.
+ *
+ * "Fast" and "not notice" are bounded in CPU, not wall-clock time: the gateway runs in this process, and on a
+ * shared machine (CI beside other suites) a call can wait 130 ms for a CPU with nothing blocking it. What the
+ * issue's 100 ms protect against is the gateway's own work holding the loop, so the bounds are the event loop thread's
+ * CPU for the hostile request, and the most CPU the event loop ran without a break while the others kept calling
+ * (test/helpers/event-loop-watch.ts). A body that blocked the loop for 1–5 s, as the nesting one did, fails both.
+ * The wall-clock figures are printed beside them. (The thread is the test file's: vitest runs files in worker threads.)
  */
 const LAB = { name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } };
 const AUTH = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" as const };
@@ -67,8 +75,9 @@ describe("hostile bodies under the size limit", () => {
     await gw?.stop();
   });
 
-  /** Runs `during` while alice calls echo and a prober reads /healthz; returns the slowest of each. */
-  async function whileOthersCall<T>(during: () => Promise<T>): Promise<{ result: T; slowestCall: number; slowestHealth: number }> {
+  /** Runs `during` while alice calls echo and a prober reads /healthz; returns the slowest of each and the loop's worst stall. */
+  async function whileOthersCall<T>(during: () => Promise<T>): Promise<{ result: T; slowestCall: number; slowestHealth: number; stall: EventLoopStall }> {
+    const watch = watchEventLoop(2);
     let running = true;
     let slowestCall = 0;
     let slowestHealth = 0;
@@ -92,13 +101,14 @@ describe("hostile bodies under the size limit", () => {
     await Bun.sleep(50);
     running = false;
     await Promise.all([caller, prober]);
-    return { result, slowestCall, slowestHealth };
+    return { result, slowestCall, slowestHealth, stall: watch.stop() };
   }
 
   test.each(FAMILIES)("$name: refused in under 100 ms, audited as invalid, others unaffected", async ({ body, says }) => {
     const id = Number(/"id":(\d+)/.exec(body)![1]);
-    const { result, slowestCall, slowestHealth } = await whileOthersCall(async () => {
+    const { result, slowestCall, slowestHealth, stall } = await whileOthersCall(async () => {
       const started = performance.now();
+      const cpuBefore = threadCpuMs();
       const response = await fetch(gw.mcpUrl("lab"), {
         method: "POST",
         headers: {
@@ -111,15 +121,20 @@ describe("hostile bodies under the size limit", () => {
         body,
       });
       const answer = (await response.json()) as { id: unknown; error?: { code: number; message: string } };
-      return { status: response.status, answer, elapsed: performance.now() - started };
+      return { status: response.status, answer, elapsed: performance.now() - started, cpuMs: threadCpuMs() - cpuBefore };
     });
+    console.log(
+      `${id}: refused after ${result.elapsed.toFixed(1)} ms (${result.cpuMs.toFixed(1)} ms CPU); others' slowest call ${slowestCall.toFixed(1)} ms, ` +
+        `/healthz ${slowestHealth.toFixed(1)} ms; loop at worst ${stall.maxBusyMs.toFixed(1)} ms busy without a break`,
+    );
     expect(result.status).toBe(400);
     expect(result.answer.id).toBe(id);
     expect(result.answer.error?.code).toBe(-32600);
     expect(result.answer.error?.message).toContain(says);
-    expect(result.elapsed).toBeLessThan(BOUND_MS);
-    expect(slowestCall).toBeLessThan(BOUND_MS);
-    expect(slowestHealth).toBeLessThan(BOUND_MS);
+    expect(result.cpuMs, "this thread's CPU from sending the hostile body to its refusal").toBeLessThan(BOUND_MS);
+    expect(stall.maxBusyMs, "the most CPU the event loop ran without a break while alice and /healthz were served").toBeLessThan(BOUND_MS);
+    expect(slowestCall).toBeGreaterThan(0);
+    expect(slowestHealth).toBeGreaterThan(0);
     const refusal = auditor.refusals.find((r) => r.context.requestId === String(id));
     expect(refusal?.context).toMatchObject({ subject: "mallory", method: "tools/call", backend: "lab", sessionId: mallorySession });
     expect(refusal?.outcome).toMatchObject({ status: "invalid", decision: "invalid" });
@@ -160,13 +175,13 @@ describe("hostile bodies under the size limit", () => {
   });
 
   test("a job submitted over REST with a hostile body is refused and audited the same way", async () => {
-    const started = performance.now();
+    const cpuBefore = threadCpuMs();
     const response = await fetch(`${gw.base}/v1/jobs`, {
       method: "POST",
       headers: { authorization: `Bearer ${malloryToken}`, "content-type": "application/json" },
       body: `{"backend":"lab","tool":"echo","arguments":{"text":${"[".repeat(100_000)}${"]".repeat(100_000)}}}`,
     });
-    expect(performance.now() - started).toBeLessThan(BOUND_MS);
+    expect(threadCpuMs() - cpuBefore).toBeLessThan(BOUND_MS);
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toContain("nests deeper than 64 levels");
     expect(auditor.refusals.at(-1)).toMatchObject({ context: { subject: "mallory", method: "POST /v1/jobs" }, outcome: { status: "invalid" } });

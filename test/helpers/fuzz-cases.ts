@@ -1,3 +1,4 @@
+import { type EventLoopStall, watchEventLoop } from "./event-loop-watch.ts";
 /**
  * Seeded hostile and malformed requests for the MCP endpoints (issue 15, acceptance 2), shared by
  * the fuzz test in `npm test` (5,000 cases) and `bun bench/fuzz.ts` (100,000). The same seed gives
@@ -156,20 +157,15 @@ export interface FuzzRun {
   kinds: Map<string, number>;
   /** A line for each case answered 5xx or not at all. */
   bad: string[];
-  /** The event loop's worst lag over the run: how late a 10 ms timer fired (the gateway runs in this process). */
-  maxLagMs: number;
+  /** The event loop's worst stall over the run (the gateway runs in this process): see watchEventLoop. */
+  stall: EventLoopStall;
 }
 
 /** Sends `cases` seeded cases, `concurrency` at a time, a valid token on nine in ten; measures the event loop meanwhile. */
 export async function runFuzz(options: { base: string; token: string; cases: number; seed: number; concurrency: number; onProgress?: (done: number, run: FuzzRun) => void }): Promise<FuzzRun> {
   const random = seededRandom(options.seed);
-  const run: FuzzRun = { statuses: new Map(), kinds: new Map(), bad: [], maxLagMs: 0 };
-  let last = performance.now();
-  const monitor = setInterval(() => {
-    const now = performance.now();
-    run.maxLagMs = Math.max(run.maxLagMs, now - last - 10);
-    last = now;
-  }, 10);
+  const watch = watchEventLoop();
+  const run: FuzzRun = { statuses: new Map(), kinds: new Map(), bad: [], stall: watch.stall };
   let next = 0;
   const worker = async () => {
     while (next < options.cases) {
@@ -185,7 +181,7 @@ export async function runFuzz(options: { base: string; token: string; cases: num
   try {
     await Promise.all(Array.from({ length: options.concurrency }, worker));
   } finally {
-    clearInterval(monitor);
+    watch.stop();
   }
   return run;
 }
