@@ -25,7 +25,19 @@ describe("mcpgw backend pin, diff, approve", () => {
       { name: "list_files", description: "Lists files." },
     ]);
     expect((await cli("migrate")).code).toBe(0);
-    const added = await cli("backend", "add", "files", "--command", `${BUN} ${DRIFT_SERVER} --stdio`, "--env", `DRIFT_FILE=${definitions.path}`, "--pin-mode", "explicit", "--suspicious", "block");
+    const added = await cli(
+      "backend",
+      "add",
+      "files",
+      "--command",
+      `${BUN} ${DRIFT_SERVER} --stdio`,
+      "--env",
+      `DRIFT_FILE=${definitions.path}`,
+      "--pin-mode",
+      "explicit",
+      "--suspicious",
+      "block",
+    );
     expect(added.code, added.stderr).toBe(0);
     expect(added.stderr).toContain("pinning is explicit: its definitions are held back until you run mcpgw backend pin files");
     expect((await cli("role", "create", "admin", "--allow", "*")).code).toBe(0);

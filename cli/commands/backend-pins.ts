@@ -22,7 +22,11 @@ export interface PinFlags {
 
 /** Sets the pinning modes the flags give (none given: nothing). */
 export async function applyPinFlags(store: Store, name: string, flags: PinFlags): Promise<PinPolicy | undefined> {
-  const modes = { ...(flags.pinMode && { pinMode: flags.pinMode }), ...(flags.driftMode && { driftMode: flags.driftMode }), ...(flags.suspicious && { suspicious: flags.suspicious }) };
+  const modes = {
+    ...(flags.pinMode && { pinMode: flags.pinMode }),
+    ...(flags.driftMode && { driftMode: flags.driftMode }),
+    ...(flags.suspicious && { suspicious: flags.suspicious }),
+  };
   if (Object.keys(modes).length === 0) return undefined;
   return store.pins.setPolicy(name, modes, Date.now());
 }
@@ -31,7 +35,9 @@ export async function applyPinFlags(store: Store, name: string, flags: PinFlags)
 export function describePins(policy: PinPolicy, records: PinRecord[]): string {
   const counts = new Map<string, number>();
   for (const record of records) counts.set(record.status, (counts.get(record.status) ?? 0) + 1);
-  const states = [...counts].map(([status, n]) => `${n} ${status}`).join(", ") || (policy.pinMode === "explicit" ? "nothing pinned yet (mcpgw backend pin)" : "not listed yet");
+  const states =
+    [...counts].map(([status, n]) => `${n} ${status}`).join(", ") ||
+    (policy.pinMode === "explicit" ? "nothing pinned yet (mcpgw backend pin)" : "not listed yet");
   const flagged = records.filter((r) => r.findings.length > 0).length;
   return `${policy.pinMode}, drift ${policy.driftMode}, suspicious ${policy.suspicious}: ${states}${flagged > 0 ? `; ${flagged} with suspicious text` : ""}`;
 }
@@ -46,7 +52,11 @@ function operator(by: string | undefined): string {
   }
 }
 
-async function auditPinEvents(context: CommandContext, store: Store, events: { target: string; arguments: unknown; message: string; by: string; backend: string; method: string }[]): Promise<void> {
+async function auditPinEvents(
+  context: CommandContext,
+  store: Store,
+  events: { target: string; arguments: unknown; message: string; by: string; backend: string; method: string }[],
+): Promise<void> {
   if (events.length === 0 || !context.settings.audit.enabled) return;
   const instance = `cli.${context.settings.audit.instance ?? instanceFromHost(hostname())}`.slice(0, 64);
   const auditor = await StoreAuditor.start({ repository: store.audit, logger: context.adminLogger(), settings: { ...context.settings.audit, instance } });
@@ -82,20 +92,35 @@ export async function runBackendPin(context: CommandContext, name: string, optio
       await store.pins.pin(name, kind, definitions, by, Date.now());
       summary[kind] = { names, findings: Object.fromEntries(definitions.filter((d) => d.findings.length > 0).map((d) => [d.name, d.findings])) };
     }
-    await auditPinEvents(context, store, Object.entries(summary).map(([kind, s]) => ({ backend: name, target: kind, method: PIN_AUDIT.pin, arguments: s, by, message: `${s.names.length} ${kind} definition(s) pinned by ${by}` })));
+    await auditPinEvents(
+      context,
+      store,
+      Object.entries(summary).map(([kind, s]) => ({
+        backend: name,
+        target: kind,
+        method: PIN_AUDIT.pin,
+        arguments: s,
+        by,
+        message: `${s.names.length} ${kind} definition(s) pinned by ${by}`,
+      })),
+    );
     return summary;
   });
   if (options.json) return printJson({ backend: name, pinnedBy: by, pinned });
   for (const [kind, s] of Object.entries(pinned)) {
-    console.log(`pinned ${s.names.length} ${kind}${s.names.length === 1 ? "" : "s"} of backend "${name}"${s.names.length > 0 ? `: ${s.names.join(", ")}` : ""}`);
-    for (const [item, findings] of Object.entries(s.findings)) for (const f of findings as { kind: string; where: string; detail: string }[]) console.log(`  ! ${item}: ${f.kind} in ${f.where}: ${f.detail}`);
+    console.log(
+      `pinned ${s.names.length} ${kind}${s.names.length === 1 ? "" : "s"} of backend "${name}"${s.names.length > 0 ? `: ${s.names.join(", ")}` : ""}`,
+    );
+    for (const [item, findings] of Object.entries(s.findings))
+      for (const f of findings as { kind: string; where: string; detail: string }[]) console.log(`  ! ${item}: ${f.kind} in ${f.where}: ${f.detail}`);
   }
   console.log("running gateways apply the pins within a second");
 }
 
 async function reviewable(store: Store, name: string, tool: string | undefined): Promise<PinRecord[]> {
   const records = (await store.pins.list(name)).filter((record) => tool === undefined || record.name === tool);
-  if (tool !== undefined && records.length === 0) throw new NotFoundError(`backend "${name}" has no pinned or seen definition named "${tool}"`, `see them with: mcpgw backend show ${name}`);
+  if (tool !== undefined && records.length === 0)
+    throw new NotFoundError(`backend "${name}" has no pinned or seen definition named "${tool}"`, `see them with: mcpgw backend show ${name}`);
   return records.filter(needsReview);
 }
 
@@ -126,7 +151,14 @@ export async function runBackendApprove(context: CommandContext, name: string, o
     await auditPinEvents(
       context,
       store,
-      reviews.map((review) => ({ backend: name, target: review.name, method: PIN_AUDIT.approve, by, arguments: review, message: `${review.kind} "${review.name}" (${review.status}) approved by ${by}` })),
+      reviews.map((review) => ({
+        backend: name,
+        target: review.name,
+        method: PIN_AUDIT.approve,
+        by,
+        arguments: review,
+        message: `${review.kind} "${review.name}" (${review.status}) approved by ${by}`,
+      })),
     );
     return reviews;
   });

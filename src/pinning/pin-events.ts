@@ -36,7 +36,10 @@ export function reportPinTransitions(auditor: Auditor, logger: Logger): (transit
       // Logged, not audited: trusting a backend's first listing is the configured default, not an
       // event, and the audit log stays a record of calls and of changes (drift, approvals).
       const { backend, kind } = firstUse[0]!;
-      logger.info({ backend, kind, pinned: firstUse.length, withFindings: firstUse.filter((t) => t.findings.length > 0).map((t) => t.name), pinMode: policy.pinMode }, "definitions pinned on first use");
+      logger.info(
+        { backend, kind, pinned: firstUse.length, withFindings: firstUse.filter((t) => t.findings.length > 0).map((t) => t.name), pinMode: policy.pinMode },
+        "definitions pinned on first use",
+      );
     }
     for (const t of drift) {
       const message = describeTransition(t);
@@ -44,7 +47,12 @@ export function reportPinTransitions(auditor: Auditor, logger: Logger): (transit
       if (t.to === "pinned") logger.info({ backend: t.backend, kind: t.kind, name: t.name }, message);
       else logger.warn({ backend: t.backend, kind: t.kind, name: t.name, status: t.to, driftMode: policy.driftMode, findings: t.findings }, message);
       write(
-        { backend: t.backend, target: t.name, method: PIN_AUDIT.drift, arguments: { kind: t.kind, from: t.from, to: t.to, ...(t.hash && { hash: t.hash }), findings: t.findings } },
+        {
+          backend: t.backend,
+          target: t.name,
+          method: PIN_AUDIT.drift,
+          arguments: { kind: t.kind, from: t.from, to: t.to, ...(t.hash && { hash: t.hash }), findings: t.findings },
+        },
         { status: held ? "denied" : "ok", decision: t.to, rule: `drift mode ${policy.driftMode}`, errorMessage: message },
       );
     }

@@ -4,7 +4,16 @@ import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { changedFields } from "./definition-diff.ts";
 import { LISTS, describeDefinition, kindOfList } from "./definition-hash.ts";
-import { type ObservedDefinition, type PinKind, baselineKey, type PinPolicy, type PinRecord, type PinRepository, type PinTransition, defaultPinPolicy } from "./pin-record.ts";
+import {
+  type ObservedDefinition,
+  type PinKind,
+  baselineKey,
+  type PinPolicy,
+  type PinRecord,
+  type PinRepository,
+  type PinTransition,
+  defaultPinPolicy,
+} from "./pin-record.ts";
 import { type HoldReason, definitionNotApproved } from "./pin-refusal.ts";
 import { listDefinitions, servedKinds } from "./list-definitions.ts";
 
@@ -68,7 +77,10 @@ export class PinGuard implements DefinitionGuard {
     for (const policy of policies) next.set(policy.backend, { policy, baselines: new Set(policy.baselines), records: new Map() });
     for (const record of records) {
       let state = next.get(record.backend);
-      if (!state) next.set(record.backend, (state = { policy: defaultPinPolicy(record.backend), baselines: new Set(), records: new Map() }));
+      if (!state) {
+        state = { policy: defaultPinPolicy(record.backend), baselines: new Set(), records: new Map() };
+        next.set(record.backend, state);
+      }
       state.records.set(key(record.kind, record.name), record);
     }
     const previous = this.states;
@@ -146,8 +158,10 @@ export class PinGuard implements DefinitionGuard {
     for (const [i, item] of observed.entries()) {
       const hold = this.hold(state, kind, item.name, item, scope);
       if (hold && state.policy.driftMode === "block") out ??= items.slice(0, i);
-      else if (hold) (out ??= items.slice(0, i)).push(flagged(items[i] as Record<string, unknown>, hold));
-      else out?.push(items[i]);
+      else if (hold) {
+        out ??= items.slice(0, i);
+        out.push(flagged(items[i] as Record<string, unknown>, hold));
+      } else out?.push(items[i]);
     }
     this.record(connection.name, kind, state, observed, complete, scope);
     // A paginated first contact is pinned from a listing of every page, which the gateway makes itself.
@@ -172,7 +186,9 @@ export class PinGuard implements DefinitionGuard {
     const previous = this.checks.get(backend) ?? Promise.resolve();
     if (!force && this.checks.has(backend)) return;
     this.lastCheck.set(backend, Date.now());
-    const run = previous.then(() => this.listEverything(connection)).catch((err) => this.deps.logger.warn({ backend, err: describeError(err) }, "pinned definitions not checked"));
+    const run = previous
+      .then(() => this.listEverything(connection))
+      .catch((err) => this.deps.logger.warn({ backend, err: describeError(err) }, "pinned definitions not checked"));
     const tracked = run.finally(() => this.checks.get(backend) === tracked && this.checks.delete(backend));
     this.checks.set(backend, tracked);
   }
@@ -190,7 +206,10 @@ export class PinGuard implements DefinitionGuard {
   /** Hashes and findings of listed items, cached per name by the item's JSON text. */
   observe(backend: string, kind: PinKind, items: Record<string, unknown>[]): ObservedDefinition[] {
     let seen = this.seen.get(backend);
-    if (!seen) this.seen.set(backend, (seen = new Map()));
+    if (!seen) {
+      seen = new Map();
+      this.seen.set(backend, seen);
+    }
     const now = Date.now();
     let names: string[] | undefined;
     return items.map((item) => {
@@ -214,7 +233,8 @@ export class PinGuard implements DefinitionGuard {
     if (!state.baselines.has(baselineKey(kind, scope)) && !record) return undefined;
     if (!current) return { status: record?.status === "removed" ? "removed" : "unpinned" };
     if (record?.pinnedHash === current.hash) {
-      if (state.policy.suspicious === "block" && record.approvedBy === undefined && current.findings.length > 0) return { status: "suspicious", findings: current.findings };
+      if (state.policy.suspicious === "block" && record.approvedBy === undefined && current.findings.length > 0)
+        return { status: "suspicious", findings: current.findings };
       return undefined;
     }
     if (!record?.pinnedHash) return { status: "added" };
@@ -248,7 +268,8 @@ export class PinGuard implements DefinitionGuard {
     }
     if (!complete) return false;
     const names = new Set(observed.map((item) => item.name));
-    for (const record of state.records.values()) if (record.kind === kind && record.scope === scope && record.status !== "removed" && !names.has(record.name)) return true;
+    for (const record of state.records.values())
+      if (record.kind === kind && record.scope === scope && record.status !== "removed" && !names.has(record.name)) return true;
     return false;
   }
 }

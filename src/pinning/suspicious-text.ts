@@ -19,7 +19,8 @@ const MODEL_INSTRUCTIONS: RegExp[] = [
   /\b(system\s+prompt|new\s+instructions?)\b/i,
 ];
 
-const SECRETS = /\b(api[\s_-]?keys?|passwords?|passphrases?|secret\s+keys?|private\s+keys?|credentials?|access\s+tokens?|bearer\s+tokens?|ssh\s+keys?|id_rsa|aws_secret\w*)\b|(^|[\s/~"'`])\.(env|ssh|aws|netrc)\b/i;
+const SECRETS =
+  /\b(api[\s_-]?keys?|passwords?|passphrases?|secret\s+keys?|private\s+keys?|credentials?|access\s+tokens?|bearer\s+tokens?|ssh\s+keys?|id_rsa|aws_secret\w*)\b|(^|[\s/~"'`])\.(env|ssh|aws|netrc)\b/i;
 
 /** The text fields whose words are read for instructions, tools and secrets (every string is read for hidden characters). */
 const PROSE_KEYS = new Set(["description", "title"]);
@@ -58,7 +59,7 @@ function walk(value: unknown, path: string, visit: (where: string, text: string,
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((item, i) => walk(item, `${path}[${i}]`, visit));
+    for (const [i, item] of value.entries()) walk(item, `${path}[${i}]`, visit);
     return;
   }
   if (value === null || typeof value !== "object") return;

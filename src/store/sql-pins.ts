@@ -39,7 +39,8 @@ interface PinRow {
   findings: string;
 }
 
-const PIN_COLUMNS = "backend, kind, name, scope, status, pinned_hash, pinned_definition, pinned_at, approved_by, observed_hash, observed_definition, observed_at, findings";
+const PIN_COLUMNS =
+  "backend, kind, name, scope, status, pinned_hash, pinned_definition, pinned_at, approved_by, observed_hash, observed_definition, observed_at, findings";
 
 function policyOf(row: PolicyRow): PinPolicy {
   return {
@@ -78,13 +79,18 @@ export class SqlPinRepository implements PinRepository {
   constructor(private readonly driver: SqlDriver) {}
 
   async policies(): Promise<PinPolicy[]> {
-    const rows = await this.driver.query<PolicyRow>("SELECT backend, pin_mode, drift_mode, suspicious, baselines, updated_at FROM pin_policies ORDER BY backend");
+    const rows = await this.driver.query<PolicyRow>(
+      "SELECT backend, pin_mode, drift_mode, suspicious, baselines, updated_at FROM pin_policies ORDER BY backend",
+    );
     return rows.map(policyOf);
   }
 
   async policy(backend: string): Promise<PinPolicy> {
     await this.requireBackend(this.driver, backend);
-    const rows = await this.driver.query<PolicyRow>("SELECT backend, pin_mode, drift_mode, suspicious, baselines, updated_at FROM pin_policies WHERE backend = $1", [backend]);
+    const rows = await this.driver.query<PolicyRow>(
+      "SELECT backend, pin_mode, drift_mode, suspicious, baselines, updated_at FROM pin_policies WHERE backend = $1",
+      [backend],
+    );
     return rows[0] ? policyOf(rows[0]) : defaultPinPolicy(backend);
   }
 
@@ -107,7 +113,10 @@ export class SqlPinRepository implements PinRepository {
 
   async list(backend?: string): Promise<PinRecord[]> {
     const where = backend === undefined ? "" : " WHERE backend = $1";
-    const rows = await this.driver.query<PinRow>(`SELECT ${PIN_COLUMNS} FROM definition_pins${where} ORDER BY backend, kind, name`, backend === undefined ? [] : [backend]);
+    const rows = await this.driver.query<PinRow>(
+      `SELECT ${PIN_COLUMNS} FROM definition_pins${where} ORDER BY backend, kind, name`,
+      backend === undefined ? [] : [backend],
+    );
     return rows.map(recordOf);
   }
 
@@ -142,13 +151,10 @@ export class SqlPinRepository implements PinRepository {
         const findings = JSON.stringify(item.findings);
         if (row && row.pinned_hash === item.hash) {
           if (row.status === "pinned") continue;
-          await tx.execute("UPDATE definition_pins SET status = 'pinned', observed_hash = NULL, observed_definition = NULL, observed_at = $4, findings = $5 WHERE backend = $1 AND kind = $2 AND name = $3", [
-            backend,
-            kind,
-            item.name,
-            at,
-            findings,
-          ]);
+          await tx.execute(
+            "UPDATE definition_pins SET status = 'pinned', observed_hash = NULL, observed_definition = NULL, observed_at = $4, findings = $5 WHERE backend = $1 AND kind = $2 AND name = $3",
+            [backend, kind, item.name, at, findings],
+          );
           transitions.push(transition(backend, kind, item.name, row.status, "pinned", item));
           continue;
         }
@@ -173,8 +179,13 @@ export class SqlPinRepository implements PinRepository {
         for (const row of rows) {
           if (names.has(row.name) || row.status === "removed" || row.scope !== scope) continue;
           // Something seen but never approved and gone again leaves nothing to keep.
-          if (row.pinned_hash === null) await tx.execute("DELETE FROM definition_pins WHERE backend = $1 AND kind = $2 AND name = $3", [backend, kind, row.name]);
-          else await tx.execute("UPDATE definition_pins SET status = 'removed', observed_hash = NULL, observed_definition = NULL, observed_at = $4 WHERE backend = $1 AND kind = $2 AND name = $3", [backend, kind, row.name, at]);
+          if (row.pinned_hash === null)
+            await tx.execute("DELETE FROM definition_pins WHERE backend = $1 AND kind = $2 AND name = $3", [backend, kind, row.name]);
+          else
+            await tx.execute(
+              "UPDATE definition_pins SET status = 'removed', observed_hash = NULL, observed_definition = NULL, observed_at = $4 WHERE backend = $1 AND kind = $2 AND name = $3",
+              [backend, kind, row.name, at],
+            );
           transitions.push(transition(backend, kind, row.name, row.status, "removed"));
         }
       }
@@ -205,7 +216,8 @@ export class SqlPinRepository implements PinRepository {
       for (const row of rows) {
         const key = [backend, row.kind, row.name];
         if (row.status === "removed") await tx.execute("DELETE FROM definition_pins WHERE backend = $1 AND kind = $2 AND name = $3", key);
-        else if (row.status === "pinned") await tx.execute("UPDATE definition_pins SET approved_by = $4, pinned_at = $5 WHERE backend = $1 AND kind = $2 AND name = $3", [...key, by, at]);
+        else if (row.status === "pinned")
+          await tx.execute("UPDATE definition_pins SET approved_by = $4, pinned_at = $5 WHERE backend = $1 AND kind = $2 AND name = $3", [...key, by, at]);
         else {
           await tx.execute(
             "UPDATE definition_pins SET status = 'pinned', pinned_hash = observed_hash, pinned_definition = observed_definition, pinned_at = $4, approved_by = $5, observed_hash = NULL, observed_definition = NULL WHERE backend = $1 AND kind = $2 AND name = $3",
@@ -218,7 +230,15 @@ export class SqlPinRepository implements PinRepository {
     });
   }
 
-  private async insertPinned(tx: SqlExecutor, backend: string, kind: PinKind, item: ObservedDefinition, by: string | null, at: number, scope: string): Promise<void> {
+  private async insertPinned(
+    tx: SqlExecutor,
+    backend: string,
+    kind: PinKind,
+    item: ObservedDefinition,
+    by: string | null,
+    at: number,
+    scope: string,
+  ): Promise<void> {
     await tx.execute(
       "INSERT INTO definition_pins (backend, kind, name, scope, status, pinned_hash, pinned_definition, pinned_at, approved_by, observed_at, findings) VALUES ($1, $2, $3, $4, 'pinned', $5, $6, $7, $8, $7, $9)",
       [backend, kind, item.name, scope, item.hash, JSON.stringify(item.definition), at, by, JSON.stringify(item.findings)],
@@ -240,7 +260,10 @@ export class SqlPinRepository implements PinRepository {
       [backend, fallback.pinMode, fallback.driftMode, fallback.suspicious, Date.now()],
     );
     const lock = this.driver.dialect === "postgres" ? " FOR UPDATE" : "";
-    const rows = await tx.query<PolicyRow>(`SELECT backend, pin_mode, drift_mode, suspicious, baselines, updated_at FROM pin_policies WHERE backend = $1${lock}`, [backend]);
+    const rows = await tx.query<PolicyRow>(
+      `SELECT backend, pin_mode, drift_mode, suspicious, baselines, updated_at FROM pin_policies WHERE backend = $1${lock}`,
+      [backend],
+    );
     return rows[0] && policyOf(rows[0]);
   }
 
