@@ -63,6 +63,8 @@ export interface ForwardOptions {
   unguarded?: boolean;
 }
 
+/** The lists a definition guard checks (tools, prompts, resource templates). */
+const GUARDED_LISTS: ReadonlySet<string> = new Set(["tools/list", "prompts/list", "resources/templates/list"]);
 const BACKOFF_FIRST_MS = 200;
 /** A tool not in the last full listing is looked for again only after this long. */
 const PARAM_HEADERS_FRESH_MS = 30_000;
@@ -168,7 +170,8 @@ export class BackendConnection {
     this.lastUsedAt = Date.now();
     try {
       const result = await this.send(request, options);
-      return guard ? guard.listed(this, request, result, options.clientCapabilities ? pinScope(options.clientCapabilities) : this.pinScope) : result;
+      if (!guard || !GUARDED_LISTS.has(request.method)) return result;
+      return guard.listed(this, request, result, options.clientCapabilities ? pinScope(options.clientCapabilities) : this.pinScope);
     } finally {
       this.inFlight -= 1;
       this.lastUsedAt = Date.now();
