@@ -70,8 +70,12 @@ export class PinGuard implements DefinitionGuard {
 
   constructor(private readonly deps: PinGuardDeps) {}
 
-  /** Loads every backend's policy and pins from the store (at start and when the "pins" topic moves). */
-  async reload(): Promise<void> {
+  /**
+   * Loads every backend's policy and pins from the store (at start and when the "pins" topic moves).
+   * `announce`: tell clients when what they may see changed; not after this replica's own recording,
+   * which follows a listing the backend's own list_changed already announced.
+   */
+  async reload(announce = true): Promise<void> {
     const [policies, records] = await Promise.all([this.deps.repository.policies(), this.deps.repository.list()]);
     const next = new Map<string, BackendPins>();
     for (const policy of policies) next.set(policy.backend, { policy, baselines: new Set(policy.baselines), records: new Map() });
@@ -85,7 +89,7 @@ export class PinGuard implements DefinitionGuard {
     }
     const previous = this.states;
     this.states = next;
-    if (!this.loaded) {
+    if (!this.loaded || !announce) {
       this.loaded = true;
       return;
     }
@@ -251,7 +255,7 @@ export class PinGuard implements DefinitionGuard {
         const fresh = this.states.get(backend) ?? state;
         if (!this.differs(fresh, kind, observed, complete, scope)) return;
         const transitions = await this.deps.repository.observe(backend, kind, observed, complete, Date.now(), scope);
-        await this.reload();
+        await this.reload(false);
         if (transitions.length === 0) return;
         this.deps.onTransitions(transitions, this.states.get(backend)?.policy ?? fresh.policy);
       })
