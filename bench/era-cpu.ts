@@ -5,7 +5,8 @@
  * on a shared 2-vCPU machine a difference of a few µs between its rows is within the noise of
  * one run; here both eras share the heap, the JIT and the moment, which makes a small difference
  * (issue 14: a modern call must cost no more than a session's) visible. Prints every window and,
- * per era, the median. Linux only (CPU from /proc).
+ * per era, the median. Linux only (CPU from /proc). `era-cpu-in-process.ts` compares the same two calls
+ * without HTTP, where a difference of 1–2 % stands out of a busy machine's noise.
  *
  *   bun bench/era-cpu.ts [--backend stdio-echo|http-echo] [--pairs 8] [--window 3] [--concurrency 16]
  */

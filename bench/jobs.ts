@@ -2,7 +2,7 @@
  * Jobs: submit-to-start latency and the drain rate of 1,000 quick jobs, on SQLite and PostgreSQL,
  * side by side in one run. `npm run bench` runs it after the relay table; alone:
  *
- *   bun bench/jobs.ts [--jobs 1000] [--only sqlite,postgres]
+ *   bun bench/jobs.ts [--jobs 1000] [--only sqlite,postgres] [--workers 4,16]
  *
  * Each run starts a real gateway in-process (the composition root of `mcpgw serve`, defaults:
  * write-ahead audit on, MCPGW_AUTH=off so the load needs no token) with the bench's stdio echo
@@ -26,30 +26,24 @@ import { createLogger } from "../src/log/logger.ts";
 import { openStore } from "../src/store/open-store.ts";
 import type { Store } from "../src/store/store.ts";
 import { stdioEchoCommand } from "./peers.ts";
+import { checkLine } from "./report.ts";
+import { type JobsBenchRow, jobsDrainCheck } from "./store-targets.ts";
 
-type StoreKind = "sqlite" | "postgres";
+type StoreKind = JobsBenchRow["store"];
 const LATENCY_SAMPLES = 100;
 const SUBMITTERS = 32;
 const WORKER_COUNTS = [4, 16] as const;
 
-export interface JobsBenchRow {
-  store: StoreKind;
-  workers: number;
-  startP50Ms: number;
-  startP99Ms: number;
-  submitPerSec: number;
-  drainPerSec: number;
-  drainSeconds: number;
-}
-
 /** Runs every (store, workers) pair and returns the Markdown table with its heading and notes. */
-export async function runJobsBench(options: { jobs?: number; only?: StoreKind[]; progress?: (text: string) => void } = {}): Promise<string> {
+export async function runJobsBench(
+  options: { jobs?: number; only?: StoreKind[]; workers?: readonly number[]; progress?: (text: string) => void } = {},
+): Promise<string> {
   const jobs = options.jobs ?? 1_000;
   const progress = options.progress ?? ((text: string) => console.error(`[bench:jobs] ${text}`));
   const rows: JobsBenchRow[] = [];
   const skipped: string[] = [];
   for (const store of options.only ?? (["sqlite", "postgres"] as const)) {
-    for (const workers of WORKER_COUNTS) {
+    for (const workers of options.workers ?? WORKER_COUNTS) {
       progress(`${store}, ${workers} workers`);
       try {
         rows.push(await measure(store, workers, jobs));
@@ -70,19 +64,27 @@ export async function runJobsBench(options: { jobs?: number; only?: StoreKind[];
     "",
     `submit→start: ${LATENCY_SAMPLES} jobs one at a time on an idle queue (store timestamps, ms resolution); submit: ${SUBMITTERS} concurrent HTTP clients; drain: first accepted to last finished.`,
     ...skipped.map((line) => `n/a: ${line}`),
+    "",
+    "Targets:",
+    checkLine(jobsDrainCheck(rows, jobs)),
   ];
   return table.join("\n");
 }
 
 async function measure(kind: StoreKind, workers: number, jobs: number): Promise<JobsBenchRow> {
   const database = await openDatabase(kind);
-  const setup = openStore(database.url);
+  // The bench's own connection (set-up, then watching the jobs end), apart from the gateway's pool:
+  // polling through the gateway's pool would queue the workers' claims and commits behind it.
+  const watcher = openStore(database.url, { poolSize: 2 }); // two: migrate holds one for its lock
   try {
-    await setup.migrate();
+    await watcher.migrate();
     const now = Date.now();
-    await setup.backends.add({ name: "echo", transport: "stdio", command: stdioEchoCommand(), env: {}, headers: {}, timeoutMs: 30_000, createdAt: now, updatedAt: now });
-  } finally {
-    await setup.close();
+    const backend = { name: "echo", transport: "stdio", command: stdioEchoCommand(), env: {}, headers: {}, timeoutMs: 30_000 } as const;
+    await watcher.backends.add({ ...backend, createdAt: now, updatedAt: now });
+  } catch (err) {
+    await watcher.close();
+    await database.drop();
+    throw err;
   }
   const settings = resolveSettings({ db: database.url, port: "0" }, { auth: "off", jobWorkers: String(workers), auditInstance: `bench-jobs-${kind}-${workers}` });
   const gateway = await startGateway(settings, createLogger({ level: "silent" }), "bench", process.env);
@@ -93,11 +95,11 @@ async function measure(kind: StoreKind, workers: number, jobs: number): Promise<
     return ((await response.json()) as { id: string }).id;
   };
   try {
-    await untilEnded(gateway.store, [await submit("warm-up")]);
+    await untilEnded(watcher, [await submit("warm-up")]);
     const startDelays: number[] = [];
     for (let i = 0; i < LATENCY_SAMPLES; i++) {
       const id = await submit(`latency-${i}`);
-      const [job] = await untilEnded(gateway.store, [id], 1);
+      const [job] = await untilEnded(watcher, [id], 1);
       startDelays.push(job!.startedAt! - job!.createdAt);
     }
     startDelays.sort((a, b) => a - b);
@@ -114,7 +116,8 @@ async function measure(kind: StoreKind, workers: number, jobs: number): Promise<
       }),
     );
     const submitSeconds = (performance.now() - submitStarted) / 1_000;
-    const ended = await untilEnded(gateway.store, ids, 50);
+    await untilQueueEmpty(watcher, 20);
+    const ended = await untilEnded(watcher, ids);
     const failed = ended.filter((job) => job.status !== "completed");
     if (failed.length > 0) throw new Error(`${failed.length} jobs did not complete (first: ${failed[0]!.status} ${failed[0]!.error?.message ?? ""})`);
     const first = Math.min(...ended.map((job) => job.createdAt));
@@ -131,7 +134,19 @@ async function measure(kind: StoreKind, workers: number, jobs: number): Promise<
     };
   } finally {
     await gateway.shutdown();
+    await watcher.close();
     await database.drop();
+  }
+}
+
+/** Waits until no job is queued or working, with one query per poll (pollMs apart), however many jobs there are. */
+async function untilQueueEmpty(store: Store, pollMs: number): Promise<void> {
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    const counts = await store.jobs.countByStatus();
+    if (!counts.queued && !counts.working) return;
+    if (Date.now() > deadline) throw new Error("jobs did not end within 5 minutes");
+    await Bun.sleep(pollMs);
   }
 }
 
@@ -171,12 +186,20 @@ async function openDatabase(kind: StoreKind): Promise<{ url: string; drop(): Pro
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { jobs: { type: "string", default: "1000" }, only: { type: "string", default: "sqlite,postgres" } } });
+  const { values } = parseArgs({
+    options: {
+      jobs: { type: "string", default: "1000" },
+      only: { type: "string", default: "sqlite,postgres" },
+      workers: { type: "string", default: WORKER_COUNTS.join(",") },
+    },
+  });
+  const workers = values.workers.split(",").map(Number);
   const jobs = Number(values.jobs);
   const only = values.only.split(",") as StoreKind[];
-  if (!Number.isInteger(jobs) || jobs < 1 || only.some((kind) => kind !== "sqlite" && kind !== "postgres")) {
-    process.stderr.write("usage: bun bench/jobs.ts [--jobs N] [--only sqlite,postgres]\n");
+  const whole = (n: number) => Number.isInteger(n) && n >= 1;
+  if (!whole(jobs) || only.some((kind) => kind !== "sqlite" && kind !== "postgres") || !workers.every(whole)) {
+    process.stderr.write("usage: bun bench/jobs.ts [--jobs N] [--only sqlite,postgres] [--workers 4,16]\n");
     process.exit(2);
   }
-  console.log(await runJobsBench({ jobs, only }));
+  console.log(await runJobsBench({ jobs, only, workers }));
 }

@@ -4,7 +4,7 @@
  * measured one after another, each started just before its row and stopped after it, so that
  * on a small machine no idle relay competes with the one being measured.
  *
- *   bun bench/run.ts [--warmup 2] [--duration 8] [--concurrency 16] [--rounds 3] [--only direct,mcpgw-http,…,jobs]
+ *   bun bench/run.ts [--warmup 2] [--duration 8] [--concurrency 16] [--rounds 3] [--only direct,mcpgw-http,…,audit-ingest,jobs]
  *
  * mcpgw rows name their profile: "relay only" (MCPGW_AUTH=off, MCPGW_AUDIT=off) measures the relay
  * against the peers; the feature rows add one feature each, so each feature's cost is read off one run.
@@ -20,6 +20,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { runAuditIngestBench } from "./audit-ingest.ts";
 import { runFootprintBench } from "./footprint.ts";
 import { runJobsBench } from "./jobs.ts";
 import { type ManagedProcess, lastLines, startProcess, stopAllProcesses, stopProcess, withTimeout } from "./child-processes.ts";
@@ -55,15 +56,18 @@ const { values } = parseArgs({
     only: { type: "string" },
   },
 });
-// "jobs" selects the jobs bench (bench/jobs.ts), which runs after the relay table; "footprint" the
-// footprint bench (bench/footprint.ts: start-up time and memory), only when asked for (it takes minutes).
+// "audit-ingest" selects the audit ingest bench (bench/audit-ingest.ts) and "jobs" the jobs bench
+// (bench/jobs.ts), which run after the relay table; "footprint" the footprint bench
+// (bench/footprint.ts: start-up time and memory), only when asked for (it takes minutes).
+const OTHER_BENCHES = ["audit-ingest", "jobs", "footprint"];
 const only = values.only?.split(",");
+const runAuditIngest = only === undefined || only.includes("audit-ingest");
 const runJobs = only === undefined || only.includes("jobs");
 const runFootprint = only?.includes("footprint") ?? false;
-const selected = only === undefined ? ROW_KEYS : (only.filter((key) => key !== "jobs" && key !== "footprint") as RowKey[]);
+const selected = only === undefined ? ROW_KEYS : (only.filter((key) => !OTHER_BENCHES.includes(key)) as RowKey[]);
 const unknown = selected.filter((key) => !ROW_KEYS.includes(key));
 if (unknown.length > 0) {
-  console.error(`unknown target(s) ${unknown.join(", ")}; choose among ${ROW_KEYS.join(", ")}, jobs, footprint`);
+  console.error(`unknown target(s) ${unknown.join(", ")}; choose among ${[...ROW_KEYS, ...OTHER_BENCHES].join(", ")}`);
   process.exit(2);
 }
 const rounds = Number(values.rounds);
@@ -111,6 +115,10 @@ try {
     `versions: mcpgw ${mcpgw?.version ?? "(not run)"}; ${peers} on ${peerInfo()[0]?.runtime}`,
   ];
   if (selected.length > 0) console.log(formatReport({ machine, context, rows, notes, commands }));
+  if (runAuditIngest) {
+    progress("audit ingest: write-ahead records per second, SQLite and PostgreSQL, median of 5 runs (bench/audit-ingest.ts)");
+    console.log(`\n${await runAuditIngestBench({ progress })}`);
+  }
   if (runJobs) {
     progress("jobs: submit-to-start latency and drain rate (bench/jobs.ts)");
     console.log(`\n${await runJobsBench({ progress })}`);

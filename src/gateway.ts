@@ -1,5 +1,7 @@
 import { BackendPool } from "./backends/backend-pool.ts";
 import { BackendRegistry } from "./backends/backend-registry.ts";
+import { CredentialBinder } from "./credentials/credential-binder.ts";
+import { GatewayAssertionSigner } from "./credentials/gateway-assertion.ts";
 import type { Settings } from "./config/settings.ts";
 import { NoAuditor } from "./audit/no-auditor.ts";
 import { Gauge, MetricsRegistry, QueriedGauge } from "./observability/metrics.ts";
@@ -96,6 +98,9 @@ export async function startGateway(
       pins.drifted().map(({ backend, kind, name }) => [{ backend, tool: kind === "tool" ? name : `${kind}:${name}` }, 1] as [Record<string, string>, number]),
     ),
   );
+  // Per-caller credentials to backends (docs/security.md): assertions are signed with the gateway's active key.
+  const assertions = new GatewayAssertionSigner(() => store.signingKeys.list(), settings.auth.tokenIssuer);
+  watcher.on("keys", async () => assertions.keysChanged());
   const pool = new BackendPool({
     env,
     logger,
@@ -103,6 +108,7 @@ export async function startGateway(
     health: new BackendHealthMetrics(metrics, () => registry.list().map((spec) => spec.name)),
     maxProcessesPerBackend: settings.maxProcessesPerBackend,
     guard: pins,
+    credentials: new CredentialBinder({ assertions }),
   });
   const auditMetrics = new AuditMetrics(metrics);
   const jobBackends = new JobBackends(registry, pool);
@@ -162,6 +168,8 @@ export async function startGateway(
       settings: settings.jobs,
       logger: logger.child({ component: "jobs" }),
       workerId: `${hostname()}.${process.pid}.${crypto.randomUUID().slice(0, 8)}`,
+      // The store auditor failing closed commits each run's record on this store before the backend call.
+      claimDurability: overrides.auditor === undefined && storeAuditor !== undefined && !settings.audit.failOpen ? "with-next-commit" : "now",
     });
     const jobs = new JobService({ repository: store.jobs, backends: jobBackends, policy, limiter, auditor, settings: settings.jobs, workers });
     mcp = new McpHttpFront({

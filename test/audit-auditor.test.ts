@@ -1,40 +1,17 @@
 import { hostname } from "node:os";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { AUDIT_UNAVAILABLE_CODE, AuditUnavailableError } from "../src/audit/audit-errors.ts";
-import type { AuditAppend, AuditRepository } from "../src/audit/audit-repository.ts";
+import type { AuditRepository } from "../src/audit/audit-repository.ts";
 import { AUDIT_DEFAULTS, type AuditSettings } from "../src/audit/audit-settings.ts";
 import type { AuditContext } from "../src/audit/auditor.ts";
 import { StoreAuditor } from "../src/audit/store-auditor.ts";
 import { markUnfinishedCalls } from "../src/audit/unfinished-calls.ts";
 import { verifyAllChains } from "../src/audit/verify-chains.ts";
-import { StoreUnavailableError } from "../src/errors.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { AUDIT_STORES, type AuditStoreFixture } from "./helpers/audit-stores.ts";
+import { SwitchableRepository } from "./helpers/switchable-audit-repository.ts";
 
 const logger = createLogger({ level: "silent" });
-
-/** The repository with a switch: while `down`, every append fails as an unreachable database would. */
-class SwitchableRepository {
-  down = false;
-  /** Appends whose records include this target fail on their own (a record the database refuses). */
-  poisonTarget: string | undefined;
-  readonly committed = new Set<string>();
-  readonly repo: AuditRepository;
-
-  constructor(inner: AuditRepository) {
-    this.repo = new Proxy(inner, {
-      get: (target, key, receiver) => {
-        if (key !== "append") return Reflect.get(target, key, receiver);
-        return async (write: AuditAppend) => {
-          if (this.down) throw new StoreUnavailableError("PostgreSQL at test is unreachable: connection refused");
-          if (this.poisonTarget !== undefined && write.records.some((row) => row.target === this.poisonTarget)) throw new Error('value too long for type character varying(1)');
-          await inner.append(write);
-          for (const row of write.records) if (row.requestId) this.committed.add(row.requestId);
-        };
-      },
-    });
-  }
-}
 
 function call(id: string, overrides: Partial<AuditContext> = {}): AuditContext {
   return { requestId: id, sessionId: "s", subject: "alice", roles: [], backend: "lab", target: "echo", method: "tools/call", arguments: { text: id }, ...overrides };

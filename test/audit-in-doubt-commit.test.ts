@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { AuditUnavailableError } from "../src/audit/audit-errors.ts";
-import type { AuditAppend, AuditRepository } from "../src/audit/audit-repository.ts";
+import type { AuditRepository } from "../src/audit/audit-repository.ts";
 import { AUDIT_DEFAULTS } from "../src/audit/audit-settings.ts";
 import type { AuditContext } from "../src/audit/auditor.ts";
 import { StoreAuditor } from "../src/audit/store-auditor.ts";
@@ -8,6 +8,7 @@ import { verifyAllChains } from "../src/audit/verify-chains.ts";
 import { StoreUnavailableError } from "../src/errors.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { AUDIT_STORES, type AuditStoreFixture } from "./helpers/audit-stores.ts";
+import { withAppend } from "./helpers/switchable-audit-repository.ts";
 
 const RETRY_MS = 200;
 
@@ -25,20 +26,15 @@ class CrashingRepository {
   readonly repo: AuditRepository;
 
   constructor(inner: AuditRepository) {
-    this.repo = new Proxy(inner, {
-      get: (target, key, receiver) => {
-        if (key !== "append") return Reflect.get(target, key, receiver);
-        return async (write: AuditAppend) => {
-          if (this.down) throw new StoreUnavailableError("PostgreSQL at test is unreachable: connect ECONNREFUSED");
-          if (this.returned) this.firstAppendAfterReturn ??= performance.now();
-          await inner.append(write);
-          if (this.crashOnNextAppend) {
-            this.crashOnNextAppend = false;
-            this.down = true;
-            throw new StoreUnavailableError("PostgreSQL at test is unreachable: Connection terminated unexpectedly");
-          }
-        };
-      },
+    this.repo = withAppend(inner, async (write) => {
+      if (this.down) throw new StoreUnavailableError("PostgreSQL at test is unreachable: connect ECONNREFUSED");
+      if (this.returned) this.firstAppendAfterReturn ??= performance.now();
+      await inner.append(write);
+      if (this.crashOnNextAppend) {
+        this.crashOnNextAppend = false;
+        this.down = true;
+        throw new StoreUnavailableError("PostgreSQL at test is unreachable: Connection terminated unexpectedly");
+      }
     });
   }
 
@@ -65,7 +61,7 @@ for (const [label, setup] of AUDIT_STORES) {
     });
     afterAll(async () => fixture?.cleanup());
 
-    test("the first retry after the database returns ends the outage: calls flow at once on a new chain, nothing forwarded loses its record, the chains verify", async (context) => {
+    test("the first retry after the database returns finds the commit written and goes on from it: calls flow at once on the same chain, the refused call's record says so, outcomes queued meanwhile land, the chain verifies", async (context) => {
       if (!fixture) return context.skip();
       const crashing = new CrashingRepository(fixture.store.audit);
       const settings = { ...AUDIT_DEFAULTS, instance: `doubt-${crypto.randomUUID().slice(0, 6)}` };
@@ -83,22 +79,23 @@ for (const [label, setup] of AUDIT_STORES) {
 
       await Bun.sleep(RETRY_MS * 1.5);
       crashing.comeBack();
-      // The retry finds the head moved by the commit it believed failed: a new chain, and calls flow
-      // with that same retry, not one retry interval later.
+      // The retry finds the head exactly where the commit it believed failed would have left it: that commit
+      // was written, the chain goes on from it, and calls flow with that same retry, not one interval later.
       while (!auditor.health().available) await Bun.sleep(5);
       const resumedAfter = performance.now() - crashing.firstAppendAfterReturn!;
       expect(resumedAfter, "ms from the retry that met the moved head to calls flowing").toBeLessThan(RETRY_MS / 2);
-      expect(auditor.chain).not.toBe(firstChain);
+      expect(auditor.chain).toBe(firstChain);
       const after = await auditor.begin(call("after"));
       after.finish({ status: "ok" });
       await auditor.idle();
 
       const rows = await fixture.store.audit.list({ filter: {}, limit: 10_000 });
       const byId = (id: string) => rows.filter((row) => row.requestId === id);
+      // Written once, not again by the retry.
       expect(byId("forwarded")).toMatchObject([{ chainId: firstChain, status: "ok" }]);
-      // Refused, never forwarded: pending until the abandoned chain goes stale and it is marked incomplete.
-      expect(byId("in-doubt")).toMatchObject([{ chainId: firstChain, status: "pending" }]);
-      expect(byId("after")).toMatchObject([{ chainId: auditor.chain, status: "ok" }]);
+      // Refused, never forwarded: its record says so rather than stay pending on a live chain.
+      expect(byId("in-doubt")).toMatchObject([{ chainId: firstChain, status: "incomplete", errorMessage: expect.stringContaining("refused, not forwarded") }]);
+      expect(byId("after")).toMatchObject([{ chainId: firstChain, status: "ok" }]);
       expect((await verifyAllChains(fixture.store.audit)).filter((r) => !r.ok)).toEqual([]);
     });
   });

@@ -306,6 +306,34 @@ function backendCliSuite(label: string, setup: () => Promise<Database | undefine
       expect((await cli(["backend", "show", "asked"])).code).toBe(1);
     });
 
+    test("--auth: add saves the mode untested (there is no caller to test as), show names it, update switches and unsets it", async (context) => {
+      if (!database) return context.skip();
+      const url = "https://tickets.example.com/mcp";
+      const added = await cli(["backend", "add", "tickets", "--url", url, "--auth", "gateway-assertion", "--auth-header", "X-Caller"]);
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.stderr).toContain("not tested: it takes per-caller credentials (--auth gateway-assertion); check it as a caller: mcpgw call tickets/TOOL");
+      const shown = await cli(["backend", "show", "tickets"]);
+      expect(shown.stdout).toContain(`\nauth:      gateway-assertion: a JWT per call signed by the gateway (aud ${url}) in X-Caller\n`);
+      expect(JSON.parse((await cli(["backend", "show", "tickets", "--json"])).stdout).auth).toEqual({ mode: "gateway-assertion", header: "X-Caller" });
+      expect(JSON.parse((await cli(["backend", "show", "remote", "--json"])).stdout).auth).toEqual({ mode: "static" });
+      const tested = await cli(["backend", "test", "tickets"]);
+      expect(tested.code).toBe(2);
+      expect(tested.stderr).toContain("mcpgw call tickets/TOOL '{}' --as SUBJECT");
+
+      // A new mode starts from its own defaults: the header option does not carry over.
+      const audience = await cli(["backend", "update", "tickets", "--auth", "gateway-assertion", "--assertion-audience", "tickets-api"]);
+      expect(audience.code, audience.stderr).toBe(0);
+      expect(audience.stdout).toContain('updated backend "tickets": auth');
+      expect(JSON.parse((await cli(["backend", "show", "tickets", "--json"])).stdout).auth).toEqual({ mode: "gateway-assertion", audience: "tickets-api" });
+      const unset = await cli(["backend", "update", "tickets", "--unset", "auth", "--no-test"]);
+      expect(unset.code, unset.stderr).toBe(0);
+      expect(JSON.parse((await cli(["backend", "show", "tickets", "--json"])).stdout).auth).toEqual({ mode: "static" });
+      const stdio = await cli(["backend", "add", "local", "--command", "node server.js", "--auth", "gateway-assertion", "--no-test"]);
+      expect(stdio.code).toBe(2);
+      expect(stdio.stderr).toContain("--auth gateway-assertion applies only to --url (HTTP) backends");
+      expect((await cli(["backend", "remove", "tickets", "--yes"])).code).toBe(0);
+    });
+
     test("no output ever shows a literal secret", (context) => {
       if (!database) return context.skip();
       expect(outputs.length).toBeGreaterThan(10);

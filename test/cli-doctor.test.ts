@@ -173,6 +173,23 @@ describe("mcpgw doctor finds what is wrong", () => {
     }
   });
 
+  test("a per-caller backend is not probed (there is no caller): doctor checks the gateway can sign its assertions", async () => {
+    const fixture = await sqliteStoreFixture("doctor_per_caller");
+    try {
+      await fixture.store.migrate();
+      await fixture.store.backends.add(backendSpec({ name: "tickets", url: `http://127.0.0.1:${await freePort()}/mcp`, auth: { mode: "gateway-assertion" } }));
+      const keyless = await doctor(["--db", fixture.url]);
+      const noKey = expect.stringContaining("no active signing key to sign assertions with");
+      expect(find(keyless.report, "backend tickets")).toMatchObject({ status: "problem", detail: noKey, fix: "mcpgw key rotate" });
+      const key = await ensureActiveSigningKey(fixture.store, "EdDSA");
+      const { report } = await doctor(["--db", fixture.url]);
+      expect(find(report, "backend tickets")).toMatchObject({ status: "ok", detail: expect.stringContaining(`signed with key ${key.kid}`) });
+      expect(find(report, "backend tickets").detail).toContain("mcpgw call tickets/TOOL '{}' --as SUBJECT");
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
   test("an unreachable PostgreSQL: the database check says so, the checks that need it are skipped", async () => {
     const url = `postgres://postgres@127.0.0.1:${await freePort()}/test`;
     const { code, report, text } = await doctor(["--db", url]);

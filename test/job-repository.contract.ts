@@ -62,6 +62,18 @@ export function jobRepositoryContract(getStore: () => Store | undefined): void {
     while ((await repo.claim("count-drain", 100, clock, clock + 1)).length > 0);
   });
 
+  test("jobs: a claim whose durability waits for the next commit takes the same jobs, once, and is visible at once", async (context) => {
+    const repo = jobs(context);
+    while ((await repo.claim("drain", 100, clock, clock + 1)).length > 0);
+    const a = await repo.create(newJob());
+    const b = await repo.create(newJob());
+    const claimed = await repo.claim("w1", 1, clock, clock + 30_000, "with-next-commit");
+    expect(claimed.map((j) => j.id)).toEqual([a.id]);
+    expect(await repo.get(a.id)).toMatchObject({ status: "working", attempts: 1, leaseOwner: "w1" });
+    expect((await repo.claim("w2", 5, clock, clock + 30_000, "with-next-commit")).map((j) => j.id)).toEqual([b.id]);
+    expect(await repo.claim("w3", 5, clock, clock + 30_000, "with-next-commit")).toEqual([]);
+  });
+
   test("jobs: claim takes queued jobs oldest first, once; finish ends only a job the worker holds", async (context) => {
     const repo = jobs(context);
     // Earlier contract cases may leave queued jobs behind: drain them so this case claims its own.

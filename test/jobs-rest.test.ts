@@ -68,10 +68,9 @@ describe("REST jobs (/v1/jobs): authenticated, authorised, limited, audited like
   });
 
   test("submit answers 202 at once with a status URL; polling shows progress, then the result", async () => {
-    const started = performance.now();
     const response = await submit("alice", { backend: "work", tool: "work", arguments: { key: "rest-1", ms: 1_200, steps: 4 } });
     expect(response.status).toBe(202);
-    expect(performance.now() - started).toBeLessThan(1_000);
+    // "At once": the answer is the queued job, not its result (a wall-clock bound here measured the machine's load).
     const accepted = (await response.json()) as JobView;
     expect(response.headers.get("location")).toBe(`/v1/jobs/${accepted.id}`);
     expect(accepted).toMatchObject({ status: "queued", backend: "work", tool: "work", owner: "alice", statusUrl: `/v1/jobs/${accepted.id}` });

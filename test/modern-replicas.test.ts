@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { issueToken } from "../src/auth/token-issuer.ts";
 import { parsePermission } from "../src/policy/permission.ts";
 import { openStore } from "../src/store/open-store.ts";
@@ -80,7 +80,16 @@ describe("two replicas on one PostgreSQL database, one modern client alternating
     }
     const store = openStore(schema.url);
     try {
-      const rows = await store.audit.list({ filter: { subject: "roaming-agent" }, limit: 50 });
+      // A replica writes a call's outcome after it has answered, so the last round's may not be in yet: wait for both.
+      const rows = await vi.waitFor(
+        async () => {
+          const rows = await store.audit.list({ filter: { subject: "roaming-agent" }, limit: 50 });
+          const rounds = rows.filter((r) => r.target === "trigger-elicitation-request");
+          if (rounds.length < 2 || rounds.some((r) => r.outcomeSeq === null)) throw new Error("the elicitation rounds' outcomes are not all written yet");
+          return rows;
+        },
+        { timeout: 10_000, interval: 100 },
+      );
       expect(new Set(rows.map((r) => r.chainId)).size).toBe(2);
       expect(rows.every((r) => r.protocolVersion === VERSION)).toBe(true);
       // The elicitation's two rounds, audited by different replicas, name one exchange.

@@ -1,8 +1,8 @@
 /**
  * The full MCP relay, end to end: the real SDK Client → the real gateway → the real
- * @modelcontextprotocol/server-everything, once over stdio and once over Streamable HTTP.
- * Each backend sits behind a spy that records what the gateway sent it (stdio: test/fixtures/
- * stdio-spy.ts; HTTP: a recording relay below), so cancellation can be checked at the backend.
+ * @modelcontextprotocol/server-everything, over stdio, over Streamable HTTP and over the legacy
+ * HTTP+SSE transport. Each backend sits behind a spy that records what the gateway sent it (stdio:
+ * test/fixtures/stdio-spy.ts; HTTP and SSE: a recording relay below), so cancellation can be checked at the backend.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -20,8 +20,8 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { REPO_ROOT } from "./helpers/cli.ts";
-import { BUN, NODE_MODULES, type TestGateway, everythingStdio, startTestGateway, sessionTracker } from "./helpers/gateway.ts";
-import { type StartedProcess, freePort, startProcess } from "./helpers/process.ts";
+import { BUN, type TestGateway, everythingStdio, sessionTracker, startEverythingHttp, startTestGateway } from "./helpers/gateway.ts";
+import type { StartedProcess } from "./helpers/process.ts";
 import { recordingRelay } from "./helpers/recording-relay.ts";
 import { tempDir } from "./helpers/temp-dir.ts";
 
@@ -42,7 +42,9 @@ function texts(result: unknown): string {
 
 let gw: TestGateway;
 let everythingHttp: StartedProcess;
+let everythingSse: StartedProcess;
 let relay: ReturnType<typeof recordingRelay>;
+let relaySse: ReturnType<typeof recordingRelay>;
 const spyDir = tempDir("mcpgw-relay-");
 const spyLog = join(spyDir.path, "stdin.jsonl");
 
@@ -54,24 +56,29 @@ const sentTo: Record<string, () => Message[]> = {
       .filter((line) => line.trim() !== "")
       .map((line) => JSON.parse(line) as Message),
   "everything-http": () => relay.posted() as Message[],
+  "everything-sse": () => relaySse.posted() as Message[],
 };
 
 beforeAll(async () => {
-  const port = await freePort();
-  everythingHttp = await startProcess(["node", join(NODE_MODULES, "@modelcontextprotocol/server-everything/dist/index.js"), "streamableHttp"], /listening on port/, {
-    PORT: String(port),
-  });
-  relay = recordingRelay(`http://127.0.0.1:${port}`);
+  const http = await startEverythingHttp("streamableHttp");
+  everythingHttp = http.server;
+  relay = recordingRelay(`http://127.0.0.1:${http.port}`);
+  const sse = await startEverythingHttp("sse");
+  everythingSse = sse.server;
+  relaySse = recordingRelay(`http://127.0.0.1:${sse.port}`);
   gw = await startTestGateway([
     { name: "everything", command: [BUN, join(REPO_ROOT, "test/fixtures/stdio-spy.ts"), ...everythingStdio()], env: { STDIO_SPY_LOG: spyLog } },
     { name: "everything-http", url: `${relay.origin}/mcp` },
+    { name: "everything-sse", url: `${relaySse.origin}/sse`, transport: "sse" },
   ]);
 }, 60_000);
 
 afterAll(async () => {
   await gw?.stop();
   relay?.stop();
+  relaySse?.stop();
   everythingHttp?.kill();
+  everythingSse?.kill();
   spyDir.remove();
 });
 
@@ -95,6 +102,7 @@ async function toggle(client: Client, tool: string, want: "Started" | "Stopped")
 describe.each([
   { transport: "stdio", backend: "everything" },
   { transport: "Streamable HTTP", backend: "everything-http" },
+  { transport: "legacy SSE", backend: "everything-sse" },
 ])("server-everything over $transport through /mcp/$backend", ({ backend }) => {
   test("tools/list shows its tools under their own names, and a call returns the tool's result", async () => {
     const client = await open(backend);
@@ -297,17 +305,23 @@ describe.each([
   });
 });
 
-describe("the aggregated endpoint /mcp over both transports", () => {
+describe("the aggregated endpoint /mcp over the three transports", () => {
   test("names carry their backend, and a call is routed to the backend it names", async () => {
     const client = await open(undefined);
     const names = (await client.listTools()).tools.map((tool) => tool.name);
-    expect(names).toEqual(expect.arrayContaining(["everything__echo", "everything-http__echo", "everything__get-sum", "everything-http__trigger-long-running-operation"]));
-    expect(names.filter((name) => !/^(everything|everything-http)__/.test(name))).toEqual([]);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "everything__echo", "everything-http__echo", "everything-sse__echo", "everything__get-sum", "everything-http__trigger-long-running-operation",
+      ]),
+    );
+    expect(names.filter((name) => !/^(everything|everything-http|everything-sse)__/.test(name))).toEqual([]);
     expect(texts(await client.callTool({ name: "everything-http__echo", arguments: { message: "via http" } }))).toBe("Echo: via http");
     expect(texts(await client.callTool({ name: "everything__echo", arguments: { message: "via stdio" } }))).toBe("Echo: via stdio");
+    expect(texts(await client.callTool({ name: "everything-sse__echo", arguments: { message: "via sse" } }))).toBe("Echo: via sse");
     // Each call landed on the backend its name chose, under the backend's own tool name.
     const lastEcho = (backend: string) => sentTo[backend]!().findLast((m) => m.method === "tools/call" && m.params?.name === "echo");
     expect(lastEcho("everything-http")?.params?.arguments).toEqual({ message: "via http" });
     expect(lastEcho("everything")?.params?.arguments).toEqual({ message: "via stdio" });
+    expect(lastEcho("everything-sse")?.params?.arguments).toEqual({ message: "via sse" });
   });
 });

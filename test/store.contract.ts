@@ -60,7 +60,13 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
     test("backends round-trip every field, in name order", async (context) => {
       if (!fixture) return context.skip();
       const stdio = backend("zeta");
-      const http = backend("alpha", { transport: "streamable-http", url: "https://mcp.example.com/mcp", headers: { Authorization: "Bearer ${API_KEY}" }, env: {} });
+      const http = backend("alpha", {
+        transport: "streamable-http",
+        url: "https://mcp.example.com/mcp",
+        headers: { Authorization: "Bearer ${API_KEY}" },
+        env: {},
+        auth: { mode: "gateway-assertion", audience: "https://mcp.example.com", header: "X-Caller" },
+      });
       delete (http as Partial<BackendSpec>).command;
       await store.backends.add(stdio);
       await store.backends.add(http);

@@ -3,6 +3,7 @@ import { type ProbeResult, probeBackend } from "../../src/backends/backend-probe
 import type { BackendSpec } from "../../src/backends/backend-spec.ts";
 import { hasLiteralSecrets, redactSecrets, redactUrl } from "../../src/backends/secret-refs.ts";
 import { formatDuration } from "../../src/config/duration.ts";
+import { type BackendAuth, authInputOf, describeAuth } from "../../src/credentials/backend-auth.ts";
 import { formatSize } from "../../src/config/size.ts";
 import { processEnvironment } from "../../src/config/env.ts";
 import { ConflictError, McpgwError, NotFoundError, UsageError, describeError } from "../../src/errors.ts";
@@ -29,6 +30,8 @@ interface BackendView {
   timeoutMs: number;
   limits?: BackendSpec["limits"];
   idempotentTools?: string[];
+  /** Who the backend sees: "static", or a per-caller mode with its options (never a secret). */
+  auth: BackendAuth | { mode: "static" };
   /** Which protocol era the gateway speaks to it: "auto", detected on each connect (backend test reports the result). */
   era: "auto";
   createdAt: string;
@@ -48,7 +51,10 @@ export async function runBackendAdd(context: CommandContext, name: string, optio
   const spec = parseBackendInput({ ...flags, name });
   const taken = await withStore(context, (store) => store.backends.get(spec.name));
   if (taken) throw new ConflictError(`backend "${spec.name}" already exists`, `change it with: mcpgw backend update ${spec.name} …; or choose another name`);
-  const probe = test === false ? undefined : await testBeforeSaving(context, spec, { failed: `backend "${spec.name}" was not added`, changeWith: `fix the flag: mcpgw backend add ${spec.name} …`, skip: `mcpgw backend add ${spec.name} … --no-test` });
+  const probe =
+    test === false || spec.auth
+      ? undefined
+      : await testBeforeSaving(context, spec, { failed: `backend "${spec.name}" was not added`, changeWith: `fix the flag: mcpgw backend add ${spec.name} …`, skip: `mcpgw backend add ${spec.name} … --no-test` });
   const policy = await withStore(context, async (store) => {
     await store.backends.add(spec);
     return applyPinFlags(store, spec.name, { pinMode, driftMode, suspicious });
@@ -56,7 +62,7 @@ export async function runBackendAdd(context: CommandContext, name: string, optio
   console.log(`added backend "${spec.name}" (${spec.transport}: ${target(spec)})`);
   if (policy?.pinMode === "explicit") process.stderr.write(`pinning is explicit: its definitions are held back until you run mcpgw backend pin ${spec.name}\n`);
   noteLiteralSecrets(spec);
-  process.stderr.write(probe ? `tested: ${describeProbe(probe)}\n` : `not tested (--no-test); check it with: mcpgw backend test ${spec.name}\n`);
+  process.stderr.write(probe ? `tested: ${describeProbe(probe)}\n` : notTested(spec));
 }
 
 /**
@@ -86,13 +92,28 @@ export async function runBackendUpdate(context: CommandContext, name: string, op
     console.log(`backend "${name}" already has these settings: nothing changed`);
     return;
   }
-  const probe = test === false ? undefined : await testBeforeSaving(context, spec, { failed: `backend "${name}" was not changed`, changeWith: `fix the flag: mcpgw backend update ${name}`, skip: `mcpgw backend update ${name} … --no-test` });
+  const probe =
+    test === false || spec.auth
+      ? undefined
+      : await testBeforeSaving(context, spec, { failed: `backend "${name}" was not changed`, changeWith: `fix the flag: mcpgw backend update ${name}`, skip: `mcpgw backend update ${name} … --no-test` });
   await withStore(context, (store) => store.backends.update(spec, current.updatedAt));
   console.log(`updated backend "${name}": ${changed.join(", ")} (running gateways reconnect it within a second)`);
   if (dropped.length > 0) process.stderr.write(`note: dropped ${dropped.join(" and ")}, which ${dropped.length === 1 ? "applies" : "apply"} only to the other kind of backend\n`);
   noteLiteralSecrets(spec);
-  process.stderr.write(probe ? `tested: ${describeProbe(probe)}\n` : `not tested (--no-test); check it with: mcpgw backend test ${name}\n`);
+  process.stderr.write(probe ? `tested: ${describeProbe(probe)}\n` : notTested(spec));
 }
+
+/** Why a backend was saved untested, and how to check it. */
+function notTested(spec: BackendSpec): string {
+  // A per-caller backend is only ever reached as a caller: there is no credential to test it with here.
+  if (spec.auth) {
+    return `not tested: it takes per-caller credentials (--auth ${spec.auth.mode}); check it as a caller: mcpgw call ${spec.name}/TOOL '{}' --as SUBJECT\n`;
+  }
+  return `not tested (--no-test); check it with: mcpgw backend test ${spec.name}\n`;
+}
+
+/** The options of a credential mode, dropped with it. */
+const AUTH_OPTION_KEYS = ["authHeader", "assertionAudience"] as const satisfies readonly (keyof BackendInput)[];
 
 /** The flag each `--unset` setting names. */
 const UNSET_KEYS: Record<(typeof UNSETTABLE_SETTINGS)[number], keyof BackendInput> = {
@@ -106,6 +127,7 @@ const UNSET_KEYS: Record<(typeof UNSETTABLE_SETTINGS)[number], keyof BackendInpu
   "max-response": "maxResponse",
   "max-processes": "maxProcesses",
   "idempotent-tool": "idempotentTool",
+  auth: "auth",
 };
 
 /**
@@ -135,6 +157,8 @@ export function mergeBackendInput(spec: BackendSpec, flags: Omit<BackendInput, "
     if (key === undefined) throw new UsageError(`--unset ${setting}: no such setting`, `use one of: ${UNSETTABLE_SETTINGS.join(", ")}`);
     delete input[key];
   }
+  // A new mode starts from its own defaults: the old mode's options do not carry over (nor does --unset auth keep them).
+  if (flags.auth !== undefined || unset.includes("auth")) for (const key of AUTH_OPTION_KEYS) delete input[key];
   for (const [key, value] of Object.entries(flags) as [keyof BackendInput, BackendInput[keyof BackendInput]][]) {
     if (given(value)) (input as unknown as Record<string, unknown>)[key] = value;
   }
@@ -157,6 +181,7 @@ function inputOf(spec: BackendSpec): BackendInput {
     ...(limits.maxResponseBytes !== undefined && { maxResponse: String(limits.maxResponseBytes) }),
     ...(limits.maxProcesses !== undefined && { maxProcesses: String(limits.maxProcesses) }),
     idempotentTool: spec.idempotentTools ?? [],
+    ...authInputOf(spec.auth),
   };
 }
 
@@ -176,6 +201,7 @@ function changedFields(before: BackendSpec, after: BackendSpec): string[] {
     ["timeout", (spec) => spec.timeoutMs],
     ["limits", (spec) => spec.limits ?? {}],
     ["idempotent tools", (spec) => spec.idempotentTools ?? []],
+    ["auth", (spec) => spec.auth ?? {}],
   ];
   return fields.filter(([, read]) => JSON.stringify(read(before)) !== JSON.stringify(read(after))).map(([label]) => label);
 }
@@ -240,6 +266,7 @@ export async function runBackendShow(context: CommandContext, name: string, opti
     ["timeout", formatDuration(shown.timeoutMs)],
     ["limits", describeLimits(spec.limits)],
     ["idempotent", spec.idempotentTools?.join(", ") ?? "(per the tools' annotations)"],
+    ["auth", describeAuth(spec.auth, spec.url)],
     ["era", `auto: 2026-07-28 or 2025-era, detected on each connect (mcpgw backend test ${spec.name} reports it)`],
     ["headers", keyValues(shown.headers, ": ")],
     ["env", keyValues(shown.env, "=")],
@@ -290,6 +317,12 @@ async function patternsNaming(store: Store, name: string): Promise<string[]> {
 /** `mcpgw backend test NAME`: connects as the gateway would (era detection, initialize or discover) and lists the tools. */
 export async function runBackendTest(context: CommandContext, name: string, options: { json?: boolean }): Promise<void> {
   const spec = await withStore(context, (store) => requireBackend(store, name));
+  if (spec.auth) {
+    throw new UsageError(
+      `backend "${name}" takes per-caller credentials (--auth ${spec.auth.mode}): it is reached only as a caller`,
+      `test it as one: mcpgw call ${name}/TOOL '{}' --as SUBJECT (mcpgw tools list --backend ${name} --as SUBJECT lists its tools)`,
+    );
+  }
   // The store is closed before connecting: a slow backend must not hold a database connection.
   const result = await probeBackend(spec, { env: process.env, logger: context.adminLogger(), clientVersion: VERSION });
   if (options.json) return printJson({ ok: true, ...result, toolCount: result.tools.length });
@@ -355,6 +388,7 @@ function view(spec: BackendSpec): BackendView {
     timeoutMs: spec.timeoutMs,
     ...(spec.limits && { limits: spec.limits }),
     ...(spec.idempotentTools && { idempotentTools: spec.idempotentTools }),
+    auth: spec.auth ?? { mode: "static" },
     era: "auto",
     createdAt: new Date(spec.createdAt).toISOString(),
     updatedAt: new Date(spec.updatedAt).toISOString(),

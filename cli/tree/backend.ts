@@ -4,12 +4,15 @@ import type { BackendInput } from "../../src/backends/backend-input.ts";
 import type { PinFlags } from "../commands/backend-pins.ts";
 import { collect } from "./collect.ts";
 import { DRIFT_MODES, PIN_MODES, SUSPICIOUS_MODES } from "../../src/pinning/pin-record.ts";
+import { AUTH_MODES } from "../../src/credentials/backend-auth.ts";
 
 /** The values of the flags add and update share: a backend as the operator writes it, lists always present. */
 type BackendFlagValues = Omit<BackendInput, "name"> & Required<Pick<BackendInput, "env" | "header" | "idempotentTool">> & PinFlags;
 
 /** Settings `backend update --unset` returns to their defaults (cli/commands/backend.ts maps them). */
-export const UNSETTABLE_SETTINGS = ["env", "header", "timeout", "transport", "max-concurrency", "max-queue", "max-body", "max-response", "max-processes", "idempotent-tool"] as const;
+export const UNSETTABLE_SETTINGS = [
+  "env", "header", "timeout", "transport", "max-concurrency", "max-queue", "max-body", "max-response", "max-processes", "idempotent-tool", "auth",
+] as const;
 
 /** Every flag that sets a backend: `backend add` and `backend update` take the same ones. */
 function backendFlags(command: Command): Command {
@@ -26,6 +29,11 @@ function backendFlags(command: Command): Command {
     .option("--max-response <size>", "largest single message accepted from the backend, e.g. 8MiB (default 16MiB)")
     .option("--max-processes <n>", "a --command backend's child processes at once, shared and per-session ones together, at least 2 (default MCPGW_MAX_PROCESSES_PER_BACKEND, 16)")
     .option("--idempotent-tool <glob>", "tool (or glob) safe to run twice: its jobs are retried after a gateway dies mid-call (repeatable)", collect, [])
+    .addOption(
+      new Option("--auth <mode>", "who the backend sees: static (its own headers, the default) or gateway-assertion (a JWT per call naming the caller)").choices(AUTH_MODES),
+    )
+    .option("--auth-header <name>", "header the per-caller credential goes in (default Authorization: Bearer …)")
+    .option("--assertion-audience <aud>", "gateway-assertion: the aud claim the backend checks (default the backend's URL)")
     .addOption(new Option("--pin-mode <mode>", "tool-definition pinning: tofu pins the first listing, explicit only what mcpgw backend pin pins (default tofu)").choices(PIN_MODES))
     .addOption(new Option("--drift-mode <mode>", "a definition that differs from its pin: block hides it and refuses calls, warn serves it flagged, off (default block)").choices(DRIFT_MODES))
     .addOption(new Option("--suspicious <mode>", "definitions with suspicious text (hidden Unicode, instructions to the model…): flag, or block until approved (default flag)").choices(SUSPICIOUS_MODES));

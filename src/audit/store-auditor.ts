@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { AuditChainConflictError, AuditUnavailableError } from "./audit-errors.ts";
-import type { AuditRepository } from "./audit-repository.ts";
+import type { AuditAppend, AuditRepository } from "./audit-repository.ts";
 import { AuditRowBuilder } from "./audit-row.ts";
 import type { AuditContext, AuditEntry, AuditOutcome, Auditor } from "./auditor.ts";
 import { genesisHash } from "./chain-hash.ts";
@@ -80,6 +80,11 @@ export class StoreAuditor implements Auditor {
   private available = true;
   private reason: string | undefined;
   private retryTimer: ReturnType<typeof setInterval> | undefined;
+  /**
+   * Appends from the current head that failed for want of the store: a crash between a COMMIT and its answer may
+   * have written one of them after all (the first attempt, or any retry). Cleared by the next append that succeeds.
+   */
+  private inDoubt: InDoubtAppend[] = [];
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private rescanTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
@@ -300,11 +305,13 @@ export class StoreAuditor implements Auditor {
     try {
       await this.repo.append(append);
     } catch (err) {
+      if (!(err instanceof AuditChainConflictError)) this.noteInDoubt(inDoubtAppend(append, batch, !this.failOpen));
       unsealBatch(batch, this.chainId, append.fromSeq);
       if (err instanceof AuditChainConflictError) return this.recoverFromConflict(batch, err);
       this.onCommitFailure(batch, err);
       return;
     }
+    this.inDoubt = [];
     this.head = append.head;
     this.stats.commits += 1;
     this.stats.committed += batch.length - orphaned.length;
@@ -349,10 +356,10 @@ export class StoreAuditor implements Auditor {
       this.queue.unshift(...kept);
       return;
     }
-    // The chain moved without this process knowing: a commit cut off by a database crash was
-    // written after all (its caller was refused, so nothing unrecorded was forwarded), or someone
-    // else appended to or ended it (a takeover after a long outage, two gateways sharing an
-    // instance name). Never write into it again; continue on a new chain.
+    if (await this.adoptInDoubt(batch)) return;
+    // The chain moved without this process knowing, and not by the append in doubt: someone else
+    // appended to or ended it (a takeover after a long outage, two gateways sharing an instance
+    // name). Never write into it again; continue on a new chain.
     const lost = this.chainId;
     this.chainId = newChainId(this.identity.instance);
     this.head = { seq: 0, hash: genesisHash(this.chainId) };
@@ -370,6 +377,46 @@ export class StoreAuditor implements Auditor {
     // The new chain is committed, so the store is back: during an outage this retry ends it (the
     // queue flushes now), rather than the next retry, one interval later.
     this.markAvailable();
+  }
+
+  /**
+   * When the chain's stored head is exactly where the append in doubt would have left it, that append was written
+   * after all (the crash came between its COMMIT and the answer): the chain goes on from there. Its items leave the
+   * queue (written once, not twice), its records keep their positions, so outcomes queued for them still land on their
+   * own records, and a call it refused (its caller heard "audit unavailable", nothing was forwarded) gets an outcome
+   * that says so instead of staying pending on a live chain.
+   */
+  private async adoptInDoubt(batch: QueuedItem[]): Promise<boolean> {
+    const candidates = this.inDoubt.filter((d) => d.append.chainId === this.chainId && d.append.fromSeq === this.head.seq);
+    if (candidates.length === 0) return false;
+    let stored: Awaited<ReturnType<AuditRepository["chain"]>>;
+    try {
+      stored = await this.repo.chain(this.chainId);
+    } catch {
+      return false;
+    }
+    const doubt = candidates.find((d) => stored?.endedAt === null && stored.headSeq === d.append.head.seq && stored.headHash === d.append.head.hash);
+    if (!doubt) return false;
+    this.inDoubt = [];
+    this.head = doubt.append.head;
+    for (const [record, sealed] of doubt.sealed) record.sealed = sealed;
+    const written = (item: QueuedItem) => doubt.items.some((d) => d.type === item.type && d.record === item.record);
+    this.queue = [...batch.filter((item) => !written(item)), ...this.queue.filter((item) => !written(item))];
+    const at = Date.now();
+    for (const record of doubt.refusedCalls) {
+      const outcome: AuditOutcome = { status: "incomplete", errorMessage: "refused, not forwarded: the audit log became unavailable as this call's record was committed" };
+      this.queue.push({ type: "outcome", record, fields: this.rows.outcome(outcome, 0, at) });
+    }
+    this.log.warn({ chain: this.chainId, head: this.head.seq }, "an audit commit cut off by the database going away was written after all: the chain goes on from it");
+    this.markAvailable();
+    return true;
+  }
+
+  private noteInDoubt(doubt: InDoubtAppend): void {
+    // A retry of an unchanged queue seals the same head again: one entry is enough. Bounded for long outages.
+    if (this.inDoubt.some((d) => d.append.head.hash === doubt.append.head.hash)) return;
+    this.inDoubt.push(doubt);
+    if (this.inDoubt.length > 64) this.inDoubt.shift();
   }
 
   private markUnavailable(err: unknown): void {
@@ -438,9 +485,11 @@ export class StoreAuditor implements Auditor {
     try {
       await this.repo.append(append);
     } catch (err) {
+      if (items.length > 0 && !(err instanceof AuditChainConflictError)) this.noteInDoubt(inDoubtAppend(append, items, false));
       unsealBatch(items, this.chainId, append.fromSeq);
       return err;
     }
+    if (items.length > 0) this.inDoubt = [];
     this.dropOrphans(orphaned);
     this.head = append.head;
     if (items.length > 0) this.stats.commits += 1;
@@ -457,4 +506,21 @@ export class StoreAuditor implements Auditor {
       else if (failure !== undefined) this.onCommitFailure([], failure);
     });
   }
+}
+
+interface InDoubtAppend {
+  append: AuditAppend;
+  items: QueuedItem[];
+  /** The positions its records were given, kept past unsealBatch. */
+  sealed: Map<PendingRecord, NonNullable<PendingRecord["sealed"]>>;
+  /** Records of calls this failure refused (fail closed): never forwarded. */
+  refusedCalls: PendingRecord[];
+}
+
+/** `refusesCalls`: the failure refuses the calls whose records the append holds (fail closed, first attempt). */
+function inDoubtAppend(append: AuditAppend, items: QueuedItem[], refusesCalls: boolean): InDoubtAppend {
+  const sealed = new Map<PendingRecord, NonNullable<PendingRecord["sealed"]>>();
+  for (const item of items) if (item.type === "record" && item.record.sealed?.chainId === append.chainId) sealed.set(item.record, item.record.sealed);
+  const refusedCalls = !refusesCalls ? [] : items.filter((item) => item.type === "record" && item.waiter?.kind === "call").map((item) => item.record);
+  return { append, items: [...items], sealed, refusedCalls };
 }

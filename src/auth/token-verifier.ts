@@ -5,6 +5,7 @@ import { AuthFailure } from "./auth-failure.ts";
 import type { AuthSettings, ExternalIdpSettings } from "./auth-settings.ts";
 import { rolesFrom, subjectFrom } from "./claims.ts";
 import type { KeyRing } from "./key-ring.ts";
+import { ASSERTION_TYP } from "../credentials/gateway-assertion.ts";
 import type { RevocationList } from "./revocations.ts";
 import { VerifiedTokenCache, tokenHash } from "./verified-token-cache.ts";
 import { TOKEN_NOT_KEPT, type TokenSource, type VerifiedToken } from "./verified-token.ts";
@@ -127,6 +128,8 @@ export class TokenVerifier {
       return this.checked(token, this.options.auth.sharedSecret, { ...this.ownOptions, algorithms: ["HS256"] }, "secret");
     }
     if (own) {
+      // Signed with the same key, but for a backend: a backend that replays one here is not its subject.
+      if (header.typ === ASSERTION_TYP) throw new AuthFailure("malformed", "a gateway assertion is for a backend, never a token for the gateway");
       if (own.retired) throw new AuthFailure("retired_key", `signing key "${kid}" was retired`);
       if (alg !== own.alg) throw new AuthFailure("algorithm_not_allowed", `key "${kid}" is ${own.alg}, the token says ${alg}`);
       return this.checked(token, own.publicKey, { ...this.ownOptions, algorithms: [own.alg], requiredClaims: ["exp", "sub", "jti"] }, "own", kid);

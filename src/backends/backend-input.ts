@@ -1,10 +1,11 @@
 import { parseSize } from "../config/size.ts";
 import { parseDuration } from "../config/duration.ts";
+import { type BackendAuthInput, parseBackendAuth } from "../credentials/backend-auth.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 import { type BackendLimits, type BackendSpec, type BackendTransportKind, DEFAULT_BACKEND_TIMEOUT_MS, assertBackendName } from "./backend-spec.ts";
 
 /** A backend as an operator writes it (the flags of `mcpgw backend add`), before validation. */
-export interface BackendInput {
+export interface BackendInput extends BackendAuthInput {
   name: string;
   url?: string;
   transport?: string;
@@ -57,7 +58,8 @@ export function parseBackendInput(input: BackendInput, now: number = Date.now())
     if (limits?.maxProcesses !== undefined) {
       throw new UsageError("--max-processes applies only to --command (stdio) backends", "an HTTP backend starts no processes: drop --max-processes (--max-concurrency caps its calls)");
     }
-    return { ...base, transport: parseHttpTransport(input.transport), url: parseUrl(input.url) };
+    const auth = parseBackendAuth(input, "http", headers);
+    return { ...base, transport: parseHttpTransport(input.transport), url: parseUrl(input.url), ...(auth && { auth }) };
   }
   if (input.command !== undefined) {
     if (input.transport !== undefined) {
@@ -66,6 +68,7 @@ export function parseBackendInput(input: BackendInput, now: number = Date.now())
     if (Object.keys(headers).length > 0) {
       throw new UsageError("--header applies only to --url backends", "pass settings to a stdio backend with --env KEY=VALUE, or drop --header");
     }
+    parseBackendAuth(input, "stdio", headers);
     return { ...base, transport: "stdio", command: parseCommand(input.command) };
   }
   throw new UsageError(`backend "${input.name}" needs --url or --command`, TARGET_HINT);

@@ -6,6 +6,8 @@ import { ConcurrencyGate, DEFAULT_MAX_QUEUE } from "./concurrency-gate.ts";
 import { DEFAULTS } from "../config/settings.ts";
 import { ProcessSlots } from "./process-slots.ts";
 import type { DefinitionGuard } from "./definition-guard.ts";
+import type { CredentialCaller } from "../credentials/bound-credential.ts";
+import { CredentialBinder } from "../credentials/credential-binder.ts";
 
 /** A front session as a backend connection sees it: where to deliver what the backend starts. */
 export interface SessionSink {
@@ -30,6 +32,16 @@ export interface BackendPoolOptions {
   maxProcessesPerBackend?: number;
   /** Tool-definition pinning, applied on every connection (src/pinning/pin-guard.ts). */
   guard?: DefinitionGuard;
+  /** Binds per-caller backends to their callers (without it, none can be reached: they fail closed). */
+  credentials?: CredentialBinder;
+}
+
+/**
+ * What connections are shared by: the backend, and for a per-caller backend the caller's
+ * credential key, so that no connection (no backend session) carries two callers' credentials.
+ */
+function connectionKey(spec: BackendSpec): string {
+  return spec.credential ? `${spec.name}\u0000${spec.credential.key}` : spec.name;
 }
 
 /** How many connections are handed out between two prunings of the closed ones from `handedOut`. */
@@ -76,8 +88,20 @@ export class BackendPool {
     isSubscribed: () => false,
   };
 
+  private readonly credentials: CredentialBinder;
+
   constructor(private readonly options: BackendPoolOptions) {
     this.processes = new ProcessSlots(options.maxProcessesPerBackend ?? DEFAULTS.maxProcessesPerBackend, options.logger);
+    this.credentials = options.credentials ?? new CredentialBinder({});
+  }
+
+  /**
+   * The spec to acquire connections with on behalf of `caller`: the stored one for a static
+   * backend, a copy bound to the caller's credential for a per-caller one (stable, so that
+   * `connection.spec === pool.bind(spec, caller)` tells whether a held connection is still right).
+   */
+  bind(spec: BackendSpec, caller: CredentialCaller | undefined): BackendSpec {
+    return this.credentials.bind(spec, caller);
   }
 
   /** Whether a client with these capabilities needs a connection of its own. */
@@ -104,7 +128,8 @@ export class BackendPool {
       this.processes.hold(connection, "dedicated", sink.holdsSubscriptions && (() => sink.holdsSubscriptions!(spec.name)));
       return connection;
     }
-    let entry = this.shared.get(spec.name);
+    const key = connectionKey(spec);
+    let entry = this.shared.get(key);
     if (!entry || entry.connection.spec !== spec) {
       const sinks = new Set<SessionSink>();
       const log = this.options.logger.child({ backend: spec.name });
@@ -123,7 +148,7 @@ export class BackendPool {
           },
         })),
       };
-      this.shared.set(spec.name, entry);
+      this.shared.set(key, entry);
       this.processes.hold(entry.connection, "shared");
     }
     entry.sinks.add(sink);
@@ -132,11 +157,12 @@ export class BackendPool {
 
   /** The session no longer uses the connection: dedicated ones close, shared ones close with their last session. */
   async release(connection: BackendConnection, sink: SessionSink): Promise<void> {
-    const entry = this.shared.get(connection.name);
+    const key = connectionKey(connection.spec);
+    const entry = this.shared.get(key);
     if (entry?.connection === connection) {
       entry.sinks.delete(sink);
       if (entry.sinks.size === 0) {
-        this.shared.delete(connection.name);
+        this.shared.delete(key);
         await connection.close();
       }
       return;
@@ -146,7 +172,9 @@ export class BackendPool {
 
   /** Sends a notification to every session on the backend's shared connection, as if the backend had sent it (pins: list_changed). */
   announce(backend: string, notification: Notification): void {
-    for (const sink of this.shared.get(backend)?.sinks ?? []) sink.deliverNotification(backend, notification);
+    for (const entry of this.shared.values()) {
+      if (entry.connection.name === backend) for (const sink of entry.sinks) sink.deliverNotification(backend, notification);
+    }
   }
 
   /** The backend's concurrency cap, shared by every session (undefined: no cap). A changed spec gets a fresh gate. */
@@ -154,7 +182,8 @@ export class BackendPool {
     const max = spec.limits?.maxConcurrency;
     if (max === undefined) return undefined;
     const entry = this.gates.get(spec.name);
-    if (entry?.spec === spec) return entry.gate;
+    // By version, not identity: every caller's bound copy of a per-caller spec shares the one cap.
+    if (entry?.spec.updatedAt === spec.updatedAt) return entry.gate;
     const gate = new ConcurrencyGate(spec.name, max, spec.limits?.maxQueue ?? DEFAULT_MAX_QUEUE);
     this.gates.set(spec.name, { spec, gate });
     return gate;
@@ -162,7 +191,7 @@ export class BackendPool {
 
   /** The sessions attached to a shared connection (for logging level arbitration). */
   sharers(connection: BackendConnection): ReadonlySet<SessionSink> | undefined {
-    const entry = this.shared.get(connection.name);
+    const entry = this.shared.get(connectionKey(connection.spec));
     return entry?.connection === connection ? entry.sinks : undefined;
   }
 
@@ -170,9 +199,10 @@ export class BackendPool {
   async forget(name: string): Promise<void> {
     const listing = [...this.listing.entries()].filter(([, c]) => c.name === name);
     for (const [key] of listing) this.listing.delete(key);
-    const entry = this.shared.get(name);
-    if (entry) this.shared.delete(name);
-    await Promise.all([...listing.map(([, c]) => c.close()), entry?.connection.close()]);
+    // Every caller's shared connection to it: one per credential key for a per-caller backend.
+    const shared = [...this.shared.entries()].filter(([, entry]) => entry.connection.name === name);
+    for (const [key] of shared) this.shared.delete(key);
+    await Promise.all([...listing.map(([, c]) => c.close()), ...shared.map(([, entry]) => entry.connection.close())]);
   }
 
   /**
@@ -183,7 +213,7 @@ export class BackendPool {
    * starts on it has no client to go to and is refused.
    */
   acquireForListing(spec: BackendSpec, capabilities: ClientCapabilities): BackendConnection {
-    const key = `${spec.name}\u0000${JSON.stringify(capabilities)}`;
+    const key = `${connectionKey(spec)}\u0000${JSON.stringify(capabilities)}`;
     const current = this.listing.get(key);
     if (current && !current.isClosed && current.spec === spec) return current;
     const startAfter = this.processes.makeRoom(spec, "listing");

@@ -1,3 +1,5 @@
+import type { BackendAuth } from "../credentials/backend-auth.ts";
+import type { BoundCredential } from "../credentials/bound-credential.ts";
 import { UsageError } from "../errors.ts";
 
 export const BACKEND_TRANSPORTS = ["stdio", "streamable-http", "sse"] as const;
@@ -21,6 +23,13 @@ export interface BackendSpec {
    * gateway interrupted is run again (as it is when the tool's own annotations say idempotentHint).
    */
   idempotentTools?: string[];
+  /** Per-caller credentials (backend add --auth); absent: static, the headers/env above for every caller. */
+  auth?: BackendAuth;
+  /**
+   * Runtime only, never stored: the caller this copy of the spec is bound to (credentials/credential-binder.ts).
+   * A spec with `auth` and no credential cannot be connected: there is no caller to speak for.
+   */
+  credential?: BoundCredential;
   createdAt: number;
   updatedAt: number;
 }

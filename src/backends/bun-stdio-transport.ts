@@ -144,7 +144,7 @@ export class BunStdioTransport implements Transport {
  * is not parsed: it is too large or too costly): SDK servers write the id at the end, others at
  * the start. Undefined for a message that is not a response (no "result" or "error").
  */
-function answeredId(head: string, tail: string): string | number | undefined {
+export function answeredId(head: string, tail: string): string | number | undefined {
   const id = /"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")/.exec(head)?.[1] ?? /"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*}\s*$/.exec(tail)?.[1];
   return id !== undefined && /"result"|"error"/.test(head + tail) ? (JSON.parse(id) as string | number) : undefined;
 }

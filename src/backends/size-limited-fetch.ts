@@ -1,13 +1,22 @@
+import { capEventStream } from "./event-stream-cap.ts";
+
 /**
  * A fetch for backend HTTP transports that refuses a JSON response body larger than `maxBytes`
- * without buffering it: by Content-Length at once, or by counting as the body streams. Event
- * streams are left alone (a GET stream lives long; the SDK parses it event by event).
+ * without buffering it: by Content-Length at once, or by counting as the body streams. An event
+ * stream lives long (the GET stream, legacy SSE's only stream), so the cap applies to each event
+ * in it instead (event-stream-cap.ts).
  */
 export function sizeLimitedFetch(maxBytes: number, backend: string): typeof fetch {
   const tooBig = (bytes: number | string) => new Error(`backend "${backend}" sent a response of ${bytes} bytes, over the ${maxBytes}-byte cap (backend add --max-response)`);
   const limited = async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
     const response = await fetch(input, init);
-    if (!(response.headers.get("content-type") ?? "").includes("application/json") || !response.body) return response;
+    const contentType = response.headers.get("content-type") ?? "";
+    if (!response.body) return response;
+    if (contentType.includes("text/event-stream")) {
+      const body = capEventStream(response.body, maxBytes, (bytes) => tooBig(bytes).message);
+      return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    }
+    if (!contentType.includes("application/json")) return response;
     const declared = Number(response.headers.get("content-length") ?? "NaN");
     if (declared > maxBytes) {
       await response.body.cancel().catch(() => undefined);

@@ -10,6 +10,8 @@ import { ModernHttpTransport } from "./modern-http-transport.ts";
 import { StreamableHttpTransport } from "./streamable-http-transport.ts";
 import { tracePropagatingFetch } from "../observability/trace-propagation.ts";
 import { resolveSecretRefs } from "./secret-refs.ts";
+import { credentialFetch } from "../credentials/bound-credential.ts";
+import { noCallerError } from "../credentials/credential-binder.ts";
 
 export interface BackendTransportOptions {
   /** The gateway's environment: source of `${VAR}` values and of the stdio child's PATH, HOME… */
@@ -28,6 +30,8 @@ export interface BackendTransportOptions {
  * then SIGTERM after 2 s, then SIGKILL).
  */
 export function createBackendTransport(spec: BackendSpec, options: BackendTransportOptions): Transport {
+  // Fail closed: a per-caller backend is never reached without its caller's credential.
+  if (spec.auth && !spec.credential) throw noCallerError(spec);
   switch (spec.transport) {
     case "stdio":
       return stdioTransport(spec, options);
@@ -35,12 +39,16 @@ export function createBackendTransport(spec: BackendSpec, options: BackendTransp
       return new StreamableHttpTransport(new URL(requireUrl(spec)), {
         headers: resolvedHeaders(spec, options),
         // Each POST carries the W3C trace context of the call that sent it (none for the connection's own traffic).
-        fetch: tracePropagatingFetch(sizeLimitedFetch(maxMessageBytes(spec, options), spec.name)),
+        fetch: tracePropagatingFetch(withCredential(spec, sizeLimitedFetch(maxMessageBytes(spec, options), spec.name))),
       });
     case "sse":
       // SDK 1.32 sends requestInit headers on the event-stream GET as well as on each POST,
       // so no separate eventSourceInit is needed (test/transport-factory checks both requests).
-      return new SSEClientTransport(new URL(requireUrl(spec)), { requestInit: { headers: resolvedHeaders(spec, options) }, fetch: tracePropagatingFetch(fetch) });
+      // The size cap applies to each event of the stream, which carries every message from the backend.
+      return new SSEClientTransport(new URL(requireUrl(spec)), {
+        requestInit: { headers: resolvedHeaders(spec, options) },
+        fetch: tracePropagatingFetch(withCredential(spec, sizeLimitedFetch(maxMessageBytes(spec, options), spec.name))),
+      });
     default:
       return assertNever(spec.transport);
   }
@@ -51,10 +59,11 @@ export function createBackendTransport(spec: BackendSpec, options: BackendTransp
  * request, with the same headers, size cap and trace propagation as the 2025-era transport.
  */
 export function createModernHttpTransport(spec: BackendSpec, options: BackendTransportOptions & { protocolVersion: string }): ModernHttpTransport {
+  if (spec.auth && !spec.credential) throw noCallerError(spec);
   const maxBytes = maxMessageBytes(spec, options);
   return new ModernHttpTransport(new URL(requireUrl(spec)), {
     headers: resolvedHeaders(spec, options),
-    fetch: tracePropagatingFetch(sizeLimitedFetch(maxBytes, spec.name)),
+    fetch: tracePropagatingFetch(withCredential(spec, sizeLimitedFetch(maxBytes, spec.name))),
     protocolVersion: options.protocolVersion,
     maxMessageBytes: maxBytes,
   });
@@ -95,6 +104,11 @@ function inheritedEnv(env: Record<string, string | undefined>): Record<string, s
 
 function resolvedHeaders(spec: BackendSpec, options: BackendTransportOptions): Record<string, string> {
   return resolveSecretRefs(spec.headers, options.env, { backend: spec.name, kind: "header" });
+}
+
+/** The fetch with the bound caller's credential added to each request (the fetch itself for a static backend). */
+function withCredential(spec: BackendSpec, inner: typeof fetch): typeof fetch {
+  return spec.credential ? credentialFetch(inner, spec.credential) : inner;
 }
 
 function maxMessageBytes(spec: BackendSpec, options: BackendTransportOptions): number {

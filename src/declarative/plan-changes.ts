@@ -118,6 +118,7 @@ function backendFields(a: BackendSpec, b: BackendSpec): string[] {
     ["limits", sameMap(a.limits ?? {}, b.limits ?? {})],
     // A set of globs: their order means nothing.
     ["idempotentTools", sameList([...(a.idempotentTools ?? [])].sort(), [...(b.idempotentTools ?? [])].sort())],
+    ["auth", sameMap(a.auth ?? {}, b.auth ?? {})],
   ];
   return checks.filter(([, same]) => !same).map(([field]) => field);
 }

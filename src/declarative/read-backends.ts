@@ -4,7 +4,8 @@ import type { FieldReader } from "./document-fields.ts";
 import type { Path } from "./problems.ts";
 import { quoteCommandWord } from "./value-formats.ts";
 
-const BACKEND_FIELDS = ["name", "url", "transport", "command", "env", "headers", "timeout", "limits", "idempotentTools"] as const;
+const BACKEND_FIELDS = ["name", "url", "transport", "command", "env", "headers", "timeout", "limits", "idempotentTools", "auth"] as const;
+const AUTH_FIELDS = ["mode", "header", "audience"] as const;
 const LIMIT_FIELDS = ["maxConcurrency", "maxQueue", "maxBody", "maxResponse", "maxProcesses"] as const;
 const ENV_HINT = "env maps variable names (letters, digits and _) to values, e.g. GITHUB_TOKEN: ${GITHUB_TOKEN}";
 const HEADERS_HINT = "headers map header names to one-line values, e.g. Authorization: Bearer ${API_KEY} (mcpgw sets Accept, Content-Type and the MCP headers itself)";
@@ -15,6 +16,7 @@ const HEADERS_HINT = "headers map header names to one-line values, e.g. Authoriz
  * name these fields, and the first flag a message names is the field at fault.
  */
 const FIELD_OF_FLAG: readonly (readonly [string, readonly string[]])[] = [
+  ["--assertion-audience", ["auth", "audience"]],
   ["--idempotent-tool", ["idempotentTools"]],
   ["--max-concurrency", ["limits", "maxConcurrency"]],
   ["--max-processes", ["limits", "maxProcesses"]],
@@ -24,7 +26,9 @@ const FIELD_OF_FLAG: readonly (readonly [string, readonly string[]])[] = [
   ["--transport", ["transport"]],
   ["--command", ["command"]],
   ["--timeout", ["timeout"]],
+  ["--auth-header", ["auth", "header"]],
   ["--header", ["headers"]],
+  ["--auth", ["auth", "mode"]],
   ["--env", ["env"]],
   ["--url", ["url"]],
 ];
@@ -84,6 +88,12 @@ function backendInput(reader: FieldReader, fields: Record<string, unknown>, path
   const limitValues = { maxConcurrency: limit("maxConcurrency"), maxQueue: limit("maxQueue"), maxBody: limit("maxBody"), maxResponse: limit("maxResponse"), maxProcesses: limit("maxProcesses") };
   const idempotent = fields.idempotentTools === undefined ? undefined : reader.list(fields.idempotentTools, [...path, "idempotentTools"], "idempotentTools");
   const globs = idempotent?.map((glob, i) => reader.text(glob, [...path, "idempotentTools", i], "a tool glob", { required: true }));
+  const auth = fields.auth === undefined ? {} : reader.map(fields.auth, [...path, "auth"], "backend auth", AUTH_FIELDS);
+  const authValues = {
+    auth: reader.text(auth?.mode, [...path, "auth", "mode"], "auth.mode", { required: fields.auth !== undefined }),
+    authHeader: reader.text(auth?.header, [...path, "auth", "header"], "auth.header"),
+    assertionAudience: reader.text(auth?.audience, [...path, "auth", "audience"], "auth.audience"),
+  };
   if (reader.problems.length > before) return undefined;
   // Each env, header and tool-glob entry is checked alone first, in a stand-in backend so that only
   // the entry can be wrong: a bad one is reported at its own place and left out, the rest still checked.
@@ -113,6 +123,9 @@ function backendInput(reader: FieldReader, fields: Record<string, unknown>, path
     ...definedEntry("maxBody", limitValues.maxBody),
     ...definedEntry("maxResponse", limitValues.maxResponse),
     ...definedEntry("maxProcesses", limitValues.maxProcesses),
+    ...definedEntry("auth", authValues.auth),
+    ...definedEntry("authHeader", authValues.authHeader),
+    ...definedEntry("assertionAudience", authValues.assertionAudience),
   };
 }
 

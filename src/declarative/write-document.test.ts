@@ -45,6 +45,18 @@ const state: GatewayState = {
       updatedAt: T0,
     },
     { name: "web", transport: "sse", url: "https://user:secret@web.example.com/mcp?x=1", env: {}, headers: { "X-Key": "literal-secret", Authorization: "Bearer ${TOKEN}" }, timeoutMs: 5_400_000 / 2, createdAt: T0, updatedAt: T0 },
+    // Per-caller credentials: an export that dropped them would turn the backend static on apply.
+    {
+      name: "tickets",
+      transport: "streamable-http",
+      url: "https://tickets.example.com/mcp",
+      env: {},
+      headers: {},
+      timeoutMs: 30_000,
+      auth: { mode: "gateway-assertion", header: "X-Caller", audience: "tickets" },
+      createdAt: T0,
+      updatedAt: T0,
+    },
   ],
   limits: [
     { id: "lim_0123456789", scope: "subject", scopeValue: "alice", count: 60, periodMs: 60_000, burst: 60, createdAt: T0 },

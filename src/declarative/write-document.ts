@@ -78,6 +78,7 @@ function backendEntry(spec: BackendSpec) {
     timeout: exactDuration(spec.timeoutMs),
     ...(Object.keys(limitEntries).length > 0 && { limits: limitEntries }),
     ...(spec.idempotentTools && spec.idempotentTools.length > 0 && { idempotentTools: spec.idempotentTools }),
+    ...(spec.auth && { auth: spec.auth }),
   };
 }
 

@@ -49,6 +49,7 @@ export async function checkBackends(store: Store, options: BackendCheckOptions):
   }
   return mapConcurrently(backends, PROBE_CONCURRENCY, async (spec) => {
     const check = `backend ${spec.name}`;
+    if (spec.auth) return checkPerCallerBackend(store, spec, check);
     try {
       const probe = await probeBackend(spec, { env: options.environment, logger: options.logger, clientVersion: options.clientVersion });
       return ok(check, describeProbe(probe));
@@ -56,6 +57,21 @@ export async function checkBackends(store: Store, options: BackendCheckOptions):
       return problemFrom(check, err, `mcpgw backend test ${spec.name} (for details), then fix or remove it: mcpgw backend remove ${spec.name}`);
     }
   });
+}
+
+/**
+ * A per-caller backend is reached only as a caller, so it is not probed here: what is checked is
+ * that the gateway can make its credential.
+ */
+async function checkPerCallerBackend(store: Store, spec: BackendSpec, check: string): Promise<CheckResult> {
+  const howToProbe = `probe it as a caller: mcpgw call ${spec.name}/TOOL '{}' --as SUBJECT`;
+  try {
+    const key = activeKey(await store.signingKeys.list());
+    if (!key) return problem(check, "gateway-assertion: there is no active signing key to sign assertions with", "mcpgw key rotate");
+    return ok(check, `gateway-assertion: assertions are signed with key ${key.kid} (published at /.well-known/jwks.json); not probed: ${howToProbe}`);
+  } catch (err) {
+    return problemFrom(check, err, "check the database, then run mcpgw doctor again");
+  }
 }
 
 function describeProbe(probe: ProbeResult): string {

@@ -34,6 +34,7 @@ import { MemoryEventStore } from "./memory-event-store.ts";
 import type { JobService } from "../jobs/job-service.ts";
 import type { CallerSession, ClientRequestExtra, Pipeline, SessionRoute } from "../pipeline/caller-session.ts";
 import { TASKS_CAPABILITY } from "../jobs/task-methods.ts";
+import type { CredentialCaller } from "../credentials/bound-credential.ts";
 
 /**
  * Results are relayed as they are, so the only check is that one is an object: a full zod parse of
@@ -147,8 +148,9 @@ export class FrontSession implements SessionSink, CallerSession {
   }
 
   /** Opens the backends the route needs (mirroring the client's capabilities) and builds the session. */
-  static async open(route: SessionRoute, params: InitializeRequestParams, deps: FrontSessionDeps): Promise<FrontSession> {
-    const specs = route.kind === "backend" ? [deps.registry.get(route.backend)] : deps.registry.list();
+  static async open(route: SessionRoute, params: InitializeRequestParams, deps: FrontSessionDeps, caller?: CredentialCaller): Promise<FrontSession> {
+    // Bound to the caller: a per-caller backend's connections carry this caller's credential only.
+    const specs = (route.kind === "backend" ? [deps.registry.get(route.backend)] : deps.registry.list()).map((spec) => spec && deps.pool.bind(spec, caller));
     if (route.kind === "backend" && !specs[0]) throw unknownBackend(route.backend);
     const sink: { session?: FrontSession } = {};
     const proxySink = proxySinkFor(sink);
@@ -175,6 +177,7 @@ export class FrontSession implements SessionSink, CallerSession {
       : live.filter((c) => c.instructions).map((c) => `## ${c.name}\n${c.instructions}`).join("\n\n") || undefined;
     const session = new FrontSession(route, params.capabilities, params.clientInfo, params.protocolVersion, deps, serverInfo, mergeCapabilities(live.map((c) => c.serverCapabilities), deps.jobs && TASKS_CAPABILITY), instructions);
     sink.session = session;
+    session.caller = caller;
     if (!lazy) for (const connection of connections) session.connections.set(connection.name, connection);
     session.lazyConnections = lazy;
     session.proxySink = proxySink;
@@ -182,6 +185,8 @@ export class FrontSession implements SessionSink, CallerSession {
   }
 
   private proxySink: SessionSink = this;
+  /** Who the session's per-caller backend connections speak for: the subject that opened it (undefined: none, they fail closed). */
+  private caller: CredentialCaller | undefined;
   /** Connections of its own open on first use; lists go over connections shared by clients with the same capabilities. */
   private lazyConnections = false;
 
@@ -198,8 +203,9 @@ export class FrontSession implements SessionSink, CallerSession {
 
   /** The session's connection to a backend, (re)acquired when missing, closed, or the backend changed. */
   connection(backend: string): BackendConnection {
-    const spec = this.deps.registry.get(backend);
-    if (!spec || (this.route.kind === "backend" && this.route.backend !== backend)) throw unknownBackend(backend);
+    const stored = this.deps.registry.get(backend);
+    if (!stored || (this.route.kind === "backend" && this.route.backend !== backend)) throw unknownBackend(backend);
+    const spec = this.deps.pool.bind(stored, this.caller);
     const current = this.connections.get(backend);
     if (current && !current.isClosed && current.spec === spec) return current;
     if (current) void this.deps.pool.release(current, this.proxySink);
@@ -212,7 +218,7 @@ export class FrontSession implements SessionSink, CallerSession {
   private listingConnection(backend: string): BackendConnection {
     const spec = this.deps.registry.get(backend);
     if (!spec || (this.route.kind === "backend" && this.route.backend !== backend)) throw unknownBackend(backend);
-    return this.deps.pool.acquireForListing(spec, this.clientCapabilities);
+    return this.deps.pool.acquireForListing(this.deps.pool.bind(spec, this.caller), this.clientCapabilities);
   }
 
   /** The other sessions sharing this session's connection to a backend (none for a dedicated connection). */

@@ -277,6 +277,7 @@ export function refusedState(err: unknown): never {
   throw err instanceof RequestStateError ? invalid(err.message) : err;
 }
 
+/** Leases are kept per backend, caller credential (per-caller backends) and capabilities. */
 function leaseKey(spec: BackendSpec, capabilities: ClientCapabilities): string {
-  return `${spec.name}\u0000${JSON.stringify(capabilities)}`;
+  return `${spec.name}\u0000${spec.credential?.key ?? ""}\u0000${JSON.stringify(capabilities)}`;
 }

@@ -264,7 +264,7 @@ export class McpHttpFront {
     const subject = auth.principal.subject;
     let session: FrontSession;
     try {
-      session = await FrontSession.open(route, params, this.sessionDeps);
+      session = await FrontSession.open(route, params, this.sessionDeps, auth.principal);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       this.options.logger.warn({ route, err: describeError(err) }, "session not opened");

@@ -23,6 +23,7 @@ import { mergeCapabilities } from "./merge-capabilities.ts";
 import { META, ModernErrorCode } from "../protocol/modern.ts";
 import { ALL_VERSIONS, type ModernRefusal, type ModernRequest, checkModernRequest, paramHeaderMismatch } from "./modern-request.ts";
 import { splitName } from "./aggregate-names.ts";
+import { ClientDisconnects } from "./modern-disconnects.ts";
 import { NO_CAPABILITIES, StatelessCall, type StatelessCallDeps } from "./stateless-call.ts";
 
 export interface ModernFrontDeps {
@@ -83,16 +84,21 @@ export class ModernFront {
   private readonly serverInfo: { name: string; version: string };
   /** The `_meta` of a result that has none of its own: built once, frozen, since every such result shares it. */
   private readonly serverMeta: Record<string, unknown>;
+  /** The end of a JSON answer whose result has no `_meta` of its own (most): that `_meta`, serialised once. */
+  private readonly serverMetaTail: string;
   /** Open subscriptions/listen streams. */
   readonly listeners: ListenHub;
   /** Calls bridged to 2025-era backends that ask their client something. */
   readonly bridge: InputBridge;
   /** What every StatelessCall shares, built once. */
   private readonly callDeps: StatelessCallDeps;
+  /** Cancels the calls whose clients went away. */
+  readonly disconnects = new ClientDisconnects();
 
   constructor(private readonly deps: ModernFrontDeps) {
     this.serverInfo = Object.freeze({ name: "mcpgw", version: deps.version });
     this.serverMeta = Object.freeze({ [META.serverInfo]: this.serverInfo });
+    this.serverMetaTail = `,"_meta":${JSON.stringify(this.serverMeta)}}}`;
     this.listeners = new ListenHub({ registry: deps.registry, pool: deps.pool, policy: deps.policy, logger: deps.logger }, this.sink);
     this.bridge = new InputBridge({ pool: deps.pool, sealer: deps.sealer, ttlMs: deps.inputTtlMs });
     const relayedStates = new RelayedInputStates(deps.sealer, deps.inputTtlMs);
@@ -191,14 +197,24 @@ export class ModernFront {
     const caller = new StatelessCall(route, checked.version, checked.clientInfo, checked.capabilities, checked.logLevel, this.deps.logger, this.callDeps, declaresTasks(checked.capabilities) ? this.deps.jobs : undefined);
     const forwarded = message.params ? { method: message.method, params: message.params } : { method: message.method };
     if (!streamed) {
-      // The hot path: the request's own signal aborts when the client goes away, nothing more is needed.
-      const extra = { signal: request.signal, requestId: message.id, authInfo, _meta: meta, sendNotification: sendNothing, sendRequest: refuseServerRequest } as unknown as ClientRequestExtra;
+      // The hot path: aborted when the client goes away, read from the request only if the call lasts (modern-disconnects.ts).
+      const watched = this.disconnects.watch(request);
+      const extra = {
+        signal: watched.signal,
+        requestId: message.id,
+        authInfo,
+        _meta: meta,
+        sendNotification: sendNothing,
+        sendRequest: refuseServerRequest,
+      } as unknown as ClientRequestExtra;
       try {
         const result = await this.deps.pipeline(caller, forwarded, extra);
-        return new Response(JSON.stringify({ jsonrpc: "2.0", id: message.id, result: this.modernResult(message.method, result, principal) }), JSON_INIT);
+        return new Response(this.modernAnswer(message, result, principal), JSON_INIT);
       } catch (err) {
         const { status, body, headers } = this.failure(message, err);
         return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
+      } finally {
+        this.disconnects.end(watched);
       }
     }
     // A stream the client cancels aborts the call too.
@@ -257,9 +273,25 @@ export class ModernFront {
    * when the caller's roles filtered or decided it, since another caller may see something else.
    */
   private modernResult(method: string, result: Result, principal: Principal | undefined): Result {
+    result._meta = result._meta ? { ...result._meta, [META.serverInfo]: this.serverInfo } : this.serverMeta;
+    return this.completed(method, result, principal);
+  }
+
+  /**
+   * The JSON answer to a call, as modernResult has it. A result with no `_meta` of its own (most)
+   * gets the gateway's, serialised once, at the end: the answer is never empty before it (it has
+   * resultType), so the serialisation ends with the result's and the envelope's closing braces.
+   */
+  private modernAnswer(message: JSONRPCRequest, result: Result, principal: Principal | undefined): string {
+    if (result._meta !== undefined) return JSON.stringify({ jsonrpc: "2.0", id: message.id, result: this.modernResult(message.method, result, principal) });
+    const json = JSON.stringify({ jsonrpc: "2.0", id: message.id, result: this.completed(message.method, result, principal) });
+    return json.slice(0, -2) + this.serverMetaTail;
+  }
+
+  /** resultType, and the cache hints of a cacheable result. */
+  private completed(method: string, result: Result, principal: Principal | undefined): Result {
     // The result is this call's own (parsed from the backend's answer for it): completed in place.
     result.resultType ??= "complete";
-    result._meta = result._meta ? { ...result._meta, [META.serverInfo]: this.serverInfo } : this.serverMeta;
     if (CACHEABLE.has(method)) {
       if (typeof result.ttlMs !== "number") result.ttlMs = 0;
       result.cacheScope = principal === undefined || principal.anonymous ? (result.cacheScope ?? "public") : "private";

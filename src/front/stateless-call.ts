@@ -68,9 +68,11 @@ export class StatelessCall implements CallerSession {
   }
 
   async forward(backend: string, request: Request, extra: ClientRequestExtra): Promise<Result> {
-    const spec = this.deps.registry.get(backend);
-    if (!spec || (this.route.kind === "backend" && this.route.backend !== backend)) throw unknownBackend(backend);
-    const gate = this.deps.pool.gate(spec);
+    const stored = this.deps.registry.get(backend);
+    if (!stored || (this.route.kind === "backend" && this.route.backend !== backend)) throw unknownBackend(backend);
+    const gate = this.deps.pool.gate(stored);
+    // A per-caller backend is reached with this caller's credential, on a connection of that credential only.
+    const spec = this.deps.pool.bind(stored, extra.authInfo?.extra?.principal as Principal | undefined);
     const connection = this.deps.pool.acquire(spec, this.deps.sink, NO_CAPABILITIES);
     if (connection.era === undefined) await connection.connect();
     if (connection.era === "modern") {

@@ -5,6 +5,7 @@ import type { BackendRegistry } from "../backends/backend-registry.ts";
 import type { BackendSpec } from "../backends/backend-spec.ts";
 import { unknownBackend } from "../front/gateway-errors.ts";
 import { globToRegExp } from "../policy/glob.ts";
+import type { CredentialCaller } from "../credentials/bound-credential.ts";
 
 /** How long a backend's tool list is trusted before it is fetched again (list_changed empties it sooner). */
 const TOOL_LIST_TTL_MS = 30_000;
@@ -33,26 +34,32 @@ export class JobBackends implements SessionSink {
     return spec;
   }
 
-  /** The jobs' connection to a backend, (re)acquired when missing, closed, or the backend changed. */
-  connection(backend: string): BackendConnection {
-    const spec = this.spec(backend);
-    const current = this.connections.get(backend);
+  /**
+   * The jobs' connection to a backend for the job's owner, (re)acquired when missing, closed, or the
+   * backend changed. A static backend's is one for every job; a per-caller backend's one per owner
+   * credential, so no job runs with another owner's credential.
+   */
+  connection(backend: string, owner: CredentialCaller): BackendConnection {
+    const spec = this.pool.bind(this.spec(backend), owner);
+    const key = cacheKey(spec);
+    const current = this.connections.get(key);
     if (current && !current.isClosed && current.spec === spec) return current;
     if (current) void this.pool.release(current, this);
     const fresh = this.pool.acquire(spec, this, {});
-    this.connections.set(backend, fresh);
-    this.tools.delete(backend);
+    this.connections.set(key, fresh);
+    this.tools.delete(key);
     return fresh;
   }
 
-  /** The backend's definition of a tool, or undefined when the backend lists no such tool. */
-  async tool(backend: string, name: string): Promise<Tool | undefined> {
-    const connection = this.connection(backend);
-    let cached = this.tools.get(backend);
+  /** The backend's definition of a tool as the owner sees it, or undefined when the backend lists no such tool. */
+  async tool(backend: string, name: string, owner: CredentialCaller): Promise<Tool | undefined> {
+    const connection = this.connection(backend, owner);
+    const key = cacheKey(connection.spec);
+    let cached = this.tools.get(key);
     if (!cached || Date.now() - cached.at > TOOL_LIST_TTL_MS) {
       cached = { at: Date.now(), byName: listTools(connection) };
-      this.tools.set(backend, cached);
-      cached.byName.catch(() => this.tools.delete(backend));
+      this.tools.set(key, cached);
+      cached.byName.catch(() => this.tools.delete(key));
     }
     return (await cached.byName).get(name);
   }
@@ -64,7 +71,8 @@ export class JobBackends implements SessionSink {
   }
 
   deliverNotification(backend: string, notification: Notification): void {
-    if (notification.method === "notifications/tools/list_changed") this.tools.delete(backend);
+    if (notification.method !== "notifications/tools/list_changed") return;
+    for (const key of this.tools.keys()) if (key === backend || key.startsWith(`${backend}\u0000`)) this.tools.delete(key);
   }
 
   async relayRequest(_backend: string, request: Request): Promise<Result> {
@@ -84,6 +92,11 @@ export class JobBackends implements SessionSink {
     this.connections.clear();
     await Promise.all(connections.map((connection) => this.pool.release(connection, this)));
   }
+}
+
+/** The connection and tool-list caches' key: the backend, and the owner's credential key for a per-caller one. */
+function cacheKey(spec: BackendSpec): string {
+  return spec.credential ? `${spec.name}\u0000${spec.credential.key}` : spec.name;
 }
 
 async function listTools(connection: BackendConnection): Promise<Map<string, Tool>> {

@@ -2,6 +2,8 @@ import type { JOB_STATUSES } from "./job-api-schemas.ts";
 
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export type JobOrigin = "rest" | "mcp";
+/** When a claim must be on disk: at its own commit, or with the next synchronous commit on the same database. */
+export type ClaimDurability = "now" | "with-next-commit";
 
 /** Statuses a job never leaves. */
 export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(["completed", "failed", "cancelled"]);
@@ -84,8 +86,14 @@ export interface JobRepository {
    * Takes up to `max` queued jobs, oldest first, for `worker` until `leaseUntil`: they become
    * working with one more attempt. On PostgreSQL concurrent claimers skip each other's rows
    * (FOR UPDATE SKIP LOCKED), so no job is claimed twice.
+   *
+   * `durable` "with-next-commit" lets the claim's commit return before it is flushed to disk
+   * (PostgreSQL: synchronous_commit off for that transaction alone). Only for a caller whose next
+   * step is a synchronous commit on the same database before anything leaves the gateway: the
+   * write-ahead record of the run, whose flush makes the claim durable too (the log is flushed in
+   * order). A claim lost in a database crash before that leaves the job queued, as it was.
    */
-  claim(worker: string, max: number, now: number, leaseUntil: number): Promise<JobRecord[]>;
+  claim(worker: string, max: number, now: number, leaseUntil: number, durable?: ClaimDurability): Promise<JobRecord[]>;
   /** Extends the worker's leases; reports jobs it no longer holds and jobs whose cancel was asked for. */
   renew(worker: string, ids: readonly string[], leaseUntil: number): Promise<{ lost: string[]; cancelRequested: string[] }>;
   /**

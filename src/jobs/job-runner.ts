@@ -4,6 +4,7 @@ import type { BackendPool } from "../backends/backend-pool.ts";
 import { formatSize } from "../config/size.ts";
 import { plainMessage } from "../front/gateway-errors.ts";
 import type { JobBackends } from "./job-backends.ts";
+import { runAsCall } from "../credentials/call-context.ts";
 import type { JobOutcome, JobProgress, JobRecord } from "./job-record.ts";
 import type { JobSettings } from "./job-settings.ts";
 
@@ -31,16 +32,18 @@ export class JobRunner {
   ) {}
 
   async run(job: JobRecord, signal: AbortSignal, callbacks: RunCallbacks): Promise<JobOutcome> {
-    const connection = this.backends.connection(job.backend);
+    const owner = { subject: job.owner, roles: job.roles };
+    const connection = this.backends.connection(job.backend, owner);
     const gate = this.pool.gate(connection.spec);
     const call = async () => {
-      const tool = await this.backends.tool(job.backend, job.tool);
+      const tool = await this.backends.tool(job.backend, job.tool, owner);
       const taskSupport = tool?.execution?.taskSupport;
       await connection.connect();
       const backendRunsTasks = (taskSupport === "required" || taskSupport === "optional") && connection.serverCapabilities.tasks?.requests?.tools?.call !== undefined;
       return backendRunsTasks ? this.runAsBackendTask(connection, job, signal, callbacks) : this.callTool(connection, job, signal, callbacks);
     };
-    const result = gate ? await gate.run(signal, call) : await call();
+    // The run is a call of its owner's: a gateway assertion names the owner and the job.
+    const result = await runAsCall({ id: job.id, ...owner }, () => (gate ? gate.run(signal, call) : call()));
     const size = Buffer.byteLength(JSON.stringify(result));
     if (size > this.settings.maxResultBytes) {
       return { status: "failed", error: { message: `the result (${formatSize(size)}) is larger than a job may keep (${formatSize(this.settings.maxResultBytes)}; MCPGW_JOB_MAX_RESULT_BYTES)` } };

@@ -96,7 +96,7 @@ export class JobService {
     });
     // After policy: a caller learns which tools exist only on backends it may use.
     const tool = await this.refusing(context, from, async () => {
-      const found = await backends.tool(request.backend, request.tool);
+      const found = await backends.tool(request.backend, request.tool, { subject: principal.subject, roles });
       if (!found) throw new JobRequestError(ErrorCode.InvalidParams, `backend "${request.backend}" has no tool "${request.tool}"`, 404, `list its tools with: mcpgw backend test ${request.backend}`);
       return found;
     });

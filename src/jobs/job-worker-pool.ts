@@ -3,7 +3,7 @@ import { describeError } from "../errors.ts";
 import { GatewayErrorCode } from "../front/gateway-errors.ts";
 import { continueTrace } from "../observability/trace-propagation.ts";
 import type { Logger } from "../log/logger.ts";
-import type { JobOutcome, JobProgress, JobRecord, JobRepository } from "./job-record.ts";
+import type { ClaimDurability, JobOutcome, JobProgress, JobRecord, JobRepository } from "./job-record.ts";
 import { type JobRunner, jobErrorOf } from "./job-runner.ts";
 import type { JobSettings } from "./job-settings.ts";
 
@@ -31,6 +31,13 @@ export interface JobWorkerPoolOptions {
   logger: Logger;
   /** This gateway's name in leases (unique per process). */
   workerId: string;
+  /**
+   * "with-next-commit" when `auditor` commits each run's write-ahead record synchronously on the
+   * job repository's own database before the backend is called, refusing the run otherwise (the
+   * store auditor, failing closed): that commit makes the claim durable, so the claim need not
+   * wait for the disk itself (JobRepository.claim). "now" (the default) otherwise.
+   */
+  claimDurability?: ClaimDurability;
 }
 
 /**
@@ -43,7 +50,9 @@ export interface JobWorkerPoolOptions {
  * A worker is a slot for a backend call: it is free again once the call has ended, while the
  * job's outcome is still being stored (and its lease renewed until it is). On PostgreSQL each
  * job waits for three commits (claim, the run's audit record, the outcome); the outcome's no
- * longer holds the slot, so the next job's claim and record overlap it.
+ * longer holds the slot, so the next job's claim and record overlap it, and with the store
+ * auditor failing closed the claim does not wait for the disk (claimDurability): a slot waits
+ * for one flush per job, its record's.
  */
 export class JobWorkerPool {
   private readonly running = new Map<string, Running>();
@@ -123,7 +132,7 @@ export class JobWorkerPool {
         }
         // Outcomes still being stored take no slot, unless they pile up (the store is slower than the calls).
         const free = now < this.pausedUntil ? 0 : settings.workers - this.running.size - Math.max(0, this.storing.size - settings.workers);
-        const claimed = free > 0 ? await repository.claim(workerId, free, now, now + settings.leaseMs) : [];
+        const claimed = free > 0 ? await repository.claim(workerId, free, now, now + settings.leaseMs, this.options.claimDurability) : [];
         for (const job of claimed) this.start1(job);
         // Saturated or found work: look again as soon as something changes; idle: poll.
         if (claimed.length === 0 || this.running.size >= settings.workers) await this.sleep(IDLE_POLL_MS);

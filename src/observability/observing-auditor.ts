@@ -36,8 +36,13 @@ export class ObservingAuditor implements Auditor {
     // Taken now: the call's trace is that of the request that began it (job runs have none).
     const trace = currentTrace();
     const entry = await this.inner.begin(context);
+    let finished = false;
     return {
       finish: (outcome) => {
+        // The first outcome is the call's (as the inner auditor keeps it): a second one, e.g. from a
+        // result filter failing after the call ended, must not count or log the call twice.
+        if (finished) return;
+        finished = true;
         entry.finish(outcome);
         const seconds = (performance.now() - started) / 1_000;
         const backend = context.backend ?? "";

@@ -2,6 +2,7 @@ import { LATEST_PROTOCOL_VERSION, type Implementation, type LoggingLevel, type R
 import type { BackendPool } from "../backends/backend-pool.ts";
 import type { BackendRegistry } from "../backends/backend-registry.ts";
 import { unknownBackend } from "../front/gateway-errors.ts";
+import type { Principal } from "../pipeline/principal.ts";
 import type { Logger } from "../log/logger.ts";
 import type { CallerSession, ClientRequestExtra, Sharer, SessionRoute } from "../pipeline/caller-session.ts";
 
@@ -49,7 +50,8 @@ export class OperatorCaller implements CallerSession {
   async forward(backend: string, request: Request, extra: ClientRequestExtra): Promise<Result> {
     const spec = this.registry.get(backend);
     if (!spec || this.route.kind !== "backend" || this.route.backend !== backend) throw unknownBackend(backend);
-    const connection = this.pool.acquire(spec, this.pool.discoverySink, {});
+    // As the subject of --as: a per-caller backend gets that subject's credential.
+    const connection = this.pool.acquire(this.pool.bind(spec, extra.authInfo?.extra?.principal as Principal | undefined), this.pool.discoverySink, {});
     const gate = this.pool.gate(spec);
     const send = () => connection.request(request, { signal: extra.signal });
     return gate ? gate.run(extra.signal, send) : send();

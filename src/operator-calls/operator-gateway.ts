@@ -8,6 +8,8 @@ import { BackendRegistry } from "../backends/backend-registry.ts";
 import { PinGuard } from "../pinning/pin-guard.ts";
 import { reportPinTransitions } from "../pinning/pin-events.ts";
 import type { Settings } from "../config/settings.ts";
+import { CredentialBinder } from "../credentials/credential-binder.ts";
+import { GatewayAssertionSigner } from "../credentials/gateway-assertion.ts";
 import { LeasingRateLimiter } from "../limits/rate-limiter.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ClientRequestExtra, Pipeline } from "../pipeline/caller-session.ts";
@@ -74,7 +76,9 @@ export class OperatorGateway {
       logger.warn("MCPGW_AUDIT=off: this call is NOT audited (for development and benchmarks only)");
     }
     reportPins = reportPinTransitions(auditor ?? new NoAuditor(), logger);
-    const pool = new BackendPool({ env: options.env, logger, version: options.version, maxProcessesPerBackend: settings.maxProcessesPerBackend, guard: pins });
+    // The CLI holds the database, so it signs gateway assertions with the gateway's key, as serve does.
+    const credentials = new CredentialBinder({ assertions: new GatewayAssertionSigner(() => store.signingKeys.list(), settings.auth.tokenIssuer) });
+    const pool = new BackendPool({ env: options.env, logger, version: options.version, maxProcessesPerBackend: settings.maxProcessesPerBackend, credentials, guard: pins });
     const pipeline = createPipeline({ auditor: auditor ?? new NoAuditor(), policy, limiter });
     return new OperatorGateway(options, watcher, registry, policy, pool, pipeline, auditor, pins);
   }
@@ -125,7 +129,7 @@ export class OperatorGateway {
  * The store auditor, started when the first record is written: a listing writes none (only its
  * refusals would be), and should not leave an empty audit chain behind for each run.
  */
-class ChainOnFirstRecord implements Auditor {
+export class ChainOnFirstRecord implements Auditor {
   private started: Promise<StoreAuditor> | undefined;
 
   constructor(private readonly start: () => Promise<StoreAuditor>) {}

@@ -10,6 +10,7 @@ import { Refusal } from "./refusal.ts";
 import type { RateLimiter } from "../limits/rate-limiter.ts";
 import type { PolicyEngine } from "../policy/policy-engine.ts";
 import { route } from "./route.ts";
+import { runAsCall } from "../credentials/call-context.ts";
 
 export interface PipelineDeps {
   auditor: Auditor;
@@ -55,7 +56,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     const entry = AUDITED_METHODS.has(request.method) ? await auditor.begin(auditContext(session, principal, roles, request, extra, plan)) : undefined;
     try {
-      const result = await plan.run();
+      // In the call's context: a per-caller backend's credential is made for this call and checked against its caller.
+      const result = await runAsCall({ id: crypto.randomUUID(), subject: principal.subject, roles }, () => plan.run());
       const decision = authorization.rule === undefined ? {} : { decision: "allowed", rule: authorization.rule };
       const round = session.exchange === undefined ? decision : { ...decision, exchange: session.exchange };
       entry?.finish(result.isError === true ? { status: "error", errorMessage: "the tool reported an error (isError)", ...round } : { status: "ok", ...round });

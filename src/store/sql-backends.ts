@@ -34,16 +34,24 @@ function fromRow(row: BackendRow): BackendSpec {
   };
 }
 
-type BackendOptions = Pick<BackendSpec, "limits" | "idempotentTools">;
+type BackendOptions = Pick<BackendSpec, "limits" | "idempotentTools" | "auth">;
 
-/** The options column holds settings added after the first schema: limits, idempotent tools. */
+/** The options column holds settings added after the first schema: limits, idempotent tools, per-caller auth. */
 function optionsOf(options: string): BackendOptions {
   const parsed = JSON.parse(options || "{}") as BackendOptions;
-  return { ...(parsed.limits && { limits: parsed.limits }), ...(parsed.idempotentTools && { idempotentTools: parsed.idempotentTools }) };
+  return {
+    ...(parsed.limits && { limits: parsed.limits }),
+    ...(parsed.idempotentTools && { idempotentTools: parsed.idempotentTools }),
+    ...(parsed.auth && { auth: parsed.auth }),
+  };
 }
 
 function optionsColumn(spec: BackendSpec): string {
-  return JSON.stringify({ ...(spec.limits && { limits: spec.limits }), ...(spec.idempotentTools && { idempotentTools: spec.idempotentTools }) });
+  return JSON.stringify({
+    ...(spec.limits && { limits: spec.limits }),
+    ...(spec.idempotentTools && { idempotentTools: spec.idempotentTools }),
+    ...(spec.auth && { auth: spec.auth }),
+  });
 }
 
 /** The columns of a backend's settings, in COLUMNS order between name and the timestamps. */

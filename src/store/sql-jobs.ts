@@ -1,4 +1,4 @@
-import type { CancelEffect, JobFilter, JobOutcome, JobProgress, JobRecord, JobRepository, JobStatus, NewJob } from "../jobs/job-record.ts";
+import type { CancelEffect, ClaimDurability, JobFilter, JobOutcome, JobProgress, JobRecord, JobRepository, JobStatus, NewJob } from "../jobs/job-record.ts";
 import type { SqlDriver, SqlExecutor } from "./sql-driver.ts";
 
 interface JobRow {
@@ -120,15 +120,21 @@ export class SqlJobRepository implements JobRepository {
     return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
   }
 
-  async claim(worker: string, max: number, now: number, leaseUntil: number): Promise<JobRecord[]> {
+  async claim(worker: string, max: number, now: number, leaseUntil: number, durable: ClaimDurability = "now"): Promise<JobRecord[]> {
     if (max < 1) return [];
-    const rows = await this.driver.query<JobRow>(
-      `UPDATE jobs SET status = 'working', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1,
+    const sql = `UPDATE jobs SET status = 'working', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1,
          started_at = COALESCE(started_at, $3), updated_at = $3
        WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT $4${this.skipLocked})
-       RETURNING ${COLUMNS}`,
-      [worker, leaseUntil, now, max],
-    );
+       RETURNING ${COLUMNS}`;
+    const params = [worker, leaseUntil, now, max];
+    // SQLite's commits (WAL, synchronous=NORMAL) do not wait for the disk either way.
+    const rows =
+      durable === "with-next-commit" && this.driver.dialect === "postgres"
+        ? await this.driver.transaction(async (tx) => {
+            await tx.execute("SET LOCAL synchronous_commit = off");
+            return tx.query<JobRow>(sql, params);
+          })
+        : await this.driver.query<JobRow>(sql, params);
     return rows.map(fromRow).sort((a, b) => a.createdAt - b.createdAt);
   }
 

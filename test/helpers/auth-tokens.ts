@@ -12,7 +12,12 @@ export class CapturingAuditor implements Auditor {
   async begin(context: AuditContext): Promise<AuditEntry> {
     const call: { context: AuditContext; outcome?: AuditOutcome } = { context };
     this.calls.push(call);
-    return { finish: (outcome) => void (call.outcome = outcome) };
+    // The first outcome is kept, as every Auditor keeps it (test/auditor.contract.ts).
+    return {
+      finish: (outcome) => {
+        call.outcome ??= outcome;
+      },
+    };
   }
 
   async refuse(context: AuditContext, outcome: AuditOutcome): Promise<void> {

@@ -4,17 +4,19 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { type ClientCapabilities, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { type BackendSpec, DEFAULT_BACKEND_TIMEOUT_MS } from "../../src/backends/backend-spec.ts";
 import { resolveSettings } from "../../src/config/settings.ts";
+import type { BackendAuth } from "../../src/credentials/backend-auth.ts";
 import { type GatewayOverrides, type RunningGateway, startGateway } from "../../src/gateway.ts";
 import { type Logger, createLogger } from "../../src/log/logger.ts";
 import { REPO_ROOT } from "./cli.ts";
 import type { Store } from "../../src/store/store.ts";
+import { type StartedProcess, freePort, startProcess } from "./process.ts";
 import { tempDir } from "./temp-dir.ts";
 
 export const BUN = process.execPath;
 export const NODE_MODULES = join(REPO_ROOT, "node_modules");
 
 /** A backend definition for tests: name plus either a stdio command or a URL. */
-export type TestBackend = { name: string; timeoutMs?: number; env?: Record<string, string>; headers?: Record<string, string> } & (
+export type TestBackend = { name: string; timeoutMs?: number; env?: Record<string, string>; headers?: Record<string, string>; auth?: BackendAuth } & (
   | { command: string[] }
   | { url: string; transport?: "streamable-http" | "sse" }
 );
@@ -27,6 +29,7 @@ export function backendSpec(backend: TestBackend): BackendSpec {
     env: backend.env ?? {},
     headers: backend.headers ?? {},
     timeoutMs: backend.timeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS,
+    ...(backend.auth && { auth: backend.auth }),
     createdAt: now,
     updatedAt: now,
   };
@@ -67,7 +70,13 @@ export async function startTestGateway(backends: TestBackend[], settings: Record
   const setup = openStore(resolved.databaseUrl);
   try {
     await setup.migrate();
-    for (const backend of backends) if (!(await setup.backends.get(backend.name))) await setup.backends.add(backendSpec(backend));
+    for (const backend of backends) {
+      if (await setup.backends.get(backend.name)) continue;
+      // Gateways started together on one database (a replica test) race to register the same backend: one wins.
+      await setup.backends.add(backendSpec(backend)).catch(async (err) => {
+        if (!(await setup.backends.get(backend.name))) throw err;
+      });
+    }
     await options.prepare?.(setup);
   } finally {
     await setup.close();
@@ -97,6 +106,14 @@ export async function connectClient(url: URL, capabilities: ClientCapabilities =
 /** server-everything's stdio command. */
 export function everythingStdio(): string[] {
   return ["node", join(NODE_MODULES, "@modelcontextprotocol/server-everything/dist/index.js"), "stdio"];
+}
+
+/** server-everything serving Streamable HTTP (at /mcp) or legacy HTTP+SSE (at /sse) on a free loopback port of its own. */
+export async function startEverythingHttp(mode: "streamableHttp" | "sse"): Promise<{ server: StartedProcess; port: number }> {
+  const port = await freePort();
+  const command = ["node", join(NODE_MODULES, "@modelcontextprotocol/server-everything/dist/index.js"), mode];
+  const server = await startProcess(command, mode === "sse" ? /running on port/ : /listening on port/, { PORT: String(port) });
+  return { server, port };
 }
 
 /** The conformance fixture's stdio command. */

@@ -1,0 +1,33 @@
+import type { AuthMode } from "./backend-auth.ts";
+
+/** Who a backend connection speaks for: the authenticated caller, as far as credentials need. */
+export interface CredentialCaller {
+  subject: string;
+  roles: readonly string[];
+}
+
+/**
+ * A backend's per-caller credential, bound to one caller. Connections are keyed by `key`: two
+ * callers share a backend connection (and so a backend session) only when their keys are equal.
+ */
+export interface BoundCredential {
+  readonly mode: Exclude<AuthMode, "static">;
+  readonly key: string;
+  readonly subject: string;
+  /** The credential headers of one request to the backend, made when it is sent (an assertion is minted per call). */
+  headers(): Promise<Record<string, string>>;
+}
+
+/**
+ * A fetch for a backend HTTP transport that adds the bound credential's headers to every request
+ * (POSTs, the GET stream, DELETE). The SDK's headers are copied, never changed: the hot path
+ * shares one plain object between its POSTs.
+ */
+export function credentialFetch(inner: typeof fetch, credential: BoundCredential): typeof fetch {
+  const adding = async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+    const headers = new Headers(init?.headers);
+    for (const [name, value] of Object.entries(await credential.headers())) headers.set(name, value);
+    return inner(input, { ...init, headers });
+  };
+  return Object.assign(adding, { preconnect: fetch.preconnect }) as typeof fetch;
+}

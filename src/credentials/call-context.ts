@@ -1,0 +1,25 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+
+/** The call a backend request is made for: its id (in a gateway assertion) and who made it. */
+export interface CallContext {
+  id: string;
+  subject: string;
+  /** The roles policy decided by: the token's and those granted in the database. */
+  roles: readonly string[];
+}
+
+/**
+ * Carried through async calls from the admission pipeline (or a job run) to the backend
+ * transport's fetch, which runs in the async context of the call that sent the message.
+ */
+const current = new AsyncLocalStorage<CallContext>();
+
+/** Runs `fn` as the work of one call. */
+export function runAsCall<T>(call: CallContext, fn: () => T): T {
+  return current.run(call, fn);
+}
+
+/** The call being handled, if any (none for a connection's own traffic started outside a call). */
+export function currentCall(): CallContext | undefined {
+  return current.getStore();
+}

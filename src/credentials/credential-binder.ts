@@ -1,0 +1,82 @@
+import type { BackendSpec } from "../backends/backend-spec.ts";
+import { assertNever } from "../assert-never.ts";
+import { McpgwError } from "../errors.ts";
+import { DEFAULT_AUTH_HEADER, type GatewayAssertionAuth } from "./backend-auth.ts";
+import type { BoundCredential, CredentialCaller } from "./bound-credential.ts";
+import { currentCall } from "./call-context.ts";
+import type { GatewayAssertionSigner } from "./gateway-assertion.ts";
+
+export interface CredentialSources {
+  /** Signs gateway assertions; without it a gateway-assertion backend cannot be bound (fails closed). */
+  assertions?: GatewayAssertionSigner;
+}
+
+/**
+ * Binds backend specs to callers. A static backend's spec is returned as it is (one connection
+ * for everyone, as before); a per-caller backend's is copied with the caller's credential, once
+ * per spec and credential key, so that the pool's and the sessions' identity checks
+ * (`connection.spec === spec`) hold, and connections are keyed by credential.
+ */
+export class CredentialBinder {
+  private readonly bound = new WeakMap<BackendSpec, Map<string, BackendSpec>>();
+
+  constructor(private readonly sources: CredentialSources) {}
+
+  /** The spec as `caller` uses it. Without a caller a per-caller spec stays unbound, and connecting it fails (noCallerError). */
+  bind(spec: BackendSpec, caller: CredentialCaller | undefined): BackendSpec {
+    if (!spec.auth || !caller || spec.credential) return spec;
+    const key = `${spec.auth.mode}\u0000${caller.subject}\u0000${[...caller.roles].sort().join("\u0000")}`;
+    let byKey = this.bound.get(spec);
+    if (!byKey) {
+      byKey = new Map();
+      this.bound.set(spec, byKey);
+    }
+    let bound = byKey.get(key);
+    if (!bound) {
+      bound = { ...spec, credential: this.credential(spec, spec.auth, key, caller) };
+      byKey.set(key, bound);
+    }
+    return bound;
+  }
+
+  private credential(spec: BackendSpec, auth: NonNullable<BackendSpec["auth"]>, key: string, caller: CredentialCaller): BoundCredential {
+    switch (auth.mode) {
+      case "gateway-assertion":
+        return this.assertion(spec, auth, key, caller);
+      default:
+        return assertNever(auth.mode);
+    }
+  }
+
+  private assertion(spec: BackendSpec, auth: GatewayAssertionAuth, key: string, caller: CredentialCaller): BoundCredential {
+    const signer = this.sources.assertions;
+    const header = auth.header ?? DEFAULT_AUTH_HEADER;
+    const audience = auth.audience ?? spec.url ?? spec.name;
+    const subject = caller.subject;
+    return {
+      mode: "gateway-assertion",
+      key,
+      subject,
+      async headers() {
+        if (!signer) throw new McpgwError(`backend "${spec.name}" takes gateway assertions, and this process cannot sign them`, "call it through mcpgw serve");
+        const call = currentCall();
+        // A connection speaks for one caller; a call of anyone else's on it is a routing bug: fail it, never send.
+        if (call && call.subject !== subject) throw crossedCallerError(spec.name);
+        const token = await signer.sign({ audience, subject, roles: call?.roles ?? caller.roles, ...(call && { callId: call.id }) });
+        return { [header]: header.toLowerCase() === "authorization" ? `Bearer ${token}` : token };
+      },
+    };
+  }
+}
+
+/** A per-caller backend reached on a path that knows no caller: nothing is sent. */
+export function noCallerError(spec: BackendSpec): McpgwError {
+  return new McpgwError(
+    `backend "${spec.name}" takes per-caller credentials (--auth ${spec.auth?.mode}), and this connection has no caller to speak for`,
+    "call it as an authenticated caller (a session, a stateless request or a job); for mcpgw backend test use --no-test or mcpgw call --as SUBJECT",
+  );
+}
+
+function crossedCallerError(backend: string): McpgwError {
+  return new McpgwError(`backend "${backend}": a call was about to go out with another caller's credential, and was stopped`, "a gateway bug: report it");
+}
