@@ -37,6 +37,9 @@ import { assertSchemaCurrent } from "./store/schema-check.ts";
 import { SessionPublisher } from "./sessions/session-publisher.ts";
 import { instanceFromHost } from "./audit/chain-identity.ts";
 import type { Store } from "./store/store.ts";
+import { PinGuard } from "./pinning/pin-guard.ts";
+import { reportPinTransitions } from "./pinning/pin-events.ts";
+import { LISTS } from "./pinning/definition-hash.ts";
 
 export interface RunningGateway {
   readonly url: URL;
@@ -77,6 +80,24 @@ export async function startGateway(
   // Prometheus metrics at /metrics: calls, latency and refusals (recorded at the Auditor seam),
   // sessions, backend health (from the pool's connections), the audit queue and its commits.
   const metrics = new MetricsRegistry();
+  // Tool-definition pinning: every connection checks lists and calls against the pins (docs/security.md).
+  let reportPins: ReturnType<typeof reportPinTransitions> | undefined;
+  const pins = new PinGuard({
+    repository: store.pins,
+    logger: logger.child({ component: "pins" }),
+    recheckMs: settings.pinRecheckMs,
+    onTransitions: (transitions, policy) => reportPins?.(transitions, policy),
+    // Clients list again when what they may see changed (an approval restores a tool live).
+    onVisibleChange: (backend, kinds) => {
+      for (const kind of kinds) pool.announce(backend, { method: LISTS[kind].changed });
+    },
+  });
+  watcher.on("pins", () => pins.reload());
+  metrics.register(
+    new Gauge("mcpgw_tool_drift", "Tool, prompt and resource template definitions that differ from their pins (1 while drifted)", () =>
+      pins.drifted().map(({ backend, kind, name }) => [{ backend, tool: kind === "tool" ? name : `${kind}:${name}` }, 1] as [Record<string, string>, number]),
+    ),
+  );
   // Per-caller credentials to backends (docs/security.md): assertions are signed with the gateway's active key.
   const assertions = new GatewayAssertionSigner(() => store.signingKeys.list(), settings.auth.tokenIssuer);
   watcher.on("keys", async () => assertions.keysChanged());
@@ -86,6 +107,7 @@ export async function startGateway(
     version,
     health: new BackendHealthMetrics(metrics, () => registry.list().map((spec) => spec.name)),
     maxProcessesPerBackend: settings.maxProcessesPerBackend,
+    guard: pins,
     credentials: new CredentialBinder({ assertions }),
   });
   const auditMetrics = new AuditMetrics(metrics);
@@ -123,13 +145,17 @@ export async function startGateway(
     }
     if (!overrides.auditor && !settings.audit.enabled) logger.warn("MCPGW_AUDIT=off: calls are NOT audited (for development and benchmarks only)");
     // One auditor for the pipeline's refusals and calls and the front's unauthenticated requests.
-    const auditor = new ObservingAuditor(overrides.auditor ?? storeAuditor ?? new NoAuditor(), logger, metrics);
+    const recorder = overrides.auditor ?? storeAuditor ?? new NoAuditor();
+    const auditor = new ObservingAuditor(recorder, logger, metrics);
     floodGuard = new UnauthenticatedFloodGuard(auditor, logger);
+    // Pin events are not calls: recorded in the audit log, but not counted or logged as calls (they log their own lines).
+    reportPins = reportPinTransitions(recorder, logger.child({ component: "pins" }));
     // Asked only for refusals, once the listener (which knows the peer) is up.
     const peerOf = (request: Request) => listener?.peerOf(request);
     // Before watcher.start(), which loads the signing keys and revocations it registers.
     authentication = await createAuthentication(settings.auth, store, logger, watcher);
     await watcher.start();
+    pins.start();
     // A changed or removed backend's shared connection closes; sessions reconnect to the new spec on next use.
     registry.onChange((changed, removed) => {
       for (const name of [...changed.map((spec) => spec.name), ...removed]) void pool.forget(name);
@@ -200,6 +226,7 @@ export async function startGateway(
     await sessionPublisher?.stop();
     await workers?.stop(0);
     watcher.stop();
+    pins.stop();
     authentication?.stop();
     await storeAuditor?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
@@ -225,6 +252,7 @@ export async function startGateway(
         await floodGuard?.flush();
         await storeAuditor?.close();
         watcher.stop();
+        pins.stop();
         authentication?.stop();
         await store.close();
       })();

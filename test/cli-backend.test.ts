@@ -54,7 +54,7 @@ function backendCliSuite(label: string, setup: () => Promise<Database | undefine
       const table = await cli(["backend", "list"]);
       expect(table.code).toBe(0);
       const lines = table.stdout.trimEnd().split("\n");
-      expect(lines[0]).toMatch(/^NAME\s+TRANSPORT\s+TARGET\s+TIMEOUT$/);
+      expect(lines[0]).toMatch(/^NAME\s+TRANSPORT\s+TARGET\s+TIMEOUT\s+PINS$/);
       expect(lines.slice(1).map((line) => line.split(/\s+/)[0])).toEqual(["everything", "leaky", "remote"]);
       expect(table.stdout).toMatch(/remote\s+sse\s+https:\/\/mcp\.example\.com\/sse\s+45s/);
       expect(table.stdout).toMatch(/everything\s+stdio\s+node .*index\.js stdio mcpgw-cli-test-\S+\s+20s/);
@@ -70,6 +70,8 @@ function backendCliSuite(label: string, setup: () => Promise<Database | undefine
       expect(listed[0]).toMatchObject({ command: ["node", EVERYTHING, "stdio", marker], env: { GREETING: "${GREETING}" }, headers: {} });
       expect(listed[1]?.headers).toEqual({ Authorization: "***" });
       expect(listed[2]).toMatchObject({ url: "https://mcp.example.com/sse", headers: { Authorization: "Bearer ${API_KEY}" }, env: {} });
+      // Pinning: new backends trust their first listing and block drift (docs/security.md).
+      expect(listed[0]).toMatchObject({ pins: { pinMode: "tofu", driftMode: "block", suspicious: "flag", counts: {}, review: [] } });
     });
 
     test("show prints one backend for people and for scripts, secrets redacted", async (context) => {

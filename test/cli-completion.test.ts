@@ -69,7 +69,7 @@ describe("mcpgw completion", () => {
       )
     ).split("\n");
     expect(lines[0]!.split(" ")).toEqual(expect.arrayContaining(["serve", "backend", "init", "doctor", "completion"]));
-    expect(lines[1]).toBe("add update list show remove test help");
+    expect(lines[1]).toBe("add update list show remove pin diff approve test help");
     expect(lines[2]).toBe("streamable-http sse");
     expect(lines[3]).toBe("--status");
     expect(lines[4]).toBe("debug");
@@ -88,7 +88,7 @@ t() { words=("$@"); CURRENT=\${#words}; _mcpgw; }`;
     const check = Bun.spawn(["zsh", "-n"], { stdin: new TextEncoder().encode(script), stderr: "pipe" });
     expect(await check.exited, await new Response(check.stderr).text()).toBe(0);
     const lines = (await inShell("zsh", `${stubs}\n${script}`, ["t mcpgw backend ''", "t mcpgw backend add x --transport ''", "t mcpgw init --env-file ''"].join("\n"))).split("\n");
-    expect(lines.slice(0, 3)).toEqual(["add update list show remove test help", "streamable-http sse", "files"]);
+    expect(lines.slice(0, 3)).toEqual(["add update list show remove pin diff approve test help", "streamable-http sse", "files"]);
   });
 
   test("fish: fish -n accepts the script, and complete -C offers the tree's words", async (context) => {
@@ -98,7 +98,7 @@ t() { words=("$@"); CURRENT=\${#words}; _mcpgw; }`;
     expect(await check.exited, await new Response(check.stderr).text()).toBe(0);
     const names = (line: string) => line.split("\n").filter(Boolean).map((entry) => entry.split("\t")[0]);
     const backend = await inShell("fish", script, "complete -C'mcpgw backend '");
-    expect(names(backend)).toEqual(["add", "help", "list", "remove", "show", "test", "update"]);
+    expect(names(backend)).toEqual(["add", "approve", "diff", "help", "list", "pin", "remove", "show", "test", "update"]);
     const transport = await inShell("fish", script, "complete -C'mcpgw --db x backend add y --transport '");
     expect(names(transport)).toEqual(["sse", "streamable-http"]);
   });

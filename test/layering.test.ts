@@ -29,10 +29,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   credentials: ["errors.ts"],
   policy: ["assert-never.ts", "changes", "errors.ts", "log"],
   limits: ["assert-never.ts", "errors.ts", "policy"],
-  backends: ["assert-never.ts", "auth", "changes", "config", "credentials", "errors.ts", "json", "log", "protocol", "tracing"],
+  // Tool-definition pins: the guard backends' connections consult, its records and reviews.
+  pinning: ["audit", "errors.ts", "log", "protocol"],
+  backends: ["assert-never.ts", "auth", "changes", "config", "credentials", "errors.ts", "json", "log", "pinning", "protocol", "tracing"],
   declarative: ["assert-never.ts", "backends", "errors.ts", "limits", "policy"],
   // The store implements the domains' repositories over SQLite and PostgreSQL.
-  store: ["assert-never.ts", "audit", "auth", "backends", "changes", "config", "declarative", "errors.ts", "jobs", "limits", "log", "policy", "sessions"],
+  store: ["assert-never.ts", "audit", "auth", "backends", "changes", "config", "declarative", "errors.ts", "jobs", "limits", "log", "pinning", "policy", "sessions"],
   observability: ["audit", "backends", "log", "tracing"],
   // The admission path: route → authorize → limit → audit, over small interfaces its callers implement.
   pipeline: ["audit", "auth", "config", "credentials", "errors.ts", "limits", "log", "policy", "protocol"],
@@ -44,14 +46,14 @@ const ALLOWED: Record<string, readonly string[]> = {
     ...["pipeline", "policy", "protocol", "sessions", "store", "tasks", "tracing"],
   ],
   // Services shared by the CLI and the server.
-  "operator-calls": ["audit", "auth", "backends", "config", "limits", "log", "pipeline", "policy", "protocol", "store"],
+  "operator-calls": ["audit", "auth", "backends", "config", "limits", "log", "pinning", "pipeline", "policy", "protocol", "store"],
   setup: ["auth", "backends", "config", "errors.ts", "log", "policy", "store"],
   doctor: ["auth", "backends", "config", "errors.ts", "log", "policy", "store"],
   server: ["audit", "auth", "errors.ts", "front", "jobs", "log", "observability", "store"],
   // The composition root of `serve`.
   "gateway.ts": [
     ...["audit", "auth", "backends", "config", "front", "jobs", "limits", "log", "observability"],
-    ...["pipeline", "policy", "protocol", "server", "sessions", "store", "tracing"],
+    ...["pinning", "pipeline", "policy", "protocol", "server", "sessions", "store", "tracing"],
   ],
 };
 

@@ -46,7 +46,12 @@ describe("the aggregated endpoint /mcp over two lab backends", () => {
   const perBackend = new Map<string, Client>();
 
   beforeAll(async () => {
-    gw = await startTestGateway(BACKENDS.map((name) => ({ name, command: [BUN, LAB_SERVER, "--stdio"], env: { LAB_NAME: name, LAB_PAGE_SIZE: "2" } })));
+    // add-tool adds a tool at run time, which pinning would hold back (block, the default): warn serves it, flagged.
+    gw = await startTestGateway(BACKENDS.map((name) => ({ name, command: [BUN, LAB_SERVER, "--stdio"], env: { LAB_NAME: name, LAB_PAGE_SIZE: "2" } })), {}, {
+      prepare: async (store) => {
+        for (const name of BACKENDS) await store.pins.setPolicy(name, { driftMode: "warn" }, Date.now());
+      },
+    });
     client = await connectClient(gw.mcpUrl(), {}, "aggregate-client");
     for (const name of BACKENDS) perBackend.set(name, await connectClient(gw.mcpUrl(name), {}, `${name}-client`));
   });

@@ -13,6 +13,7 @@ import { auditRepositoryContract } from "./audit-repository.contract.ts";
 import { jobRepositoryContract } from "./job-repository.contract.ts";
 import { declarativeRepositoryContract } from "./declarative-repository.contract.ts";
 import { sessionSnapshotRepositoryContract } from "./session-snapshot-repository.contract.ts";
+import { pinRepositoryContract } from "./pin-repository.contract.ts";
 
 
 function backend(name: string, overrides: Partial<BackendSpec> = {}): BackendSpec {
@@ -355,6 +356,7 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
     jobRepositoryContract(() => (fixture ? store : undefined));
     declarativeRepositoryContract(() => (fixture ? store : undefined), () => fixture!.openPeer());
     sessionSnapshotRepositoryContract(() => (fixture ? store : undefined));
+    pinRepositoryContract(() => (fixture ? store : undefined), () => fixture!.openPeer());
 
   });
 }

@@ -10,11 +10,14 @@ import { ConflictError, McpgwError, NotFoundError, UsageError, describeError } f
 import { globToRegExp } from "../../src/policy/glob.ts";
 import { formatPermission } from "../../src/policy/permission.ts";
 import type { Store } from "../../src/store/store.ts";
+import { type PinPolicy, type PinRecord, defaultPinPolicy } from "../../src/pinning/pin-record.ts";
+import { formatReview, needsReview, reviewOf } from "../../src/pinning/pin-review.ts";
 import { confirmDestructive } from "../confirm.ts";
 import { type CommandContext, withStore } from "../context.ts";
 import { UNSETTABLE_SETTINGS } from "../tree/backend.ts";
 import { printJson, printTable } from "../output.ts";
 import { VERSION } from "../version.ts";
+import { type PinFlags, applyPinFlags, describePins } from "./backend-pins.ts";
 
 /** A backend as printed: header and env values redacted, URL password hidden, times as ISO strings. */
 interface BackendView {
@@ -35,8 +38,8 @@ interface BackendView {
   updatedAt: string;
 }
 
-/** The flags of `backend add` (and `backend update`), plus --no-test. */
-export type BackendFlags = Omit<BackendInput, "name"> & { test?: boolean };
+/** The flags of `backend add` (and `backend update`), plus --no-test and the pinning modes. */
+export type BackendFlags = Omit<BackendInput, "name"> & PinFlags & { test?: boolean };
 
 /**
  * `mcpgw backend add NAME …`: validates the flags, tests the backend as `backend test` does
@@ -44,7 +47,7 @@ export type BackendFlags = Omit<BackendInput, "name"> & { test?: boolean };
  * test saves nothing and says why and how to skip the test.
  */
 export async function runBackendAdd(context: CommandContext, name: string, options: BackendFlags): Promise<void> {
-  const { test, ...flags } = options;
+  const { test, pinMode, driftMode, suspicious, ...flags } = options;
   const spec = parseBackendInput({ ...flags, name });
   const taken = await withStore(context, (store) => store.backends.get(spec.name));
   if (taken) throw new ConflictError(`backend "${spec.name}" already exists`, `change it with: mcpgw backend update ${spec.name} …; or choose another name`);
@@ -52,8 +55,12 @@ export async function runBackendAdd(context: CommandContext, name: string, optio
     test === false || spec.auth
       ? undefined
       : await testBeforeSaving(context, spec, { failed: `backend "${spec.name}" was not added`, changeWith: `fix the flag: mcpgw backend add ${spec.name} …`, skip: `mcpgw backend add ${spec.name} … --no-test` });
-  await withStore(context, (store) => store.backends.add(spec));
+  const policy = await withStore(context, async (store) => {
+    await store.backends.add(spec);
+    return applyPinFlags(store, spec.name, { pinMode, driftMode, suspicious });
+  });
   console.log(`added backend "${spec.name}" (${spec.transport}: ${target(spec)})`);
+  if (policy?.pinMode === "explicit") process.stderr.write(`pinning is explicit: its definitions are held back until you run mcpgw backend pin ${spec.name}\n`);
   noteLiteralSecrets(spec);
   process.stderr.write(probe ? `tested: ${describeProbe(probe)}\n` : notTested(spec));
 }
@@ -64,7 +71,16 @@ export async function runBackendAdd(context: CommandContext, name: string, optio
  * tests it unless --no-test. Running gateways reconnect the backend within a second.
  */
 export async function runBackendUpdate(context: CommandContext, name: string, options: BackendFlags & { unset: string[] }): Promise<void> {
-  const { test, unset, ...flags } = options;
+  const { test, unset, pinMode, driftMode, suspicious, ...flags } = options;
+  const pinFlags = { pinMode, driftMode, suspicious };
+  if (Object.values(pinFlags).some(given)) {
+    const policy = await withStore(context, async (store) => {
+      await requireBackend(store, name);
+      return applyPinFlags(store, name, pinFlags);
+    });
+    console.log(`backend "${name}" pinning: ${policy?.pinMode}, drift ${policy?.driftMode}, suspicious ${policy?.suspicious} (running gateways apply it within a second)`);
+    if (!Object.values(flags).some(given) && unset.length === 0) return;
+  }
   if (!Object.values(flags).some(given) && unset.length === 0) {
     throw new UsageError("nothing to change", `give the flags to change, as for backend add, e.g. mcpgw backend update ${name} --timeout 60s (see mcpgw backend update --help)`);
   }
@@ -223,23 +239,26 @@ function noteLiteralSecrets(spec: BackendSpec): void {
 
 /** `mcpgw backend list`: a table for people, an array for scripts. */
 export async function runBackendList(context: CommandContext, options: { json?: boolean }): Promise<void> {
-  const backends = await withStore(context, (store) => store.backends.list());
-  if (options.json) return printJson(backends.map(view));
+  const { backends, pins } = await withStore(context, async (store) => ({ backends: await store.backends.list(), pins: await pinStates(store) }));
+  if (options.json) return printJson(backends.map((spec) => ({ ...view(spec), pins: pins.get(spec.name) })));
   if (backends.length === 0) {
     console.log('no backends yet: add one with mcpgw backend add NAME --url URL (or --command "CMD ARG...")');
     return;
   }
   printTable(
-    ["NAME", "TRANSPORT", "TARGET", "TIMEOUT"],
-    backends.map((spec) => [spec.name, spec.transport, target(spec), formatDuration(spec.timeoutMs)]),
+    ["NAME", "TRANSPORT", "TARGET", "TIMEOUT", "PINS"],
+    backends.map((spec) => [spec.name, spec.transport, target(spec), formatDuration(spec.timeoutMs), pinSummary(pins.get(spec.name))]),
   );
 }
 
 /** `mcpgw backend show NAME`: every field, secrets redacted. */
 export async function runBackendShow(context: CommandContext, name: string, options: { json?: boolean }): Promise<void> {
-  const spec = await withStore(context, (store) => requireBackend(store, name));
+  const { spec, pins } = await withStore(context, async (store) => {
+    const found = await requireBackend(store, name);
+    return { spec: found, pins: { policy: await store.pins.policy(name), records: await store.pins.list(name) } };
+  });
   const shown = view(spec);
-  if (options.json) return printJson(shown);
+  if (options.json) return printJson({ ...shown, pins: pinView(pins.policy, pins.records) });
   const rows: [string, string][] = [
     ["name", shown.name],
     ["transport", shown.transport],
@@ -253,8 +272,11 @@ export async function runBackendShow(context: CommandContext, name: string, opti
     ["env", keyValues(shown.env, "=")],
     ["created", shown.createdAt],
     ["updated", shown.updatedAt],
+    ["pinning", describePins(pins.policy, pins.records)],
   ];
   for (const [label, value] of rows) console.log(`${`${label}:`.padEnd(11)}${value}`);
+  const review = pins.records.filter(needsReview).map(reviewOf);
+  if (review.length > 0) console.log(`${review.flatMap(formatReview).map((line) => `           ${line}`).join("\n")}\n           review with: mcpgw backend diff ${name}`);
 }
 
 /**
@@ -312,6 +334,30 @@ export async function runBackendTest(context: CommandContext, name: string, opti
   // The names too, one a line under the count: what `mcpgw call BACKEND/TOOL` and role patterns take.
   for (const tool of result.tools) console.log(`             ${tool}`);
   console.log(`  connected: in ${formatDuration(result.connectMs)}`);
+}
+
+/** Each backend's pinning policy and pins, by backend. */
+async function pinStates(store: Store): Promise<Map<string, ReturnType<typeof pinView>>> {
+  const [policies, records] = await Promise.all([store.pins.policies(), store.pins.list()]);
+  const byBackend = new Map<string, ReturnType<typeof pinView>>();
+  for (const spec of await store.backends.list()) {
+    const policy = policies.find((p) => p.backend === spec.name) ?? defaultPinPolicy(spec.name);
+    byBackend.set(spec.name, pinView(policy, records.filter((r) => r.backend === spec.name)));
+  }
+  return byBackend;
+}
+
+/** The pin state as --json shows it: modes, counts by status, and the definitions that need review. */
+function pinView(policy: PinPolicy, records: PinRecord[]) {
+  const counts: Record<string, number> = {};
+  for (const record of records) counts[record.status] = (counts[record.status] ?? 0) + 1;
+  return { pinMode: policy.pinMode, driftMode: policy.driftMode, suspicious: policy.suspicious, counts, review: records.filter(needsReview).map(reviewOf) };
+}
+
+function pinSummary(pins: ReturnType<typeof pinView> | undefined): string {
+  if (!pins) return "";
+  const drift = Object.entries(pins.counts).filter(([status]) => status !== "pinned").map(([status, n]) => `${n} ${status}`);
+  return `${pins.driftMode}: ${pins.counts.pinned ?? 0} pinned${drift.length > 0 ? `, ${drift.join(", ")}` : ""}`;
 }
 
 function describeLimits(limits: BackendSpec["limits"]): string {

@@ -1,11 +1,13 @@
 import { type Command, Option } from "commander";
 import { commandContext } from "../context.ts";
 import type { BackendInput } from "../../src/backends/backend-input.ts";
+import type { PinFlags } from "../commands/backend-pins.ts";
 import { collect } from "./collect.ts";
+import { DRIFT_MODES, PIN_MODES, SUSPICIOUS_MODES } from "../../src/pinning/pin-record.ts";
 import { AUTH_MODES } from "../../src/credentials/backend-auth.ts";
 
 /** The values of the flags add and update share: a backend as the operator writes it, lists always present. */
-type BackendFlagValues = Omit<BackendInput, "name"> & Required<Pick<BackendInput, "env" | "header" | "idempotentTool">>;
+type BackendFlagValues = Omit<BackendInput, "name"> & Required<Pick<BackendInput, "env" | "header" | "idempotentTool">> & PinFlags;
 
 /** Settings `backend update --unset` returns to their defaults (cli/commands/backend.ts maps them). */
 export const UNSETTABLE_SETTINGS = [
@@ -31,7 +33,10 @@ function backendFlags(command: Command): Command {
       new Option("--auth <mode>", "who the backend sees: static (its own headers, the default) or gateway-assertion (a JWT per call naming the caller)").choices(AUTH_MODES),
     )
     .option("--auth-header <name>", "header the per-caller credential goes in (default Authorization: Bearer …)")
-    .option("--assertion-audience <aud>", "gateway-assertion: the aud claim the backend checks (default the backend's URL)");
+    .option("--assertion-audience <aud>", "gateway-assertion: the aud claim the backend checks (default the backend's URL)")
+    .addOption(new Option("--pin-mode <mode>", "tool-definition pinning: tofu pins the first listing, explicit only what mcpgw backend pin pins (default tofu)").choices(PIN_MODES))
+    .addOption(new Option("--drift-mode <mode>", "a definition that differs from its pin: block hides it and refuses calls, warn serves it flagged, off (default block)").choices(DRIFT_MODES))
+    .addOption(new Option("--suspicious <mode>", "definitions with suspicious text (hidden Unicode, instructions to the model…): flag, or block until approved (default flag)").choices(SUSPICIOUS_MODES));
 }
 
 /** `mcpgw backend add|update|list|show|remove|test`. */
@@ -99,6 +104,44 @@ export function addBackendCommands(program: Command): void {
     .action(async (name: string, options: { yes?: boolean }, command: Command) => {
       const { runBackendRemove } = await load();
       await runBackendRemove(commandContext(command), name, options);
+    });
+
+  const loadPins = () => import("../commands/backend-pins.ts");
+  backend
+    .command("pin")
+    .description("pin the tools, prompts and resource templates the backend lists now (explicit pinning; audited)")
+    .addHelpText("after", "\nExample:\n  mcpgw backend add files --command \"…\" --pin-mode explicit && mcpgw backend pin files")
+    .argument("<name>", "backend name")
+    .option("--by <name>", "who pins, for the audit log (default: the operating-system user)")
+    .option("--json", "print JSON for scripts")
+    .action(async (name: string, options: { by?: string; json?: boolean }, command: Command) => {
+      const { runBackendPin } = await loadPins();
+      await runBackendPin(commandContext(command), name, options);
+    });
+
+  backend
+    .command("diff")
+    .description("show what the backend lists now against its pins: the description as a word diff, schemas by path, suspicious text")
+    .addHelpText("after", "\nExamples:\n  mcpgw backend diff files\n  mcpgw backend diff files --tool read_file --json")
+    .argument("<name>", "backend name")
+    .option("--tool <name>", "only this tool (or prompt, or resource template)")
+    .option("--json", "print JSON for scripts")
+    .action(async (name: string, options: { tool?: string; json?: boolean }, command: Command) => {
+      const { runBackendDiff } = await loadPins();
+      await runBackendDiff(commandContext(command), name, options);
+    });
+
+  backend
+    .command("approve")
+    .description("accept what the backend lists now as the pin (all drift, or one --tool); audited with the diff and who approved")
+    .addHelpText("after", "\nExamples:\n  mcpgw backend diff files --tool read_file\n  mcpgw backend approve files --tool read_file")
+    .argument("<name>", "backend name")
+    .option("--tool <name>", "only this tool (or prompt, or resource template)")
+    .option("--by <name>", "who approves, for the audit log (default: the operating-system user)")
+    .option("--json", "print JSON for scripts")
+    .action(async (name: string, options: { tool?: string; by?: string; json?: boolean }, command: Command) => {
+      const { runBackendApprove } = await loadPins();
+      await runBackendApprove(commandContext(command), name, options);
     });
 
   backend

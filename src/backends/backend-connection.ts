@@ -7,6 +7,8 @@ import type { Logger } from "../log/logger.ts";
 import { outsideTrace } from "../tracing/trace-propagation.ts";
 import type { BackendSpec } from "./backend-spec.ts";
 import type { BackendEra, BackendLink, BackendListener } from "./backend-link.ts";
+import type { DefinitionGuard } from "../pinning/definition-guard.ts";
+import { pinScope } from "../pinning/pin-record.ts";
 import type { DirectRequestOptions } from "./direct-requests.ts";
 import { type ParamHeader, paramHeadersOf, paramValue, withParamHeaders } from "./param-headers.ts";
 
@@ -34,6 +36,8 @@ export interface BackendConnectionOptions {
   health?: BackendHealthObserver;
   /** Settles when the connection may start its process: the one it replaces (process cap) has exited. */
   startAfter?: Promise<unknown>;
+  /** Tool-definition pinning: holds back drifted definitions from lists and calls (src/pinning/pin-guard.ts). */
+  guard?: DefinitionGuard;
 }
 
 export interface ForwardOptions {
@@ -46,8 +50,12 @@ export interface ForwardOptions {
    * instead of the connection's. Ignored by a 2025-era backend, which was told them once in initialize.
    */
   clientCapabilities?: ClientCapabilities;
+  /** The definition guard's own listing: not checked against the pins on its way back. */
+  unguarded?: boolean;
 }
 
+/** The lists a definition guard checks (tools, prompts, resource templates). */
+const GUARDED_LISTS: ReadonlySet<string> = new Set(["tools/list", "prompts/list", "resources/templates/list"]);
 const BACKOFF_FIRST_MS = 200;
 /** A tool not in the last full listing is looked for again only after this long. */
 const PARAM_HEADERS_FRESH_MS = 30_000;
@@ -103,6 +111,11 @@ export class BackendConnection {
     return this.spec.name;
   }
 
+  /** The capabilities this connection declares, as a pin scope (backends list more to clients that can sample…). */
+  get pinScope(): string {
+    return pinScope(this.options.capabilities);
+  }
+
   /** Closed by the gateway (session end, backend removed): never reopens. */
   get isClosed(): boolean {
     return this.closed;
@@ -135,10 +148,21 @@ export class BackendConnection {
 
   /** Sends a request to the backend and returns its result; errors name the backend and what happened. */
   async request(request: Request, options: ForwardOptions = {}): Promise<Result> {
+    const guard = options.unguarded ? undefined : this.options.guard;
+    if (guard && (request.method === "tools/call" || request.method === "prompts/get")) {
+      // The hot path: an open connection and no check under way cost a map lookup or two, no await.
+      if (!this.live || guard.pending(this.name)) await this.guardCall(guard, request);
+      else {
+        const refused = guard.refusal(this.name, request);
+        if (refused) throw refused;
+      }
+    }
     this.inFlight += 1;
     this.lastUsedAt = Date.now();
     try {
-      return await this.send(request, options);
+      const result = await this.send(request, options);
+      if (!guard || !GUARDED_LISTS.has(request.method)) return result;
+      return guard.listed(this, request, result, options.clientCapabilities ? pinScope(options.clientCapabilities) : this.pinScope);
     } finally {
       this.inFlight -= 1;
       this.lastUsedAt = Date.now();
@@ -266,7 +290,7 @@ export class BackendConnection {
         clientInfo: this.options.clientInfo,
         env: this.options.env,
         logger: this.log,
-        listener: this.options.listener,
+        listener: this.listener(),
         onStderrLine: (line) => (this.lastFailure = line),
       });
     } catch (err) {
@@ -298,8 +322,34 @@ export class BackendConnection {
     this.instructions = live.instructions;
     this.failures = 0;
     this.options.health?.connected(this.name);
+    this.options.guard?.connected(this);
     this.log.info({ server: this.serverInfo?.name, version: this.serverInfo?.version, era: live.era, protocolVersion: live.protocolVersion }, "backend connected");
     return live;
+  }
+
+  /**
+   * Refuses a call to a definition the pins hold back. A connection that just opened (a restarted
+   * backend may list something else) is checked first: the call waits for that check.
+   */
+  private async guardCall(guard: DefinitionGuard, request: Request): Promise<void> {
+    if (!this.live) await this.open();
+    const pending = guard.pending(this.name);
+    if (pending) await pending;
+    const refused = guard.refusal(this.name, request);
+    if (refused) throw refused;
+  }
+
+  /** The listener the link reports to: the backend's list changes are checked against the pins too. */
+  private listener(): BackendListener {
+    const { listener, guard } = this.options;
+    if (!guard) return listener;
+    return {
+      onRequest: (request, signal) => listener.onRequest(request, signal),
+      onNotification: (notification) => {
+        if (notification.method.endsWith("/list_changed")) guard.listChanged(this);
+        listener.onNotification(notification);
+      },
+    };
   }
 
   private noteFailure(): void {

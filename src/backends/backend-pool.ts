@@ -6,6 +6,7 @@ import type { BackendSpec } from "./backend-spec.ts";
 import { ConcurrencyGate, DEFAULT_MAX_QUEUE } from "./concurrency-gate.ts";
 import { DEFAULTS } from "../config/settings.ts";
 import { ProcessSlots } from "./process-slots.ts";
+import type { DefinitionGuard } from "../pinning/definition-guard.ts";
 import type { CredentialCaller } from "../credentials/bound-credential.ts";
 import { CredentialBinder } from "./credential-binder.ts";
 
@@ -30,6 +31,8 @@ export interface BackendPoolOptions {
   health?: BackendHealthObserver;
   /** Child processes one stdio backend may have at once (MCPGW_MAX_PROCESSES_PER_BACKEND; see process-slots.ts). */
   maxProcessesPerBackend?: number;
+  /** Tool-definition pinning, applied on every connection (src/pinning/pin-guard.ts). */
+  guard?: DefinitionGuard;
   /** Binds per-caller backends to their callers (without it, none can be reached: they fail closed). */
   credentials?: CredentialBinder;
 }
@@ -168,6 +171,13 @@ export class BackendPool {
     await connection.close();
   }
 
+  /** Sends a notification to every session on the backend's shared connection, as if the backend had sent it (pins: list_changed). */
+  announce(backend: string, notification: Notification): void {
+    for (const entry of this.shared.values()) {
+      if (entry.connection.name === backend) for (const sink of entry.sinks) sink.deliverNotification(backend, notification);
+    }
+  }
+
   /** The backend's concurrency cap, shared by every session (undefined: no cap). A changed spec gets a fresh gate. */
   gate(spec: BackendSpec): ConcurrencyGate | undefined {
     const max = spec.limits?.maxConcurrency;
@@ -257,6 +267,7 @@ export class BackendPool {
       env: this.options.env,
       logger: this.options.logger,
       ...(this.options.health && { health: this.options.health }),
+      ...(this.options.guard && { guard: this.options.guard }),
     };
   }
 }

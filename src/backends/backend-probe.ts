@@ -7,6 +7,8 @@ import type { Logger } from "../log/logger.ts";
 import { type BackendEra, type BackendLink, openBackendLink } from "./backend-link.ts";
 import type { BackendSpec, BackendTransportKind } from "./backend-spec.ts";
 import { redactUrl } from "./secret-refs.ts";
+import type { PinKind } from "../pinning/pin-record.ts";
+import { listDefinitions, servedKinds } from "../pinning/list-definitions.ts";
 
 /** What a successful probe learned about a backend. */
 export interface ProbeResult {
@@ -18,6 +20,8 @@ export interface ProbeResult {
   /** The protocol revision agreed in initialize (2025-era), or the one every request names (2026-07-28). */
   protocolVersion: string | undefined;
   tools: string[];
+  /** Every tool, prompt and resource template as listed, when the probe was asked for them (mcpgw backend pin). */
+  definitions?: Partial<Record<PinKind, Record<string, unknown>[]>>;
   /** Time from starting the transport to a completed initialize or server/discover, era detection included. */
   connectMs: number;
 }
@@ -29,6 +33,8 @@ export interface ProbeOptions {
   clientVersion: string;
   /** How hints say to change the backend's settings (default: "change it: mcpgw backend update NAME"). */
   changeWith?: string;
+  /** Also list every definition the backend serves (ProbeResult.definitions). */
+  listDefinitions?: boolean;
 }
 
 const STDERR_TAIL_LINES = 8;
@@ -85,6 +91,15 @@ export async function probeBackend(spec: BackendSpec, options: ProbeOptions): Pr
       tools.push(...(page.tools ?? []).map((tool) => String(tool.name)));
       cursor = typeof page.nextCursor === "string" ? page.nextCursor : undefined;
     } while (cursor !== undefined);
+    let definitions: ProbeResult["definitions"];
+    if (options.listDefinitions) {
+      definitions = {};
+      const open = link;
+      for (const kind of servedKinds(link.serverCapabilities)) {
+        const items = await listDefinitions((request) => open.request(request, { timeoutMs: spec.timeoutMs }), kind);
+        if (items) definitions[kind] = items;
+      }
+    }
     return {
       backend: spec.name,
       transport: spec.transport,
@@ -92,6 +107,7 @@ export async function probeBackend(spec: BackendSpec, options: ProbeOptions): Pr
       era: link.era,
       protocolVersion: link.protocolVersion,
       tools,
+      ...(definitions && { definitions }),
       connectMs,
     };
   };

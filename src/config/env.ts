@@ -30,6 +30,7 @@ export interface EnvSettings {
   maxSessionsPerSubject?: string;
   maxProcessesPerBackend?: string;
   sessionSnapshotInterval?: string;
+  pinRecheck?: string;
   audit?: string;
   auditFailOpen?: string;
   auditRedactKeys?: string;
@@ -83,6 +84,7 @@ export const VARIABLES = {
   maxSessionsPerSubject: "MCPGW_MAX_SESSIONS_PER_SUBJECT",
   maxProcessesPerBackend: "MCPGW_MAX_PROCESSES_PER_BACKEND",
   sessionSnapshotInterval: "MCPGW_SESSION_SNAPSHOT_INTERVAL",
+  pinRecheck: "MCPGW_PIN_RECHECK",
   audit: "MCPGW_AUDIT",
   auditFailOpen: "MCPGW_AUDIT_FAIL_OPEN",
   auditRedactKeys: "MCPGW_AUDIT_REDACT_KEYS",

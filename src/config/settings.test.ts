@@ -22,6 +22,7 @@ describe("settings", () => {
       maxSessionsPerSubject: 100,
       maxProcessesPerBackend: 16,
       sessionSnapshotIntervalMs: 5_000,
+      pinRecheckMs: 300_000,
       inputTtlMs: 600_000,
       migrate: "auto",
       jsonBudget: { maxDepth: 64, maxItems: 100_000 },

@@ -31,6 +31,7 @@ export const DEFAULTS = {
   maxSessionsPerSubject: 100,
   maxProcessesPerBackend: 16,
   sessionSnapshotIntervalMs: 5_000,
+  pinRecheckMs: 5 * 60_000,
   inputTtlMs: 10 * 60_000,
 } as const;
 
@@ -59,6 +60,8 @@ export interface Settings {
   maxProcessesPerBackend: number;
   /** How often the gateway publishes its sessions to the database (mcpgw sessions list). */
   sessionSnapshotIntervalMs: number;
+  /** How often connected backends' definitions are listed again and compared with their pins (0: only on connect and list_changed). */
+  pinRecheckMs: number;
   /** How long a 2026-07-28 client may take to answer an input_required result (its requestState's lifetime). */
   inputTtlMs: number;
   migrate: MigrateMode;
@@ -108,6 +111,7 @@ function mergeSettings(flags: FlagSettings, env: EnvSettings): Settings {
     maxSessionsPerSubject: parsePositiveInt(env.maxSessionsPerSubject, variableName("maxSessionsPerSubject")) ?? DEFAULTS.maxSessionsPerSubject,
     maxProcessesPerBackend: parseProcessCap(env.maxProcessesPerBackend),
     sessionSnapshotIntervalMs: parseSnapshotInterval(env.sessionSnapshotInterval),
+    pinRecheckMs: env.pinRecheck === undefined ? DEFAULTS.pinRecheckMs : parseDuration(env.pinRecheck, variableName("pinRecheck")),
     inputTtlMs: env.inputTtl === undefined ? DEFAULTS.inputTtlMs : parseDuration(env.inputTtl, variableName("inputTtl")),
     migrate: parseMigrateMode(env.migrate),
     jsonBudget: {

@@ -5,6 +5,8 @@ import { StoreAuditor } from "../audit/store-auditor.ts";
 import { instanceFromHost } from "../audit/chain-identity.ts";
 import { BackendPool } from "../backends/backend-pool.ts";
 import { BackendRegistry } from "../backends/backend-registry.ts";
+import { PinGuard } from "../pinning/pin-guard.ts";
+import { reportPinTransitions } from "../pinning/pin-events.ts";
 import type { Settings } from "../config/settings.ts";
 import { CredentialBinder } from "../backends/credential-binder.ts";
 import { GatewayAssertionSigner } from "../auth/gateway-assertion.ts";
@@ -49,6 +51,7 @@ export class OperatorGateway {
     private readonly pool: BackendPool,
     private readonly pipeline: Pipeline,
     private readonly auditor: ChainOnFirstRecord | undefined,
+    private readonly pins: PinGuard,
   ) {}
 
   /** Loads backends, policy and limits from the store and opens this process's audit chain. */
@@ -59,6 +62,10 @@ export class OperatorGateway {
     const policy = new PolicyEngine(store, logger, watcher);
     const limiter = new LeasingRateLimiter(store.limits);
     watcher.on("limits", async () => limiter.setRules(await store.limits.list()));
+    // The same pins as a running gateway: a drifted tool is not listed or called from the CLI either.
+    let reportPins: ReturnType<typeof reportPinTransitions> | undefined;
+    const pins = new PinGuard({ repository: store.pins, logger, recheckMs: 0, onTransitions: (transitions, policy) => reportPins?.(transitions, policy) });
+    watcher.on("pins", () => pins.reload());
     await watcher.start();
     // Nothing changes under a single command worth reloading for; the watcher only loaded the configuration.
     watcher.stop();
@@ -69,11 +76,12 @@ export class OperatorGateway {
     } else {
       logger.warn("MCPGW_AUDIT=off: this call is NOT audited (for development and benchmarks only)");
     }
+    reportPins = reportPinTransitions(auditor ?? new NoAuditor(), logger);
     // The CLI holds the database, so it signs gateway assertions with the gateway's key, as serve does.
     const credentials = new CredentialBinder({ assertions: new GatewayAssertionSigner(() => store.signingKeys.list(), settings.auth.tokenIssuer) });
-    const pool = new BackendPool({ env: options.env, logger, version: options.version, maxProcessesPerBackend: settings.maxProcessesPerBackend, credentials });
+    const pool = new BackendPool({ env: options.env, logger, version: options.version, maxProcessesPerBackend: settings.maxProcessesPerBackend, credentials, guard: pins });
     const pipeline = createPipeline({ auditor: auditor ?? new NoAuditor(), policy, limiter });
-    return new OperatorGateway(options, watcher, registry, policy, pool, pipeline, auditor);
+    return new OperatorGateway(options, watcher, registry, policy, pool, pipeline, auditor, pins);
   }
 
   /** The registered backends' names, sorted. */
@@ -112,6 +120,7 @@ export class OperatorGateway {
   /** Closes the backends (a stdio backend's process is gone when this returns) and ends the audit chain. The store stays open. */
   async close(): Promise<void> {
     this.watcher.stop();
+    await this.pins.settled();
     await this.pool.closeAll();
     await this.auditor?.close();
   }

@@ -35,6 +35,11 @@ export const GatewayErrorCode = {
    * have (MCPGW_MAX_PROCESSES_PER_BACKEND) is serving a call.
    */
   BackendProcessesBusy: -32017,
+  /**
+   * The tool or prompt's definition is not the one pinned for it (changed, new, or with suspicious
+   * text under --suspicious block): refused until an operator approves it (mcpgw backend approve).
+   */
+  DefinitionNotApproved: -32018,
 } as const;
 
 /** `ownCap`: the cap is the backend's own (backend add --max-processes), not the gateway's MCPGW_MAX_PROCESSES_PER_BACKEND. */

@@ -21,6 +21,8 @@ import type { BackendRepository } from "../backends/backend-repository.ts";
 import type { DeclarativeRepository } from "../declarative/declarative-repository.ts";
 import type { LimitRepository } from "../limits/limit-repository.ts";
 import type { RoleRepository } from "../policy/role-repository.ts";
+import { SqlPinRepository } from "./sql-pins.ts";
+import type { PinRepository } from "../pinning/pin-record.ts";
 
 /** The Store over any SqlDriver: repositories are written once, in SQL both dialects accept. */
 export class SqlStore implements Store {
@@ -35,6 +37,7 @@ export class SqlStore implements Store {
   readonly jobs: JobRepository;
   readonly spentRequestStates: SpentRequestStates;
   readonly sessionSnapshots: SessionSnapshotRepository;
+  readonly pins: PinRepository;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -52,6 +55,7 @@ export class SqlStore implements Store {
     this.jobs = new SqlJobRepository(driver);
     this.spentRequestStates = new SqlSpentRequestStates(driver);
     this.sessionSnapshots = new SqlSessionSnapshotRepository(driver);
+    this.pins = new SqlPinRepository(driver);
   }
 
   get dialect() {

@@ -9,6 +9,7 @@ import type { RoleRepository } from "../policy/role-repository.ts";
 import type { SessionSnapshotRepository } from "../sessions/session-snapshot-repository.ts";
 import type { MigrationStatus } from "./migrations.ts";
 import type { Dialect } from "./sql-driver.ts";
+import type { PinRepository } from "../pinning/pin-record.ts";
 
 export { CHANGE_TOPICS, type ChangeTopic } from "../changes/change-topics.ts";
 import type { ChangeTopic } from "../changes/change-topics.ts";
@@ -55,5 +56,7 @@ export interface Store {
   readonly spentRequestStates: SpentRequestStates;
   /** What running gateways publish about their MCP sessions (mcpgw sessions list). */
   readonly sessionSnapshots: SessionSnapshotRepository;
+  /** Tool-definition pins and each backend's pinning policy (docs/security.md). */
+  readonly pins: PinRepository;
   close(): Promise<void>;
 }
