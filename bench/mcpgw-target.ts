@@ -46,6 +46,8 @@ export interface McpgwProfile {
   audit: boolean;
   /** A global rate limit that never refuses (every call still takes its way through the limiter). */
   limit: boolean;
+  /** Tool-definition pinning as every new backend has it (trust on first use, drift blocked); false: `--drift-mode off`. */
+  pinning?: boolean;
 }
 
 export const RELAY_ONLY: McpgwProfile = { auth: false, audit: false, limit: false };
@@ -79,7 +81,8 @@ export async function startMcpgw(httpEchoUrl: string, profile: McpgwProfile = RE
   };
   const endpoints = {} as Record<McpgwBackend, McpgwEndpoint>;
   for (const name of MCPGW_BACKENDS) {
-    const added = await mcpgw(["backend", "add", name, ...backendArgs[name], "--db", db]);
+    const pinning = profile.pinning === false ? ["--drift-mode", "off"] : [];
+    const added = await mcpgw(["backend", "add", name, ...backendArgs[name], ...pinning, "--db", db]);
     endpoints[name] = added.code === 0 ? { url: "" } : { unavailable: `mcpgw backend add failed: ${cliFailure(added.output)}` };
   }
   if (MCPGW_BACKENDS.every((name) => "unavailable" in endpoints[name])) return { endpoints, notes, stop, ...(version !== undefined && { version }) };

@@ -20,6 +20,7 @@ export type RowKey =
   | "mcpgw-stdio-limit"
   | "mcpgw-stdio-audit"
   | "mcpgw-stdio-defaults"
+  | "mcpgw-stdio-unpinned"
   | "supergateway"
   | "mcp-proxy"
   | "reference-http"
@@ -160,6 +161,7 @@ function checks(rows: Row[]): Check[] {
   return [
     ...CPU_MULTIPLE_TARGETS.map(([key, label, bound]) => cpuMultipleCheck(rows, key, label, bound)),
     ...FEATURE_TARGETS.map(([key, label, bound]) => featureCheck(rows, key, label, bound)),
+    pinningCheck(rows),
     modernCpuCheck(rows, "mcpgw-modern-stdio", "mcpgw-stdio", "stdio echo"),
     modernCpuCheck(rows, "mcpgw-modern-http", "mcpgw-http", "HTTP echo"),
   ];
@@ -192,6 +194,26 @@ function featureCheck(rows: Row[], key: RowKey, feature: string, boundUs: number
   if (boundUs !== undefined) return verdict(label, row, addedUs <= boundUs, facts);
   const judged = verdict(label, row, true, facts);
   return { ...judged, status: judged.status === "PASS" ? "info" : judged.status };
+}
+
+/** Below this, a difference of CPU per call between two rows of one run is within what rounds move on a shared 2-vCPU machine. */
+const PINNING_NOISE_US = 3;
+
+/**
+ * Tool-definition pinning costs no measurable CPU per call (issue 19): the relay-only stdio row, whose backend is
+ * pinned as every new backend is (trust on first use, drift blocked), against the same with `--drift-mode off`.
+ */
+function pinningCheck(rows: Row[]): Check {
+  const pinned = measured(rows, "mcpgw-stdio");
+  const unpinned = measured(rows, "mcpgw-stdio-unpinned");
+  const label = `tool-definition pinning (the default: first use, drift blocked) adds ≤ ${PINNING_NOISE_US} µs CPU per call (relay only, against --drift-mode off)`;
+  if (pinned === undefined || unpinned === undefined) {
+    return { label, status: "n/a", detail: missing({ "mcpgw → stdio echo (relay only)": pinned, "mcpgw-stdio-unpinned": unpinned }) };
+  }
+  if (pinned.cpuPerCall === undefined || unpinned.cpuPerCall === undefined) return { label, status: "n/a", detail: "CPU per call not measured (Linux only)" };
+  const addedUs = pinned.cpuPerCall.processUs - unpinned.cpuPerCall.processUs;
+  const facts = [`${signed(addedUs, 1)} µs: ${Math.round(pinned.cpuPerCall.processUs)} vs ${Math.round(unpinned.cpuPerCall.processUs)} µs`];
+  return verdict(label, pinned, addedUs <= PINNING_NOISE_US, facts);
 }
 
 /**

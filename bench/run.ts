@@ -40,6 +40,7 @@ const ROW_LABELS = {
   "mcpgw-stdio-limit": "mcpgw → stdio echo + rate limit",
   "mcpgw-stdio-audit": "mcpgw → stdio echo + audit (SQLite)",
   "mcpgw-stdio-defaults": "mcpgw → stdio echo, defaults (auth, RBAC, audit)",
+  "mcpgw-stdio-unpinned": "mcpgw → stdio echo (relay only, pinning off)",
   supergateway: "supergateway → stdio echo",
   "mcp-proxy": "mcp-proxy → stdio echo",
   "reference-http": "reference relay → HTTP echo (no gateway logic)",
@@ -167,6 +168,7 @@ async function measureRound(httpEchoUrl: string, httpEcho: ManagedProcess): Prom
     ["mcpgw-stdio-limit", { ...RELAY_ONLY, limit: true }],
     ["mcpgw-stdio-audit", { ...RELAY_ONLY, audit: true }],
     ["mcpgw-stdio-defaults", { auth: true, audit: true, limit: false }],
+    ["mcpgw-stdio-unpinned", { ...RELAY_ONLY, pinning: false }],
   ];
   for (const [key, profile] of featureRows) {
     if (!selected.includes(key)) continue;

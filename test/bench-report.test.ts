@@ -114,6 +114,14 @@ describe("bench report", () => {
     expect(line(text, "the default install's features together")).toMatch(/^\s+FAIL\s.*\+44\.8 µs.*2 errors through the relay/);
   });
 
+  it("judges tool-definition pinning by the relay-only row against the same with pinning off", () => {
+    const within = report([row("mcpgw-stdio", 9_000, 1.5, 7, 0, cpu(56.2)), row("mcpgw-stdio-unpinned", 9_100, 1.5, 7, 0, cpu(54.0))]);
+    expect(line(within, "tool-definition pinning")).toMatch(/^\s+PASS\s.*\(\+2\.2 µs: 56 vs 54 µs\)$/);
+    const costly = report([row("mcpgw-stdio", 9_000, 1.5, 7, 0, cpu(60.5)), row("mcpgw-stdio-unpinned", 9_100, 1.5, 7, 0, cpu(54.0))]);
+    expect(line(costly, "tool-definition pinning")).toMatch(/^\s+FAIL\s.*\(\+6\.5 µs: 61 vs 54 µs\)$/);
+    expect(line(report([row("mcpgw-stdio", 9_000, 1.5, 7, 0, cpu(56))]), "tool-definition pinning")).toMatch(/^\s+n\/a\s.*mcpgw-stdio-unpinned/);
+  });
+
   it("takes a row's CPU per call as the median of its rounds, not the throughput-median round's", () => {
     const round = (callsPerSecond: number, processUs: number) => row("mcpgw-stdio", callsPerSecond, 1.5, 7, 0, { processUs, mainThreadUs: processUs - 10 });
     const median = medianRow([round(9_000, 70), round(8_000, 52), round(10_000, 55)]);
