@@ -1,4 +1,4 @@
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { McpError } from "../protocol/mcp-values.ts";
 import { GatewayErrorCode } from "../protocol/gateway-errors.ts";
 import type { Finding, PinKind, PinStatus } from "./pin-record.ts";
 
