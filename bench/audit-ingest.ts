@@ -34,7 +34,11 @@ import { type IngestResult, type IngestStore, INGEST_TARGETS, fmt, formatAuditIn
 async function measure(target: IngestStore, url: string, calls: number, concurrency: number): Promise<IngestResult> {
   const store = openStore(url, { poolSize: 4 });
   await store.migrate();
-  const auditor = await StoreAuditor.start({ repository: store.audit, logger: createLogger({ level: "silent" }), settings: { ...AUDIT_DEFAULTS, instance: `bench-${target}` } });
+  const auditor = await StoreAuditor.start({
+    repository: store.audit,
+    logger: createLogger({ level: "silent" }),
+    settings: { ...AUDIT_DEFAULTS, instance: `bench-${target}` },
+  });
   try {
     /** Runs n calls through `concurrency` closed-loop workers; returns the milliseconds until all is committed. */
     const run = async (n: number, finish: boolean) => {
@@ -43,8 +47,16 @@ async function measure(target: IngestStore, url: string, calls: number, concurre
         while (next < n) {
           const i = next++;
           const entry = await auditor.begin({
-            requestId: String(i), sessionId: "bench-session", subject: "bench", roles: ["dev"], clientName: "bench", clientVersion: "1",
-            backend: "echo", target: "echo", method: "tools/call", arguments: { text: "hello", n: i },
+            requestId: String(i),
+            sessionId: "bench-session",
+            subject: "bench",
+            roles: ["dev"],
+            clientName: "bench",
+            clientVersion: "1",
+            backend: "echo",
+            target: "echo",
+            method: "tools/call",
+            arguments: { text: "hello", n: i },
           });
           if (finish) entry.finish({ status: "ok" });
         }
@@ -94,7 +106,10 @@ async function measureOnce(target: IngestStore, calls: number, concurrency: numb
     return await measure("postgres", url.toString(), calls, concurrency);
   } finally {
     const client = new pg.Client({ connectionString: base });
-    await client.connect().then(() => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch(() => undefined);
+    await client
+      .connect()
+      .then(() => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
+      .catch(() => undefined);
     await client.end().catch(() => undefined);
   }
 }

@@ -129,7 +129,9 @@ export async function waitUntilAnswering(managed: ManagedProcess, url: string, o
   let lastProblem = "no answer yet";
   while (performance.now() < deadline) {
     if (managed.process.exitCode !== null || managed.process.signalCode !== null) {
-      throw new Error(`${managed.name} exited (${managed.process.exitCode ?? managed.process.signalCode}) before answering: ${lastLines(managed.outputTail())}`);
+      throw new Error(
+        `${managed.name} exited (${managed.process.exitCode ?? managed.process.signalCode}) before answering: ${lastLines(managed.outputTail())}`,
+      );
     }
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
@@ -153,7 +155,10 @@ export function lastLines(output: string, count = 3): string {
 function installExitHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const) {
     process.on(signal, () => {
       console.error(`\n${signal}: stopping ${running.size} child process(es)…`);
       void stopAllProcesses().finally(() => process.exit(code));

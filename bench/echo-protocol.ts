@@ -45,9 +45,7 @@ export function answer(message: JsonRpcMessage): JsonRpcResponse {
   switch (message.method) {
     case "initialize": {
       const requested = message.params?.protocolVersion;
-      const protocolVersion = (SUPPORTED_PROTOCOL_VERSIONS as readonly unknown[]).includes(requested)
-        ? (requested as string)
-        : LATEST_PROTOCOL_VERSION;
+      const protocolVersion = (SUPPORTED_PROTOCOL_VERSIONS as readonly unknown[]).includes(requested) ? (requested as string) : LATEST_PROTOCOL_VERSION;
       return { jsonrpc: "2.0", id, result: { protocolVersion, capabilities: { tools: {} }, serverInfo: SERVER_INFO } };
     }
     case "ping":

@@ -35,7 +35,8 @@ const target = await startMcpgw(await withTimeout(httpEcho.firstLine, 10_000, "t
 try {
   const endpoint = target.endpoints[backend];
   const pid = target.serving?.process.pid;
-  if ("unavailable" in endpoint || pid === undefined) throw new Error(`mcpgw is not serving ${backend}: ${"unavailable" in endpoint ? endpoint.unavailable : "no process"}`);
+  if ("unavailable" in endpoint || pid === undefined)
+    throw new Error(`mcpgw is not serving ${backend}: ${"unavailable" in endpoint ? endpoint.unavailable : "no process"}`);
   const measure = (client: ClientEra, measureMs: number) => runLoad({ url: endpoint.url, concurrency, warmupMs: 500, measureMs, client, targetPid: pid });
   // Both eras warm the same process before anything counts.
   for (const client of ["legacy", "modern"] as const) await measure(client, 2_000);
@@ -45,7 +46,9 @@ try {
       const result = await measure(client, windowMs);
       if (result.errors > 0 || !result.cpuPerCall) throw new Error(`${client} window failed: ${result.firstError ?? "no CPU reading (Linux only)"}`);
       perCall[client].push({ process: result.cpuPerCall.processUs, main: result.cpuPerCall.mainThreadUs });
-      console.log(`${client.padEnd(6)} ${result.cpuPerCall.processUs.toFixed(1)} µs/call (${result.cpuPerCall.mainThreadUs.toFixed(1)} main thread), ${Math.round(result.callsPerSecond)} calls/s`);
+      console.log(
+        `${client.padEnd(6)} ${result.cpuPerCall.processUs.toFixed(1)} µs/call (${result.cpuPerCall.mainThreadUs.toFixed(1)} main thread), ${Math.round(result.callsPerSecond)} calls/s`,
+      );
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

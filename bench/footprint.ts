@@ -129,13 +129,20 @@ export async function setUp(binary: string, db: string): Promise<string> {
     if (result.code !== 0) throw new Error(`mcpgw ${step.slice(0, 2).join(" ")} failed: ${lastLines(result.output)}`);
     stdout = result.stdout;
   }
-  const token = stdout.split("\n").map((line) => line.trim()).find((line) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(line));
+  const token = stdout
+    .split("\n")
+    .map((line) => line.trim())
+    .find((line) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(line));
   if (token === undefined) throw new Error("mcpgw token issue printed no JWT");
   return token;
 }
 
 /** Starts `serve` and times it to the first 200 from /readyz. */
-export async function startTimed(binary: string, db: string, env: Record<string, string | undefined>): Promise<{ serve: ManagedProcess; port: number; readyMs: number }> {
+export async function startTimed(
+  binary: string,
+  db: string,
+  env: Record<string, string | undefined>,
+): Promise<{ serve: ManagedProcess; port: number; readyMs: number }> {
   const port = await freePort();
   const readyz = `http://127.0.0.1:${port}/readyz`;
   const started = performance.now();
@@ -205,14 +212,52 @@ function formatReport(
     "",
     "| measure | median | range | target |",
     "|---|---:|---:|---|",
-    row("cold start to /readyz, fresh database", (run) => run.coldFreshMs, (value) => value.toFixed(0), "ms"),
-    row("cold start to /readyz, existing database", (run) => run.coldExistingMs, (value) => value.toFixed(0), "ms", FOOTPRINT_TARGETS.coldStartExistingMs),
-    row("idle RSS", (run) => run.idleRssKb / 1024, (value) => value.toFixed(1), "MB", FOOTPRINT_TARGETS.idleRssMb),
-    row("  of which anonymous (heap, stacks)", (run) => run.idleAnonKb / 1024, (value) => value.toFixed(1), "MB"),
-    row("  of which file pages (the binary)", (run) => run.idleFileKb / 1024, (value) => value.toFixed(1), "MB"),
+    row(
+      "cold start to /readyz, fresh database",
+      (run) => run.coldFreshMs,
+      (value) => value.toFixed(0),
+      "ms",
+    ),
+    row(
+      "cold start to /readyz, existing database",
+      (run) => run.coldExistingMs,
+      (value) => value.toFixed(0),
+      "ms",
+      FOOTPRINT_TARGETS.coldStartExistingMs,
+    ),
+    row(
+      "idle RSS",
+      (run) => run.idleRssKb / 1024,
+      (value) => value.toFixed(1),
+      "MB",
+      FOOTPRINT_TARGETS.idleRssMb,
+    ),
+    row(
+      "  of which anonymous (heap, stacks)",
+      (run) => run.idleAnonKb / 1024,
+      (value) => value.toFixed(1),
+      "MB",
+    ),
+    row(
+      "  of which file pages (the binary)",
+      (run) => run.idleFileKb / 1024,
+      (value) => value.toFixed(1),
+      "MB",
+    ),
     ...context.sessions.flatMap((count, i) => [
-      row(`per idle session, ${count} sessions`, (run) => run.perSessionKb[i]!, (value) => value.toFixed(1), "KB", FOOTPRINT_TARGETS.perSessionKb),
-      row(`RSS with ${count + WARM_UP_SESSIONS} sessions`, (run) => run.rssWithSessionsKb[i]! / 1024, (value) => value.toFixed(1), "MB"),
+      row(
+        `per idle session, ${count} sessions`,
+        (run) => run.perSessionKb[i]!,
+        (value) => value.toFixed(1),
+        "KB",
+        FOOTPRINT_TARGETS.perSessionKb,
+      ),
+      row(
+        `RSS with ${count + WARM_UP_SESSIONS} sessions`,
+        (run) => run.rssWithSessionsKb[i]! / 1024,
+        (value) => value.toFixed(1),
+        "MB",
+      ),
     ]),
     "",
     `runs: ${runs.map((run) => `${run.coldFreshMs.toFixed(0)}/${run.coldExistingMs.toFixed(0)} ms, ${mb(run.idleRssKb)} MB, ${run.perSessionKb.map((kb) => kb.toFixed(1)).join("/")} KB`).join("; ")}`,
@@ -236,12 +281,25 @@ if (import.meta.main) {
   const runs = Number(values.runs);
   const sessions = values.sessions.split(",").map(Number);
   const settleMs = Number(values.settle) * 1000;
-  if (!Number.isInteger(runs) || runs < 1 || !sessions.every((count, i) => Number.isInteger(count) && count >= 1 && count > (sessions[i - 1] ?? 0)) || !(settleMs >= 0)) {
+  if (
+    !Number.isInteger(runs) ||
+    runs < 1 ||
+    !sessions.every((count, i) => Number.isInteger(count) && count >= 1 && count > (sessions[i - 1] ?? 0)) ||
+    !(settleMs >= 0)
+  ) {
     console.error("--runs must be a whole number of at least 1, --sessions ascending whole numbers (e.g. 200,1000), --settle a number of seconds");
     process.exit(2);
   }
   try {
-    console.log(await runFootprintBench({ runs, sessions, settleMs, ...(values.binary !== undefined && { binary: values.binary }), progress: (text) => console.error(text) }));
+    console.log(
+      await runFootprintBench({
+        runs,
+        sessions,
+        settleMs,
+        ...(values.binary !== undefined && { binary: values.binary }),
+        progress: (text) => console.error(text),
+      }),
+    );
   } catch (err) {
     console.error(`footprint bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exitCode = 1;

@@ -29,16 +29,31 @@ const cases = option("cases", 100_000);
 const seed = option("seed", Math.floor(Math.random() * 2 ** 31));
 const concurrency = option("concurrency", 16);
 let token = "";
-const gw = await startTestGateway([{ name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } }], { auth: "required" }, {
-  prepare: async (store) => {
-    await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
-    token = (await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject: "fuzzer", roles: ["all"], ttlMs: 86_400_000 })).token;
+const gw = await startTestGateway(
+  [{ name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } }],
+  { auth: "required" },
+  {
+    prepare: async (store) => {
+      await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
+      token = (
+        await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject: "fuzzer", roles: ["all"], ttlMs: 86_400_000 })
+      ).token;
+    },
   },
-});
+);
 console.log(`fuzz: ${cases} cases, seed ${seed}, ${concurrency} at a time`);
 const started = performance.now();
-const run = await runFuzz({ base: gw.base, token, cases, seed, concurrency, onProgress: (done, r) => console.log(`  ${done} cases, worst stall so far ${r.stall.maxBusyMs.toFixed(1)} ms busy, lag ${r.stall.maxLagMs.toFixed(1)} ms`) });
+const run = await runFuzz({
+  base: gw.base,
+  token,
+  cases,
+  seed,
+  concurrency,
+  onProgress: (done, r) => console.log(`  ${done} cases, worst stall so far ${r.stall.maxBusyMs.toFixed(1)} ms busy, lag ${r.stall.maxLagMs.toFixed(1)} ms`),
+});
 await gw.stop();
-console.log(`fuzz: ${cases} cases in ${((performance.now() - started) / 1000).toFixed(1)} s; statuses ${JSON.stringify(Object.fromEntries(run.statuses))}; event loop at worst ${run.stall.maxBusyMs.toFixed(1)} ms busy without a break (timer lag ${run.stall.maxLagMs.toFixed(1)} ms); ${run.bad.length} bad`);
+console.log(
+  `fuzz: ${cases} cases in ${((performance.now() - started) / 1000).toFixed(1)} s; statuses ${JSON.stringify(Object.fromEntries(run.statuses))}; event loop at worst ${run.stall.maxBusyMs.toFixed(1)} ms busy without a break (timer lag ${run.stall.maxLagMs.toFixed(1)} ms); ${run.bad.length} bad`,
+);
 for (const line of run.bad.slice(0, 20)) console.log(`  ${line}`);
 process.exit(run.bad.length > 0 || run.stall.maxBusyMs >= 100 ? 1 : 0);

@@ -48,7 +48,9 @@ export async function runJobsBench(
       try {
         rows.push(await measure(store, workers, jobs));
         const row = rows.at(-1)!;
-        progress(`  submit→start p50 ${row.startP50Ms} ms, p99 ${row.startP99Ms} ms; submit ${Math.round(row.submitPerSec)}/s; drain ${Math.round(row.drainPerSec)}/s`);
+        progress(
+          `  submit→start p50 ${row.startP50Ms} ms, p99 ${row.startP99Ms} ms; submit ${Math.round(row.submitPerSec)}/s; drain ${Math.round(row.drainPerSec)}/s`,
+        );
       } catch (err) {
         skipped.push(`${store} (${workers} workers): ${err instanceof Error ? err.message : String(err)}`);
         progress(`  n/a: ${skipped.at(-1)}`);
@@ -60,7 +62,10 @@ export async function runJobsBench(
     "",
     "| store | workers | submit→start p50 ms | p99 ms | submit jobs/s | drain jobs/s | drained in s |",
     "|---|--:|--:|--:|--:|--:|--:|",
-    ...rows.map((r) => `| ${r.store} | ${r.workers} | ${r.startP50Ms} | ${r.startP99Ms} | ${Math.round(r.submitPerSec).toLocaleString("en")} | ${Math.round(r.drainPerSec).toLocaleString("en")} | ${r.drainSeconds.toFixed(1)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.store} | ${r.workers} | ${r.startP50Ms} | ${r.startP99Ms} | ${Math.round(r.submitPerSec).toLocaleString("en")} | ${Math.round(r.drainPerSec).toLocaleString("en")} | ${r.drainSeconds.toFixed(1)} |`,
+    ),
     "",
     `submit→start: ${LATENCY_SAMPLES} jobs one at a time on an idle queue (store timestamps, ms resolution); submit: ${SUBMITTERS} concurrent HTTP clients; drain: first accepted to last finished.`,
     ...skipped.map((line) => `n/a: ${line}`),
@@ -86,11 +91,18 @@ async function measure(kind: StoreKind, workers: number, jobs: number): Promise<
     await database.drop();
     throw err;
   }
-  const settings = resolveSettings({ db: database.url, port: "0" }, { auth: "off", jobWorkers: String(workers), auditInstance: `bench-jobs-${kind}-${workers}` });
+  const settings = resolveSettings(
+    { db: database.url, port: "0" },
+    { auth: "off", jobWorkers: String(workers), auditInstance: `bench-jobs-${kind}-${workers}` },
+  );
   const gateway = await startGateway(settings, createLogger({ level: "silent" }), "bench", process.env);
   const base = gateway.url.origin;
   const submit = async (text: string): Promise<string> => {
-    const response = await fetch(`${base}/v1/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ backend: "echo", tool: "echo", arguments: { text } }) });
+    const response = await fetch(`${base}/v1/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ backend: "echo", tool: "echo", arguments: { text } }),
+    });
     if (response.status !== 202) throw new Error(`submit answered ${response.status}: ${await response.text()}`);
     return ((await response.json()) as { id: string }).id;
   };
@@ -179,7 +191,10 @@ async function openDatabase(kind: StoreKind): Promise<{ url: string; drop(): Pro
     url: url.toString(),
     async drop() {
       const client = new pg.Client({ connectionString: server });
-      await client.connect().then(() => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch(() => undefined);
+      await client
+        .connect()
+        .then(() => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
+        .catch(() => undefined);
       await client.end().catch(() => undefined);
     },
   };

@@ -65,7 +65,9 @@ const STOP_GRACE_MS = 5000;
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const stop = new AbortController();
   const newClient = CLIENTS[options.client ?? "legacy"];
-  const clients = Array.from({ length: options.concurrency }, () => newClient({ url: options.url, signal: stop.signal, ...(options.bearerToken !== undefined && { bearerToken: options.bearerToken }) }));
+  const clients = Array.from({ length: options.concurrency }, () =>
+    newClient({ url: options.url, signal: stop.signal, ...(options.bearerToken !== undefined && { bearerToken: options.bearerToken }) }),
+  );
   const initTimer = setTimeout(() => stop.abort(), 15_000);
   try {
     await Promise.all(clients.map((client) => client.open()));
@@ -83,7 +85,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   // The target's CPU time when the window opens and when it closes (timers: no call waits for them).
   const cpu: { from?: CpuTime; to?: CpuTime } = {};
   const pid = options.targetPid;
-  const cpuTimers = pid === undefined ? [] : [setTimeout(() => (cpu.from = cpuTime(pid)), options.warmupMs), setTimeout(() => (cpu.to = cpuTime(pid)), options.warmupMs + options.measureMs)];
+  const cpuTimers =
+    pid === undefined
+      ? []
+      : [setTimeout(() => (cpu.from = cpuTime(pid)), options.warmupMs), setTimeout(() => (cpu.to = cpuTime(pid)), options.warmupMs + options.measureMs)];
   try {
     await Promise.all(clients.map((client) => worker(client, measuring, tally)));
   } finally {
@@ -102,12 +107,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     p99Ms: percentile(latencies, 0.99),
     errors: tally.errors,
     ...(tally.firstError !== undefined && { firstError: tally.firstError }),
-    ...(cpu.from && cpu.to && latencies.length > 0 && {
-      cpuPerCall: {
-        processUs: ((cpu.to.processMs - cpu.from.processMs) * 1000) / latencies.length,
-        mainThreadUs: ((cpu.to.mainThreadMs - cpu.from.mainThreadMs) * 1000) / latencies.length,
-      },
-    }),
+    ...(cpu.from &&
+      cpu.to &&
+      latencies.length > 0 && {
+        cpuPerCall: {
+          processUs: ((cpu.to.processMs - cpu.from.processMs) * 1000) / latencies.length,
+          mainThreadUs: ((cpu.to.mainThreadMs - cpu.from.mainThreadMs) * 1000) / latencies.length,
+        },
+      }),
   };
 }
 
@@ -152,7 +159,8 @@ function percentile(sorted: Float64Array, q: number): number {
 }
 
 function describe(err: unknown): string {
-  if (err instanceof Error) return err.name === "AbortError" || err.name === "TimeoutError" ? "timed out (no answer before the bench stopped waiting)" : err.message;
+  if (err instanceof Error)
+    return err.name === "AbortError" || err.name === "TimeoutError" ? "timed out (no answer before the bench stopped waiting)" : err.message;
   return String(err);
 }
 

@@ -106,7 +106,15 @@ export async function startMcpgw(httpEchoUrl: string, profile: McpgwProfile = RE
   for (const name of MCPGW_BACKENDS) {
     if ("url" in endpoints[name]) endpoints[name] = { url: `http://127.0.0.1:${port}/mcp/${name}` };
   }
-  return { endpoints, notes, stop, commandLine: command.join(" "), serving: serve, ...(token !== undefined && { token }), ...(version !== undefined && { version }) };
+  return {
+    endpoints,
+    notes,
+    stop,
+    commandLine: command.join(" "),
+    serving: serve,
+    ...(token !== undefined && { token }),
+    ...(version !== undefined && { version }),
+  };
 }
 
 /**
@@ -129,7 +137,10 @@ async function issueToken(db: string, notes: string[]): Promise<string | undefin
     }
     stdout = result.stdout;
   }
-  const token = stdout.split("\n").map((line) => line.trim()).find((line) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(line));
+  const token = stdout
+    .split("\n")
+    .map((line) => line.trim())
+    .find((line) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(line));
   if (token === undefined) notes.push("mcpgw driven without a token (`token issue` printed no JWT)");
   else notes.push(`mcpgw driven with a bearer token for subject "${BENCH_SUBJECT}" (role allowing "*")`);
   return token;
@@ -155,7 +166,10 @@ async function ensureBuilt(): Promise<string | undefined> {
 
 /** The line of a failed CLI command that says what went wrong (commander adds a usage hint after it). */
 function cliFailure(output: string): string {
-  const lines = output.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  const lines = output
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "");
   return lines.find((line) => /^error\b/i.test(line)) ?? lines[0] ?? "(no output)";
 }
 

@@ -66,7 +66,11 @@ export async function startMcpProxy(): Promise<StartedPeer> {
  * echo server: the ceiling a relay reaches on this machine, read beside mcpgw's rows.
  */
 export async function startReferenceRelay(backend: { http: string } | { stdio: true }): Promise<StartedPeer> {
-  const command = [process.execPath, join(import.meta.dir, "reference-relay.ts"), ...("http" in backend ? ["--http", backend.http] : ["--stdio", "--", ...stdioEchoCommand()])];
+  const command = [
+    process.execPath,
+    join(import.meta.dir, "reference-relay.ts"),
+    ...("http" in backend ? ["--http", backend.http] : ["--stdio", "--", ...stdioEchoCommand()]),
+  ];
   const managed = startProcess("reference relay", command, { cwd: ROOT, stdin: "pipe" });
   // It prints its URL once its backend has answered initialize.
   const url = await withTimeout(managed.firstLine, 20_000, "the reference relay printed no URL").catch((err: Error) => {

@@ -124,7 +124,12 @@ async function httpBackend(url: string): Promise<Forward> {
   });
   const sessionId = init.headers.get("mcp-session-id");
   const version = ((await init.json()) as { result?: { protocolVersion?: string } }).result?.protocolVersion ?? PROTOCOL_VERSION;
-  const headers = { ...JSON_HEADERS, accept: "application/json, text/event-stream", "mcp-protocol-version": version, ...(sessionId !== null && { "mcp-session-id": sessionId }) };
+  const headers = {
+    ...JSON_HEADERS,
+    accept: "application/json, text/event-stream",
+    "mcp-protocol-version": version,
+    ...(sessionId !== null && { "mcp-session-id": sessionId }),
+  };
   const initialized = await fetch(url, { method: "POST", headers, body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) });
   await initialized.body?.cancel();
   return async (_message, body) => (await fetch(url, { method: "POST", headers, body })).text();

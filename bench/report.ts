@@ -125,7 +125,10 @@ export function formatReport(input: ReportInput): string {
   for (const row of rows) {
     if (row.result !== undefined && row.result.errors > 0) lines.push(`errors  ${row.label}: ${row.result.errors}, first: ${row.result.firstError}`);
   }
-  if (machine.loadAverage > machine.nproc / 2) lines.push(`note  the machine was busy when the run started (load average ${machine.loadAverage.toFixed(2)} on ${machine.nproc} CPUs): expect noisy numbers`);
+  if (machine.loadAverage > machine.nproc / 2)
+    lines.push(
+      `note  the machine was busy when the run started (load average ${machine.loadAverage.toFixed(2)} on ${machine.nproc} CPUs): expect noisy numbers`,
+    );
   for (const note of input.notes) lines.push(`note  ${note}`);
   if (lines.at(-1) !== "") lines.push("");
   lines.push("Targets (issue 17: CPU per call against the reference relay over the same transport, in this run):");
@@ -225,7 +228,8 @@ function modernCpuCheck(rows: Row[], modernKey: RowKey, legacyKey: RowKey, backe
   const modern = measured(rows, modernKey);
   const legacy = measured(rows, legacyKey);
   const label = `mcpgw → ${backend}: modern client CPU per call ≤ legacy client's`;
-  if (modern === undefined || legacy === undefined) return { label, status: "n/a", detail: missing({ [`mcpgw (legacy client) → ${backend}`]: legacy, [`mcpgw (modern client) → ${backend}`]: modern }) };
+  if (modern === undefined || legacy === undefined)
+    return { label, status: "n/a", detail: missing({ [`mcpgw (legacy client) → ${backend}`]: legacy, [`mcpgw (modern client) → ${backend}`]: modern }) };
   if (modern.cpuPerCall === undefined || legacy.cpuPerCall === undefined) return { label, status: "n/a", detail: "CPU per call not measured (Linux only)" };
   const [m, l] = [modern.cpuPerCall.processUs, legacy.cpuPerCall.processUs];
   return verdict(label, modern, m <= l, [`${(m / l).toFixed(2)}× the legacy client's: ${Math.round(m)} vs ${Math.round(l)} µs`]);
@@ -239,10 +243,12 @@ function modernCpuCheck(rows: Row[], modernKey: RowKey, legacyKey: RowKey, backe
  */
 function retiredChecks(rows: Row[]): Check[] {
   const mcpgwStdio = measured(rows, "mcpgw-stdio");
-  const renamed = (met: CheckStatus, notMet: CheckStatus) => (check: Check): Check => ({
-    ...check,
-    status: check.status === "PASS" ? met : check.status === "FAIL" ? notMet : check.status,
-  });
+  const renamed =
+    (met: CheckStatus, notMet: CheckStatus) =>
+    (check: Check): Check => ({
+      ...check,
+      status: check.status === "PASS" ? met : check.status === "FAIL" ? notMet : check.status,
+    });
   const mcpgw = [
     stdioTarget(rows, "mcpgw-stdio", "mcpgw → stdio echo"),
     httpTarget(rows, "mcpgw-http", "mcpgw → HTTP echo"),
@@ -258,7 +264,8 @@ function stdioTarget(rows: Row[], key: RowKey, relayLabel: string): Check {
   const relay = measured(rows, key);
   const mcpProxy = measured(rows, "mcp-proxy");
   const label = `${relayLabel} ≥ 10× mcp-proxy throughput and lower p99`;
-  if (relay === undefined || mcpProxy === undefined) return { label, status: "n/a", detail: missing({ [relayLabel]: relay, "mcp-proxy → stdio echo": mcpProxy }) };
+  if (relay === undefined || mcpProxy === undefined)
+    return { label, status: "n/a", detail: missing({ [relayLabel]: relay, "mcp-proxy → stdio echo": mcpProxy }) };
   return verdict(label, relay, relay.callsPerSecond >= 10 * mcpProxy.callsPerSecond && relay.p99Ms < mcpProxy.p99Ms, [
     `${(relay.callsPerSecond / mcpProxy.callsPerSecond).toFixed(1)}× throughput`,
     `p99 ${ms(relay.p99Ms)} vs ${ms(mcpProxy.p99Ms)} ms`,
@@ -285,8 +292,11 @@ function featureThroughputChecks(rows: Row[], relay: LoadResult | undefined): Ch
   ];
   return features.map(([key, label, share]) => {
     const row = measured(rows, key);
-    if (row === undefined || relay === undefined) return { label, status: "n/a" as const, detail: missing({ "mcpgw → stdio echo (relay only)": relay, [key]: row }) };
-    return verdict(label, row, row.callsPerSecond >= share * relay.callsPerSecond, [`${percent(row.callsPerSecond / relay.callsPerSecond)} of the relay alone`]);
+    if (row === undefined || relay === undefined)
+      return { label, status: "n/a" as const, detail: missing({ "mcpgw → stdio echo (relay only)": relay, [key]: row }) };
+    return verdict(label, row, row.callsPerSecond >= share * relay.callsPerSecond, [
+      `${percent(row.callsPerSecond / relay.callsPerSecond)} of the relay alone`,
+    ]);
   });
 }
 
@@ -297,7 +307,9 @@ function verdict(label: string, relay: LoadResult, met: boolean, facts: string[]
 }
 
 function missing(needed: Record<string, LoadResult | undefined>): string {
-  const absent = Object.entries(needed).filter(([, result]) => result === undefined).map(([label]) => label);
+  const absent = Object.entries(needed)
+    .filter(([, result]) => result === undefined)
+    .map(([label]) => label);
   return `no numbers for ${absent.join(" and ")}`;
 }
 

@@ -144,8 +144,20 @@ async function measureRound(httpEchoUrl: string, httpEcho: ManagedProcess): Prom
   // Relay only, legacy clients then modern ones, each on a gateway of its own: a modern row does
   // not inherit a heap and JIT warmed by the legacy rows, nor their sessions' leftovers.
   const relayOnlyRows: [ClientEra, [RowKey, McpgwBackend][]][] = [
-    ["legacy", [["mcpgw-http", "http-echo"], ["mcpgw-stdio", "stdio-echo"]]],
-    ["modern", [["mcpgw-modern-http", "http-echo"], ["mcpgw-modern-stdio", "stdio-echo"]]],
+    [
+      "legacy",
+      [
+        ["mcpgw-http", "http-echo"],
+        ["mcpgw-stdio", "stdio-echo"],
+      ],
+    ],
+    [
+      "modern",
+      [
+        ["mcpgw-modern-http", "http-echo"],
+        ["mcpgw-modern-stdio", "stdio-echo"],
+      ],
+    ],
   ];
   for (const [client, keyed] of relayOnlyRows) {
     const wanted = keyed.filter(([key]) => selected.includes(key));
@@ -207,16 +219,31 @@ async function measureRound(httpEchoUrl: string, httpEcho: ManagedProcess): Prom
 /** Runs the load against one target; a target that cannot be driven becomes an n/a row with the reason. */
 /** `serving` is the target's process: its CPU per call is measured, and its output explains a failure. */
 /** `client` is the load's protocol era (legacy unless said). */
-async function measure(key: RowKey, url: string, target: { bearerToken?: string | undefined; serving?: ManagedProcess | undefined; client?: ClientEra }): Promise<Row> {
+async function measure(
+  key: RowKey,
+  url: string,
+  target: { bearerToken?: string | undefined; serving?: ManagedProcess | undefined; client?: ClientEra },
+): Promise<Row> {
   const { bearerToken, serving, client = "legacy" } = target;
   const label = ROW_LABELS[key];
   progress(`measuring ${label} (${url})`);
   Bun.gc(true); // Start each row with the load generator's heap clean, not carrying the last row's garbage.
-  const options: LoadOptions = { url, ...load, client, ...(bearerToken !== undefined && { bearerToken }), ...(serving !== undefined && { targetPid: serving.process.pid }) };
+  const options: LoadOptions = {
+    url,
+    ...load,
+    client,
+    ...(bearerToken !== undefined && { bearerToken }),
+    ...(serving !== undefined && { targetPid: serving.process.pid }),
+  };
   try {
     const result = await runLoad(options);
-    const cpu = result.cpuPerCall === undefined ? "" : `, ${Math.round(result.cpuPerCall.processUs)} µs CPU per call (${Math.round(result.cpuPerCall.mainThreadUs)} main thread)`;
-    progress(`  ${Math.round(result.callsPerSecond)} calls/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors${cpu}`);
+    const cpu =
+      result.cpuPerCall === undefined
+        ? ""
+        : `, ${Math.round(result.cpuPerCall.processUs)} µs CPU per call (${Math.round(result.cpuPerCall.mainThreadUs)} main thread)`;
+    progress(
+      `  ${Math.round(result.callsPerSecond)} calls/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors${cpu}`,
+    );
     return { key, label, result };
   } catch (err) {
     const output = serving?.outputTail();

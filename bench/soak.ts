@@ -81,7 +81,11 @@ try {
   };
   const started = performance.now();
   const endAt = started + minutes * 60_000;
-  console.log(`soak: ${binary}, ${minutes} min, ${rate} calls/s over ${sessionCount} sessions + 1 session opened and ended per second; load average ${loadavg().map((v) => v.toFixed(2)).join(" ")}`);
+  console.log(
+    `soak: ${binary}, ${minutes} min, ${rate} calls/s over ${sessionCount} sessions + 1 session opened and ended per second; load average ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(" ")}`,
+  );
 
   // Each loop paces itself to rate / sessions calls per second.
   const interval = (1000 * sessionCount) / rate;
@@ -125,7 +129,9 @@ try {
     const elapsedMin = (performance.now() - started) / 60_000;
     const { rssKb } = memoryOf(serve);
     samples.push({ x: elapsedMin, y: rssKb * 1024 });
-    console.log(`${elapsedMin.toFixed(1).padStart(5)} min  RSS ${(rssKb / 1024).toFixed(1)} MB  calls ${counts.calls}  sessions opened and ended ${counts.churned}  errors ${counts.errors}`);
+    console.log(
+      `${elapsedMin.toFixed(1).padStart(5)} min  RSS ${(rssKb / 1024).toFixed(1)} MB  calls ${counts.calls}  sessions opened and ended ${counts.churned}  errors ${counts.errors}`,
+    );
   };
   sample();
   while (performance.now() < endAt) {
@@ -141,7 +147,9 @@ try {
   const first = samples[0]!.y;
   const last = samples[samples.length - 1]!.y;
   console.log(
-    `RSS ${(first / 1048576).toFixed(1)} → ${(last / 1048576).toFixed(1)} MB; slope ${Math.round(perMinute).toLocaleString("en")} bytes/minute (${(perMinute / 1024).toFixed(1)} KB/min, least squares over ${used.length} samples${used === settled ? " after the first minute" : ""}); ${counts.calls} calls, ${counts.churned} sessions opened and ended, ${counts.errors} errors${counts.errors > 0 ? ` (last: ${lastError})` : ""}; load average ${loadavg().map((v) => v.toFixed(2)).join(" ")}`,
+    `RSS ${(first / 1048576).toFixed(1)} → ${(last / 1048576).toFixed(1)} MB; slope ${Math.round(perMinute).toLocaleString("en")} bytes/minute (${(perMinute / 1024).toFixed(1)} KB/min, least squares over ${used.length} samples${used === settled ? " after the first minute" : ""}); ${counts.calls} calls, ${counts.churned} sessions opened and ended, ${counts.errors} errors${counts.errors > 0 ? ` (last: ${lastError})` : ""}; load average ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(" ")}`,
   );
   failed = counts.errors > 0;
 } catch (err) {

@@ -47,7 +47,10 @@ export function explainRefusal(err: unknown, subject: string, roles: readonly st
       return new McpgwError(message, "the call was not made: the audit log could not be written (check the database with: mcpgw doctor)");
     case GatewayErrorCode.InvalidParams:
     case GatewayErrorCode.MethodNotFound:
-      return new McpgwError(`backend "${backend}": ${message}`, `see its tools and their arguments with: mcpgw tools list --backend ${backend} --as ${subject} --json`);
+      return new McpgwError(
+        `backend "${backend}": ${message}`,
+        `see its tools and their arguments with: mcpgw tools list --backend ${backend} --as ${subject} --json`,
+      );
     default:
       return new McpgwError(`backend "${backend}": ${message}`, `check the backend with: mcpgw backend test ${backend}`);
   }

@@ -7,7 +7,11 @@ export function printJson(value: unknown): void {
 export function printTable(headers: string[], rows: string[][]): void {
   if (rows.length === 0) return;
   const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
   console.log(line(headers));
   for (const row of rows) console.log(line(row));
 }

@@ -7,7 +7,11 @@ import { readEnv } from "../src/config/env.ts";
  * MCPGW_PROGRAM_NAME when set (a wrapper: `docker compose run --rm migrate`). Hints that tell
  * someone what to type next use it, so they can be pasted as they are.
  */
-export function programName(argv: readonly string[] = process.argv, cwd: string = process.cwd(), configured: string | undefined = readEnv(process.env).programName): string {
+export function programName(
+  argv: readonly string[] = process.argv,
+  cwd: string = process.cwd(),
+  configured: string | undefined = readEnv(process.env).programName,
+): string {
   if (configured !== undefined) return configured;
   const entry = argv[1] ?? "";
   // A compiled binary's modules live in Bun's embedded file system.

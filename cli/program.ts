@@ -19,7 +19,10 @@ import { VERSION } from "./version.ts";
 export function buildProgram(): Command {
   const program = new Command("mcpgw")
     .description("A gateway for the Model Context Protocol: authentication, policy, limits and audit in front of MCP servers.")
-    .addHelpText("after", "\nExamples:\n  mcpgw init                  # set up a database, an admin token and a first backend here\n  mcpgw serve                 # run the gateway (reads .env from the working directory)\n  mcpgw doctor                # check the set-up and say how to fix what is wrong\n  mcpgw <command> --help      # every command has examples")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  mcpgw init                  # set up a database, an admin token and a first backend here\n  mcpgw serve                 # run the gateway (reads .env from the working directory)\n  mcpgw doctor                # check the set-up and say how to fix what is wrong\n  mcpgw <command> --help      # every command has examples",
+    )
     .version(VERSION, "-V, --version")
     .option("--db <url>", "database: sqlite:PATH or postgres://… (env MCPGW_DATABASE_URL; default sqlite:mcpgw.db)")
     .addOption(new Option("--log-level <level>", "log level (env MCPGW_LOG_LEVEL); debug also prints stack traces").choices(LOG_LEVELS))
@@ -63,11 +66,16 @@ export function buildProgram(): Command {
 
   program
     .command("apply")
-    .description("make roles, grants, backends and limits match a YAML document, in one transaction (sections the document has are matched exactly; absent ones are left alone)")
+    .description(
+      "make roles, grants, backends and limits match a YAML document, in one transaction (sections the document has are matched exactly; absent ones are left alone)",
+    )
     .requiredOption("-f, --file <file>", "the YAML document (- reads stdin); see docs/declarative.md")
     .option("--dry-run", "print what would change, change nothing")
     .option("--json", "print the changes as JSON for scripts")
-    .addHelpText("after", "\nExamples:\n  mcpgw apply -f mcpgw.yaml --dry-run\n  mcpgw apply -f mcpgw.yaml\n  mcpgw export > mcpgw.yaml   # a complete document to start from")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  mcpgw apply -f mcpgw.yaml --dry-run\n  mcpgw apply -f mcpgw.yaml\n  mcpgw export > mcpgw.yaml   # a complete document to start from",
+    )
     .action(async (options: { file: string; dryRun?: boolean; json?: boolean }, command: Command) => {
       const { runApply } = await import("./commands/apply.ts");
       await runApply(commandContext(command), options);

@@ -54,7 +54,9 @@ export function checkLineCoverage(files: Map<string, FileCounts>, threshold: num
     };
   }
   const hint =
-    figure - threshold > RAISE_HINT_MARGIN ? ` It is more than ${RAISE_HINT_MARGIN} points above: raise the threshold to ${Math.floor(figure)} to keep it.` : "";
+    figure - threshold > RAISE_HINT_MARGIN
+      ? ` It is more than ${RAISE_HINT_MARGIN} points above: raise the threshold to ${Math.floor(figure)} to keep it.`
+      : "";
   return { ok: true, message: `${measured}, at or above the threshold of ${threshold}% (${source}).${hint}` };
 }
 
@@ -73,8 +75,7 @@ if (import.meta.main) {
     const args = process.argv.slice(2);
     const override = thresholdArgument(args);
     const files = readCoverageSummary(summaryFileArgument(args));
-    const verdict =
-      override === undefined ? checkLineCoverage(files, configuredThreshold()) : checkLineCoverage(files, override, "--threshold");
+    const verdict = override === undefined ? checkLineCoverage(files, configuredThreshold()) : checkLineCoverage(files, override, "--threshold");
     (verdict.ok ? console.log : console.error)(`coverage: ${verdict.message}`);
     process.exit(verdict.ok ? 0 : 1);
   } catch (error) {

@@ -56,7 +56,9 @@ try {
   console.log(`\ncoverage run: ${testCounts()} in ${seconds}s${log ? ` (vitest's output: ${log})` : ""}`);
   console.log(`in-process coverage (code run by spawned CLI and server processes is not counted), lcov in coverage/lcov.info:\n`);
   console.log(formatFolderTable(readCoverageSummary(SUMMARY_FILE)));
-  console.log(`\nthreshold for ${CHECKED_FOLDER}/ lines: ${configuredThreshold()}% (package.json "mcpgw": { "coverageThreshold" }), checked by \`npm run coverage:check\``);
+  console.log(
+    `\nthreshold for ${CHECKED_FOLDER}/ lines: ${configuredThreshold()}% (package.json "mcpgw": { "coverageThreshold" }), checked by \`npm run coverage:check\``,
+  );
   process.exit(code);
 } catch (error) {
   if (!(error instanceof CoverageInputError)) throw error;

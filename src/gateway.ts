@@ -136,7 +136,8 @@ export async function startGateway(
       if (applied.length > 0) logger.info({ applied }, "applied migrations");
     } else {
       const newer = await assertSchemaCurrent(store, { allowNewer: true });
-      if (newer.length > 0) logger.warn({ unknownMigrations: newer }, "a newer mcpgw migrated this database; serving on it (a rolling upgrade); upgrade this gateway");
+      if (newer.length > 0)
+        logger.warn({ unknownMigrations: newer }, "a newer mcpgw migrated this database; serving on it (a rolling upgrade); upgrade this gateway");
     }
     // Also marks calls a crashed previous run left unfinished as incomplete (docs/audit.md).
     if (!overrides.auditor && settings.audit.enabled) {
@@ -210,12 +211,29 @@ export async function startGateway(
     });
     // Jobs requests run in their W3C trace context, like /mcp (the front does its own).
     const jobsRoute = (request: Request, path: string) => handleTraced(request, () => jobsApi(request, path));
-    listener = listen(createGatewayApp({ store, logger, version, mcp, metrics, jobs: jobsRoute, wellKnown: authentication.wellKnown, ...(storeAuditor && { audit: storeAuditor }) }), { host: settings.host, port: settings.port, logger });
+    listener = listen(
+      createGatewayApp({
+        store,
+        logger,
+        version,
+        mcp,
+        metrics,
+        jobs: jobsRoute,
+        wellKnown: authentication.wellKnown,
+        ...(storeAuditor && { audit: storeAuditor }),
+      }),
+      { host: settings.host, port: settings.port, logger },
+    );
     workers.start();
     // What `mcpgw sessions list` reads: this gateway's sessions, published to the database.
     sessionPublisher = new SessionPublisher({
       repository: store.sessionSnapshots,
-      instance: { instance: `${settings.audit.instance ?? instanceFromHost(hostname())}.${process.pid}.${crypto.randomUUID().slice(0, 8)}`, host: hostname(), pid: process.pid, startedAt: Date.now() },
+      instance: {
+        instance: `${settings.audit.instance ?? instanceFromHost(hostname())}.${process.pid}.${crypto.randomUUID().slice(0, 8)}`,
+        host: hostname(),
+        pid: process.pid,
+        startedAt: Date.now(),
+      },
       sessions: () => front.sessionViews(),
       intervalMs: settings.sessionSnapshotIntervalMs,
       logger,

@@ -30,7 +30,16 @@ beforeAll(async () => {
   await store.roles.create({ name: "dev", rules: [rule("allow", "work/*"), rule("deny", "work/secret")] });
   await store.roles.grant("dev", "alice");
   // One call an hour for alice: the second admitted call is refused.
-  await store.limits.add({ id: "lim-alice", scope: "subject", scopeValue: "alice", toolPattern: "work/*", count: 1, periodMs: 3_600_000, burst: 1, createdAt: Date.now() });
+  await store.limits.add({
+    id: "lim-alice",
+    scope: "subject",
+    scopeValue: "alice",
+    toolPattern: "work/*",
+    count: 1,
+    periodMs: 3_600_000,
+    burst: 1,
+    createdAt: Date.now(),
+  });
   watcher = new ChangeWatcher(store, logger);
   const policy = new PolicyEngine(store, logger, watcher);
   const limiter = new LeasingRateLimiter(store.limits);
@@ -79,11 +88,14 @@ describe("admit: route → authorize → limit → write-ahead audit", () => {
 
   test("past the limit a call is refused as rate limited, audited, and never reaches its last check", async () => {
     let checked = false;
-    const refused = admit(deps, call("r-limited", "work", "build", {
-      beforeAudit: async () => {
-        checked = true;
-      },
-    }));
+    const refused = admit(
+      deps,
+      call("r-limited", "work", "build", {
+        beforeAudit: async () => {
+          checked = true;
+        },
+      }),
+    );
     await expect(refused).rejects.toMatchObject({ status: "rate_limited" });
     expect(checked).toBe(false);
     expect(await recordOf("r-limited")).toMatchObject([{ status: "rate_limited", rule: "lim-alice" }]);
@@ -102,7 +114,16 @@ describe("admit: route → authorize → limit → write-ahead audit", () => {
 
   test("an unaudited method gets no record, and a refusal from the route stage is one", async () => {
     const denied = new Refusal("invalid", -32602, "no such tool");
-    await expect(admit(deps, call("r-invalid", "work", "build", { route: () => { throw denied; } }))).rejects.toBe(denied);
+    await expect(
+      admit(
+        deps,
+        call("r-invalid", "work", "build", {
+          route: () => {
+            throw denied;
+          },
+        }),
+      ),
+    ).rejects.toBe(denied);
     expect(await recordOf("r-invalid")).toMatchObject([{ status: "invalid" }]);
     const listed = await admit(deps, { ...call("r-list", "work", "build"), method: "tools/list", audited: false, authorize: () => ({}) });
     expect(listed.entry).toBeUndefined();

@@ -14,10 +14,24 @@ import { SwitchableRepository } from "./helpers/switchable-audit-repository.ts";
 const logger = createLogger({ level: "silent" });
 
 function call(id: string, overrides: Partial<AuditContext> = {}): AuditContext {
-  return { requestId: id, sessionId: "s", subject: "alice", roles: [], backend: "lab", target: "echo", method: "tools/call", arguments: { text: id }, ...overrides };
+  return {
+    requestId: id,
+    sessionId: "s",
+    subject: "alice",
+    roles: [],
+    backend: "lab",
+    target: "echo",
+    method: "tools/call",
+    arguments: { text: id },
+    ...overrides,
+  };
 }
 
-const settings = (overrides: Partial<AuditSettings> = {}): AuditSettings => ({ ...AUDIT_DEFAULTS, instance: `t-${crypto.randomUUID().slice(0, 6)}`, ...overrides });
+const settings = (overrides: Partial<AuditSettings> = {}): AuditSettings => ({
+  ...AUDIT_DEFAULTS,
+  instance: `t-${crypto.randomUUID().slice(0, 6)}`,
+  ...overrides,
+});
 
 async function eventually(check: () => boolean | Promise<boolean>, ms = 3_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -94,7 +108,11 @@ for (const [label, setup] of AUDIT_STORES) {
       await auditor.begin(call("after"));
       await auditor.idle();
       const rows = await fixture.store.audit.beginEvents(auditor.chain, 0, 10_000);
-      expect(rows.map((row) => [row.requestId, row.status]).sort()).toEqual([["after", "pending"], ["before", "ok"], ["denied", "denied"]]);
+      expect(rows.map((row) => [row.requestId, row.status]).sort()).toEqual([
+        ["after", "pending"],
+        ["before", "ok"],
+        ["denied", "denied"],
+      ]);
       expect(auditor.stats.refusedUnaudited).toBe(2);
       expect((await verifyAllChains(fixture.store.audit)).every((r) => r.ok)).toBe(true);
     });
@@ -111,7 +129,11 @@ for (const [label, setup] of AUDIT_STORES) {
       await eventually(() => auditor.health().available && auditor.health().queued === 0);
       await auditor.idle();
       const rows = await fixture.store.audit.beginEvents(auditor.chain, 0, 10_000);
-      expect(rows.map((row) => [row.requestId, row.status])).toEqual([["o1", "ok"], ["o2", "ok"], ["o3", "ok"]]);
+      expect(rows.map((row) => [row.requestId, row.status])).toEqual([
+        ["o1", "ok"],
+        ["o2", "ok"],
+        ["o3", "ok"],
+      ]);
       expect(auditor.stats.proceededUnaudited).toBe(3);
       expect((await verifyAllChains(fixture.store.audit)).every((r) => r.ok)).toBe(true);
     });
@@ -121,7 +143,11 @@ for (const [label, setup] of AUDIT_STORES) {
       const sw = new SwitchableRepository(fixture.store.audit);
       const auditor = await start(sw.repo);
       sw.poisonTarget = "poison";
-      await Promise.all([auditor.refuse(call("p1"), { status: "denied" }), auditor.refuse(call("bad", { target: "poison" }), { status: "denied" }), auditor.refuse(call("p2"), { status: "denied" })]);
+      await Promise.all([
+        auditor.refuse(call("p1"), { status: "denied" }),
+        auditor.refuse(call("bad", { target: "poison" }), { status: "denied" }),
+        auditor.refuse(call("p2"), { status: "denied" }),
+      ]);
       await eventually(() => auditor.health().available && auditor.health().queued === 0);
       await auditor.idle();
       const rows = await fixture.store.audit.beginEvents(auditor.chain, 0, 10_000);
@@ -146,7 +172,11 @@ for (const [label, setup] of AUDIT_STORES) {
       const restarted = await start(fixture.store.audit, s);
       const rows = await fixture.store.audit.list({ filter: {}, limit: 10_000 });
       const byId = new Map(rows.map((row) => [row.requestId, row]));
-      expect(byId.get("in-flight")).toMatchObject({ status: "incomplete", chainId: crashed.chain, errorMessage: expect.stringMatching(/previous run of this instance\) stopped before these calls ended/) });
+      expect(byId.get("in-flight")).toMatchObject({
+        status: "incomplete",
+        chainId: crashed.chain,
+        errorMessage: expect.stringMatching(/previous run of this instance\) stopped before these calls ended/),
+      });
       expect(byId.get("done")?.status).toBe("ok");
       expect(byId.get("other-in-flight")?.status).toBe("pending");
       expect((await fixture.store.audit.chain(crashed.chain))?.endedAt).not.toBeNull();
@@ -191,7 +221,10 @@ for (const [label, setup] of AUDIT_STORES) {
       // It "dies": its heartbeat stops (no close, the chain is not ended).
       clearInterval((dying as unknown as { heartbeatTimer: ReturnType<typeof setInterval> }).heartbeatTimer);
       await start(fixture.store.audit, settings(), { staleAfterMs: 1_000 });
-      await eventually(async () => (await fixture!.store.audit.list({ filter: {}, limit: 10_000 })).find((r) => r.requestId === "dies-later")?.status === "incomplete", 5_000);
+      await eventually(
+        async () => (await fixture!.store.audit.list({ filter: {}, limit: 10_000 })).find((r) => r.requestId === "dies-later")?.status === "incomplete",
+        5_000,
+      );
     });
 
     test("a chain taken over by another process is abandoned for a new one; nothing is written into it again", async (context) => {

@@ -91,7 +91,9 @@ async function postgresHarness(): Promise<Harness | undefined> {
 /** Every line the stdio spy saw the gateway send to the lab backend that is a tools/call. */
 function backendCalls(spyLog: string): string[] {
   if (!existsSync(spyLog)) return [];
-  return readFileSync(spyLog, "utf8").split("\n").filter((line) => line.includes('"method":"tools/call"'));
+  return readFileSync(spyLog, "utf8")
+    .split("\n")
+    .filter((line) => line.includes('"method":"tools/call"'));
 }
 
 async function openStoreFor(url: string) {
@@ -197,7 +199,10 @@ async function inFlight<T>(tasks: (() => Promise<T>)[], width: number): Promise<
   return results;
 }
 
-for (const [label, setup] of [["sqlite", sqliteHarness], ["postgres", postgresHarness]] as const) {
+for (const [label, setup] of [
+  ["sqlite", sqliteHarness],
+  ["postgres", postgresHarness],
+] as const) {
   describe(`audit through the gateway (${label})`, () => {
     let harness: Harness | undefined;
     let gw: TestGateway;
@@ -224,10 +229,26 @@ for (const [label, setup] of [["sqlite", sqliteHarness], ["postgres", postgresHa
         {
           databaseUrl: harness.url,
           prepare: async (store) => {
-            await store.roles.create({ name: "mixer", rules: [{ effect: "allow", permission: parsePermission("*") }, { effect: "deny", permission: parsePermission("lab/sleep") }] });
-            await store.limits.add({ id: "rl-echo", scope: "subject", scopeValue: "rl", toolPattern: "lab/echo", count: 1, periodMs: 86_400_000, burst: LIMITED_BURST, createdAt: Date.now() });
+            await store.roles.create({
+              name: "mixer",
+              rules: [
+                { effect: "allow", permission: parsePermission("*") },
+                { effect: "deny", permission: parsePermission("lab/sleep") },
+              ],
+            });
+            await store.limits.add({
+              id: "rl-echo",
+              scope: "subject",
+              scopeValue: "rl",
+              toolPattern: "lab/echo",
+              count: 1,
+              periodMs: 86_400_000,
+              burst: LIMITED_BURST,
+              createdAt: Date.now(),
+            });
             const auth = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" } as const;
-            for (const subject of ["alice", "rl"] as const) tokens[subject] = (await issueToken(store, auth, { subject, roles: ["mixer"], ttlMs: 3_600_000 })).token;
+            for (const subject of ["alice", "rl"] as const)
+              tokens[subject] = (await issueToken(store, auth, { subject, roles: ["mixer"], ttlMs: 3_600_000 })).token;
           },
         },
       );
@@ -302,7 +323,9 @@ for (const [label, setup] of [["sqlite", sqliteHarness], ["postgres", postgresHa
       console.info(`[audit-gateway ${label}] records by status: ${JSON.stringify(Object.fromEntries(statuses))}`);
       // Every call that reached the backend has its record (nothing is forwarded unrecorded).
       const forwarded = backendCalls(spyLog).filter((line) => line.includes("mix-"));
-      const reachedLab = plan.filter((call, i) => ["ok", "tool-error", "unknown-tool"].includes(call.kind) || (call.kind === "rate-limited" && answers[i] === "result"));
+      const reachedLab = plan.filter(
+        (call, i) => ["ok", "tool-error", "unknown-tool"].includes(call.kind) || (call.kind === "rate-limited" && answers[i] === "result"),
+      );
       expect(forwarded.length).toBe(reachedLab.length);
       const store = await openStoreFor(harness.directUrl);
       try {
@@ -361,7 +384,11 @@ for (const [label, setup] of [["sqlite", sqliteHarness], ["postgres", postgresHa
 
     test("audit tail -f shows a new call within a second, as JSON lines", async (context) => {
       if (!harness) return context.skip();
-      const tail = Bun.spawn([process.execPath, CLI, "--db", harness.directUrl, "audit", "tail", "-f", "-n", "0", "--json"], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+      const tail = Bun.spawn([process.execPath, CLI, "--db", harness.directUrl, "audit", "tail", "-f", "-n", "0", "--json"], {
+        stdout: "pipe",
+        stderr: "pipe",
+        stdin: "ignore",
+      });
       const lines: { at: number; text: string }[] = [];
       const pump = (async () => {
         const decoder = new TextDecoder();
@@ -384,7 +411,7 @@ for (const [label, setup] of [["sqlite", sqliteHarness], ["postgres", postgresHa
       try {
         // The first call proves the follower is running (it may still be starting up).
         const primer = `tail-primer-${crypto.randomUUID().slice(0, 6)}`;
-        let seen;
+        let seen: Awaited<ReturnType<typeof waitFor>>;
         for (let i = 0; i < 50 && !seen; i++) {
           await callOfKind(clients[1]!, "ok", `${primer}-${i}`);
           seen = await waitFor(primer, 200);
@@ -418,7 +445,11 @@ describe("a secret in tool arguments never reaches the database, the logs or aud
     const pino = (await import("pino")).default;
     // Everything the gateway logs, at the most verbose level.
     const logger = pino({ level: "trace" }, { write: (line: string) => void logLines.push(line) });
-    gw = await startTestGateway([{ name: "lab", command: [BUN, LAB_SERVER, "--stdio"], env: { LAB_NAME: "lab" } }], { logLevel: "trace" }, { databaseUrl: `sqlite:${join(dir.path, "gw.db")}`, logger });
+    gw = await startTestGateway(
+      [{ name: "lab", command: [BUN, LAB_SERVER, "--stdio"], env: { LAB_NAME: "lab" } }],
+      { logLevel: "trace" },
+      { databaseUrl: `sqlite:${join(dir.path, "gw.db")}`, logger },
+    );
   });
 
   afterAll(async () => {
@@ -449,8 +480,19 @@ describe("a secret in tool arguments never reaches the database, the logs or aud
     expect(human.code).toBe(0);
     expect(json.code).toBe(0);
     expect(human.stdout).toMatch(/ok\s+anonymous\s+tools\/call\s+lab\/echo/);
-    expect(json.stdout.trim().split("\n").map((line) => JSON.parse(line) as { arguments: unknown })).toHaveLength(2);
-    for (const [where, text] of [["database", dump], ["logs", logLines.join("\n")], ["tail", human.stdout + human.stderr], ["tail --json", json.stdout], ["export", exported.stdout]] as const) {
+    expect(
+      json.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { arguments: unknown }),
+    ).toHaveLength(2);
+    for (const [where, text] of [
+      ["database", dump],
+      ["logs", logLines.join("\n")],
+      ["tail", human.stdout + human.stderr],
+      ["tail --json", json.stdout],
+      ["export", exported.stdout],
+    ] as const) {
       expect(text, where).not.toContain("hunter2");
       expect(text, where).not.toContain(JWT);
       expect(text, where).not.toContain(JWT.split(".")[1]);
@@ -480,7 +522,17 @@ async function killAndRestart(url: string, spyLog: string): Promise<void> {
   const { runCli } = await import("./helpers/cli.ts");
   const { freePort, startProcess } = await import("./helpers/process.ts");
   expect((await runCli(["--db", url, "migrate"])).code).toBe(0);
-  const add = await runCli(["--db", url, "backend", "add", "lab", "--command", `${BUN} ${STDIO_SPY} ${BUN} ${LAB_SERVER} --stdio`, "--env", `STDIO_SPY_LOG=${spyLog}`]);
+  const add = await runCli([
+    "--db",
+    url,
+    "backend",
+    "add",
+    "lab",
+    "--command",
+    `${BUN} ${STDIO_SPY} ${BUN} ${LAB_SERVER} --stdio`,
+    "--env",
+    `STDIO_SPY_LOG=${spyLog}`,
+  ]);
   expect(add.code, add.stderr).toBe(0);
   const env = { MCPGW_AUTH: "off", MCPGW_AUDIT_INSTANCE: "kill-test", MCPGW_LOG_LEVEL: "info" };
   const serve = async () => {
@@ -488,7 +540,10 @@ async function killAndRestart(url: string, spyLog: string): Promise<void> {
     const gateway = await startProcess([BUN, CLI, "--db", url, "serve", "--port", String(port)], /mcpgw listening/, env);
     // Ready when /readyz says so (the audit chain is open by then).
     for (let i = 0; i < 100; i++) {
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ready) break;
       await Bun.sleep(50);
     }

@@ -26,8 +26,16 @@ export class TestChain {
   async open(overrides: Partial<AuditChain> = {}): Promise<this> {
     const now = Date.now();
     await this.store.audit.createChain({
-      chainId: this.chainId, instance: this.instance, host: "test-host", pid: 1, startedAt: now, heartbeatAt: now, endedAt: null,
-      headSeq: 0, headHash: this.head.hash, ...overrides,
+      chainId: this.chainId,
+      instance: this.instance,
+      host: "test-host",
+      pid: 1,
+      startedAt: now,
+      heartbeatAt: now,
+      endedAt: null,
+      headSeq: 0,
+      headHash: this.head.hash,
+      ...overrides,
     });
     return this;
   }
@@ -40,7 +48,8 @@ export class TestChain {
         this.records.set(step.id, record);
         return { type: "record", record };
       }
-      if (step.kind === "refusal") return { type: "record", record: { row: rows.refusal(context(step), { status: step.status ?? "denied", errorMessage: "no" }, step.ts ?? at) } };
+      if (step.kind === "refusal")
+        return { type: "record", record: { row: rows.refusal(context(step), { status: step.status ?? "denied", errorMessage: "no" }, step.ts ?? at) } };
       const record = this.records.get(step.id)!;
       return { type: "outcome", record, fields: rows.outcome({ status: step.status ?? "ok" }, 3, step.finishedAt ?? at) };
     });
@@ -68,8 +77,16 @@ export type Step =
 
 function context(step: RecordStep): AuditContext {
   return {
-    requestId: step.id, sessionId: "s1", subject: step.subject ?? "alice", roles: ["dev"], clientName: "client", clientVersion: "1.0",
-    backend: step.backend ?? "lab", target: step.target ?? "echo", method: "tools/call", arguments: step.arguments ?? { text: step.id },
+    requestId: step.id,
+    sessionId: "s1",
+    subject: step.subject ?? "alice",
+    roles: ["dev"],
+    clientName: "client",
+    clientVersion: "1.0",
+    backend: step.backend ?? "lab",
+    target: step.target ?? "echo",
+    method: "tools/call",
+    arguments: step.arguments ?? { text: step.id },
     ...(step.protocolVersion !== undefined && { protocolVersion: step.protocolVersion }),
   };
 }
@@ -90,15 +107,32 @@ export function auditRepositoryContract(current: () => Store | undefined): void 
       { kind: "call", id: "r2", subject: "bob", backend: "lab", target: "echo", ts: 2_000 },
       { kind: "refusal", id: "r3", subject: "bob", backend: "lab", target: "crash", ts: 3_000 },
     ]);
-    await chain.append([{ kind: "outcome", id: "r1", status: "ok", finishedAt: 4_000 }, { kind: "outcome", id: "r2", status: "error", finishedAt: 5_000 }]);
+    await chain.append([
+      { kind: "outcome", id: "r1", status: "ok", finishedAt: 4_000 },
+      { kind: "outcome", id: "r2", status: "error", finishedAt: 5_000 },
+    ]);
     expect(await store.audit.chain(chain.chainId)).toMatchObject({ headSeq: 5, headHash: chain.head.hash, endedAt: null });
 
     const mine = (list: AuditRow[]) => list.filter((row) => row.chainId === chain.chainId).map((row) => row.requestId);
     const all = await store.audit.list({ filter: {}, limit: 100 });
     const r1 = all.find((row) => row.requestId === "r1" && row.chainId === chain.chainId)!;
     expect(r1).toMatchObject({
-      seq: 1, kind: "call", ts: 1_000, subject: "alice", roles: '["dev"]', clientName: "client", clientVersion: "1.0", backend: "GitHub", target: "Read_File",
-      method: "tools/call", arguments: '{"text":"r1"}', status: "ok", durationMs: 3, finishedAt: 4_000, outcomeSeq: 4, errorCode: null,
+      seq: 1,
+      kind: "call",
+      ts: 1_000,
+      subject: "alice",
+      roles: '["dev"]',
+      clientName: "client",
+      clientVersion: "1.0",
+      backend: "GitHub",
+      target: "Read_File",
+      method: "tools/call",
+      arguments: '{"text":"r1"}',
+      status: "ok",
+      durationMs: 3,
+      finishedAt: 4_000,
+      outcomeSeq: 4,
+      errorCode: null,
     });
     expect(typeof r1.id).toBe("number");
     expect(r1.hash).toMatch(/^[0-9a-f]{64}$/);
@@ -127,12 +161,23 @@ export function auditRepositoryContract(current: () => Store | undefined): void 
       { kind: "refusal", id: "stateless", protocolVersion: "2026-07-28" },
       { kind: "call", id: "unrecorded" },
     ]);
-    await chain.append([{ kind: "outcome", id: "session-era" }, { kind: "outcome", id: "unrecorded" }]);
+    await chain.append([
+      { kind: "outcome", id: "session-era" },
+      { kind: "outcome", id: "unrecorded" },
+    ]);
     const versions = (await store.audit.beginEvents(chain.chainId, 0, 10)).map((row) => [row.requestId, row.protocolVersion]);
-    expect(versions).toEqual([["session-era", "2025-06-18"], ["stateless", "2026-07-28"], ["unrecorded", null]]);
+    expect(versions).toEqual([
+      ["session-era", "2025-06-18"],
+      ["stateless", "2026-07-28"],
+      ["unrecorded", null],
+    ]);
     // tail and export read through list().
     const listed = (await store.audit.list({ filter: {}, limit: 1_000 })).filter((row) => row.chainId === chain.chainId);
-    expect(Object.fromEntries(listed.map((row) => [row.requestId, row.protocolVersion]))).toEqual({ "session-era": "2025-06-18", stateless: "2026-07-28", unrecorded: null });
+    expect(Object.fromEntries(listed.map((row) => [row.requestId, row.protocolVersion]))).toEqual({
+      "session-era": "2025-06-18",
+      stateless: "2026-07-28",
+      unrecorded: null,
+    });
   });
 
   run("list pages by (time, id) in both directions", async (store) => {
@@ -162,10 +207,19 @@ export function auditRepositoryContract(current: () => Store | undefined): void 
 
   run("an outcome for a call that is no longer pending is a conflict naming it, and rolls back the whole append", async (store) => {
     const chain = await new TestChain(store).open();
-    await chain.append([{ kind: "call", id: "a" }, { kind: "call", id: "b" }]);
+    await chain.append([
+      { kind: "call", id: "a" },
+      { kind: "call", id: "b" },
+    ]);
     await chain.append([{ kind: "outcome", id: "a" }]);
     const twice = chain.head;
-    const err = await chain.append([{ kind: "refusal", id: "c" }, { kind: "outcome", id: "a" }, { kind: "outcome", id: "b" }]).catch((e: unknown) => e);
+    const err = await chain
+      .append([
+        { kind: "refusal", id: "c" },
+        { kind: "outcome", id: "a" },
+        { kind: "outcome", id: "b" },
+      ])
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuditChainConflictError);
     expect((err as AuditChainConflictError).notPending).toEqual([1]);
     expect((await store.audit.chain(chain.chainId))?.headSeq).toBe(twice.seq);
@@ -180,27 +234,55 @@ export function auditRepositoryContract(current: () => Store | undefined): void 
     expect((await store.audit.chain(chain.chainId))?.endedAt).not.toBeNull();
     await expect(chain.append([{ kind: "refusal", id: "late" }])).rejects.toBeInstanceOf(AuditChainConflictError);
     expect((await store.audit.chainsWithPendingCalls()).map((c) => c.chainId)).toContain(chain.chainId);
-    const taken = { chainId: chain.chainId, fromSeq: chain.head.seq, head: { seq: chain.head.seq, hash: chain.head.hash }, records: [], outcomes: [], at: Date.now(), takeover: true };
+    const taken = {
+      chainId: chain.chainId,
+      fromSeq: chain.head.seq,
+      head: { seq: chain.head.seq, hash: chain.head.hash },
+      records: [],
+      outcomes: [],
+      at: Date.now(),
+      takeover: true,
+    };
     await expect(store.audit.append(taken)).resolves.toBeUndefined();
   });
 
   run("finalizedAfter follows a chain in commit order: outcomes and refusals, not pending calls", async (store) => {
     const chain = await new TestChain(store).open();
-    await chain.append([{ kind: "call", id: "slow" }, { kind: "call", id: "fast" }, { kind: "refusal", id: "no" }]);
+    await chain.append([
+      { kind: "call", id: "slow" },
+      { kind: "call", id: "fast" },
+      { kind: "refusal", id: "no" },
+    ]);
     await chain.append([{ kind: "outcome", id: "fast" }]);
     const first = await store.audit.finalizedAfter(chain.chainId, 0, {}, 10);
-    expect(first.map(({ pos, row }) => [pos, row.requestId])).toEqual([[3, "no"], [4, "fast"]]);
+    expect(first.map(({ pos, row }) => [pos, row.requestId])).toEqual([
+      [3, "no"],
+      [4, "fast"],
+    ]);
     await chain.append([{ kind: "outcome", id: "slow", status: "error" }]);
-    expect((await store.audit.finalizedAfter(chain.chainId, 4, {}, 10)).map(({ pos, row }) => [pos, row.requestId, row.status])).toEqual([[5, "slow", "error"]]);
+    expect((await store.audit.finalizedAfter(chain.chainId, 4, {}, 10)).map(({ pos, row }) => [pos, row.requestId, row.status])).toEqual([
+      [5, "slow", "error"],
+    ]);
     expect(await store.audit.finalizedAfter(chain.chainId, 0, { status: "denied" }, 10)).toHaveLength(1);
   });
 
   run("prune's prefix stops before open calls and before records whose outcome lies beyond it", async (store) => {
     const chain = await new TestChain(store).open();
     // seq: 1 a, 2 a✓(200), 3 b, 4 c, 5 b✓(300), 6 c✓(900), 7 d (open), 8 e (refusal at 900)
-    await chain.append([{ kind: "call", id: "a", ts: 100 }, { kind: "outcome", id: "a", finishedAt: 200 }]);
-    await chain.append([{ kind: "call", id: "b", ts: 200 }, { kind: "call", id: "c", ts: 200 }, { kind: "outcome", id: "b", finishedAt: 300 }]);
-    await chain.append([{ kind: "outcome", id: "c", finishedAt: 900 }, { kind: "call", id: "d", ts: 900 }, { kind: "refusal", id: "e", ts: 900 }]);
+    await chain.append([
+      { kind: "call", id: "a", ts: 100 },
+      { kind: "outcome", id: "a", finishedAt: 200 },
+    ]);
+    await chain.append([
+      { kind: "call", id: "b", ts: 200 },
+      { kind: "call", id: "c", ts: 200 },
+      { kind: "outcome", id: "b", finishedAt: 300 },
+    ]);
+    await chain.append([
+      { kind: "outcome", id: "c", finishedAt: 900 },
+      { kind: "call", id: "d", ts: 900 },
+      { kind: "refusal", id: "e", ts: 900 },
+    ]);
     // Before 500: c (seq 4) finished too late, and b (seq 3) has its outcome beyond seq 3: only a goes.
     expect(await store.audit.prunablePrefix(chain.chainId, 500)).toBe(2);
     // Before 1000: everything but d (open, seq 7) and what follows it.
@@ -220,7 +302,8 @@ export function auditRepositoryContract(current: () => Store | undefined): void 
     const chains = await Promise.all(Array.from({ length: 4 }, () => new TestChain(store).open()));
     await Promise.all(
       chains.map(async (chain, c) => {
-        for (let batch = 0; batch < 5; batch++) await chain.append(Array.from({ length: 20 }, (_, i) => ({ kind: "refusal" as const, id: `${c}-${batch}-${i}` })));
+        for (let batch = 0; batch < 5; batch++)
+          await chain.append(Array.from({ length: 20 }, (_, i) => ({ kind: "refusal" as const, id: `${c}-${batch}-${i}` })));
       }),
     );
     for (const chain of chains) expect((await store.audit.chain(chain.chainId))?.headSeq).toBe(100);

@@ -11,9 +11,21 @@ import { AUDIT_STORES, type AuditStoreFixture } from "./helpers/audit-stores.ts"
  */
 async function buildChain(fixture: AuditStoreFixture): Promise<TestChain> {
   const chain = await new TestChain(fixture.store).open();
-  await chain.append([{ kind: "call", id: "a" }, { kind: "call", id: "b" }]);
-  await chain.append([{ kind: "outcome", id: "a" }, { kind: "refusal", id: "r1" }, { kind: "outcome", id: "b", status: "error" }]);
-  await chain.append([{ kind: "refusal", id: "r2" }, { kind: "refusal", id: "r3" }, { kind: "call", id: "c" }, { kind: "refusal", id: "r4" }]);
+  await chain.append([
+    { kind: "call", id: "a" },
+    { kind: "call", id: "b" },
+  ]);
+  await chain.append([
+    { kind: "outcome", id: "a" },
+    { kind: "refusal", id: "r1" },
+    { kind: "outcome", id: "b", status: "error" },
+  ]);
+  await chain.append([
+    { kind: "refusal", id: "r2" },
+    { kind: "refusal", id: "r3" },
+    { kind: "call", id: "c" },
+    { kind: "refusal", id: "r4" },
+  ]);
   return chain;
 }
 
@@ -24,8 +36,16 @@ async function buildChain(fixture: AuditStoreFixture): Promise<TestChain> {
  */
 async function buildVersionedChain(fixture: AuditStoreFixture): Promise<TestChain> {
   const chain = await new TestChain(fixture.store).open();
-  await chain.append([{ kind: "call", id: "old" }, { kind: "call", id: "s", protocolVersion: "2025-06-18" }, { kind: "refusal", id: "m", protocolVersion: "2026-07-28" }]);
-  await chain.append([{ kind: "outcome", id: "old" }, { kind: "outcome", id: "s" }, { kind: "refusal", id: "r" }]);
+  await chain.append([
+    { kind: "call", id: "old" },
+    { kind: "call", id: "s", protocolVersion: "2025-06-18" },
+    { kind: "refusal", id: "m", protocolVersion: "2026-07-28" },
+  ]);
+  await chain.append([
+    { kind: "outcome", id: "old" },
+    { kind: "outcome", id: "s" },
+    { kind: "refusal", id: "r" },
+  ]);
   return chain;
 }
 
@@ -50,12 +70,22 @@ for (const [label, setup] of AUDIT_STORES) {
 
     withChain("an altered argument is reported at that record", async (f, chain) => {
       await f.raw("UPDATE audit_events SET arguments = $1 WHERE chain_id = $2 AND seq = 2", ['{"text":"forged"}', chain.chainId]);
-      expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({ seq: 2, problem: "altered", requestId: "b", detail: expect.stringMatching(/call record at seq 2 does not match its hash/) });
+      expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({
+        seq: 2,
+        problem: "altered",
+        requestId: "b",
+        detail: expect.stringMatching(/call record at seq 2 does not match its hash/),
+      });
     });
 
     withChain("an altered outcome (error rewritten as ok) is reported at the outcome's event", async (f, chain) => {
       await f.raw("UPDATE audit_events SET status = 'ok' WHERE chain_id = $1 AND seq = 2", [chain.chainId]);
-      expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({ seq: 5, problem: "altered", requestId: "b", detail: expect.stringMatching(/outcome at seq 5/) });
+      expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({
+        seq: 5,
+        problem: "altered",
+        requestId: "b",
+        detail: expect.stringMatching(/outcome at seq 5/),
+      });
     });
 
     withChain("a record rewritten with its hash recomputed is caught by the next link", async (f, chain) => {
@@ -63,12 +93,20 @@ for (const [label, setup] of AUDIT_STORES) {
       const forged = { ...camel(row!), subject: "mallory" };
       const hash = beginHash(forged as never, String(row!.prev_hash));
       await f.raw("UPDATE audit_events SET subject = 'mallory', hash = $1 WHERE chain_id = $2 AND seq = 4", [hash, chain.chainId]);
-      expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({ seq: 4, problem: "altered", detail: expect.stringMatching(/seq 4 is not the event seq 5 was chained to/) });
+      expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({
+        seq: 4,
+        problem: "altered",
+        detail: expect.stringMatching(/seq 4 is not the event seq 5 was chained to/),
+      });
     });
 
     withChain("a deleted record is reported as the gap it leaves", async (f, chain) => {
       await f.raw("DELETE FROM audit_events WHERE chain_id = $1 AND seq = 4", [chain.chainId]);
-      expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({ seq: 4, problem: "deleted", detail: "seq 4 is missing: records were deleted" });
+      expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({
+        seq: 4,
+        problem: "deleted",
+        detail: "seq 4 is missing: records were deleted",
+      });
     });
 
     withChain("a deleted call takes its begin and its outcome: the first gap is reported", async (f, chain) => {
@@ -78,7 +116,11 @@ for (const [label, setup] of AUDIT_STORES) {
 
     withChain("deleting the newest records is caught by the chain head", async (f, chain) => {
       await f.raw("DELETE FROM audit_events WHERE chain_id = $1 AND seq >= 8", [chain.chainId]);
-      expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({ seq: 8, problem: "deleted", detail: expect.stringMatching(/seq 8–9 missing: the newest records/) });
+      expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({
+        seq: 8,
+        problem: "deleted",
+        detail: expect.stringMatching(/seq 8–9 missing: the newest records/),
+      });
     });
 
     withChain("two records whose seq were swapped are reported as reordered", async (f, chain) => {
@@ -86,12 +128,21 @@ for (const [label, setup] of AUDIT_STORES) {
       await f.raw("UPDATE audit_events SET seq = -6 WHERE chain_id = $1 AND seq = 6", [chain.chainId]);
       await f.raw("UPDATE audit_events SET seq = 6 WHERE chain_id = $1 AND seq = 7", [chain.chainId]);
       await f.raw("UPDATE audit_events SET seq = 7 WHERE chain_id = $1 AND seq = -6", [chain.chainId]);
-      expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({ seq: 6, problem: "reordered", requestId: "r3", detail: expect.stringMatching(/refusal at seq 6 was written as seq 7/) });
+      expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({
+        seq: 6,
+        problem: "reordered",
+        requestId: "r3",
+        detail: expect.stringMatching(/refusal at seq 6 was written as seq 7/),
+      });
     });
 
     withChain("an outcome edited onto a call still in flight is caught", async (f, chain) => {
       await f.raw("UPDATE audit_events SET status = 'ok', finished_at = 1 WHERE chain_id = $1 AND request_id = 'c'", [chain.chainId]);
-      expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({ seq: 8, problem: "altered", detail: expect.stringMatching(/no outcome was ever chained/) });
+      expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({
+        seq: 8,
+        problem: "altered",
+        detail: expect.stringMatching(/no outcome was ever chained/),
+      });
     });
 
     withChain("a deleted chain head is reported", async (f, chain) => {
@@ -129,12 +180,21 @@ for (const [label, setup] of AUDIT_STORES) {
     test.each([
       ["edited", "UPDATE audit_events SET protocol_version = '2025-03-26' WHERE chain_id = $1 AND request_id = 's'", 2, "call record"],
       ["cleared", "UPDATE audit_events SET protocol_version = NULL WHERE chain_id = $1 AND request_id = 'm'", 3, "refusal"],
-      ["added to a record written without one", "UPDATE audit_events SET protocol_version = '2026-07-28' WHERE chain_id = $1 AND request_id = 'old'", 1, "call record"],
+      [
+        "added to a record written without one",
+        "UPDATE audit_events SET protocol_version = '2026-07-28' WHERE chain_id = $1 AND request_id = 'old'",
+        1,
+        "call record",
+      ],
     ])("a protocol version %s in the database is reported at that record", async (_, sql, seq, what) => {
       if (!fixture) return;
       const chain = await buildVersionedChain(fixture);
       await fixture.raw(sql, [chain.chainId]);
-      expect((await verifyChain(fixture.store.audit, chain.chainId)).break).toMatchObject({ seq, problem: "altered", detail: `the ${what} at seq ${seq} does not match its hash: its content was changed` });
+      expect((await verifyChain(fixture.store.audit, chain.chainId)).break).toMatchObject({
+        seq,
+        problem: "altered",
+        detail: `the ${what} at seq ${seq} does not match its hash: its content was changed`,
+      });
     });
 
     test("verifyAllChains reports every chain, broken or not", async (context) => {
@@ -152,7 +212,8 @@ for (const [label, setup] of AUDIT_STORES) {
 /** A raw snake_case row as the repository's camelCase AuditRow. */
 function camel(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(row)) out[key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = typeof value === "bigint" ? Number(value) : value;
+  for (const [key, value] of Object.entries(row))
+    out[key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = typeof value === "bigint" ? Number(value) : value;
   for (const key of ["seq", "ts", "bytesIn", "finishedAt"]) if (typeof out[key] === "string") out[key] = Number(out[key]);
   return out;
 }

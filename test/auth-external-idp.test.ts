@@ -37,7 +37,17 @@ class LocalIdp {
 /** Claims as a Keycloak-like provider writes them: subject in email, roles nested, groups beside. */
 function idpClaims(overrides: JWTPayload = {}): JWTPayload {
   const now = Math.floor(Date.now() / 1_000);
-  return { iss: ISSUER, aud: [AUDIENCE, "account"], sub: "f3a9-uuid", email: "alice@example.com", realm_access: { roles: ["mcp-users", "offline_access"] }, groups: ["ignored"], iat: now, exp: now + 600, ...overrides };
+  return {
+    iss: ISSUER,
+    aud: [AUDIENCE, "account"],
+    sub: "f3a9-uuid",
+    email: "alice@example.com",
+    realm_access: { roles: ["mcp-users", "offline_access"] },
+    groups: ["ignored"],
+    iat: now,
+    exp: now + 600,
+    ...overrides,
+  };
 }
 
 describe("tokens from an external identity provider (JWKS served by a local HTTP server)", () => {
@@ -150,7 +160,9 @@ describe("tokens from an external identity provider (JWKS served by a local HTTP
 
   test("HS256 with the IdP's key id is algorithm confusion, not a lookup", async () => {
     const { SignJWT } = await import("jose");
-    const forged = await new SignJWT(idpClaims()).setProtectedHeader({ alg: "HS256", kid: "idp-key-1" }).sign(new TextEncoder().encode(JSON.stringify(current.publicJwk)));
+    const forged = await new SignJWT(idpClaims())
+      .setProtectedHeader({ alg: "HS256", kid: "idp-key-1" })
+      .sign(new TextEncoder().encode(JSON.stringify(current.publicJwk)));
     const response = await postInitialize(gw.mcpUrl(), `Bearer ${forged}`);
     expect(response.status).toBe(401);
     expect(response.headers.get("www-authenticate")).toContain('error_description="algorithm_confusion:');
@@ -173,6 +185,8 @@ describe("an identity provider that cannot be reached", () => {
     const response = await postInitialize(gw.mcpUrl(), `Bearer ${await signJwt(key.privateJwk, idpClaims())}`);
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("5");
-    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(/key_source_unavailable: the identity provider's JWKS could not be used/);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(
+      /key_source_unavailable: the identity provider's JWKS could not be used/,
+    );
   });
 });

@@ -231,7 +231,13 @@ describe("hostile tokens are refused with 401 and a specific reason (SQLite)", (
     const ping = (token: string) =>
       fetch(h.gw.mcpUrl(), {
         method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${token}`, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" },
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          authorization: `Bearer ${token}`,
+          "mcp-session-id": sessionId,
+          "mcp-protocol-version": "2025-11-25",
+        },
         body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }),
       });
     const asBob = await ping(bob);
@@ -254,7 +260,9 @@ describe("hostile tokens are refused with 401 and a specific reason (SQLite)", (
     await opened.body?.cancel();
     // Bun's fetch resolves at the stream's first bytes (the GET stream sends none until it has
     // something): start it, give the gateway a moment to accept it, then revoke.
-    const streaming = fetch(h.gw.mcpUrl(), { headers: { accept: "text/event-stream", authorization: `Bearer ${token}`, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" } });
+    const streaming = fetch(h.gw.mcpUrl(), {
+      headers: { accept: "text/event-stream", authorization: `Bearer ${token}`, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" },
+    });
     await Bun.sleep(200);
     await h.gw.gateway.store.tokens.revoke(record.jti, Date.now());
     const started = performance.now();
@@ -295,7 +303,8 @@ describe("an HS256 shared secret (MCPGW_JWT_SECRET)", () => {
   });
   afterAll(async () => h?.gw.stop());
 
-  const hs = (alg: string, claims = goodClaims(), secret = SECRET) => new SignJWT(claims).setProtectedHeader({ alg, typ: "JWT" }).sign(new TextEncoder().encode(secret));
+  const hs = (alg: string, claims = goodClaims(), secret = SECRET) =>
+    new SignJWT(claims).setProtectedHeader({ alg, typ: "JWT" }).sign(new TextEncoder().encode(secret));
 
   test("MCPGW_JWT_MAX_LIFETIME lowers the longest life a token may have", async () => {
     const strict = await startHarness({ jwtMaxLifetime: "1h" });

@@ -35,7 +35,10 @@ async function recordingBackend(): Promise<{ url: string; seen: Headers[]; stop(
       const existing = id ? sessions.get(id) : undefined;
       if (existing) return existing.handleRequest(request);
       if (id) return new Response("unknown session", { status: 404 });
-      const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: () => crypto.randomUUID(), onsessioninitialized: (sid) => void sessions.set(sid, transport) });
+      const transport = new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator: () => crypto.randomUUID(),
+        onsessioninitialized: (sid) => void sessions.set(sid, transport),
+      });
       await createLabServer().connect(transport);
       return transport.handleRequest(request);
     },
@@ -63,7 +66,14 @@ describe("RFC 9728 metadata, the WWW-Authenticate challenge and the SDK client (
   });
 
   test("without an authorization server there is no metadata document; OAuth endpoints say how to get a token", async () => {
-    for (const path of ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp/lab", "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration", "/authorize", "/token"]) {
+    for (const path of [
+      "/.well-known/oauth-protected-resource",
+      "/.well-known/oauth-protected-resource/mcp/lab",
+      "/.well-known/oauth-authorization-server",
+      "/.well-known/openid-configuration",
+      "/authorize",
+      "/token",
+    ]) {
       const response = await fetch(new URL(path, gw.base));
       expect(response.status, path).toBe(404);
       const body = (await response.json()) as { error: string; error_description: string };
@@ -71,7 +81,11 @@ describe("RFC 9728 metadata, the WWW-Authenticate challenge and the SDK client (
       expect(body.error_description).toContain("not an OAuth authorization server");
       expect(body.error_description).toContain("mcpgw token issue --sub YOU --role ROLE");
     }
-    const register = await fetch(new URL("/register", gw.base), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ redirect_uris: ["http://127.0.0.1:1/cb"] }) });
+    const register = await fetch(new URL("/register", gw.base), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ redirect_uris: ["http://127.0.0.1:1/cb"] }),
+    });
     expect(register.status).toBe(404);
     expect(((await register.json()) as { error_description: string }).error_description).toContain("mcpgw client config --client CLIENT --sub YOU");
     // The key set stays public: backends and tools verify the gateway's tokens with it.
@@ -110,7 +124,10 @@ describe("RFC 9728 metadata, the WWW-Authenticate challenge and the SDK client (
       saveCodeVerifier: () => undefined,
       codeVerifier: () => "",
     };
-    const failure = await auth(provider, { serverUrl: gw.mcpUrl("lab") }).then(() => undefined, (err: unknown) => err as Error);
+    const failure = await auth(provider, { serverUrl: gw.mcpUrl("lab") }).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
     expect(failure?.message).toContain("mcpgw token issue --sub YOU --role ROLE");
   });
 
@@ -195,7 +212,9 @@ describe("MCPGW_PUBLIC_URL and MCPGW_AUTHORIZATION_SERVERS", () => {
     const response = await postInitialize(gw.mcpUrl("lab"));
     expect(response.status).toBe(401);
     // A client that speaks OAuth follows the metadata to the identity provider; no description for a missing token (RFC 6750 §3.1).
-    expect(response.headers.get("www-authenticate")).toBe('Bearer realm="mcpgw", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"');
+    expect(response.headers.get("www-authenticate")).toBe(
+      'Bearer realm="mcpgw", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"',
+    );
     const { resourceMetadataUrl, error } = extractWWWAuthenticateParams(response);
     expect(resourceMetadataUrl?.href).toBe("https://mcp.example.com/.well-known/oauth-protected-resource");
     expect(error).toBeUndefined();
@@ -217,7 +236,9 @@ describe("MCPGW_PUBLIC_URL and MCPGW_AUTHORIZATION_SERVERS", () => {
       jwks_uri: "https://mcp.example.com/.well-known/jwks.json",
     });
     const response = await postInitialize(gw.mcpUrl());
-    expect(response.headers.get("www-authenticate")).toBe('Bearer realm="mcpgw", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"');
+    expect(response.headers.get("www-authenticate")).toBe(
+      'Bearer realm="mcpgw", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"',
+    );
   });
 });
 

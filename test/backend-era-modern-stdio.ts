@@ -24,18 +24,27 @@ function text(value: string): CallToolResult {
 
 function buildServer(): McpServer {
   const server = new McpServer(MODERN_SERVER_INFO, { capabilities: { tools: {} }, instructions: MODERN_INSTRUCTIONS });
-  server.registerTool("echo", { description: "echoes text and the request's _meta", inputSchema: z.object({ text: z.string() }) }, async ({ text: said }, ctx) => ({
-    ...text(`echo: ${said}`),
-    structuredContent: { envelope: (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>, meta: (ctx.mcpReq._meta ?? {}) as Record<string, unknown> },
-  }));
-  server.registerTool("count", { description: "reports progress n times", inputSchema: z.object({ n: z.number().int().min(1).max(10) }) }, async ({ n }, ctx) => {
-    const progressToken = ctx.mcpReq._meta?.progressToken;
-    for (let i = 1; i <= n; i++) {
-      if (progressToken !== undefined) await ctx.mcpReq.notify({ method: "notifications/progress", params: { progressToken, progress: i, total: n, message: `step ${i}` } });
-      await Bun.sleep(10);
-    }
-    return text(`counted to ${n}`);
-  });
+  server.registerTool(
+    "echo",
+    { description: "echoes text and the request's _meta", inputSchema: z.object({ text: z.string() }) },
+    async ({ text: said }, ctx) => ({
+      ...text(`echo: ${said}`),
+      structuredContent: { envelope: (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>, meta: (ctx.mcpReq._meta ?? {}) as Record<string, unknown> },
+    }),
+  );
+  server.registerTool(
+    "count",
+    { description: "reports progress n times", inputSchema: z.object({ n: z.number().int().min(1).max(10) }) },
+    async ({ n }, ctx) => {
+      const progressToken = ctx.mcpReq._meta?.progressToken;
+      for (let i = 1; i <= n; i++) {
+        if (progressToken !== undefined)
+          await ctx.mcpReq.notify({ method: "notifications/progress", params: { progressToken, progress: i, total: n, message: `step ${i}` } });
+        await Bun.sleep(10);
+      }
+      return text(`counted to ${n}`);
+    },
+  );
   server.registerTool("wait", { description: "waits until cancelled (or ms pass)", inputSchema: z.object({ ms: z.number().int() }) }, async ({ ms }, ctx) => {
     const signal = ctx.mcpReq.signal;
     const id = ctx.mcpReq.id;
@@ -49,13 +58,22 @@ function buildServer(): McpServer {
     ...text(cancelled.join(",")),
     structuredContent: { cancelled: [...cancelled] },
   }));
-  server.registerTool("ask", { description: "asks for a name (input_required)", inputSchema: z.object({}) }, async (_args, ctx): Promise<CallToolResult | InputRequiredResult> => {
-    const answer = inputResponse(ctx.mcpReq.inputResponses, "who");
-    if (answer.kind === "elicit" && answer.action === "accept") return text(`hello ${String((answer.content as { name?: unknown } | undefined)?.name)}`);
-    return inputRequired({
-      inputRequests: { who: inputRequired.elicit({ message: "Who are you?", requestedSchema: { type: "object", properties: { name: { type: "string" } }, required: ["name"] } }) },
-    });
-  });
+  server.registerTool(
+    "ask",
+    { description: "asks for a name (input_required)", inputSchema: z.object({}) },
+    async (_args, ctx): Promise<CallToolResult | InputRequiredResult> => {
+      const answer = inputResponse(ctx.mcpReq.inputResponses, "who");
+      if (answer.kind === "elicit" && answer.action === "accept") return text(`hello ${String((answer.content as { name?: unknown } | undefined)?.name)}`);
+      return inputRequired({
+        inputRequests: {
+          who: inputRequired.elicit({
+            message: "Who are you?",
+            requestedSchema: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
+          }),
+        },
+      });
+    },
+  );
   return server;
 }
 

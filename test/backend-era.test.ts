@@ -50,7 +50,13 @@ async function timedConnect(label: string, backend: BackendConnection): Promise<
   return ms;
 }
 
-function callTool(backend: BackendConnection, name: string, args: Record<string, unknown>, options: Parameters<BackendConnection["request"]>[1] = {}, meta?: Record<string, unknown>) {
+function callTool(
+  backend: BackendConnection,
+  name: string,
+  args: Record<string, unknown>,
+  options: Parameters<BackendConnection["request"]>[1] = {},
+  meta?: Record<string, unknown>,
+) {
   return backend.request({ method: "tools/call", params: { name, arguments: args, ...(meta && { _meta: meta }) } }, options) as Promise<ToolResult>;
 }
 
@@ -82,7 +88,13 @@ function modernContract(label: string, spec: () => BackendSpec, headersSeen?: ()
     });
 
     test("tools/call carries the envelope and keeps the caller's other _meta keys", async () => {
-      const result = await callTool(backend, "echo", { text: "hi" }, {}, { "com.example/trace": "t-1", traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" });
+      const result = await callTool(
+        backend,
+        "echo",
+        { text: "hi" },
+        {},
+        { "com.example/trace": "t-1", traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" },
+      );
       expect(result.content?.[0]?.text).toBe("echo: hi");
       expect(result.resultType).toBe("complete");
       const { envelope, meta } = result.structuredContent as { envelope: Record<string, unknown>; meta: Record<string, unknown> };
@@ -169,7 +181,11 @@ beforeAll(() => {
 });
 afterAll(() => modernHttp.stop());
 
-modernContract("Streamable HTTP", () => backendSpec({ name: "modern-http", url: modernHttp.url, headers: { "X-Api-Key": "k-123" }, timeoutMs: 10_000 }), () => modernHttp.headers);
+modernContract(
+  "Streamable HTTP",
+  () => backendSpec({ name: "modern-http", url: modernHttp.url, headers: { "X-Api-Key": "k-123" }, timeoutMs: 10_000 }),
+  () => modernHttp.headers,
+);
 
 describe("modern backends slower than the probe wait", () => {
   test("stdio: the initialize the modern server refuses turns the connection modern, on the same process", async () => {

@@ -202,14 +202,15 @@ export function runBackendTransportContract(name: string, capabilities: Transpor
       expect(text(echoed)).toBe(`Echo: ${message}`);
     });
 
-    if (capabilities.capsMessageSize) test("a message over the size cap fails the call it answers, saying so, and the connection goes on", async () => {
-      const { peer } = await connect({ maxMessageBytes: 64 * 1_024 });
-      await peer.initialize();
-      const failure = await peer.request("tools/call", { name: "echo", arguments: { message: "x".repeat(200 * 1_024) } }).catch((err: Error) => err);
-      const reason = failure instanceof Error ? failure.message : failure.error?.message;
-      expect(reason).toMatch(/byte cap/);
-      expect(text(await peer.request("tools/call", { name: "echo", arguments: { message: "small" } }))).toBe("Echo: small");
-    });
+    if (capabilities.capsMessageSize)
+      test("a message over the size cap fails the call it answers, saying so, and the connection goes on", async () => {
+        const { peer } = await connect({ maxMessageBytes: 64 * 1_024 });
+        await peer.initialize();
+        const failure = await peer.request("tools/call", { name: "echo", arguments: { message: "x".repeat(200 * 1_024) } }).catch((err: Error) => err);
+        const reason = failure instanceof Error ? failure.message : failure.error?.message;
+        expect(reason).toMatch(/byte cap/);
+        expect(text(await peer.request("tools/call", { name: "echo", arguments: { message: "small" } }))).toBe("Echo: small");
+      });
 
     test("close: onclose is called, and a send afterwards rejects", async () => {
       const { peer } = await connect();

@@ -60,7 +60,9 @@ describe("bench report", () => {
   it("says why the modern comparison has no verdict, and fails a modern row with errors", () => {
     const withoutCpu = report([row("mcpgw-stdio", 9_000, 1.5, 7), row("mcpgw-modern-stdio", 9_500, 1.4, 6)]);
     expect(line(withoutCpu, "stdio echo: modern client CPU")).toMatch(/^\s+n\/a\s.*\(CPU per call not measured \(Linux only\)\)$/);
-    expect(line(withoutCpu, "HTTP echo: modern client CPU")).toMatch(/^\s+n\/a\s.*no numbers for mcpgw \(legacy client\) → HTTP echo and mcpgw \(modern client\) → HTTP echo/);
+    expect(line(withoutCpu, "HTTP echo: modern client CPU")).toMatch(
+      /^\s+n\/a\s.*no numbers for mcpgw \(legacy client\) → HTTP echo and mcpgw \(modern client\) → HTTP echo/,
+    );
     const cpu = { processUs: 50, mainThreadUs: 40 };
     const withErrors = report([row("mcpgw-http", 8_000, 2.0, 8, 0, { processUs: 80, mainThreadUs: 60 }), row("mcpgw-modern-http", 8_000, 2.0, 8, 3, cpu)]);
     expect(line(withErrors, "HTTP echo: modern client CPU")).toMatch(/^\s+FAIL\s.*0\.63× the legacy client's: 50 vs 80 µs, 3 errors through the relay/);
@@ -135,7 +137,11 @@ describe("bench report", () => {
 
 describe("audit ingest and jobs drain targets", () => {
   const ingest = (target: IngestResult["target"], recordsPerSec: number, verified = true): IngestResult => ({
-    target, recordsPerSec, callsPerSec: recordsPerSec / 2, avgBatch: 990, verified,
+    target,
+    recordsPerSec,
+    callsPerSec: recordsPerSec / 2,
+    avgBatch: 990,
+    verified,
   });
 
   it("judges PostgreSQL's ingest on the median of its runs against 30k records/s", () => {
@@ -156,7 +162,13 @@ describe("audit ingest and jobs drain targets", () => {
 
   it("judges PostgreSQL's jobs drain with 4 workers against half of SQLite's in the same run", () => {
     const jobsRow = (store: JobsBenchRow["store"], workers: number, drainPerSec: number): JobsBenchRow => ({
-      store, workers, drainPerSec, startP50Ms: 1, startP99Ms: 5, submitPerSec: 1_000, drainSeconds: 1_000 / drainPerSec,
+      store,
+      workers,
+      drainPerSec,
+      startP50Ms: 1,
+      startP99Ms: 5,
+      submitPerSec: 1_000,
+      drainSeconds: 1_000 / drainPerSec,
     });
     const rows = [jobsRow("sqlite", 4, 600), jobsRow("sqlite", 16, 2_000), jobsRow("postgres", 4, 310), jobsRow("postgres", 16, 100)];
     expect(jobsDrainCheck(rows, 1_000)).toMatchObject({ status: "PASS", detail: "52%: 310 vs 600 jobs/s" });

@@ -79,7 +79,10 @@ describe("dist/mcpgw from an empty folder", () => {
       expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(["/v1/jobs", "/v1/jobs/{id}"]));
       // The files come out of the executable: the folder holds nothing but the binary and its database.
       const assets = docsAssetPaths();
-      for (const [path, file] of [["/docs/swagger-ui-bundle.js", assets.script], ["/docs/swagger-ui.css", assets.stylesheet]] as const) {
+      for (const [path, file] of [
+        ["/docs/swagger-ui-bundle.js", assets.script],
+        ["/docs/swagger-ui.css", assets.stylesheet],
+      ] as const) {
         const response = await fetch(new URL(path, url), { headers: { "accept-encoding": "identity" } });
         expect(response.status, path).toBe(200);
         expect(Buffer.from(await response.arrayBuffer()).equals(readFileSync(file)), path).toBe(true);

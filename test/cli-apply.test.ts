@@ -110,7 +110,7 @@ describe.each(BOTH_STORES)("mcpgw apply and export on %s", (_label, setup) => {
     const changed = DOCUMENT.replace("description: reads things", "description: reads more")
       .replace("subjects: [alice, bob]", "subjects: [alice, carol]")
       .replace("timeout: 1m", "timeout: 2m")
-      .replace(/  - name: files\n[\s\S]*?(?=limits:)/, "")
+      .replace(/ {2}- name: files\n[\s\S]*?(?=limits:)/, "")
       .replace("rate: 500/day", "rate: 1000/day");
     const before = await versions();
     const applied = await cli("apply", "-f", file("changed.yaml", changed), "--json");
@@ -222,7 +222,7 @@ backends:
       expect(await exported()).toBe(before);
       expect(await versions()).toEqual(versionsBefore);
     } finally {
-      await fixture.raw("DROP TRIGGER refuse_limits" + (fixture.label === "postgres" ? " ON rate_limit_rules" : ""));
+      await fixture.raw(`DROP TRIGGER refuse_limits${fixture.label === "postgres" ? " ON rate_limit_rules" : ""}`);
     }
   });
 

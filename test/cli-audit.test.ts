@@ -21,7 +21,13 @@ const NO_STACK = /^\s+at .+:\d+:\d+\)?$/m;
 async function seed(fixture: AuditStoreFixture): Promise<TestChain> {
   const now = Date.now();
   const chain = await new TestChain(fixture.store).open();
-  await chain.append([{ kind: "call", id: "old", subject: "alice", ts: now - 48 * HOUR }, { kind: "outcome", id: "old", finishedAt: now - 48 * HOUR }], now - 48 * HOUR);
+  await chain.append(
+    [
+      { kind: "call", id: "old", subject: "alice", ts: now - 48 * HOUR },
+      { kind: "outcome", id: "old", finishedAt: now - 48 * HOUR },
+    ],
+    now - 48 * HOUR,
+  );
   await chain.append([
     { kind: "call", id: "a1", subject: "alice", ts: now - 3_000, arguments: { text: "hello" }, protocolVersion: "2025-06-18" },
     { kind: "call", id: "b1", subject: "bob", backend: "github", target: "read_file", ts: now - 2_000 },
@@ -29,7 +35,11 @@ async function seed(fixture: AuditStoreFixture): Promise<TestChain> {
     { kind: "call", id: "d1", subject: "dave", target: "sleep", ts: now - 1_000 },
     { kind: "call", id: "f1", subject: "=SUM(A1)", ts: now - 500 },
   ]);
-  await chain.append([{ kind: "outcome", id: "a1" }, { kind: "outcome", id: "b1", status: "error" }, { kind: "outcome", id: "f1" }]);
+  await chain.append([
+    { kind: "outcome", id: "a1" },
+    { kind: "outcome", id: "b1", status: "error" },
+    { kind: "outcome", id: "f1" },
+  ]);
   return chain;
 }
 
@@ -38,7 +48,12 @@ for (const [label, setup] of AUDIT_STORES) {
     let fixture: AuditStoreFixture | undefined;
     let chain: TestChain;
     const cli = (...args: string[]): Promise<CliResult> => runCli(["--db", fixture!.url, ...args]);
-    const requestIds = (result: CliResult) => result.stdout.trim().split("\n").filter(Boolean).map((line) => (JSON.parse(line) as { requestId: string }).requestId);
+    const requestIds = (result: CliResult) =>
+      result.stdout
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as { requestId: string }).requestId);
 
     beforeAll(async () => {
       fixture = await setup();
@@ -66,8 +81,18 @@ for (const [label, setup] of AUDIT_STORES) {
       expect(all.code).toBe(0);
       const first = JSON.parse(all.stdout.split("\n")[1]!) as Record<string, unknown>;
       expect(first).toMatchObject({
-        requestId: "a1", status: "ok", subject: "alice", roles: ["dev"], method: "tools/call", backend: "lab", target: "echo", arguments: { text: "hello" },
-        client: { name: "client", version: "1.0" }, durationMs: 3, kind: "call", chain: { id: chain.chainId, seq: 3, outcomeSeq: 8 },
+        requestId: "a1",
+        status: "ok",
+        subject: "alice",
+        roles: ["dev"],
+        method: "tools/call",
+        backend: "lab",
+        target: "echo",
+        arguments: { text: "hello" },
+        client: { name: "client", version: "1.0" },
+        durationMs: 3,
+        kind: "call",
+        chain: { id: chain.chainId, seq: 3, outcomeSeq: 8 },
         protocolVersion: "2025-06-18",
       });
       expect(JSON.parse(all.stdout.split("\n")[0]!)).toMatchObject({ requestId: "old", protocolVersion: null });
@@ -126,7 +151,10 @@ for (const [label, setup] of AUDIT_STORES) {
       if (!fixture) return context.skip();
       const jsonl = await cli("audit", "export", "--since", "1h");
       expect(jsonl.code, jsonl.stderr).toBe(0);
-      const exported = jsonl.stdout.trim().split("\n").map((line) => JSON.parse(line) as { requestId: string; chain: { id: string; hash: string } });
+      const exported = jsonl.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { requestId: string; chain: { id: string; hash: string } });
       // Oldest first; the verify test's second chain may interleave by time, so look at this chain alone.
       expect(exported.filter((r) => r.chain.id === chain.chainId).map((r) => r.requestId)).toEqual(["a1", "b1", "c1", "d1", "f1"]);
       expect(exported[0]!.chain.hash).toMatch(/^[0-9a-f]{64}$/);
@@ -160,7 +188,11 @@ for (const [label, setup] of AUDIT_STORES) {
         const result = await cli("audit", "export", "--since", "1h", ...args);
         expect(result.code, result.stderr).toBe(0);
         // This chain alone: the verify test seeds a second chain with the same request ids.
-        const rows = result.stdout.trim().split("\n").filter(Boolean).map((line) => JSON.parse(line) as { requestId: string; chain: { id: string } });
+        const rows = result.stdout
+          .trim()
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as { requestId: string; chain: { id: string } });
         return rows.filter((row) => row.chain.id === chain.chainId && row.requestId !== "old").map((row) => row.requestId);
       };
       expect(await ids("--backend", "github")).toEqual(["b1", "c1"]);
@@ -168,7 +200,10 @@ for (const [label, setup] of AUDIT_STORES) {
       expect(await ids("--sub", "bob")).toEqual(["b1"]);
       expect(await ids("--tool", "*/sleep")).toEqual(["d1"]);
       // Up to d1's start, which is left out (--until is exclusive).
-      const all = (await cli("audit", "export", "--since", "1h")).stdout.trim().split("\n").map((line) => JSON.parse(line) as { requestId: string; time: string; chain: { id: string } });
+      const all = (await cli("audit", "export", "--since", "1h")).stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { requestId: string; time: string; chain: { id: string } });
       const d1 = all.find((row) => row.requestId === "d1" && row.chain.id === chain.chainId)!;
       expect(await ids("--until", d1.time)).toEqual(["a1", "b1", "c1"]);
       // Not a terminal: a counter line, the final one with the total.
@@ -208,7 +243,11 @@ describe("mcpgw audit export keeps memory flat", () => {
 
   /** Peak resident memory of an export run (sampled from /proc), in MiB. */
   async function exportPeakMiB(out: string): Promise<number> {
-    const child = Bun.spawn([process.execPath, join(REPO_ROOT, "cli/main.ts"), "--db", fixture.url, "audit", "export", "--out", out], { env: cleanEnv(), stdout: "ignore", stderr: "pipe" });
+    const child = Bun.spawn([process.execPath, join(REPO_ROOT, "cli/main.ts"), "--db", fixture.url, "audit", "export", "--out", out], {
+      env: cleanEnv(),
+      stdout: "ignore",
+      stderr: "pipe",
+    });
     let peak = 0;
     while (child.exitCode === null) {
       const status = existsSync(`/proc/${child.pid}/status`) ? readFileSync(`/proc/${child.pid}/status`, "utf8") : "";
@@ -227,7 +266,8 @@ describe("mcpgw audit export keeps memory flat", () => {
     const chain = await new TestChain(fixture.store).open();
     const filler = "x".repeat(900);
     const add = async (n: number) => {
-      for (let i = 0; i < n; i += 1_000) await chain.append(Array.from({ length: 1_000 }, (_, j) => ({ kind: "refusal" as const, id: `bulk-${i + j}`, subject: filler })));
+      for (let i = 0; i < n; i += 1_000)
+        await chain.append(Array.from({ length: 1_000 }, (_, j) => ({ kind: "refusal" as const, id: `bulk-${i + j}`, subject: filler })));
     };
     await add(40_000);
     const small = await exportPeakMiB(join(dir.path, "40k.jsonl"));

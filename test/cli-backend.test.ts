@@ -38,16 +38,41 @@ function backendCliSuite(label: string, setup: () => Promise<Database | undefine
     test("add registers stdio and http backends; list shows a table and JSON", async (context) => {
       if (!database) return context.skip();
       // Tested before it is saved, with ${GREETING} resolved from this environment.
-      const stdio = await cli(["backend", "add", "everything", "--command", `node "${EVERYTHING}" stdio ${marker}`, "--env", "GREETING=${GREETING}", "--timeout", "20s"], { GREETING: "hi" });
+      const stdio = await cli(
+        ["backend", "add", "everything", "--command", `node "${EVERYTHING}" stdio ${marker}`, "--env", "GREETING=${GREETING}", "--timeout", "20s"],
+        { GREETING: "hi" },
+      );
       expect(stdio, stdio.stderr).toMatchObject({ code: 0 });
       expect(stdio.stdout).toContain('added backend "everything" (stdio: node');
       expect(stdio.stderr).toMatch(/^tested: \S+ \S+ answered over stdio \(protocol \d{4}-\d{2}-\d{2}\) with \d+ tools in \d/m);
       expect(processesMentioning(marker)).toEqual([]);
       // Hosts that do not exist: saved only because the test is skipped.
-      const http = await cli(["backend", "add", "remote", "--url", "https://mcp.example.com/sse", "--transport", "sse", "--header", "Authorization: Bearer ${API_KEY}", "--timeout", "45s", "--no-test"]);
+      const http = await cli([
+        "backend",
+        "add",
+        "remote",
+        "--url",
+        "https://mcp.example.com/sse",
+        "--transport",
+        "sse",
+        "--header",
+        "Authorization: Bearer ${API_KEY}",
+        "--timeout",
+        "45s",
+        "--no-test",
+      ]);
       expect(http.code, http.stderr).toBe(0);
       expect(http.stderr).toContain("not tested (--no-test); check it with: mcpgw backend test remote");
-      const leaky = await cli(["backend", "add", "leaky", "--url", "https://x.example.com/mcp", "--header", `Authorization: Bearer ${LITERAL_SECRET}`, "--no-test"]);
+      const leaky = await cli([
+        "backend",
+        "add",
+        "leaky",
+        "--url",
+        "https://x.example.com/mcp",
+        "--header",
+        `Authorization: Bearer ${LITERAL_SECRET}`,
+        "--no-test",
+      ]);
       expect(leaky.code, leaky.stderr).toBe(0);
       expect(leaky.stderr).toMatch(/prefer \$\{VAR\} references/);
 
@@ -61,7 +86,15 @@ function backendCliSuite(label: string, setup: () => Promise<Database | undefine
 
       const json = await cli(["backend", "list", "--json"]);
       expect(json.code).toBe(0);
-      const listed = JSON.parse(json.stdout) as { name: string; transport: string; url?: string; command?: string[]; env: object; headers: object; timeoutMs: number }[];
+      const listed = JSON.parse(json.stdout) as {
+        name: string;
+        transport: string;
+        url?: string;
+        command?: string[];
+        env: object;
+        headers: object;
+        timeoutMs: number;
+      }[];
       expect(listed.map((b) => [b.name, b.transport, b.timeoutMs])).toEqual([
         ["everything", "stdio", 20_000],
         ["leaky", "streamable-http", 30_000],
@@ -198,7 +231,9 @@ function backendCliSuite(label: string, setup: () => Promise<Database | undefine
       const url = `http://127.0.0.1:${await freePort()}/mcp`;
       const refused = await cli(["backend", "add", "untested", "--url", url]);
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toContain(`error: backend "untested" was not added: testing it failed: backend "untested": nothing is listening at ${url} (connection refused)`);
+      expect(refused.stderr).toContain(
+        `error: backend "untested" was not added: testing it failed: backend "untested": nothing is listening at ${url} (connection refused)`,
+      );
       expect(refused.stderr).toContain("to save it without the test");
       expect(refused.stderr).toContain("mcpgw backend add untested … --no-test");
       expect(refused.stderr).not.toMatch(/^\s+at /m);
@@ -221,7 +256,17 @@ function backendCliSuite(label: string, setup: () => Promise<Database | undefine
 
     test("update changes only what is given, validates like add, and tests unless --no-test", async (context) => {
       if (!database) return context.skip();
-      const show = async () => JSON.parse((await cli(["backend", "show", "everything", "--json"])).stdout) as { transport: string; url?: string; command?: string[]; env: Record<string, string>; timeoutMs: number; limits?: object; createdAt: string; updatedAt: string };
+      const show = async () =>
+        JSON.parse((await cli(["backend", "show", "everything", "--json"])).stdout) as {
+          transport: string;
+          url?: string;
+          command?: string[];
+          env: Record<string, string>;
+          timeoutMs: number;
+          limits?: object;
+          createdAt: string;
+          updatedAt: string;
+        };
       const before = await show();
       const command = before.command!;
 
@@ -230,7 +275,14 @@ function backendCliSuite(label: string, setup: () => Promise<Database | undefine
       expect(updated.stdout).toBe('updated backend "everything": timeout, limits (running gateways reconnect it within a second)\n');
       expect(updated.stderr).toMatch(/^tested: .* with \d+ tools/m);
       const after = await show();
-      expect(after).toMatchObject({ transport: "stdio", command, env: { GREETING: "${GREETING}" }, timeoutMs: 25_000, limits: { maxConcurrency: 4 }, createdAt: before.createdAt });
+      expect(after).toMatchObject({
+        transport: "stdio",
+        command,
+        env: { GREETING: "${GREETING}" },
+        timeoutMs: 25_000,
+        limits: { maxConcurrency: 4 },
+        createdAt: before.createdAt,
+      });
       expect(Date.parse(after.updatedAt)).toBeGreaterThan(Date.parse(before.updatedAt));
 
       const same = await cli(["backend", "update", "everything", "--timeout", "25s"]);
@@ -260,7 +312,22 @@ function backendCliSuite(label: string, setup: () => Promise<Database | undefine
       expect(await show()).toMatchObject({ transport: "streamable-http", url, env: {}, timeoutMs: 25_000, limits: { maxConcurrency: 4 } });
 
       // And back, with --unset returning settings to their defaults.
-      const back = await cli(["backend", "update", "everything", "--command", `node "${EVERYTHING}" stdio ${marker}`, "--env", "GREETING=${GREETING}", "--unset", "timeout", "--unset", "max-concurrency"], { GREETING: "hi" });
+      const back = await cli(
+        [
+          "backend",
+          "update",
+          "everything",
+          "--command",
+          `node "${EVERYTHING}" stdio ${marker}`,
+          "--env",
+          "GREETING=${GREETING}",
+          "--unset",
+          "timeout",
+          "--unset",
+          "max-concurrency",
+        ],
+        { GREETING: "hi" },
+      );
       expect(back.code, back.stderr).toBe(0);
       expect(await show()).toMatchObject({ transport: "stdio", command, env: { GREETING: "${GREETING}" }, timeoutMs: 30_000 });
       expect((await show()).limits).toBeUndefined();

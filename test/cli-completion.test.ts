@@ -87,7 +87,9 @@ _files() { print files; }
 t() { words=("$@"); CURRENT=\${#words}; _mcpgw; }`;
     const check = Bun.spawn(["zsh", "-n"], { stdin: new TextEncoder().encode(script), stderr: "pipe" });
     expect(await check.exited, await new Response(check.stderr).text()).toBe(0);
-    const lines = (await inShell("zsh", `${stubs}\n${script}`, ["t mcpgw backend ''", "t mcpgw backend add x --transport ''", "t mcpgw init --env-file ''"].join("\n"))).split("\n");
+    const lines = (
+      await inShell("zsh", `${stubs}\n${script}`, ["t mcpgw backend ''", "t mcpgw backend add x --transport ''", "t mcpgw init --env-file ''"].join("\n"))
+    ).split("\n");
     expect(lines.slice(0, 3)).toEqual(["add update list show remove pin diff approve test help", "streamable-http sse", "files"]);
   });
 
@@ -96,7 +98,11 @@ t() { words=("$@"); CURRENT=\${#words}; _mcpgw; }`;
     const script = (await runCli(["completion", "fish"])).stdout;
     const check = Bun.spawn(["fish", "-n"], { stdin: new TextEncoder().encode(script), stderr: "pipe" });
     expect(await check.exited, await new Response(check.stderr).text()).toBe(0);
-    const names = (line: string) => line.split("\n").filter(Boolean).map((entry) => entry.split("\t")[0]);
+    const names = (line: string) =>
+      line
+        .split("\n")
+        .filter(Boolean)
+        .map((entry) => entry.split("\t")[0]);
     const backend = await inShell("fish", script, "complete -C'mcpgw backend '");
     expect(names(backend)).toEqual(["add", "approve", "diff", "help", "list", "pin", "remove", "show", "test", "update"]);
     const transport = await inShell("fish", script, "complete -C'mcpgw --db x backend add y --transport '");

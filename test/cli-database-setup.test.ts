@@ -26,7 +26,10 @@ function migrationsRoot(count: number, extra: Record<string, string> = {}): stri
   const root = folder();
   for (const dialect of ["sqlite", "postgres"]) {
     mkdirSync(join(root, dialect));
-    const names = readdirSync(join(REPO_ROOT, "migrations", dialect)).filter((name) => name.endsWith(".sql")).sort().slice(0, count);
+    const names = readdirSync(join(REPO_ROOT, "migrations", dialect))
+      .filter((name) => name.endsWith(".sql"))
+      .sort()
+      .slice(0, count);
     for (const name of names) cpSync(join(REPO_ROOT, "migrations", dialect, name), join(root, dialect, name));
     for (const [name, sql] of Object.entries(extra)) writeFileSync(join(root, dialect, name), sql);
   }
@@ -39,7 +42,13 @@ describe("commands that use a database neither create nor migrate it", () => {
   test("in an empty folder, read-only commands and a dry run fail with 'no mcpgw database' and leave no file", async () => {
     const dir = folder();
     writeFileSync(join(dir, "mcpgw.yaml"), DOCUMENT);
-    for (const args of [["token", "list"], ["role", "list"], ["backend", "list"], ["audit", "tail", "-n", "1"], ["apply", "-f", "mcpgw.yaml", "--dry-run"]]) {
+    for (const args of [
+      ["token", "list"],
+      ["role", "list"],
+      ["backend", "list"],
+      ["audit", "tail", "-n", "1"],
+      ["apply", "-f", "mcpgw.yaml", "--dry-run"],
+    ]) {
       const result = await runCli(args, { cwd: dir });
       expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(1);
       expect(result.stderr).toContain("no mcpgw database at sqlite:mcpgw.db");
@@ -140,7 +149,11 @@ describe("on PostgreSQL, a newer CLI does not migrate a production schema on a p
     const bad = await runCli(["--db", schema.url, "serve", "--port", "0"], { env: { MCPGW_MIGRATE: "sometimes" } });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('MCPGW_MIGRATE: "sometimes" is not a migrate mode');
-    const gateway = await startProcess([BUN, join(REPO_ROOT, "cli/main.ts"), "--db", schema.url, "serve", "--port", "0"], /mcpgw listening/, { ...cleanEnv(), MCPGW_MIGRATE: "on", MCPGW_LOG_LEVEL: "info" });
+    const gateway = await startProcess([BUN, join(REPO_ROOT, "cli/main.ts"), "--db", schema.url, "serve", "--port", "0"], /mcpgw listening/, {
+      ...cleanEnv(),
+      MCPGW_MIGRATE: "on",
+      MCPGW_LOG_LEVEL: "info",
+    });
     try {
       expect(gateway.output()).toContain("applied migrations");
     } finally {
@@ -154,7 +167,10 @@ describe("on PostgreSQL, a newer CLI does not migrate a production schema on a p
     if (!schema) return context.skip();
     expect((await runCli(["--db", schema.url, "migrate"], { env: { MCPGW_MIGRATIONS_DIR: migrationsRoot(99, FUTURE) } })).code).toBe(0);
     expect((await runCli(["--db", schema.url, "role", "list"])).stderr).toContain("is newer than this binary");
-    const gateway = await startProcess([BUN, join(REPO_ROOT, "cli/main.ts"), "--db", schema.url, "serve", "--port", "0"], /mcpgw listening/, { ...cleanEnv(), MCPGW_LOG_LEVEL: "info" });
+    const gateway = await startProcess([BUN, join(REPO_ROOT, "cli/main.ts"), "--db", schema.url, "serve", "--port", "0"], /mcpgw listening/, {
+      ...cleanEnv(),
+      MCPGW_LOG_LEVEL: "info",
+    });
     try {
       expect(gateway.output()).toContain("a newer mcpgw migrated this database");
       expect(gateway.output()).toContain("0999_from_the_future");

@@ -106,7 +106,14 @@ describe.each(BOTH_STORES)("mcpgw doctor on what roles and tokens refer to (%s)"
       await store.roles.create({ name: "admin", rules: [allow("*"), allow("resource:*")] });
       await store.roles.grant("admin", "root");
       const now = Date.now();
-      const token = (jti: string, subject: string, roles: string[], lifeMs: number, extra: Partial<TokenRecord> = {}): TokenRecord => ({ jti, subject, roles, issuedAt: now - 1_000, expiresAt: now + lifeMs, ...extra });
+      const token = (jti: string, subject: string, roles: string[], lifeMs: number, extra: Partial<TokenRecord> = {}): TokenRecord => ({
+        jti,
+        subject,
+        roles,
+        issuedAt: now - 1_000,
+        expiresAt: now + lifeMs,
+        ...extra,
+      });
       const day = 86_400_000;
       for (const record of [
         token("t-orphan", "alice", ["dev", "gone"], day),
@@ -134,7 +141,9 @@ describe.each(BOTH_STORES)("mcpgw doctor on what roles and tokens refer to (%s)"
       });
       const admin = find(report, "admin tokens");
       expect(admin).toMatchObject({ status: "warning", fix: "issue a new one before it expires: mcpgw token issue --sub ops-bot --role admin --ttl 30d" });
-      expect(admin.detail).toMatch(/^an admin token runs out within 7d, with no longer-lived one for its subject: t-admin-soon of ops-bot expires in (1\.\d+|2)d/);
+      expect(admin.detail).toMatch(
+        /^an admin token runs out within 7d, with no longer-lived one for its subject: t-admin-soon of ops-bot expires in (1\.\d+|2)d/,
+      );
       expect(admin.detail).not.toContain("root");
       expect(text).toMatch(/^ {2}warning {2}admin tokens +an admin token runs out/m);
 
@@ -164,8 +173,14 @@ describe("mcpgw doctor finds what is wrong", () => {
       const { code, report, text } = await doctor(["--db", fixture.url]);
       expect(code).toBe(1);
       expect(statuses(report)).toMatchObject({ "backend lab": "ok", "backend quitter": "problem", "backend nobody": "problem" });
-      expect(find(report, "backend quitter")).toMatchObject({ detail: expect.stringContaining("exited before answering"), fix: expect.stringContaining("run the command by hand") });
-      expect(find(report, "backend nobody")).toMatchObject({ detail: `backend "nobody": nothing is listening at ${url} (connection refused)`, fix: expect.stringContaining("start the server, or fix the URL") });
+      expect(find(report, "backend quitter")).toMatchObject({
+        detail: expect.stringContaining("exited before answering"),
+        fix: expect.stringContaining("run the command by hand"),
+      });
+      expect(find(report, "backend nobody")).toMatchObject({
+        detail: `backend "nobody": nothing is listening at ${url} (connection refused)`,
+        fix: expect.stringContaining("start the server, or fix the URL"),
+      });
       expect(text).toMatch(/PROBLEM {2}backend nobody +backend "nobody": nothing is listening/);
       expect(text).toMatch(/^2 problems; 8 of 11 checks ok$/m);
     } finally {
@@ -206,7 +221,11 @@ describe("mcpgw doctor finds what is wrong", () => {
     const path = join(cwd.path, "missing", "gone.db");
     const { code, report } = await doctor(["--db", `sqlite:${path}`]);
     expect(code).toBe(1);
-    expect(find(report, "database")).toMatchObject({ status: "problem", detail: expect.stringContaining(`the SQLite file ${path} does not exist`), fix: expect.stringContaining("mcpgw init") });
+    expect(find(report, "database")).toMatchObject({
+      status: "problem",
+      detail: expect.stringContaining(`the SQLite file ${path} does not exist`),
+      fix: expect.stringContaining("mcpgw init"),
+    });
     expect(existsSync(path)).toBe(false);
   });
 
@@ -227,7 +246,11 @@ describe("mcpgw doctor finds what is wrong", () => {
   test("a setting that does not resolve is a configuration problem (exit 1), not a crash", async () => {
     const { code, report } = await doctor(["--db", "sqlite:x.db"], { MCPGW_JWT_CLOCK_SKEW: "5m" });
     expect(code).toBe(1);
-    expect(find(report, "configuration")).toMatchObject({ status: "problem", detail: expect.stringContaining("MCPGW_JWT_CLOCK_SKEW"), fix: expect.stringContaining("NTP") });
+    expect(find(report, "configuration")).toMatchObject({
+      status: "problem",
+      detail: expect.stringContaining("MCPGW_JWT_CLOCK_SKEW"),
+      fix: expect.stringContaining("NTP"),
+    });
     expect(statuses(report)).toMatchObject({ database: "skipped" });
     expect(existsSync(join(cwd.path, "x.db"))).toBe(false);
   });
@@ -238,7 +261,10 @@ describe("mcpgw doctor finds what is wrong", () => {
       writeFileSync(join(dir.path, ".env"), "MCPGW_PORT=8080\nJUST_A_WORD\n");
       const json = await runCli(["doctor", "--json"], { cwd: dir.path });
       expect(json.code).toBe(1);
-      expect(find(JSON.parse(json.stdout) as Report, "configuration")).toMatchObject({ status: "problem", detail: expect.stringContaining('.env, line 2: "JUST_A_WORD" is not KEY=VALUE') });
+      expect(find(JSON.parse(json.stdout) as Report, "configuration")).toMatchObject({
+        status: "problem",
+        detail: expect.stringContaining('.env, line 2: "JUST_A_WORD" is not KEY=VALUE'),
+      });
       const other = await runCli(["role", "list"], { cwd: dir.path });
       expect(other.code).toBe(2);
       expect(other.stderr).toMatch(/^error: .*\.env, line 2: "JUST_A_WORD" is not KEY=VALUE\n {2}→ fix or remove that line/);

@@ -26,64 +26,89 @@ function folder(): string {
 }
 
 describe("mcpgw init", () => {
-  test("the wizard, answered on a real terminal, sets up a gateway that serves the admin token", async () => {
-    const dir = folder();
-    const terminal = spawnOnTerminal([BUN, ENTRY, "init"], dir);
-    await terminal.answer("Database", "\r"); // SQLite, the default choice
-    await terminal.answer("SQLite file", "gateway.db\r");
-    await terminal.answer("Subject of the first admin token", "alice\r");
-    await terminal.answer("Register a first backend", "\r"); // yes, the default
-    await terminal.answer("Backend name", "lab\r");
-    await terminal.answer("How does mcpgw reach it?", "\r"); // stdio, the default choice
-    await terminal.answer("Command", `${LAB_COMMAND}\r`);
-    expect(await terminal.exited(), terminal.output()).toBe(0);
+  test(
+    "the wizard, answered on a real terminal, sets up a gateway that serves the admin token",
+    async () => {
+      const dir = folder();
+      const terminal = spawnOnTerminal([BUN, ENTRY, "init"], dir);
+      await terminal.answer("Database", "\r"); // SQLite, the default choice
+      await terminal.answer("SQLite file", "gateway.db\r");
+      await terminal.answer("Subject of the first admin token", "alice\r");
+      await terminal.answer("Register a first backend", "\r"); // yes, the default
+      await terminal.answer("Backend name", "lab\r");
+      await terminal.answer("How does mcpgw reach it?", "\r"); // stdio, the default choice
+      await terminal.answer("Command", `${LAB_COMMAND}\r`);
+      expect(await terminal.exited(), terminal.output()).toBe(0);
 
-    const shown = terminal.output();
-    expect(shown).toMatch(/testing backend "lab" \(stdio\)…\s+ok: .*, 6 tools/);
-    expect(shown).toContain("role       admin (allow * resource:* prompt:* method:*): created; granted to \"alice\"");
-    const token = JWT.exec(shown)?.[0];
-    expect(token, shown).toBeDefined();
-    const env = readFileSync(join(dir, ".env"), "utf8");
-    expect(env).toMatch(/^MCPGW_DATABASE_URL=sqlite:gateway\.db$/m);
-    expect(env).toMatch(/^MCPGW_PORT=8080$/m);
-    expect(statSync(join(dir, ".env")).mode & 0o777).toBe(0o600);
+      const shown = terminal.output();
+      expect(shown).toMatch(/testing backend "lab" \(stdio\)…\s+ok: .*, 6 tools/);
+      expect(shown).toContain('role       admin (allow * resource:* prompt:* method:*): created; granted to "alice"');
+      const token = JWT.exec(shown)?.[0];
+      expect(token, shown).toBeDefined();
+      const env = readFileSync(join(dir, ".env"), "utf8");
+      expect(env).toMatch(/^MCPGW_DATABASE_URL=sqlite:gateway\.db$/m);
+      expect(env).toMatch(/^MCPGW_PORT=8080$/m);
+      expect(statSync(join(dir, ".env")).mode & 0o777).toBe(0o600);
 
-    // serve, started in that folder with no --db, finds the database through .env (Bun's own loading).
-    await expectServes(dir, token!, "lab__echo", "lab: hi");
-    expect(existsSync(join(dir, "mcpgw.db"))).toBe(false);
-  }, E2E_TIMEOUT_MS);
+      // serve, started in that folder with no --db, finds the database through .env (Bun's own loading).
+      await expectServes(dir, token!, "lab__echo", "lab: hi");
+      expect(existsSync(join(dir, "mcpgw.db"))).toBe(false);
+    },
+    E2E_TIMEOUT_MS,
+  );
 
-  test("the wizard asks before overwriting an existing .env, and writes elsewhere when told", async () => {
-    const dir = folder();
-    const previous = "MCPGW_DATABASE_URL=sqlite:old.db\nMCPGW_AUDIT=off\n";
-    writeFileSync(join(dir, ".env"), previous);
-    const terminal = spawnOnTerminal([BUN, ENTRY, "init"], dir);
-    await terminal.answer(".env already exists. Overwrite it?", "n\r");
-    await terminal.answer("Write the settings to which file instead?", "other.env\r");
-    // The old file's database is the suggestion: accept both defaults.
-    await terminal.answer("Database", "\r");
-    await terminal.answer("SQLite file", "\r");
-    await terminal.answer("Subject of the first admin token", "\r");
-    await terminal.answer("Register a first backend", "n\r");
-    expect(await terminal.exited(), terminal.output()).toBe(0);
-    expect(readFileSync(join(dir, ".env"), "utf8")).toBe(previous);
-    expect(readFileSync(join(dir, "other.env"), "utf8")).toMatch(/^MCPGW_DATABASE_URL=sqlite:old\.db$/m);
-    expect(terminal.output()).toContain("backend    none yet");
-  }, E2E_TIMEOUT_MS);
+  test(
+    "the wizard asks before overwriting an existing .env, and writes elsewhere when told",
+    async () => {
+      const dir = folder();
+      const previous = "MCPGW_DATABASE_URL=sqlite:old.db\nMCPGW_AUDIT=off\n";
+      writeFileSync(join(dir, ".env"), previous);
+      const terminal = spawnOnTerminal([BUN, ENTRY, "init"], dir);
+      await terminal.answer(".env already exists. Overwrite it?", "n\r");
+      await terminal.answer("Write the settings to which file instead?", "other.env\r");
+      // The old file's database is the suggestion: accept both defaults.
+      await terminal.answer("Database", "\r");
+      await terminal.answer("SQLite file", "\r");
+      await terminal.answer("Subject of the first admin token", "\r");
+      await terminal.answer("Register a first backend", "n\r");
+      expect(await terminal.exited(), terminal.output()).toBe(0);
+      expect(readFileSync(join(dir, ".env"), "utf8")).toBe(previous);
+      expect(readFileSync(join(dir, "other.env"), "utf8")).toMatch(/^MCPGW_DATABASE_URL=sqlite:old\.db$/m);
+      expect(terminal.output()).toContain("backend    none yet");
+    },
+    E2E_TIMEOUT_MS,
+  );
 
-  test("init --yes with flags sets up a gateway without a terminal; the token alone goes to stdout", async () => {
-    const dir = folder();
-    const result = await runCli(
-      ["init", "--yes", "--db", "sqlite:ci.db", "--admin-subject", "ci-bot", "--backend-name", "tools", "--backend-command", LAB_COMMAND, "--backend-env", "LAB_NAME=tools"],
-      { cwd: dir },
-    );
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(new RegExp(`^${JWT.source}\\n$`));
-    expect(result.stderr).toContain('granted to "ci-bot"');
-    expect(readFileSync(join(dir, ".env"), "utf8")).toMatch(/^MCPGW_DATABASE_URL=sqlite:ci\.db$/m);
-    // With Bun's .env loading switched off, mcpgw's own reading of .env must find the database.
-    await expectServes(dir, result.stdout.trim(), "tools__echo", "tools: hi", ["--no-env-file"]);
-  }, E2E_TIMEOUT_MS);
+  test(
+    "init --yes with flags sets up a gateway without a terminal; the token alone goes to stdout",
+    async () => {
+      const dir = folder();
+      const result = await runCli(
+        [
+          "init",
+          "--yes",
+          "--db",
+          "sqlite:ci.db",
+          "--admin-subject",
+          "ci-bot",
+          "--backend-name",
+          "tools",
+          "--backend-command",
+          LAB_COMMAND,
+          "--backend-env",
+          "LAB_NAME=tools",
+        ],
+        { cwd: dir },
+      );
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`^${JWT.source}\\n$`));
+      expect(result.stderr).toContain('granted to "ci-bot"');
+      expect(readFileSync(join(dir, ".env"), "utf8")).toMatch(/^MCPGW_DATABASE_URL=sqlite:ci\.db$/m);
+      // With Bun's .env loading switched off, mcpgw's own reading of .env must find the database.
+      await expectServes(dir, result.stdout.trim(), "tools__echo", "tools: hi", ["--no-env-file"]);
+    },
+    E2E_TIMEOUT_MS,
+  );
 
   test("init --yes refuses to overwrite an existing .env unless --force, which keeps its other variables", async () => {
     const dir = folder();
@@ -119,7 +144,11 @@ describe("mcpgw init", () => {
 
     const renamed = await runCli(["init", "--yes", "--db", "sqlite:r.db", "--admin-role", "root"], { cwd: dir });
     expect(renamed.code, renamed.stderr).toBe(0);
-    const roles = JSON.parse((await runCli(["--db", "sqlite:r.db", "role", "list", "--json"], { cwd: dir })).stdout) as { name: string; allow: string[]; subjects: string[] }[];
+    const roles = JSON.parse((await runCli(["--db", "sqlite:r.db", "role", "list", "--json"], { cwd: dir })).stdout) as {
+      name: string;
+      allow: string[];
+      subjects: string[];
+    }[];
     expect(roles).toEqual([
       expect.objectContaining({ name: "admin", allow: ["github/*"], subjects: [] }),
       expect.objectContaining({ name: "root", allow: ["*", "resource:*", "prompt:*", "method:*"], subjects: ["admin"] }),
@@ -128,7 +157,10 @@ describe("mcpgw init", () => {
 
   test("init --yes stops before saving anything when the backend fails its test", async () => {
     const dir = folder();
-    const result = await runCli(["init", "--yes", "--db", "sqlite:b.db", "--backend-name", "ghost", "--backend-command", "no-such-mcp-server-for-init --stdio"], { cwd: dir });
+    const result = await runCli(
+      ["init", "--yes", "--db", "sqlite:b.db", "--backend-name", "ghost", "--backend-command", "no-such-mcp-server-for-init --stdio"],
+      { cwd: dir },
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('init stopped before saving anything: backend "ghost": program "no-such-mcp-server-for-init" was not found');
     expect(result.stdout).toBe("");
@@ -158,16 +190,20 @@ describe("mcpgw init", () => {
     expect(existsSync(join(dir, ".env"))).toBe(false);
   });
 
-  test("init --yes on PostgreSQL: the gateway serves from the URL it wrote", async (context) => {
-    if (!(await postgresAvailable())) return context.skip();
-    const schema = await isolatedSchema("cli_init");
-    cleanups.push(() => schema.drop());
-    const dir = folder();
-    const result = await runCli(["init", "--yes", "--db", schema.url, "--backend-name", "lab", "--backend-command", LAB_COMMAND], { cwd: dir });
-    expect(result.code, result.stderr).toBe(0);
-    expect(readFileSync(join(dir, ".env"), "utf8")).toContain(`MCPGW_DATABASE_URL=${schema.url}`);
-    await expectServes(dir, result.stdout.trim(), "lab__echo", "lab: hi");
-  }, E2E_TIMEOUT_MS);
+  test(
+    "init --yes on PostgreSQL: the gateway serves from the URL it wrote",
+    async (context) => {
+      if (!(await postgresAvailable())) return context.skip();
+      const schema = await isolatedSchema("cli_init");
+      cleanups.push(() => schema.drop());
+      const dir = folder();
+      const result = await runCli(["init", "--yes", "--db", schema.url, "--backend-name", "lab", "--backend-command", LAB_COMMAND], { cwd: dir });
+      expect(result.code, result.stderr).toBe(0);
+      expect(readFileSync(join(dir, ".env"), "utf8")).toContain(`MCPGW_DATABASE_URL=${schema.url}`);
+      await expectServes(dir, result.stdout.trim(), "lab__echo", "lab: hi");
+    },
+    E2E_TIMEOUT_MS,
+  );
 });
 
 /** Starts `mcpgw serve` in `dir` with nothing but its .env, and makes an authenticated tool call through it. */

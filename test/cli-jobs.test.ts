@@ -20,7 +20,16 @@ describe.each(BOTH_STORES)("mcpgw jobs list|show|cancel (%s)", (_label, setup) =
     await fixture.store.migrate();
     const now = Date.now();
     const job = (key: string, offset: number): NewJob => ({
-      id: crypto.randomUUID(), owner: "alice", roles: ["dev"], origin: "rest", backend: "work", tool: "work", arguments: { key }, idempotent: key === "working", ttlMs: 60_000, createdAt: now + offset,
+      id: crypto.randomUUID(),
+      owner: "alice",
+      roles: ["dev"],
+      origin: "rest",
+      backend: "work",
+      tool: "work",
+      arguments: { key },
+      idempotent: key === "working",
+      ttlMs: 60_000,
+      createdAt: now + offset,
     });
     for (const [i, key] of (["done", "working", "queued"] as const).entries()) ids[key] = (await fixture.store.jobs.create(job(key, i))).id;
     // Claim in creation order: "done" and "working" are taken, "queued" stays.
@@ -50,7 +59,7 @@ describe.each(BOTH_STORES)("mcpgw jobs list|show|cancel (%s)", (_label, setup) =
     expect(shown.stdout).toMatch(/^status\s+working$/m);
     expect(shown.stdout).toMatch(/^idempotent\s+yes/m);
     expect(shown.stdout).toMatch(/^progress\s+2\/5: halfway$/m);
-    expect(((JSON.parse((await cli(["jobs", "show", ids.done, "--json"])).stdout)) as JobView).status).toBe("completed");
+    expect((JSON.parse((await cli(["jobs", "show", ids.done, "--json"])).stdout) as JobView).status).toBe("completed");
     const missing = await cli(["jobs", "show", "no-such-job"]);
     expect([missing.code, missing.stderr]).toEqual([1, expect.stringContaining('there is no job "no-such-job"')]);
   });

@@ -41,7 +41,8 @@ describe.each(BOTH_STORES)("mcpgw limit on %s", (_label, setup) => {
 
   test("set again for the same whom, tool and period replaces the rule (same id) instead of adding one; update changes rate and burst", async (context) => {
     if (!db) return context.skip();
-    const rules = async () => JSON.parse((await limit("list", "--json")).stdout) as { id: string; scope: string; subject?: string; rate: string; burst: number; tool: string }[];
+    const rules = async () =>
+      JSON.parse((await limit("list", "--json")).stdout) as { id: string; scope: string; subject?: string; rate: string; burst: number; tool: string }[];
     const first = await limit("set", "--sub", "bob", "--rate", "60/min");
     const id = /^(lim_\w+):/.exec(first.stdout)![1]!;
     const again = await limit("set", "--sub", "bob", "--rate", "100/min", "--burst", "10");

@@ -19,7 +19,18 @@ describe.each(BOTH_STORES)("mcpgw role on %s", (_label, setup) => {
 
   test("create, grant, show, list (--json), revoke, delete", async (context) => {
     if (!db) return context.skip();
-    const created = await role("create", "analyst", "--allow", "github/get_*", "--allow", 'fs/read_file[path^="/srv/data/"]', "--deny", "github/delete_*", "--description", "reads things");
+    const created = await role(
+      "create",
+      "analyst",
+      "--allow",
+      "github/get_*",
+      "--allow",
+      'fs/read_file[path^="/srv/data/"]',
+      "--deny",
+      "github/delete_*",
+      "--description",
+      "reads things",
+    );
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toContain('created role "analyst" (2 allow, 1 deny)');
     expect((await role("grant", "analyst", "alice")).code).toBe(0);
@@ -32,7 +43,13 @@ describe.each(BOTH_STORES)("mcpgw role on %s", (_label, setup) => {
 
     const listed = JSON.parse((await role("list", "--json")).stdout);
     expect(listed).toEqual([
-      expect.objectContaining({ name: "analyst", description: "reads things", allow: ["github/get_*", 'fs/read_file[path^="/srv/data/"]'], deny: ["github/delete_*"], subjects: ["alice"] }),
+      expect.objectContaining({
+        name: "analyst",
+        description: "reads things",
+        allow: ["github/get_*", 'fs/read_file[path^="/srv/data/"]'],
+        deny: ["github/delete_*"],
+        subjects: ["alice"],
+      }),
     ]);
     expect((await role("list")).stdout).toMatch(/ROLE\s+ALLOW\s+DENY\s+SUBJECTS/);
 
@@ -47,7 +64,18 @@ describe.each(BOTH_STORES)("mcpgw role on %s", (_label, setup) => {
     expect((await role("create", "editor", "--allow", "github/*", "--deny", "github/delete_*", "--description", "first")).code).toBe(0);
     expect((await role("grant", "editor", "alice")).code).toBe(0);
 
-    const updated = await role("update", "editor", "--remove-rule", "github/*", "--allow", "github/get_*", "--allow", 'fs/read[path^="/srv/"]', "--description", "second");
+    const updated = await role(
+      "update",
+      "editor",
+      "--remove-rule",
+      "github/*",
+      "--allow",
+      "github/get_*",
+      "--allow",
+      'fs/read[path^="/srv/"]',
+      "--description",
+      "second",
+    );
     expect(updated.code, updated.stderr).toBe(0);
     expect(updated.stdout).toContain('updated role "editor"');
     expect(JSON.parse((await role("show", "editor", "--json")).stdout)).toMatchObject({
@@ -79,7 +107,9 @@ describe.each(BOTH_STORES)("mcpgw role on %s", (_label, setup) => {
     expect((await runCli(["backend", "add", "github", "--command", "true", "--no-test", "--db", db])).code).toBe(0);
     const created = await role("create", "typo", "--allow", "gihtub/*", "--allow", "github/*", "--allow", "*", "--deny", "jira*/delete_*");
     expect(created.code, created.stderr).toBe(0);
-    expect(created.stderr).toContain('warning: allow gihtub/* names backend "gihtub", which is not registered: it matches nothing until one is (mcpgw backend list shows the names)');
+    expect(created.stderr).toContain(
+      'warning: allow gihtub/* names backend "gihtub", which is not registered: it matches nothing until one is (mcpgw backend list shows the names)',
+    );
     expect(created.stderr).toContain("warning: deny jira*/delete_* matches no registered backend");
     expect(created.stderr).not.toContain("allow github/*");
     expect(created.stderr).not.toMatch(/warning: allow \* /);

@@ -39,12 +39,19 @@ describe("mcpgw sessions list", () => {
   beforeAll(async () => {
     const { issueToken } = await import("../src/auth/token-issuer.ts");
     const { parsePermission } = await import("../src/policy/permission.ts");
-    gw = await startTestGateway([{ name: "alpha", command: [BUN, LAB, "--stdio", MARKER], env: { LAB_NAME: "alpha" } }], { auth: "required", sessionSnapshotInterval: `${INTERVAL_MS}ms` }, {
-      prepare: async (store) => {
-        await store.roles.create({ name: "lab-user", rules: [{ effect: "allow", permission: parsePermission("alpha/*") }] });
-        for (const subject of ["kira", "lev"]) tokens[subject] = (await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject, roles: ["lab-user"], ttlMs: 600_000 })).token;
+    gw = await startTestGateway(
+      [{ name: "alpha", command: [BUN, LAB, "--stdio", MARKER], env: { LAB_NAME: "alpha" } }],
+      { auth: "required", sessionSnapshotInterval: `${INTERVAL_MS}ms` },
+      {
+        prepare: async (store) => {
+          await store.roles.create({ name: "lab-user", rules: [{ effect: "allow", permission: parsePermission("alpha/*") }] });
+          for (const subject of ["kira", "lev"])
+            tokens[subject] = (
+              await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject, roles: ["lab-user"], ttlMs: 600_000 })
+            ).token;
+        },
       },
-    });
+    );
     db = gw.gateway.store.location;
   }, 60_000);
   afterAll(async () => {
@@ -94,14 +101,21 @@ describe("mcpgw sessions list", () => {
     const instance = `crashed.${crypto.randomUUID().slice(0, 8)}`;
     const now = Date.now();
     await store.sessionSnapshots.put({
-      instance, host: "elsewhere", pid: 99_999, startedAt: now - 60_000, publishedAt: now - 30_000, intervalMs: 5_000,
+      instance,
+      host: "elsewhere",
+      pid: 99_999,
+      startedAt: now - 60_000,
+      publishedAt: now - 30_000,
+      intervalMs: 5_000,
       sessions: [{ id: "ghost-session", subject: "zed", route: "/mcp", openedAt: now - 50_000, lastActivity: now - 40_000, dedicated: [] }],
     });
     try {
       const listed = await runCli(["sessions", "list", "--json", "--db", db]);
       expect((JSON.parse(listed.stdout) as Listed[]).map((s) => s.subject)).not.toContain("zed");
       const table = await runCli(["sessions", "list", "--db", db]);
-      expect(table.stderr).toContain("1 gateway stopped publishing (crashed, or cut off from the database): their sessions are left out; show them with --include-stale");
+      expect(table.stderr).toContain(
+        "1 gateway stopped publishing (crashed, or cut off from the database): their sessions are left out; show them with --include-stale",
+      );
       const all = await runCli(["sessions", "list", "--include-stale", "--db", db]);
       expect(all.stdout).toMatch(new RegExp(`ghost-session\\s+zed\\s+-\\s+/mcp\\s+.*${instance.replace(/\./g, "\\.")} \\(stale\\)`));
     } finally {

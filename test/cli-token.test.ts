@@ -41,7 +41,8 @@ function tokenCliSuite(label: string, setup: () => Promise<Database | undefined>
       // Commands use a database; they do not set one up (an operator runs migrate or init first).
       if (database) expect((await runCli(["migrate", "--db", database.url])).code).toBe(0);
       // Tokens carry roles that exist (token issue refuses others).
-      for (const role of ["dev", "ops"]) if (database) expect((await runCli(["role", "create", role, "--allow", `${role}/*`, "--db", database.url])).code).toBe(0);
+      for (const role of ["dev", "ops"])
+        if (database) expect((await runCli(["role", "create", role, "--allow", `${role}/*`, "--db", database.url])).code).toBe(0);
     });
     afterAll(async () => database?.cleanup());
 
@@ -71,7 +72,10 @@ function tokenCliSuite(label: string, setup: () => Promise<Database | undefined>
 
     test("token issue --json, with the issuer and audience from MCPGW_TOKEN_ISSUER/AUDIENCE", async (context) => {
       if (!database) return context.skip();
-      const result = await cli(["token", "issue", "--sub", "bot", "--json"], { MCPGW_TOKEN_ISSUER: "https://mcp.example.com", MCPGW_TOKEN_AUDIENCE: "gw-prod" });
+      const result = await cli(["token", "issue", "--sub", "bot", "--json"], {
+        MCPGW_TOKEN_ISSUER: "https://mcp.example.com",
+        MCPGW_TOKEN_AUDIENCE: "gw-prod",
+      });
       expect(result.code, result.stderr).toBe(0);
       const issued = JSON.parse(result.stdout) as IssuedJson;
       tokens.push(issued.token);
@@ -124,8 +128,12 @@ function tokenCliSuite(label: string, setup: () => Promise<Database | undefined>
 
     test("token revoke --all-for revokes every live token of a subject, after saying how many; without a terminal it needs --yes", async (context) => {
       if (!database) return context.skip();
-      for (const ttl of ["1h", "2h"]) expect((await cli(["token", "issue", "--sub", "mallory", "--role", "dev", "--ttl", ttl, "--description", `laptop ${ttl}`])).code).toBe(0);
-      const mine = async () => (JSON.parse((await cli(["token", "list", "--json"])).stdout) as { jti: string; subject: string; status: string }[]).filter((t) => t.subject === "mallory");
+      for (const ttl of ["1h", "2h"])
+        expect((await cli(["token", "issue", "--sub", "mallory", "--role", "dev", "--ttl", ttl, "--description", `laptop ${ttl}`])).code).toBe(0);
+      const mine = async () =>
+        (JSON.parse((await cli(["token", "list", "--json"])).stdout) as { jti: string; subject: string; status: string }[]).filter(
+          (t) => t.subject === "mallory",
+        );
       const jtis = (await mine()).map((t) => t.jti).sort();
 
       const refused = await cli(["token", "revoke", "--all-for", "mallory"]);
@@ -163,7 +171,12 @@ function tokenCliSuite(label: string, setup: () => Promise<Database | undefined>
 
     test("key list shows the key the first token created, public half only", async (context) => {
       if (!database) return context.skip();
-      const keys = JSON.parse((await cli(["key", "list", "--json"])).stdout) as { kid: string; alg: string; status: string; publicJwk: Record<string, unknown> }[];
+      const keys = JSON.parse((await cli(["key", "list", "--json"])).stdout) as {
+        kid: string;
+        alg: string;
+        status: string;
+        publicJwk: Record<string, unknown>;
+      }[];
       expect(keys).toHaveLength(1);
       expect(keys[0]).toMatchObject({ alg: "EdDSA", status: "active", publicJwk: { kty: "OKP", crv: "Ed25519", kid: keys[0]!.kid } });
       expect(keys[0]!.publicJwk).not.toHaveProperty("d");

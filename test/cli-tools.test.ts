@@ -27,10 +27,15 @@ toolsCliSuite("postgres", () => postgresStoreFixture("cli_tools"));
 function toolsCliSuite(label: string, setup: () => Promise<StoreFixture | undefined>): void {
   describe(`mcpgw tools list / call (${label})`, () => {
     let database: StoreFixture | undefined;
-    const cli = (args: string[], env: Record<string, string> = {}): Promise<CliResult> => runCli(["--db", database!.url, ...args], { env: { MCPGW_LOG_LEVEL: "warn", ...env } });
+    const cli = (args: string[], env: Record<string, string> = {}): Promise<CliResult> =>
+      runCli(["--db", database!.url, ...args], { env: { MCPGW_LOG_LEVEL: "warn", ...env } });
     const audit = async (): Promise<AuditLine[]> => {
       const tail = await cli(["audit", "tail", "--json", "-n", "100"]);
-      return tail.stdout.trim().split("\n").filter(Boolean).map((line) => JSON.parse(line) as AuditLine);
+      return tail.stdout
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as AuditLine);
     };
 
     beforeAll(async () => {
@@ -53,7 +58,15 @@ function toolsCliSuite(label: string, setup: () => Promise<StoreFixture | undefi
       const result = await cli(["call", "everything/echo", '{"message":"hello"}', "--as", "alice"]);
       expect(result, result.stderr).toMatchObject({ code: 0, stdout: "Echo: hello\n" });
       const record = (await audit()).at(-1)!;
-      expect(record).toMatchObject({ status: "ok", subject: "alice", roles: ["dev"], backend: "everything", target: "echo", client: { name: "mcpgw-cli" }, arguments: { message: "hello" } });
+      expect(record).toMatchObject({
+        status: "ok",
+        subject: "alice",
+        roles: ["dev"],
+        backend: "everything",
+        target: "echo",
+        client: { name: "mcpgw-cli" },
+        arguments: { message: "hello" },
+      });
     }, 60_000);
 
     test("policy applies: a denied call exits 1 saying which rule and how to grant, and is audited as denied", async (context) => {
@@ -144,7 +157,10 @@ function toolsCliSuite(label: string, setup: () => Promise<StoreFixture | undefi
       const array = await cli(["call", "everything/echo", "[1]", "--as", "alice"]);
       expect(array.code).toBe(2);
       expect(array.stderr).toContain("must be a JSON object, not an array");
-      for (const args of [["call", "nope/echo", "{}", "--as", "alice"], ["tools", "list", "--backend", "nope", "--as", "alice"]]) {
+      for (const args of [
+        ["call", "nope/echo", "{}", "--as", "alice"],
+        ["tools", "list", "--backend", "nope", "--as", "alice"],
+      ]) {
         const unknown = await cli(args);
         expect(unknown.code).toBe(1);
         expect(unknown.stderr).toContain('there is no backend "nope"');
@@ -157,7 +173,10 @@ function toolsCliSuite(label: string, setup: () => Promise<StoreFixture | undefi
       const result = await cli(["backend", "test", "everything"]);
       expect(result.code, result.stderr).toBe(0);
       const count = Number(/^ {2}tools: {5}(\d+)$/m.exec(result.stdout)?.[1]);
-      const names = result.stdout.split("\n").filter((line) => /^ {13}\S+$/.test(line)).map((line) => line.trim());
+      const names = result.stdout
+        .split("\n")
+        .filter((line) => /^ {13}\S+$/.test(line))
+        .map((line) => line.trim());
       expect(names).toHaveLength(count);
       expect(names).toContain("echo");
       expect(names).toContain("get-sum");

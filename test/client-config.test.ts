@@ -30,21 +30,54 @@ describe("each client's block has the documented shape", () => {
     const config = clientConfig("claude-desktop", input);
     expect(config.where.join(" ")).toContain("claude_desktop_config.json");
     expect(JSON.parse(config.text)).toEqual({
-      mcpServers: { "mcpgw-github": { command: "npx", args: ["-y", "mcp-remote", input.url, "--header", "Authorization:${MCPGW_AUTHORIZATION}"], env: { MCPGW_AUTHORIZATION: `Bearer ${TOKEN}` } } },
+      mcpServers: {
+        "mcpgw-github": {
+          command: "npx",
+          args: ["-y", "mcp-remote", input.url, "--header", "Authorization:${MCPGW_AUTHORIZATION}"],
+          env: { MCPGW_AUTHORIZATION: `Bearer ${TOKEN}` },
+        },
+      },
     });
   });
 
   test("Cursor: mcpServers with url and headers; VS Code: servers with type http", () => {
-    expect(JSON.parse(clientConfig("cursor", input).text)).toEqual({ mcpServers: { "mcpgw-github": { url: input.url, headers: { Authorization: `Bearer ${TOKEN}` } } } });
+    expect(JSON.parse(clientConfig("cursor", input).text)).toEqual({
+      mcpServers: { "mcpgw-github": { url: input.url, headers: { Authorization: `Bearer ${TOKEN}` } } },
+    });
     expect(clientConfig("cursor", input).where.join(" ")).toContain(".cursor/mcp.json");
-    expect(JSON.parse(clientConfig("vscode", input).text)).toEqual({ servers: { "mcpgw-github": { type: "http", url: input.url, headers: { Authorization: `Bearer ${TOKEN}` } } } });
+    expect(JSON.parse(clientConfig("vscode", input).text)).toEqual({
+      servers: { "mcpgw-github": { type: "http", url: input.url, headers: { Authorization: `Bearer ${TOKEN}` } } },
+    });
     expect(clientConfig("vscode", input).where.join(" ")).toContain(".vscode/mcp.json");
   });
 
   test("Claude Code, mcp-remote and the Inspector: commands whose words are what each CLI takes", () => {
-    expect(shellWords(clientConfig("claude-code", input).text)).toEqual(["claude", "mcp", "add", "--transport", "http", "mcpgw-github", input.url, "--header", `Authorization: Bearer ${TOKEN}`]);
+    expect(shellWords(clientConfig("claude-code", input).text)).toEqual([
+      "claude",
+      "mcp",
+      "add",
+      "--transport",
+      "http",
+      "mcpgw-github",
+      input.url,
+      "--header",
+      `Authorization: Bearer ${TOKEN}`,
+    ]);
     expect(shellWords(clientConfig("mcp-remote", input).text)).toEqual(["npx", "-y", "mcp-remote", input.url, "--header", `Authorization: Bearer ${TOKEN}`]);
-    expect(shellWords(clientConfig("inspector", input).text)).toEqual(["npx", "-y", "@modelcontextprotocol/inspector", "--cli", input.url, "--transport", "http", "--header", `Authorization: Bearer ${TOKEN}`, "--stored-auth-only", "--method", "tools/list"]);
+    expect(shellWords(clientConfig("inspector", input).text)).toEqual([
+      "npx",
+      "-y",
+      "@modelcontextprotocol/inspector",
+      "--cli",
+      input.url,
+      "--transport",
+      "http",
+      "--header",
+      `Authorization: Bearer ${TOKEN}`,
+      "--stored-auth-only",
+      "--method",
+      "tools/list",
+    ]);
     // mcp-remote takes plain http only on localhost unless told.
     expect(shellWords(clientConfig("mcp-remote", { ...input, url: "http://gateway.internal:8080/mcp" }).text)).toContain("--allow-http");
     expect(shellWords(clientConfig("mcp-remote", { ...input, url: "http://127.0.0.1:8080/mcp" }).text)).not.toContain("--allow-http");
@@ -55,16 +88,22 @@ describe("the printed blocks connect real clients through the gateway", () => {
   let gw: TestGateway;
   let db = "";
   const home = tempDir("mcpgw-clients-");
-  afterAll(() => home.remove());
 
   beforeAll(async () => {
     // No clock skew, so a 1 s token is expired 1 s later.
-    gw = await startTestGateway([LAB], { auth: "required", jwtClockSkew: "0s" }, {
-      prepare: (store) => store.roles.create({ name: "dev", rules: [{ effect: "allow", permission: parsePermission("lab/*") }] }),
-    });
+    gw = await startTestGateway(
+      [LAB],
+      { auth: "required", jwtClockSkew: "0s" },
+      {
+        prepare: (store) => store.roles.create({ name: "dev", rules: [{ effect: "allow", permission: parsePermission("lab/*") }] }),
+      },
+    );
     db = gw.gateway.store.location;
   }, 60_000);
-  afterAll(async () => gw?.stop());
+  afterAll(async () => {
+    await gw?.stop();
+    home.remove();
+  });
 
   async function printed(client: string, ...extra: string[]): Promise<string> {
     const result = await runCli(["--db", db, "client", "config", "--client", client, "--sub", "desk-user", "--role", "dev", "--url", gw.base, ...extra]);
@@ -92,7 +131,10 @@ describe("the printed blocks connect real clients through the gateway", () => {
   }, 60_000);
 
   test("Claude Desktop's block, run as Claude Desktop runs it (command, args, env), reaches the tools", async () => {
-    const server = Object.values((JSON.parse(await printed("claude-desktop")) as { mcpServers: Record<string, { command: string; args: string[]; env: Record<string, string> }> }).mcpServers)[0]!;
+    const server = Object.values(
+      (JSON.parse(await printed("claude-desktop")) as { mcpServers: Record<string, { command: string; args: string[]; env: Record<string, string> }> })
+        .mcpServers,
+    )[0]!;
     expect(await toolsOver(server.command, server.args, { ...clientEnv(), ...server.env })).toEqual(expect.arrayContaining(["lab__echo"]));
   }, 60_000);
 
@@ -111,10 +153,14 @@ describe("the printed blocks connect real clients through the gateway", () => {
     const run = Bun.spawn(inspector, { cwd: REPO_ROOT, env: clientEnv(), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
     const [stdout, stderr, code] = await Promise.all([new Response(run.stdout).text(), new Response(run.stderr).text(), run.exited]);
     expect(code).not.toBe(0);
-    expect(`${stdout}${stderr}`).toMatch(/the token expired at [^:]+:\d\d:\d\d[^:]*: this gateway is not an OAuth authorization server: ask the gateway's operator for a token \(mcpgw token issue/);
+    expect(`${stdout}${stderr}`).toMatch(
+      /the token expired at [^:]+:\d\d:\d\d[^:]*: this gateway is not an OAuth authorization server: ask the gateway's operator for a token \(mcpgw token issue/,
+    );
     // mcp-remote goes for an OAuth login on any 401; the gateway's answer at /register is what it shows.
     const proxy = Bun.spawn(remote, { cwd: REPO_ROOT, env: clientEnv(), stdout: "pipe", stderr: "pipe", stdin: "pipe" });
-    proxy.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "desk", version: "1" } } })}\n`);
+    proxy.stdin.write(
+      `${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "desk", version: "1" } } })}\n`,
+    );
     const killer = setTimeout(() => proxy.kill(), 30_000);
     const proxyErr = await new Response(proxy.stderr).text();
     clearTimeout(killer);

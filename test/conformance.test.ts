@@ -39,12 +39,16 @@ describe("MCP conformance suite through the gateway (/mcp/<fixture>)", () => {
     fixtureHttp?.kill();
   });
 
-  test.each(["conformance", "conformance-http"])("every active scenario passes with the fixture behind %s", async (backend) => {
-    const result = await runConformance(gw.mcpUrl(backend));
-    expect(result.failed, result.output).toBe(0);
-    expect(result.scenarios.filter((s) => s.startsWith("✓"))).toHaveLength(ACTIVE_SCENARIOS);
-    expect(result.passed).toBe(ACTIVE_CHECKS);
-  }, 180_000);
+  test.each(["conformance", "conformance-http"])(
+    "every active scenario passes with the fixture behind %s",
+    async (backend) => {
+      const result = await runConformance(gw.mcpUrl(backend));
+      expect(result.failed, result.output).toBe(0);
+      expect(result.scenarios.filter((s) => s.startsWith("✓"))).toHaveLength(ACTIVE_SCENARIOS);
+      expect(result.passed).toBe(ACTIVE_CHECKS);
+    },
+    180_000,
+  );
 });
 
 describe("MCP 2026-07-28 conformance suite (0.2.0-alpha.12) through the gateway (/mcp/<modern fixture>)", () => {
@@ -66,13 +70,20 @@ describe("MCP 2026-07-28 conformance suite (0.2.0-alpha.12) through the gateway 
     fixtureHttp?.kill();
   });
 
-  test.each(["modern", "modern-http"])("every required scenario passes with the modern fixture behind %s", async (backend) => {
-    const run = await runConformance2026(gw.mcpUrl(backend).href);
-    console.log(`${backend}: ${run.summary}`);
-    expect(run.required.length, "the requirements file lists the server scenarios").toBeGreaterThan(30);
-    expect(run.required.filter((name) => !run.requiredPassed.includes(name)), run.output).toEqual([]);
-    // The optional scenarios too (x-mcp-header validation among them): no check fails.
-    expect(run.failedChecks, run.output).toEqual([]);
-    expect(run.totalFailed, run.output).toBe(0);
-  }, 180_000);
+  test.each(["modern", "modern-http"])(
+    "every required scenario passes with the modern fixture behind %s",
+    async (backend) => {
+      const run = await runConformance2026(gw.mcpUrl(backend).href);
+      console.log(`${backend}: ${run.summary}`);
+      expect(run.required.length, "the requirements file lists the server scenarios").toBeGreaterThan(30);
+      expect(
+        run.required.filter((name) => !run.requiredPassed.includes(name)),
+        run.output,
+      ).toEqual([]);
+      // The optional scenarios too (x-mcp-header validation among them): no check fails.
+      expect(run.failedChecks, run.output).toEqual([]);
+      expect(run.totalFailed, run.output).toBe(0);
+    },
+    180_000,
+  );
 });

@@ -70,7 +70,7 @@ describe("coverage:check (scripts/coverage-check.ts)", () => {
     const stated = /"mcpgw": \{ "coverageThreshold": (\d+(?:\.\d+)?) \}/.exec(readme)?.[1];
     expect(Number(stated), "the threshold the README names").toBe(threshold);
     const figure = /Line coverage of `src\/` is (\d+(?:\.\d+)?)%/.exec(readme)?.[1];
-    expect(figure, "README: \"Line coverage of `src/` is N%\"").toBeDefined();
+    expect(figure, 'README: "Line coverage of `src/` is N%"').toBeDefined();
     expect(Number(figure)).toBeGreaterThanOrEqual(threshold);
   });
 
@@ -155,7 +155,11 @@ describe("per-folder table (scripts/coverage-summary.ts)", () => {
       ]),
     );
     const table = formatFolderTable(files).split("\n");
-    const row = (folder: string) => table.find((line) => line.startsWith(`${folder} `))?.trim().split(/\s+/);
+    const row = (folder: string) =>
+      table
+        .find((line) => line.startsWith(`${folder} `))
+        ?.trim()
+        .split(/\s+/);
     expect(table[0]!.split(/\s+/)).toEqual(["folder", "files", "lines", "lines", "%", "functions", "%", "branches", "%"]);
     expect(row("src/audit")).toEqual(["src/audit", "2", "40/100", "40.0", "50.0", "100.0"]);
     expect(row("src/*.ts")).toEqual(["src/*.ts", "1", "0/20", "0.0", "0.0", "100.0"]);
@@ -163,7 +167,16 @@ describe("per-folder table (scripts/coverage-summary.ts)", () => {
     expect(row("src/")).toEqual(["src/", "total", "3", "40/120", "33.3", "40.0", "100.0"]);
     expect(row("all")).toEqual(["all", "4", "45/130", "34.6", "45.5", "100.0"]);
     // Folders first (sorted), then a rule, then the two totals.
-    expect(table.map((line) => line.split(/\s+/)[0])).toEqual(["folder", expect.stringMatching(/^-+$/), "cli/commands", "src/*.ts", "src/audit", expect.stringMatching(/^-+$/), "src/", "all"]);
+    expect(table.map((line) => line.split(/\s+/)[0])).toEqual([
+      "folder",
+      expect.stringMatching(/^-+$/),
+      "cli/commands",
+      "src/*.ts",
+      "src/audit",
+      expect.stringMatching(/^-+$/),
+      "src/",
+      "all",
+    ]);
   });
 });
 

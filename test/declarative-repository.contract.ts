@@ -10,7 +10,17 @@ import type { Store } from "../src/store/store.ts";
 const T0 = 1_700_000_000_000;
 
 function backend(name: string, overrides: Partial<BackendSpec> = {}): BackendSpec {
-  return { name, transport: "stdio", command: ["node", "server.js"], env: { TOKEN: "${TOKEN}" }, headers: {}, timeoutMs: 30_000, createdAt: T0, updatedAt: T0, ...overrides };
+  return {
+    name,
+    transport: "stdio",
+    command: ["node", "server.js"],
+    env: { TOKEN: "${TOKEN}" },
+    headers: {},
+    timeoutMs: 30_000,
+    createdAt: T0,
+    updatedAt: T0,
+    ...overrides,
+  };
 }
 
 function limit(id: string, overrides: Partial<LimitRule> = {}): LimitRule {
@@ -18,7 +28,11 @@ function limit(id: string, overrides: Partial<LimitRule> = {}): LimitRule {
 }
 
 function role(name: string, patterns: string[], description?: string): RoleDefinition {
-  return { name, ...(description !== undefined && { description }), rules: patterns.map((text) => ({ effect: text.startsWith("!") ? "deny" : "allow", permission: parsePermission(text.replace(/^!/, "")) })) };
+  return {
+    name,
+    ...(description !== undefined && { description }),
+    rules: patterns.map((text) => ({ effect: text.startsWith("!") ? "deny" : "allow", permission: parsePermission(text.replace(/^!/, "")) })),
+  };
 }
 
 /** Objects of a snapshot whose names start with `prefix`: the store is shared with the other contract cases. */
@@ -80,7 +94,14 @@ export function declarativeRepositoryContract(getStore: () => Store | undefined,
           { kind: "role", action: "delete", name: "ap-drop", before: mine.roles[0]! },
           { kind: "binding", action: "create", name: "ap-new → carol", after: { role: "ap-new", subject: "carol" } },
           { kind: "binding", action: "delete", name: "ap-drop → bob", before: { role: "ap-drop", subject: "bob" } },
-          { kind: "backend", action: "update", name: "ap-b1", before: old("ap-b1"), after: { ...old("ap-b1"), timeoutMs: 5_000, updatedAt: now }, fields: ["timeout"] },
+          {
+            kind: "backend",
+            action: "update",
+            name: "ap-b1",
+            before: old("ap-b1"),
+            after: { ...old("ap-b1"), timeoutMs: 5_000, updatedAt: now },
+            fields: ["timeout"],
+          },
           { kind: "backend", action: "create", name: "ap-b2", after: backend("ap-b2", { createdAt: now, updatedAt: now }) },
           { kind: "backend", action: "delete", name: "ap-b3", before: old("ap-b3") },
           { kind: "limit", action: "update", name: "ap-l1", before: limit("ap-l1"), after: limit("ap-l1", { count: 20, burst: 5 }), fields: ["rate", "burst"] },

@@ -10,6 +10,7 @@ import { REPO_ROOT } from "./helpers/cli.ts";
  * and checked against what the gateway is (its image, probes and ports, the MCPGW_* settings it
  * reads, the commands it has) and for the order migration → gateway.
  */
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML of any shape; the tests check it rather than trust a type
 type Json = Record<string, any>;
 const DEPLOY = join(REPO_ROOT, "docs/deploy");
 const KNOWN = new Set<string>(Object.values(VARIABLES));
@@ -55,7 +56,11 @@ describe("docs/deploy/kubernetes", () => {
     const listens = gateway.env.find((e: Json) => e.name === "MCPGW_PORT")?.value;
     expect(String(port.containerPort)).toBe(listens);
     expect(gateway.env.find((e: Json) => e.name === "MCPGW_HOST")?.value).toBe("0.0.0.0");
-    for (const [probe, path] of [["startupProbe", "/readyz"], ["readinessProbe", "/readyz"], ["livenessProbe", "/healthz"]] as const) {
+    for (const [probe, path] of [
+      ["startupProbe", "/readyz"],
+      ["readinessProbe", "/readyz"],
+      ["livenessProbe", "/healthz"],
+    ] as const) {
       expect(gateway[probe].httpGet, probe).toEqual({ path, port: port.name });
     }
   });
@@ -103,12 +108,15 @@ describe("docs/deploy/compose.yaml", () => {
   test("migrate and the gateway: one image built from the repository's Dockerfile, commands mcpgw has", () => {
     expect(services.migrate.image).toBe(services.mcpgw.image);
     expect(services.migrate.build).toEqual({ context: "../..", dockerfile: "Dockerfile" });
-    expect(readFileSync(join(DEPLOY, services.migrate.build.context, services.migrate.build.dockerfile), "utf8")).toContain('ENTRYPOINT ["/usr/local/bin/mcpgw"]');
+    expect(readFileSync(join(DEPLOY, services.migrate.build.context, services.migrate.build.dockerfile), "utf8")).toContain(
+      'ENTRYPOINT ["/usr/local/bin/mcpgw"]',
+    );
     for (const name of ["migrate", "mcpgw"]) for (const word of services[name].command) expect(COMMANDS).toContain(word);
   });
 
   test("env names exist; both reach the postgres service with the same URL; the port is the host's loopback only", () => {
-    for (const name of ["migrate", "mcpgw"]) for (const variable of mcpgwEnvNames(services[name].environment)) expect(KNOWN, `${name}: ${variable}`).toContain(variable);
+    for (const name of ["migrate", "mcpgw"])
+      for (const variable of mcpgwEnvNames(services[name].environment)) expect(KNOWN, `${name}: ${variable}`).toContain(variable);
     const url = new URL(services.mcpgw.environment.MCPGW_DATABASE_URL.replace("${MCPGW_DB_PASSWORD}", "x"));
     expect(url.hostname).toBe("postgres");
     expect(url.pathname).toBe(`/${services.postgres.environment.POSTGRES_DB}`);

@@ -18,7 +18,11 @@ let everythingHttp: StartedProcess;
 
 beforeAll(async () => {
   const port = await freePort();
-  everythingHttp = await startProcess(["node", join(NODE_MODULES, "@modelcontextprotocol/server-everything/dist/index.js"), "streamableHttp"], /listening on port/, { PORT: String(port) });
+  everythingHttp = await startProcess(
+    ["node", join(NODE_MODULES, "@modelcontextprotocol/server-everything/dist/index.js"), "streamableHttp"],
+    /listening on port/,
+    { PORT: String(port) },
+  );
   gw = await startTestGateway([
     { name: "everything", command: everythingStdio() },
     { name: "everything-http", url: `http://127.0.0.1:${port}/mcp` },
@@ -67,7 +71,10 @@ describe.each(["everything", "everything-http"])("a 2026-07-28 client through th
     const client = await modernClient(backend);
     try {
       const seen: number[] = [];
-      const result = await client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } }, { onprogress: (p) => seen.push(p.progress) });
+      const result = await client.callTool(
+        { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } },
+        { onprogress: (p) => seen.push(p.progress) },
+      );
       expect(seen).toEqual([1, 2, 3]);
       expect(texts(result)).toContain("completed");
     } finally {

@@ -73,7 +73,10 @@ describe.each(["modern", "modern-http"])("a 2026-07-28-only backend (%s) through
 
   test("a 2026-07-28 client: the same, with the backend's input_required passed through to it", async () => {
     const asked: string[] = [];
-    const client = new ModernClient({ name: "modern-client", version: "1" }, { capabilities: { elicitation: { form: {} }, sampling: {} }, versionNegotiation: { mode: { pin: VERSION } } });
+    const client = new ModernClient(
+      { name: "modern-client", version: "1" },
+      { capabilities: { elicitation: { form: {} }, sampling: {} }, versionNegotiation: { mode: { pin: VERSION } } },
+    );
     client.setRequestHandler("elicitation/create", async () => {
       asked.push("elicitation");
       return { action: "accept", content: { name: "Grace" } };
@@ -100,30 +103,33 @@ describe.each(["modern", "modern-http"])("a 2026-07-28-only backend (%s) through
   });
 });
 
-test.each(["modern", "modern-http"])("list changes and resource updates of a 2026-07-28 backend (%s) reach a modern client's listen stream on /mcp", async (backend) => {
-  const client = new ModernClient({ name: "listener", version: "1" }, { capabilities: {}, versionNegotiation: { mode: { pin: VERSION } } });
-  const notes: string[] = [];
-  client.setNotificationHandler("notifications/tools/list_changed", async () => void notes.push("tools"));
-  client.setNotificationHandler("notifications/resources/updated", async (n) => void notes.push(`updated ${n.params.uri}`));
-  await client.connect(new ModernTransport(gw.mcpUrl()));
-  try {
-    const watched = `mcpgw://${backend}/modern://welcome`;
-    const subscription = await client.listen({ toolsListChanged: true, resourceSubscriptions: [watched] });
-    expect(subscription.honoredFilter).toEqual({ toolsListChanged: true, resourceSubscriptions: [watched] });
-    // The gateway's own listen stream at the backend opens with the client's; give it a moment.
-    await Bun.sleep(200);
-    await client.callTool({ name: `${backend}__add_tool`, arguments: { name: `added_${Date.now()}` } });
-    await client.callTool({ name: `${backend}__touch_resource`, arguments: { uri: "modern://welcome" } });
-    await client.callTool({ name: `${backend}__touch_resource`, arguments: { uri: "modern://elsewhere" } });
-    for (let i = 0; i < 100 && !(notes.includes("tools") && notes.includes(`updated ${watched}`)); i++) await Bun.sleep(20);
-    expect(notes).toContain("tools");
-    expect(notes).toContain(`updated ${watched}`);
-    expect(notes.filter((n) => n.includes("elsewhere"))).toEqual([]);
-    await subscription.close();
-  } finally {
-    await client.close();
-  }
-});
+test.each(["modern", "modern-http"])(
+  "list changes and resource updates of a 2026-07-28 backend (%s) reach a modern client's listen stream on /mcp",
+  async (backend) => {
+    const client = new ModernClient({ name: "listener", version: "1" }, { capabilities: {}, versionNegotiation: { mode: { pin: VERSION } } });
+    const notes: string[] = [];
+    client.setNotificationHandler("notifications/tools/list_changed", async () => void notes.push("tools"));
+    client.setNotificationHandler("notifications/resources/updated", async (n) => void notes.push(`updated ${n.params.uri}`));
+    await client.connect(new ModernTransport(gw.mcpUrl()));
+    try {
+      const watched = `mcpgw://${backend}/modern://welcome`;
+      const subscription = await client.listen({ toolsListChanged: true, resourceSubscriptions: [watched] });
+      expect(subscription.honoredFilter).toEqual({ toolsListChanged: true, resourceSubscriptions: [watched] });
+      // The gateway's own listen stream at the backend opens with the client's; give it a moment.
+      await Bun.sleep(200);
+      await client.callTool({ name: `${backend}__add_tool`, arguments: { name: `added_${Date.now()}` } });
+      await client.callTool({ name: `${backend}__touch_resource`, arguments: { uri: "modern://welcome" } });
+      await client.callTool({ name: `${backend}__touch_resource`, arguments: { uri: "modern://elsewhere" } });
+      for (let i = 0; i < 100 && !(notes.includes("tools") && notes.includes(`updated ${watched}`)); i++) await Bun.sleep(20);
+      expect(notes).toContain("tools");
+      expect(notes).toContain(`updated ${watched}`);
+      expect(notes.filter((n) => n.includes("elsewhere"))).toEqual([]);
+      await subscription.close();
+    } finally {
+      await client.close();
+    }
+  },
+);
 
 test("a 2026-07-28 client on /mcp: a modern and a 2025 backend in one run, discover merged, list changes on its listen stream", async () => {
   const client = new ModernClient({ name: "aggregate", version: "1" }, { capabilities: {}, versionNegotiation: { mode: { pin: VERSION } } });

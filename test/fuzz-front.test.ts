@@ -22,12 +22,18 @@ let gw: TestGateway;
 let token = "";
 
 beforeAll(async () => {
-  gw = await startTestGateway([{ name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } }], { auth: "required" }, {
-    prepare: async (store) => {
-      await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
-      token = (await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject: "fuzzer", roles: ["all"], ttlMs: 600_000 })).token;
+  gw = await startTestGateway(
+    [{ name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } }],
+    { auth: "required" },
+    {
+      prepare: async (store) => {
+        await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
+        token = (
+          await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject: "fuzzer", roles: ["all"], ttlMs: 600_000 })
+        ).token;
+      },
     },
-  });
+  );
 }, 60_000);
 afterAll(async () => gw?.stop());
 
@@ -35,7 +41,9 @@ test(`${CASES} seeded cases: no 5xx, no hang, no event-loop stall over ${STALL_B
   const seed = Number(process.env.MCPGW_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
   console.log(`fuzz seed ${seed} (replay with MCPGW_FUZZ_SEED=${seed})`);
   const run = await runFuzz({ base: gw.base, token, cases: CASES, seed, concurrency: CONCURRENCY });
-  console.log(`fuzz: statuses ${JSON.stringify(Object.fromEntries(run.statuses))}; kinds ${JSON.stringify(Object.fromEntries(run.kinds))}; event loop at worst ${run.stall.maxBusyMs.toFixed(1)} ms busy without a break (timer lag ${run.stall.maxLagMs.toFixed(1)} ms)`);
+  console.log(
+    `fuzz: statuses ${JSON.stringify(Object.fromEntries(run.statuses))}; kinds ${JSON.stringify(Object.fromEntries(run.kinds))}; event loop at worst ${run.stall.maxBusyMs.toFixed(1)} ms busy without a break (timer lag ${run.stall.maxLagMs.toFixed(1)} ms)`,
+  );
   expect(run.bad.slice(0, 10)).toEqual([]);
   expect(run.stall.maxBusyMs).toBeLessThan(STALL_BOUND_MS);
 }, 240_000);

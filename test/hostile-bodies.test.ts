@@ -32,14 +32,20 @@ function call(id: number, argumentsText: string): string {
 
 /** Fills about `bytes` with `unit`, joined by `separator`. */
 function fill(unit: string, separator: string, bytes: number): string {
-  return Array(Math.floor(bytes / (unit.length + separator.length))).fill(unit).join(separator);
+  return Array(Math.floor(bytes / (unit.length + separator.length)))
+    .fill(unit)
+    .join(separator);
 }
 
 const FAMILIES: { name: string; body: string; says: string }[] = [
   { name: "deep arrays", body: call(11, "[".repeat(100_000) + "]".repeat(100_000)), says: "nests deeper than 64 levels" },
-  { name: "deep objects", body: call(12, '{"a":'.repeat(50_000) + "1" + "}".repeat(50_000)), says: "nests deeper than 64 levels" },
+  { name: "deep objects", body: call(12, `${'{"a":'.repeat(50_000)}1${"}".repeat(50_000)}`), says: "nests deeper than 64 levels" },
   { name: "1 MiB of tiny elements", body: call(13, `[${fill("0", ",", MIB - 200)}]`), says: "more than 100000 values, keys and escape sequences" },
-  { name: "many keys", body: call(14, `{${Array.from({ length: 80_000 }, (_, i) => `"${i}":0`).join(",")}}`), says: "more than 100000 values, keys and escape sequences" },
+  {
+    name: "many keys",
+    body: call(14, `{${Array.from({ length: 80_000 }, (_, i) => `"${i}":0`).join(",")}}`),
+    says: "more than 100000 values, keys and escape sequences",
+  },
   { name: "a huge number", body: call(15, "1".repeat(MIB - 200)), says: "a number in the message is" },
   { name: "a huge exponent", body: call(16, `1e${"9".repeat(MIB - 200)}`), says: "a number in the message is" },
   { name: "long escapes", body: call(17, `"${"\\u0041".repeat(Math.floor((MIB - 200) / 6))}"`), says: "more than 100000 values, keys and escape sequences" },
@@ -54,15 +60,19 @@ describe("hostile bodies under the size limit", () => {
 
   beforeAll(async () => {
     let aliceToken = "";
-    gw = await startTestGateway([LAB], { auth: "required" }, {
-      auditor,
-      prepare: async (store) => {
-        // The narrowest role that may call anything: one tool.
-        await store.roles.create({ name: "echo-only", rules: [{ effect: "allow", permission: parsePermission("lab/echo") }] });
-        malloryToken = (await issueToken(store, AUTH, { subject: "mallory", roles: ["echo-only"], ttlMs: 3_600_000 })).token;
-        aliceToken = (await issueToken(store, AUTH, { subject: "alice", roles: ["echo-only"], ttlMs: 3_600_000 })).token;
+    gw = await startTestGateway(
+      [LAB],
+      { auth: "required" },
+      {
+        auditor,
+        prepare: async (store) => {
+          // The narrowest role that may call anything: one tool.
+          await store.roles.create({ name: "echo-only", rules: [{ effect: "allow", permission: parsePermission("lab/echo") }] });
+          malloryToken = (await issueToken(store, AUTH, { subject: "mallory", roles: ["echo-only"], ttlMs: 3_600_000 })).token;
+          aliceToken = (await issueToken(store, AUTH, { subject: "alice", roles: ["echo-only"], ttlMs: 3_600_000 })).token;
+        },
       },
-    });
+    );
     alice = await connectClient(gw.mcpUrl("lab"), {}, "alice", { token: aliceToken });
     const init = await postInitialize(gw.mcpUrl("lab"), `Bearer ${malloryToken}`);
     mallorySession = init.headers.get("mcp-session-id")!;
@@ -163,7 +173,9 @@ describe("hostile bodies under the size limit", () => {
       try {
         const fine = await client.callTool({ name: "nest", arguments: { depth: 500 } });
         expect(JSON.stringify(fine._meta).match(/\[/g)).toHaveLength(500);
-        await expect(client.callTool({ name: "nest", arguments: { depth: 5_000 } })).rejects.toThrow(/the backend sent a message that is refused: the message nests deeper than 512 levels/);
+        await expect(client.callTool({ name: "nest", arguments: { depth: 5_000 } })).rejects.toThrow(
+          /the backend sent a message that is refused: the message nests deeper than 512 levels/,
+        );
         // The connection is still good after.
         expect(await client.callTool({ name: "echo", arguments: { text: "after" } })).toMatchObject({ content: [{ text: "after" }] });
       } finally {

@@ -37,7 +37,9 @@ export function jobRepositoryContract(getStore: () => Store | undefined): void {
     expect(created[0]).toMatchObject({ owner, status: "queued", attempts: 0, cancelRequested: false, arguments: { n: 0 }, roles: ["dev"] });
     expect(await repo.get(created[1]!.id)).toEqual(created[1]);
     expect(await repo.get("no-such-job")).toBeUndefined();
-    const traced = await repo.create(newJob({ owner: `${owner}-traced`, traceparent: `00-${"a".repeat(32)}-${"b".repeat(16)}-01`, tracestate: "congo=t61rcWkgMzE" }));
+    const traced = await repo.create(
+      newJob({ owner: `${owner}-traced`, traceparent: `00-${"a".repeat(32)}-${"b".repeat(16)}-01`, tracestate: "congo=t61rcWkgMzE" }),
+    );
     expect(await repo.get(traced.id)).toMatchObject({ traceparent: `00-${"a".repeat(32)}-${"b".repeat(16)}-01`, tracestate: "congo=t61rcWkgMzE" });
     expect(created[0]!.traceparent).toBeUndefined();
     const page = await repo.list({ owner, limit: 2 });
@@ -94,7 +96,12 @@ export function jobRepositoryContract(getStore: () => Store | undefined): void {
     expect(await repo.finish(a.id, "w2", { status: "completed", result: { content: [] } }, clock + 3)).toBe(false);
     expect(await repo.finish(a.id, "w1", { status: "completed", result: { content: [{ type: "text", text: "ok" }] } }, clock + 3)).toBe(true);
     const done = await repo.get(a.id);
-    expect(done).toMatchObject({ status: "completed", finishedAt: clock + 3, expiresAt: clock + 3 + 60_000, result: { content: [{ type: "text", text: "ok" }] } });
+    expect(done).toMatchObject({
+      status: "completed",
+      finishedAt: clock + 3,
+      expiresAt: clock + 3 + 60_000,
+      result: { content: [{ type: "text", text: "ok" }] },
+    });
     expect(done?.leaseOwner).toBeUndefined();
     // Ended is final.
     expect(await repo.finish(a.id, "w1", { status: "failed", error: { message: "late" } }, clock + 4)).toBe(false);
@@ -127,7 +134,12 @@ export function jobRepositoryContract(getStore: () => Store | undefined): void {
     // Jobs drained by earlier cases have expired leases too: look at this case's own.
     const mine = new Set([idempotent.id, plain.id, cancelling.id]);
     expect(requeued.map((j) => j.id).filter((id) => mine.has(id))).toEqual([idempotent.id]);
-    expect(ended.map((j) => j.id).filter((id) => mine.has(id)).sort()).toEqual([plain.id, cancelling.id].sort());
+    expect(
+      ended
+        .map((j) => j.id)
+        .filter((id) => mine.has(id))
+        .sort(),
+    ).toEqual([plain.id, cancelling.id].sort());
     expect(await repo.get(idempotent.id)).toMatchObject({ status: "queued", attempts: 1 });
     const failed = await repo.get(plain.id);
     expect(failed?.status).toBe("failed");

@@ -33,7 +33,11 @@ const auditor = new RunRefusingAuditor();
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startTestGateway([{ name: "work", command: [BUN, join(REPO_ROOT, "test/fixtures/work-server.ts"), "--stdio"], env: { WORK_LOG: log } }], {}, { auditor });
+  gw = await startTestGateway(
+    [{ name: "work", command: [BUN, join(REPO_ROOT, "test/fixtures/work-server.ts"), "--stdio"], env: { WORK_LOG: log } }],
+    {},
+    { auditor },
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -42,7 +46,10 @@ afterAll(async () => {
 });
 
 test("a job whose run cannot be audited stays queued, untouched by the backend, and runs once the audit log is back", async () => {
-  const response = await fetch(`${gw.base}/v1/jobs`, { method: "POST", body: JSON.stringify({ backend: "work", tool: "work", arguments: { key: "audited" } }) });
+  const response = await fetch(`${gw.base}/v1/jobs`, {
+    method: "POST",
+    body: JSON.stringify({ backend: "work", tool: "work", arguments: { key: "audited" } }),
+  });
   expect(response.status).toBe(202);
   const { id } = (await response.json()) as JobView;
   const view = async () => (await (await fetch(`${gw.base}/v1/jobs/${id}`)).json()) as JobView;
@@ -60,7 +67,11 @@ test("a job whose run cannot be audited stays queued, untouched by the backend, 
     job = await view();
   }
   expect(job).toMatchObject({ status: "completed", attempts: 1 });
-  expect(readFileSync(log, "utf8").split("\n").filter((line) => line === "start audited")).toHaveLength(1);
+  expect(
+    readFileSync(log, "utf8")
+      .split("\n")
+      .filter((line) => line === "start audited"),
+  ).toHaveLength(1);
   const run = auditor.calls.find((call) => call.context.method === "jobs/run" && call.context.requestId === id);
   expect(run?.outcome?.status).toBe("ok");
 });

@@ -26,7 +26,9 @@ function workBackend(log: string) {
 
 function lines(log: string): string[] {
   try {
-    return readFileSync(log, "utf8").split("\n").filter((line) => line !== "");
+    return readFileSync(log, "utf8")
+      .split("\n")
+      .filter((line) => line !== "");
   } catch {
     return [];
   }
@@ -92,7 +94,9 @@ describe.each(STORES)("jobs survive a gateway SIGKILL and restart ($name)", ({ u
       expect(await view(retried)).toMatchObject({ status: "completed", attempts: 2, result: { content: [{ text: "worked on retried" }] } });
       const failed = await view(interrupted);
       expect(failed).toMatchObject({ status: "failed", attempts: 1 });
-      expect(failed.error?.message).toMatch(/^interrupted: the gateway running this job stopped before the call finished; tool "work" is not marked idempotent/);
+      expect(failed.error?.message).toMatch(
+        /^interrupted: the gateway running this job stopped before the call finished; tool "work" is not marked idempotent/,
+      );
       const executions = lines(log);
       expect(executions.filter((line) => line === "start retried")).toHaveLength(2);
       expect(executions.filter((line) => line === "start interrupted")).toHaveLength(1);
@@ -119,10 +123,22 @@ describe("two gateways on one PostgreSQL drain a shared queue", () => {
       const now = Date.now();
       const keys = Array.from({ length: 1_000 }, (_, i) => `job-${i}`);
       for (const [i, key] of keys.entries()) {
-        await store.jobs.create({ id: crypto.randomUUID(), owner: "anonymous", roles: [], origin: "rest", backend: "work", tool: "work", arguments: { key }, idempotent: false, ttlMs: 3_600_000, createdAt: now + i });
+        await store.jobs.create({
+          id: crypto.randomUUID(),
+          owner: "anonymous",
+          roles: [],
+          origin: "rest",
+          backend: "work",
+          tool: "work",
+          arguments: { key },
+          idempotent: false,
+          ttlMs: 3_600_000,
+          createdAt: now + i,
+        });
       }
       for (let i = 0; i < 2; i++) gateways.push(await serve(database.url, { MCPGW_JOB_WORKERS: "8", MCPGW_AUDIT_INSTANCE: `drain-${i}` }));
-      const remaining = async () => (await store.jobs.list({ status: "queued", limit: 1 })).length + (await store.jobs.list({ status: "working", limit: 1 })).length;
+      const remaining = async () =>
+        (await store.jobs.list({ status: "queued", limit: 1 })).length + (await store.jobs.list({ status: "working", limit: 1 })).length;
       await until("the queue drained", 120_000, async () => (await remaining()) === 0);
 
       const completed = await store.jobs.list({ status: "completed", limit: 2_000 });

@@ -18,7 +18,9 @@ const WORK_VOUCHED = { ...WORK, name: "vouched" };
 /** The backend's own record of what it ran: "start k", "end k", "cancelled k" lines. */
 function workLog(): string[] {
   try {
-    return readFileSync(WORK_LOG, "utf8").split("\n").filter((line) => line !== "");
+    return readFileSync(WORK_LOG, "utf8")
+      .split("\n")
+      .filter((line) => line !== "");
   } catch {
     return [];
   }
@@ -31,7 +33,11 @@ describe("REST jobs (/v1/jobs): authenticated, authorised, limited, audited like
   const api = (path: string, who: string | undefined, init: RequestInit = {}) =>
     fetch(new URL(path, gw.base), {
       ...init,
-      headers: { "content-type": "application/json", ...(who !== undefined && { authorization: `Bearer ${tokens[who]}` }), ...(init.headers as Record<string, string> | undefined) },
+      headers: {
+        "content-type": "application/json",
+        ...(who !== undefined && { authorization: `Bearer ${tokens[who]}` }),
+        ...(init.headers as Record<string, string> | undefined),
+      },
     });
   const submit = (who: string, body: unknown) => api("/v1/jobs", who, { method: "POST", body: JSON.stringify(body) });
   const job = async (who: string, id: string) => (await api(`/v1/jobs/${id}`, who)).json() as Promise<JobView>;
@@ -45,21 +51,31 @@ describe("REST jobs (/v1/jobs): authenticated, authorised, limited, audited like
   }
 
   beforeAll(async () => {
-    gw = await startTestGateway([WORK, WORK_VOUCHED], { auth: "required", jobMaxArgumentBytes: "2KiB", jobMaxResultBytes: "4KiB" }, {
-      prepare: async (store) => {
-        const rules = (...texts: string[]) => texts.map((text) => ({ effect: "allow" as const, permission: parsePermission(text) }));
-        await store.roles.create({ name: "worker", rules: rules("work/*", "vouched/*") });
-        const vouched = await store.backends.get("vouched");
-        await store.backends.remove("vouched");
-        await store.backends.add({ ...vouched!, idempotentTools: ["wor?"] });
-        await store.roles.create({ name: "admin", rules: rules("*") });
-        await store.roles.create({ name: "limited", rules: rules("work/*") });
-        await store.limits.add({ id: "lim-1", scope: "role", scopeValue: "limited", count: 1, periodMs: 3_600_000, burst: 1, createdAt: Date.now() });
-        for (const [subject, roles] of [["alice", ["worker"]], ["bob", ["worker"]], ["root", ["admin"]], ["nobody", []], ["lim", ["limited"]]] as const) {
-          tokens[subject] = (await issueToken(store, AUTH, { subject, roles: [...roles], ttlMs: 3_600_000 })).token;
-        }
+    gw = await startTestGateway(
+      [WORK, WORK_VOUCHED],
+      { auth: "required", jobMaxArgumentBytes: "2KiB", jobMaxResultBytes: "4KiB" },
+      {
+        prepare: async (store) => {
+          const rules = (...texts: string[]) => texts.map((text) => ({ effect: "allow" as const, permission: parsePermission(text) }));
+          await store.roles.create({ name: "worker", rules: rules("work/*", "vouched/*") });
+          const vouched = await store.backends.get("vouched");
+          await store.backends.remove("vouched");
+          await store.backends.add({ ...vouched!, idempotentTools: ["wor?"] });
+          await store.roles.create({ name: "admin", rules: rules("*") });
+          await store.roles.create({ name: "limited", rules: rules("work/*") });
+          await store.limits.add({ id: "lim-1", scope: "role", scopeValue: "limited", count: 1, periodMs: 3_600_000, burst: 1, createdAt: Date.now() });
+          for (const [subject, roles] of [
+            ["alice", ["worker"]],
+            ["bob", ["worker"]],
+            ["root", ["admin"]],
+            ["nobody", []],
+            ["lim", ["limited"]],
+          ] as const) {
+            tokens[subject] = (await issueToken(store, AUTH, { subject, roles: [...roles], ttlMs: 3_600_000 })).token;
+          }
+        },
       },
-    });
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -82,7 +98,12 @@ describe("REST jobs (/v1/jobs): authenticated, authorised, limited, audited like
     }
     expect(sawProgress).toMatchObject({ total: 4, message: expect.stringMatching(/^step \d of 4$/) });
     const done = await untilEnded("alice", accepted.id);
-    expect(done).toMatchObject({ status: "completed", attempts: 1, result: { content: [{ type: "text", text: "worked on rest-1" }] }, progress: { progress: 4, total: 4 } });
+    expect(done).toMatchObject({
+      status: "completed",
+      attempts: 1,
+      result: { content: [{ type: "text", text: "worked on rest-1" }] },
+      progress: { progress: 4, total: 4 },
+    });
     expect(done.finishedAt).toBeDefined();
     expect(workLog()).toEqual(expect.arrayContaining(["start rest-1", "end rest-1"]));
   });
@@ -100,7 +121,9 @@ describe("REST jobs (/v1/jobs): authenticated, authorised, limited, audited like
   });
 
   test("cancel stops a running job: the backend sees the cancellation, the job ends cancelled, a second cancel is 409", async () => {
-    const accepted = (await (await submit("alice", { backend: "work", tool: "work", arguments: { key: "to-cancel", ms: 30_000, steps: 30 } })).json()) as JobView;
+    const accepted = (await (
+      await submit("alice", { backend: "work", tool: "work", arguments: { key: "to-cancel", ms: 30_000, steps: 30 } })
+    ).json()) as JobView;
     for (let i = 0; i < 100 && !workLog().includes("start to-cancel"); i++) await Bun.sleep(50);
     const response = await api(`/v1/jobs/${accepted.id}`, "alice", { method: "DELETE" });
     expect(response.status).toBe(200);
@@ -116,7 +139,9 @@ describe("REST jobs (/v1/jobs): authenticated, authorised, limited, audited like
   test("audit records show the submit, the run's outcome and the cancel, by job id", async () => {
     const ids: string[] = [];
     for (const key of ["audit-done", "audit-cancel"]) {
-      ids.push(((await (await submit("bob", { backend: "work", tool: "work", arguments: { key, ms: key === "audit-done" ? 0 : 20_000 } })).json()) as JobView).id);
+      ids.push(
+        ((await (await submit("bob", { backend: "work", tool: "work", arguments: { key, ms: key === "audit-done" ? 0 : 20_000 } })).json()) as JobView).id,
+      );
     }
     await untilEnded("bob", ids[0]!);
     for (let i = 0; i < 100 && (await job("bob", ids[1]!)).status === "queued"; i++) await Bun.sleep(50);
@@ -173,7 +198,8 @@ describe("REST jobs (/v1/jobs): authenticated, authorised, limited, audited like
 
   test("the list pages newest first with nextCursor; a made-up cursor is a 400", async () => {
     const ids: string[] = [];
-    for (const key of ["page-1", "page-2", "page-3"]) ids.push(((await (await submit("bob", { backend: "work", tool: "fail", arguments: { key } })).json()) as JobView).id);
+    for (const key of ["page-1", "page-2", "page-3"])
+      ids.push(((await (await submit("bob", { backend: "work", tool: "fail", arguments: { key } })).json()) as JobView).id);
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
@@ -199,7 +225,11 @@ describe("REST jobs (/v1/jobs): authenticated, authorised, limited, audited like
 
   test("a failing tool, and a result over the cap, end the job failed with the reason", async () => {
     const failing = (await (await submit("alice", { backend: "work", tool: "fail" })).json()) as JobView;
-    expect(await untilEnded("alice", failing.id)).toMatchObject({ status: "failed", result: { isError: true }, error: { message: "the tool reported an error (isError)" } });
+    expect(await untilEnded("alice", failing.id)).toMatchObject({
+      status: "failed",
+      result: { isError: true },
+      error: { message: "the tool reported an error (isError)" },
+    });
     const big = (await (await submit("alice", { backend: "work", tool: "big", arguments: { bytes: 10_000 } })).json()) as JobView;
     const ended = await untilEnded("alice", big.id);
     expect(ended.status).toBe("failed");

@@ -34,7 +34,22 @@ const ALLOWED: Record<string, readonly string[]> = {
   backends: ["assert-never.ts", "auth", "changes", "config", "credentials", "errors.ts", "json", "log", "pinning", "protocol", "tracing"],
   declarative: ["assert-never.ts", "backends", "errors.ts", "limits", "policy"],
   // The store implements the domains' repositories over SQLite and PostgreSQL.
-  store: ["assert-never.ts", "audit", "auth", "backends", "changes", "config", "declarative", "errors.ts", "jobs", "limits", "log", "pinning", "policy", "sessions"],
+  store: [
+    "assert-never.ts",
+    "audit",
+    "auth",
+    "backends",
+    "changes",
+    "config",
+    "declarative",
+    "errors.ts",
+    "jobs",
+    "limits",
+    "log",
+    "pinning",
+    "policy",
+    "sessions",
+  ],
   observability: ["audit", "backends", "log", "tracing"],
   // The admission path: route → authorize → limit → audit, over small interfaces its callers implement.
   pipeline: ["audit", "auth", "config", "credentials", "errors.ts", "limits", "log", "policy", "protocol"],

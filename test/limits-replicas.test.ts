@@ -17,12 +17,25 @@ const LEASE_LIFETIME_MS = 1_000;
 /** A raw Streamable HTTP session (JSON answers), cheap enough to hammer with. */
 async function openSession(url: string) {
   const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-  const init = await fetch(url, { method: "POST", headers, body: JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "hammer", version: "1" } } }) });
+  const init = await fetch(url, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 0,
+      method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "hammer", version: "1" } },
+    }),
+  });
   await init.text();
   const session = { ...headers, "mcp-session-id": init.headers.get("mcp-session-id")!, "mcp-protocol-version": "2025-11-25" };
   let id = 0;
   return async (): Promise<"ok" | "limited" | "other"> => {
-    const response = await fetch(url, { method: "POST", headers: session, body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method: "tools/call", params: { name: "echo", arguments: { text: "x" } } }) });
+    const response = await fetch(url, {
+      method: "POST",
+      headers: session,
+      body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method: "tools/call", params: { name: "echo", arguments: { text: "x" } } }),
+    });
     const body = (await response.json()) as { result?: unknown; error?: { code: number } };
     return body.result ? "ok" : body.error?.code === -32013 ? "limited" : "other";
   };

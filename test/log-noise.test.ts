@@ -44,7 +44,10 @@ test("ending sessions with dedicated HTTP backend connections logs no warning", 
   const before = lines.length;
   await sessions.endAll();
   await Bun.sleep(300);
-  const warnings = lines.slice(before).map((line) => JSON.parse(line) as { level: number; msg: string; err?: string }).filter((record) => record.level >= 40);
+  const warnings = lines
+    .slice(before)
+    .map((line) => JSON.parse(line) as { level: number; msg: string; err?: string })
+    .filter((record) => record.level >= 40);
   expect(warnings).toEqual([]);
 });
 

@@ -26,13 +26,23 @@ describe("/metrics and the per-call log line", () => {
 
   beforeAll(async () => {
     let token = "";
-    gw = await startTestGateway([LAB], { auth: "required" }, {
-      logger,
-      prepare: async (store) => {
-        await store.roles.create({ name: "echoer", rules: [{ effect: "allow", permission: parsePermission("lab/echo") }] });
-        token = (await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject: "lena", roles: ["echoer"], ttlMs: 600_000 })).token;
+    gw = await startTestGateway(
+      [LAB],
+      { auth: "required" },
+      {
+        logger,
+        prepare: async (store) => {
+          await store.roles.create({ name: "echoer", rules: [{ effect: "allow", permission: parsePermission("lab/echo") }] });
+          token = (
+            await issueToken(
+              store,
+              { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" },
+              { subject: "lena", roles: ["echoer"], ttlMs: 600_000 },
+            )
+          ).token;
+        },
       },
-    });
+    );
     const client = await connectClient(gw.mcpUrl("lab"), {}, "metrics", { token });
     await client.callTool({ name: "echo", arguments: { text: "arg-7f3a-one" } });
     await client.callTool({ name: "echo", arguments: { text: "arg-7f3a-two" } });
@@ -71,7 +81,8 @@ describe("/metrics and the per-call log line", () => {
     expect(started).toBeGreaterThan(Date.now() / 1_000 - process.uptime() - 5);
     expect(sample(text, "mcpgw_jobs_running")).toBe(0);
     // The store's queue, every status present, read when scraped.
-    for (const status of ["queued", "working", "input_required", "completed", "failed", "cancelled"]) expect(sample(text, `mcpgw_jobs{status="${status}"}`), status).toBeTypeOf("number");
+    for (const status of ["queued", "working", "input_required", "completed", "failed", "cancelled"])
+      expect(sample(text, `mcpgw_jobs{status="${status}"}`), status).toBeTypeOf("number");
     // CPU time is a counter: it only grows.
     for (let i = 0; i < 200_000; i++) JSON.stringify({ i });
     expect(sample(await scrape(gw), "process_cpu_seconds_total")!).toBeGreaterThanOrEqual(cpu);
@@ -140,7 +151,10 @@ describe("/metrics: backend health and the audit log", () => {
     // The next call reconnects (after the first backoff), and the backend is up again.
     let answered = false;
     for (let i = 0; i < 50 && !answered; i++) {
-      answered = await client.callTool({ name: "lab__echo", arguments: { text: "back" } }).then(() => true, () => false);
+      answered = await client.callTool({ name: "lab__echo", arguments: { text: "back" } }).then(
+        () => true,
+        () => false,
+      );
       if (!answered) await Bun.sleep(100);
     }
     expect(answered).toBe(true);

@@ -23,7 +23,10 @@ describe("two mcpgw migrate processes at the same moment", () => {
       const applied = results.flatMap((r) => JSON.parse(r.stdout).applied as string[]);
       const expected = loadMigrations("postgres").map((m) => m.name);
       expect(applied.sort()).toEqual(expected.sort());
-      const rows = await queryPostgres<{ version: number; n: number }>(schema.schema, "SELECT version, count(*)::int AS n FROM schema_migrations GROUP BY version");
+      const rows = await queryPostgres<{ version: number; n: number }>(
+        schema.schema,
+        "SELECT version, count(*)::int AS n FROM schema_migrations GROUP BY version",
+      );
       expect(rows).toHaveLength(expected.length);
       for (const row of rows) expect(row.n).toBe(1);
     } finally {

@@ -30,13 +30,17 @@ describe("input_required bridge: 2026-07-28 client, 2025-era backend", () => {
 
   beforeAll(async () => {
     const modern = { name: "modern", command: [BUN, join(REPO_ROOT, "test/fixtures/modern-server.ts"), "--stdio"], env: { MODERN_NAME: "modern" } };
-    gw = await startTestGateway([{ name: "everything", command: everythingStdio() }, modern], { auth: "required", inputTtl: "2s" }, {
-      prepare: async (store) => {
-        await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
-        alice = (await issueToken(store, AUTH, { subject: "alice", roles: ["all"], ttlMs: 600_000 })).token;
-        bob = (await issueToken(store, AUTH, { subject: "bob", roles: ["all"], ttlMs: 600_000 })).token;
+    gw = await startTestGateway(
+      [{ name: "everything", command: everythingStdio() }, modern],
+      { auth: "required", inputTtl: "2s" },
+      {
+        prepare: async (store) => {
+          await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
+          alice = (await issueToken(store, AUTH, { subject: "alice", roles: ["all"], ttlMs: 600_000 })).token;
+          bob = (await issueToken(store, AUTH, { subject: "bob", roles: ["all"], ttlMs: 600_000 })).token;
+        },
       },
-    });
+    );
   }, 60_000);
   afterAll(async () => gw?.stop());
 
@@ -62,7 +66,9 @@ describe("input_required bridge: 2026-07-28 client, 2025-era backend", () => {
   async function auditedOutcomes(ids: number[]) {
     const wanted = new Set(ids.map(String));
     for (let attempt = 0; ; attempt++) {
-      const rows = (await gw.gateway.store.audit.list({ filter: { subject: "alice" }, limit: 200, newestFirst: true })).filter((r) => wanted.has(r.requestId ?? ""));
+      const rows = (await gw.gateway.store.audit.list({ filter: { subject: "alice" }, limit: 200, newestFirst: true })).filter((r) =>
+        wanted.has(r.requestId ?? ""),
+      );
       if ((rows.length === ids.length && rows.every((r) => r.status !== "pending")) || attempt === 50) return rows;
       await Bun.sleep(100);
     }
@@ -121,10 +127,15 @@ describe("input_required bridge: 2026-07-28 client, 2025-era backend", () => {
     const first = await call(alice, ELICIT);
     const state = first.result!.requestState as string;
     const tampered = state.slice(0, -4) + (state.endsWith("AAAA") ? "BBBB" : "AAAA");
-    expect((await call(alice, { ...ELICIT, inputResponses: accept("q1"), requestState: tampered })).error).toMatchObject({ code: -32602, message: expect.stringContaining("does not verify") });
+    expect((await call(alice, { ...ELICIT, inputResponses: accept("q1"), requestState: tampered })).error).toMatchObject({
+      code: -32602,
+      message: expect.stringContaining("does not verify"),
+    });
     expect((await call(alice, { ...ELICIT, inputResponses: accept("q1"), requestState: "made-up" })).error?.message).toContain("not issued by this gateway");
     expect((await call(bob, { ...ELICIT, inputResponses: accept("q1"), requestState: state })).error?.message).toContain("issued to another caller");
-    expect((await call(alice, { name: "echo", arguments: { message: "x" }, inputResponses: accept("q1"), requestState: state })).error?.message).toContain("belongs to another request");
+    expect((await call(alice, { name: "echo", arguments: { message: "x" }, inputResponses: accept("q1"), requestState: state })).error?.message).toContain(
+      "belongs to another request",
+    );
     expect((await call(alice, { ...ELICIT, inputResponses: {}, requestState: state })).error?.message).toContain('no answer for "q1"');
     // The genuine retry still works once, and only once.
     expect((await call(alice, { ...ELICIT, inputResponses: accept("q1"), requestState: state })).result).toMatchObject({ resultType: "complete" });
@@ -143,8 +154,13 @@ describe("input_required bridge: 2026-07-28 client, 2025-era backend", () => {
     expect(state).toMatch(/^mcpgw-rs1\./);
     const answer = { summary: { role: "assistant", model: "fake-llm", content: { type: "text", text: "brief" } } };
     // The backend would take its own state from anyone; through the gateway only its caller can present it.
-    expect((await call(bob, { ...SUMMARIZE, inputResponses: answer, requestState: state }, "modern")).error).toMatchObject({ code: -32602, message: expect.stringContaining("issued to another caller") });
-    expect((await call(alice, { ...SUMMARIZE, inputResponses: answer, requestState: "made-up" }, "modern")).error?.message).toContain("not issued by this gateway");
+    expect((await call(bob, { ...SUMMARIZE, inputResponses: answer, requestState: state }, "modern")).error).toMatchObject({
+      code: -32602,
+      message: expect.stringContaining("issued to another caller"),
+    });
+    expect((await call(alice, { ...SUMMARIZE, inputResponses: answer, requestState: "made-up" }, "modern")).error?.message).toContain(
+      "not issued by this gateway",
+    );
     // The backend gets its own state back unchanged: its check that the state belongs to the call passes.
     const second = await call(alice, { ...SUMMARIZE, inputResponses: answer, requestState: state }, "modern");
     expect(second.result).toMatchObject({ resultType: "complete" });
@@ -159,7 +175,13 @@ describe("input_required bridge: 2026-07-28 client, 2025-era backend", () => {
   test("a client that declared no such capability never sees those tools, and its calls use the shared connection", async () => {
     const response = await fetch(gw.mcpUrl("everything"), {
       method: "POST",
-      headers: { authorization: `Bearer ${alice}`, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": VERSION, "mcp-method": "tools/list" },
+      headers: {
+        authorization: `Bearer ${alice}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": VERSION,
+        "mcp-method": "tools/list",
+      },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: { _meta: meta({}) } }),
     });
     const names = (((await response.json()) as Rpc).result!.tools as { name: string }[]).map((t) => t.name);

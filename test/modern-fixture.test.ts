@@ -239,7 +239,10 @@ describe("the 2026-07-28 conformance suite against the fixture over HTTP", () =>
     const run = await runConformance2026(httpUrl.href);
     console.log(run.summary);
     expect(run.required.length, "the requirements file lists the server scenarios").toBeGreaterThan(30);
-    expect(run.required.filter((name) => !run.requiredPassed.includes(name)), run.output).toEqual([]);
+    expect(
+      run.required.filter((name) => !run.requiredPassed.includes(name)),
+      run.output,
+    ).toEqual([]);
     expect(run.failedChecks, run.output).toEqual([]);
     expect(run.totalFailed, run.output).toBe(0);
     expect(run.exitCode, run.output).toBe(0);

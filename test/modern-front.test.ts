@@ -34,14 +34,21 @@ describe("MCP 2026-07-28 requests at the front", () => {
   let narrowToken = "";
 
   beforeAll(async () => {
-    gw = await startTestGateway([LAB("alpha"), LAB("beta"), { name: "everything", command: everythingStdio() }, { name: "fixture", command: conformanceFixtureStdio() }], { auth: "required", authorizationServers: "https://login.example.com/realms/agents" }, {
-      prepare: async (store) => {
-        await store.roles.create({ name: "all", rules: ["*", "prompt:*/*", "resource:*/*"].map((p) => ({ effect: "allow" as const, permission: parsePermission(p) })) });
-        await store.roles.create({ name: "echo-only", rules: [{ effect: "allow", permission: parsePermission("alpha/echo") }] });
-        token = (await issueToken(store, AUTH, { subject: "modern-agent", roles: ["all"], ttlMs: 600_000 })).token;
-        narrowToken = (await issueToken(store, AUTH, { subject: "narrow-agent", roles: ["echo-only"], ttlMs: 600_000 })).token;
+    gw = await startTestGateway(
+      [LAB("alpha"), LAB("beta"), { name: "everything", command: everythingStdio() }, { name: "fixture", command: conformanceFixtureStdio() }],
+      { auth: "required", authorizationServers: "https://login.example.com/realms/agents" },
+      {
+        prepare: async (store) => {
+          await store.roles.create({
+            name: "all",
+            rules: ["*", "prompt:*/*", "resource:*/*"].map((p) => ({ effect: "allow" as const, permission: parsePermission(p) })),
+          });
+          await store.roles.create({ name: "echo-only", rules: [{ effect: "allow", permission: parsePermission("alpha/echo") }] });
+          token = (await issueToken(store, AUTH, { subject: "modern-agent", roles: ["all"], ttlMs: 600_000 })).token;
+          narrowToken = (await issueToken(store, AUTH, { subject: "narrow-agent", roles: ["echo-only"], ttlMs: 600_000 })).token;
+        },
       },
-    });
+    );
   }, 60_000);
   afterAll(async () => gw?.stop());
 
@@ -118,7 +125,10 @@ describe("MCP 2026-07-28 requests at the front", () => {
     const client = await modernClient("/mcp/everything");
     try {
       const seen: string[] = [];
-      const result = await client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } }, { onprogress: (p) => seen.push(`${p.progress}/${p.total}`) });
+      const result = await client.callTool(
+        { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } },
+        { onprogress: (p) => seen.push(`${p.progress}/${p.total}`) },
+      );
       expect(seen).toEqual(["1/3", "2/3", "3/3"]);
       expect(JSON.stringify(result.content)).toContain("completed");
     } finally {
@@ -126,12 +136,30 @@ describe("MCP 2026-07-28 requests at the front", () => {
     }
     const response = await fetch(new URL("/mcp/everything", gw.base), {
       method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": VERSION, "mcp-method": "tools/call", "mcp-name": "trigger-long-running-operation" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "trigger-long-running-operation", arguments: { duration: 0.2, steps: 2 }, _meta: meta({ progressToken: "mine" }) } }),
+      headers: {
+        authorization: `Bearer ${token}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": VERSION,
+        "mcp-method": "tools/call",
+        "mcp-name": "trigger-long-running-operation",
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 9,
+        method: "tools/call",
+        params: { name: "trigger-long-running-operation", arguments: { duration: 0.2, steps: 2 }, _meta: meta({ progressToken: "mine" }) },
+      }),
     });
     expect(response.headers.get("content-type")).toBe("text/event-stream");
-    const events = (await response.text()).split("\n\n").filter(Boolean).map((e) => JSON.parse(e.slice(e.indexOf("data: ") + 6)));
-    expect(events.slice(0, 2).map((e) => [e.method, e.params.progressToken])).toEqual([["notifications/progress", "mine"], ["notifications/progress", "mine"]]);
+    const events = (await response.text())
+      .split("\n\n")
+      .filter(Boolean)
+      .map((e) => JSON.parse(e.slice(e.indexOf("data: ") + 6)));
+    expect(events.slice(0, 2).map((e) => [e.method, e.params.progressToken])).toEqual([
+      ["notifications/progress", "mine"],
+      ["notifications/progress", "mine"],
+    ]);
     expect(events.at(-1)).toMatchObject({ id: 9, result: { resultType: "complete" } });
   });
 
@@ -144,27 +172,46 @@ describe("MCP 2026-07-28 requests at the front", () => {
     expect(method).toMatchObject({ status: 400, body: { error: { code: -32020 } } });
     const version = await post("/mcp/alpha", { method: "tools/list", params: { _meta: meta() } }, { "mcp-protocol-version": undefined });
     expect(version).toMatchObject({ status: 400, body: { error: { code: -32020 } } });
-    const missingName = await post("/mcp/alpha", { method: "tools/call", params: { name: "echo", arguments: { text: "x" }, _meta: meta() } }, { "mcp-name": undefined });
+    const missingName = await post(
+      "/mcp/alpha",
+      { method: "tools/call", params: { name: "echo", arguments: { text: "x" }, _meta: meta() } },
+      { "mcp-name": undefined },
+    );
     expect(missingName).toMatchObject({ status: 400, body: { error: { code: -32020 } } });
     // An encoded header is decoded before it is compared.
-    const encoded = await post("/mcp/alpha", { method: "resources/read", params: { uri: "lab://welcome", _meta: meta() } }, { "mcp-name": `=?base64?${Buffer.from("lab://welcome").toString("base64")}?=` });
+    const encoded = await post(
+      "/mcp/alpha",
+      { method: "resources/read", params: { uri: "lab://welcome", _meta: meta() } },
+      { "mcp-name": `=?base64?${Buffer.from("lab://welcome").toString("base64")}?=` },
+    );
     expect(encoded.status).toBe(200);
-    const malformed = await post("/mcp/alpha", { method: "resources/read", params: { uri: "lab://welcome", _meta: meta() } }, { "mcp-name": "=?base64?not base64!?=" });
+    const malformed = await post(
+      "/mcp/alpha",
+      { method: "resources/read", params: { uri: "lab://welcome", _meta: meta() } },
+      { "mcp-name": "=?base64?not base64!?=" },
+    );
     expect(malformed).toMatchObject({ status: 400, body: { error: { code: -32020 } } });
   });
 
   test("an unsupported version: 400, -32022 with the supported versions; a missing capability object: -32602", async () => {
-    const future = await post("/mcp/alpha", { method: "tools/list", params: { _meta: meta({ "io.modelcontextprotocol/protocolVersion": "2099-01-01" }) } }, { "mcp-protocol-version": "2099-01-01" });
+    const future = await post(
+      "/mcp/alpha",
+      { method: "tools/list", params: { _meta: meta({ "io.modelcontextprotocol/protocolVersion": "2099-01-01" }) } },
+      { "mcp-protocol-version": "2099-01-01" },
+    );
     expect(future.status).toBe(400);
     expect(future.body.error).toMatchObject({ code: -32022, data: { requested: "2099-01-01" } });
-    expect((future.body.error?.data as { supported: string[] }).supported).toEqual(expect.arrayContaining([VERSION, "2025-11-25"]));
+    expect((future.body.error!.data as { supported: string[] }).supported).toEqual(expect.arrayContaining([VERSION, "2025-11-25"]));
     const noCapabilities = await post("/mcp/alpha", { method: "tools/list", params: { _meta: { "io.modelcontextprotocol/protocolVersion": VERSION } } });
     expect(noCapabilities).toMatchObject({ status: 400, body: { error: { code: -32602 } } });
   });
 
   test("GET and DELETE on a modern request: 405, POST only", async () => {
     for (const method of ["GET", "DELETE"]) {
-      const response = await fetch(new URL("/mcp/alpha", gw.base), { method, headers: { authorization: `Bearer ${token}`, "mcp-protocol-version": VERSION, accept: "text/event-stream" } });
+      const response = await fetch(new URL("/mcp/alpha", gw.base), {
+        method,
+        headers: { authorization: `Bearer ${token}`, "mcp-protocol-version": VERSION, accept: "text/event-stream" },
+      });
       expect(response.status).toBe(405);
       expect(response.headers.get("allow")).toBe("POST");
     }
@@ -185,14 +232,22 @@ describe("MCP 2026-07-28 requests at the front", () => {
   });
 
   test("a tool outside the caller's roles is refused as policy and audited, with the request's protocol version", async () => {
-    const denied = await post("/mcp/alpha", { method: "tools/call", params: { name: "sleep", arguments: { ms: 1 }, _meta: meta() } }, { authorization: `Bearer ${narrowToken}` });
+    const denied = await post(
+      "/mcp/alpha",
+      { method: "tools/call", params: { name: "sleep", arguments: { ms: 1 }, _meta: meta() } },
+      { authorization: `Bearer ${narrowToken}` },
+    );
     expect(denied.status).toBe(200);
     expect(denied.body.error).toMatchObject({ code: -32012 });
-    const allowed = await post("/mcp/alpha", { method: "tools/call", params: { name: "echo", arguments: { text: "ok" }, _meta: meta() } }, { authorization: `Bearer ${narrowToken}` });
+    const allowed = await post(
+      "/mcp/alpha",
+      { method: "tools/call", params: { name: "echo", arguments: { text: "ok" }, _meta: meta() } },
+      { authorization: `Bearer ${narrowToken}` },
+    );
     expect(allowed.body.result).toMatchObject({ content: [{ text: "alpha: ok" }] });
     // The narrow caller's list shows only what its role allows.
     const list = await post("/mcp/alpha", { method: "tools/list", params: { _meta: meta() } }, { authorization: `Bearer ${narrowToken}` });
-    expect((list.body.result?.tools as { name: string }[]).map((t) => t.name)).toEqual(["echo"]);
+    expect((list.body.result!.tools as { name: string }[]).map((t) => t.name)).toEqual(["echo"]);
     // The audit is write-behind for outcomes: wait for both records.
     let rows: Awaited<ReturnType<typeof gw.gateway.store.audit.list>> = [];
     for (let i = 0; i < 50 && rows.filter((r) => r.status !== "pending").length < 2; i++) {

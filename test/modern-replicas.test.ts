@@ -39,7 +39,10 @@ describe("two replicas on one PostgreSQL database, one modern client alternating
     token = (await issueToken(store, AUTH, { subject: "roaming-agent", roles: ["all"], ttlMs: 600_000 })).token;
     await store.close();
     for (let i = 0; i < 2; i++) {
-      const gateway = await startProcess([BUN, join(REPO_ROOT, "cli/main.ts"), "serve", "--port", "0", "--db", schema.url], /mcpgw listening/, { ...cleanEnv(), MCPGW_LOG_LEVEL: "info" });
+      const gateway = await startProcess([BUN, join(REPO_ROOT, "cli/main.ts"), "serve", "--port", "0", "--db", schema.url], /mcpgw listening/, {
+        ...cleanEnv(),
+        MCPGW_LOG_LEVEL: "info",
+      });
       gateways.push(gateway);
       origins.push(new URL(/"url":"([^"]+)"/.exec(gateway.output())![1]!).origin);
     }
@@ -62,11 +65,17 @@ describe("two replicas on one PostgreSQL database, one modern client alternating
       served.push(origin);
       return fetch(`${origin}${url.pathname}`, init);
     };
-    const client = new Client({ name: "roaming", version: "1" }, { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: VERSION } } });
+    const client = new Client(
+      { name: "roaming", version: "1" },
+      { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: VERSION } } },
+    );
     client.setRequestHandler("elicitation/create", async () => ({ action: "accept", content: { name: "Ada", color: "teal" } }));
-    await client.connect(new StreamableHTTPClientTransport(new URL("/mcp/everything", origins[0]), { fetch: alternating, authProvider: { token: async () => token } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL("/mcp/everything", origins[0]), { fetch: alternating, authProvider: { token: async () => token } }),
+    );
     try {
-      for (let i = 0; i < 4; i++) expect((await client.callTool({ name: "echo", arguments: { message: `n${i}` } })).content).toEqual([{ type: "text", text: `Echo: n${i}` }]);
+      for (let i = 0; i < 4; i++)
+        expect((await client.callTool({ name: "echo", arguments: { message: `n${i}` } })).content).toEqual([{ type: "text", text: `Echo: n${i}` }]);
       const before = served.length;
       const elicited = await client.callTool({ name: "trigger-elicitation-request", arguments: {} });
       expect(JSON.stringify(elicited.content)).toContain("Name: Ada");
@@ -110,12 +119,21 @@ describe("two replicas on one PostgreSQL database, one modern client alternating
       const response = await fetch(`${origin}/mcp/everything`, {
         method: "POST",
         headers: {
-          authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json, text/event-stream",
-          "mcp-protocol-version": VERSION, "mcp-method": "tools/call", "mcp-name": String(params.name),
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-protocol-version": VERSION,
+          "mcp-method": "tools/call",
+          "mcp-name": String(params.name),
         },
         body: JSON.stringify({
-          jsonrpc: "2.0", id: id++, method: "tools/call",
-          params: { _meta: { "io.modelcontextprotocol/protocolVersion": VERSION, "io.modelcontextprotocol/clientCapabilities": { elicitation: { form: {} } } }, ...params },
+          jsonrpc: "2.0",
+          id: id++,
+          method: "tools/call",
+          params: {
+            _meta: { "io.modelcontextprotocol/protocolVersion": VERSION, "io.modelcontextprotocol/clientCapabilities": { elicitation: { form: {} } } },
+            ...params,
+          },
         }),
       });
       return (await response.json()) as { result?: Record<string, unknown>; error?: { code: number; message: string } };

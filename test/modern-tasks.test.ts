@@ -22,7 +22,10 @@ describe("the tasks extension for 2026-07-28 clients", () => {
 
   beforeAll(async () => {
     gw = await startTestGateway(
-      [{ name: "everything", command: everythingStdio() }, { name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } }],
+      [
+        { name: "everything", command: everythingStdio() },
+        { name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } },
+      ],
       { auth: "required" },
       {
         prepare: async (store) => {
@@ -72,7 +75,12 @@ describe("the tasks extension for 2026-07-28 clients", () => {
       await Bun.sleep(100);
       task = await rpc("tasks/get", { taskId });
     }
-    expect(task.result).toMatchObject({ resultType: "complete", taskId, status: "completed", result: { content: [{ type: "text", text: expect.stringContaining("gateways") }] } });
+    expect(task.result).toMatchObject({
+      resultType: "complete",
+      taskId,
+      status: "completed",
+      result: { content: [{ type: "text", text: expect.stringContaining("gateways") }] },
+    });
     // Another caller's task is unknown to this one.
     expect((await rpc("tasks/get", { taskId }, { who: "bob" })).error).toMatchObject({ code: -32602 });
   });

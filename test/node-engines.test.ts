@@ -25,7 +25,9 @@ const candidates = Array.from({ length: 13 }, (_, i) => 18 + i).flatMap((major) 
 test("every Node version package.json's engines admit is one every dependency admits", () => {
   const promised = candidates.filter((version) => Bun.semver.satisfies(version, pkg.engines.node));
   expect(promised.length).toBeGreaterThan(0);
-  const refused = promised.flatMap((version) => ranges.filter(({ range }) => !Bun.semver.satisfies(version, range)).map(({ path, range }) => `${version}: ${path} needs ${range}`));
+  const refused = promised.flatMap((version) =>
+    ranges.filter(({ range }) => !Bun.semver.satisfies(version, range)).map(({ path, range }) => `${version}: ${path} needs ${range}`),
+  );
   expect(refused).toEqual([]);
 });
 

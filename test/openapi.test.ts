@@ -11,6 +11,7 @@ import { REPO_ROOT } from "./helpers/cli.ts";
 import { BUN, type TestGateway, startTestGateway } from "./helpers/gateway.ts";
 
 // Loosely typed on purpose: the tests check the document's shape rather than trust a type.
+// biome-ignore lint/suspicious/noExplicitAny: loosely typed on purpose (above)
 type Json = any;
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -264,13 +265,17 @@ describe("the jobs API answers what the document says", () => {
   let token = "";
 
   beforeAll(async () => {
-    gw = await startTestGateway([WORK], { auth: "required" }, {
-      prepare: async (store) => {
-        await store.roles.create({ name: "worker", rules: [{ effect: "allow", permission: parsePermission("work/*") }] });
-        const auth = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" as const };
-        token = (await issueToken(store, auth, { subject: "alice", roles: ["worker"], ttlMs: 3_600_000 })).token;
+    gw = await startTestGateway(
+      [WORK],
+      { auth: "required" },
+      {
+        prepare: async (store) => {
+          await store.roles.create({ name: "worker", rules: [{ effect: "allow", permission: parsePermission("work/*") }] });
+          const auth = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" as const };
+          token = (await issueToken(store, auth, { subject: "alice", roles: ["worker"], ttlMs: 3_600_000 })).token;
+        },
       },
-    });
+    );
   }, 60_000);
   afterAll(() => gw?.stop());
 

@@ -197,8 +197,14 @@ describe("PostgreSQL outage under load: a throwaway cluster, stopped and started
       // has one call record, finished ok; no refused call reached it.
       const answered = new Set(calls.filter((c) => c.answer === "result").map((c) => c.tag));
       const received = forwardedTags(spyLog, label);
-      expect([...received].filter((tag) => !answered.has(tag)), "forwarded but not answered").toEqual([]);
-      expect([...answered].filter((tag) => !received.has(tag)), "answered but never forwarded").toEqual([]);
+      expect(
+        [...received].filter((tag) => !answered.has(tag)),
+        "forwarded but not answered",
+      ).toEqual([]);
+      expect(
+        [...answered].filter((tag) => !received.has(tag)),
+        "answered but never forwarded",
+      ).toEqual([]);
       // Outcomes are group-committed after the answer: give the last ones a moment.
       let byTag = recordsByTag(await auditRows(pg.url), label);
       const unfinished = () => [...received].filter((tag) => byTag.get(tag)?.[0]?.status !== "ok");

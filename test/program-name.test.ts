@@ -18,8 +18,12 @@ test("the binary is mcpgw; a source entry is its path from the working directory
   expect(programName(["/usr/local/bin/mcpgw", "/$bunfs/root/mcpgw", "role", "list"], "/srv", undefined)).toBe("mcpgw");
   expect(programName(["bun", "/home/me/mcpgw/cli/main.ts"], "/home/me/mcpgw", undefined)).toBe("npx bun cli/main.ts");
   expect(programName(["bun", "/home/me/mcpgw/cli/main.ts"], "/tmp", undefined)).toBe("npx bun /home/me/mcpgw/cli/main.ts");
-  expect(programName(["bun", "/home/me/mcpgw/cli/main.ts"], "/tmp", "kubectl exec deploy/agent -c mcpgw -- mcpgw")).toBe("kubectl exec deploy/agent -c mcpgw -- mcpgw");
+  expect(programName(["bun", "/home/me/mcpgw/cli/main.ts"], "/tmp", "kubectl exec deploy/agent -c mcpgw -- mcpgw")).toBe(
+    "kubectl exec deploy/agent -c mcpgw -- mcpgw",
+  );
   const hint = "run mcpgw migrate, then mcpgw backend list; the mcpgw database and mcpgw_build_info stay";
-  expect(asInvoked(hint, "npx bun cli/main.ts")).toBe("run npx bun cli/main.ts migrate, then npx bun cli/main.ts backend list; the mcpgw database and mcpgw_build_info stay");
+  expect(asInvoked(hint, "npx bun cli/main.ts")).toBe(
+    "run npx bun cli/main.ts migrate, then npx bun cli/main.ts backend list; the mcpgw database and mcpgw_build_info stay",
+  );
   expect(asInvoked(hint, "mcpgw")).toBe(hint);
 });

@@ -4,13 +4,19 @@ import { LeasingRateLimiter, type LimitedCall } from "../src/limits/rate-limiter
 import type { Store } from "../src/store/store.ts";
 import type { StoreFixture } from "./helpers/store-fixtures.ts";
 
-
 const MIN = 60_000;
 let ids = 0;
 function rule(overrides: Partial<LimitRule> & Pick<LimitRule, "scope">): LimitRule {
   return { id: `r${++ids}-${crypto.randomUUID().slice(0, 6)}`, count: 10, periodMs: MIN, burst: 10, createdAt: 0, ...overrides };
 }
-const call = (subject: string, overrides: Partial<LimitedCall> = {}): LimitedCall => ({ subject, roles: [], method: "tools/call", backend: "gh", tool: "get_issue", ...overrides });
+const call = (subject: string, overrides: Partial<LimitedCall> = {}): LimitedCall => ({
+  subject,
+  roles: [],
+  method: "tools/call",
+  backend: "gh",
+  tool: "get_issue",
+  ...overrides,
+});
 
 /** The RateLimiter contract, run on every store. Time is a fake clock, so the math is exact. */
 export function runRateLimiterContract(name: string, setup: () => Promise<StoreFixture | undefined>): void {
@@ -48,7 +54,10 @@ export function runRateLimiterContract(name: string, setup: () => Promise<StoreF
 
     test("another subject is unaffected; a role rule gives each member its own bucket", async (context) => {
       if (!fixture) return context.skip();
-      const l = limiter(fixture.store, [rule({ scope: "subject", scopeValue: "alice", count: 2, burst: 2 }), rule({ scope: "role", scopeValue: "intern", count: 3, burst: 3 })]);
+      const l = limiter(fixture.store, [
+        rule({ scope: "subject", scopeValue: "alice", count: 2, burst: 2 }),
+        rule({ scope: "role", scopeValue: "intern", count: 3, burst: 3 }),
+      ]);
       expect(await admitted(l, call("alice"), 5)).toBe(2);
       expect(await admitted(l, call("bob"), 5)).toBe(5);
       expect(await admitted(l, call("carol", { roles: ["intern"] }), 5)).toBe(3);

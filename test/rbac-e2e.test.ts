@@ -18,8 +18,21 @@ const AUTH = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA"
 /** The two roles of these tests, as `mcpgw role create` would store them. */
 async function createRoles(store: Store): Promise<void> {
   const rules = (list: [Effect, string][]) => list.map(([effect, text]) => ({ effect, permission: parsePermission(text) }));
-  await store.roles.create({ name: "gh-user", rules: rules([["allow", "gh/*"], ["deny", "gh/crash"], ["deny", "gh/add-tool"]]) });
-  await store.roles.create({ name: "fs-reader", rules: rules([["allow", 'fs/echo[text^="safe"]'], ["allow", "resource:fs/lab://*"]]) });
+  await store.roles.create({
+    name: "gh-user",
+    rules: rules([
+      ["allow", "gh/*"],
+      ["deny", "gh/crash"],
+      ["deny", "gh/add-tool"],
+    ]),
+  });
+  await store.roles.create({
+    name: "fs-reader",
+    rules: rules([
+      ["allow", 'fs/echo[text^="safe"]'],
+      ["allow", "resource:fs/lab://*"],
+    ]),
+  });
 }
 
 async function token(store: Store, subject: string, roles: string[]) {
@@ -49,17 +62,21 @@ describe("RBAC through the gateway (SQLite, authentication required)", () => {
 
   beforeAll(async () => {
     let tokens: { alice: string; bob: string } | undefined;
-    gw = await startTestGateway([LAB("gh"), LAB("fs")], { auth: "required" }, {
-      auditor,
-      prepare: async (store) => {
-        await createRoles(store);
-        // bob's role comes from a grant in the database, alice's from her token.
-        await store.roles.grant("fs-reader", "bob");
-        const a = await token(store, "alice", ["gh-user"]);
-        aliceJti = a.record.jti;
-        tokens = { alice: a.token, bob: (await token(store, "bob", [])).token };
+    gw = await startTestGateway(
+      [LAB("gh"), LAB("fs")],
+      { auth: "required" },
+      {
+        auditor,
+        prepare: async (store) => {
+          await createRoles(store);
+          // bob's role comes from a grant in the database, alice's from her token.
+          await store.roles.grant("fs-reader", "bob");
+          const a = await token(store, "alice", ["gh-user"]);
+          aliceJti = a.record.jti;
+          tokens = { alice: a.token, bob: (await token(store, "bob", [])).token };
+        },
       },
-    });
+    );
     alice = await connectClient(gw.mcpUrl(), {}, "alice", { token: tokens!.alice });
     bob = await connectClient(gw.mcpUrl(), {}, "bob", { token: tokens!.bob });
   }, 60_000);
@@ -90,7 +107,9 @@ describe("RBAC through the gateway (SQLite, authentication required)", () => {
     const refused = await refusalOf(alice.callTool({ name: "fs__echo", arguments: { text: "safe" } }));
     expect(refused.code).toBe(-32012);
     // Exactly one "MCP error" prefix (the client's own): the gateway sends the plain message.
-    expect(refused.message).toBe(`MCP error -32012: denied by policy: "alice" may not use tool "fs/echo" (default deny: no allow rule of the caller's roles matches)`);
+    expect(refused.message).toBe(
+      `MCP error -32012: denied by policy: "alice" may not use tool "fs/echo" (default deny: no allow rule of the caller's roles matches)`,
+    );
     const crash = await refusalOf(alice.callTool({ name: "gh__crash" }));
     expect(crash.message).toContain("deny gh/crash (role gh-user)");
     const audited = auditor.refusals.filter((r) => r.context.subject === "alice");

@@ -27,10 +27,7 @@ test("the README quickstart reaches an authenticated tool call through the gatew
   const block = quickstartBlock();
   expect(block.split("\n")[0]).toBe("npm install");
   const port = await freePort();
-  const script = [
-    "set -euo pipefail",
-    block.replace(/^npm install\n/, "").replaceAll("127.0.0.1:8080", `127.0.0.1:${port}`),
-  ].join("\n");
+  const script = ["set -euo pipefail", block.replace(/^npm install\n/, "").replaceAll("127.0.0.1:8080", `127.0.0.1:${port}`)].join("\n");
   for (const entry of ["package.json", "node_modules", "cli", "src", "migrations", "scripts", "bunfig.toml", "tsconfig.json"]) {
     symlinkSync(join(REPO_ROOT, entry), join(folder.path, entry));
   }
@@ -67,6 +64,9 @@ test("the README quickstart reaches an authenticated tool call through the gatew
   expect(readFileSync(join(folder.path, ".env"), "utf8")).toMatch(/^MCPGW_DATABASE_URL=/m);
   // The record of mcpgw call says it came from the CLI; the other came from the Inspector, over HTTP.
   const audit = await runCli(["audit", "tail", "--json"], { cwd: folder.path });
-  const clients = audit.stdout.trim().split("\n").map((line) => (JSON.parse(line) as { client: { name: string } | null }).client?.name);
+  const clients = audit.stdout
+    .trim()
+    .split("\n")
+    .map((line) => (JSON.parse(line) as { client: { name: string } | null }).client?.name);
   expect(clients).toEqual(["mcpgw-cli", expect.stringMatching(/inspector/i)]);
 }, 120_000);

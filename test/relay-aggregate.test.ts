@@ -18,7 +18,10 @@ const BACKENDS = ["alpha", "beta"] as const;
 const LAB_TOOLS = ["add-tool", "cancelled-requests", "crash", "echo", "sleep"];
 
 type ListKind = "tools" | "prompts" | "resources";
-const LIST_SCHEMAS = { tools: ListToolsResultSchema, prompts: ListPromptsResultSchema, resources: ListResourcesResultSchema } satisfies Record<ListKind, unknown>;
+const LIST_SCHEMAS = { tools: ListToolsResultSchema, prompts: ListPromptsResultSchema, resources: ListResourcesResultSchema } satisfies Record<
+  ListKind,
+  unknown
+>;
 
 /** Follows nextCursor by hand until the list ends; returns every page's names (or URIs for resources). */
 async function listAllPages(client: Client, kind: ListKind): Promise<{ pages: string[][]; cursors: string[] }> {
@@ -26,7 +29,10 @@ async function listAllPages(client: Client, kind: ListKind): Promise<{ pages: st
   const cursors: string[] = [];
   let cursor: string | undefined;
   do {
-    const result = (await client.request({ method: `${kind}/list`, params: cursor === undefined ? {} : { cursor } }, LIST_SCHEMAS[kind])) as Record<string, unknown>;
+    const result = (await client.request({ method: `${kind}/list`, params: cursor === undefined ? {} : { cursor } }, LIST_SCHEMAS[kind])) as Record<
+      string,
+      unknown
+    >;
     const items = result[kind] as { name: string; uri?: string }[];
     pages.push(items.map((item) => (kind === "resources" ? String(item.uri) : item.name)));
     cursor = result.nextCursor as string | undefined;
@@ -47,11 +53,15 @@ describe("the aggregated endpoint /mcp over two lab backends", () => {
 
   beforeAll(async () => {
     // add-tool adds a tool at run time, which pinning would hold back (block, the default): warn serves it, flagged.
-    gw = await startTestGateway(BACKENDS.map((name) => ({ name, command: [BUN, LAB_SERVER, "--stdio"], env: { LAB_NAME: name, LAB_PAGE_SIZE: "2" } })), {}, {
-      prepare: async (store) => {
-        for (const name of BACKENDS) await store.pins.setPolicy(name, { driftMode: "warn" }, Date.now());
+    gw = await startTestGateway(
+      BACKENDS.map((name) => ({ name, command: [BUN, LAB_SERVER, "--stdio"], env: { LAB_NAME: name, LAB_PAGE_SIZE: "2" } })),
+      {},
+      {
+        prepare: async (store) => {
+          for (const name of BACKENDS) await store.pins.setPolicy(name, { driftMode: "warn" }, Date.now());
+        },
       },
-    });
+    );
     client = await connectClient(gw.mcpUrl(), {}, "aggregate-client");
     for (const name of BACKENDS) perBackend.set(name, await connectClient(gw.mcpUrl(name), {}, `${name}-client`));
   });
@@ -70,9 +80,18 @@ describe("the aggregated endpoint /mcp over two lab backends", () => {
       expect(prompts).toContain(`${backend}__lab-greeting`);
       expect(resources).toContain(`mcpgw://${backend}/lab://welcome`);
     }
-    expect(tools.every((name) => /^(alpha|beta)__[A-Za-z0-9_.-]+$/.test(name)), tools.join(", ")).toBe(true);
-    expect(prompts.every((name) => /^(alpha|beta)__/.test(name)), prompts.join(", ")).toBe(true);
-    expect(resources.every((uri) => /^mcpgw:\/\/(alpha|beta)\/lab:\/\//.test(uri)), resources.join(", ")).toBe(true);
+    expect(
+      tools.every((name) => /^(alpha|beta)__[A-Za-z0-9_.-]+$/.test(name)),
+      tools.join(", "),
+    ).toBe(true);
+    expect(
+      prompts.every((name) => /^(alpha|beta)__/.test(name)),
+      prompts.join(", "),
+    ).toBe(true);
+    expect(
+      resources.every((uri) => /^mcpgw:\/\/(alpha|beta)\/lab:\/\//.test(uri)),
+      resources.join(", "),
+    ).toBe(true);
   });
 
   test("calls, prompts/get and resources/read reach the backend their name points at", async () => {

@@ -6,8 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import {
   type CallToolResult,
   type ClientCapabilities,
@@ -107,7 +106,9 @@ describe.each([
   test("tools/list shows its tools under their own names, and a call returns the tool's result", async () => {
     const client = await open(backend);
     const names = (await client.listTools()).tools.map((tool) => tool.name);
-    expect(names).toEqual(expect.arrayContaining(["echo", "get-sum", "trigger-long-running-operation", "toggle-simulated-logging", "toggle-subscriber-updates"]));
+    expect(names).toEqual(
+      expect.arrayContaining(["echo", "get-sum", "trigger-long-running-operation", "toggle-simulated-logging", "toggle-subscriber-updates"]),
+    );
     // The client declared neither sampling nor elicitation, and the backend saw exactly that.
     expect(names).not.toContain("trigger-sampling-request");
     expect(names).not.toContain("trigger-elicitation-request");
@@ -311,7 +312,11 @@ describe("the aggregated endpoint /mcp over the three transports", () => {
     const names = (await client.listTools()).tools.map((tool) => tool.name);
     expect(names).toEqual(
       expect.arrayContaining([
-        "everything__echo", "everything-http__echo", "everything-sse__echo", "everything__get-sum", "everything-http__trigger-long-running-operation",
+        "everything__echo",
+        "everything-http__echo",
+        "everything-sse__echo",
+        "everything__get-sum",
+        "everything-http__trigger-long-running-operation",
       ]),
     );
     expect(names.filter((name) => !/^(everything|everything-http|everything-sse)__/.test(name))).toEqual([]);

@@ -37,7 +37,12 @@ async function rpcOf(response: Response): Promise<JsonRpc> {
 }
 
 function initializeBody(id: number | string = 1): string {
-  return JSON.stringify({ jsonrpc: "2.0", id, method: "initialize", params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: "raw-fetch", version: "1.0.0" } } });
+  return JSON.stringify({
+    jsonrpc: "2.0",
+    id,
+    method: "initialize",
+    params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: "raw-fetch", version: "1.0.0" } },
+  });
 }
 
 /** The initialize handshake by hand: initialize, read mcp-session-id, send notifications/initialized. */
@@ -48,7 +53,11 @@ async function openRawSession(url: URL): Promise<string> {
   expect(response.status, JSON.stringify(answer)).toBe(200);
   expect(answer.result?.protocolVersion).toBe(PROTOCOL);
   expect(sessionId).toMatch(/^[\x21-\x7e]+$/);
-  const ack = await fetch(url, { method: "POST", headers: sessionHeaders(sessionId!), body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) });
+  const ack = await fetch(url, {
+    method: "POST",
+    headers: sessionHeaders(sessionId!),
+    body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+  });
   expect(ack.status).toBe(202);
   return sessionId!;
 }
@@ -160,7 +169,11 @@ describe("relay faults: the gateway reports backend failures and refuses bad inp
     });
 
     test("a request on the session reaches the backend", async () => {
-      const response = await postRaw(url, JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "echo", arguments: { text: "raw" } } }), sessionHeaders(sessionId));
+      const response = await postRaw(
+        url,
+        JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "echo", arguments: { text: "raw" } } }),
+        sessionHeaders(sessionId),
+      );
       expect(response.status).toBe(200);
       const answer = await rpcOf(response);
       expect(answer.id).toBe(2);
@@ -219,7 +232,10 @@ describe("relay faults: the gateway reports backend failures and refuses bad inp
       await expectRefusal(await postRaw(url, initializeBody(), { ...MCP_HEADERS, host: "evil.example.com" }), 403);
       // A sandboxed iframe or a file: page sends "Origin: null" from anywhere.
       await expectRefusal(await postRaw(url, initializeBody(), { ...MCP_HEADERS, origin: "null" }), 403);
-      const onSession = await postRaw(url, JSON.stringify({ jsonrpc: "2.0", id: 8, method: "tools/list" }), { ...sessionHeaders(sessionId), origin: "http://evil.example.com" });
+      const onSession = await postRaw(url, JSON.stringify({ jsonrpc: "2.0", id: 8, method: "tools/list" }), {
+        ...sessionHeaders(sessionId),
+        origin: "http://evil.example.com",
+      });
       await expectRefusal(onSession, 403);
     });
 

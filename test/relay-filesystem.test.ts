@@ -6,8 +6,7 @@
 import { mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { type CallToolResult, type ClientCapabilities, ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { NODE_MODULES, type TestGateway, startTestGateway, sessionTracker } from "./helpers/gateway.ts";
@@ -74,10 +73,23 @@ describe("server-filesystem over stdio through /mcp/fs", () => {
     const client = await open();
     const tools = (await client.listTools()).tools;
     expect(tools.map((tool) => tool.name)).toEqual(
-      expect.arrayContaining(["read_text_file", "write_file", "edit_file", "create_directory", "list_directory", "move_file", "search_files", "get_file_info", "list_allowed_directories"]),
+      expect.arrayContaining([
+        "read_text_file",
+        "write_file",
+        "edit_file",
+        "create_directory",
+        "list_directory",
+        "move_file",
+        "search_files",
+        "get_file_info",
+        "list_allowed_directories",
+      ]),
     );
     // Annotations and output schemas pass through untouched.
-    expect(tools.find((tool) => tool.name === "write_file")).toMatchObject({ annotations: { destructiveHint: true, readOnlyHint: false }, outputSchema: { type: "object" } });
+    expect(tools.find((tool) => tool.name === "write_file")).toMatchObject({
+      annotations: { destructiveHint: true, readOnlyHint: false },
+      outputSchema: { type: "object" },
+    });
   });
 
   test("list_allowed_directories names the folder the backend was started with", async () => {
@@ -119,9 +131,9 @@ describe("server-filesystem over stdio through /mcp/fs", () => {
     expect(read.isError).toBe(true);
     expect(texts(read)).toContain("Access denied - path outside allowed directories");
 
-    const escape = await client.callTool({ name: "write_file", arguments: { path: join(root, "..", "escaped.txt"), content: "x" } });
-    expect(escape.isError).toBe(true);
-    expect(texts(escape)).toContain("Access denied");
+    const escaped = await client.callTool({ name: "write_file", arguments: { path: join(root, "..", "escaped.txt"), content: "x" } });
+    expect(escaped.isError).toBe(true);
+    expect(texts(escaped)).toContain("Access denied");
 
     // The session is unharmed by the refusals.
     expect(texts(await client.callTool({ name: "list_directory", arguments: { path: root } }))).toBeDefined();

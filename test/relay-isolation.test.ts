@@ -99,7 +99,9 @@ describe("session isolation over a shared stdio backend", () => {
       }),
     );
     clients.push(...sessions);
-    const results = await Promise.all(sessions.map((client) => client.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hello", maxTokens: 10 } })));
+    const results = await Promise.all(
+      sessions.map((client) => client.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hello", maxTokens: 10 } })),
+    );
     results.forEach((result, i) => {
       expect(text(result)).toContain(`reply-from-session-${i}`);
       for (let other = 0; other < 5; other++) if (other !== i) expect(text(result)).not.toContain(`reply-from-session-${other}"`);

@@ -14,7 +14,17 @@ test("an idle gateway exits within a second or two of SIGTERM, well inside its 1
   try {
     const port = await freePort();
     const serve = await startProcess(
-      [process.execPath, join(REPO_ROOT, "cli", "main.ts"), "serve", "--db", `sqlite:${join(dir.path, "gw.db")}`, "--port", String(port), "--log-level", "info"],
+      [
+        process.execPath,
+        join(REPO_ROOT, "cli", "main.ts"),
+        "serve",
+        "--db",
+        `sqlite:${join(dir.path, "gw.db")}`,
+        "--port",
+        String(port),
+        "--log-level",
+        "info",
+      ],
       /mcpgw listening/,
       { ...cleanEnv(), MCPGW_SHUTDOWN_TIMEOUT: "10s" },
     );

@@ -17,9 +17,16 @@ test("a port already in use is one fatal log line with a hint, and exit 1", asyn
   const result = await runCli(["serve", "--db", "sqlite:gw.db", "--port", String(holder.port)], { cwd: folder.path, env: { MCPGW_LOG_LEVEL: "info" } });
   expect(result.code).toBe(1);
   expect(result.stderr).toBe("");
-  const lines = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as { level: number; msg: string; hint?: string });
+  const lines = result.stdout
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as { level: number; msg: string; hint?: string });
   const failures = lines.filter((line) => line.level >= 50);
   expect(failures).toHaveLength(1);
-  expect(failures[0]).toMatchObject({ level: 60, msg: expect.stringContaining(`cannot start: cannot listen on 127.0.0.1:${holder.port}`), hint: expect.stringContaining("--port") });
+  expect(failures[0]).toMatchObject({
+    level: 60,
+    msg: expect.stringContaining(`cannot start: cannot listen on 127.0.0.1:${holder.port}`),
+    hint: expect.stringContaining("--port"),
+  });
   expect(result.stdout).not.toMatch(/\bat .*\.ts:\d+/);
 }, 30_000);

@@ -32,7 +32,9 @@ function processesWith(text: string): number {
 }
 
 beforeAll(async () => {
-  gw = await startTestGateway(["alpha", "beta", "gamma"].map((name) => ({ name, command: [BUN, LAB, "--stdio", `--${MARKER}-${name}`], env: { LAB_NAME: name } })));
+  gw = await startTestGateway(
+    ["alpha", "beta", "gamma"].map((name) => ({ name, command: [BUN, LAB, "--stdio", `--${MARKER}-${name}`], env: { LAB_NAME: name } })),
+  );
 }, 60_000);
 afterAll(async () => gw?.stop());
 
@@ -63,11 +65,19 @@ describe("processes per stdio backend (MCPGW_MAX_PROCESSES_PER_BACKEND)", () => 
   const clients = sessionTracker("capped");
 
   beforeAll(async () => {
-    capped = await startTestGateway([{ name: "capped", command: [BUN, LAB, "--stdio", `${marker}-capped`], env: { LAB_NAME: "capped" } }], { maxProcessesPerBackend: String(CAP) }, {
-      auditor,
-      // A backend's own cap, as `backend add tight --command … --max-processes 2` stores it, wins over the gateway's.
-      prepare: (store) => store.backends.add({ ...backendSpec({ name: "tight", command: [BUN, LAB, "--stdio", `${marker}-tight`], env: { LAB_NAME: "tight" } }), limits: { maxProcesses: 2 } }),
-    });
+    capped = await startTestGateway(
+      [{ name: "capped", command: [BUN, LAB, "--stdio", `${marker}-capped`], env: { LAB_NAME: "capped" } }],
+      { maxProcessesPerBackend: String(CAP) },
+      {
+        auditor,
+        // A backend's own cap, as `backend add tight --command … --max-processes 2` stores it, wins over the gateway's.
+        prepare: (store) =>
+          store.backends.add({
+            ...backendSpec({ name: "tight", command: [BUN, LAB, "--stdio", `${marker}-tight`], env: { LAB_NAME: "tight" } }),
+            limits: { maxProcesses: 2 },
+          }),
+      },
+    );
   }, 60_000);
   afterAll(async () => {
     await clients.endAll();
@@ -75,7 +85,11 @@ describe("processes per stdio backend (MCPGW_MAX_PROCESSES_PER_BACKEND)", () => 
   });
 
   test(`with a cap of ${CAP}, busy processes are never closed: a session that needs one more gets -32017 at once; idle ones make room, least recently used first, and reopen on next use`, async () => {
-    const [a, b, c] = [await clients.open(capped.mcpUrl(), { sampling: {} }), await clients.open(capped.mcpUrl(), { sampling: {} }), await clients.open(capped.mcpUrl(), { sampling: {} })];
+    const [a, b, c] = [
+      await clients.open(capped.mcpUrl(), { sampling: {} }),
+      await clients.open(capped.mcpUrl(), { sampling: {} }),
+      await clients.open(capped.mcpUrl(), { sampling: {} }),
+    ];
     // The shared connection (what the sessions offer) holds one place; a and b take the other two with calls in flight.
     const sleeping = [a, b].map((client) => client.callTool({ name: "capped__sleep", arguments: { ms: 1_500 } }));
     await Bun.sleep(700);
@@ -88,7 +102,10 @@ describe("processes per stdio backend (MCPGW_MAX_PROCESSES_PER_BACKEND)", () => 
     expect(refused.message).toContain("raise MCPGW_MAX_PROCESSES_PER_BACKEND");
     expect(refused.data).toEqual({ backend: "capped", maxProcesses: CAP });
     // Audited as an error of the call, with the gateway's code.
-    expect(auditor.calls.find((call) => call.outcome?.errorCode === -32017)).toMatchObject({ context: { target: "echo", backend: "capped" }, outcome: { status: "error" } });
+    expect(auditor.calls.find((call) => call.outcome?.errorCode === -32017)).toMatchObject({
+      context: { target: "echo", backend: "capped" },
+      outcome: { status: "error" },
+    });
     await Promise.all(sleeping);
     // a's process was used least recently: it makes room for c.
     await b.callTool({ name: "capped__echo", arguments: { text: "b again" } });
@@ -122,13 +139,23 @@ describe("sessions per subject, opened at once", () => {
     const { issueToken } = await import("../src/auth/token-issuer.ts");
     const { parsePermission } = await import("../src/policy/permission.ts");
     let token = "";
-    const gw = await startTestGateway([{ name: "lab", command: [BUN, LAB, "--stdio"], env: { LAB_NAME: "lab" } }], { auth: "required", maxSessionsPerSubject: String(CAP) }, {
-      // The store's own auditor: its writes take real time, during which the other initializes go on.
-      prepare: async (store) => {
-        await store.roles.create({ name: "lab-user", rules: [{ effect: "allow", permission: parsePermission("lab/*") }] });
-        token = (await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject: "olga", roles: ["lab-user"], ttlMs: 600_000 })).token;
+    const gw = await startTestGateway(
+      [{ name: "lab", command: [BUN, LAB, "--stdio"], env: { LAB_NAME: "lab" } }],
+      { auth: "required", maxSessionsPerSubject: String(CAP) },
+      {
+        // The store's own auditor: its writes take real time, during which the other initializes go on.
+        prepare: async (store) => {
+          await store.roles.create({ name: "lab-user", rules: [{ effect: "allow", permission: parsePermission("lab/*") }] });
+          token = (
+            await issueToken(
+              store,
+              { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" },
+              { subject: "olga", roles: ["lab-user"], ttlMs: 600_000 },
+            )
+          ).token;
+        },
       },
-    });
+    );
     const clients: Client[] = [];
     try {
       const open = () => connectClient(gw.mcpUrl("lab"), {}, "burst", { token }).then((client) => void clients.push(client));
@@ -139,7 +166,10 @@ describe("sessions per subject, opened at once", () => {
       expect(metrics).toMatch(new RegExp(`^mcpgw_sessions ${CAP}$`, "m"));
       await Bun.sleep(300);
       const audit = new Database(gw.gateway.store.location.slice("sqlite:".length), { readonly: true });
-      const evicted = audit.query<{ session_id: string }, []>("SELECT session_id FROM audit_events WHERE method = 'session end' AND decision = 'evicted'").all().map((row) => row.session_id);
+      const evicted = audit
+        .query<{ session_id: string }, []>("SELECT session_id FROM audit_events WHERE method = 'session end' AND decision = 'evicted'")
+        .all()
+        .map((row) => row.session_id);
       const refused = audit.query<{ n: number }, []>("SELECT count(*) AS n FROM audit_events WHERE method = 'initialize' AND status = 'rate_limited'").get()!.n;
       audit.close();
       expect(evicted).toHaveLength(CAP);

@@ -27,7 +27,12 @@ async function openIdleSession(url: URL): Promise<string> {
   const init = await fetch(url, {
     method: "POST",
     headers,
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "footprint", version: "1" } } }),
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "footprint", version: "1" } },
+    }),
   });
   const id = init.headers.get("mcp-session-id");
   await init.text();
@@ -94,7 +99,7 @@ test("a session builds its SDK objects when first needed: an SSE-answered call a
 
   // A call with a progress token is answered on an SSE stream, by the session's SDK transport.
   const id = await openIdleSession(url);
-  const before = liveObjects()["Server"] ?? 0;
+  const before = liveObjects().Server ?? 0;
   const call = await fetch(url, {
     method: "POST",
     headers: headers(id),
@@ -109,7 +114,7 @@ test("a session builds its SDK objects when first needed: an SSE-answered call a
   const events = await call.text();
   expect(events).toContain('"id":3');
   expect(events).toContain("hi");
-  expect(liveObjects()["Server"] ?? 0).toBe(before + 1);
+  expect(liveObjects().Server ?? 0).toBe(before + 1);
 
   // Its GET stream opens on the same transport.
   const stream = await fetch(url, { method: "GET", headers: { accept: "text/event-stream", "mcp-session-id": id, "mcp-protocol-version": "2025-11-25" } });

@@ -78,7 +78,9 @@ beforeAll(async () => {
     const { parsePermission } = await import("../src/policy/permission.ts");
     await store.roles.create({ name: "agent", rules: [{ effect: "allow", permission: parsePermission("*") }] });
     const { issueToken } = await import("../src/auth/token-issuer.ts");
-    token = (await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject: "fleet", roles: ["agent"], ttlMs: 600_000 })).token;
+    token = (
+      await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject: "fleet", roles: ["agent"], ttlMs: 600_000 })
+    ).token;
   } finally {
     await store.close();
   }
@@ -139,20 +141,33 @@ test(`${SESSIONS} sampling-capable sessions on /mcp, each calling one of three s
   // The sessions the gateway ended to make room for new ones, and the process-cap refusals, from its audit log.
   const audit = new Database(join(dir.path, "gw.db"), { readonly: true });
   const evicted = audit.query<{ n: number }, []>("SELECT count(*) AS n FROM audit_events WHERE method = 'session end' AND decision = 'evicted'").get()!.n;
-  const subjectRefusals = audit.query<{ n: number }, []>("SELECT count(*) AS n FROM audit_events WHERE method = 'initialize' AND status = 'rate_limited'").get()!.n;
+  const subjectRefusals = audit
+    .query<{ n: number }, []>("SELECT count(*) AS n FROM audit_events WHERE method = 'initialize' AND status = 'rate_limited'")
+    .get()!.n;
   const processRefusals = audit.query<{ n: number }, []>("SELECT count(*) AS n FROM audit_events WHERE error_code = -32017").get()!.n;
   audit.close();
 
   // What `mcpgw sessions list` shows now: the subject's cap of sessions, each with its own process at the backend it called.
   await Bun.sleep(600);
-  const listed = JSON.parse((await runCli(["sessions", "list", "--json", "--db", db])).stdout) as { subject: string; dedicated: { backend: string; pid: number | null }[] }[];
+  const listed = JSON.parse((await runCli(["sessions", "list", "--json", "--db", db])).stdout) as {
+    subject: string;
+    dedicated: { backend: string; pid: number | null }[];
+  }[];
   const ownNow = Object.fromEntries(BACKENDS.map((name) => [name, listed.filter((s) => s.dedicated.some((d) => d.backend === name && d.pid !== null)).length]));
 
   const report = {
-    sessions: SESSIONS, wave: WAVE, seconds: +seconds.toFixed(1), maxProcessesPerBackend: MAX_PROCESSES, peakChildrenPerBackend: peak,
+    sessions: SESSIONS,
+    wave: WAVE,
+    seconds: +seconds.toFixed(1),
+    maxProcessesPerBackend: MAX_PROCESSES,
+    peakChildrenPerBackend: peak,
     gatewayRssMb: { idle: +idleRss.toFixed(1), peak: +peakRss.toFixed(1), end: +rssMb(gateway.pid).toFixed(1) },
     backendChildrenRssMbAtEnd: +childrenRssMb(gateway.pid).toFixed(1),
-    evictedSessions: evicted, subjectCapRefusals: subjectRefusals, processCapRefusals: processRefusals, listedSessions: listed.length, listedWithOwnProcess: ownNow,
+    evictedSessions: evicted,
+    subjectCapRefusals: subjectRefusals,
+    processCapRefusals: processRefusals,
+    listedSessions: listed.length,
+    listedWithOwnProcess: ownNow,
   };
   console.log(`acceptance 6: ${JSON.stringify(report)}`);
 

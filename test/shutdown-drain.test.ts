@@ -11,9 +11,16 @@ import { BUN, connectClient, refusalOf, startTestGateway } from "./helpers/gatew
  */
 test("calls in flight past MCPGW_SHUTDOWN_TIMEOUT are answered with an error naming the shutdown, and audited so", async () => {
   const auditor = new CapturingAuditor();
-  const gw = await startTestGateway([{ name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } }], { shutdownTimeout: "1s" }, { auditor });
+  const gw = await startTestGateway(
+    [{ name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } }],
+    { shutdownTimeout: "1s" },
+    { auditor },
+  );
   const client = await connectClient(gw.mcpUrl("lab"));
-  const calls = [refusalOf(client.callTool({ name: "sleep", arguments: { ms: 5_000 } })), refusalOf(client.callTool({ name: "sleep", arguments: { ms: 5_000 } }))];
+  const calls = [
+    refusalOf(client.callTool({ name: "sleep", arguments: { ms: 5_000 } })),
+    refusalOf(client.callTool({ name: "sleep", arguments: { ms: 5_000 } })),
+  ];
   await Bun.sleep(300);
   const started = performance.now();
   await gw.stop();

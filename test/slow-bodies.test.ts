@@ -12,7 +12,9 @@ const BODY_TIMEOUT_MS = 1_000;
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startTestGateway([{ name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } }], { bodyTimeout: "1s" });
+  gw = await startTestGateway([{ name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } }], {
+    bodyTimeout: "1s",
+  });
 }, 60_000);
 afterAll(async () => gw?.stop());
 
@@ -31,9 +33,15 @@ async function drip(length: number, everyMs: number): Promise<Drip> {
   const socket: Socket = await Bun.connect({
     hostname: url.hostname,
     port: Number(url.port),
-    socket: { data: (_s, data) => void (text += new TextDecoder().decode(data)), close: () => resolve(performance.now() - opened), error: () => resolve(performance.now() - opened) },
+    socket: {
+      data: (_s, data) => void (text += new TextDecoder().decode(data)),
+      close: () => resolve(performance.now() - opened),
+      error: () => resolve(performance.now() - opened),
+    },
   });
-  socket.write(`POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${length}\r\n\r\n`);
+  socket.write(
+    `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${length}\r\n\r\n`,
+  );
   const timer = setInterval(() => socket.write("{"), everyMs);
   void closed.then(() => clearInterval(timer));
   return { received: () => text, closed, stop: () => (clearInterval(timer), socket.end()) };
@@ -73,7 +81,9 @@ test("200 slow connections at once leave normal calls fast", async () => {
       expect(Math.max(...closed)).toBeLessThan(BODY_TIMEOUT_MS + 3_000);
     }
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[1]!;
-    console.log(`p99 of a call per round: ${alone.map((v) => v.toFixed(2)).join(", ")} ms alone; ${crowded.map((v) => v.toFixed(2)).join(", ")} ms beside 200 slow bodies`);
+    console.log(
+      `p99 of a call per round: ${alone.map((v) => v.toFixed(2)).join(", ")} ms alone; ${crowded.map((v) => v.toFixed(2)).join(", ")} ms beside 200 slow bodies`,
+    );
     expect(median(crowded)).toBeLessThan(2 * median(alone));
     expect(drips.every((d) => d.received().startsWith("HTTP/1.1 408"))).toBe(true);
   } finally {

@@ -15,7 +15,6 @@ import { declarativeRepositoryContract } from "./declarative-repository.contract
 import { sessionSnapshotRepositoryContract } from "./session-snapshot-repository.contract.ts";
 import { pinRepositoryContract } from "./pin-repository.contract.ts";
 
-
 function backend(name: string, overrides: Partial<BackendSpec> = {}): BackendSpec {
   return {
     name,
@@ -112,7 +111,16 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
       try {
         await store.backends.add(backend("edited"));
         const before = await peer.changes.versions();
-        const http = backend("edited", { transport: "streamable-http", url: "https://mcp.example.com/mcp", headers: { "X-Team": "a" }, env: {}, timeoutMs: 5_000, limits: { maxConcurrency: 2 }, createdAt: 1, updatedAt: 1_700_000_000_000 });
+        const http = backend("edited", {
+          transport: "streamable-http",
+          url: "https://mcp.example.com/mcp",
+          headers: { "X-Team": "a" },
+          env: {},
+          timeoutMs: 5_000,
+          limits: { maxConcurrency: 2 },
+          createdAt: 1,
+          updatedAt: 1_700_000_000_000,
+        });
         delete (http as Partial<BackendSpec>).command;
         const updated = await store.backends.update(http);
         // Same millisecond as the add: updatedAt still moves, or running gateways would not reconnect.
@@ -136,18 +144,35 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
       if (!fixture) return context.skip();
       const allow = (text: string) => ({ effect: "allow" as const, permission: parsePermission(text) });
       const deny = (text: string) => ({ effect: "deny" as const, permission: parsePermission(text) });
-      await store.roles.create({ name: "editable", description: "first", rules: [allow("github/*"), deny("github/delete_*"), allow('fs/read[path^="/srv/"]')] });
+      await store.roles.create({
+        name: "editable",
+        description: "first",
+        rules: [allow("github/*"), deny("github/delete_*"), allow('fs/read[path^="/srv/"]')],
+      });
       await store.roles.grant("editable", "alice");
       const before = (await store.changes.versions()).policy;
 
-      const updated = await store.roles.update("editable", { removeRules: ['fs/read[path^="/srv/"]'], addRules: [allow("jira/*"), allow("github/*"), deny("jira/admin_*")], description: "second" });
-      expect(updated).toMatchObject({ name: "editable", description: "second", subjects: ["alice"], rules: [allow("github/*"), deny("github/delete_*"), allow("jira/*"), deny("jira/admin_*")] });
+      const updated = await store.roles.update("editable", {
+        removeRules: ['fs/read[path^="/srv/"]'],
+        addRules: [allow("jira/*"), allow("github/*"), deny("jira/admin_*")],
+        description: "second",
+      });
+      expect(updated).toMatchObject({
+        name: "editable",
+        description: "second",
+        subjects: ["alice"],
+        rules: [allow("github/*"), deny("github/delete_*"), allow("jira/*"), deny("jira/admin_*")],
+      });
       expect(await store.roles.get("editable")).toEqual(updated);
       expect((await store.changes.versions()).policy).toBe(before + 1);
 
       // Allow and deny rules of one pattern both go; a pattern the role does not have changes nothing.
       await store.roles.update("editable", { addRules: [deny("jira/*")] });
-      expect((await store.roles.update("editable", { removeRules: ["jira/*"], description: "" })).rules).toEqual([allow("github/*"), deny("github/delete_*"), deny("jira/admin_*")]);
+      expect((await store.roles.update("editable", { removeRules: ["jira/*"], description: "" })).rules).toEqual([
+        allow("github/*"),
+        deny("github/delete_*"),
+        deny("jira/admin_*"),
+      ]);
       expect((await store.roles.get("editable"))?.description).toBeUndefined();
       await expect(store.roles.update("editable", { removeRules: ["github/*", "nothing/like_this"] })).rejects.toBeInstanceOf(NotFoundError);
       expect((await store.roles.get("editable"))?.rules).toHaveLength(3);
@@ -158,7 +183,16 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
 
     test("limit set replaces the rule of the same scope (whom, tool, period), keeping its id and counters; update changes rate and burst", async (context) => {
       if (!fixture) return context.skip();
-      const rule = (id: string, overrides: Partial<LimitRule>): LimitRule => ({ id, scope: "subject", scopeValue: "carol", count: 60, periodMs: 60_000, burst: 60, createdAt: Date.now(), ...overrides });
+      const rule = (id: string, overrides: Partial<LimitRule>): LimitRule => ({
+        id,
+        scope: "subject",
+        scopeValue: "carol",
+        count: 60,
+        periodMs: 60_000,
+        burst: 60,
+        createdAt: Date.now(),
+        ...overrides,
+      });
       const versions = async () => (await store.changes.versions()).limits;
       const start = await versions();
       const first = await store.limits.set(rule("lim_first", {}));
@@ -175,7 +209,11 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
       expect((await store.limits.set(rule("lim_quota", { count: 500, periodMs: 86_400_000, burst: 500 }))).replaced).toEqual([]);
       expect((await store.limits.set(rule("lim_tool", { toolPattern: "github/*" }))).replaced).toEqual([]);
       expect((await store.limits.set(rule("lim_role", { scope: "role", scopeValue: "carol" }))).replaced).toEqual([]);
-      const mine = async () => (await store.limits.list()).filter((r) => r.scopeValue === "carol").map((r) => r.id).sort();
+      const mine = async () =>
+        (await store.limits.list())
+          .filter((r) => r.scopeValue === "carol")
+          .map((r) => r.id)
+          .sort();
       expect(await mine()).toEqual(["lim_first", "lim_quota", "lim_role", "lim_tool"]);
 
       // Duplicates written before `set` replaced (or added by hand) collapse into the oldest.
@@ -267,7 +305,14 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
       if (!fixture) return context.skip();
       const peer = fixture.openPeer();
       try {
-        const token = (jti: string, issuedAt: number, extra: Partial<TokenRecord> = {}): TokenRecord => ({ jti, subject: "alice", roles: ["dev", "ops"], issuedAt, expiresAt: issuedAt + 3_600_000, ...extra });
+        const token = (jti: string, issuedAt: number, extra: Partial<TokenRecord> = {}): TokenRecord => ({
+          jti,
+          subject: "alice",
+          roles: ["dev", "ops"],
+          issuedAt,
+          expiresAt: issuedAt + 3_600_000,
+          ...extra,
+        });
         const now = Date.now();
         const older = token(`t-${crypto.randomUUID()}`, now - 10_000, { description: "ci runner" });
         const newer = token(`t-${crypto.randomUUID()}`, now - 5_000);
@@ -303,9 +348,22 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
     test("revoking every token of a subject revokes the live ones only, once, and moves the tokens version", async (context) => {
       if (!fixture) return context.skip();
       const now = Date.now();
-      const token = (jti: string, subject: string, extra: Partial<TokenRecord> = {}): TokenRecord => ({ jti, subject, roles: [], issuedAt: now - 1_000, expiresAt: now + 3_600_000, ...extra });
+      const token = (jti: string, subject: string, extra: Partial<TokenRecord> = {}): TokenRecord => ({
+        jti,
+        subject,
+        roles: [],
+        issuedAt: now - 1_000,
+        expiresAt: now + 3_600_000,
+        ...extra,
+      });
       const live = [token("all-for-a", "dave"), token("all-for-b", "dave")];
-      for (const t of [...live, token("all-for-expired", "dave", { expiresAt: now - 1 }), token("all-for-revoked", "dave", { revokedAt: now - 500 }), token("all-for-other", "erin")]) await store.tokens.add(t);
+      for (const t of [
+        ...live,
+        token("all-for-expired", "dave", { expiresAt: now - 1 }),
+        token("all-for-revoked", "dave", { revokedAt: now - 500 }),
+        token("all-for-other", "erin"),
+      ])
+        await store.tokens.add(t);
       const before = (await store.changes.versions()).tokens;
       expect(await store.tokens.revokeAllFor("dave", now)).toEqual(["all-for-a", "all-for-b"]);
       expect((await store.changes.versions()).tokens).toBe(before + 1);
@@ -354,9 +412,14 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
     // After "migrate applies every migration" (tests run in registration order): the audit tables exist then.
     auditRepositoryContract(() => (fixture ? store : undefined));
     jobRepositoryContract(() => (fixture ? store : undefined));
-    declarativeRepositoryContract(() => (fixture ? store : undefined), () => fixture!.openPeer());
+    declarativeRepositoryContract(
+      () => (fixture ? store : undefined),
+      () => fixture!.openPeer(),
+    );
     sessionSnapshotRepositoryContract(() => (fixture ? store : undefined));
-    pinRepositoryContract(() => (fixture ? store : undefined), () => fixture!.openPeer());
-
+    pinRepositoryContract(
+      () => (fixture ? store : undefined),
+      () => fixture!.openPeer(),
+    );
   });
 }

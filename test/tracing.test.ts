@@ -58,7 +58,9 @@ describe("traceparent and tracestate parsing (W3C Trace Context)", () => {
 
   test("tracestate: valid lists pass (empty members dropped), malformed ones are dropped whole, long ones lose whole members", () => {
     expect(boundedTracestate("congo=t61rcWkgMzE")).toBe("congo=t61rcWkgMzE");
-    expect(boundedTracestate("rojo=00f067aa0ba902b7 , ,\tcongo=t61rcWkgMzE,tenant@vendor=x y")).toBe("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE,tenant@vendor=x y");
+    expect(boundedTracestate("rojo=00f067aa0ba902b7 , ,\tcongo=t61rcWkgMzE,tenant@vendor=x y")).toBe(
+      "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE,tenant@vendor=x y",
+    );
     expect(boundedTracestate("")).toBeUndefined();
     expect(boundedTracestate("Congo=upper-case-key")).toBeUndefined();
     expect(boundedTracestate("congo=a,rojo")).toBeUndefined();
@@ -111,14 +113,22 @@ class RawSession {
     const { response } = await this.request("initialize", params, extra);
     this.id = response.headers.get("mcp-session-id")!;
     this.headers = { ...this.headers, "mcp-session-id": this.id, "mcp-protocol-version": "2025-11-25" };
-    const initialized = await fetch(this.url, { method: "POST", headers: this.headers, body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) });
+    const initialized = await fetch(this.url, {
+      method: "POST",
+      headers: this.headers,
+      body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+    });
     expect(initialized.status).toBe(202);
   }
 
   /** One request; the answer may come as JSON (the fast path) or as an SSE stream (the SDK path). */
   async request(method: string, params: Record<string, unknown>, extra: Record<string, string> = {}): Promise<{ response: Response; message: Message }> {
     const id = this.nextId++;
-    const response = await fetch(this.url, { method: "POST", headers: { ...this.headers, ...extra }, body: JSON.stringify({ jsonrpc: "2.0", id, method, params }) });
+    const response = await fetch(this.url, {
+      method: "POST",
+      headers: { ...this.headers, ...extra },
+      body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
+    });
     expect(response.status).toBe(200);
     const type = response.headers.get("content-type") ?? "";
     if (type.startsWith("application/json")) return { response, message: (await response.json()) as Message };
@@ -166,7 +176,9 @@ describe("traceparent through the gateway to HTTP backends", () => {
     lab = serveFixtureOverHttp(0, createLabServer);
     labRelay = recordingRelay(`http://127.0.0.1:${lab.port}`);
     const port = await freePort();
-    everything = await startProcess(["node", join(NODE_MODULES, "@modelcontextprotocol/server-everything/dist/index.js"), "sse"], /running on port/, { PORT: String(port) });
+    everything = await startProcess(["node", join(NODE_MODULES, "@modelcontextprotocol/server-everything/dist/index.js"), "sse"], /running on port/, {
+      PORT: String(port),
+    });
     sseRelay = recordingRelay(`http://127.0.0.1:${port}`);
     gw = await startTestGateway(
       [
@@ -257,7 +269,12 @@ describe("traceparent through the gateway to HTTP backends", () => {
     });
     await Promise.all(
       calls.map(async (call) => {
-        const result = await call.via.callTool("lab__echo", { text: call.tag }, { traceparent: `00-${call.traceId}-${PARENT}-01` }, call.sdkPath ? `p-${call.tag}` : undefined);
+        const result = await call.via.callTool(
+          "lab__echo",
+          { text: call.tag },
+          { traceparent: `00-${call.traceId}-${PARENT}-01` },
+          call.sdkPath ? `p-${call.tag}` : undefined,
+        );
         expect(result.message.error).toBeUndefined();
       }),
     );

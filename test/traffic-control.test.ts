@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { openStore } from "../src/store/open-store.ts";
 import { REPO_ROOT } from "./helpers/cli.ts";
@@ -16,7 +15,10 @@ function text(result: unknown): string {
 }
 
 /** Adds a rule to the running gateway's database, as `mcpgw limit set` does, and waits out the 1 s pickup bound. */
-async function addLimit(gw: TestGateway, rule: { scope: "subject" | "role" | "global"; scopeValue?: string; toolPattern?: string; count: number; periodMs: number; burst?: number }) {
+async function addLimit(
+  gw: TestGateway,
+  rule: { scope: "subject" | "role" | "global"; scopeValue?: string; toolPattern?: string; count: number; periodMs: number; burst?: number },
+) {
   const id = `lim_${crypto.randomUUID().slice(0, 8)}`;
   await gw.gateway.store.limits.add({ id, burst: rule.count, createdAt: Date.now(), ...rule });
   await Bun.sleep(1_100);
@@ -28,10 +30,15 @@ describe("traffic control through the gateway", () => {
   let client: Client;
 
   beforeAll(async () => {
-    gw = await startTestGateway([{ name: "lab", command: LAB, env: { LAB_NAME: "lab" } }], {}, {
-      // Caps are part of the backend's spec, as `backend add capped --max-concurrency 2 --max-queue 2` stores them.
-      prepare: (store) => store.backends.add({ ...backendSpec({ name: "capped", command: LAB, env: { LAB_NAME: "capped" } }), limits: { maxConcurrency: 2, maxQueue: 2 } }),
-    });
+    gw = await startTestGateway(
+      [{ name: "lab", command: LAB, env: { LAB_NAME: "lab" } }],
+      {},
+      {
+        // Caps are part of the backend's spec, as `backend add capped --max-concurrency 2 --max-queue 2` stores them.
+        prepare: (store) =>
+          store.backends.add({ ...backendSpec({ name: "capped", command: LAB, env: { LAB_NAME: "capped" } }), limits: { maxConcurrency: 2, maxQueue: 2 } }),
+      },
+    );
     client = await connectClient(gw.mcpUrl("lab"));
   }, 60_000);
 
@@ -59,10 +66,24 @@ describe("traffic control through the gateway", () => {
     const rule = await addLimit(gw, { scope: "global", toolPattern: "lab/sleep", count: 1, periodMs: 3_600_000 });
     const url = gw.mcpUrl("lab");
     const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-    const init = await fetch(url, { method: "POST", headers, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "1" } } }) });
+    const init = await fetch(url, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+      }),
+    });
     const session = { ...headers, "mcp-session-id": init.headers.get("mcp-session-id")!, "mcp-protocol-version": "2025-11-25" };
     await init.body?.cancel();
-    const call = () => fetch(url, { method: "POST", headers: session, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "sleep", arguments: { ms: 1 } } }) });
+    const call = () =>
+      fetch(url, {
+        method: "POST",
+        headers: session,
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "sleep", arguments: { ms: 1 } } }),
+      });
     expect((await call()).status).toBe(200);
     const refused = await call();
     expect(refused.headers.get("retry-after")).toBe("3600");
@@ -105,7 +126,9 @@ describe("traffic control through the gateway", () => {
         },
       },
     });
-    socket.write(`POST /mcp/lab HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    socket.write(
+      `POST /mcp/lab HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    );
     const chunk = "x".repeat(64 * 1024);
     const framed = `${chunk.length.toString(16)}\r\n${chunk}\r\n`;
     // Keep sending (never the final 0-length chunk) until the gateway answers, or 8 MiB. Paced, a
@@ -169,14 +192,21 @@ describe("sessions per subject", () => {
     const { CapturingAuditor } = await import("./helpers/auth-tokens.ts");
     const auditor = new CapturingAuditor();
     const tokens: Record<string, string> = {};
-    const gw = await startTestGateway([{ name: "lab", command: LAB }], { auth: "required", maxSessionsPerSubject: "2" }, {
-      auditor,
-      prepare: async (store) => {
-        const { parsePermission } = await import("../src/policy/permission.ts");
-        await store.roles.create({ name: "lab-user", rules: [{ effect: "allow", permission: parsePermission("lab/*") }] });
-        for (const subject of ["hana", "ivan"]) tokens[subject] = (await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject, roles: ["lab-user"], ttlMs: 600_000 })).token;
+    const gw = await startTestGateway(
+      [{ name: "lab", command: LAB }],
+      { auth: "required", maxSessionsPerSubject: "2" },
+      {
+        auditor,
+        prepare: async (store) => {
+          const { parsePermission } = await import("../src/policy/permission.ts");
+          await store.roles.create({ name: "lab-user", rules: [{ effect: "allow", permission: parsePermission("lab/*") }] });
+          for (const subject of ["hana", "ivan"])
+            tokens[subject] = (
+              await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject, roles: ["lab-user"], ttlMs: 600_000 })
+            ).token;
+        },
       },
-    });
+    );
     const clients: Client[] = [];
     try {
       const one = await connectClient(gw.mcpUrl("lab"), {}, "one", { token: tokens.hana });
@@ -186,7 +216,9 @@ describe("sessions per subject", () => {
       clients.push(two);
       // At the cap, "one" (used least recently, nothing in flight) is ended for "three".
       clients.push(await connectClient(gw.mcpUrl("lab"), {}, "three", { token: tokens.hana }));
-      expect(auditor.refusals.map((r) => [r.context.subject, r.outcome.status, r.outcome.decision, r.outcome.rule])).toEqual([["hana", "cancelled", "evicted", "max sessions per subject"]]);
+      expect(auditor.refusals.map((r) => [r.context.subject, r.outcome.status, r.outcome.decision, r.outcome.rule])).toEqual([
+        ["hana", "cancelled", "evicted", "max sessions per subject"],
+      ]);
       expect(auditor.refusals[0]!.outcome.errorMessage).toContain("least recently used idle session");
       await expect(one.callTool({ name: "echo", arguments: { text: "gone?" } })).rejects.toThrow(/404|Session not found/);
       // With both of its sessions busy (a call in flight each), hana's next session is refused.
@@ -216,15 +248,21 @@ describe("rate limits per subject, with real tokens", () => {
     const { issueToken } = await import("../src/auth/token-issuer.ts");
     const { parsePermission } = await import("../src/policy/permission.ts");
     const tokens: Record<string, string> = {};
-    const gw = await startTestGateway([{ name: "lab", command: LAB }], { auth: "required" }, {
-      prepare: async (store) => {
-        await store.roles.create({ name: "lab-user", rules: [{ effect: "allow", permission: parsePermission("lab/*") }] });
-        await store.limits.add({ id: "jin-4-per-min", scope: "subject", scopeValue: "jin", count: 4, periodMs: 60_000, burst: 4, createdAt: Date.now() });
-        for (const subject of ["jin", "kim"]) {
-          tokens[subject] = (await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject, roles: ["lab-user"], ttlMs: 600_000 })).token;
-        }
+    const gw = await startTestGateway(
+      [{ name: "lab", command: LAB }],
+      { auth: "required" },
+      {
+        prepare: async (store) => {
+          await store.roles.create({ name: "lab-user", rules: [{ effect: "allow", permission: parsePermission("lab/*") }] });
+          await store.limits.add({ id: "jin-4-per-min", scope: "subject", scopeValue: "jin", count: 4, periodMs: 60_000, burst: 4, createdAt: Date.now() });
+          for (const subject of ["jin", "kim"]) {
+            tokens[subject] = (
+              await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject, roles: ["lab-user"], ttlMs: 600_000 })
+            ).token;
+          }
+        },
       },
-    });
+    );
     const jin = await connectClient(gw.mcpUrl("lab"), {}, "jin", { token: tokens.jin });
     const kim = await connectClient(gw.mcpUrl("lab"), {}, "kim", { token: tokens.kim });
     try {

@@ -18,13 +18,19 @@ test("10,000 unauthenticated requests add a bounded number of audit records; an 
   let token = "";
   const dir = tempDir("mcpgw-flood-");
   const databaseUrl = `sqlite:${join(dir.path, "gw.db")}`;
-  const gw = await startTestGateway([{ name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } }], { auth: "required" }, {
-    prepare: async (store) => {
-      await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
-      token = (await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject: "alice", roles: ["all"], ttlMs: 600_000 })).token;
+  const gw = await startTestGateway(
+    [{ name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } }],
+    { auth: "required" },
+    {
+      prepare: async (store) => {
+        await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
+        token = (
+          await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject: "alice", roles: ["all"], ttlMs: 600_000 })
+        ).token;
+      },
+      databaseUrl,
     },
-    databaseUrl,
-  });
+  );
   try {
     const client = await connectClient(gw.mcpUrl("lab"), {}, "alice", { token });
     let running = true;
@@ -38,7 +44,13 @@ test("10,000 unauthenticated requests add a bounded number of audit records; an 
     const statuses = new Map<number, number>();
     for (let batch = 0; batch < 100; batch++) {
       const answers = await Promise.all(
-        Array.from({ length: 100 }, () => fetch(gw.mcpUrl(), { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" }, body: INITIALIZE })),
+        Array.from({ length: 100 }, () =>
+          fetch(gw.mcpUrl(), {
+            method: "POST",
+            headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+            body: INITIALIZE,
+          }),
+        ),
       );
       for (const answer of answers) {
         statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
@@ -54,7 +66,9 @@ test("10,000 unauthenticated requests add a bounded number of audit records; an 
     await gw.stop();
     const store = openStore(databaseUrl);
     const records = await store.audit.count({ status: "unauthenticated" });
-    console.log(`10,000 unauthenticated requests: ${records} audit records; answers ${JSON.stringify(Object.fromEntries(statuses))}; ${succeeded} authenticated calls meanwhile`);
+    console.log(
+      `10,000 unauthenticated requests: ${records} audit records; answers ${JSON.stringify(Object.fromEntries(statuses))}; ${succeeded} authenticated calls meanwhile`,
+    );
     // One minute, or two when the flood straddles a minute's end.
     expect(records).toBeLessThanOrEqual(2 * (TOTAL_RECORDED + 1));
     const summaries = await store.audit.list({ filter: { status: "unauthenticated" }, limit: 10_000 });

@@ -40,7 +40,10 @@ async function readText(file: string): Promise<string> {
     return file === "-" ? await Bun.stdin.text() : await Bun.file(file).text();
   } catch (err) {
     const missing = (err as { code?: string }).code === "ENOENT";
-    throw new UsageError(`cannot read ${file}: ${missing ? "no such file" : describeError(err)}`, "check the path (mcpgw export --out FILE writes a document of the current configuration)");
+    throw new UsageError(
+      `cannot read ${file}: ${missing ? "no such file" : describeError(err)}`,
+      "check the path (mcpgw export --out FILE writes a document of the current configuration)",
+    );
   }
 }
 

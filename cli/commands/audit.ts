@@ -35,7 +35,10 @@ export async function runAuditTail(context: CommandContext, options: TailOptions
     ...(options.since !== undefined && { since: parseTimeBound(options.since, "--since", Date.now()) }),
   };
   if (options.follow && filter.status === "pending") {
-    throw new UsageError("--status pending cannot be followed: -f prints records when their calls end", "drop -f to list the calls in flight, or pick another --status");
+    throw new UsageError(
+      "--status pending cannot be followed: -f prints records when their calls end",
+      "drop -f to list the calls in flight, or pick another --status",
+    );
   }
   const colour = !options.json && process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
   const print = (row: AuditRow) => process.stdout.write(options.json ? jsonLine(row) : humanLine(row, colour));
@@ -172,7 +175,9 @@ export async function runAuditPrune(context: CommandContext, options: { before: 
       }
     }
     const done = await executePrune(store.audit, steps, before, now);
-    console.log(`pruned ${done.records} records finished before ${when} from ${done.chains} chain${done.chains === 1 ? "" : "s"}; checkpoints recorded, so audit verify still passes`);
+    console.log(
+      `pruned ${done.records} records finished before ${when} from ${done.chains} chain${done.chains === 1 ? "" : "s"}; checkpoints recorded, so audit verify still passes`,
+    );
   });
 }
 
@@ -187,7 +192,9 @@ async function openFile(path: string): Promise<Writable> {
   const stream = createWriteStream(path);
   await new Promise<void>((resolve, reject) => {
     stream.once("open", () => resolve());
-    stream.once("error", (err) => reject(new McpgwError(`cannot write ${path}: ${describeError(err)}`, "check the folder exists and is writable, or choose another --out")));
+    stream.once("error", (err) =>
+      reject(new McpgwError(`cannot write ${path}: ${describeError(err)}`, "check the folder exists and is writable, or choose another --out")),
+    );
   });
   return stream;
 }
@@ -195,7 +202,8 @@ async function openFile(path: string): Promise<Writable> {
 /** Writes with backpressure: waits for 'drain' when the stream's buffer is full, so memory stays flat. */
 function write(stream: Writable, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(new McpgwError(`cannot write the export: ${describeError(err)}`, "check the disk has space and the file is writable"));
+    const onError = (err: Error) =>
+      reject(new McpgwError(`cannot write the export: ${describeError(err)}`, "check the disk has space and the file is writable"));
     stream.once("error", onError);
     const settle = () => {
       stream.off("error", onError);

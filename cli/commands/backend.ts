@@ -54,7 +54,11 @@ export async function runBackendAdd(context: CommandContext, name: string, optio
   const probe =
     test === false || spec.auth
       ? undefined
-      : await testBeforeSaving(context, spec, { failed: `backend "${spec.name}" was not added`, changeWith: `fix the flag: mcpgw backend add ${spec.name} …`, skip: `mcpgw backend add ${spec.name} … --no-test` });
+      : await testBeforeSaving(context, spec, {
+          failed: `backend "${spec.name}" was not added`,
+          changeWith: `fix the flag: mcpgw backend add ${spec.name} …`,
+          skip: `mcpgw backend add ${spec.name} … --no-test`,
+        });
   const policy = await withStore(context, async (store) => {
     await store.backends.add(spec);
     return applyPinFlags(store, spec.name, { pinMode, driftMode, suspicious });
@@ -78,11 +82,16 @@ export async function runBackendUpdate(context: CommandContext, name: string, op
       await requireBackend(store, name);
       return applyPinFlags(store, name, pinFlags);
     });
-    console.log(`backend "${name}" pinning: ${policy?.pinMode}, drift ${policy?.driftMode}, suspicious ${policy?.suspicious} (running gateways apply it within a second)`);
+    console.log(
+      `backend "${name}" pinning: ${policy?.pinMode}, drift ${policy?.driftMode}, suspicious ${policy?.suspicious} (running gateways apply it within a second)`,
+    );
     if (!Object.values(flags).some(given) && unset.length === 0) return;
   }
   if (!Object.values(flags).some(given) && unset.length === 0) {
-    throw new UsageError("nothing to change", `give the flags to change, as for backend add, e.g. mcpgw backend update ${name} --timeout 60s (see mcpgw backend update --help)`);
+    throw new UsageError(
+      "nothing to change",
+      `give the flags to change, as for backend add, e.g. mcpgw backend update ${name} --timeout 60s (see mcpgw backend update --help)`,
+    );
   }
   const current = await withStore(context, (store) => requireBackend(store, name));
   const { input, dropped } = mergeBackendInput(current, flags, unset);
@@ -95,10 +104,15 @@ export async function runBackendUpdate(context: CommandContext, name: string, op
   const probe =
     test === false || spec.auth
       ? undefined
-      : await testBeforeSaving(context, spec, { failed: `backend "${name}" was not changed`, changeWith: `fix the flag: mcpgw backend update ${name}`, skip: `mcpgw backend update ${name} … --no-test` });
+      : await testBeforeSaving(context, spec, {
+          failed: `backend "${name}" was not changed`,
+          changeWith: `fix the flag: mcpgw backend update ${name}`,
+          skip: `mcpgw backend update ${name} … --no-test`,
+        });
   await withStore(context, (store) => store.backends.update(spec, current.updatedAt));
   console.log(`updated backend "${name}": ${changed.join(", ")} (running gateways reconnect it within a second)`);
-  if (dropped.length > 0) process.stderr.write(`note: dropped ${dropped.join(" and ")}, which ${dropped.length === 1 ? "applies" : "apply"} only to the other kind of backend\n`);
+  if (dropped.length > 0)
+    process.stderr.write(`note: dropped ${dropped.join(" and ")}, which ${dropped.length === 1 ? "applies" : "apply"} only to the other kind of backend\n`);
   noteLiteralSecrets(spec);
   process.stderr.write(probe ? `tested: ${describeProbe(probe)}\n` : notTested(spec));
 }
@@ -135,7 +149,11 @@ const UNSET_KEYS: Record<(typeof UNSETTABLE_SETTINGS)[number], keyof BackendInpu
  * --command drops what only the old kind has (env and --max-processes of a stdio backend;
  * headers and transport of an HTTP one), and says so.
  */
-export function mergeBackendInput(spec: BackendSpec, flags: Omit<BackendInput, "name">, unset: readonly string[] = []): { input: BackendInput; dropped: string[] } {
+export function mergeBackendInput(
+  spec: BackendSpec,
+  flags: Omit<BackendInput, "name">,
+  unset: readonly string[] = [],
+): { input: BackendInput; dropped: string[] } {
   const input: BackendInput = inputOf(spec);
   const dropped: string[] = [];
   const drop = (key: keyof BackendInput, label: string) => {
@@ -276,7 +294,13 @@ export async function runBackendShow(context: CommandContext, name: string, opti
   ];
   for (const [label, value] of rows) console.log(`${`${label}:`.padEnd(11)}${value}`);
   const review = pins.records.filter(needsReview).map(reviewOf);
-  if (review.length > 0) console.log(`${review.flatMap(formatReview).map((line) => `           ${line}`).join("\n")}\n           review with: mcpgw backend diff ${name}`);
+  if (review.length > 0)
+    console.log(
+      `${review
+        .flatMap(formatReview)
+        .map((line) => `           ${line}`)
+        .join("\n")}\n           review with: mcpgw backend diff ${name}`,
+    );
 }
 
 /**
@@ -310,7 +334,9 @@ async function patternsNaming(store: Store, name: string): Promise<string[]> {
     const rules = role.rules.filter((rule) => names(rule.permission.backend)).map((rule) => `${rule.effect} ${formatPermission(rule.permission)}`);
     return rules.length > 0 ? [`role ${role.name}: ${rules.join(", ")}`] : [];
   });
-  const limits = (await store.limits.list()).filter((rule) => rule.toolPattern !== undefined && names(rule.toolPattern.split("/")[0]!)).map((rule) => `limit ${rule.id}: --tool ${rule.toolPattern}`);
+  const limits = (await store.limits.list())
+    .filter((rule) => rule.toolPattern !== undefined && names(rule.toolPattern.split("/")[0]!))
+    .map((rule) => `limit ${rule.id}: --tool ${rule.toolPattern}`);
   return [...roles, ...limits];
 }
 
@@ -342,7 +368,13 @@ async function pinStates(store: Store): Promise<Map<string, ReturnType<typeof pi
   const byBackend = new Map<string, ReturnType<typeof pinView>>();
   for (const spec of await store.backends.list()) {
     const policy = policies.find((p) => p.backend === spec.name) ?? defaultPinPolicy(spec.name);
-    byBackend.set(spec.name, pinView(policy, records.filter((r) => r.backend === spec.name)));
+    byBackend.set(
+      spec.name,
+      pinView(
+        policy,
+        records.filter((r) => r.backend === spec.name),
+      ),
+    );
   }
   return byBackend;
 }
@@ -356,7 +388,9 @@ function pinView(policy: PinPolicy, records: PinRecord[]) {
 
 function pinSummary(pins: ReturnType<typeof pinView> | undefined): string {
   if (!pins) return "";
-  const drift = Object.entries(pins.counts).filter(([status]) => status !== "pinned").map(([status, n]) => `${n} ${status}`);
+  const drift = Object.entries(pins.counts)
+    .filter(([status]) => status !== "pinned")
+    .map(([status, n]) => `${n} ${status}`);
   return `${pins.driftMode}: ${pins.counts.pinned ?? 0} pinned${drift.length > 0 ? `, ${drift.join(", ")}` : ""}`;
 }
 

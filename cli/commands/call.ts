@@ -32,7 +32,7 @@ export async function runCall(context: CommandContext, target: string, arguments
 function parseTarget(target: string): { backend: string; tool: string } {
   const slash = target.indexOf("/");
   if (slash <= 0 || slash === target.length - 1) {
-    throw new UsageError(`"${target}" is not BACKEND/TOOL`, "name the tool with its backend, e.g. mcpgw call everything/echo '{\"message\":\"hi\"}' --as admin");
+    throw new UsageError(`"${target}" is not BACKEND/TOOL`, 'name the tool with its backend, e.g. mcpgw call everything/echo \'{"message":"hi"}\' --as admin');
   }
   return { backend: target.slice(0, slash), tool: target.slice(slash + 1) };
 }
@@ -42,10 +42,16 @@ function parseArguments(text: string): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`the tool's arguments are not JSON: ${(err as Error).message}`, `pass one JSON object in single quotes, e.g. '{"message":"hi"}' (or '{}' for none)`);
+    throw new UsageError(
+      `the tool's arguments are not JSON: ${(err as Error).message}`,
+      `pass one JSON object in single quotes, e.g. '{"message":"hi"}' (or '{}' for none)`,
+    );
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new UsageError(`the tool's arguments must be a JSON object, not ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}`, `pass them by name, e.g. '{"message":"hi"}'`);
+    throw new UsageError(
+      `the tool's arguments must be a JSON object, not ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}`,
+      `pass them by name, e.g. '{"message":"hi"}'`,
+    );
   }
   return value as Record<string, unknown>;
 }

@@ -39,14 +39,25 @@ export async function runClientConfig(context: CommandContext, options: ClientCo
   const roles = [...new Set(options.role)];
   const issued = await withStore(context, async (store) => {
     if (options.backend !== undefined && !(await store.backends.get(options.backend))) {
-      throw new NotFoundError(`no backend named "${options.backend}"`, "mcpgw backend list shows the names; leave --backend out for /mcp, every backend the roles allow");
+      throw new NotFoundError(
+        `no backend named "${options.backend}"`,
+        "mcpgw backend list shows the names; leave --backend out for /mcp, every backend the roles allow",
+      );
     }
     await assertRolesExist(store, roles);
     return issueToken(store, context.settings.auth, { subject: options.sub, roles, ttlMs, description: `client config: ${client}` });
   });
-  const config = clientConfig(client, { url, token: issued.token, name: options.name ?? (options.backend === undefined ? "mcpgw" : `mcpgw-${options.backend}`) });
+  const config = clientConfig(client, {
+    url,
+    token: issued.token,
+    name: options.name ?? (options.backend === undefined ? "mcpgw" : `mcpgw-${options.backend}`),
+  });
   if (options.json) {
-    return printJson({ ...config, url, token: { jti: issued.record.jti, subject: issued.record.subject, roles, expiresAt: new Date(issued.record.expiresAt).toISOString() } });
+    return printJson({
+      ...config,
+      url,
+      token: { jti: issued.record.jti, subject: issued.record.subject, roles, expiresAt: new Date(issued.record.expiresAt).toISOString() },
+    });
   }
   process.stdout.write(config.text.endsWith("\n") ? config.text : `${config.text}\n`);
   process.stderr.write(

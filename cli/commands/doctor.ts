@@ -28,7 +28,10 @@ export async function runDoctorCommand(command: Command, options: { json?: boole
   else printReport(report.database, report.checks);
   const problems = report.checks.filter((check) => check.status === "problem").length;
   if (problems > 0) {
-    throw new McpgwError(`mcpgw doctor found ${problems} problem${problems === 1 ? "" : "s"}`, options.json ? "see the checks with status problem and their fix" : "fix them as shown above, then run mcpgw doctor again");
+    throw new McpgwError(
+      `mcpgw doctor found ${problems} problem${problems === 1 ? "" : "s"}`,
+      options.json ? "see the checks with status problem and their fix" : "fix them as shown above, then run mcpgw doctor again",
+    );
   }
 }
 

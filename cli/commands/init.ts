@@ -41,7 +41,7 @@ export async function runInitCommand(context: CommandContext, flags: InitFlags):
   if (interactive && !process.stdin.isTTY) {
     throw new UsageError(
       "mcpgw init asks questions, and stdin is not a terminal",
-      "pass --yes to set up from flags and defaults, e.g. mcpgw init --yes --db sqlite:mcpgw.db --backend-name NAME --backend-command \"CMD ARG...\"",
+      'pass --yes to set up from flags and defaults, e.g. mcpgw init --yes --db sqlite:mcpgw.db --backend-name NAME --backend-command "CMD ARG..."',
     );
   }
   const tokenTtlMs = parseTtl(flags.tokenTtl);
@@ -76,7 +76,8 @@ export async function runInitCommand(context: CommandContext, flags: InitFlags):
     );
   } catch (err) {
     // Ctrl-C at a question: every question comes before anything is saved (migrations aside).
-    if (err instanceof Error && err.name === "ExitPromptError") throw new McpgwError("mcpgw init was cancelled", "nothing was saved (the database may have been migrated); run mcpgw init again when ready");
+    if (err instanceof Error && err.name === "ExitPromptError")
+      throw new McpgwError("mcpgw init was cancelled", "nothing was saved (the database may have been migrated); run mcpgw init again when ready");
     throw err;
   }
   printSummary(result, say, tokenTtlMs);
@@ -116,9 +117,19 @@ function nextSteps(result: InitResult): string {
 
 /** The backend of --backend-* flags, or undefined when none is given. */
 function backendFromFlags(flags: InitFlags): BackendInput | undefined {
-  const given = flags.backendCommand !== undefined || flags.backendUrl !== undefined || flags.backendTransport !== undefined || flags.backendTimeout !== undefined || flags.backendEnv.length > 0 || flags.backendHeader.length > 0;
+  const given =
+    flags.backendCommand !== undefined ||
+    flags.backendUrl !== undefined ||
+    flags.backendTransport !== undefined ||
+    flags.backendTimeout !== undefined ||
+    flags.backendEnv.length > 0 ||
+    flags.backendHeader.length > 0;
   if (flags.backendName === undefined) {
-    if (given) throw new UsageError("--backend-* flags need --backend-name", 'name the backend, e.g. --backend-name everything --backend-command "npx -y @modelcontextprotocol/server-everything"');
+    if (given)
+      throw new UsageError(
+        "--backend-* flags need --backend-name",
+        'name the backend, e.g. --backend-name everything --backend-command "npx -y @modelcontextprotocol/server-everything"',
+      );
     return undefined;
   }
   return {
@@ -134,7 +145,11 @@ function backendFromFlags(flags: InitFlags): BackendInput | undefined {
 
 function parseTtl(text: string): number {
   const ms = parseDuration(text, "--token-ttl");
-  if (ms < 60_000 || ms > MAX_TTL_MS) throw new UsageError(`--token-ttl "${text}" is out of range`, `use 1m to ${formatDuration(MAX_TTL_MS)}; a short life (e.g. 24h) is safer: issue more with mcpgw token issue`);
+  if (ms < 60_000 || ms > MAX_TTL_MS)
+    throw new UsageError(
+      `--token-ttl "${text}" is out of range`,
+      `use 1m to ${formatDuration(MAX_TTL_MS)}; a short life (e.g. 24h) is safer: issue more with mcpgw token issue`,
+    );
   return ms;
 }
 
@@ -171,7 +186,11 @@ async function wizardDecisions(): Promise<SetupDecisions> {
         default: current.kind,
       });
       if (kind === "sqlite") {
-        const path = await input({ message: "SQLite file", default: current.kind === "sqlite" ? current.path : "mcpgw.db", validate: (value) => value.trim() !== "" || "give a file name" });
+        const path = await input({
+          message: "SQLite file",
+          default: current.kind === "sqlite" ? current.path : "mcpgw.db",
+          validate: (value) => value.trim() !== "" || "give a file name",
+        });
         return `sqlite:${path.trim()}`;
       }
       const url = await input({
@@ -208,7 +227,13 @@ async function wizardDecisions(): Promise<SetupDecisions> {
     async backend(suggested, failure) {
       if (failure) show(failure);
       if (!(await confirm({ message: "Register a first backend (an MCP server behind the gateway) now?", default: true }))) return undefined;
-      const name = (await input({ message: "Backend name (its tools appear as NAME__TOOL)", ...(suggested && { default: suggested.name }), validate: validation(assertBackendName) })).trim();
+      const name = (
+        await input({
+          message: "Backend name (its tools appear as NAME__TOOL)",
+          ...(suggested && { default: suggested.name }),
+          validate: validation(assertBackendName),
+        })
+      ).trim();
       const transport = await select<string>({
         message: "How does mcpgw reach it?",
         choices: [
@@ -220,14 +245,25 @@ async function wizardDecisions(): Promise<SetupDecisions> {
       });
       const timeout = suggested?.timeout !== undefined ? { timeout: suggested.timeout } : {};
       if (transport === "stdio") {
-        const command = await input({ message: "Command (program and arguments, quoted as in a shell)", ...(suggested?.command && { default: suggested.command }), validate: (value) => value.trim() !== "" || "give the program to run" });
+        const command = await input({
+          message: "Command (program and arguments, quoted as in a shell)",
+          ...(suggested?.command && { default: suggested.command }),
+          validate: (value) => value.trim() !== "" || "give the program to run",
+        });
         return { name, command: command.trim(), env: suggested?.env ?? [], ...timeout };
       }
-      const url = await input({ message: "URL (e.g. https://mcp.example.com/mcp)", ...(suggested?.url && { default: suggested.url }), validate: (value) => /^https?:\/\/\S+$/.test(value.trim()) || "give an http(s) URL" });
+      const url = await input({
+        message: "URL (e.g. https://mcp.example.com/mcp)",
+        ...(suggested?.url && { default: suggested.url }),
+        validate: (value) => /^https?:\/\/\S+$/.test(value.trim()) || "give an http(s) URL",
+      });
       return { name, url: url.trim(), transport, header: suggested?.header ?? [], ...timeout };
     },
     async backendExists(existing) {
-      return confirm({ message: `A different backend "${existing.name}" (${existing.url ?? existing.command?.join(" ")}) is registered. Replace it?`, default: false });
+      return confirm({
+        message: `A different backend "${existing.name}" (${existing.url ?? existing.command?.join(" ")}) is registered. Replace it?`,
+        default: false,
+      });
     },
     async backendFailed(error) {
       show(error);

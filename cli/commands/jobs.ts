@@ -19,7 +19,15 @@ export async function runJobsList(context: CommandContext, options: { status?: s
   }
   printTable(
     ["ID", "STATUS", "OWNER", "BACKEND/TOOL", "CREATED", "PROGRESS", "ATTEMPTS"],
-    jobs.map((job) => [job.id, job.cancelRequested && job.status === "working" ? "cancelling" : job.status, job.owner, `${job.backend}/${job.tool}`, new Date(job.createdAt).toISOString(), progressMessage(job.progress) ?? "-", String(job.attempts)]),
+    jobs.map((job) => [
+      job.id,
+      job.cancelRequested && job.status === "working" ? "cancelling" : job.status,
+      job.owner,
+      `${job.backend}/${job.tool}`,
+      new Date(job.createdAt).toISOString(),
+      progressMessage(job.progress) ?? "-",
+      String(job.attempts),
+    ]),
   );
 }
 

@@ -50,5 +50,9 @@ export async function runKeyList(context: CommandContext, options: { json?: bool
 /** `mcpgw key retire KID`: its tokens are refused from then on. */
 export async function runKeyRetire(context: CommandContext, kid: string): Promise<void> {
   const outcome = await withStore(context, (store) => store.signingKeys.retire(kid, Date.now()));
-  console.log(outcome === "retired" ? `retired signing key ${kid}: tokens it signed are refused from now on (running gateways within a second)` : `signing key ${kid} was already retired`);
+  console.log(
+    outcome === "retired"
+      ? `retired signing key ${kid}: tokens it signed are refused from now on (running gateways within a second)`
+      : `signing key ${kid} was already retired`,
+  );
 }

@@ -16,7 +16,8 @@ export interface LimitSetOptions {
 /** Turns `limit set` flags into a rule, or says what is wrong. */
 export function limitRuleFromFlags(options: LimitSetOptions, now = Date.now()): LimitRule {
   const scopes = [options.sub !== undefined, options.role !== undefined, options.global === true].filter(Boolean).length;
-  if (scopes !== 1) throw new UsageError("say whom the limit is for: exactly one of --sub SUBJECT, --role ROLE or --global", "e.g. mcpgw limit set --sub alice --rate 100/min");
+  if (scopes !== 1)
+    throw new UsageError("say whom the limit is for: exactly one of --sub SUBJECT, --role ROLE or --global", "e.g. mcpgw limit set --sub alice --rate 100/min");
   if (options.rate === undefined) throw new UsageError("--rate is required", "e.g. --rate 100/min (N/s, N/min, N/h, N/day)");
   const { count, periodMs } = parseRate(options.rate);
   const burst = options.burst === undefined ? count : parseBurst(options.burst);
@@ -63,7 +64,9 @@ export async function runLimitSet(context: CommandContext, options: LimitSetOpti
   const { rule, replaced } = await withStore(context, (store) => store.limits.set(limitRuleFromFlags(options)));
   console.log(describeRule(rule));
   if (replaced.length > 0) {
-    process.stderr.write(`replaced ${replaced.map((old) => `${old.id} (${formatRate(old)}, burst ${old.burst})`).join(" and ")}: one rule per subject/role/global, tool and period\n`);
+    process.stderr.write(
+      `replaced ${replaced.map((old) => `${old.id} (${formatRate(old)}, burst ${old.burst})`).join(" and ")}: one rule per subject/role/global, tool and period\n`,
+    );
   }
 }
 
@@ -92,7 +95,8 @@ export async function runLimitUpdate(context: CommandContext, id: string, option
 
 function parseBurst(text: string): number {
   const burst = Number(text);
-  if (!Number.isSafeInteger(burst) || burst < 1) throw new UsageError(`--burst "${text}" is not a whole number ≥ 1`, "the burst is how many calls may come at once (default: the whole rate)");
+  if (!Number.isSafeInteger(burst) || burst < 1)
+    throw new UsageError(`--burst "${text}" is not a whole number ≥ 1`, "the burst is how many calls may come at once (default: the whole rate)");
   return burst;
 }
 

@@ -33,8 +33,12 @@ function rulesOf(options: { allow: string[]; deny: string[] }): RoleRule[] {
  * typo there silently allows or denies nothing. `mcpgw doctor` reports them too.
  */
 async function warnDangling(store: Store, rules: RoleRule[]): Promise<void> {
-  const dangling = danglingPatterns(rules, (await store.backends.list()).map((spec) => spec.name));
-  for (const pattern of dangling) process.stderr.write(`warning: ${describeDangling(pattern)}: it matches nothing until one is (mcpgw backend list shows the names)\n`);
+  const dangling = danglingPatterns(
+    rules,
+    (await store.backends.list()).map((spec) => spec.name),
+  );
+  for (const pattern of dangling)
+    process.stderr.write(`warning: ${describeDangling(pattern)}: it matches nothing until one is (mcpgw backend list shows the names)\n`);
 }
 
 /** `mcpgw role create ROLE [--allow P]... [--deny P]... [--description T]`: every pattern is checked before anything is written. */
@@ -63,7 +67,11 @@ export async function runRoleRevoke(context: CommandContext, role: string, subje
  * `mcpgw role update ROLE [--allow P]... [--deny P]... [--remove-rule P]... [--description T]`:
  * removes first, then adds; grants stay. Running gateways apply it within a second.
  */
-export async function runRoleUpdate(context: CommandContext, name: string, options: { allow: string[]; deny: string[]; removeRule: string[]; description?: string }): Promise<void> {
+export async function runRoleUpdate(
+  context: CommandContext,
+  name: string,
+  options: { allow: string[]; deny: string[]; removeRule: string[]; description?: string },
+): Promise<void> {
   const addRules = rulesOf(options);
   // Checked here too, so a malformed pattern is a usage error before the database is opened.
   for (const pattern of options.removeRule) parsePermission(pattern);
@@ -71,7 +79,11 @@ export async function runRoleUpdate(context: CommandContext, name: string, optio
     throw new UsageError("nothing to change", `give --allow, --deny, --remove-rule or --description, e.g. mcpgw role update ${name} --allow 'github/get_*'`);
   }
   const role = await withStore(context, async (store) => {
-    const updated = await store.roles.update(name, { addRules, removeRules: options.removeRule, ...(options.description !== undefined && { description: options.description }) });
+    const updated = await store.roles.update(name, {
+      addRules,
+      removeRules: options.removeRule,
+      ...(options.description !== undefined && { description: options.description }),
+    });
     await warnDangling(store, addRules);
     return updated;
   });
@@ -94,9 +106,18 @@ export async function runRoleDelete(context: CommandContext, name: string, optio
     const carrying = (await store.tokens.list()).filter((token) => token.revokedAt === undefined && token.expiresAt > now && token.roles.includes(name));
     const consequences = [
       ...(role.subjects.length > 0 ? [`revoke its grant${role.subjects.length === 1 ? "" : "s"} to ${role.subjects.join(", ")}`] : []),
-      ...(carrying.length > 0 ? [`leave ${carrying.length} live token${carrying.length === 1 ? "" : "s"} carrying "${name}" with nothing from it (${[...new Set(carrying.map((token) => token.subject))].join(", ")})`] : []),
+      ...(carrying.length > 0
+        ? [
+            `leave ${carrying.length} live token${carrying.length === 1 ? "" : "s"} carrying "${name}" with nothing from it (${[...new Set(carrying.map((token) => token.subject))].join(", ")})`,
+          ]
+        : []),
     ];
-    await confirmDestructive({ action: `delete role "${name}" and its ${role.rules.length} rule${role.rules.length === 1 ? "" : "s"}`, consequences, yes: options.yes, withYes: `mcpgw role delete ${name} --yes` });
+    await confirmDestructive({
+      action: `delete role "${name}" and its ${role.rules.length} rule${role.rules.length === 1 ? "" : "s"}`,
+      consequences,
+      yes: options.yes,
+      withYes: `mcpgw role delete ${name} --yes`,
+    });
     await store.roles.delete(name);
     return role;
   });

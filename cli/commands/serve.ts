@@ -9,7 +9,7 @@ import { VERSION } from "../version.ts";
 export async function runServe(context: CommandContext): Promise<void> {
   const { settings } = context;
   const logger = createLogger({ level: settings.logLevel, fd: 1, pretty: process.stdout.isTTY });
-  let gateway;
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
     gateway = await startGateway(settings, logger, VERSION, process.env);
   } catch (err) {

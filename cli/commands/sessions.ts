@@ -32,7 +32,11 @@ export async function runSessionsList(context: CommandContext, options: { includ
   if (options.json) return printJson(sessions);
   const live = snapshots.length - stale.length;
   if (sessions.length === 0) {
-    console.log(live === 0 ? "no running gateway has published sessions to this database (is mcpgw serve running with this --db?)" : `no open sessions on ${live} running gateway${live === 1 ? "" : "s"}`);
+    console.log(
+      live === 0
+        ? "no running gateway has published sessions to this database (is mcpgw serve running with this --db?)"
+        : `no open sessions on ${live} running gateway${live === 1 ? "" : "s"}`,
+    );
   }
   const several = new Set(shown.map((snapshot) => snapshot.instance)).size > 1;
   printTable(
@@ -49,7 +53,9 @@ export async function runSessionsList(context: CommandContext, options: { includ
     ]),
   );
   if (stale.length > 0 && !options.includeStale) {
-    console.error(`${stale.length} gateway${stale.length === 1 ? "" : "s"} stopped publishing (crashed, or cut off from the database): their sessions are left out; show them with --include-stale`);
+    console.error(
+      `${stale.length} gateway${stale.length === 1 ? "" : "s"} stopped publishing (crashed, or cut off from the database): their sessions are left out; show them with --include-stale`,
+    );
   }
 }
 
@@ -69,6 +75,12 @@ function listed(snapshot: SessionSnapshot, session: SessionSnapshot["sessions"][
     ageSec: Math.max(0, Math.round((now - session.openedAt) / 1_000)),
     idleSec: Math.max(0, Math.round((now - session.lastActivity) / 1_000)),
     dedicated: session.dedicated.map((own) => ({ backend: own.backend, pid: own.pid ?? null })),
-    gateway: { instance: snapshot.instance, host: snapshot.host, pid: snapshot.pid, publishedAt: new Date(snapshot.publishedAt).toISOString(), stale: isStale(snapshot, now) },
+    gateway: {
+      instance: snapshot.instance,
+      host: snapshot.host,
+      pid: snapshot.pid,
+      publishedAt: new Date(snapshot.publishedAt).toISOString(),
+      stale: isStale(snapshot, now),
+    },
   };
 }

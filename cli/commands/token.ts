@@ -25,19 +25,34 @@ interface TokenView {
 }
 
 /** `mcpgw token issue --sub S [--role R]... [--ttl 1h] [--json]`: the JWT alone on stdout, what it is on stderr. */
-export async function runTokenIssue(context: CommandContext, options: { sub: string; role: string[]; ttl?: string; description?: string; json?: boolean }): Promise<void> {
+export async function runTokenIssue(
+  context: CommandContext,
+  options: { sub: string; role: string[]; ttl?: string; description?: string; json?: boolean },
+): Promise<void> {
   assertSubject(options.sub);
   // The gateway refuses such a subject in a token (src/auth/claims.ts): refuse to mint it.
-  if (/[\u0000-\u001f\u007f]/.test(options.sub)) throw new UsageError(`--sub contains control characters`, "give the subject as printable text, e.g. --sub alice@example.com");
+  if (/[\u0000-\u001f\u007f]/.test(options.sub))
+    throw new UsageError(`--sub contains control characters`, "give the subject as printable text, e.g. --sub alice@example.com");
   for (const role of options.role) assertRoleName(role);
   const ttlMs = parseTtl(options.ttl);
   const roles = [...new Set(options.role)];
   const issued = await withStore(context, async (store) => {
     await assertRolesExist(store, roles);
-    return issueToken(store, context.settings.auth, { subject: options.sub, roles, ttlMs, ...(options.description !== undefined && { description: options.description }) });
+    return issueToken(store, context.settings.auth, {
+      subject: options.sub,
+      roles,
+      ttlMs,
+      ...(options.description !== undefined && { description: options.description }),
+    });
   });
   if (options.json) {
-    return printJson({ token: issued.token, ...view(issued.record), kid: issued.kid, issuer: context.settings.auth.tokenIssuer, audience: context.settings.auth.tokenAudience });
+    return printJson({
+      token: issued.token,
+      ...view(issued.record),
+      kid: issued.kid,
+      issuer: context.settings.auth.tokenIssuer,
+      audience: context.settings.auth.tokenAudience,
+    });
   }
   console.log(issued.token);
   process.stderr.write(
@@ -68,7 +83,10 @@ export async function runTokenList(context: CommandContext, options: { json?: bo
 /** `mcpgw token revoke JTI`, or `mcpgw token revoke --all-for SUBJECT [--yes]` (asks on a terminal). */
 export async function runTokenRevoke(context: CommandContext, jti: string | undefined, options: { allFor?: string; yes?: boolean } = {}): Promise<void> {
   if ((jti === undefined) === (options.allFor === undefined)) {
-    throw new UsageError("say which tokens: a JTI, or --all-for SUBJECT (not both)", "e.g. mcpgw token revoke 9f1c2d3e-…, or mcpgw token revoke --all-for alice (token list shows both)");
+    throw new UsageError(
+      "say which tokens: a JTI, or --all-for SUBJECT (not both)",
+      "e.g. mcpgw token revoke 9f1c2d3e-…, or mcpgw token revoke --all-for alice (token list shows both)",
+    );
   }
   if (jti !== undefined) {
     const outcome = await withStore(context, (store) => store.tokens.revoke(jti, Date.now()));
@@ -82,7 +100,10 @@ export async function runTokenRevoke(context: CommandContext, jti: string | unde
     if (live.length === 0) return [];
     await confirmDestructive({
       action: `revoke ${live.length} live token${live.length === 1 ? "" : "s"} of "${subject}"`,
-      consequences: live.map((token) => `revoke ${token.jti}${token.description ? ` (${token.description})` : ""}, roles ${token.roles.join(", ") || "none"}, valid until ${new Date(token.expiresAt).toISOString()}`),
+      consequences: live.map(
+        (token) =>
+          `revoke ${token.jti}${token.description ? ` (${token.description})` : ""}, roles ${token.roles.join(", ") || "none"}, valid until ${new Date(token.expiresAt).toISOString()}`,
+      ),
       yes: options.yes,
       withYes: `mcpgw token revoke --all-for ${subject} --yes`,
     });
@@ -92,7 +113,9 @@ export async function runTokenRevoke(context: CommandContext, jti: string | unde
     console.log(`"${subject}" has no live tokens: nothing to revoke (mcpgw token list shows every token)`);
     return;
   }
-  console.log(`revoked ${revoked.length} token${revoked.length === 1 ? "" : "s"} of "${subject}" (running gateways refuse them within a second): ${revoked.join(", ")}`);
+  console.log(
+    `revoked ${revoked.length} token${revoked.length === 1 ? "" : "s"} of "${subject}" (running gateways refuse them within a second): ${revoked.join(", ")}`,
+  );
   process.stderr.write(`grants of roles to "${subject}" stay (mcpgw role list shows them); new tokens can still be issued\n`);
 }
 

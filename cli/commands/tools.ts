@@ -27,7 +27,12 @@ export async function runToolsList(context: CommandContext, options: { as: strin
     // One backend after another: a stdio backend is a process the CLI starts, and several at once slow each other down.
     for (const backend of names) {
       try {
-        listings.push({ backend, tools: await listAll((cursor) => gateway.request(options.as, backend, { method: "tools/list", params: cursor === undefined ? {} : { cursor } }, signal)) });
+        listings.push({
+          backend,
+          tools: await listAll((cursor) =>
+            gateway.request(options.as, backend, { method: "tools/list", params: cursor === undefined ? {} : { cursor } }, signal),
+          ),
+        });
       } catch (err) {
         listings.push({ backend, error: describeError(explainRefusal(err, options.as, roles, backend)) });
       }
@@ -37,9 +42,11 @@ export async function runToolsList(context: CommandContext, options: { as: strin
   const tools = listings.flatMap((listing) => ("tools" in listing ? listing.tools.map((tool) => ({ backend: listing.backend, ...tool })) : []));
   const failed = listings.filter((listing): listing is Extract<Listing, { error: string }> => "error" in listing);
   if (options.json) printJson(tools);
-  else if (listings.length === 0) console.log("no backends yet: add one with mcpgw backend add NAME --url URL (or --command \"CMD ARG...\")");
+  else if (listings.length === 0) console.log('no backends yet: add one with mcpgw backend add NAME --url URL (or --command "CMD ARG...")');
   else if (tools.length === 0 && failed.length === 0) {
-    console.log(`no tools that "${options.as}" may use (${roles.length === 0 ? "no granted roles" : `roles: ${roles.join(", ")}`}); grant a role with: mcpgw role grant ROLE ${options.as}`);
+    console.log(
+      `no tools that "${options.as}" may use (${roles.length === 0 ? "no granted roles" : `roles: ${roles.join(", ")}`}); grant a role with: mcpgw role grant ROLE ${options.as}`,
+    );
   } else {
     printTable(
       ["TOOL", "DESCRIPTION"],

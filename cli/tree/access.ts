@@ -5,7 +5,9 @@ import { collect } from "./collect.ts";
 
 /** `mcpgw role create|grant|revoke|list|show|delete`. */
 export function addRoleCommands(program: Command): void {
-  const role = program.command("role").description("roles: which tools, resources and prompts a subject may use (deny wins, default deny)")
+  const role = program
+    .command("role")
+    .description("roles: which tools, resources and prompts a subject may use (deny wins, default deny)")
     .addHelpText("after", "\nExamples:\n  mcpgw role create dev --allow 'github/*' --deny 'github/delete_*'\n  mcpgw role grant dev alice@example.com");
   const load = () => import("../commands/role.ts");
 
@@ -13,12 +15,20 @@ export function addRoleCommands(program: Command): void {
     .command("create")
     .description("create a role from allow and deny patterns")
     .argument("<role>", "role name (letters, digits, _ . : -)")
-    .option("--allow <pattern>", 'allow a pattern: BACKEND/TOOL glob, resource:BACKEND/URI-GLOB, prompt:BACKEND/NAME-GLOB, method:BACKEND/METHOD; conditions like [path^="/srv/"] (repeatable)', collect, [])
+    .option(
+      "--allow <pattern>",
+      'allow a pattern: BACKEND/TOOL glob, resource:BACKEND/URI-GLOB, prompt:BACKEND/NAME-GLOB, method:BACKEND/METHOD; conditions like [path^="/srv/"] (repeatable)',
+      collect,
+      [],
+    )
     .option("--deny <pattern>", "deny a pattern; a deny always wins over an allow (repeatable)", collect, [])
     .option("--description <text>", "what the role is for")
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Example:
-  mcpgw role create analyst --allow 'github/get_*' --allow 'fs/read_file[path^="/srv/data/"]' --deny 'github/delete_*'`)
+  mcpgw role create analyst --allow 'github/get_*' --allow 'fs/read_file[path^="/srv/data/"]' --deny 'github/delete_*'`,
+    )
     .action(async (name: string, options: { allow: string[]; deny: string[]; description?: string }, command: Command) => {
       const { runRoleCreate } = await load();
       await runRoleCreate(commandContext(command), name, options);
@@ -30,13 +40,21 @@ Example:
     .argument("<role>", "role name")
     .option("--allow <pattern>", "add an allow rule (repeatable; same syntax as role create)", collect, [])
     .option("--deny <pattern>", "add a deny rule (repeatable)", collect, [])
-    .option("--remove-rule <pattern>", "remove the rules with this pattern, allow or deny, written as role show prints it (repeatable; removed before adding)", collect, [])
+    .option(
+      "--remove-rule <pattern>",
+      "remove the rules with this pattern, allow or deny, written as role show prints it (repeatable; removed before adding)",
+      collect,
+      [],
+    )
     .option("--description <text>", 'new description ("" removes it)')
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Examples:
   mcpgw role update dev --allow 'jira/*' --deny 'jira/delete_*'
   mcpgw role update dev --remove-rule 'github/*' --allow 'github/get_*'
-  mcpgw role update dev --description "developers, read-only on github"`)
+  mcpgw role update dev --description "developers, read-only on github"`,
+    )
     .action(async (name: string, options: { allow: string[]; deny: string[]; removeRule: string[]; description?: string }, command: Command) => {
       const { runRoleUpdate } = await load();
       await runRoleUpdate(commandContext(command), name, options);
@@ -88,7 +106,10 @@ Examples:
   role
     .command("delete")
     .description("delete a role, its rules and its grants; says what goes with it and asks on a terminal")
-    .addHelpText("after", "\nExamples:\n  mcpgw role delete dev\n  mcpgw role delete dev --yes    # in scripts: no question (without a terminal, --yes is required)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  mcpgw role delete dev\n  mcpgw role delete dev --yes    # in scripts: no question (without a terminal, --yes is required)",
+    )
     .argument("<role>", "role name")
     .option("--yes", "do not ask for confirmation")
     .action(async (name: string, options: { yes?: boolean }, command: Command) => {
@@ -99,14 +120,19 @@ Examples:
 
 /** `mcpgw token issue|list|revoke`. */
 export function addTokenCommands(program: Command): void {
-  const token = program.command("token").description("bearer tokens the gateway issues: mint, list, revoke")
+  const token = program
+    .command("token")
+    .description("bearer tokens the gateway issues: mint, list, revoke")
     .addHelpText("after", "\nExamples:\n  TOKEN=$(mcpgw token issue --sub alice --role dev --ttl 1h)\n  mcpgw token list");
   const load = () => import("../commands/token.ts");
 
   token
     .command("issue")
     .description("mint a signed JWT for a subject and print it (stdout: the token alone, so TOKEN=$(mcpgw token issue …) works)")
-    .addHelpText("after", "\nExamples:\n  TOKEN=$(mcpgw token issue --sub alice --role dev --ttl 1h)\n  mcpgw token issue --sub ci-bot --role deployer --ttl 7d --description \"CI pipeline\" --json")
+    .addHelpText(
+      "after",
+      '\nExamples:\n  TOKEN=$(mcpgw token issue --sub alice --role dev --ttl 1h)\n  mcpgw token issue --sub ci-bot --role deployer --ttl 7d --description "CI pipeline" --json',
+    )
     .requiredOption("--sub <subject>", "the subject: who the token speaks for (role grants and audit use it)")
     .option("--role <role>", "a role carried in the token (repeatable; each must exist: mcpgw role list)", collect, [])
     .option("--ttl <duration>", "lifetime, e.g. 15m, 1h, 30d (default 1h, at most 366d)")
@@ -130,7 +156,10 @@ export function addTokenCommands(program: Command): void {
   token
     .command("revoke")
     .description("revoke a token by its jti, or every live token of a subject (--all-for); running gateways refuse them within a second")
-    .addHelpText("after", "\nExamples:\n  mcpgw token revoke 9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f\n  mcpgw token revoke --all-for alice@example.com          # asks on a terminal\n  mcpgw token revoke --all-for ci-bot --yes               # in scripts")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  mcpgw token revoke 9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f\n  mcpgw token revoke --all-for alice@example.com          # asks on a terminal\n  mcpgw token revoke --all-for ci-bot --yes               # in scripts",
+    )
     .argument("[jti]", "the token's id (the JTI column of token list)")
     .option("--all-for <subject>", "revoke every live token of this subject instead (asks first; --yes in scripts)")
     .option("--yes", "with --all-for: do not ask for confirmation")
@@ -142,7 +171,9 @@ export function addTokenCommands(program: Command): void {
 
 /** `mcpgw client config`. */
 export function addClientCommands(program: Command): void {
-  const client = program.command("client").description("connect MCP clients: print the configuration a client needs, with a token in it")
+  const client = program
+    .command("client")
+    .description("connect MCP clients: print the configuration a client needs, with a token in it")
     .addHelpText("after", "\nExample:\n  mcpgw client config --client cursor --sub alice --role dev");
   client
     .command("config")
@@ -170,7 +201,9 @@ export function addClientCommands(program: Command): void {
 
 /** `mcpgw key rotate|list|retire`. */
 export function addKeyCommands(program: Command): void {
-  const key = program.command("key").description("the gateway's token signing keys (public halves at /.well-known/jwks.json)")
+  const key = program
+    .command("key")
+    .description("the gateway's token signing keys (public halves at /.well-known/jwks.json)")
     .addHelpText("after", "\nExamples:\n  mcpgw key rotate\n  mcpgw key list");
   const load = () => import("../commands/key.ts");
 

@@ -4,7 +4,9 @@ import { commandContext } from "../context.ts";
 
 /** `mcpgw audit tail|verify|export|prune`. */
 export function addAuditCommands(program: Command): void {
-  const audit = program.command("audit").description("read, follow, verify, export and prune the audit log")
+  const audit = program
+    .command("audit")
+    .description("read, follow, verify, export and prune the audit log")
     .addHelpText("after", "\nExamples:\n  mcpgw audit tail -f --sub alice\n  mcpgw audit verify");
   const load = () => import("../commands/audit.ts");
   const statuses = ["ok", "error", "denied", "rate_limited", "unauthenticated", "invalid", "timeout", "cancelled", "incomplete", "pending"];
@@ -20,10 +22,12 @@ export function addAuditCommands(program: Command): void {
     .addOption(new Option("--status <status>", "only records with this status").choices(statuses))
     .option("--since <when>", "only calls since a duration ago (15m, 24h) or a date (2025-01-31)")
     .option("--json", "one JSON object per line, for scripts")
-    .action(async (options: { follow?: boolean; lines?: string; sub?: string; tool?: string; status?: string; since?: string; json?: boolean }, command: Command) => {
-      const { runAuditTail } = await load();
-      await runAuditTail(commandContext(command), options);
-    });
+    .action(
+      async (options: { follow?: boolean; lines?: string; sub?: string; tool?: string; status?: string; since?: string; json?: boolean }, command: Command) => {
+        const { runAuditTail } = await load();
+        await runAuditTail(commandContext(command), options);
+      },
+    );
 
   audit
     .command("verify")

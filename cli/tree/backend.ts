@@ -11,7 +11,17 @@ type BackendFlagValues = Omit<BackendInput, "name"> & Required<Pick<BackendInput
 
 /** Settings `backend update --unset` returns to their defaults (cli/commands/backend.ts maps them). */
 export const UNSETTABLE_SETTINGS = [
-  "env", "header", "timeout", "transport", "max-concurrency", "max-queue", "max-body", "max-response", "max-processes", "idempotent-tool", "auth",
+  "env",
+  "header",
+  "timeout",
+  "transport",
+  "max-concurrency",
+  "max-queue",
+  "max-body",
+  "max-response",
+  "max-processes",
+  "idempotent-tool",
+  "auth",
 ] as const;
 
 /** Every flag that sets a backend: `backend add` and `backend update` take the same ones. */
@@ -27,33 +37,64 @@ function backendFlags(command: Command): Command {
     .option("--max-queue <n>", "calls that may wait for a slot before callers get a busy error (default 100; needs --max-concurrency)")
     .option("--max-body <size>", "largest request body accepted on /mcp/NAME, e.g. 4MiB (default MCPGW_MAX_BODY_BYTES)")
     .option("--max-response <size>", "largest single message accepted from the backend, e.g. 8MiB (default 16MiB)")
-    .option("--max-processes <n>", "a --command backend's child processes at once, shared and per-session ones together, at least 2 (default MCPGW_MAX_PROCESSES_PER_BACKEND, 16)")
+    .option(
+      "--max-processes <n>",
+      "a --command backend's child processes at once, shared and per-session ones together, at least 2 (default MCPGW_MAX_PROCESSES_PER_BACKEND, 16)",
+    )
     .option("--idempotent-tool <glob>", "tool (or glob) safe to run twice: its jobs are retried after a gateway dies mid-call (repeatable)", collect, [])
     .addOption(
-      new Option("--auth <mode>", "who the backend sees: static (its own headers, the default) or gateway-assertion (a JWT per call naming the caller)").choices(AUTH_MODES),
+      new Option(
+        "--auth <mode>",
+        "who the backend sees: static (its own headers, the default) or gateway-assertion (a JWT per call naming the caller)",
+      ).choices(AUTH_MODES),
     )
     .option("--auth-header <name>", "header the per-caller credential goes in (default Authorization: Bearer …)")
     .option("--assertion-audience <aud>", "gateway-assertion: the aud claim the backend checks (default the backend's URL)")
-    .addOption(new Option("--pin-mode <mode>", "tool-definition pinning: tofu pins the first listing, explicit only what mcpgw backend pin pins (default tofu)").choices(PIN_MODES))
-    .addOption(new Option("--drift-mode <mode>", "a definition that differs from its pin: block hides it and refuses calls, warn serves it flagged, off (default block)").choices(DRIFT_MODES))
-    .addOption(new Option("--suspicious <mode>", "definitions with suspicious text (hidden Unicode, instructions to the model…): flag, or block until approved (default flag)").choices(SUSPICIOUS_MODES));
+    .addOption(
+      new Option("--pin-mode <mode>", "tool-definition pinning: tofu pins the first listing, explicit only what mcpgw backend pin pins (default tofu)").choices(
+        PIN_MODES,
+      ),
+    )
+    .addOption(
+      new Option(
+        "--drift-mode <mode>",
+        "a definition that differs from its pin: block hides it and refuses calls, warn serves it flagged, off (default block)",
+      ).choices(DRIFT_MODES),
+    )
+    .addOption(
+      new Option(
+        "--suspicious <mode>",
+        "definitions with suspicious text (hidden Unicode, instructions to the model…): flag, or block until approved (default flag)",
+      ).choices(SUSPICIOUS_MODES),
+    );
 }
 
 /** `mcpgw backend add|update|list|show|remove|test`. */
 export function addBackendCommands(program: Command): void {
-  const backend = program.command("backend").description("register, inspect and test the MCP servers behind the gateway")
-    .addHelpText("after", "\nExamples:\n  mcpgw backend add everything --command \"npx -y @modelcontextprotocol/server-everything\"\n  mcpgw backend test everything");
+  const backend = program
+    .command("backend")
+    .description("register, inspect and test the MCP servers behind the gateway")
+    .addHelpText(
+      "after",
+      '\nExamples:\n  mcpgw backend add everything --command "npx -y @modelcontextprotocol/server-everything"\n  mcpgw backend test everything',
+    );
   const load = () => import("../commands/backend.ts");
 
   backendFlags(
     backend
       .command("add")
       .description('register a backend: an HTTP server (--url) or a program spoken to over stdio (--command "CMD ARG..."), tested first')
-      .addHelpText("after", "\nExamples:\n  mcpgw backend add files --command \"npx -y @modelcontextprotocol/server-filesystem /srv/data\" --timeout 60s\n  mcpgw backend add github --url https://api.githubcopilot.com/mcp/ --header 'Authorization: Bearer ${GITHUB_TOKEN}'\n  mcpgw backend add later --url http://10.0.0.7:3000/mcp --no-test")
+      .addHelpText(
+        "after",
+        "\nExamples:\n  mcpgw backend add files --command \"npx -y @modelcontextprotocol/server-filesystem /srv/data\" --timeout 60s\n  mcpgw backend add github --url https://api.githubcopilot.com/mcp/ --header 'Authorization: Bearer ${GITHUB_TOKEN}'\n  mcpgw backend add later --url http://10.0.0.7:3000/mcp --no-test",
+      )
       .argument("<name>", "backend name: lower-case letters, digits, - and _ (tools appear as NAME__TOOL)"),
   )
     .option("--no-test", "save without connecting to it first (by default add connects, initialises and lists the tools, and saves nothing if that fails)")
-    .addHelpText("after", '\nSecrets: write --header "Authorization: Bearer ${API_KEY}" (single-quoted in a shell) so the secret stays in\nthe gateway\'s environment; literal values are stored in the database as given.')
+    .addHelpText(
+      "after",
+      '\nSecrets: write --header "Authorization: Bearer ${API_KEY}" (single-quoted in a shell) so the secret stays in\nthe gateway\'s environment; literal values are stored in the database as given.',
+    )
     .action(async (name: string, options: BackendFlagValues & { test: boolean }, command: Command) => {
       const { runBackendAdd } = await load();
       await runBackendAdd(commandContext(command), name, options);
@@ -63,12 +104,18 @@ export function addBackendCommands(program: Command): void {
     backend
       .command("update")
       .description("change a registered backend in place: only the settings given change; tested first; running gateways reconnect it within a second")
-      .addHelpText("after", "\nExamples:\n  mcpgw backend update github --timeout 60s --max-concurrency 8\n  mcpgw backend update github --header 'Authorization: Bearer ${NEW_TOKEN}'\n  mcpgw backend update files --unset max-processes --no-test")
+      .addHelpText(
+        "after",
+        "\nExamples:\n  mcpgw backend update github --timeout 60s --max-concurrency 8\n  mcpgw backend update github --header 'Authorization: Bearer ${NEW_TOKEN}'\n  mcpgw backend update files --unset max-processes --no-test",
+      )
       .argument("<name>", "backend name"),
   )
     .addOption(new Option("--unset <setting>", "return a setting to its default (repeatable)").choices(UNSETTABLE_SETTINGS).argParser(collect).default([]))
     .option("--no-test", "save without connecting to it first")
-    .addHelpText("after", "\nRepeatable flags (--env, --header, --idempotent-tool) replace the whole list when given. Switching between\n--url and --command drops what only the other kind has (env, --max-processes; headers, --transport).")
+    .addHelpText(
+      "after",
+      "\nRepeatable flags (--env, --header, --idempotent-tool) replace the whole list when given. Switching between\n--url and --command drops what only the other kind has (env, --max-processes; headers, --transport).",
+    )
     .action(async (name: string, options: BackendFlagValues & { test: boolean; unset: string[] }, command: Command) => {
       const { runBackendUpdate } = await load();
       await runBackendUpdate(commandContext(command), name, options);
@@ -98,7 +145,10 @@ export function addBackendCommands(program: Command): void {
   backend
     .command("remove")
     .description("remove a backend; says which role and limit patterns name it, and asks on a terminal")
-    .addHelpText("after", "\nExamples:\n  mcpgw backend remove github\n  mcpgw backend remove github --yes    # in scripts: no question (without a terminal, --yes is required)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  mcpgw backend remove github\n  mcpgw backend remove github --yes    # in scripts: no question (without a terminal, --yes is required)",
+    )
     .argument("<name>", "backend name")
     .option("--yes", "do not ask for confirmation")
     .action(async (name: string, options: { yes?: boolean }, command: Command) => {
@@ -110,7 +160,7 @@ export function addBackendCommands(program: Command): void {
   backend
     .command("pin")
     .description("pin the tools, prompts and resource templates the backend lists now (explicit pinning; audited)")
-    .addHelpText("after", "\nExample:\n  mcpgw backend add files --command \"…\" --pin-mode explicit && mcpgw backend pin files")
+    .addHelpText("after", '\nExample:\n  mcpgw backend add files --command "…" --pin-mode explicit && mcpgw backend pin files')
     .argument("<name>", "backend name")
     .option("--by <name>", "who pins, for the audit log (default: the operating-system user)")
     .option("--json", "print JSON for scripts")

@@ -3,7 +3,9 @@ import { commandContext } from "../context.ts";
 
 /** `mcpgw jobs list|show|cancel`: the asynchronous tool calls (REST /v1/jobs and MCP tasks) in the shared queue. */
 export function addJobsCommands(program: Command): void {
-  const jobs = program.command("jobs").description("asynchronous tool calls (REST /v1/jobs and MCP tasks): list, inspect, cancel")
+  const jobs = program
+    .command("jobs")
+    .description("asynchronous tool calls (REST /v1/jobs and MCP tasks): list, inspect, cancel")
     .addHelpText("after", "\nExamples:\n  mcpgw jobs list --status working\n  mcpgw jobs cancel 3f2a9c1e-8d4b-4c55-9a0e-2b7f6d1c0a42");
   const load = () => import("../commands/jobs.ts");
 

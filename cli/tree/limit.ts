@@ -3,20 +3,27 @@ import { commandContext } from "../context.ts";
 
 /** `mcpgw limit set|update|list|remove`. */
 export function addLimitCommands(program: Command): void {
-  const limit = program.command("limit").description("rate limits and quotas per subject, role or everyone")
+  const limit = program
+    .command("limit")
+    .description("rate limits and quotas per subject, role or everyone")
     .addHelpText("after", "\nExamples:\n  mcpgw limit set --sub alice --rate 60/min\n  mcpgw limit list");
   const load = () => import("../commands/limit.ts");
 
   limit
     .command("set")
-    .description("set a rate limit: adds one, or replaces the rule with the same whom, tool and period (all matching rules apply; the most restrictive refuses)")
+    .description(
+      "set a rate limit: adds one, or replaces the rule with the same whom, tool and period (all matching rules apply; the most restrictive refuses)",
+    )
     .option("--sub <subject>", "limit one subject")
     .option("--role <role>", "limit each subject that has this role")
     .option("--global", "one budget shared by all callers")
     .option("--tool <pattern>", "count only calls of tools matching BACKEND/TOOL (globs allowed); lists are never counted")
     .option("--rate <N/unit>", "calls per s, min, h or day, e.g. 100/min (per h and per day are quotas that survive restarts)")
     .option("--burst <n>", "calls allowed at once (default: N)")
-    .addHelpText("after", "\nExamples:\n  mcpgw limit set --sub alice --rate 60/min\n  mcpgw limit set --role intern --tool 'github/*' --rate 500/day\n  mcpgw limit set --global --rate 200/s --burst 50")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  mcpgw limit set --sub alice --rate 60/min\n  mcpgw limit set --role intern --tool 'github/*' --rate 500/day\n  mcpgw limit set --global --rate 200/s --burst 50",
+    )
     .action(async (options: { sub?: string; role?: string; global?: boolean; tool?: string; rate?: string; burst?: string }, command: Command) => {
       const { runLimitSet } = await load();
       await runLimitSet(commandContext(command), options);

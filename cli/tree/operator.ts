@@ -22,11 +22,14 @@ export function addOperatorCommands(program: Command): void {
     .option("--backend-timeout <duration>", "the first backend's timeout (default 30s)")
     .option("--host <host>", "MCPGW_HOST to write (default 127.0.0.1)")
     .option("--port <n>", "MCPGW_PORT to write (default 8080)")
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Examples:
   mcpgw init
   mcpgw init --yes --db sqlite:mcpgw.db --backend-name everything --backend-command "npx -y @modelcontextprotocol/server-everything"
-  TOKEN=$(mcpgw init --yes --db postgres://mcpgw@db:5432/mcpgw --admin-subject ops --env-file deploy/mcpgw.env)`)
+  TOKEN=$(mcpgw init --yes --db postgres://mcpgw@db:5432/mcpgw --admin-subject ops --env-file deploy/mcpgw.env)`,
+    )
     .action(async (options: import("../commands/init.ts").InitFlags, command: Command) => {
       const { runInitCommand } = await import("../commands/init.ts");
       await runInitCommand(commandContext(command), options);
@@ -36,10 +39,13 @@ Examples:
     .command("doctor")
     .description("check the set-up without changing it: settings, database, migrations, signing keys, every backend, clock; exit 1 on a problem")
     .option("--json", "print the report as JSON for scripts")
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Examples:
   mcpgw doctor
-  mcpgw doctor --db postgres://mcpgw@db:5432/mcpgw --json`)
+  mcpgw doctor --db postgres://mcpgw@db:5432/mcpgw --json`,
+    )
     .action(async (options: { json?: boolean }, command: Command) => {
       const { runDoctorCommand } = await import("../commands/doctor.ts");
       await runDoctorCommand(command, options);
@@ -49,11 +55,14 @@ Examples:
     .command("completion")
     .description("print a shell completion script for bash, zsh or fish (made from this command tree)")
     .addArgument(new Argument("<shell>", "the shell: bash, zsh or fish").choices(["bash", "zsh", "fish"]))
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Examples:
   source <(mcpgw completion bash)                       # bash, now; add the line to ~/.bashrc to keep it
   mcpgw completion zsh > "\${fpath[1]}/_mcpgw"           # zsh, then restart the shell
-  mcpgw completion fish > ~/.config/fish/completions/mcpgw.fish`)
+  mcpgw completion fish > ~/.config/fish/completions/mcpgw.fish`,
+    )
     .action(async (shell: string, _options: unknown, command: Command) => {
       const { runCompletion } = await import("../commands/completion.ts");
       runCompletion(command, shell);

@@ -4,7 +4,16 @@ import type { AuditStatus } from "./auditor.ts";
 export type AuditRecordStatus = AuditStatus | "pending";
 
 export const AUDIT_RECORD_STATUSES = [
-  "ok", "error", "denied", "rate_limited", "unauthenticated", "invalid", "timeout", "cancelled", "incomplete", "pending",
+  "ok",
+  "error",
+  "denied",
+  "rate_limited",
+  "unauthenticated",
+  "invalid",
+  "timeout",
+  "cancelled",
+  "incomplete",
+  "pending",
 ] as const satisfies readonly AuditRecordStatus[];
 
 /** "call": a forwarded call, two chain events (begin, outcome). "refusal": one event, complete when written. */

@@ -72,6 +72,15 @@ export class AuditRowBuilder {
 }
 
 const NO_OUTCOME = {
-  exchange: null, errorCode: null, errorMessage: null, durationMs: null, bytesOut: null, decision: null, rule: null, finishedAt: null,
-  outcomeSeq: null, outcomePrevHash: null, outcomeHash: null,
+  exchange: null,
+  errorCode: null,
+  errorMessage: null,
+  durationMs: null,
+  bytesOut: null,
+  decision: null,
+  rule: null,
+  finishedAt: null,
+  outcomeSeq: null,
+  outcomePrevHash: null,
+  outcomeHash: null,
 } as const;

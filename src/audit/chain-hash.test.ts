@@ -5,10 +5,31 @@ import { type BeginContent, beginHash, outcomeHash } from "./chain-hash.ts";
 const PREV = "0".repeat(64);
 
 const call: BeginContent = {
-  chainId: "pinned.chain", seq: 1, kind: "call", ts: 1_700_000_000_000, requestId: "r1", sessionId: "s1", subject: "alice", roles: '["dev"]',
-  clientName: "client", clientVersion: "1.0", backend: "lab", target: "echo", method: "tools/call", arguments: '{"text":"hi"}', bytesIn: 12,
-  status: "pending", errorCode: null, errorMessage: null, durationMs: null, bytesOut: null, decision: null, rule: null, finishedAt: null,
-  protocolVersion: null, exchange: null,
+  chainId: "pinned.chain",
+  seq: 1,
+  kind: "call",
+  ts: 1_700_000_000_000,
+  requestId: "r1",
+  sessionId: "s1",
+  subject: "alice",
+  roles: '["dev"]',
+  clientName: "client",
+  clientVersion: "1.0",
+  backend: "lab",
+  target: "echo",
+  method: "tools/call",
+  arguments: '{"text":"hi"}',
+  bytesIn: 12,
+  status: "pending",
+  errorCode: null,
+  errorMessage: null,
+  durationMs: null,
+  bytesOut: null,
+  decision: null,
+  rule: null,
+  finishedAt: null,
+  protocolVersion: null,
+  exchange: null,
 };
 
 const refusal: BeginContent = { ...call, kind: "refusal", status: "denied", errorMessage: "no", decision: "deny", rule: "r", finishedAt: 1_700_000_000_001 };
@@ -30,7 +51,17 @@ describe("beginHash", () => {
 });
 
 describe("outcomeHash", () => {
-  const outcome: AuditOutcomeFields = { status: "ok", errorCode: null, errorMessage: null, durationMs: 5, bytesOut: 10, decision: "allowed", rule: "dev", exchange: null, finishedAt: 1_700_000_000_005 };
+  const outcome: AuditOutcomeFields = {
+    status: "ok",
+    errorCode: null,
+    errorMessage: null,
+    durationMs: 5,
+    bytesOut: 10,
+    decision: "allowed",
+    rule: "dev",
+    exchange: null,
+    finishedAt: 1_700_000_000_005,
+  };
   const hash = (fields: AuditOutcomeFields) => outcomeHash("pinned.chain", 2, "1".repeat(64), { seq: 1, hash: "2".repeat(64) }, fields);
 
   // Computed by the code that wrote outcomes before the exchange was recorded (same reason as above).

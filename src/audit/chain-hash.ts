@@ -23,11 +23,32 @@ export function genesisHash(chainId: string): string {
 /** The fields of a record that its first (begin) event vouches for. */
 export type BeginContent = Pick<
   AuditRow,
-  | "chainId" | "seq" | "kind" | "ts" | "requestId" | "sessionId" | "subject" | "roles" | "clientName" | "clientVersion"
-  | "backend" | "target" | "method" | "arguments" | "bytesIn"
+  | "chainId"
+  | "seq"
+  | "kind"
+  | "ts"
+  | "requestId"
+  | "sessionId"
+  | "subject"
+  | "roles"
+  | "clientName"
+  | "clientVersion"
+  | "backend"
+  | "target"
+  | "method"
+  | "arguments"
+  | "bytesIn"
   // A refusal is complete in one event, so it vouches for its outcome too; a call's begin does not.
-  | "status" | "errorCode" | "errorMessage" | "durationMs" | "bytesOut" | "decision" | "rule" | "finishedAt"
-  | "protocolVersion" | "exchange"
+  | "status"
+  | "errorCode"
+  | "errorMessage"
+  | "durationMs"
+  | "bytesOut"
+  | "decision"
+  | "rule"
+  | "finishedAt"
+  | "protocolVersion"
+  | "exchange"
 >;
 
 /**
@@ -44,8 +65,23 @@ export type BeginContent = Pick<
  */
 export function beginHash(row: BeginContent, prevHash: string): string {
   const fields: unknown[] = [
-    VERSION, row.kind, row.chainId, row.seq, prevHash, row.ts, row.requestId, row.sessionId, row.subject, row.roles,
-    row.clientName, row.clientVersion, row.backend, row.target, row.method, row.arguments, row.bytesIn,
+    VERSION,
+    row.kind,
+    row.chainId,
+    row.seq,
+    prevHash,
+    row.ts,
+    row.requestId,
+    row.sessionId,
+    row.subject,
+    row.roles,
+    row.clientName,
+    row.clientVersion,
+    row.backend,
+    row.target,
+    row.method,
+    row.arguments,
+    row.bytesIn,
   ];
   if (row.kind !== "call") fields.push(...outcomeValues(row));
   const protocolVersion = row.protocolVersion ?? null;
@@ -73,5 +109,14 @@ function pushExchange(fields: unknown[], exchange: string | null | undefined): v
 type OutcomeValues = Omit<AuditOutcomeFields, "finishedAt"> & { finishedAt: number | null };
 
 function outcomeValues(o: OutcomeValues): unknown[] {
-  return [o.status, o.errorCode ?? null, o.errorMessage ?? null, o.durationMs ?? null, o.bytesOut ?? null, o.decision ?? null, o.rule ?? null, o.finishedAt ?? null];
+  return [
+    o.status,
+    o.errorCode ?? null,
+    o.errorMessage ?? null,
+    o.durationMs ?? null,
+    o.bytesOut ?? null,
+    o.decision ?? null,
+    o.rule ?? null,
+    o.finishedAt ?? null,
+  ];
 }

@@ -5,7 +5,10 @@
 
 /** A chain id: instance, start time and a random suffix, so every process start has its own chain. */
 export function newChainId(instance: string): string {
-  const started = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const started = new Date()
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   const random = crypto.getRandomValues(new Uint8Array(4)).reduce((hex, byte) => hex + byte.toString(16).padStart(2, "0"), "");
   return `${instance}.${started}.${random}`;
 }

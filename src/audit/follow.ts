@@ -17,7 +17,12 @@ export async function currentHeads(repo: AuditRepository): Promise<FollowCursors
  * committed is skipped or repeated, whatever the replicas' clocks say. A chain that appears
  * later (a new gateway process) is followed from its start.
  */
-export async function* followRecords(repo: AuditRepository, filter: AuditFilter, cursors: FollowCursors, options: { pollMs: number; signal: AbortSignal }): AsyncGenerator<AuditRow> {
+export async function* followRecords(
+  repo: AuditRepository,
+  filter: AuditFilter,
+  cursors: FollowCursors,
+  options: { pollMs: number; signal: AbortSignal },
+): AsyncGenerator<AuditRow> {
   while (!options.signal.aborted) {
     let more = false;
     for (const chain of await repo.chains()) {

@@ -68,7 +68,15 @@ export function recordView(row: AuditRow): AuditRecordView {
     decision: row.decision,
     rule: row.rule,
     kind: row.kind,
-    chain: { id: row.chainId, seq: row.seq, prevHash: row.prevHash, hash: row.hash, outcomeSeq: row.outcomeSeq, outcomePrevHash: row.outcomePrevHash, outcomeHash: row.outcomeHash },
+    chain: {
+      id: row.chainId,
+      seq: row.seq,
+      prevHash: row.prevHash,
+      hash: row.hash,
+      outcomeSeq: row.outcomeSeq,
+      outcomePrevHash: row.outcomePrevHash,
+      outcomeHash: row.outcomeHash,
+    },
   };
 }
 
@@ -78,14 +86,34 @@ export function jsonLine(row: AuditRow): string {
 }
 
 const CSV_COLUMNS: [string, (row: AuditRow) => unknown][] = [
-  ["time", (r) => iso(r.ts)], ["finished_at", (r) => iso(r.finishedAt)], ["status", (r) => r.status], ["subject", (r) => r.subject],
-  ["roles", (r) => (parseJson(r.roles) as string[] | null)?.join(" ") ?? ""], ["method", (r) => r.method], ["backend", (r) => r.backend],
-  ["target", (r) => r.target], ["request_id", (r) => r.requestId], ["session_id", (r) => r.sessionId],
-  ["protocol_version", (r) => r.protocolVersion], ["client_name", (r) => r.clientName], ["client_version", (r) => r.clientVersion],
-  ["arguments", (r) => r.arguments], ["error_code", (r) => r.errorCode], ["error_message", (r) => r.errorMessage],
-  ["duration_ms", (r) => r.durationMs], ["bytes_in", (r) => r.bytesIn], ["bytes_out", (r) => r.bytesOut], ["decision", (r) => r.decision],
-  ["rule", (r) => r.rule], ["kind", (r) => r.kind], ["chain_id", (r) => r.chainId], ["seq", (r) => r.seq], ["prev_hash", (r) => r.prevHash],
-  ["hash", (r) => r.hash], ["outcome_seq", (r) => r.outcomeSeq], ["outcome_prev_hash", (r) => r.outcomePrevHash],
+  ["time", (r) => iso(r.ts)],
+  ["finished_at", (r) => iso(r.finishedAt)],
+  ["status", (r) => r.status],
+  ["subject", (r) => r.subject],
+  ["roles", (r) => (parseJson(r.roles) as string[] | null)?.join(" ") ?? ""],
+  ["method", (r) => r.method],
+  ["backend", (r) => r.backend],
+  ["target", (r) => r.target],
+  ["request_id", (r) => r.requestId],
+  ["session_id", (r) => r.sessionId],
+  ["protocol_version", (r) => r.protocolVersion],
+  ["client_name", (r) => r.clientName],
+  ["client_version", (r) => r.clientVersion],
+  ["arguments", (r) => r.arguments],
+  ["error_code", (r) => r.errorCode],
+  ["error_message", (r) => r.errorMessage],
+  ["duration_ms", (r) => r.durationMs],
+  ["bytes_in", (r) => r.bytesIn],
+  ["bytes_out", (r) => r.bytesOut],
+  ["decision", (r) => r.decision],
+  ["rule", (r) => r.rule],
+  ["kind", (r) => r.kind],
+  ["chain_id", (r) => r.chainId],
+  ["seq", (r) => r.seq],
+  ["prev_hash", (r) => r.prevHash],
+  ["hash", (r) => r.hash],
+  ["outcome_seq", (r) => r.outcomeSeq],
+  ["outcome_prev_hash", (r) => r.outcomePrevHash],
   ["outcome_hash", (r) => r.outcomeHash],
   // Columns added later go last, so scripts that read columns by position keep working.
   ["exchange", (r) => r.exchange],
@@ -109,8 +137,16 @@ function csvCell(value: unknown): string {
 }
 
 const COLOURS: Record<AuditRecordStatus, string> = {
-  ok: "32", error: "31", timeout: "31", denied: "33", rate_limited: "33", unauthenticated: "33", invalid: "33",
-  cancelled: "90", incomplete: "35", pending: "36",
+  ok: "32",
+  error: "31",
+  timeout: "31",
+  denied: "33",
+  rate_limited: "33",
+  unauthenticated: "33",
+  invalid: "33",
+  cancelled: "90",
+  incomplete: "35",
+  pending: "36",
 } satisfies Record<AuditRecordStatus, string>;
 
 const ARGUMENT_PREVIEW = 80;

@@ -12,8 +12,16 @@ describe("redaction by key", () => {
     ["password", { password: "hunter2" }, { password: REDACTED }],
     ["case-insensitive", { PassWord: "hunter2" }, { PassWord: REDACTED }],
     ["separators ignored", { "x-api-key": "k1", API_KEY: "k2", apiKey: "k3" }, { "x-api-key": REDACTED, API_KEY: REDACTED, apiKey: REDACTED }],
-    ["substring", { db_password: "p", githubToken: "t", client_secret: "s", refresh_token: "r" }, { db_password: REDACTED, githubToken: REDACTED, client_secret: REDACTED, refresh_token: REDACTED }],
-    ["headers", { headers: { Authorization: "x", Cookie: "sid=1", accept: "json" } }, { headers: { Authorization: REDACTED, Cookie: REDACTED, accept: "json" } }],
+    [
+      "substring",
+      { db_password: "p", githubToken: "t", client_secret: "s", refresh_token: "r" },
+      { db_password: REDACTED, githubToken: REDACTED, client_secret: REDACTED, refresh_token: REDACTED },
+    ],
+    [
+      "headers",
+      { headers: { Authorization: "x", Cookie: "sid=1", accept: "json" } },
+      { headers: { Authorization: REDACTED, Cookie: REDACTED, accept: "json" } },
+    ],
     ["whole value, any type", { secret: { nested: ["a", 1] }, passwd: 1234 }, { secret: REDACTED, passwd: REDACTED }],
     ["inside arrays", { users: [{ name: "a", password: "p" }] }, { users: [{ name: "a", password: REDACTED }] }],
     ["private_key", { private_key: "k", privateKey: "k" }, { private_key: REDACTED, privateKey: REDACTED }],

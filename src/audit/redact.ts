@@ -73,10 +73,16 @@ export function createRedactor(options: RedactorOptions): Redactor {
     // JSON carried in a string), keeping an auth scheme ("Authorization: Bearer …"). The match
     // starts at the key word (db_password= keeps "db_"), and every repetition is bounded by a
     // delimiter or a length: this runs on caller-controlled text, so it must stay linear.
-    const words = options.keys.map((k) => k.trim()).filter((k) => k !== "").map((k) => escapeRegExp(k).replace(/[-_]/g, "[-_]?"));
+    const words = options.keys
+      .map((k) => k.trim())
+      .filter((k) => k !== "")
+      .map((k) => escapeRegExp(k).replace(/[-_]/g, "[-_]?"));
     patterns.push({
       name: "key-value",
-      pattern: new RegExp(`((?:${words.join("|")})[A-Za-z0-9_-]{0,32}["']?[ \\t]{0,8}[:=][ \\t]{0,8}(?:(?:Bearer|Basic)[ \\t]+)?)("(?:[^"\\\\]|\\\\.)*"|'[^']*'|[^\\s&;,}"']+)`, "gi"),
+      pattern: new RegExp(
+        `((?:${words.join("|")})[A-Za-z0-9_-]{0,32}["']?[ \\t]{0,8}[:=][ \\t]{0,8}(?:(?:Bearer|Basic)[ \\t]+)?)("(?:[^"\\\\]|\\\\.)*"|'[^']*'|[^\\s&;,}"']+)`,
+        "gi",
+      ),
       replacement: `$1${REDACTED}`,
     });
   }

@@ -91,7 +91,11 @@ export class StoreAuditor implements Auditor {
   /** Counters for logs and the benchmark. */
   readonly stats = { commits: 0, committed: 0, refusedUnaudited: 0, proceededUnaudited: 0, lost: 0, lastCommitMs: 0 };
 
-  private constructor(options: StoreAuditorOptions, private readonly identity: { instance: string; host: string; pid: number }, chainId: string) {
+  private constructor(
+    options: StoreAuditorOptions,
+    private readonly identity: { instance: string; host: string; pid: number },
+    chainId: string,
+  ) {
     this.repo = options.repository;
     this.log = options.logger.child({ component: "audit" });
     this.rows = new AuditRowBuilder(createRedactor({ keys: options.settings.redactKeys, maxArgumentBytes: options.settings.argumentsMaxBytes }));
@@ -121,7 +125,10 @@ export class StoreAuditor implements Auditor {
     auditor.heartbeatTimer = setInterval(() => void auditor.heartbeat(), auditor.options.heartbeatMs);
     auditor.heartbeatTimer.unref?.();
     // A gateway that dies later is found by its stale heartbeat, not only at the next start.
-    auditor.rescanTimer = setInterval(() => void auditor.markUnfinished().catch((err) => auditor.log.warn({ err: describeError(err) }, "scan for unfinished calls failed")), auditor.options.staleAfterMs / 2);
+    auditor.rescanTimer = setInterval(
+      () => void auditor.markUnfinished().catch((err) => auditor.log.warn({ err: describeError(err) }, "scan for unfinished calls failed")),
+      auditor.options.staleAfterMs / 2,
+    );
     auditor.rescanTimer.unref?.();
     auditor.log.info({ chain: auditor.chainId, failOpen: auditor.failOpen }, "audit log ready");
     return auditor;
@@ -246,7 +253,13 @@ export class StoreAuditor implements Auditor {
   private async openChain(): Promise<void> {
     const now = Date.now();
     await this.repo.createChain({
-      chainId: this.chainId, ...this.identity, startedAt: now, heartbeatAt: now, endedAt: null, headSeq: 0, headHash: this.head.hash,
+      chainId: this.chainId,
+      ...this.identity,
+      startedAt: now,
+      heartbeatAt: now,
+      endedAt: null,
+      headSeq: 0,
+      headHash: this.head.hash,
     });
   }
 
@@ -323,7 +336,10 @@ export class StoreAuditor implements Auditor {
   private dropOrphans(orphaned: ChainItem[]): void {
     if (orphaned.length === 0) return;
     this.stats.lost += orphaned.length;
-    this.log.warn({ outcomes: orphaned.length }, "outcomes of calls recorded on this gateway's previous chain were dropped (those calls are marked incomplete)");
+    this.log.warn(
+      { outcomes: orphaned.length },
+      "outcomes of calls recorded on this gateway's previous chain were dropped (those calls are marked incomplete)",
+    );
   }
 
   private onCommitFailure(batch: QueuedItem[], err: unknown): void {
@@ -404,10 +420,16 @@ export class StoreAuditor implements Auditor {
     this.queue = [...batch.filter((item) => !written(item)), ...this.queue.filter((item) => !written(item))];
     const at = Date.now();
     for (const record of doubt.refusedCalls) {
-      const outcome: AuditOutcome = { status: "incomplete", errorMessage: "refused, not forwarded: the audit log became unavailable as this call's record was committed" };
+      const outcome: AuditOutcome = {
+        status: "incomplete",
+        errorMessage: "refused, not forwarded: the audit log became unavailable as this call's record was committed",
+      };
       this.queue.push({ type: "outcome", record, fields: this.rows.outcome(outcome, 0, at) });
     }
-    this.log.warn({ chain: this.chainId, head: this.head.seq }, "an audit commit cut off by the database going away was written after all: the chain goes on from it");
+    this.log.warn(
+      { chain: this.chainId, head: this.head.seq },
+      "an audit commit cut off by the database going away was written after all: the chain goes on from it",
+    );
     this.markAvailable();
     return true;
   }
@@ -424,9 +446,15 @@ export class StoreAuditor implements Auditor {
     if (!this.available) return;
     this.available = false;
     if (this.failOpen) {
-      this.log.error({ reason: this.reason }, "AUDIT LOG UNAVAILABLE: calls proceed UNAUDITED until it returns (MCPGW_AUDIT_FAIL_OPEN=true); their records are kept in memory meanwhile");
+      this.log.error(
+        { reason: this.reason },
+        "AUDIT LOG UNAVAILABLE: calls proceed UNAUDITED until it returns (MCPGW_AUDIT_FAIL_OPEN=true); their records are kept in memory meanwhile",
+      );
     } else {
-      this.log.error({ reason: this.reason }, "audit log unavailable: refusing calls until it returns (fail closed; MCPGW_AUDIT_FAIL_OPEN=true would let them through unaudited)");
+      this.log.error(
+        { reason: this.reason },
+        "audit log unavailable: refusing calls until it returns (fail closed; MCPGW_AUDIT_FAIL_OPEN=true would let them through unaudited)",
+      );
     }
     if (this.closed) return;
     this.retryTimer = setInterval(() => void this.retry(), this.options.retryMs);
@@ -474,7 +502,10 @@ export class StoreAuditor implements Auditor {
       }
       this.stats.lost += 1;
       const row = item.record.row;
-      this.log.error({ err: describeError(failure), method: row.method, backend: row.backend, target: row.target, requestId: row.requestId }, "an audit record the database refuses was dropped");
+      this.log.error(
+        { err: describeError(failure), method: row.method, backend: row.backend, target: row.target, requestId: row.requestId },
+        "an audit record the database refuses was dropped",
+      );
     }
     this.markAvailable();
   }

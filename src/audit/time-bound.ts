@@ -19,6 +19,9 @@ export function parseTimeBound(text: string, flag: string, now: number): number 
     return now - parseDuration(value, flag);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    throw new UsageError(`${flag}: "${text}" is neither a duration nor a date`, 'use a duration such as 15m, 24h or 30d, or a date such as 2025-01-31 or 2025-01-31T12:00:00Z');
+    throw new UsageError(
+      `${flag}: "${text}" is neither a duration nor a date`,
+      "use a duration such as 15m, 24h or 30d, or a date such as 2025-01-31 or 2025-01-31T12:00:00Z",
+    );
   }
 }

@@ -86,7 +86,10 @@ export class UnauthenticatedFloodGuard {
     const message = `${count} more unauthenticated requests from ${sources} source${sources === 1 ? "" : "s"} in the minute from ${from} were not recorded one by one; busiest: ${top.map(([s, n]) => `${s} (${n})`).join(", ")}`;
     this.logger.warn({ count, sources, busiest: Object.fromEntries(top) }, "unauthenticated requests counted, not recorded one by one");
     await this.auditor
-      .refuse({ method: "unauthenticated requests (summary)" }, { status: "unauthenticated", errorMessage: message, decision: "unauthenticated", rule: "flood summary" })
+      .refuse(
+        { method: "unauthenticated requests (summary)" },
+        { status: "unauthenticated", errorMessage: message, decision: "unauthenticated", rule: "flood summary" },
+      )
       .catch((err) => this.logger.error({ err: describeError(err) }, "unauthenticated summary not audited"));
   }
 }

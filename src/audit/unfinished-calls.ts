@@ -53,7 +53,10 @@ function whyDead(chain: AuditChain, scan: UnfinishedCallsScan): string | undefin
     const isAlive = scan.isAlive ?? pidAlive;
     // Same name on this host and a live, different process: two gateways share an instance name.
     if (chain.host === scan.self.host && chain.pid !== scan.self.pid && isAlive(chain.pid)) {
-      scan.log.warn({ chain: chain.chainId, pid: chain.pid }, "another running gateway on this host uses the same audit instance name; set MCPGW_AUDIT_INSTANCE to tell them apart");
+      scan.log.warn(
+        { chain: chain.chainId, pid: chain.pid },
+        "another running gateway on this host uses the same audit instance name; set MCPGW_AUDIT_INSTANCE to tell them apart",
+      );
       return undefined;
     }
     return "its gateway (a previous run of this instance) stopped before these calls ended";

@@ -68,7 +68,12 @@ export async function verifyChain(repo: AuditRepository, chainId: string, option
     const at = { seq: pos, requestId: row.requestId };
     if (pos < expected) return report({ ...at, problem: "duplicated", detail: `two events claim seq ${pos} (a record was copied or its seq edited)` });
     if (pos > expected) {
-      return report({ ...at, seq: expected, problem: "deleted", detail: `${range(expected, pos - 1)} ${pos - expected === 1 ? "is" : "are"} missing: records were deleted` });
+      return report({
+        ...at,
+        seq: expected,
+        problem: "deleted",
+        detail: `${range(expected, pos - 1)} ${pos - expected === 1 ? "is" : "are"} missing: records were deleted`,
+      });
     }
     const storedPrev = kind === "begin" ? row.prevHash : row.outcomePrevHash;
     const storedHash = kind === "begin" ? row.hash : row.outcomeHash;
@@ -92,24 +97,44 @@ export async function verifyChain(repo: AuditRepository, chainId: string, option
   }
 
   if (options.upTo !== undefined) {
-    if (expected - 1 < options.upTo) return report({ seq: expected, problem: "deleted", detail: `${range(expected, options.upTo)} missing: records were deleted` });
+    if (expected - 1 < options.upTo)
+      return report({ seq: expected, problem: "deleted", detail: `${range(expected, options.upTo)} missing: records were deleted` });
     return report();
   }
   const chain = await repo.chain(chainId);
   const last = expected - 1;
-  if (!chain) return report({ seq: last, problem: "no-head", detail: "the chain's head row (audit_chains) is missing: it was deleted, so the chain's end cannot be checked" });
+  if (!chain)
+    return report({
+      seq: last,
+      problem: "no-head",
+      detail: "the chain's head row (audit_chains) is missing: it was deleted, so the chain's end cannot be checked",
+    });
   if (chain.headSeq > last) {
     return report({ seq: last + 1, problem: "deleted", detail: `${range(last + 1, chain.headSeq)} missing: the newest records of the chain were deleted` });
   }
-  if (chain.headSeq < last) return report({ seq: chain.headSeq, problem: "altered", detail: `records go to seq ${last} but the chain head says ${chain.headSeq}: the head was edited or records were added` });
-  if (chain.headHash !== prev) return report({ seq: last, problem: "altered", detail: `the last event (seq ${last}) is not the one the chain head recorded: it was rewritten` });
+  if (chain.headSeq < last)
+    return report({
+      seq: chain.headSeq,
+      problem: "altered",
+      detail: `records go to seq ${last} but the chain head says ${chain.headSeq}: the head was edited or records were added`,
+    });
+  if (chain.headHash !== prev)
+    return report({ seq: last, problem: "altered", detail: `the last event (seq ${last}) is not the one the chain head recorded: it was rewritten` });
   return report();
 }
 
 /** A chain's events in position order: begin events and outcome events, merged from two paged scans. */
 async function* chainEvents(repo: AuditRepository, chainId: string, after: number): AsyncGenerator<ChainEvent> {
-  const begins = pager((cursor) => repo.beginEvents(chainId, cursor, PAGE), (row) => row.seq, after);
-  const outcomes = pager((cursor) => repo.outcomeEvents(chainId, cursor, PAGE), (row) => row.outcomeSeq ?? 0, after);
+  const begins = pager(
+    (cursor) => repo.beginEvents(chainId, cursor, PAGE),
+    (row) => row.seq,
+    after,
+  );
+  const outcomes = pager(
+    (cursor) => repo.outcomeEvents(chainId, cursor, PAGE),
+    (row) => row.outcomeSeq ?? 0,
+    after,
+  );
   let b = await begins.next();
   let o = await outcomes.next();
   while (!b.done || !o.done) {

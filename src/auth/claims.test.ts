@@ -3,7 +3,14 @@ import { AuthFailure } from "./auth-failure.ts";
 import { claimAt, rolesFrom, subjectFrom } from "./claims.ts";
 
 describe("claims", () => {
-  const payload = { sub: "u1", email: "a@example.com", "https://example.com/roles": ["x"], realm_access: { roles: ["r1", "r2"] }, groups: "g1 g2,g3", scope: 3 };
+  const payload = {
+    sub: "u1",
+    email: "a@example.com",
+    "https://example.com/roles": ["x"],
+    realm_access: { roles: ["r1", "r2"] },
+    groups: "g1 g2,g3",
+    scope: 3,
+  };
 
   test("claimAt reads dotted paths, and claim names that contain dots", () => {
     expect(claimAt(payload, "realm_access.roles")).toEqual(["r1", "r2"]);

@@ -20,7 +20,10 @@ export function subjectFrom(payload: JWTPayload, claim: string): string {
   const value = claimAt(payload, claim);
   if (value === undefined) throw new AuthFailure("missing_claim", `the token has no "${claim}" claim (the subject)`);
   if (typeof value !== "string" || value === "" || value.length > MAX_SUBJECT_LENGTH || /[\u0000-\u001f\u007f]/.test(value)) {
-    throw new AuthFailure("malformed", `the "${claim}" claim is not a usable subject (a non-empty string of at most ${MAX_SUBJECT_LENGTH} printable characters)`);
+    throw new AuthFailure(
+      "malformed",
+      `the "${claim}" claim is not a usable subject (a non-empty string of at most ${MAX_SUBJECT_LENGTH} printable characters)`,
+    );
   }
   return value;
 }

@@ -30,7 +30,12 @@ export class KeyRing {
     }
     this.keys = next;
     // Newest first, so a client that takes the first key finds the active one.
-    this.published = { keys: [...records].filter((r) => r.retiredAt === undefined).sort((a, b) => b.createdAt - a.createdAt).map(publicJwkOf) };
+    this.published = {
+      keys: [...records]
+        .filter((r) => r.retiredAt === undefined)
+        .sort((a, b) => b.createdAt - a.createdAt)
+        .map(publicJwkOf),
+    };
   }
 
   get(kid: string): RingKey | undefined {

@@ -42,7 +42,10 @@ export class RequestAuthenticator {
     if (this.mode === "off") return ANONYMOUS_OUTCOME;
     const header = request.headers.get("authorization");
     if (header === null) return refused(new AuthFailure("missing_token", 'send "Authorization: Bearer <token>"'));
-    if (header.length > MAX_AUTHORIZATION_LENGTH) return refused(new AuthFailure("oversized", `the Authorization header is ${header.length} bytes; tokens of at most ${MAX_TOKEN_BYTES} bytes are accepted`));
+    if (header.length > MAX_AUTHORIZATION_LENGTH)
+      return refused(
+        new AuthFailure("oversized", `the Authorization header is ${header.length} bytes; tokens of at most ${MAX_TOKEN_BYTES} bytes are accepted`),
+      );
     const match = BEARER.exec(header);
     if (!match) {
       const scheme = /^\S+/.exec(header)?.[0] ?? "";

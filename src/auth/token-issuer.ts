@@ -25,7 +25,10 @@ export interface IssuedToken {
  */
 export async function issueToken(
   store: { readonly signingKeys: SigningKeyRepository; readonly tokens: TokenRepository },
-  auth: Pick<AuthSettings, "tokenIssuer" | "tokenAudience" | "signingAlg">, request: TokenRequest, now = Date.now()): Promise<IssuedToken> {
+  auth: Pick<AuthSettings, "tokenIssuer" | "tokenAudience" | "signingAlg">,
+  request: TokenRequest,
+  now = Date.now(),
+): Promise<IssuedToken> {
   const key = await ensureActiveSigningKey(store, auth.signingAlg);
   const privateKey = await importJWK(key.privateJwk, key.alg);
   const jti = crypto.randomUUID();

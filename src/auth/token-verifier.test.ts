@@ -10,7 +10,15 @@ import { TokenVerifier } from "./token-verifier.ts";
 import { VerifiedTokenCache } from "./verified-token-cache.ts";
 import type { VerifiedToken } from "./verified-token.ts";
 
-const AUTH: AuthSettings = { mode: "required", tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA", clockSkewSec: AUTH_DEFAULTS.clockSkewSec, maxTokenLifetimeSec: MAX_ISSUED_TOKEN_LIFETIME_MS / 1_000, authorizationServers: [] };
+const AUTH: AuthSettings = {
+  mode: "required",
+  tokenIssuer: "mcpgw",
+  tokenAudience: "mcpgw",
+  signingAlg: "EdDSA",
+  clockSkewSec: AUTH_DEFAULTS.clockSkewSec,
+  maxTokenLifetimeSec: MAX_ISSUED_TOKEN_LIFETIME_MS / 1_000,
+  authorizationServers: [],
+};
 
 async function sign(key: SigningKeyRecord, claims: Record<string, unknown> = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1_000);
@@ -103,13 +111,23 @@ describe("TokenVerifier", () => {
   test("the algorithm in the header must be the key's own", async () => {
     const { key, verifier } = await setup("EdDSA");
     const es = await generateSigningKey("ES256");
-    const token = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: key.kid }).setSubject("x").setExpirationTime("1h").sign(await importJWK(es.privateJwk, "ES256"));
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: "ES256", kid: key.kid })
+      .setSubject("x")
+      .setExpirationTime("1h")
+      .sign(await importJWK(es.privateJwk, "ES256"));
     expect(await reasonOf(verifier.verify(token))).toBe("algorithm_not_allowed");
   });
 
   test("tokens of the gateway must carry a jti (so that they can be revoked)", async () => {
     const { key, verifier } = await setup();
-    const token = await new SignJWT({}).setProtectedHeader({ alg: key.alg, kid: key.kid }).setIssuer("mcpgw").setAudience("mcpgw").setSubject("a").setExpirationTime("1h").sign(await importJWK(key.privateJwk, key.alg));
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: key.alg, kid: key.kid })
+      .setIssuer("mcpgw")
+      .setAudience("mcpgw")
+      .setSubject("a")
+      .setExpirationTime("1h")
+      .sign(await importJWK(key.privateJwk, key.alg));
     expect(await reasonOf(verifier.verify(token))).toBe("missing_claim");
   });
 

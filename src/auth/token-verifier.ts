@@ -124,7 +124,8 @@ export class TokenVerifier {
     if (/^HS\d+$/i.test(alg)) {
       // The classic confusion: an HMAC "signed" with a public key, which anyone can read.
       if (own) throw new AuthFailure("algorithm_confusion", `${alg} token names the gateway's ${own.alg} key "${kid}": a public key is never an HMAC secret`);
-      if (!this.options.auth.sharedSecret) throw new AuthFailure("algorithm_confusion", `${alg} token, but no shared secret is configured: only asymmetric keys apply`);
+      if (!this.options.auth.sharedSecret)
+        throw new AuthFailure("algorithm_confusion", `${alg} token, but no shared secret is configured: only asymmetric keys apply`);
       if (alg !== "HS256") throw new AuthFailure("algorithm_not_allowed", `${alg} is not accepted; the shared secret verifies HS256 only`);
       return this.checked(token, this.options.auth.sharedSecret, { ...this.ownOptions, algorithms: ["HS256"] }, "secret");
     }
@@ -136,14 +137,32 @@ export class TokenVerifier {
       return this.checked(token, own.publicKey, { ...this.ownOptions, algorithms: [own.alg], requiredClaims: ["exp", "sub", "jti"] }, "own", kid);
     }
     if (this.idp) {
-      if (!(IDP_ALGORITHMS as readonly string[]).includes(alg)) throw new AuthFailure("algorithm_not_allowed", `${alg} is not accepted from the identity provider`);
+      if (!(IDP_ALGORITHMS as readonly string[]).includes(alg))
+        throw new AuthFailure("algorithm_not_allowed", `${alg} is not accepted from the identity provider`);
       const { settings, keys } = this.idp;
-      return this.checked(token, keys, { issuer: settings.issuer, audience: settings.audience, clockTolerance: this.options.auth.clockSkewSec, algorithms: [...IDP_ALGORITHMS], requiredClaims: ["exp"] }, "idp");
+      return this.checked(
+        token,
+        keys,
+        {
+          issuer: settings.issuer,
+          audience: settings.audience,
+          clockTolerance: this.options.auth.clockSkewSec,
+          algorithms: [...IDP_ALGORITHMS],
+          requiredClaims: ["exp"],
+        },
+        "idp",
+      );
     }
     throw new AuthFailure("unknown_kid", kid === undefined ? "the token names no key (kid)" : `no signing key "${clip(kid)}"`);
   }
 
-  private async checked(token: string, key: Uint8Array | CryptoKey | JWTVerifyGetKey, options: JWTVerifyOptions, source: TokenSource, kid?: string): Promise<VerifiedToken> {
+  private async checked(
+    token: string,
+    key: Uint8Array | CryptoKey | JWTVerifyGetKey,
+    options: JWTVerifyOptions,
+    source: TokenSource,
+    kid?: string,
+  ): Promise<VerifiedToken> {
     let payload: JWTPayload;
     try {
       payload = (await jwtVerify(token, key as Parameters<typeof jwtVerify>[1], options)).payload;
@@ -178,11 +197,15 @@ export class TokenVerifier {
     const { clockSkewSec, maxTokenLifetimeSec } = this.options.auth;
     const now = Math.floor(Date.now() / 1_000);
     const iat = typeof payload.iat === "number" ? payload.iat : undefined;
-    if (iat !== undefined && iat > now + clockSkewSec) throw new AuthFailure("issued_in_future", `the token says it was issued at ${isoSeconds(iat)}, later than now`);
+    if (iat !== undefined && iat > now + clockSkewSec)
+      throw new AuthFailure("issued_in_future", `the token says it was issued at ${isoSeconds(iat)}, later than now`);
     const exp = payload.exp as number;
     const from = iat === undefined ? now : Math.min(iat, now);
     if (exp - from > maxTokenLifetimeSec + clockSkewSec) {
-      throw new AuthFailure("lifetime_too_long", `the token is valid until ${exp > 253_402_300_799 ? "after the year 9999" : isoSeconds(exp)}, longer than the ${formatDuration(maxTokenLifetimeSec * 1_000)} accepted (MCPGW_JWT_MAX_LIFETIME)`);
+      throw new AuthFailure(
+        "lifetime_too_long",
+        `the token is valid until ${exp > 253_402_300_799 ? "after the year 9999" : isoSeconds(exp)}, longer than the ${formatDuration(maxTokenLifetimeSec * 1_000)} accepted (MCPGW_JWT_MAX_LIFETIME)`,
+      );
     }
   }
 
@@ -207,9 +230,14 @@ function failureOf(err: unknown, source: TokenSource, options: JWTVerifyOptions)
     case "ERR_JWT_CLAIM_VALIDATION_FAILED":
       if (reason === "missing") return new AuthFailure("missing_claim", `the token has no "${claim}" claim`);
       if (reason === "invalid") return new AuthFailure("malformed", `the "${claim}" claim is not a number`);
-      if (claim === "nbf") return new AuthFailure("not_yet_valid", typeof payload?.nbf === "number" ? `the token is valid from ${isoSeconds(payload.nbf)}` : undefined);
+      if (claim === "nbf")
+        return new AuthFailure("not_yet_valid", typeof payload?.nbf === "number" ? `the token is valid from ${isoSeconds(payload.nbf)}` : undefined);
       if (claim === "iss") return new AuthFailure("wrong_issuer", `issuer "${clip(String(payload?.iss))}" is not "${String(options.issuer)}"`);
-      if (claim === "aud") return new AuthFailure("wrong_audience", `audience ${clip(JSON.stringify(payload?.aud))} does not include "${[options.audience].flat().join('" or "')}"`);
+      if (claim === "aud")
+        return new AuthFailure(
+          "wrong_audience",
+          `audience ${clip(JSON.stringify(payload?.aud))} does not include "${[options.audience].flat().join('" or "')}"`,
+        );
       return new AuthFailure("malformed", `the "${claim}" claim failed its check`);
     case "ERR_JOSE_ALG_NOT_ALLOWED":
     case "ERR_JOSE_NOT_SUPPORTED":
@@ -224,7 +252,8 @@ function failureOf(err: unknown, source: TokenSource, options: JWTVerifyOptions)
       return new AuthFailure("malformed", (err as Error).message);
     default:
       // Fetching the IdP's JWKS failed (refused connection, non-200, not JSON, invalid keys).
-      if (source === "idp") return new AuthFailure("key_source_unavailable", `the identity provider's JWKS could not be used: ${clip((err as Error)?.message ?? String(err))}`);
+      if (source === "idp")
+        return new AuthFailure("key_source_unavailable", `the identity provider's JWKS could not be used: ${clip((err as Error)?.message ?? String(err))}`);
       return new AuthFailure("malformed", clip((err as Error)?.message ?? String(err)));
   }
 }

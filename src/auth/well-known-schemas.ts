@@ -43,7 +43,14 @@ export const OAuthErrorSchema = z
     ],
   });
 
-const JWK_EXAMPLE = { kty: "OKP", crv: "Ed25519", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", kid: "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k", alg: "EdDSA", use: "sig" };
+const JWK_EXAMPLE = {
+  kty: "OKP",
+  crv: "Ed25519",
+  x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+  kid: "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k",
+  alg: "EdDSA",
+  use: "sig",
+};
 
 export const JwkSchema = z
   .object({

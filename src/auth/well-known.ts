@@ -54,7 +54,13 @@ function howToGetToken(auth: AuthSettings): string {
 }
 
 /** The OAuth endpoints clients try on the gateway itself when it names no authorization server. */
-const OAUTH_PATHS: ReadonlySet<string> = new Set(["/register", "/authorize", "/token", "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"]);
+const OAUTH_PATHS: ReadonlySet<string> = new Set([
+  "/register",
+  "/authorize",
+  "/token",
+  "/.well-known/oauth-authorization-server",
+  "/.well-known/openid-configuration",
+]);
 
 /** Paths the open auth routes answer (the /.well-known documents, and OAuth endpoints that are not here). */
 export function isAuthDocumentPath(path: string): boolean {
@@ -114,5 +120,8 @@ function notAnAuthorizationServer(auth: AuthSettings, path: string): Response {
 }
 
 function notFound(path: string): Response {
-  return Response.json({ error: `no document at ${path}`, hint: `protected resource metadata is at ${METADATA_PATH} and ${METADATA_PATH}/mcp[/<backend>]` }, { status: 404 });
+  return Response.json(
+    { error: `no document at ${path}`, hint: `protected resource metadata is at ${METADATA_PATH} and ${METADATA_PATH}/mcp[/<backend>]` },
+    { status: 404 },
+  );
 }

@@ -323,7 +323,10 @@ export class BackendConnection {
     this.failures = 0;
     this.options.health?.connected(this.name);
     this.options.guard?.connected(this);
-    this.log.info({ server: this.serverInfo?.name, version: this.serverInfo?.version, era: live.era, protocolVersion: live.protocolVersion }, "backend connected");
+    this.log.info(
+      { server: this.serverInfo?.name, version: this.serverInfo?.version, era: live.era, protocolVersion: live.protocolVersion },
+      "backend connected",
+    );
     return live;
   }
 

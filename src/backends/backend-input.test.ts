@@ -17,7 +17,9 @@ function usageError(input: BackendInput): UsageError {
 
 describe("parseBackendInput", () => {
   test("a --url backend defaults to streamable-http and the default timeout", () => {
-    expect(parseBackendInput({ name: "github", url: "https://api.example.com/mcp", header: ["Authorization: Bearer ${GH_TOKEN}", "X-Team:  core "] }, NOW)).toEqual({
+    expect(
+      parseBackendInput({ name: "github", url: "https://api.example.com/mcp", header: ["Authorization: Bearer ${GH_TOKEN}", "X-Team:  core "] }, NOW),
+    ).toEqual({
       name: "github",
       transport: "streamable-http",
       url: "https://api.example.com/mcp",
@@ -33,15 +35,21 @@ describe("parseBackendInput", () => {
     const spec = parseBackendInput({ name: "gh", url: "https://api.example.com/mcp", idempotentTool: ["get_*", "search", "get_*"] }, NOW);
     expect(spec.idempotentTools).toEqual(["get_*", "search"]);
     expect(parseBackendInput({ name: "gh", url: "https://api.example.com/mcp" }, NOW).idempotentTools).toBeUndefined();
-    expect(usageError({ name: "gh", url: "https://api.example.com/mcp", idempotentTool: ["gh/get_*"] }).message).toBe('--idempotent-tool "gh/get_*" is not a tool name or glob');
+    expect(usageError({ name: "gh", url: "https://api.example.com/mcp", idempotentTool: ["gh/get_*"] }).message).toBe(
+      '--idempotent-tool "gh/get_*" is not a tool name or glob',
+    );
   });
 
   test("--max-processes caps a --command backend's processes (at least 2); an HTTP backend has none to cap", () => {
     expect(parseBackendInput({ name: "fs", command: "npx -y fs-server", maxProcesses: "4" }, NOW).limits).toEqual({ maxProcesses: 4 });
     expect(usageError({ name: "fs", command: "npx -y fs-server", maxProcesses: "1" }).message).toBe('--max-processes "1" is not a whole number ≥ 2');
-    expect(usageError({ name: "fs", command: "npx -y fs-server", maxProcesses: "1" }).hint).toContain("one process is always kept for the connection sessions share");
+    expect(usageError({ name: "fs", command: "npx -y fs-server", maxProcesses: "1" }).hint).toContain(
+      "one process is always kept for the connection sessions share",
+    );
     expect(usageError({ name: "fs", command: "npx -y fs-server", maxProcesses: "many" }).message).toBe('--max-processes "many" is not a whole number ≥ 2');
-    expect(usageError({ name: "gh", url: "https://api.example.com/mcp", maxProcesses: "4" }).message).toBe("--max-processes applies only to --command (stdio) backends");
+    expect(usageError({ name: "gh", url: "https://api.example.com/mcp", maxProcesses: "4" }).message).toBe(
+      "--max-processes applies only to --command (stdio) backends",
+    );
   });
 
   test("--transport sse and --timeout are taken", () => {
@@ -51,7 +59,10 @@ describe("parseBackendInput", () => {
   });
 
   test("a --command backend is stdio, with its words split and env parsed", () => {
-    const spec = parseBackendInput({ name: "fs", command: `npx -y "@modelcontextprotocol/server-filesystem" '/my dir'`, env: ["TOKEN=${FS_TOKEN}", "EQ=a=b", "EMPTY="] }, NOW);
+    const spec = parseBackendInput(
+      { name: "fs", command: `npx -y "@modelcontextprotocol/server-filesystem" '/my dir'`, env: ["TOKEN=${FS_TOKEN}", "EQ=a=b", "EMPTY="] },
+      NOW,
+    );
     expect(spec).toMatchObject({ transport: "stdio", command: ["npx", "-y", "@modelcontextprotocol/server-filesystem", "/my dir"] });
     expect(spec.env).toEqual({ TOKEN: "${FS_TOKEN}", EQ: "a=b", EMPTY: "" });
     expect(spec.url).toBeUndefined();
@@ -70,7 +81,12 @@ describe("parseBackendInput", () => {
     ["env without =", { name: "x", command: "prog", env: ["sk-live-123"] }, /without "="/, /--env KEY=VALUE/],
     ["env bad key", { name: "x", command: "prog", env: ["1A=b"] }, /key "1A" is not a variable name/, /KEY=VALUE/],
     ["env twice", { name: "x", command: "prog", env: ["A=1", "A=2"] }, /given twice/, /once/],
-    ["header without colon", { name: "x", url: "https://a.example", header: ["Authorization Bearer sk"] }, /is not "Name: value"/, /Authorization: Bearer \$\{API_KEY\}/],
+    [
+      "header without colon",
+      { name: "x", url: "https://a.example", header: ["Authorization Bearer sk"] },
+      /is not "Name: value"/,
+      /Authorization: Bearer \$\{API_KEY\}/,
+    ],
     ["header bad name", { name: "x", url: "https://a.example", header: ["Bad Name: v"] }, /is not "Name: value"/, /valid header name/],
     ["header empty", { name: "x", url: "https://a.example", header: ["X-A:  "] }, /empty or multi-line/, /one-line/],
     ["header reserved", { name: "x", url: "https://a.example", header: ["Mcp-Session-Id: 1"] }, /set by the MCP transport/, /drop/],

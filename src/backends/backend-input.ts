@@ -46,7 +46,16 @@ export function parseBackendInput(input: BackendInput, now: number = Date.now())
   const timeoutMs = parseTimeout(input.timeout);
   const limits = parseLimits(input);
   const idempotentTools = parseToolGlobs(input.idempotentTool ?? []);
-  const base = { name: input.name, env, headers, timeoutMs, ...(limits && { limits }), ...(idempotentTools.length > 0 && { idempotentTools }), createdAt: now, updatedAt: now };
+  const base = {
+    name: input.name,
+    env,
+    headers,
+    timeoutMs,
+    ...(limits && { limits }),
+    ...(idempotentTools.length > 0 && { idempotentTools }),
+    createdAt: now,
+    updatedAt: now,
+  };
 
   if (input.url !== undefined && input.command !== undefined) {
     throw new UsageError("give either --url or --command, not both", TARGET_HINT);
@@ -56,7 +65,10 @@ export function parseBackendInput(input: BackendInput, now: number = Date.now())
       throw new UsageError("--env applies only to --command (stdio) backends", "pass settings to an HTTP backend with --header, or drop --env");
     }
     if (limits?.maxProcesses !== undefined) {
-      throw new UsageError("--max-processes applies only to --command (stdio) backends", "an HTTP backend starts no processes: drop --max-processes (--max-concurrency caps its calls)");
+      throw new UsageError(
+        "--max-processes applies only to --command (stdio) backends",
+        "an HTTP backend starts no processes: drop --max-processes (--max-concurrency caps its calls)",
+      );
     }
     const auth = parseBackendAuth(input, "http", headers);
     return { ...base, transport: parseHttpTransport(input.transport), url: parseUrl(input.url), ...(auth && { auth }) };
@@ -94,7 +106,8 @@ export function splitCommandLine(text: string): string[] {
       quote = char;
       inWord = true;
     } else if (char === "\\") {
-      if (i + 1 === text.length) throw new UsageError("--command ends with a lone backslash", 'escape it as \\\\ or quote the argument: --command "prog \'C:\\dir\'"');
+      if (i + 1 === text.length)
+        throw new UsageError("--command ends with a lone backslash", "escape it as \\\\ or quote the argument: --command \"prog 'C:\\dir'\"");
       word += text[++i];
       inWord = true;
     } else if (/\s/.test(char)) {
@@ -106,7 +119,8 @@ export function splitCommandLine(text: string): string[] {
       inWord = true;
     }
   }
-  if (quote) throw new UsageError(`--command has an unterminated ${quote === "'" ? "single" : "double"} quote`, `close the quote: --command "npx -y 'my server'"`);
+  if (quote)
+    throw new UsageError(`--command has an unterminated ${quote === "'" ? "single" : "double"} quote`, `close the quote: --command "npx -y 'my server'"`);
   if (inWord) words.push(word);
   return words;
 }
@@ -114,7 +128,10 @@ export function splitCommandLine(text: string): string[] {
 function parseCommand(text: string): string[] {
   const words = splitCommandLine(text);
   if (words.length === 0 || words[0] === "") {
-    throw new UsageError("--command is empty", 'give the program and its arguments as one string, e.g. --command "npx -y @modelcontextprotocol/server-everything"');
+    throw new UsageError(
+      "--command is empty",
+      'give the program and its arguments as one string, e.g. --command "npx -y @modelcontextprotocol/server-everything"',
+    );
   }
   return words;
 }
@@ -122,7 +139,10 @@ function parseCommand(text: string): string[] {
 function parseHttpTransport(text: string | undefined): BackendTransportKind {
   if (text === undefined) return "streamable-http";
   if ((HTTP_TRANSPORTS as readonly string[]).includes(text)) return text as BackendTransportKind;
-  throw new UsageError(`--transport "${text}" is not an HTTP transport`, `use --transport ${HTTP_TRANSPORTS.join(" or --transport ")} (streamable-http is the default); for stdio use --command`);
+  throw new UsageError(
+    `--transport "${text}" is not an HTTP transport`,
+    `use --transport ${HTTP_TRANSPORTS.join(" or --transport ")} (streamable-http is the default); for stdio use --command`,
+  );
 }
 
 function parseUrl(text: string): string {
@@ -145,7 +165,10 @@ function parseEnv(items: string[]): Record<string, string> {
     const key = eq < 0 ? item : item.slice(0, eq);
     if (eq < 0 || !ENV_KEY.test(key)) {
       // Without "=" the item may be a pasted secret, so it is not echoed.
-      throw new UsageError(eq < 0 ? '--env needs KEY=VALUE and got an item without "="' : `--env key "${key}" is not a variable name`, 'use --env KEY=VALUE with a key of letters, digits and _ (e.g. --env GITHUB_TOKEN=${GITHUB_TOKEN})');
+      throw new UsageError(
+        eq < 0 ? '--env needs KEY=VALUE and got an item without "="' : `--env key "${key}" is not a variable name`,
+        "use --env KEY=VALUE with a key of letters, digits and _ (e.g. --env GITHUB_TOKEN=${GITHUB_TOKEN})",
+      );
     }
     if (key in env) throw new UsageError(`--env ${key} is given twice`, "give each variable once");
     env[key] = item.slice(eq + 1);
@@ -161,7 +184,10 @@ function parseHeaders(items: string[]): Record<string, string> {
     const name = (colon < 0 ? item : item.slice(0, colon)).trim();
     const value = colon < 0 ? "" : item.slice(colon + 1).trim();
     if (colon < 0 || !HEADER_NAME.test(name)) {
-      throw new UsageError(`--header "${colon < 0 ? "…" : name}" is not "Name: value"`, 'use --header "Name: value" with a valid header name, e.g. --header "Authorization: Bearer ${API_KEY}"');
+      throw new UsageError(
+        `--header "${colon < 0 ? "…" : name}" is not "Name: value"`,
+        'use --header "Name: value" with a valid header name, e.g. --header "Authorization: Bearer ${API_KEY}"',
+      );
     }
     if (value === "" || /[\r\n\0]/.test(value)) {
       throw new UsageError(`--header ${name} has an empty or multi-line value`, 'give a one-line value, e.g. --header "Authorization: Bearer ${API_KEY}"');
@@ -213,7 +239,10 @@ function processCap(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
   if (!Number.isSafeInteger(n) || n < 2) {
-    throw new UsageError(`--max-processes "${text}" is not a whole number ≥ 2`, "one process is always kept for the connection sessions share, so use 2 or more, e.g. --max-processes 8");
+    throw new UsageError(
+      `--max-processes "${text}" is not a whole number ≥ 2`,
+      "one process is always kept for the connection sessions share, so use 2 or more, e.g. --max-processes 8",
+    );
   }
   return n;
 }
@@ -228,7 +257,10 @@ const TOOL_GLOB = /^[A-Za-z0-9_.*?-]{1,128}$/;
 function parseToolGlobs(globs: string[]): string[] {
   for (const glob of globs) {
     if (!TOOL_GLOB.test(glob)) {
-      throw new UsageError(`--idempotent-tool "${glob}" is not a tool name or glob`, "use the tool's name as the backend lists it, or a glob such as 'get_*' (letters, digits, _ . - * ?)");
+      throw new UsageError(
+        `--idempotent-tool "${glob}" is not a tool name or glob`,
+        "use the tool's name as the backend lists it, or a glob such as 'get_*' (letters, digits, _ . - * ?)",
+      );
     }
   }
   return [...new Set(globs)];

@@ -118,14 +118,16 @@ export class BackendPool {
   acquire(spec: BackendSpec, sink: SessionSink, capabilities: ClientCapabilities): BackendConnection {
     if (BackendPool.needsDedicated(capabilities)) {
       const startAfter = this.processes.makeRoom(spec, "dedicated");
-      const connection = this.track(new BackendConnection(spec, {
-        ...this.connectionOptions(capabilities),
-        ...(startAfter && { startAfter }),
-        listener: {
-          onRequest: (request, signal) => sink.relayRequest(spec.name, request, signal),
-          onNotification: (notification) => sink.deliverNotification(spec.name, notification),
-        },
-      }));
+      const connection = this.track(
+        new BackendConnection(spec, {
+          ...this.connectionOptions(capabilities),
+          ...(startAfter && { startAfter }),
+          listener: {
+            onRequest: (request, signal) => sink.relayRequest(spec.name, request, signal),
+            onNotification: (notification) => sink.deliverNotification(spec.name, notification),
+          },
+        }),
+      );
       this.processes.hold(connection, "dedicated", sink.holdsSubscriptions && (() => sink.holdsSubscriptions!(spec.name)));
       return connection;
     }
@@ -136,18 +138,21 @@ export class BackendPool {
       const log = this.options.logger.child({ backend: spec.name });
       entry = {
         sinks,
-        connection: this.track(new BackendConnection(spec, {
-          ...this.connectionOptions({}),
-          listener: {
-            onRequest: async (request) => {
-              throw new McpError(ErrorCode.MethodNotFound, `${request.method}: this gateway connection declared no such capability`);
+        connection: this.track(
+          new BackendConnection(spec, {
+            ...this.connectionOptions({}),
+            listener: {
+              onRequest: async (request) => {
+                throw new McpError(ErrorCode.MethodNotFound, `${request.method}: this gateway connection declared no such capability`);
+              },
+              onNotification: (notification) => {
+                if (!BROADCAST.has(notification.method))
+                  return log.debug({ method: notification.method }, "notification on a shared connection dropped: no session to attribute it to");
+                for (const target of sinks) target.deliverNotification(spec.name, notification);
+              },
             },
-            onNotification: (notification) => {
-              if (!BROADCAST.has(notification.method)) return log.debug({ method: notification.method }, "notification on a shared connection dropped: no session to attribute it to");
-              for (const target of sinks) target.deliverNotification(spec.name, notification);
-            },
-          },
-        })),
+          }),
+        ),
       };
       this.shared.set(key, entry);
       this.processes.hold(entry.connection, "shared");

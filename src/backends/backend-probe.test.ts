@@ -88,10 +88,10 @@ describe("probeBackend", () => {
   });
 
   test("a stdio program that exits at once is reported with its last stderr lines", async () => {
-    const failure = (await probeBackend(
-      spec({ transport: "stdio", command: [process.execPath, "-e", "console.error('boom: no config'); process.exit(3)"] }),
-      { ...options, env: { PATH: process.env.PATH } },
-    ).catch((err: unknown) => err)) as McpgwError;
+    const failure = (await probeBackend(spec({ transport: "stdio", command: [process.execPath, "-e", "console.error('boom: no config'); process.exit(3)"] }), {
+      ...options,
+      env: { PATH: process.env.PATH },
+    }).catch((err: unknown) => err)) as McpgwError;
     expect(failure).toBeInstanceOf(McpgwError);
     expect(failure.message).toMatch(/backend "probe": command ".*" exited before answering/);
     expect(failure.hint).toContain("boom: no config");

@@ -155,10 +155,18 @@ function explainFailure(spec: BackendSpec, err: unknown, stderrTail: string[], r
   const code = errorCode(err);
   if (spec.transport === "stdio") {
     if (code === "ENOENT") {
-      return new McpgwError(`backend "${name}": program "${spec.command?.[0] ?? ""}" was not found`, `install it, or use its full path (${recreate} --command "/full/path/to/program …")`, { cause: err });
+      return new McpgwError(
+        `backend "${name}": program "${spec.command?.[0] ?? ""}" was not found`,
+        `install it, or use its full path (${recreate} --command "/full/path/to/program …")`,
+        { cause: err },
+      );
     }
     if (code === "EACCES") {
-      return new McpgwError(`backend "${name}": program "${spec.command?.[0] ?? ""}" is not executable`, `make it executable (chmod +x) or point --command at the right program`, { cause: err });
+      return new McpgwError(
+        `backend "${name}": program "${spec.command?.[0] ?? ""}" is not executable`,
+        `make it executable (chmod +x) or point --command at the right program`,
+        { cause: err },
+      );
     }
     if (err instanceof McpError && err.code === ErrorCode.ConnectionClosed) {
       return new McpgwError(
@@ -169,10 +177,16 @@ function explainFailure(spec: BackendSpec, err: unknown, stderrTail: string[], r
     }
   }
   if (code === "ECONNREFUSED" || code === "ConnectionRefused") {
-    return new McpgwError(`backend "${name}": nothing is listening at ${target} (connection refused)`, `start the server, or fix the URL (${recreate} --url …)`, { cause: err });
+    return new McpgwError(
+      `backend "${name}": nothing is listening at ${target} (connection refused)`,
+      `start the server, or fix the URL (${recreate} --url …)`,
+      { cause: err },
+    );
   }
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
-    return new McpgwError(`backend "${name}": the host of ${target} does not resolve`, `check the host name in the URL (mcpgw backend show ${name})`, { cause: err });
+    return new McpgwError(`backend "${name}": the host of ${target} does not resolve`, `check the host name in the URL (mcpgw backend show ${name})`, {
+      cause: err,
+    });
   }
   const status = err instanceof StreamableHTTPError || err instanceof SseError ? err.code : undefined;
   if (status !== undefined && status > 0) {

@@ -99,7 +99,8 @@ export class BunStdioTransport implements Transport {
       if (typeof line !== "string") return this.refuseOversized(line);
       if (line.trim() === "") return;
       const excess = exceedsJsonBudget(line, BACKEND_JSON_BUDGET);
-      if (excess) return this.refuseMessage(`the backend sent a message that is refused: ${excess.problem}`, answeredId(line.slice(0, KEPT), line.slice(-KEPT)));
+      if (excess)
+        return this.refuseMessage(`the backend sent a message that is refused: ${excess.problem}`, answeredId(line.slice(0, KEPT), line.slice(-KEPT)));
       let message: unknown;
       try {
         message = JSON.parse(line);

@@ -38,11 +38,15 @@ export class ConcurrencyGate {
   private wait(signal: AbortSignal | undefined): Promise<void> {
     if (this.waiting.length >= this.maxQueue) {
       return Promise.reject(
-        new McpError(GatewayErrorCode.BackendBusy, `backend "${this.backend}" is busy: ${this.active} calls in flight and ${this.waiting.length} waiting (its --max-concurrency and --max-queue); retry shortly`, {
-          backend: this.backend,
-          maxConcurrency: this.max,
-          maxQueue: this.maxQueue,
-        }),
+        new McpError(
+          GatewayErrorCode.BackendBusy,
+          `backend "${this.backend}" is busy: ${this.active} calls in flight and ${this.waiting.length} waiting (its --max-concurrency and --max-queue); retry shortly`,
+          {
+            backend: this.backend,
+            maxConcurrency: this.max,
+            maxQueue: this.maxQueue,
+          },
+        ),
       );
     }
     return new Promise<void>((resolve, reject) => {

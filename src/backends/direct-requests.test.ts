@@ -90,12 +90,15 @@ describe("DirectRequests", () => {
 
   test("a progress consumer that throws does not stop its request (or the connection) from getting its answer", async () => {
     const backend = await connected();
-    const call = backend.requests.request({ method: "tools/call", params: { name: "x" } }, {
-      timeoutMs: 5_000,
-      onprogress: () => {
-        throw new Error("consumer failed");
+    const call = backend.requests.request(
+      { method: "tools/call", params: { name: "x" } },
+      {
+        timeoutMs: 5_000,
+        onprogress: () => {
+          throw new Error("consumer failed");
+        },
       },
-    });
+    );
     const sent = await backend.nextReceived((m) => m.method === "tools/call");
     await backend.send({ method: "notifications/progress", params: { progressToken: sent.id, progress: 1 } });
     await backend.send({ id: sent.id, result: { ok: true } });
@@ -154,7 +157,10 @@ describe("DirectRequests", () => {
   test("a backend task keeps reporting progress under the creating call's token until its result is fetched", async () => {
     const backend = await connected();
     const progress: unknown[] = [];
-    const create = backend.requests.request({ method: "tools/call", params: { name: "research", task: { ttl: 60_000 } } }, { timeoutMs: 5_000, onprogress: (p) => progress.push(p) });
+    const create = backend.requests.request(
+      { method: "tools/call", params: { name: "research", task: { ttl: 60_000 } } },
+      { timeoutMs: 5_000, onprogress: (p) => progress.push(p) },
+    );
     const sent = await backend.nextReceived((m) => m.method === "tools/call");
     await backend.send({ id: sent.id, result: { task: { taskId: "t-1", status: "working" } } });
     await create;

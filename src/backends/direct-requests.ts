@@ -198,9 +198,7 @@ export class DirectRequests {
     const pending = this.pending.get(id);
     if (!pending || !this.settle(id)) return;
     this.progress.delete(id);
-    this.transport
-      .send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: String(reason) } })
-      .catch(() => undefined); // the connection may be gone; the request is given up on either way
+    this.transport.send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: String(reason) } }).catch(() => undefined); // the connection may be gone; the request is given up on either way
     pending.reject(cancelError(reason));
   }
 

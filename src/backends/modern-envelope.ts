@@ -57,7 +57,8 @@ export interface Discovered {
 /** Reads a DiscoverResult (server/discover); undefined when `result` is not one. */
 export function readDiscoverResult(result: unknown): Discovered | undefined {
   const discovered = result as { supportedVersions?: unknown; capabilities?: unknown; instructions?: unknown; _meta?: Record<string, unknown> } | null;
-  if (typeof discovered !== "object" || discovered === null || !Array.isArray(discovered.supportedVersions) || !isObject(discovered.capabilities)) return undefined;
+  if (typeof discovered !== "object" || discovered === null || !Array.isArray(discovered.supportedVersions) || !isObject(discovered.capabilities))
+    return undefined;
   const serverInfo = discovered._meta?.[ENVELOPE_KEYS.serverInfo] as Implementation | undefined;
   return {
     capabilities: discovered.capabilities as ServerCapabilities,

@@ -44,7 +44,12 @@ describe("ModernHttpTransport", () => {
 
   function transport(maxMessageBytes = 1024 * 1024) {
     const received: JSONRPCMessage[] = [];
-    const t = new ModernHttpTransport(new URL(`${server.url}mcp`), { headers: { "X-Key": "v", Accept: "text/plain" }, fetch, protocolVersion: "2026-07-28", maxMessageBytes });
+    const t = new ModernHttpTransport(new URL(`${server.url}mcp`), {
+      headers: { "X-Key": "v", Accept: "text/plain" },
+      fetch,
+      protocolVersion: "2026-07-28",
+      maxMessageBytes,
+    });
     t.onmessage = (message) => void received.push(message);
     return { t, received };
   }
@@ -79,8 +84,13 @@ describe("ModernHttpTransport", () => {
   });
 
   test("a stream that ends without the response is an error", async () => {
-    answers.cut = () => new Response(`data: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":1}}\n\n`, { headers: { "content-type": "text/event-stream" } });
-    await expect(transport().t.send({ jsonrpc: "2.0", id: 4, method: "tools/call", params: { name: "cut" } })).rejects.toThrow(/closed the response stream before answering/);
+    answers.cut = () =>
+      new Response(`data: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":1}}\n\n`, {
+        headers: { "content-type": "text/event-stream" },
+      });
+    await expect(transport().t.send({ jsonrpc: "2.0", id: 4, method: "tools/call", params: { name: "cut" } })).rejects.toThrow(
+      /closed the response stream before answering/,
+    );
   });
 
   test("a 400 with a JSON-RPC error (id null) answers the request; one without is a StreamableHTTPError with the status", async () => {
@@ -96,13 +106,18 @@ describe("ModernHttpTransport", () => {
 
   test("a redirect is not followed (the configured headers are for this URL only)", async () => {
     answers.moved = () => new Response(null, { status: 307, headers: { location: "https://elsewhere.example/mcp" } });
-    const failure = await transport().t.send({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "moved" } }).catch((err: unknown) => err);
+    const failure = await transport()
+      .t.send({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "moved" } })
+      .catch((err: unknown) => err);
     expect((failure as StreamableHTTPError).code).toBe(307);
     expect((failure as Error).message).toContain("https://elsewhere.example/mcp");
   });
 
   test("an event over the size cap fails its request instead of being handed on", async () => {
-    answers.huge = (id) => new Response(`data: {"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":{"text":"${"x".repeat(5000)}"}}\n\n`, { headers: { "content-type": "text/event-stream" } });
+    answers.huge = (id) =>
+      new Response(`data: {"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":{"text":"${"x".repeat(5000)}"}}\n\n`, {
+        headers: { "content-type": "text/event-stream" },
+      });
     const { t, received } = transport(1000);
     await t.send({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "huge" } });
     expect(received).toHaveLength(1);

@@ -15,7 +15,6 @@ export interface ModernHttpTransportOptions {
   maxMessageBytes: number;
 }
 
-
 /**
  * Streamable HTTP as MCP 2026-07-28 has it, for a backend that speaks it: no session; each
  * request is its own POST, with the headers that mirror its body (MCP-Protocol-Version,
@@ -113,7 +112,10 @@ export class ModernHttpTransport implements Transport {
     const contentType = response.headers.get("content-type") ?? "";
     if (response.status >= 300 && response.status < 400) {
       await response.body?.cancel().catch(() => undefined);
-      throw new StreamableHTTPError(response.status, `the backend redirects to ${response.headers.get("location") ?? "(no location)"}: register that URL instead`);
+      throw new StreamableHTTPError(
+        response.status,
+        `the backend redirects to ${response.headers.get("location") ?? "(no location)"}: register that URL instead`,
+      );
     }
     if (contentType.startsWith("text/event-stream") && response.ok) {
       if (!(await this.readEvents(response.body, id, controller))) throw new Error("the backend closed the response stream before answering");
@@ -130,7 +132,10 @@ export class ModernHttpTransport implements Transport {
         return;
       }
     }
-    throw new StreamableHTTPError(response.ok ? -1 : response.status, response.ok ? `the backend answered without a JSON-RPC response (${contentType || "no content type"})` : `Error POSTing to endpoint: ${text}`);
+    throw new StreamableHTTPError(
+      response.ok ? -1 : response.status,
+      response.ok ? `the backend answered without a JSON-RPC response (${contentType || "no content type"})` : `Error POSTing to endpoint: ${text}`,
+    );
   }
 
   /**
@@ -141,27 +146,32 @@ export class ModernHttpTransport implements Transport {
     if (!body) return false;
     let answered = false;
     const max = this.options.maxMessageBytes;
-    await readServerSentEvents(body, max, (data) => {
-      if (data === undefined) {
-        this.refuse(id, `the backend sent a message over the ${max}-byte cap (backend add --max-response)`);
-        answered = true;
-        return false;
-      }
-      const excess = exceedsJsonBudget(data, BACKEND_JSON_BUDGET);
-      if (excess) {
-        this.refuse(id, `the backend sent a message that is refused: ${excess.problem}`);
-        answered = true;
-        return false;
-      }
-      const message = parseJson(data) as (JSONRPCMessage & { id?: RequestId; method?: unknown }) | undefined;
-      if (message === undefined) {
-        this.onerror?.(new Error(`malformed message from the backend (not JSON): ${data.slice(0, 200)}`));
-        return true;
-      }
-      this.onmessage?.(message);
-      answered = message.method === undefined && message.id === id;
-      return !answered;
-    }, controller.signal);
+    await readServerSentEvents(
+      body,
+      max,
+      (data) => {
+        if (data === undefined) {
+          this.refuse(id, `the backend sent a message over the ${max}-byte cap (backend add --max-response)`);
+          answered = true;
+          return false;
+        }
+        const excess = exceedsJsonBudget(data, BACKEND_JSON_BUDGET);
+        if (excess) {
+          this.refuse(id, `the backend sent a message that is refused: ${excess.problem}`);
+          answered = true;
+          return false;
+        }
+        const message = parseJson(data) as (JSONRPCMessage & { id?: RequestId; method?: unknown }) | undefined;
+        if (message === undefined) {
+          this.onerror?.(new Error(`malformed message from the backend (not JSON): ${data.slice(0, 200)}`));
+          return true;
+        }
+        this.onmessage?.(message);
+        answered = message.method === undefined && message.id === id;
+        return !answered;
+      },
+      controller.signal,
+    );
     return answered;
   }
 
@@ -195,7 +205,12 @@ function parseJson(text: string): unknown {
  * and retry fields ignored), or with undefined for an event larger than `max` characters (its
  * data is not kept); stops when `onData` returns false or `signal` aborts, and cancels the stream.
  */
-async function readServerSentEvents(body: ReadableStream<Uint8Array>, max: number, onData: (data: string | undefined) => boolean, signal: AbortSignal): Promise<void> {
+async function readServerSentEvents(
+  body: ReadableStream<Uint8Array>,
+  max: number,
+  onData: (data: string | undefined) => boolean,
+  signal: AbortSignal,
+): Promise<void> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   const onAbort = () => void reader.cancel().catch(() => undefined);

@@ -28,7 +28,8 @@ export function paramHeadersOf(inputSchema: unknown): ParamHeader[] {
       if (typeof property !== "object" || property === null) continue;
       const { type } = property as { type?: unknown };
       const name = (property as Record<string, unknown>)["x-mcp-header"];
-      if (typeof name === "string" && TOKEN.test(name) && (type === "string" || type === "integer" || type === "boolean")) found.push({ name, path: [...path, key] });
+      if (typeof name === "string" && TOKEN.test(name) && (type === "string" || type === "integer" || type === "boolean"))
+        found.push({ name, path: [...path, key] });
       else walk(property, [...path, key]);
     }
   };

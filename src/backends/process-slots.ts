@@ -53,7 +53,10 @@ export class ProcessSlots {
     if (!victim) throw backendProcessesBusy(spec.name, max, spec.limits?.maxProcesses !== undefined);
     const kindOfVictim = held.get(victim)?.kind;
     held.delete(victim);
-    this.logger.info({ backend: spec.name, closed: kindOfVictim, for: kind, maxProcesses: max }, "backend process closed to make room (least recently used, idle)");
+    this.logger.info(
+      { backend: spec.name, closed: kindOfVictim, for: kind, maxProcesses: max },
+      "backend process closed to make room (least recently used, idle)",
+    );
     return victim.close();
   }
 

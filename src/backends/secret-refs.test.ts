@@ -7,9 +7,11 @@ const owner = { backend: "github", kind: "header" } as const;
 describe("resolveSecretRefs", () => {
   test("substitutes every reference from the environment and leaves other text alone", () => {
     const env = { API_KEY: "sk-1", USER_1: "ann", _X: "x" };
-    expect(
-      resolveSecretRefs({ Authorization: "Bearer ${API_KEY}", Basic: "${USER_1}:${_X}", Plain: "literal $API_KEY ${not valid}" }, env, owner),
-    ).toEqual({ Authorization: "Bearer sk-1", Basic: "ann:x", Plain: "literal $API_KEY ${not valid}" });
+    expect(resolveSecretRefs({ Authorization: "Bearer ${API_KEY}", Basic: "${USER_1}:${_X}", Plain: "literal $API_KEY ${not valid}" }, env, owner)).toEqual({
+      Authorization: "Bearer sk-1",
+      Basic: "ann:x",
+      Plain: "literal $API_KEY ${not valid}",
+    });
   });
 
   test("does not re-expand a value that itself looks like a reference", () => {
@@ -33,7 +35,9 @@ describe("resolveSecretRefs", () => {
   });
 
   test("names env keys for env values", () => {
-    expect(() => resolveSecretRefs({ TOKEN: "${MISSING}" }, {}, { backend: "fs", kind: "env" })).toThrow(/backend "fs": env "TOKEN" uses \$\{MISSING\}, but MISSING is not set/);
+    expect(() => resolveSecretRefs({ TOKEN: "${MISSING}" }, {}, { backend: "fs", kind: "env" })).toThrow(
+      /backend "fs": env "TOKEN" uses \$\{MISSING\}, but MISSING is not set/,
+    );
   });
 });
 

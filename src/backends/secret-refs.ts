@@ -26,11 +26,7 @@ export interface SecretRefOwner {
  * or empty is an error naming the backend, the key and the variable: an empty secret is never
  * what the operator meant, and failing here beats a confusing 401 from the backend.
  */
-export function resolveSecretRefs(
-  values: Record<string, string>,
-  env: Record<string, string | undefined>,
-  what: SecretRefOwner,
-): Record<string, string> {
+export function resolveSecretRefs(values: Record<string, string>, env: Record<string, string | undefined>, what: SecretRefOwner): Record<string, string> {
   const resolved: Record<string, string> = {};
   const missing: { key: string; variable: string }[] = [];
   for (const [key, value] of Object.entries(values)) {

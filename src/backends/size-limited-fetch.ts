@@ -7,7 +7,8 @@ import { capEventStream } from "./event-stream-cap.ts";
  * in it instead (event-stream-cap.ts).
  */
 export function sizeLimitedFetch(maxBytes: number, backend: string): typeof fetch {
-  const tooBig = (bytes: number | string) => new Error(`backend "${backend}" sent a response of ${bytes} bytes, over the ${maxBytes}-byte cap (backend add --max-response)`);
+  const tooBig = (bytes: number | string) =>
+    new Error(`backend "${backend}" sent a response of ${bytes} bytes, over the ${maxBytes}-byte cap (backend add --max-response)`);
   const limited = async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
     const response = await fetch(input, init);
     const contentType = response.headers.get("content-type") ?? "";

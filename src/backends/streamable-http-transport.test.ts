@@ -36,7 +36,9 @@ describe("StreamableHttpTransport", () => {
           case "gone":
             return new Response("Session not found", { status: 404 });
           case "deep":
-            return new Response(`{"jsonrpc":"2.0","id":${JSON.stringify(body.id)},"result":{"v":${"[".repeat(100_000)}${"]".repeat(100_000)}}}`, { headers: { "content-type": "application/json" } });
+            return new Response(`{"jsonrpc":"2.0","id":${JSON.stringify(body.id)},"result":{"v":${"[".repeat(100_000)}${"]".repeat(100_000)}}}`, {
+              headers: { "content-type": "application/json" },
+            });
           case "odd":
             return new Response("<html/>", { headers: { "content-type": "text/html" } });
           default:
@@ -54,7 +56,12 @@ describe("StreamableHttpTransport", () => {
     transport.onmessage = (message) => received.push(message);
     transport.onerror = (err) => errors.push(err);
     await transport.start();
-    await transport.send({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "c", version: "1" } } });
+    await transport.send({
+      jsonrpc: "2.0",
+      id: 0,
+      method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "c", version: "1" } },
+    });
     transport.setProtocolVersion("2025-11-25");
     posts.length = 0;
     received.length = 0;
@@ -104,7 +111,9 @@ describe("StreamableHttpTransport", () => {
     const started = performance.now();
     await transport.send({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "deep" } });
     expect(performance.now() - started).toBeLessThan(100);
-    expect(received).toEqual([{ jsonrpc: "2.0", id: 7, error: { code: -32603, message: "the backend sent a message that is refused: the message nests deeper than 512 levels" } }]);
+    expect(received).toEqual([
+      { jsonrpc: "2.0", id: 7, error: { code: -32603, message: "the backend sent a message that is refused: the message nests deeper than 512 levels" } },
+    ]);
     await transport.send({ jsonrpc: "2.0", id: 8, method: "tools/call", params: { name: "echo" } });
     expect(received.at(-1)).toEqual({ jsonrpc: "2.0", id: 8, result: { via: "json" } });
     await transport.close();

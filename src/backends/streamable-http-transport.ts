@@ -71,12 +71,17 @@ export class StreamableHttpTransport extends StreamableHTTPClientTransport {
         const excess = exceedsJsonBudget(text, BACKEND_JSON_BUDGET);
         if (excess) {
           // The call this POST carried fails with the reason; the session goes on.
-          this.onmessage?.({ jsonrpc: "2.0", id: (message as { id: string | number }).id, error: { code: -32603, message: `the backend sent a message that is refused: ${excess.problem}` } });
+          this.onmessage?.({
+            jsonrpc: "2.0",
+            id: (message as { id: string | number }).id,
+            error: { code: -32603, message: `the backend sent a message that is refused: ${excess.problem}` },
+          });
           return;
         }
         const data = JSON.parse(text) as JSONRPCMessage | JSONRPCMessage[];
         for (const received of Array.isArray(data) ? data : [data]) {
-          if (typeof received !== "object" || received === null) throw new StreamableHTTPError(-1, `the backend answered with JSON that is not a JSON-RPC message: ${JSON.stringify(received)}`);
+          if (typeof received !== "object" || received === null)
+            throw new StreamableHTTPError(-1, `the backend answered with JSON that is not a JSON-RPC message: ${JSON.stringify(received)}`);
           this.onmessage?.(received);
         }
         return;

@@ -44,7 +44,10 @@ describe("createBackendTransport over HTTP", () => {
 
   test("streamable-http sends the resolved headers", async () => {
     seen.length = 0;
-    const transport = createBackendTransport(spec({ transport: "streamable-http", url: `${server.url}mcp`, headers }), { env, logger: capturingLogger().logger });
+    const transport = createBackendTransport(spec({ transport: "streamable-http", url: `${server.url}mcp`, headers }), {
+      env,
+      logger: capturingLogger().logger,
+    });
     await transport.start();
     await transport.send(notification);
     await transport.close();
@@ -67,9 +70,12 @@ describe("createBackendTransport over HTTP", () => {
     expect(() => createBackendTransport(spec({ transport: "sse", url: `${server.url}sse`, headers }), { env: {}, logger: capturingLogger().logger })).toThrow(
       McpgwError,
     );
-    expect(() => createBackendTransport(spec({ transport: "streamable-http", url: `${server.url}mcp`, headers }), { env: { TEAM: "x" }, logger: capturingLogger().logger })).toThrow(
-      /backend "demo": header "Authorization" uses \$\{API_KEY\}/,
-    );
+    expect(() =>
+      createBackendTransport(spec({ transport: "streamable-http", url: `${server.url}mcp`, headers }), {
+        env: { TEAM: "x" },
+        logger: capturingLogger().logger,
+      }),
+    ).toThrow(/backend "demo": header "Authorization" uses \$\{API_KEY\}/);
   });
 });
 
@@ -77,7 +83,8 @@ describe("createBackendTransport over stdio", () => {
   test("passes resolved env plus PATH, logs and forwards each stderr line", async () => {
     const { logger, records } = capturingLogger();
     const lines: string[] = [];
-    const script = "process.stderr.write('first\\nsecond '); process.stderr.write(process.env.GREETING + ' ' + (process.env.PATH ? 'has-path' : 'no-path') + '\\n'); process.stderr.write('tail')";
+    const script =
+      "process.stderr.write('first\\nsecond '); process.stderr.write(process.env.GREETING + ' ' + (process.env.PATH ? 'has-path' : 'no-path') + '\\n'); process.stderr.write('tail')";
     const transport = createBackendTransport(spec({ command: [process.execPath, "-e", script], env: { GREETING: "hello ${WHO}" } }), {
       env: { WHO: "world", PATH: process.env.PATH },
       // As a connection passes it: bound to its backend.
@@ -107,7 +114,10 @@ describe("createBackendTransport over stdio", () => {
   test("messages: one per line (\\n or \\r\\n), blank lines skipped, and a consumer that throws on one still gets the rest", async () => {
     const lines = [`{"jsonrpc":"2.0","method":"a"}`, "", `{"jsonrpc":"2.0","method":"b"}\r`, "not json", `{"jsonrpc":"2.0","method":"c"}`];
     const script = `process.stdout.write(${JSON.stringify(lines.join("\n"))} + "\\n")`;
-    const transport = createBackendTransport(spec({ command: [process.execPath, "-e", script] }), { env: { PATH: process.env.PATH }, logger: capturingLogger().logger });
+    const transport = createBackendTransport(spec({ command: [process.execPath, "-e", script] }), {
+      env: { PATH: process.env.PATH },
+      logger: capturingLogger().logger,
+    });
     const methods: unknown[] = [];
     const errors: string[] = [];
     transport.onmessage = (message) => {

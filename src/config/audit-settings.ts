@@ -7,8 +7,18 @@ export const AUDIT_DEFAULTS = {
   failOpen: false,
   /** Argument keys whose values are never written (see redact.ts for how they match). */
   redactKeys: [
-    "password", "passwd", "secret", "token", "api_key", "apikey", "authorization",
-    "access_token", "refresh_token", "private_key", "client_secret", "cookie",
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "authorization",
+    "access_token",
+    "refresh_token",
+    "private_key",
+    "client_secret",
+    "cookie",
   ] as readonly string[],
   argumentsMaxBytes: 4_096,
 } as const;
@@ -50,9 +60,17 @@ function parseBoolean(text: string | undefined, source: string): boolean | undef
 function parseRedactKeys(text: string | undefined): readonly string[] {
   if (text === undefined) return AUDIT_DEFAULTS.redactKeys;
   const add = text.trimStart().startsWith("+");
-  const keys = text.trim().replace(/^\+/, "").split(",").map((key) => key.trim()).filter((key) => key !== "");
+  const keys = text
+    .trim()
+    .replace(/^\+/, "")
+    .split(",")
+    .map((key) => key.trim())
+    .filter((key) => key !== "");
   if (keys.length === 0) {
-    throw new ConfigError(`${variableName("auditRedactKeys")}: "${text}" names no keys`, 'list key words separated by commas, e.g. "password,token", or "+ssn" to add to the defaults');
+    throw new ConfigError(
+      `${variableName("auditRedactKeys")}: "${text}" names no keys`,
+      'list key words separated by commas, e.g. "password,token", or "+ssn" to add to the defaults',
+    );
   }
   return add ? [...new Set([...AUDIT_DEFAULTS.redactKeys, ...keys])] : keys;
 }
@@ -69,5 +87,8 @@ function parseArgumentsCap(text: string | undefined): number {
 
 function parseInstance(text: string): string {
   if (INSTANCE.test(text)) return text;
-  throw new ConfigError(`${variableName("auditInstance")}: "${text}" is not an instance name`, "use 1 to 64 letters, digits, '.', '_' or '-' (e.g. the pod name), unique among running gateways");
+  throw new ConfigError(
+    `${variableName("auditInstance")}: "${text}" is not an instance name`,
+    "use 1 to 64 letters, digits, '.', '_' or '-' (e.g. the pod name), unique among running gateways",
+  );
 }

@@ -8,7 +8,13 @@ const IDP = { MCPGW_JWT_JWKS_URL: "https://idp.example.com/jwks", MCPGW_JWT_ISSU
 
 describe("authentication settings", () => {
   test("an external identity provider: all three variables, claims and cooldown", () => {
-    const auth = resolve({ ...IDP, MCPGW_JWT_AUDIENCE: "a, b", MCPGW_JWT_SUBJECT_CLAIM: "email", MCPGW_JWT_ROLES_CLAIM: "realm_access.roles,groups", MCPGW_JWT_JWKS_COOLDOWN: "0" });
+    const auth = resolve({
+      ...IDP,
+      MCPGW_JWT_AUDIENCE: "a, b",
+      MCPGW_JWT_SUBJECT_CLAIM: "email",
+      MCPGW_JWT_ROLES_CLAIM: "realm_access.roles,groups",
+      MCPGW_JWT_JWKS_COOLDOWN: "0",
+    });
     expect(auth.external).toEqual({
       jwksUrl: new URL(IDP.MCPGW_JWT_JWKS_URL),
       issuer: "https://idp.example.com/",

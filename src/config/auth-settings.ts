@@ -75,7 +75,9 @@ export function resolveAuthSettings(env: EnvSettings): AuthSettings {
     tokenAudience: nonEmpty(env.tokenAudience, "tokenAudience") ?? AUTH_DEFAULTS.tokenAudience,
     signingAlg: oneOf(env.signingAlg, SIGNING_ALGORITHMS, "signingAlg") ?? AUTH_DEFAULTS.signingAlg,
     clockSkewSec: clockSkew(env.jwtClockSkew),
-    maxTokenLifetimeSec: Math.floor((env.jwtMaxLifetime === undefined ? MAX_ISSUED_TOKEN_LIFETIME_MS : parseDuration(env.jwtMaxLifetime, variableName("jwtMaxLifetime"))) / 1_000),
+    maxTokenLifetimeSec: Math.floor(
+      (env.jwtMaxLifetime === undefined ? MAX_ISSUED_TOKEN_LIFETIME_MS : parseDuration(env.jwtMaxLifetime, variableName("jwtMaxLifetime"))) / 1_000,
+    ),
     authorizationServers: urlList(env.authorizationServers, "authorizationServers"),
   };
   const secret = sharedSecret(env.jwtSecret);
@@ -129,7 +131,10 @@ function externalIdp(env: EnvSettings): ExternalIdpSettings | undefined {
   const idpOnly = (["jwtSubjectClaim", "jwtRolesClaim", "jwtJwksCooldown"] as const).filter((key) => env[key] !== undefined);
   if (set.length === 0) {
     if (idpOnly.length > 0) {
-      throw new ConfigError(`${variableName(idpOnly[0]!)} is set but no identity provider is configured`, `set ${variableName("jwtJwksUrl")}, ${variableName("jwtIssuer")} and ${variableName("jwtAudience")}, or unset it`);
+      throw new ConfigError(
+        `${variableName(idpOnly[0]!)} is set but no identity provider is configured`,
+        `set ${variableName("jwtJwksUrl")}, ${variableName("jwtIssuer")} and ${variableName("jwtAudience")}, or unset it`,
+      );
     }
     return undefined;
   }
@@ -168,14 +173,19 @@ function jwksUrl(text: string): URL {
 
 function audiences(text: string): string[] {
   const values = list(text);
-  if (values.length === 0) throw new ConfigError(`${variableName("jwtAudience")} is blank`, "set it to the audience your provider puts in tokens for this gateway (comma-separate several)");
+  if (values.length === 0)
+    throw new ConfigError(
+      `${variableName("jwtAudience")} is blank`,
+      "set it to the audience your provider puts in tokens for this gateway (comma-separate several)",
+    );
   return values;
 }
 
 function jwksCooldown(text: string | undefined): number {
   if (text === undefined) return AUTH_DEFAULTS.jwksCooldownMs;
   const ms = parseDuration(text, variableName("jwtJwksCooldown"));
-  if (ms > MAX_JWKS_COOLDOWN_MS) throw new ConfigError(`${variableName("jwtJwksCooldown")} "${text}" is out of range`, `use 0s to ${formatDuration(MAX_JWKS_COOLDOWN_MS)}`);
+  if (ms > MAX_JWKS_COOLDOWN_MS)
+    throw new ConfigError(`${variableName("jwtJwksCooldown")} "${text}" is out of range`, `use 0s to ${formatDuration(MAX_JWKS_COOLDOWN_MS)}`);
   return ms;
 }
 
@@ -184,7 +194,10 @@ function claimPaths(text: string | undefined, key: keyof EnvSettings): string[] 
   const paths = list(text);
   const bad = paths.find((path) => !CLAIM_PATH.test(path) || path.split(".").includes(""));
   if (paths.length === 0 || bad !== undefined) {
-    throw new ConfigError(`${variableName(key)}: "${text}" is not a claim name`, 'use claim names, comma-separated, with dots for nested claims, e.g. "roles,groups" or "realm_access.roles"');
+    throw new ConfigError(
+      `${variableName(key)}: "${text}" is not a claim name`,
+      'use claim names, comma-separated, with dots for nested claims, e.g. "roles,groups" or "realm_access.roles"',
+    );
   }
   return paths;
 }
@@ -198,7 +211,10 @@ function publicOrigin(text: string): string {
     throw new ConfigError(`${source}: "${text}" is not a URL`, "use the origin clients reach the gateway at, e.g. https://mcp.example.com");
   }
   if ((url.protocol !== "https:" && url.protocol !== "http:") || url.pathname !== "/" || url.search !== "" || url.hash !== "" || url.username !== "") {
-    throw new ConfigError(`${source}: "${text}" is not an http(s) origin`, "give scheme, host and port only, e.g. https://mcp.example.com (the gateway serves /mcp and /.well-known at its root)");
+    throw new ConfigError(
+      `${source}: "${text}" is not an http(s) origin`,
+      "give scheme, host and port only, e.g. https://mcp.example.com (the gateway serves /mcp and /.well-known at its root)",
+    );
   }
   return url.origin;
 }
@@ -211,10 +227,16 @@ function urlList(text: string | undefined, key: keyof EnvSettings): string[] {
     } catch {
       // reported below
     }
-    throw new ConfigError(`${variableName(key)}: "${item}" is not an http(s) URL`, "list authorization server issuer URLs, comma-separated, e.g. https://idp.example.com");
+    throw new ConfigError(
+      `${variableName(key)}: "${item}" is not an http(s) URL`,
+      "list authorization server issuer URLs, comma-separated, e.g. https://idp.example.com",
+    );
   });
 }
 
 function list(text: string | undefined): string[] {
-  return (text ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
+  return (text ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
 }

@@ -60,7 +60,12 @@ describe(".env files", () => {
     const dir = tempDir("mcpgw-dotenv-");
     try {
       const values = { K0: "sqlite:mcpgw.db", K1: "postgres://app:p$ss#w rd@db:5432/x?schema=gw", K2: "a'b" };
-      writeFileSync(join(dir.path, ".env"), Object.entries(values).map(([key, value]) => formatDotenvLine(key, value)).join("\n"));
+      writeFileSync(
+        join(dir.path, ".env"),
+        Object.entries(values)
+          .map(([key, value]) => formatDotenvLine(key, value))
+          .join("\n"),
+      );
       const child = Bun.spawn([process.execPath, "-e", "console.log(JSON.stringify([process.env.K0, process.env.K1, process.env.K2]))"], {
         cwd: dir.path,
         env: { PATH: process.env.PATH ?? "", ss: "EXPANDED" },
@@ -111,7 +116,9 @@ describe(".env files", () => {
       const fromShell = () => resolveSettings({}, readEnv(processEnvironment(dir.path, { MCPGW_PORT: "81b", MCPGW_AUDIT_FAIL_OPEN: "true" })));
       expect(messageOf(fromShell)).toBe('MCPGW_PORT: "81b" is not a TCP port');
       // A flag names itself.
-      expect(messageOf(() => resolveSettings({ port: "x" }, readEnv(processEnvironment(dir.path, { MCPGW_AUDIT_FAIL_OPEN: "true" }))))).toBe('--port: "x" is not a TCP port');
+      expect(messageOf(() => resolveSettings({ port: "x" }, readEnv(processEnvironment(dir.path, { MCPGW_AUDIT_FAIL_OPEN: "true" }))))).toBe(
+        '--port: "x" is not a TCP port',
+      );
     } finally {
       dir.remove();
     }

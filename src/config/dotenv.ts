@@ -12,7 +12,11 @@ export function parseDotenv(text: string, source: string, env: Record<string, st
 }
 
 /** parseDotenv, and the line (1-based) each key was last set on, so that a bad value can be pointed at. */
-export function parseDotenvLines(text: string, source: string, env: Record<string, string | undefined> = {}): { values: Record<string, string>; lines: Record<string, number> } {
+export function parseDotenvLines(
+  text: string,
+  source: string,
+  env: Record<string, string | undefined> = {},
+): { values: Record<string, string>; lines: Record<string, number> } {
   const values: Record<string, string> = {};
   const numbers: Record<string, number> = {};
   const lines = text.split(/\r?\n/);
@@ -29,7 +33,11 @@ export function parseDotenvLines(text: string, source: string, env: Record<strin
     const quote = rest[0];
     if (quote === '"' || quote === "'") {
       const end = closingQuote(rest, quote);
-      if (end < 0) throw new ConfigError(`${source}, line ${index + 1}: the ${quote === '"' ? "double" : "single"} quote after ${key}= is never closed`, `close it on the same line`);
+      if (end < 0)
+        throw new ConfigError(
+          `${source}, line ${index + 1}: the ${quote === '"' ? "double" : "single"} quote after ${key}= is never closed`,
+          `close it on the same line`,
+        );
       const inner = rest.slice(1, end);
       values[key] = expand(quote === '"' ? inner.replaceAll("\\n", "\n") : inner);
     } else {
@@ -51,7 +59,10 @@ const BARE_VALUE = /^[A-Za-z0-9_@%+=:,./?&~-]*$/;
 export function formatDotenvLine(key: string, value: string): string {
   if (BARE_VALUE.test(value)) return `${key}=${value}`;
   if (/["\\\r\n\u0000-\u001f\u007f]/.test(value)) {
-    throw new UsageError(`the value of ${key} holds a quote, backslash or control character, which a .env file cannot carry unchanged`, "percent-encode those characters (a database URL may: %22 for \", %5C for \\)");
+    throw new UsageError(
+      `the value of ${key} holds a quote, backslash or control character, which a .env file cannot carry unchanged`,
+      'percent-encode those characters (a database URL may: %22 for ", %5C for \\)',
+    );
   }
   return `${key}="${value.replaceAll("$", "\\$")}"`;
 }

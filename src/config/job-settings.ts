@@ -55,7 +55,10 @@ export function resolveJobSettings(env: EnvSettings): JobSettings {
   };
   if (settings.leaseMs < 1_000) throw new ConfigError(`${variableName("jobLease")}: a lease under 1s would expire between renewals`, "use e.g. 30s");
   if (settings.defaultTtlMs > settings.maxTtlMs) {
-    throw new ConfigError(`${variableName("jobDefaultTtl")} is longer than ${variableName("jobMaxTtl")}`, "raise MCPGW_JOB_MAX_TTL or lower MCPGW_JOB_DEFAULT_TTL");
+    throw new ConfigError(
+      `${variableName("jobDefaultTtl")} is longer than ${variableName("jobMaxTtl")}`,
+      "raise MCPGW_JOB_MAX_TTL or lower MCPGW_JOB_DEFAULT_TTL",
+    );
   }
   return settings;
 }
@@ -64,6 +67,7 @@ function parseWorkers(text: string | undefined): number {
   if (text === undefined) return JOB_DEFAULTS.workers;
   const n = Number(text);
   // 0 is allowed: a replica that serves the API but leaves running jobs to others.
-  if (!Number.isInteger(n) || n < 0 || n > 1_000) throw new ConfigError(`${variableName("jobWorkers")}: "${text}" is not a number of workers from 0 to 1000`, "use e.g. 4 (0: this gateway runs no jobs)");
+  if (!Number.isInteger(n) || n < 0 || n > 1_000)
+    throw new ConfigError(`${variableName("jobWorkers")}: "${text}" is not a number of workers from 0 to 1000`, "use e.g. 4 (0: this gateway runs no jobs)");
   return n;
 }

@@ -52,8 +52,14 @@ describe("settings", () => {
 
   test.each([
     [{ MCPGW_JOB_WORKERS: "0" }, { workers: 0 }],
-    [{ MCPGW_JOB_LEASE: "10s", MCPGW_JOB_TIMEOUT: "5m" }, { leaseMs: 10_000, timeoutMs: 300_000 }],
-    [{ MCPGW_JOB_MAX_ARGUMENT_BYTES: "1KiB", MCPGW_JOB_MAX_RESULT_BYTES: "2MiB" }, { maxArgumentBytes: 1_024, maxResultBytes: 2_097_152 }],
+    [
+      { MCPGW_JOB_LEASE: "10s", MCPGW_JOB_TIMEOUT: "5m" },
+      { leaseMs: 10_000, timeoutMs: 300_000 },
+    ],
+    [
+      { MCPGW_JOB_MAX_ARGUMENT_BYTES: "1KiB", MCPGW_JOB_MAX_RESULT_BYTES: "2MiB" },
+      { maxArgumentBytes: 1_024, maxResultBytes: 2_097_152 },
+    ],
     [{ MCPGW_JOB_ADMIN_ROLE: "ops" }, { adminRole: "ops" }],
   ])("jobs settings from %o", (vars, expected) => {
     expect(resolveSettings({}, readEnv(vars)).jobs).toMatchObject(expected);
@@ -74,7 +80,10 @@ describe("settings", () => {
     [{ MCPGW_AUDIT_FAIL_OPEN: "0" }, { failOpen: false }],
     [{ MCPGW_AUDIT_REDACT_KEYS: "ssn, pin" }, { redactKeys: ["ssn", "pin"] }],
     [{ MCPGW_AUDIT_REDACT_KEYS: "+ssn" }, { redactKeys: [...AUDIT_DEFAULTS.redactKeys, "ssn"] }],
-    [{ MCPGW_AUDIT_ARGUMENTS_MAX_BYTES: "8192", MCPGW_AUDIT_INSTANCE: "gw-0" }, { argumentsMaxBytes: 8_192, instance: "gw-0" }],
+    [
+      { MCPGW_AUDIT_ARGUMENTS_MAX_BYTES: "8192", MCPGW_AUDIT_INSTANCE: "gw-0" },
+      { argumentsMaxBytes: 8_192, instance: "gw-0" },
+    ],
   ])("audit settings from %j", (variables, expected) => {
     expect(resolveSettings({}, readEnv(variables)).audit).toMatchObject(expected);
   });

@@ -98,14 +98,12 @@ function mergeSettings(flags: FlagSettings, env: EnvSettings): Settings {
     host: flags.host ?? env.host ?? DEFAULTS.host,
     port: parsePort(flags.port ?? env.port, flags.port !== undefined ? "--port" : variableName("port")),
     logLevel: parseLogLevel(flags.logLevel ?? env.logLevel, flags.logLevel !== undefined ? "--log-level" : variableName("logLevel")),
-    shutdownTimeoutMs:
-      env.shutdownTimeout === undefined ? DEFAULTS.shutdownTimeoutMs : parseDuration(env.shutdownTimeout, variableName("shutdownTimeout")),
+    shutdownTimeoutMs: env.shutdownTimeout === undefined ? DEFAULTS.shutdownTimeoutMs : parseDuration(env.shutdownTimeout, variableName("shutdownTimeout")),
     dbPoolSize: parsePositiveInt(env.dbPoolSize, variableName("dbPoolSize")) ?? DEFAULTS.dbPoolSize,
     ...(env.migrationsDir !== undefined && { migrationsDir: env.migrationsDir }),
     allowedHosts: parseList(env.allowedHosts),
     allowedOrigins: parseList(env.allowedOrigins),
-    sessionIdleMs:
-      env.sessionIdleTimeout === undefined ? DEFAULTS.sessionIdleMs : parseDuration(env.sessionIdleTimeout, variableName("sessionIdleTimeout")),
+    sessionIdleMs: env.sessionIdleTimeout === undefined ? DEFAULTS.sessionIdleMs : parseDuration(env.sessionIdleTimeout, variableName("sessionIdleTimeout")),
     maxBodyBytes: parsePositiveInt(env.maxBodyBytes, variableName("maxBodyBytes")) ?? DEFAULTS.maxBodyBytes,
     bodyTimeoutMs: env.bodyTimeout === undefined ? DEFAULTS.bodyTimeoutMs : parseDuration(env.bodyTimeout, variableName("bodyTimeout")),
     maxSessionsPerSubject: parsePositiveInt(env.maxSessionsPerSubject, variableName("maxSessionsPerSubject")) ?? DEFAULTS.maxSessionsPerSubject,
@@ -142,7 +140,10 @@ function parseLogLevel(text: string | undefined, source: string): LogLevel {
 function parseMigrateMode(text: string | undefined): MigrateMode {
   if (text === undefined) return "auto";
   if ((MIGRATE_MODES as readonly string[]).includes(text)) return text as MigrateMode;
-  throw new ConfigError(`${variableName("migrate")}: "${text}" is not a migrate mode`, `use one of: ${MIGRATE_MODES.join(", ")} (auto: migrate SQLite at start, check PostgreSQL)`);
+  throw new ConfigError(
+    `${variableName("migrate")}: "${text}" is not a migrate mode`,
+    `use one of: ${MIGRATE_MODES.join(", ")} (auto: migrate SQLite at start, check PostgreSQL)`,
+  );
 }
 
 function parsePositiveInt(text: string | undefined, source: string): number | undefined {
@@ -155,7 +156,10 @@ function parsePositiveInt(text: string | undefined, source: string): number | un
 function parseProcessCap(text: string | undefined): number {
   const cap = parsePositiveInt(text, variableName("maxProcessesPerBackend")) ?? DEFAULTS.maxProcessesPerBackend;
   if (cap < 2) {
-    throw new ConfigError(`${variableName("maxProcessesPerBackend")}: "${text}" leaves no process for sessions of their own`, "use 2 or more: one process is always kept for the connection sessions share (e.g. 16)");
+    throw new ConfigError(
+      `${variableName("maxProcessesPerBackend")}: "${text}" leaves no process for sessions of their own`,
+      "use 2 or more: one process is always kept for the connection sessions share (e.g. 16)",
+    );
   }
   return cap;
 }
@@ -168,5 +172,8 @@ function parseSnapshotInterval(text: string | undefined): number {
 }
 
 function parseList(text: string | undefined): string[] {
-  return (text ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
+  return (text ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
 }

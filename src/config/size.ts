@@ -7,7 +7,8 @@ const SIZE = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?$/i;
 export function parseSize(text: string, what: string): number {
   const match = SIZE.exec(text.trim());
   const bytes = match ? Math.round(Number(match[1]) * UNITS[(match[2] ?? "b").toLowerCase() as keyof typeof UNITS]) : Number.NaN;
-  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new ConfigError(`${what}: "${text}" is not a size`, "write bytes or a size with a unit, e.g. 1MiB, 512KiB, 10MB");
+  if (!Number.isSafeInteger(bytes) || bytes < 1)
+    throw new ConfigError(`${what}: "${text}" is not a size`, "write bytes or a size with a unit, e.g. 1MiB, 512KiB, 10MB");
   return bytes;
 }
 

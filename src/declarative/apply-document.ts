@@ -12,7 +12,11 @@ type DeclarativeStore = { readonly declarative: DeclarativeRepository };
  * already matched). With dryRun the same plan is computed from a snapshot and nothing is written.
  * A binding naming a role that will not exist is a DocumentInvalidError, found before any write.
  */
-export async function applyDocument(store: DeclarativeStore, document: DeclarativeDocument, options: { dryRun?: boolean; now?: number } = {}): Promise<Change[]> {
+export async function applyDocument(
+  store: DeclarativeStore,
+  document: DeclarativeDocument,
+  options: { dryRun?: boolean; now?: number } = {},
+): Promise<Change[]> {
   const plan = (current: GatewayState): Change[] => {
     const problems = checkReferences(document.roleReferences, current, document.desired);
     if (problems.length > 0) throw document.invalid(problems);

@@ -25,7 +25,12 @@ export class FieldReader {
     for (const key of Object.keys(record)) {
       if (fields.includes(key)) continue;
       const near = fields.find((field) => editDistance(field, key) <= 2);
-      this.report([...path, key], `unknown field "${key}" in ${what}`, near ? `did you mean "${near}"? (fields of ${what}: ${fields.join(", ")})` : `fields of ${what}: ${fields.join(", ")}`, "key");
+      this.report(
+        [...path, key],
+        `unknown field "${key}" in ${what}`,
+        near ? `did you mean "${near}"? (fields of ${what}: ${fields.join(", ")})` : `fields of ${what}: ${fields.join(", ")}`,
+        "key",
+      );
     }
     return record;
   }
@@ -45,7 +50,11 @@ export class FieldReader {
       if (options.required) this.report(path, `${what} is required`);
       return undefined;
     }
-    this.report(path, `${what} must be text, not ${describe(value)}`, typeof value === "number" || typeof value === "boolean" ? `quote it: "${String(value)}"` : undefined);
+    this.report(
+      path,
+      `${what} must be text, not ${describe(value)}`,
+      typeof value === "number" || typeof value === "boolean" ? `quote it: "${String(value)}"` : undefined,
+    );
     return undefined;
   }
 
@@ -95,7 +104,11 @@ export class FieldReader {
     } catch (err) {
       // Usage and config errors are the operator's input; anything else is a bug and propagates.
       if (!(err instanceof McpgwError) || err.exitCode !== 2) throw err;
-      this.report(typeof path === "function" ? path(err.message) : path, rewrite(err.message), hint ?? (err.hint === undefined ? undefined : rewrite(err.hint)));
+      this.report(
+        typeof path === "function" ? path(err.message) : path,
+        rewrite(err.message),
+        hint ?? (err.hint === undefined ? undefined : rewrite(err.hint)),
+      );
       return { ok: false };
     }
   }

@@ -42,7 +42,7 @@ export const KIND_OF_SECTION = { roles: "role", bindings: "binding", backends: "
 
 type Diff<K extends ObjectKind, T> = { kind: K; name: string } & (
   | { action: "create"; after: T }
-  | { action: "update"; before: T; after: T; /** The document's names of the fields that differ. */ fields: string[] }
+  | { action: "update"; before: T; after: T /** The document's names of the fields that differ. */; fields: string[] }
   | { action: "delete"; before: T }
 );
 

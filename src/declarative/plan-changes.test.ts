@@ -12,10 +12,31 @@ const NOW = 1_800_000_000_000;
 
 const role = (name: string, ...patterns: string[]): RoleDefinition => ({
   name,
-  rules: patterns.map((text) => (text.startsWith("!") ? { effect: "deny", permission: parsePermission(text.slice(1)) } : { effect: "allow", permission: parsePermission(text) })),
+  rules: patterns.map((text) =>
+    text.startsWith("!") ? { effect: "deny", permission: parsePermission(text.slice(1)) } : { effect: "allow", permission: parsePermission(text) },
+  ),
 });
-const backend = (name: string, extra: Partial<BackendSpec> = {}): BackendSpec => ({ name, transport: "stdio", command: ["srv", name], env: {}, headers: {}, timeoutMs: 30_000, createdAt: T0, updatedAt: T0, ...extra });
-const limit = (id: string, extra: Partial<LimitRule> = {}): LimitRule => ({ id, scope: "subject", scopeValue: "alice", count: 60, periodMs: 60_000, burst: 60, createdAt: T0, ...extra });
+const backend = (name: string, extra: Partial<BackendSpec> = {}): BackendSpec => ({
+  name,
+  transport: "stdio",
+  command: ["srv", name],
+  env: {},
+  headers: {},
+  timeoutMs: 30_000,
+  createdAt: T0,
+  updatedAt: T0,
+  ...extra,
+});
+const limit = (id: string, extra: Partial<LimitRule> = {}): LimitRule => ({
+  id,
+  scope: "subject",
+  scopeValue: "alice",
+  count: 60,
+  periodMs: 60_000,
+  burst: 60,
+  createdAt: T0,
+  ...extra,
+});
 
 const current: GatewayState = {
   roles: [role("dev", "github/*", "!github/delete_*"), role("old", "*")],
@@ -81,12 +102,17 @@ limits:
 
   test("a section absent from the document is left alone; a deleted role still takes its grants", () => {
     expect(plan("backends:\n  - { name: fs, command: srv fs }\n")).toEqual(["delete backend gone"]);
-    expect(plan("roles:\n  - { name: dev, permissions: [{ allow: \"github/*\" }, { deny: \"github/delete_*\" }] }\n")).toEqual(["delete role old", "delete binding old → bob"]);
+    expect(plan('roles:\n  - { name: dev, permissions: [{ allow: "github/*" }, { deny: "github/delete_*" }] }\n')).toEqual([
+      "delete role old",
+      "delete binding old → bob",
+    ]);
     expect(plan("bindings: []\n")).toEqual(["delete binding dev → alice", "delete binding old → bob"]);
   });
 
   test("rule order is part of a role (it decides which allow an audit record names)", () => {
-    expect(plan('roles:\n  - { name: dev, permissions: [{ deny: "github/delete_*" }, { allow: "github/*" }] }\n  - { name: old, permissions: [{ allow: "*" }] }\n')).toEqual(["update role dev [permissions]"]);
+    expect(
+      plan('roles:\n  - { name: dev, permissions: [{ deny: "github/delete_*" }, { allow: "github/*" }] }\n  - { name: old, permissions: [{ allow: "*" }] }\n'),
+    ).toEqual(["update role dev [permissions]"]);
   });
 
   test("limits without an id match by content, so applying twice changes nothing; ids are derived from content", () => {
@@ -109,14 +135,21 @@ limits:
   });
 
   test("an update keeps what the document does not say: creation time, and the stored id", () => {
-    const [change] = planChanges(current, { backends: [{ ...backend("fs"), timeoutMs: 5_000, createdAt: NOW, updatedAt: NOW }, backend("gone")] }, { now: NOW });
+    const [change] = planChanges(
+      current,
+      { backends: [{ ...backend("fs"), timeoutMs: 5_000, createdAt: NOW, updatedAt: NOW }, backend("gone")] },
+      { now: NOW },
+    );
     expect(change).toMatchObject({ action: "update", after: { createdAt: T0, updatedAt: NOW, timeoutMs: 5_000 } });
   });
 });
 
 describe("checkReferences", () => {
   test("a binding must name a role that exists after the apply", () => {
-    const withRoles = readDocument("version: 1\nroles:\n  - { name: dev }\nbindings:\n  - { role: dev, subjects: [a] }\n  - { role: old, subjects: [b] }\n", "d");
+    const withRoles = readDocument(
+      "version: 1\nroles:\n  - { name: dev }\nbindings:\n  - { role: dev, subjects: [a] }\n  - { role: old, subjects: [b] }\n",
+      "d",
+    );
     expect(checkReferences(withRoles.roleReferences, current, withRoles.desired)).toEqual([
       expect.objectContaining({ path: ["bindings", 1, "role"], message: 'role "old" is not in this document\'s roles' }),
     ]);

@@ -28,7 +28,8 @@ export function planChanges(current: GatewayState, desired: DesiredState, option
   } else if (desired.roles) {
     // Deleting a role deletes its grants: say so, rather than let them vanish unlisted.
     const kept = new Set(desired.roles.map((role) => role.name));
-    for (const binding of current.bindings) if (!kept.has(binding.role)) changes.push({ kind: "binding", action: "delete", name: bindingName(binding), before: binding });
+    for (const binding of current.bindings)
+      if (!kept.has(binding.role)) changes.push({ kind: "binding", action: "delete", name: bindingName(binding), before: binding });
   }
   if (desired.backends) changes.push(...planBackends(current.backends, desired.backends, options.now));
   if (desired.limits) changes.push(...planLimits(current.limits, desired.limits, options));
@@ -46,7 +47,9 @@ export function checkReferences(references: readonly RoleReference[], current: G
     .map(({ role, path }) => ({
       path,
       message: desired.roles ? `role "${role}" is not in this document's roles` : `there is no role "${role}"`,
-      hint: desired.roles ? "declare it under roles: (the roles section is the whole set of roles), or remove this binding" : `create it first (mcpgw role create ${role}), or declare it in a roles: section`,
+      hint: desired.roles
+        ? "declare it under roles: (the roles section is the whole set of roles), or remove this binding"
+        : `create it first (mcpgw role create ${role}), or declare it in a roles: section`,
     }));
 }
 
@@ -84,8 +87,12 @@ function planBindings(current: RoleBinding[], desired: RoleBinding[]): Change[] 
   const existing = new Set(current.map(key));
   const wanted = new Set(desired.map(key));
   return [
-    ...desired.filter((binding) => !existing.has(key(binding))).map((binding): Change => ({ kind: "binding", action: "create", name: bindingName(binding), after: binding })),
-    ...current.filter((binding) => !wanted.has(key(binding))).map((binding): Change => ({ kind: "binding", action: "delete", name: bindingName(binding), before: binding })),
+    ...desired
+      .filter((binding) => !existing.has(key(binding)))
+      .map((binding): Change => ({ kind: "binding", action: "create", name: bindingName(binding), after: binding })),
+    ...current
+      .filter((binding) => !wanted.has(key(binding)))
+      .map((binding): Change => ({ kind: "binding", action: "delete", name: bindingName(binding), before: binding })),
   ];
 }
 
@@ -100,7 +107,8 @@ function planBackends(current: BackendSpec[], desired: BackendSpec[], now: numbe
       continue;
     }
     const fields = backendFields(before, spec);
-    if (fields.length > 0) changes.push({ kind: "backend", action: "update", name: spec.name, before, after: { ...spec, createdAt: before.createdAt, updatedAt: now }, fields });
+    if (fields.length > 0)
+      changes.push({ kind: "backend", action: "update", name: spec.name, before, after: { ...spec, createdAt: before.createdAt, updatedAt: now }, fields });
   }
   for (const backend of byName.values()) changes.push({ kind: "backend", action: "delete", name: backend.name, before: backend });
   return changes;
@@ -135,11 +143,13 @@ function planLimits(current: LimitRule[], desired: DesiredLimit[], options: Plan
   const kept = new Set<string>();
   const changes: Change[] = [];
   desired.forEach((rule, index) => {
-    const before = rule.id === undefined ? unclaimed.find((candidate) => !kept.has(candidate.id) && limitFields(candidate, rule).length === 0) : byId.get(rule.id);
+    const before =
+      rule.id === undefined ? unclaimed.find((candidate) => !kept.has(candidate.id) && limitFields(candidate, rule).length === 0) : byId.get(rule.id);
     if (before) {
       kept.add(before.id);
       const fields = limitFields(before, rule);
-      if (fields.length > 0) changes.push({ kind: "limit", action: "update", name: before.id, before, after: { ...rule, id: before.id, createdAt: before.createdAt }, fields });
+      if (fields.length > 0)
+        changes.push({ kind: "limit", action: "update", name: before.id, before, after: { ...rule, id: before.id, createdAt: before.createdAt }, fields });
       return;
     }
     let id = rule.id;

@@ -49,7 +49,10 @@ export class DocumentInvalidError extends UsageError {
       return `${where}: ${field}${problem.message}${problem.hint ? `\n  → ${problem.hint}` : ""}`;
     });
     const count = problems.length === 1 ? "1 error" : `${problems.length} errors`;
-    super(`${file} is not valid (${count}); nothing was applied\n${lines.join("\n")}`, "fix the document and run again (mcpgw apply --dry-run checks a document without changing anything)");
+    super(
+      `${file} is not valid (${count}); nothing was applied\n${lines.join("\n")}`,
+      "fix the document and run again (mcpgw apply --dry-run checks a document without changing anything)",
+    );
     this.problems = sorted;
   }
 }

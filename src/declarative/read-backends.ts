@@ -8,7 +8,8 @@ const BACKEND_FIELDS = ["name", "url", "transport", "command", "env", "headers",
 const AUTH_FIELDS = ["mode", "header", "audience"] as const;
 const LIMIT_FIELDS = ["maxConcurrency", "maxQueue", "maxBody", "maxResponse", "maxProcesses"] as const;
 const ENV_HINT = "env maps variable names (letters, digits and _) to values, e.g. GITHUB_TOKEN: ${GITHUB_TOKEN}";
-const HEADERS_HINT = "headers map header names to one-line values, e.g. Authorization: Bearer ${API_KEY} (mcpgw sets Accept, Content-Type and the MCP headers itself)";
+const HEADERS_HINT =
+  "headers map header names to one-line values, e.g. Authorization: Bearer ${API_KEY} (mcpgw sets Accept, Content-Type and the MCP headers itself)";
 
 /**
  * The document's field for each `backend add` flag, longest flag first so that --max-queue is
@@ -68,7 +69,11 @@ export function readBackends(reader: FieldReader, items: unknown[], now: number)
     seen.set(name, index);
     const input = backendInput(reader, fields, path, name);
     if (!input) return;
-    const spec = reader.check((message) => [...path, ...fieldOf(message)], () => parseBackendInput(input, now), inDocumentTerms);
+    const spec = reader.check(
+      (message) => [...path, ...fieldOf(message)],
+      () => parseBackendInput(input, now),
+      inDocumentTerms,
+    );
     if (spec) backends.push(spec);
   });
   return backends;
@@ -85,7 +90,13 @@ function backendInput(reader: FieldReader, fields: Record<string, unknown>, path
   const headers = reader.textMap(fields.headers, [...path, "headers"], "headers");
   const limits = fields.limits === undefined ? {} : reader.map(fields.limits, [...path, "limits"], "backend limits", LIMIT_FIELDS);
   const limit = (key: (typeof LIMIT_FIELDS)[number]) => reader.textOrNumber(limits?.[key], [...path, "limits", key], `limits.${key}`);
-  const limitValues = { maxConcurrency: limit("maxConcurrency"), maxQueue: limit("maxQueue"), maxBody: limit("maxBody"), maxResponse: limit("maxResponse"), maxProcesses: limit("maxProcesses") };
+  const limitValues = {
+    maxConcurrency: limit("maxConcurrency"),
+    maxQueue: limit("maxQueue"),
+    maxBody: limit("maxBody"),
+    maxResponse: limit("maxResponse"),
+    maxProcesses: limit("maxProcesses"),
+  };
   const idempotent = fields.idempotentTools === undefined ? undefined : reader.list(fields.idempotentTools, [...path, "idempotentTools"], "idempotentTools");
   const globs = idempotent?.map((glob, i) => reader.text(glob, [...path, "idempotentTools", i], "a tool glob", { required: true }));
   const auth = fields.auth === undefined ? {} : reader.map(fields.auth, [...path, "auth"], "backend auth", AUTH_FIELDS);
@@ -99,14 +110,26 @@ function backendInput(reader: FieldReader, fields: Record<string, unknown>, path
   // the entry can be wrong: a bad one is reported at its own place and left out, the rest still checked.
   const envItems = Object.entries(env ?? {}).flatMap(([key, value]) => {
     const item = `${key}=${value}`;
-    return reader.check([...path, "env", key], () => parseBackendInput({ name: "entry", command: "true", env: [item] }), inDocumentTerms, ENV_HINT) ? [item] : [];
+    return reader.check([...path, "env", key], () => parseBackendInput({ name: "entry", command: "true", env: [item] }), inDocumentTerms, ENV_HINT)
+      ? [item]
+      : [];
   });
   const headerItems = Object.entries(headers ?? {}).flatMap(([key, value]) => {
     const item = `${key}: ${value}`;
-    return reader.check([...path, "headers", key], () => parseBackendInput({ name: "entry", url: "http://127.0.0.1/", header: [item] }), inDocumentTerms, HEADERS_HINT) ? [item] : [];
+    return reader.check(
+      [...path, "headers", key],
+      () => parseBackendInput({ name: "entry", url: "http://127.0.0.1/", header: [item] }),
+      inDocumentTerms,
+      HEADERS_HINT,
+    )
+      ? [item]
+      : [];
   });
   const globItems = globs?.flatMap((glob, i) =>
-    glob !== undefined && reader.check([...path, "idempotentTools", i], () => parseBackendInput({ name: "entry", command: "true", idempotentTool: [glob] }), inDocumentTerms) ? [glob] : [],
+    glob !== undefined &&
+    reader.check([...path, "idempotentTools", i], () => parseBackendInput({ name: "entry", command: "true", idempotentTool: [glob] }), inDocumentTerms)
+      ? [glob]
+      : [],
   );
   return {
     name,

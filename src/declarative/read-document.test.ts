@@ -73,7 +73,12 @@ limits:
       createdAt: 1_000,
       updatedAt: 1_000,
     });
-    expect(backends?.[1]).toMatchObject({ transport: "sse", url: "https://mcp.example.com/mcp", headers: { Authorization: "Bearer ${GH}" }, limits: { maxConcurrency: 4, maxQueue: 10, maxBodyBytes: 4_194_304, maxResponseBytes: 1536 } });
+    expect(backends?.[1]).toMatchObject({
+      transport: "sse",
+      url: "https://mcp.example.com/mcp",
+      headers: { Authorization: "Bearer ${GH}" },
+      limits: { maxConcurrency: 4, maxQueue: 10, maxBodyBytes: 4_194_304, maxResponseBytes: 1536 },
+    });
     expect(limits).toEqual([
       { scope: "subject", scopeValue: "alice", count: 60, periodMs: 60_000, burst: 60 },
       { id: "team.quota", scope: "role", scopeValue: "intern", toolPattern: "github/*", count: 500, periodMs: 86_400_000, burst: 20 },
@@ -150,13 +155,17 @@ limits:
       expect(err).toBeInstanceOf(DocumentInvalidError);
       const { message, hint, exitCode } = err as DocumentInvalidError;
       expect(exitCode).toBe(2);
-      expect(message).toContain('mcpgw.yaml is not valid (1 error); nothing was applied\nmcpgw.yaml:5:16: roles[0].permissions[0].allow: permission "github" is not BACKEND/NAME\n  → write BACKEND/TOOL');
+      expect(message).toContain(
+        'mcpgw.yaml is not valid (1 error); nothing was applied\nmcpgw.yaml:5:16: roles[0].permissions[0].allow: permission "github" is not BACKEND/NAME\n  → write BACKEND/TOOL',
+      );
       expect(hint).toContain("mcpgw apply --dry-run checks a document without changing anything");
     }
   });
 
   test("YAML syntax errors are reported at their line, with a hint for the usual ones", () => {
-    expect(problemsOf("version: 1\nroles:\n  - name: a\n    permissions:\n      - allow: *\n")).toEqual(["5:16 -: YAML syntax: Alias cannot be an empty string"]);
+    expect(problemsOf("version: 1\nroles:\n  - name: a\n    permissions:\n      - allow: *\n")).toEqual([
+      "5:16 -: YAML syntax: Alias cannot be an empty string",
+    ]);
     expect(problemsOf("version: 1\nroles: []\nroles: []\n")).toEqual(["3:1 -: YAML syntax: Map keys must be unique"]);
     expect(problemsOf("version: 1\nroles:\n  - name: [a\n")[0]).toMatch(/^4:1 -: YAML syntax: /);
   });
@@ -167,11 +176,8 @@ limits:
     expect(problemsOf("roles: []\n")).toEqual(["1:1 : version is missing"]);
     expect(problemsOf("version: 2\nroles: []\n")).toEqual(["1:10 .version: version 2 is not one this mcpgw reads"]);
     expect(problemsOf("version: 1\n")).toEqual(["1:1 : the document has no section to apply"]);
-    expect(problemsOf("version: 1\nrole: []\nroles:\n")).toEqual([
-      '2:1 .role: unknown field "role" in the document',
-      "3:1 .roles: roles is empty",
-    ]);
-    expect(problemsOf("version: 1\nroles: {name: a}\n")).toEqual(["2:8 .roles: roles must be a list (lines starting with \"- \"), not a mapping"]);
+    expect(problemsOf("version: 1\nrole: []\nroles:\n")).toEqual(['2:1 .role: unknown field "role" in the document', "3:1 .roles: roles is empty"]);
+    expect(problemsOf("version: 1\nroles: {name: a}\n")).toEqual(['2:8 .roles: roles must be a list (lines starting with "- "), not a mapping']);
   });
 
   test("duplicates and cross-field rules", () => {

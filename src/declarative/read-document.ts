@@ -37,14 +37,29 @@ export function readDocument(text: string, file: string, now: number = Date.now(
 
   const reader = new FieldReader();
   if (source.value === undefined || source.value === null) {
-    throw invalid([{ path: [], message: "the document is empty", hint: `start it with version: ${DOCUMENT_VERSION} and the sections to manage (roles, bindings, backends, limits); mcpgw export prints a complete one` }]);
+    throw invalid([
+      {
+        path: [],
+        message: "the document is empty",
+        hint: `start it with version: ${DOCUMENT_VERSION} and the sections to manage (roles, bindings, backends, limits); mcpgw export prints a complete one`,
+      },
+    ]);
   }
   const top = reader.map(source.value, [], "the document", TOP_FIELDS);
   if (!top) throw invalid(reader.problems);
   if (top.version === undefined) reader.report([], "version is missing", `start the document with version: ${DOCUMENT_VERSION}`);
-  else if (top.version !== DOCUMENT_VERSION) reader.report(["version"], `version ${JSON.stringify(top.version)} is not one this mcpgw reads`, `this mcpgw reads version: ${DOCUMENT_VERSION}; a newer mcpgw may read this file`);
+  else if (top.version !== DOCUMENT_VERSION)
+    reader.report(
+      ["version"],
+      `version ${JSON.stringify(top.version)} is not one this mcpgw reads`,
+      `this mcpgw reads version: ${DOCUMENT_VERSION}; a newer mcpgw may read this file`,
+    );
   if (!SECTIONS.some((section) => section in top)) {
-    reader.report([], "the document has no section to apply", "add one or more of roles:, bindings:, backends:, limits: (each present section is made to match exactly; absent ones are left alone)");
+    reader.report(
+      [],
+      "the document has no section to apply",
+      "add one or more of roles:, bindings:, backends:, limits: (each present section is made to match exactly; absent ones are left alone)",
+    );
   }
 
   const desired: DesiredState = {};
@@ -52,7 +67,12 @@ export function readDocument(text: string, file: string, now: number = Date.now(
   for (const section of SECTIONS) {
     if (!(section in top)) continue;
     if (top[section] === null) {
-      reader.report([section], `${section} is empty`, `write ${section}: [] to delete every one of them, or remove the ${section} key to leave them as they are`, "key");
+      reader.report(
+        [section],
+        `${section} is empty`,
+        `write ${section}: [] to delete every one of them, or remove the ${section} key to leave them as they are`,
+        "key",
+      );
       continue;
     }
     const items = reader.list(top[section], [section], section);

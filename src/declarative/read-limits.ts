@@ -25,14 +25,22 @@ export function readLimits(reader: FieldReader, items: unknown[]): DesiredLimit[
 
     const id = reader.text(fields.id, [...path, "id"], "the limit id");
     if (id !== undefined && !LIMIT_ID.test(id)) {
-      reader.report([...path, "id"], `"${id}" is not a valid limit id`, "use 1-64 letters, digits, and _ . - (starting with a letter or digit), or leave id out to have one generated");
+      reader.report(
+        [...path, "id"],
+        `"${id}" is not a valid limit id`,
+        "use 1-64 letters, digits, and _ . - (starting with a letter or digit), or leave id out to have one generated",
+      );
     } else if (id !== undefined && ids.has(id)) {
       reader.report([...path, "id"], `limit id "${id}" is used twice (also limits[${ids.get(id)}])`, "give each rule its own id");
     } else if (id !== undefined) ids.set(id, index);
 
     const scopes = (["subject", "role", "global"] as const).filter((key) => fields[key] !== undefined);
     if (scopes.length !== 1) {
-      reader.report(scopes.length === 0 ? path : [...path, scopes[1]!], scopes.length === 0 ? "a limit needs one of subject, role or global" : `a limit is for one of subject, role or global, not ${scopes.join(" and ")}`, "e.g. subject: alice   or   role: intern   or   global: true");
+      reader.report(
+        scopes.length === 0 ? path : [...path, scopes[1]!],
+        scopes.length === 0 ? "a limit needs one of subject, role or global" : `a limit is for one of subject, role or global, not ${scopes.join(" and ")}`,
+        "e.g. subject: alice   or   role: intern   or   global: true",
+      );
     }
     let scope: LimitScope = "global";
     let scopeValue: string | undefined;

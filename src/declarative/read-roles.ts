@@ -49,7 +49,11 @@ function readPermissions(reader: FieldReader, value: unknown, path: Path): RoleR
     if (!fields) return void (ok = false);
     const effects = EFFECTS.filter((effect) => fields[effect] !== undefined);
     if (effects.length !== 1) {
-      reader.report(at, `a permission has exactly one of allow or deny${effects.length === 0 ? "" : ", not both"}`, 'e.g. - allow: "github/*"   or   - deny: "github/delete_*"');
+      reader.report(
+        at,
+        `a permission has exactly one of allow or deny${effects.length === 0 ? "" : ", not both"}`,
+        'e.g. - allow: "github/*"   or   - deny: "github/delete_*"',
+      );
       return void (ok = false);
     }
     const effect = effects[0]!;
@@ -76,11 +80,13 @@ export function readBindings(reader: FieldReader, items: unknown[]): { bindings:
     const role = reader.text(fields.role, [...path, "role"], "the role", { required: true });
     if (role !== undefined && reader.valid([...path, "role"], () => assertRoleName(role))) {
       const first = seen.get(role);
-      if (first !== undefined) reader.report([...path, "role"], `role "${role}" has two binding entries (also bindings[${first}])`, "list all its subjects in one entry");
+      if (first !== undefined)
+        reader.report([...path, "role"], `role "${role}" has two binding entries (also bindings[${first}])`, "list all its subjects in one entry");
       else seen.set(role, index);
       references.push({ role, path: [...path, "role"] });
     }
-    if (fields.subjects === undefined) reader.report([...path, "subjects"], "subjects is required", "e.g. subjects: [alice, ci-bot] (an empty list [] grants the role to nobody)");
+    if (fields.subjects === undefined)
+      reader.report([...path, "subjects"], "subjects is required", "e.g. subjects: [alice, ci-bot] (an empty list [] grants the role to nobody)");
     const subjects = fields.subjects === undefined ? undefined : reader.list(fields.subjects, [...path, "subjects"], "subjects");
     const unique = new Set<string>();
     subjects?.forEach((value, i) => {

@@ -44,7 +44,16 @@ const state: GatewayState = {
       createdAt: T0,
       updatedAt: T0,
     },
-    { name: "web", transport: "sse", url: "https://user:secret@web.example.com/mcp?x=1", env: {}, headers: { "X-Key": "literal-secret", Authorization: "Bearer ${TOKEN}" }, timeoutMs: 5_400_000 / 2, createdAt: T0, updatedAt: T0 },
+    {
+      name: "web",
+      transport: "sse",
+      url: "https://user:secret@web.example.com/mcp?x=1",
+      env: {},
+      headers: { "X-Key": "literal-secret", Authorization: "Bearer ${TOKEN}" },
+      timeoutMs: 5_400_000 / 2,
+      createdAt: T0,
+      updatedAt: T0,
+    },
     // Per-caller credentials: an export that dropped them would turn the backend static on apply.
     {
       name: "tickets",
@@ -76,10 +85,12 @@ describe("writeDocument", () => {
 
   test("reads like a hand-written document", () => {
     const text = writeDocument(state);
-    expect(text).toContain("version: 1\nroles:\n  - name: admin\n    permissions:\n      - allow: \"*\"\n");
-    expect(text).toContain("  - role: analyst\n    subjects: [\"007\", \"true\"]\n");
-    expect(text).toContain("    env:\n      ALPHA: ${ALPHA}\n      EMPTY_LOOKING: \"null\"\n      NUM: \"8080\"\n      ZED: \"yes\"\n");
-    expect(text).toContain("    timeout: 12345ms\n    limits:\n      maxConcurrency: 2\n      maxQueue: 7\n      maxBody: 1536\n      maxResponse: 8MiB\n      maxProcesses: 6\n    idempotentTools:\n      - read_*\n      - get_file\n");
+    expect(text).toContain('version: 1\nroles:\n  - name: admin\n    permissions:\n      - allow: "*"\n');
+    expect(text).toContain('  - role: analyst\n    subjects: ["007", "true"]\n');
+    expect(text).toContain('    env:\n      ALPHA: ${ALPHA}\n      EMPTY_LOOKING: "null"\n      NUM: "8080"\n      ZED: "yes"\n');
+    expect(text).toContain(
+      "    timeout: 12345ms\n    limits:\n      maxConcurrency: 2\n      maxQueue: 7\n      maxBody: 1536\n      maxResponse: 8MiB\n      maxProcesses: 6\n    idempotentTools:\n      - read_*\n      - get_file\n",
+    );
     expect(text).toContain("    url: https://user:secret@web.example.com/mcp?x=1\n    transport: sse\n");
     expect(text).toContain("  - id: lim_0123456789\n    subject: alice\n    rate: 60/min\n  - id: interns\n");
     expect(text).toContain("  - id: all\n    global: true\n    rate: 200/s\n    burst: 50\n");

@@ -30,7 +30,9 @@ export async function checkAccessReferences(store: Store, now = Date.now()): Pro
 }
 
 function checkPatterns(roles: StoredRole[], backends: string[]): CheckResult {
-  const lines = roles.flatMap((role) => danglingPatterns(role.rules, backends).map((dangling) => ({ role: role.name, text: `role ${role.name}: ${describeDangling(dangling)}` })));
+  const lines = roles.flatMap((role) =>
+    danglingPatterns(role.rules, backends).map((dangling) => ({ role: role.name, text: `role ${role.name}: ${describeDangling(dangling)}` })),
+  );
   if (lines.length === 0) return ok("role patterns", `every pattern of ${roles.length} role${roles.length === 1 ? "" : "s"} names a registered backend (or *)`);
   const first = lines[0]!;
   return warning(
@@ -66,8 +68,14 @@ function checkAdminExpiry(roles: StoredRole[], live: TokenRecord[], now: number)
   const latest = new Map<string, TokenRecord>();
   for (const token of adminTokens) if ((latest.get(token.subject)?.expiresAt ?? 0) < token.expiresAt) latest.set(token.subject, token);
   const expiring = [...latest.values()].filter((token) => token.expiresAt - now < ADMIN_EXPIRY_WARNING_MS);
-  if (expiring.length === 0) return ok("admin tokens", `${adminTokens.length} live admin token${adminTokens.length === 1 ? "" : "s"}, none expiring within ${formatDuration(ADMIN_EXPIRY_WARNING_MS)}`);
-  const lines = expiring.map((token) => `${token.jti} of ${token.subject} expires in ${formatDuration(Math.max(0, token.expiresAt - now))} (${new Date(token.expiresAt).toISOString()})`);
+  if (expiring.length === 0)
+    return ok(
+      "admin tokens",
+      `${adminTokens.length} live admin token${adminTokens.length === 1 ? "" : "s"}, none expiring within ${formatDuration(ADMIN_EXPIRY_WARNING_MS)}`,
+    );
+  const lines = expiring.map(
+    (token) => `${token.jti} of ${token.subject} expires in ${formatDuration(Math.max(0, token.expiresAt - now))} (${new Date(token.expiresAt).toISOString()})`,
+  );
   const first = expiring[0]!;
   const role = admin.find((candidate) => first.roles.includes(candidate.name))?.name ?? admin[0]!.name;
   return warning(

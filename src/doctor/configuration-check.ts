@@ -26,9 +26,20 @@ export function checkConfiguration(flags: FlagSettings, cwd: string, env: Record
     return { results: [problemFrom("configuration", err, `fix the flag or the MCPGW_* variable (environment or ${join(cwd, DOTENV_FILE)})`)] };
   }
   const auth = settings.auth.mode === "off" ? "authentication OFF" : `authentication required (${authSources(settings)})`;
-  const results: CheckResult[] = [ok("configuration", `settings resolve: database ${settings.databaseUrl.startsWith("postgres") ? "PostgreSQL" : "SQLite"}, ${auth}, audit ${settings.audit.enabled ? "on" : "off"}`)];
+  const results: CheckResult[] = [
+    ok(
+      "configuration",
+      `settings resolve: database ${settings.databaseUrl.startsWith("postgres") ? "PostgreSQL" : "SQLite"}, ${auth}, audit ${settings.audit.enabled ? "on" : "off"}`,
+    ),
+  ];
   if (settings.auth.mode === "off") {
-    results.push(warning("authentication", "MCPGW_AUTH=off: every caller is anonymous and policy is not enforced (development only)", "unset MCPGW_AUTH (or set it to required) before the gateway is reachable by anyone"));
+    results.push(
+      warning(
+        "authentication",
+        "MCPGW_AUTH=off: every caller is anonymous and policy is not enforced (development only)",
+        "unset MCPGW_AUTH (or set it to required) before the gateway is reachable by anyone",
+      ),
+    );
   }
   if (!settings.audit.enabled) {
     results.push(warning("audit", "MCPGW_AUDIT=off: calls are not recorded (development and benchmarks only)", "unset MCPGW_AUDIT (or set it to on)"));

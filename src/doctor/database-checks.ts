@@ -25,7 +25,11 @@ export async function checkDatabase(settings: Settings, logger: Logger): Promise
     const target = parseDatabaseUrl(settings.databaseUrl);
     if (target.kind === "sqlite" && target.path !== ":memory:" && !existsSync(target.path)) {
       return {
-        result: problem("database", `the SQLite file ${target.path} does not exist (database ${where})`, `set mcpgw up here with: mcpgw init; or point --db / MCPGW_DATABASE_URL at the right file (mcpgw migrate creates an empty database)`),
+        result: problem(
+          "database",
+          `the SQLite file ${target.path} does not exist (database ${where})`,
+          `set mcpgw up here with: mcpgw init; or point --db / MCPGW_DATABASE_URL at the right file (mcpgw migrate creates an empty database)`,
+        ),
       };
     }
     store = openStore(settings.databaseUrl, { poolSize: 2, logger, ...(settings.migrationsDir !== undefined && { migrationsDir: settings.migrationsDir }) });
@@ -57,7 +61,11 @@ export async function checkMigrations(store: Store, settings: Settings): Promise
     const known = new Set(loadMigrations(store.dialect, settings.migrationsDir).map((migration) => migration.name));
     const unknown = status.applied.filter((name) => !known.has(name));
     if (unknown.length > 0) {
-      return warning("migrations", `the database has migrations this mcpgw does not know (${unknown.join(", ")}): a newer mcpgw set it up`, "upgrade this mcpgw to the version the other gateways run");
+      return warning(
+        "migrations",
+        `the database has migrations this mcpgw does not know (${unknown.join(", ")}): a newer mcpgw set it up`,
+        "upgrade this mcpgw to the version the other gateways run",
+      );
     }
     return ok("migrations", `all ${status.applied.length} migrations applied`);
   } catch (err) {
@@ -85,12 +93,20 @@ export async function checkClock(settings: Settings): Promise<CheckResult> {
     const described = `this machine's clock is ${Math.abs(Math.round(skewMs))} ms ${skewMs > 0 ? "behind" : "ahead of"} the database server's (±${uncertainty} ms)`;
     const toleranceMs = settings.auth.clockSkewSec * 1_000;
     if (Math.abs(skewMs) - uncertainty > toleranceMs) {
-      return problem("clock", `${described}: more than the ${settings.auth.clockSkewSec}s tokens are allowed, so tokens issued here may be refused elsewhere`, CLOCK_FIX);
+      return problem(
+        "clock",
+        `${described}: more than the ${settings.auth.clockSkewSec}s tokens are allowed, so tokens issued here may be refused elsewhere`,
+        CLOCK_FIX,
+      );
     }
     if (Math.abs(skewMs) - uncertainty > CLOCK_WARNING_MS) return warning("clock", described, CLOCK_FIX);
     return ok("clock", described);
   } catch (err) {
-    return problemFrom("clock", new StoreUnavailableError(`cannot read the database server's clock: ${describeError(err)}`), "check that the database is reachable");
+    return problemFrom(
+      "clock",
+      new StoreUnavailableError(`cannot read the database server's clock: ${describeError(err)}`),
+      "check that the database is reachable",
+    );
   } finally {
     await client.end().catch(() => undefined);
   }

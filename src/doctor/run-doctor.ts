@@ -40,7 +40,11 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   const checks = [...configuration.results];
   const { settings, environment } = configuration;
   if (!settings || !environment) {
-    checks.push(...["database", "migrations", "signing keys", "backends", ...ACCESS_CHECKS, "clock"].map((check) => skipped(check, "needs a configuration that resolves")));
+    checks.push(
+      ...["database", "migrations", "signing keys", "backends", ...ACCESS_CHECKS, "clock"].map((check) =>
+        skipped(check, "needs a configuration that resolves"),
+      ),
+    );
     return report(checks);
   }
   const logger = input.logger(settings);

@@ -16,12 +16,20 @@ export async function checkSigningKeys(store: Store, settings: Settings): Promis
     const keys = await store.signingKeys.list();
     const active = activeKey(keys);
     if (!active) {
-      return problem("signing keys", "there is no active signing key: mcpgw token issue has nothing to sign with and no token of the gateway's own verifies", "mcpgw key rotate (mcpgw init and the first serve also create one)");
+      return problem(
+        "signing keys",
+        "there is no active signing key: mcpgw token issue has nothing to sign with and no token of the gateway's own verifies",
+        "mcpgw key rotate (mcpgw init and the first serve also create one)",
+      );
     }
     const verifying = keys.filter((key) => key.retiredAt === undefined).length;
     const detail = `active key ${active.kid} (${active.alg}); ${verifying} key${verifying === 1 ? "" : "s"} verifying`;
     if (active.alg !== settings.auth.signingAlg) {
-      return warning("signing keys", `${detail}; MCPGW_SIGNING_ALG asks for ${settings.auth.signingAlg}, but the active key is ${active.alg}`, "mcpgw key rotate (new keys use MCPGW_SIGNING_ALG)");
+      return warning(
+        "signing keys",
+        `${detail}; MCPGW_SIGNING_ALG asks for ${settings.auth.signingAlg}, but the active key is ${active.alg}`,
+        "mcpgw key rotate (new keys use MCPGW_SIGNING_ALG)",
+      );
     }
     return ok("signing keys", detail);
   } catch (err) {
@@ -45,7 +53,9 @@ export async function checkBackends(store: Store, options: BackendCheckOptions):
     return [problemFrom("backends", err, "check the database, then run mcpgw doctor again")];
   }
   if (backends.length === 0) {
-    return [warning("backends", "no backends are registered: the gateway has no tools to offer", 'mcpgw backend add NAME --command "CMD ARG..." (or --url URL)')];
+    return [
+      warning("backends", "no backends are registered: the gateway has no tools to offer", 'mcpgw backend add NAME --command "CMD ARG..." (or --url URL)'),
+    ];
   }
   return mapConcurrently(backends, PROBE_CONCURRENCY, async (spec) => {
     const check = `backend ${spec.name}`;

@@ -261,14 +261,21 @@ export class FrontSession implements SessionSink, CallerSession {
       throw (settled[0] as PromiseRejectedResult).reason;
     }
     settled.forEach((result, i) => {
-      if (result.status === "rejected") deps.logger.warn({ backend: connections[i]?.name, err: describeError(result.reason) }, "backend left out of the aggregated session");
+      if (result.status === "rejected")
+        deps.logger.warn({ backend: connections[i]?.name, err: describeError(result.reason) }, "backend left out of the aggregated session");
     });
     const single = route.kind === "backend" ? live[0] : undefined;
     const serverInfo = single?.serverInfo ?? { name: "mcpgw", version: deps.version };
     const instructions = single
       ? single.instructions
-      : live.filter((c) => c.instructions).map((c) => `## ${c.name}\n${c.instructions}`).join("\n\n") || undefined;
-    const capabilities = mergeCapabilities(live.map((c) => c.serverCapabilities), deps.jobs && TASKS_CAPABILITY);
+      : live
+          .filter((c) => c.instructions)
+          .map((c) => `## ${c.name}\n${c.instructions}`)
+          .join("\n\n") || undefined;
+    const capabilities = mergeCapabilities(
+      live.map((c) => c.serverCapabilities),
+      deps.jobs && TASKS_CAPABILITY,
+    );
     const session = new FrontSession(route, params.capabilities, params.clientInfo, params.protocolVersion, deps, serverInfo, capabilities, instructions);
     sink.session = session;
     session.caller = caller;
@@ -292,7 +299,10 @@ export class FrontSession implements SessionSink, CallerSession {
   /** Backends this session can reach, by name: the one of its route, or every registered backend. */
   backendNames(): string[] {
     if (this.route.kind === "backend") return [this.route.backend];
-    return this.deps.registry.list().map((spec) => spec.name).sort();
+    return this.deps.registry
+      .list()
+      .map((spec) => spec.name)
+      .sort();
   }
 
   /** The session's connection to a backend, (re)acquired when missing, closed, or the backend changed. */
@@ -399,10 +409,17 @@ export class FrontSession implements SessionSink, CallerSession {
    * (elicitation/create, sampling/createMessage, roots/list), and the backend call is retried with
    * the answers and the backend's requestState, until it completes. The client sees one call.
    */
-  private async answerInputRequests(connection: BackendConnection, request: Request, first: Result, options: ForwardOptions, extra: ClientRequestExtra): Promise<Result> {
+  private async answerInputRequests(
+    connection: BackendConnection,
+    request: Request,
+    first: Result,
+    options: ForwardOptions,
+    extra: ClientRequestExtra,
+  ): Promise<Result> {
     let result = first;
     for (let round = 1; result.resultType === "input_required"; round++) {
-      if (round > MAX_INPUT_ROUNDS) throw new McpError(ErrorCode.InternalError, `backend "${connection.name}" still asked for input after ${MAX_INPUT_ROUNDS} rounds`);
+      if (round > MAX_INPUT_ROUNDS)
+        throw new McpError(ErrorCode.InternalError, `backend "${connection.name}" still asked for input after ${MAX_INPUT_ROUNDS} rounds`);
       const inputRequests = (result.inputRequests ?? {}) as Record<string, { method: string; params?: Record<string, unknown> }>;
       const inputResponses: Record<string, unknown> = {};
       for (const [key, input] of Object.entries(inputRequests)) {
@@ -509,7 +526,13 @@ export class FrontSession implements SessionSink, CallerSession {
       void this.standaloneStream.promise.then(resolve);
       gaveUp.addEventListener(
         "abort",
-        () => reject(new McpError(ErrorCode.InternalError, `${method} not relayed: the client opened no GET stream within ${STANDALONE_STREAM_WAIT_MS / 1000} s to receive it`)),
+        () =>
+          reject(
+            new McpError(
+              ErrorCode.InternalError,
+              `${method} not relayed: the client opened no GET stream within ${STANDALONE_STREAM_WAIT_MS / 1000} s to receive it`,
+            ),
+          ),
         { once: true },
       );
     });
@@ -517,9 +540,12 @@ export class FrontSession implements SessionSink, CallerSession {
 
   private async onClientNotification(notification: Notification): Promise<void> {
     this.lastActivity = Date.now();
-    const targets = this.route.kind === "backend" ? [this.route.backend] : notification.method === "notifications/roots/list_changed" ? [...this.connections.keys()] : [];
+    const targets =
+      this.route.kind === "backend" ? [this.route.backend] : notification.method === "notifications/roots/list_changed" ? [...this.connections.keys()] : [];
     for (const backend of targets) {
-      await this.connection(backend).notify(notification).catch((err) => this.log.debug({ err: describeError(err), backend }, "client notification not forwarded"));
+      await this.connection(backend)
+        .notify(notification)
+        .catch((err) => this.log.debug({ err: describeError(err), backend }, "client notification not forwarded"));
     }
   }
 

@@ -87,7 +87,8 @@ class BridgedCall {
   /** A request the backend started on this call's connection. */
   ask(request: Request): Promise<unknown> {
     // Only tools/call, prompts/get and resources/read may answer input_required (MRTR).
-    if (!INPUT_METHODS.has(this.method)) return Promise.reject(new McpError(ErrorCode.MethodNotFound, `${request.method} cannot be answered during ${this.method}`));
+    if (!INPUT_METHODS.has(this.method))
+      return Promise.reject(new McpError(ErrorCode.MethodNotFound, `${request.method} cannot be answered during ${this.method}`));
     const recorded = this.replay[0];
     if (recorded && recorded.method === request.method) {
       this.replay.shift();
@@ -129,7 +130,14 @@ export class InputBridge {
    * Runs a call (or the next round of one) for a modern client on a 2025-era backend; see the class
    * comment. `caller.exchange` is set once the request is known to be a round of an exchange.
    */
-  async call(spec: BackendSpec, request: Request, extra: ClientRequestExtra, capabilities: ClientCapabilities, subject: string, caller: ExchangeRound): Promise<Result> {
+  async call(
+    spec: BackendSpec,
+    request: Request,
+    extra: ClientRequestExtra,
+    capabilities: ClientCapabilities,
+    subject: string,
+    caller: ExchangeRound,
+  ): Promise<Result> {
     const params = (request.params ?? {}) as Record<string, unknown>;
     const { inputResponses, requestState, ...original } = params;
     const digest = await requestDigest(request.method, original);
@@ -153,7 +161,15 @@ export class InputBridge {
     return this.round(call, extra, caller);
   }
 
-  private start(spec: BackendSpec, request: Request, capabilities: ClientCapabilities, subject: string, digest: string, replay: Answer[], exchange: string): BridgedCall {
+  private start(
+    spec: BackendSpec,
+    request: Request,
+    capabilities: ClientCapabilities,
+    subject: string,
+    digest: string,
+    replay: Answer[],
+    exchange: string,
+  ): BridgedCall {
     const leased = this.lease(spec, capabilities);
     const call = new BridgedCall(request.method, leased.connection, subject, spec.name, digest, replay, exchange);
     leased.lessee.call = call;
@@ -165,7 +181,8 @@ export class InputBridge {
         timeoutMs: this.deps.ttlMs,
         onprogress: (progress) => {
           const token = call.round?._meta?.progressToken;
-          if (token !== undefined) void call.round?.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken: token } }).catch(() => undefined);
+          if (token !== undefined)
+            void call.round?.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken: token } }).catch(() => undefined);
         },
       })
       .finally(() => {

@@ -4,7 +4,7 @@ import { ErrorCode } from "../protocol/mcp-values.ts";
 import { BackendPool } from "../backends/backend-pool.ts";
 import { Refusal } from "../pipeline/refusal.ts";
 import type { ClientRequestExtra, FrontSession } from "./front-session.ts";
-import { GatewayErrorCode, jsonRpcErrorBody, plainMessage } from "../protocol/gateway-errors.ts";
+import { plainMessage } from "../protocol/gateway-errors.ts";
 import { unsupportedVersionResponse } from "./protocol-version-header.ts";
 
 /**

@@ -16,7 +16,13 @@ export interface RefusedBody {
 
 export type BodyResult = { ok: true; message: JSONRPCMessage } | RefusedBody;
 
-function refuse(status: number, code: number, reason: string, headers: Record<string, string> = {}, seen: { method?: string; id?: string | number } = {}): RefusedBody {
+function refuse(
+  status: number,
+  code: number,
+  reason: string,
+  headers: Record<string, string> = {},
+  seen: { method?: string; id?: string | number } = {},
+): RefusedBody {
   const response = Response.json(jsonRpcErrorBody(code, reason, seen.id ?? null), { status, headers });
   return { ok: false, response, code, reason, ...seen };
 }
@@ -30,7 +36,8 @@ function refuse(status: number, code: number, reason: string, headers: Record<st
  */
 export async function readJsonRpcBody(request: Request, limits: BodyLimits, budget: JsonBudget): Promise<BodyResult> {
   const body = await readBodyText(request, limits);
-  if (typeof body !== "string") return refuse(body.status, GatewayErrorCode.InvalidRequest, body.reason, body.status === 413 && body.declared ? {} : { connection: "close" });
+  if (typeof body !== "string")
+    return refuse(body.status, GatewayErrorCode.InvalidRequest, body.reason, body.status === 413 && body.declared ? {} : { connection: "close" });
   const text = body;
   const excess = exceedsJsonBudget(text, budget);
   if (excess) {
@@ -50,7 +57,6 @@ export async function readJsonRpcBody(request: Request, limits: BodyLimits, budg
   if (problem) return refuse(400, GatewayErrorCode.InvalidRequest, `Invalid Request: ${problem}`, {}, seenIn(parsed));
   return { ok: true, message: parsed as JSONRPCMessage };
 }
-
 
 /** The method and id of a parsed message that is not valid JSON-RPC, where they have the right types. */
 function seenIn(value: unknown): { method?: string; id?: string | number } {

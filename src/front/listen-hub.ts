@@ -93,7 +93,8 @@ export class ListenHub {
       }),
     );
     // A 2026-07-28 backend sends change notifications only on a listen stream: the gateway keeps one open at it.
-    for (const connection of connections.values()) if (connection.era === "modern" && !this.upstream.has(connection)) this.listenUpstream(connection, new Set());
+    for (const connection of connections.values())
+      if (connection.era === "modern" && !this.upstream.has(connection)) this.listenUpstream(connection, new Set());
     const honored: SubscriptionFilter = {};
     for (const flag of Object.values(LIST_CHANGED)) if (requested[flag] === true) (honored as Record<string, boolean>)[flag] = true;
     const resources = new Map<string, string>();
@@ -118,7 +119,11 @@ export class ListenHub {
     };
     listener.keepAlive.unref?.();
     this.listeners.add(listener);
-    listener.writer.send({ jsonrpc: "2.0", method: "notifications/subscriptions/acknowledged", params: { _meta: { [META.subscriptionId]: message.id }, notifications: honored } });
+    listener.writer.send({
+      jsonrpc: "2.0",
+      method: "notifications/subscriptions/acknowledged",
+      params: { _meta: { [META.subscriptionId]: message.id }, notifications: honored },
+    });
     return new Response(listener.writer.stream, { headers: SSE_HEADERS });
   }
 
@@ -188,7 +193,12 @@ export class ListenHub {
     this.upstream.get(connection)?.controller.abort();
     const controller = new AbortController();
     this.upstream.set(connection, { controller, uris });
-    const notifications = { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true, ...(uris.size > 0 && { resourceSubscriptions: [...uris] }) };
+    const notifications = {
+      toolsListChanged: true,
+      promptsListChanged: true,
+      resourcesListChanged: true,
+      ...(uris.size > 0 && { resourceSubscriptions: [...uris] }),
+    };
     connection
       // It lasts until the gateway ends it: no timeout (the longest a timer takes).
       .request({ method: "subscriptions/listen", params: { notifications } }, { signal: controller.signal, timeoutMs: 2 ** 31 - 1 })

@@ -5,7 +5,6 @@ import type { AuthFailure } from "../auth/auth-failure.ts";
 import type { AuthOutcome, RequestAuthenticator } from "../auth/request-authenticator.ts";
 import { type UnauthenticatedOptions, refuseUnauthenticated } from "../pipeline/unauthenticated.ts";
 import { describeError } from "../errors.ts";
-import type { Logger } from "../log/logger.ts";
 import { currentTrace, handleTraced } from "../tracing/trace-propagation.ts";
 import { FrontSession, type FrontSessionDeps, type SessionRoute, loadSessionSdk } from "./front-session.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "../protocol/gateway-errors.ts";
@@ -155,7 +154,13 @@ export class McpHttpFront {
       case "GET":
       case "DELETE": {
         if (isModernStreamRequest(request.headers)) {
-          return error(405, GatewayErrorCode.InvalidRequest, `Method Not Allowed: ${request.method}; MCP 2026-07-28 has no sessions and no GET stream: POST each request (subscriptions/listen for notifications)`, null, { allow: "POST" });
+          return error(
+            405,
+            GatewayErrorCode.InvalidRequest,
+            `Method Not Allowed: ${request.method}; MCP 2026-07-28 has no sessions and no GET stream: POST each request (subscriptions/listen for notifications)`,
+            null,
+            { allow: "POST" },
+          );
         }
         const found = this.existingSession(request, route, auth);
         if (found instanceof Response) return found;
@@ -168,7 +173,9 @@ export class McpHttpFront {
         return response;
       }
       default:
-        return error(405, GatewayErrorCode.InvalidRequest, `Method Not Allowed: ${request.method}; MCP uses POST, GET and DELETE`, null, { allow: "POST, GET, DELETE" });
+        return error(405, GatewayErrorCode.InvalidRequest, `Method Not Allowed: ${request.method}; MCP uses POST, GET and DELETE`, null, {
+          allow: "POST, GET, DELETE",
+        });
     }
   }
 
@@ -190,14 +197,24 @@ export class McpHttpFront {
     if (isModern(message, request.headers)) return this.modern.post(request, route, auth.authInfo, message);
     if (!request.headers.has(SESSION_HEADER)) {
       if (!isRequestMessage(message) || message.method !== "initialize") {
-        return error(400, GatewayErrorCode.InvalidRequest, "Bad Request: Mcp-Session-Id header is required (send initialize first to get one)", isRequestMessage(message) ? message.id : null);
+        return error(
+          400,
+          GatewayErrorCode.InvalidRequest,
+          "Bad Request: Mcp-Session-Id header is required (send initialize first to get one)",
+          isRequestMessage(message) ? message.id : null,
+        );
       }
       // Initialize is rare: it gets the full schema check the hot path does without.
       const parsed = (await loadSessionSdk()).InitializeRequestSchema.safeParse(message);
       if (!parsed.success) {
-        return error(400, GatewayErrorCode.InvalidParams, `Invalid initialize request: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`, message.id);
+        return error(
+          400,
+          GatewayErrorCode.InvalidParams,
+          `Invalid initialize request: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+          message.id,
+        );
       }
-      return this.initialize(request, route, message as JSONRPCRequest & { params: InitializeRequestParams }, auth);
+      return this.initialize(route, message as JSONRPCRequest & { params: InitializeRequestParams }, auth);
     }
     const session = this.existingSession(request, route, auth);
     if (session instanceof Response) return session;
@@ -207,8 +224,8 @@ export class McpHttpFront {
     return session.handleHttp(request, { parsedBody: message, authInfo: auth.authInfo });
   }
 
-  private async initialize(request: Request, route: SessionRoute, message: JSONRPCRequest & { params: InitializeRequestParams }, auth: Authenticated): Promise<Response> {
-    const { params, id } = message;
+  private async initialize(route: SessionRoute, message: JSONRPCRequest & { params: InitializeRequestParams }, auth: Authenticated): Promise<Response> {
+    const { id } = message;
     const subject = auth.principal.subject;
     // At the cap, the subject's least recently used session with no call in flight makes room
     // (clients that go away without DELETE leave theirs behind); only when all are busy is the new one refused.
@@ -224,7 +241,10 @@ export class McpHttpFront {
       }
       const reason = `"${subject}" already has ${this.sessionsOf(subject)} open sessions, each with a call in flight, the most allowed (MCPGW_MAX_SESSIONS_PER_SUBJECT); end some (DELETE) or wait for one to finish`;
       await this.options.auditor
-        .refuse({ subject, roles: auth.principal.roles, method: "initialize", ...(route.kind === "backend" && { backend: route.backend }) }, { status: "rate_limited", errorCode: GatewayErrorCode.RateLimited, errorMessage: reason, rule: "max sessions per subject" })
+        .refuse(
+          { subject, roles: auth.principal.roles, method: "initialize", ...(route.kind === "backend" && { backend: route.backend }) },
+          { status: "rate_limited", errorCode: GatewayErrorCode.RateLimited, errorMessage: reason, rule: "max sessions per subject" },
+        )
         .catch((err) => this.options.logger.warn({ err: describeError(err) }, "session refusal not audited"));
       return error(429, GatewayErrorCode.RateLimited, reason, id);
     }
@@ -240,7 +260,7 @@ export class McpHttpFront {
     if (capped) this.openingPerSubject.set(subject, (this.openingPerSubject.get(subject) ?? 0) + 1);
     try {
       await Promise.all(endings);
-      return await this.openSession(request, route, message, auth, unreserve);
+      return await this.openSession(route, message, auth, unreserve);
     } finally {
       unreserve();
     }
@@ -251,9 +271,13 @@ export class McpHttpFront {
     return (this.openPerSubject.get(subject) ?? 0) + (this.openingPerSubject.get(subject) ?? 0);
   }
 
-  private async openSession(request: Request, route: SessionRoute, message: JSONRPCRequest & { params: InitializeRequestParams }, auth: Authenticated, opened: () => void): Promise<Response> {
+  private async openSession(
+    route: SessionRoute,
+    message: JSONRPCRequest & { params: InitializeRequestParams },
+    auth: Authenticated,
+    opened: () => void,
+  ): Promise<Response> {
     const { params, id } = message;
-    const subject = auth.principal.subject;
     let session: FrontSession;
     try {
       session = await FrontSession.open(route, params, this.sessionDeps, auth.principal);
@@ -347,7 +371,15 @@ export class McpHttpFront {
     // Past the first ones of a minute, they are counted, not logged one by one either.
     if (answer.recorded) {
       this.options.logger.info(
-        { reason: failure.reason, detail: failure.detail, method: request.method, path, source, ...(context.sessionId && { session: context.sessionId }), ...(trace && { trace_id: trace.traceId, span_id: trace.spanId }) },
+        {
+          reason: failure.reason,
+          detail: failure.detail,
+          method: request.method,
+          path,
+          source,
+          ...(context.sessionId && { session: context.sessionId }),
+          ...(trace && { trace_id: trace.traceId, span_id: trace.spanId }),
+        },
         "request unauthenticated",
       );
     }

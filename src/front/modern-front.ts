@@ -56,8 +56,18 @@ const JSON_HEADERS = { "content-type": "application/json" };
 /** A 200 JSON answer's init, one object for every call. */
 const JSON_INIT: ResponseInit = { headers: JSON_HEADERS };
 
-function rpcError(status: number, id: JSONRPCRequest["id"] | null, code: number, message: string, data?: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ jsonrpc: "2.0", id, error: { code, message, ...(data !== undefined && { data }) } }), { status, headers: { ...JSON_HEADERS, ...headers } });
+function rpcError(
+  status: number,
+  id: JSONRPCRequest["id"] | null,
+  code: number,
+  message: string,
+  data?: unknown,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify({ jsonrpc: "2.0", id, error: { code, message, ...(data !== undefined && { data }) } }), {
+    status,
+    headers: { ...JSON_HEADERS, ...headers },
+  });
 }
 
 async function sendNothing(): Promise<void> {}
@@ -131,7 +141,9 @@ export class ModernFront {
     const { meta } = checked;
     // A modern request carries its trace context in _meta; it wins over the HTTP header.
     if (typeof meta.traceparent === "string") {
-      return continueTrace(meta.traceparent, typeof meta.tracestate === "string" ? meta.tracestate : undefined, () => this.run(request, route, authInfo, checked));
+      return continueTrace(meta.traceparent, typeof meta.tracestate === "string" ? meta.tracestate : undefined, () =>
+        this.run(request, route, authInfo, checked),
+      );
     }
     return this.run(request, route, authInfo, checked);
   }
@@ -162,7 +174,12 @@ export class ModernFront {
       return rpcError(502, checked.message.id, (reason as { code?: number }).code ?? ErrorCode.InternalError, plainMessage(reason));
     }
     const single = route.kind === "backend" ? live[0] : undefined;
-    const instructions = single ? single.instructions : live.filter((c) => c.instructions).map((c) => `## ${c.name}\n${c.instructions}`).join("\n\n") || undefined;
+    const instructions = single
+      ? single.instructions
+      : live
+          .filter((c) => c.instructions)
+          .map((c) => `## ${c.name}\n${c.instructions}`)
+          .join("\n\n") || undefined;
     const result = {
       resultType: "complete",
       supportedVersions: [...ALL_VERSIONS],
@@ -264,7 +281,8 @@ export class ModernFront {
   private failure(message: JSONRPCRequest, err: unknown): { status: number; body: unknown; headers: Record<string, string> } {
     const error = err as { code?: unknown; data?: unknown };
     const code = Number.isSafeInteger(error.code) ? (error.code as number) : ErrorCode.InternalError;
-    if (code === ErrorCode.InternalError && !(err instanceof Refusal)) this.deps.logger.debug({ err: describeError(err), method: message.method }, "modern request failed");
+    if (code === ErrorCode.InternalError && !(err instanceof Refusal))
+      this.deps.logger.debug({ err: describeError(err), method: message.method }, "modern request failed");
     return {
       status: httpStatusOf(code),
       body: { jsonrpc: "2.0", id: message.id, error: { code, message: plainMessage(err), ...(error.data !== undefined && { data: error.data }) } },
@@ -312,7 +330,12 @@ export class ModernFront {
  */
 function httpStatusOf(code: number): number {
   if (code === ErrorCode.MethodNotFound) return 404;
-  if (code === ModernErrorCode.HeaderMismatch || code === ModernErrorCode.MissingRequiredClientCapability || code === ModernErrorCode.UnsupportedProtocolVersion) return 400;
+  if (
+    code === ModernErrorCode.HeaderMismatch ||
+    code === ModernErrorCode.MissingRequiredClientCapability ||
+    code === ModernErrorCode.UnsupportedProtocolVersion
+  )
+    return 400;
   return 200;
 }
 

@@ -16,7 +16,6 @@ export const MODERN_VERSIONS: readonly string[] = [MODERN_VERSION];
 /** Every version the gateway speaks: the modern ones statelessly, the others on an initialize session. */
 export const ALL_VERSIONS: readonly string[] = [...MODERN_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS.filter((v) => v <= LATEST_PROTOCOL_VERSION)];
 
-
 /** What a checked modern request says about its client. */
 export interface ModernRequest {
   message: JSONRPCRequest;
@@ -63,7 +62,6 @@ export function isModernStreamRequest(headers: Headers): boolean {
   return header !== null && !headers.has("mcp-session-id") && MODERN_VERSIONS.includes(header.trim());
 }
 
-
 const ENCODED = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;
 
 /**
@@ -105,14 +103,19 @@ export function checkModernRequest(message: JSONRPCRequest, headers: Headers): M
       data: { supported: [...ALL_VERSIONS], requested },
     };
   }
-  if (typeof bodyVersion !== "string") return { status: 400, code: GatewayErrorCode.InvalidParams, message: `Invalid params: _meta["${META.protocolVersion}"] is required` };
+  if (typeof bodyVersion !== "string")
+    return { status: 400, code: GatewayErrorCode.InvalidParams, message: `Invalid params: _meta["${META.protocolVersion}"] is required` };
   const capabilities = meta[META.clientCapabilities];
   if (typeof capabilities !== "object" || capabilities === null || Array.isArray(capabilities)) {
     return { status: 400, code: GatewayErrorCode.InvalidParams, message: `Invalid params: _meta["${META.clientCapabilities}"] must be an object` };
   }
   const level = meta[META.logLevel];
   if (level !== undefined && !LoggingLevelSchema.safeParse(level).success) {
-    return { status: 400, code: GatewayErrorCode.InvalidParams, message: `Invalid params: _meta["${META.logLevel}"] "${String(level)}" is not a logging level (${LoggingLevelSchema.options.join(", ")})` };
+    return {
+      status: 400,
+      code: GatewayErrorCode.InvalidParams,
+      message: `Invalid params: _meta["${META.logLevel}"] "${String(level)}" is not a logging level (${LoggingLevelSchema.options.join(", ")})`,
+    };
   }
   if (headerVersion === undefined) return mismatch("the MCP-Protocol-Version header is required");
   const method = headers.get("mcp-method")?.trim();
@@ -150,7 +153,8 @@ export function paramHeaderMismatch(annotations: readonly ParamHeader[], args: u
     const value = paramValue(annotation, args);
     const header = headers.get(`mcp-param-${annotation.name}`);
     if (header === null) {
-      if (value !== undefined) return mismatch(`the Mcp-Param-${annotation.name} header is required: the tool mirrors argument '${annotation.path.join(".")}' in it`);
+      if (value !== undefined)
+        return mismatch(`the Mcp-Param-${annotation.name} header is required: the tool mirrors argument '${annotation.path.join(".")}' in it`);
       continue;
     }
     const decoded = decodeHeaderValue(header);

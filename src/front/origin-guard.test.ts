@@ -1,7 +1,8 @@
 import { describe, expect, test } from "vitest";
 import { createOriginGuard } from "./origin-guard.ts";
 
-const request = (headers: Record<string, string>) => new Request("http://127.0.0.1:8080/mcp", { method: "POST", headers: { host: "127.0.0.1:8080", ...headers } });
+const request = (headers: Record<string, string>) =>
+  new Request("http://127.0.0.1:8080/mcp", { method: "POST", headers: { host: "127.0.0.1:8080", ...headers } });
 
 describe("the origin guard", () => {
   const guard = createOriginGuard({ allowedHosts: [], allowedOrigins: ["https://app.example.com"] });

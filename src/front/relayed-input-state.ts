@@ -32,7 +32,9 @@ export class RelayedInputStates {
     const params = request.params as Record<string, unknown> | undefined;
     if (params?.requestState === undefined) return request;
     const { requestState, ...rest } = params;
-    const state = await this.sealer.openBound<RelayedState>(requestState, { sub, backend, digest: await requestDigest(request.method, params) }).catch(refusedState);
+    const state = await this.sealer
+      .openBound<RelayedState>(requestState, { sub, backend, digest: await requestDigest(request.method, params) })
+      .catch(refusedState);
     await this.sealer.spend(state.id, state.exp).catch(refusedState);
     round.exchange = state.exchange;
     return { method: request.method, params: state.inner === undefined ? rest : { ...rest, requestState: state.inner } };
@@ -42,7 +44,8 @@ export class RelayedInputStates {
   async wrap(result: Result, request: Request, sub: string, backend: string, round: ExchangeRound): Promise<Result> {
     if (result.resultType !== "input_required") return result;
     const inner = result.requestState;
-    if (inner !== undefined && typeof inner !== "string") throw new McpError(ErrorCode.InternalError, `backend ${backend} answered input_required with a requestState that is not a string`);
+    if (inner !== undefined && typeof inner !== "string")
+      throw new McpError(ErrorCode.InternalError, `backend ${backend} answered input_required with a requestState that is not a string`);
     round.exchange ??= crypto.randomUUID();
     const state: RelayedState = {
       id: crypto.randomUUID(),

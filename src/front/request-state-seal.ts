@@ -82,12 +82,17 @@ export class RequestStateSealer {
   async open(text: unknown): Promise<Record<string, unknown>> {
     if (typeof text !== "string") throw new RequestStateError("requestState must be the string the gateway returned");
     const [prefix, kid, iv, data, extra] = text.split(".");
-    if (prefix !== PREFIX || !kid || !iv || !data || extra !== undefined) throw new RequestStateError("requestState was not issued by this gateway (pass it back unchanged)");
+    if (prefix !== PREFIX || !kid || !iv || !data || extra !== undefined)
+      throw new RequestStateError("requestState was not issued by this gateway (pass it back unchanged)");
     let record = (await this.keys(false)).find((k) => k.kid === kid);
     record ??= (await this.keys(true)).find((k) => k.kid === kid);
     if (!record) throw new RequestStateError("requestState was sealed with a key this gateway no longer has; call again without it");
     try {
-      const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: Buffer.from(iv, "base64url") }, await this.aesKey(record), Buffer.from(data, "base64url"));
+      const plain = await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv: Buffer.from(iv, "base64url") },
+        await this.aesKey(record),
+        Buffer.from(data, "base64url"),
+      );
       return JSON.parse(new TextDecoder().decode(plain)) as Record<string, unknown>;
     } catch {
       throw new RequestStateError("requestState does not verify: it was altered, or not issued by this gateway");
@@ -109,7 +114,13 @@ export class RequestStateSealer {
         const secret = record.privateJwk.d;
         if (typeof secret !== "string") throw new Error(`signing key ${record.kid} has no private part to derive a sealing key from`);
         const material = await crypto.subtle.importKey("raw", Buffer.from(secret, "base64url"), "HKDF", false, ["deriveKey"]);
-        return crypto.subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt: new TextEncoder().encode(record.kid), info: INFO }, material, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+        return crypto.subtle.deriveKey(
+          { name: "HKDF", hash: "SHA-256", salt: new TextEncoder().encode(record.kid), info: INFO },
+          material,
+          { name: "AES-GCM", length: 256 },
+          false,
+          ["encrypt", "decrypt"],
+        );
       })();
       this.derived.set(record.kid, key);
     }
@@ -131,5 +142,9 @@ export async function requestDigest(method: string, params: Record<string, unkno
 function sorted(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sorted);
   if (typeof value !== "object" || value === null) return value;
-  return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sorted((value as Record<string, unknown>)[key])]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, sorted((value as Record<string, unknown>)[key])]),
+  );
 }

@@ -59,7 +59,10 @@ export class StatelessCall implements CallerSession {
 
   backendNames(): string[] {
     if (this.route.kind === "backend") return [this.route.backend];
-    return this.deps.registry.list().map((spec) => spec.name).sort();
+    return this.deps.registry
+      .list()
+      .map((spec) => spec.name)
+      .sort();
   }
 
   /** Nothing to arbitrate: a stateless caller sets no level on, and subscribes to nothing at, a backend. */
@@ -105,7 +108,8 @@ export class StatelessCall implements CallerSession {
   /** Progress comes back under the gateway's token; the client gets it under its own. */
   private progressRelay(extra: ClientRequestExtra): (progress: Progress) => void {
     const progressToken = extra._meta?.progressToken;
-    return (progress) => void extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } } as never).catch(() => undefined);
+    return (progress) =>
+      void extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } } as never).catch(() => undefined);
   }
 }
 

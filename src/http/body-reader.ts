@@ -31,7 +31,10 @@ export async function readBodyText(request: Request, limits: BodyLimits): Promis
   reading.catch(() => undefined);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<UnreadBody>((resolve) => {
-    timer = setTimeout(() => resolve({ status: 408, reason: `Request Timeout: the request body did not arrive within ${timeoutMs / 1_000} s (MCPGW_BODY_TIMEOUT)` }), timeoutMs);
+    timer = setTimeout(
+      () => resolve({ status: 408, reason: `Request Timeout: the request body did not arrive within ${timeoutMs / 1_000} s (MCPGW_BODY_TIMEOUT)` }),
+      timeoutMs,
+    );
   });
   try {
     return await Promise.race([reading, late]);

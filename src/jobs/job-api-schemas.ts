@@ -27,7 +27,10 @@ const JOB_EXAMPLE = {
 };
 
 export { JOB_STATUSES };
-export const JobStatusSchema = z.enum(JOB_STATUSES).describe("queued → working → completed | failed | cancelled").meta({ examples: ["working"] });
+export const JobStatusSchema = z
+  .enum(JOB_STATUSES)
+  .describe("queued → working → completed | failed | cancelled")
+  .meta({ examples: ["working"] });
 
 export const SubmitJobBodySchema = z
   .strictObject({
@@ -99,7 +102,14 @@ export const ApiErrorSchema = z
     hint: z.string().optional().describe("what to do about it"),
   })
   .describe("An error")
-  .meta({ examples: [{ error: 'denied by policy: "alice" may not use tool "github/delete_repo" (deny github/delete_* (role dev))', hint: "ask for a role that allows it: mcpgw role list" }] });
+  .meta({
+    examples: [
+      {
+        error: 'denied by policy: "alice" may not use tool "github/delete_repo" (deny github/delete_* (role dev))',
+        hint: "ask for a role that allows it: mcpgw role list",
+      },
+    ],
+  });
 
 export type SubmitJobBody = z.infer<typeof SubmitJobBodySchema>;
 export type JobView = z.infer<typeof JobSchema>;
@@ -132,7 +142,8 @@ export const JOB_ROUTES = [
     method: "delete",
     path: "/v1/jobs/{id}",
     summary: "Cancel a job",
-    description: "A queued job is cancelled at once; a running one is stopped (the backend gets notifications/cancelled). A job that already ended answers 409.",
+    description:
+      "A queued job is cancelled at once; a running one is stopped (the backend gets notifications/cancelled). A job that already ended answers 409.",
     responses: { 200: JobSchema, 401: ApiErrorSchema, 404: ApiErrorSchema, 409: ApiErrorSchema },
   },
 ] as const;

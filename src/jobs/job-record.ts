@@ -54,7 +54,10 @@ export interface JobRecord {
 }
 
 /** What a submit stores; the rest is filled in by the repository. */
-export type NewJob = Pick<JobRecord, "id" | "owner" | "roles" | "origin" | "backend" | "tool" | "arguments" | "idempotent" | "ttlMs" | "createdAt" | "traceparent" | "tracestate">;
+export type NewJob = Pick<
+  JobRecord,
+  "id" | "owner" | "roles" | "origin" | "backend" | "tool" | "arguments" | "idempotent" | "ttlMs" | "createdAt" | "traceparent" | "tracestate"
+>;
 
 /** How a run ended, as the worker reports it. */
 export type JobOutcome =

@@ -40,14 +40,20 @@ export class JobRunner {
       const tool = await this.backends.tool(job.backend, job.tool, owner);
       const taskSupport = tool?.execution?.taskSupport;
       await connection.connect();
-      const backendRunsTasks = (taskSupport === "required" || taskSupport === "optional") && connection.serverCapabilities.tasks?.requests?.tools?.call !== undefined;
+      const backendRunsTasks =
+        (taskSupport === "required" || taskSupport === "optional") && connection.serverCapabilities.tasks?.requests?.tools?.call !== undefined;
       return backendRunsTasks ? this.runAsBackendTask(connection, job, signal, callbacks) : this.callTool(connection, job, signal, callbacks);
     };
     // The run is a call of its owner's: a gateway assertion names the owner and the job.
     const result = await runAsCall({ id: job.id, ...owner }, () => (gate ? gate.run(signal, call) : call()));
     const size = Buffer.byteLength(JSON.stringify(result));
     if (size > this.settings.maxResultBytes) {
-      return { status: "failed", error: { message: `the result (${formatSize(size)}) is larger than a job may keep (${formatSize(this.settings.maxResultBytes)}; MCPGW_JOB_MAX_RESULT_BYTES)` } };
+      return {
+        status: "failed",
+        error: {
+          message: `the result (${formatSize(size)}) is larger than a job may keep (${formatSize(this.settings.maxResultBytes)}; MCPGW_JOB_MAX_RESULT_BYTES)`,
+        },
+      };
     }
     if (result.isError === true) return { status: "failed", result, error: { message: "the tool reported an error (isError)" } };
     return { status: "completed", result };
@@ -81,7 +87,8 @@ export class JobRunner {
         if (status.status === "input_required") {
           throw new McpError(ErrorCode.InvalidRequest, `backend task ${taskId} asks for input (sampling or elicitation), which a job has no client to give`);
         }
-        if (Date.now() > deadline) throw new McpError(ErrorCode.RequestTimeout, `backend task ${taskId} did not finish within the job timeout (MCPGW_JOB_TIMEOUT)`);
+        if (Date.now() > deadline)
+          throw new McpError(ErrorCode.RequestTimeout, `backend task ${taskId} did not finish within the job timeout (MCPGW_JOB_TIMEOUT)`);
         const interval = typeof status.pollInterval === "number" ? status.pollInterval : 1_000;
         await abortableSleep(Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, interval)), signal);
       }

@@ -137,14 +137,25 @@ export class JobService {
     this.deps.backends.spec(request.backend);
     const size = Buffer.byteLength(JSON.stringify(request.arguments));
     if (size > this.deps.settings.maxArgumentBytes) {
-      throw new JobRequestError(ErrorCode.InvalidParams, `the arguments (${formatSize(size)}) are larger than a job takes (${formatSize(this.deps.settings.maxArgumentBytes)})`, 413, "send smaller arguments, or raise MCPGW_JOB_MAX_ARGUMENT_BYTES");
+      throw new JobRequestError(
+        ErrorCode.InvalidParams,
+        `the arguments (${formatSize(size)}) are larger than a job takes (${formatSize(this.deps.settings.maxArgumentBytes)})`,
+        413,
+        "send smaller arguments, or raise MCPGW_JOB_MAX_ARGUMENT_BYTES",
+      );
     }
   }
 
   /** The tool as the backend lists it to this caller (a per-caller backend is asked with the caller's credential). */
   private async findTool(request: SubmitRequest, principal: Principal, roles: string[]): Promise<Tool> {
     const found = await this.deps.backends.tool(request.backend, request.tool, { subject: principal.subject, roles });
-    if (!found) throw new JobRequestError(ErrorCode.InvalidParams, `backend "${request.backend}" has no tool "${request.tool}"`, 404, `list its tools with: mcpgw backend test ${request.backend}`);
+    if (!found)
+      throw new JobRequestError(
+        ErrorCode.InvalidParams,
+        `backend "${request.backend}" has no tool "${request.tool}"`,
+        404,
+        `list its tools with: mcpgw backend test ${request.backend}`,
+      );
     return found;
   }
 
@@ -176,9 +187,13 @@ export class JobService {
   }
 
   /** One page of the jobs the principal may see, newest first, and the cursor of the next page (REST and tasks/list). */
-  async list(principal: Principal, query: { status?: JobStatus; backend?: string; limit: number; cursor?: string }): Promise<{ jobs: JobRecord[]; nextCursor?: string }> {
+  async list(
+    principal: Principal,
+    query: { status?: JobStatus; backend?: string; limit: number; cursor?: string },
+  ): Promise<{ jobs: JobRecord[]; nextCursor?: string }> {
     const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    if (query.cursor !== undefined && !before) throw new JobRequestError(ErrorCode.InvalidParams, "invalid cursor: pass the nextCursor of the previous page as it was", 400);
+    if (query.cursor !== undefined && !before)
+      throw new JobRequestError(ErrorCode.InvalidParams, "invalid cursor: pass the nextCursor of the previous page as it was", 400);
     const owner = this.isAdmin(principal) ? undefined : principal.subject;
     // One more than asked for says whether there is a next page.
     const found = await this.deps.repository.list({
@@ -200,9 +215,19 @@ export class JobService {
     const cancelled = await this.deps.repository.cancel(id, Date.now());
     if (!cancelled) throw notFound(id);
     if (cancelled.effect === "already-ended") {
-      throw new JobRequestError(ErrorCode.InvalidParams, `job ${id} already ended (${cancelled.job.status}): there is nothing to cancel`, 409, "read its outcome with GET /v1/jobs/{id}");
+      throw new JobRequestError(
+        ErrorCode.InvalidParams,
+        `job ${id} already ended (${cancelled.job.status}): there is nothing to cancel`,
+        409,
+        "read its outcome with GET /v1/jobs/{id}",
+      );
     }
-    const entry = await this.deps.auditor.begin({ ...auditBase(principal, this.rolesOf(principal), from, id), backend: visible.backend, target: visible.tool, method: "jobs/cancel" });
+    const entry = await this.deps.auditor.begin({
+      ...auditBase(principal, this.rolesOf(principal), from, id),
+      backend: visible.backend,
+      target: visible.tool,
+      method: "jobs/cancel",
+    });
     entry.finish({ status: "ok" });
     if (cancelled.effect === "cancelled") return cancelled.job;
     this.deps.workers?.cancelLocal(id);

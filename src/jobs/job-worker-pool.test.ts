@@ -34,10 +34,28 @@ test("the next job starts while the previous outcome is still being stored; stop
     },
   });
   const runner = { run: async () => (starts.push(performance.now()), { status: "completed", result: { content: [] } }) } as unknown as JobRunner;
-  const pool = new JobWorkerPool({ repository, runner, auditor: new NoAuditor(), settings: { workers: 1, leaseMs: 30_000, maxAttempts: 3 }, logger: createLogger({ level: "silent" }), workerId: "w1" });
+  const pool = new JobWorkerPool({
+    repository,
+    runner,
+    auditor: new NoAuditor(),
+    settings: { workers: 1, leaseMs: 30_000, maxAttempts: 3 },
+    logger: createLogger({ level: "silent" }),
+    workerId: "w1",
+  });
   const ids = ["j1", "j2", "j3"];
   for (const id of ids) {
-    await store.jobs.create({ id, owner: "alice", roles: [], origin: "rest", backend: "lab", tool: "echo", arguments: {}, idempotent: false, ttlMs: 600_000, createdAt: Date.now() } as never);
+    await store.jobs.create({
+      id,
+      owner: "alice",
+      roles: [],
+      origin: "rest",
+      backend: "lab",
+      tool: "echo",
+      arguments: {},
+      idempotent: false,
+      ttlMs: 600_000,
+      createdAt: Date.now(),
+    } as never);
   }
   pool.start();
   try {

@@ -123,7 +123,8 @@ export class JobWorkerPool {
         if (now - this.lastReclaim >= Math.min(1_000, settings.leaseMs / 3)) {
           this.lastReclaim = now;
           const { requeued, ended } = await repository.reclaimExpired(now, settings.maxAttempts);
-          for (const job of requeued) logger.warn({ job: job.id, attempts: job.attempts }, "job interrupted by a gateway that stopped: queued again (idempotent)");
+          for (const job of requeued)
+            logger.warn({ job: job.id, attempts: job.attempts }, "job interrupted by a gateway that stopped: queued again (idempotent)");
           for (const job of ended) logger.warn({ job: job.id, status: job.status, error: job.error?.message }, "job interrupted by a gateway that stopped");
         }
         if (now - this.lastSweep >= SWEEP_EXPIRED_MS) {
@@ -190,7 +191,15 @@ export class JobWorkerPool {
     let entry: AuditEntry;
     try {
       // Write-ahead, like a direct call: the run is on record before the backend sees it.
-      entry = await auditor.begin({ requestId: job.id, subject: job.owner, roles: job.roles, backend: job.backend, target: job.tool, method: "jobs/run", arguments: job.arguments });
+      entry = await auditor.begin({
+        requestId: job.id,
+        subject: job.owner,
+        roles: job.roles,
+        backend: job.backend,
+        target: job.tool,
+        method: "jobs/run",
+        arguments: job.arguments,
+      });
     } catch (err) {
       log.error({ err: describeError(err) }, "audit unavailable: job returned to the queue");
       this.pausedUntil = Date.now() + AUDIT_RETRY_MS;
@@ -216,7 +225,12 @@ export class JobWorkerPool {
         reason === "cancelled"
           ? { status: "cancelled", error: { message: "cancelled at the caller's request; the backend was told (notifications/cancelled)" } }
           : reason === "shutdown"
-            ? { status: "failed", error: { message: `interrupted: the gateway shut down before the call finished; tool "${job.tool}" is not marked idempotent, so it was not retried` } }
+            ? {
+                status: "failed",
+                error: {
+                  message: `interrupted: the gateway shut down before the call finished; tool "${job.tool}" is not marked idempotent, so it was not retried`,
+                },
+              }
             : { status: "failed", error: jobErrorOf(err) };
     }
     const ended = outcome;

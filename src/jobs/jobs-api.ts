@@ -54,7 +54,9 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
     const id = match[1]!;
     if (request.method === "GET") {
       const job = await service.get(principal, id);
-      return job ? Response.json(jobView(job), { headers: { "cache-control": "no-store" } }) : problem(404, `there is no job "${id}"`, "list your jobs with GET /v1/jobs");
+      return job
+        ? Response.json(jobView(job), { headers: { "cache-control": "no-store" } })
+        : problem(404, `there is no job "${id}"`, "list your jobs with GET /v1/jobs");
     }
     if (request.method === "DELETE") {
       const job = await service.cancel(principal, id, { origin: "rest" });
@@ -67,7 +69,9 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
     const text = await readBodyText(request, { maxBytes: options.maxBodyBytes, timeoutMs: options.bodyTimeoutMs });
     if (typeof text !== "string") {
       const hint = text.status === 413 ? "send smaller arguments, or raise MCPGW_MAX_BODY_BYTES" : "send the whole body at once";
-      return invalidBody(principal, text.status, text.status === 413 ? `the request body exceeds ${options.maxBodyBytes} bytes` : text.reason, hint, { connection: "close" });
+      return invalidBody(principal, text.status, text.status === 413 ? `the request body exceeds ${options.maxBodyBytes} bytes` : text.reason, hint, {
+        connection: "close",
+      });
     }
     const excess = exceedsJsonBudget(text, options.jsonBudget);
     if (excess) return invalidBody(principal, 400, `the body is refused: ${excess.problem}${BUDGET_HINTS[excess.bound]}`, "send simpler arguments");
@@ -80,7 +84,11 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
     const parsed = (await jobApiSchemas()).SubmitJobBodySchema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      return problem(400, `invalid job: ${issue.path.length ? `${issue.path.join(".")}: ` : ""}${issue.message}`, 'send {"backend": "…", "tool": "…", "arguments": {…}, "ttl": seconds}');
+      return problem(
+        400,
+        `invalid job: ${issue.path.length ? `${issue.path.join(".")}: ` : ""}${issue.message}`,
+        'send {"backend": "…", "tool": "…", "arguments": {…}, "ttl": seconds}',
+      );
     }
     const { backend, tool, arguments: args = {}, ttl } = parsed.data;
     const job = await service.submit(principal, { backend, tool, arguments: args, ...(ttl !== undefined && { ttlMs: ttl * 1_000 }) }, { origin: "rest" });
@@ -91,7 +99,10 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
   /** A submission refused before it was read as a job: audited as invalid, then answered. */
   async function invalidBody(principal: Principal, status: number, error: string, hint: string, headers: Record<string, string> = {}): Promise<Response> {
     await options.auditor
-      .refuse({ subject: principal.subject, roles: principal.roles, method: "POST /v1/jobs" }, { status: "invalid", errorCode: status, errorMessage: error, decision: "invalid" })
+      .refuse(
+        { subject: principal.subject, roles: principal.roles, method: "POST /v1/jobs" },
+        { status: "invalid", errorCode: status, errorMessage: error, decision: "invalid" },
+      )
       .catch((err) => options.logger.error({ err: describeError(err) }, "refused job submission not audited"));
     return problem(status, error, hint, headers);
   }
@@ -100,11 +111,18 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
     const parsed = (await jobApiSchemas()).ListJobsQuerySchema.safeParse(Object.fromEntries(url.searchParams));
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      return problem(400, `invalid query: ${issue.path.join(".") || "parameters"}: ${issue.message}`, "use ?status=queued|working|completed|failed|cancelled&limit=1..500&cursor=…");
+      return problem(
+        400,
+        `invalid query: ${issue.path.join(".") || "parameters"}: ${issue.message}`,
+        "use ?status=queued|working|completed|failed|cancelled&limit=1..500&cursor=…",
+      );
     }
     const { status, limit = DEFAULT_PAGE, cursor } = parsed.data;
     const page = await service.list(principal, { limit, ...(status && { status }), ...(cursor !== undefined && { cursor }) });
-    return Response.json({ jobs: page.jobs.map(jobView), ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) }, { headers: { "cache-control": "no-store" } });
+    return Response.json(
+      { jobs: page.jobs.map(jobView), ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) },
+      { headers: { "cache-control": "no-store" } },
+    );
   }
 
   async function unauthenticated(request: Request, path: string, failure: AuthFailure): Promise<Response> {
@@ -128,7 +146,12 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
       if (status === 500) options.logger.error({ err: describeError(err), path }, "jobs request failed");
       const hint = (err as { hint?: unknown }).hint;
       const retryAfter = err instanceof Refusal ? (err.data as { retryAfter?: unknown } | undefined)?.retryAfter : undefined;
-      return problem(status, plainMessage(err), typeof hint === "string" ? hint : undefined, typeof retryAfter === "number" ? { "retry-after": String(retryAfter) } : {});
+      return problem(
+        status,
+        plainMessage(err),
+        typeof hint === "string" ? hint : undefined,
+        typeof retryAfter === "number" ? { "retry-after": String(retryAfter) } : {},
+      );
     }
   };
 }

@@ -74,7 +74,12 @@ describe("the JSON budget", () => {
   });
 
   test("a usual tools/call is within the defaults", () => {
-    const call = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo", arguments: { text: "hi \"there\"\n", n: -1.5e-3, list: [1, 2, { a: null }] } } };
+    const call = {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "echo", arguments: { text: 'hi "there"\n', n: -1.5e-3, list: [1, 2, { a: null }] } },
+    };
     expect(exceedsJsonBudget(JSON.stringify(call), JSON_BUDGET_DEFAULTS)).toBeUndefined();
   });
 });

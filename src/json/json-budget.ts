@@ -77,7 +77,12 @@ export function exceedsJsonBudget(text: string, budget: JsonBudget): JsonBudgetE
   let pendingKey: "id" | "method" | undefined;
   let id: string | number | undefined;
   let method: string | undefined;
-  const excess = (bound: JsonBudgetExcess["bound"], problem: string): JsonBudgetExcess => ({ bound, problem, ...(id !== undefined && { id }), ...(method !== undefined && { method }) });
+  const excess = (bound: JsonBudgetExcess["bound"], problem: string): JsonBudgetExcess => ({
+    bound,
+    problem,
+    ...(id !== undefined && { id }),
+    ...(method !== undefined && { method }),
+  });
   // The next quote and the next backslash at or after the scan's position, found with indexOf
   // (native, many times faster per character than a loop here: most of a message's characters
   // are inside strings). A string without an escape is skipped at once; one with escapes is read
@@ -127,7 +132,10 @@ export function exceedsJsonBudget(text: string, budget: JsonBudget): JsonBudgetE
       const start = i;
       while (i < length && isNumberChar(text.charCodeAt(i))) i++;
       if (i - start > MAX_NUMBER_CHARS) {
-        return excess("number", `a number in the message is ${i - start} characters long, over the ${MAX_NUMBER_CHARS} accepted (send long numbers as strings)`);
+        return excess(
+          "number",
+          `a number in the message is ${i - start} characters long, over the ${MAX_NUMBER_CHARS} accepted (send long numbers as strings)`,
+        );
       }
       if (depth === 1 && pendingKey === "id") {
         const value = Number(text.slice(start, i));

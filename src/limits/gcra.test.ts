@@ -20,7 +20,12 @@ describe("GCRA", () => {
     ["10/min, burst 10: ten at once, then refused", gcraRate(10, 60_000), Array(11).fill(1_000), [...Array(10).fill(true), false]],
     ["10/min, burst 3: three at once", gcraRate(10, 60_000, 3), Array(4).fill(0), [true, true, true, false]],
     ["burst 1 spaces calls by T", gcraRate(1, 1_000, 1), [0, 500, 999, 1_000, 1_500, 2_000], [true, false, false, true, false, true]],
-    ["refill: one call frees every T after a burst", gcraRate(5, 5_000), [0, 0, 0, 0, 0, 0, 999, 1_000, 1_001, 2_000], [true, true, true, true, true, false, false, true, false, true]],
+    [
+      "refill: one call frees every T after a burst",
+      gcraRate(5, 5_000),
+      [0, 0, 0, 0, 0, 0, 999, 1_000, 1_001, 2_000],
+      [true, true, true, true, true, false, false, true, false, true],
+    ],
     ["an idle bucket refills to the burst, not beyond", gcraRate(2, 1_000), [0, 0, 100_000, 100_000, 100_000], [true, true, true, true, false]],
   ])("%s", (_name, rate, times, expected) => {
     expect(run(rate, times).granted).toEqual(expected);

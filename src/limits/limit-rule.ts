@@ -39,7 +39,8 @@ export function formatRate(rule: Pick<LimitRule, "count" | "periodMs">): string 
 
 /** Throws a UsageError unless the pattern is BACKEND/TOOL (globs allowed). */
 export function assertToolPattern(pattern: string): void {
-  if (!/^[^/\s]+\/[^/\s]+$/.test(pattern)) throw new UsageError(`--tool "${pattern}" is not BACKEND/TOOL`, "write e.g. --tool github/create_issue or --tool 'github/*'");
+  if (!/^[^/\s]+\/[^/\s]+$/.test(pattern))
+    throw new UsageError(`--tool "${pattern}" is not BACKEND/TOOL`, "write e.g. --tool github/create_issue or --tool 'github/*'");
 }
 
 /** Calls a rule can count: those that reach a tool, a resource or a prompt (lists are free). */
@@ -54,7 +55,7 @@ export interface CompiledLimitRule {
 }
 
 export function compileLimitRule(rule: LimitRule): CompiledLimitRule {
-  const tool = rule.toolPattern === undefined ? undefined : rule.toolPattern.split("/").map(globToRegExp) as [RegExp, RegExp];
+  const tool = rule.toolPattern === undefined ? undefined : (rule.toolPattern.split("/").map(globToRegExp) as [RegExp, RegExp]);
   return {
     rule,
     matches(call) {

@@ -24,9 +24,17 @@ export class AuditMetrics {
 
   constructor(metrics: MetricsRegistry) {
     // Absent until the auditor is attached (and with MCPGW_AUDIT=off, when there is none).
-    metrics.register(new Gauge("mcpgw_audit_queue_depth", "Audit records and outcomes waiting for the next commit", () => (this.source ? this.source.queued : [])));
-    metrics.register(new Gauge("mcpgw_audit_available", "1 while audit commits succeed, 0 while the audit store is unavailable", () => (this.source ? Number(this.source.health().available) : [])));
-    this.commitSeconds = metrics.register(new Histogram("mcpgw_audit_commit_duration_seconds", "Duration of audit group commits (one transaction each)", [], COMMIT_BUCKETS));
+    metrics.register(
+      new Gauge("mcpgw_audit_queue_depth", "Audit records and outcomes waiting for the next commit", () => (this.source ? this.source.queued : [])),
+    );
+    metrics.register(
+      new Gauge("mcpgw_audit_available", "1 while audit commits succeed, 0 while the audit store is unavailable", () =>
+        this.source ? Number(this.source.health().available) : [],
+      ),
+    );
+    this.commitSeconds = metrics.register(
+      new Histogram("mcpgw_audit_commit_duration_seconds", "Duration of audit group commits (one transaction each)", [], COMMIT_BUCKETS),
+    );
     this.batchSize = metrics.register(new Histogram("mcpgw_audit_batch_size", "Records and outcomes written per audit commit", [], BATCH_BUCKETS));
   }
 

@@ -24,7 +24,11 @@ export class BackendHealthMetrics implements BackendHealthObserver {
       }),
     );
     this.failures = metrics.register(
-      new Counter("mcpgw_backend_connection_failures_total", "Backend connection attempts that failed (reason connect) and open connections that closed unexpectedly (reason closed)", ["backend", "reason"]),
+      new Counter(
+        "mcpgw_backend_connection_failures_total",
+        "Backend connection attempts that failed (reason connect) and open connections that closed unexpectedly (reason closed)",
+        ["backend", "reason"],
+      ),
     );
   }
 

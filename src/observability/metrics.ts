@@ -56,7 +56,9 @@ export class Gauge implements Metric {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
     const value = this.read();
     if (typeof value === "number") lines.push(`${this.name} ${value}`);
-    else for (const [labels, v] of value as [Labels, number][]) lines.push(`${this.name}${labelText(Object.keys(labels), Object.values(labels).join(SEPARATOR))} ${v}`);
+    else
+      for (const [labels, v] of value as [Labels, number][])
+        lines.push(`${this.name}${labelText(Object.keys(labels), Object.values(labels).join(SEPARATOR))} ${v}`);
     return lines;
   }
 }

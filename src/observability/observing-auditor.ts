@@ -26,9 +26,20 @@ export class ObservingAuditor implements Auditor {
     private readonly logger: Logger,
     metrics: MetricsRegistry,
   ) {
-    this.calls = metrics.register(new Counter("mcpgw_calls_total", "Calls to tools, resources and prompts, by backend, method, target and outcome", ["backend", "method", "target", "status"]));
-    this.latency = metrics.register(new Histogram("mcpgw_call_duration_seconds", "Duration of calls through the gateway", ["backend", "method"], LATENCY_BUCKETS));
-    this.refusals = metrics.register(new Counter("mcpgw_refusals_total", "Refused requests, by reason (unauthenticated, denied, rate_limited, invalid)", ["reason"]));
+    this.calls = metrics.register(
+      new Counter("mcpgw_calls_total", "Calls to tools, resources and prompts, by backend, method, target and outcome", [
+        "backend",
+        "method",
+        "target",
+        "status",
+      ]),
+    );
+    this.latency = metrics.register(
+      new Histogram("mcpgw_call_duration_seconds", "Duration of calls through the gateway", ["backend", "method"], LATENCY_BUCKETS),
+    );
+    this.refusals = metrics.register(
+      new Counter("mcpgw_refusals_total", "Refused requests, by reason (unauthenticated, denied, rate_limited, invalid)", ["reason"]),
+    );
   }
 
   async begin(context: AuditContext): Promise<AuditEntry> {

@@ -79,14 +79,24 @@ export class OperatorGateway {
     reportPins = reportPinTransitions(auditor ?? new NoAuditor(), logger);
     // The CLI holds the database, so it signs gateway assertions with the gateway's key, as serve does.
     const credentials = new CredentialBinder({ assertions: new GatewayAssertionSigner(() => store.signingKeys.list(), settings.auth.tokenIssuer) });
-    const pool = new BackendPool({ env: options.env, logger, version: options.version, maxProcessesPerBackend: settings.maxProcessesPerBackend, credentials, guard: pins });
+    const pool = new BackendPool({
+      env: options.env,
+      logger,
+      version: options.version,
+      maxProcessesPerBackend: settings.maxProcessesPerBackend,
+      credentials,
+      guard: pins,
+    });
     const pipeline = createPipeline({ auditor: auditor ?? new NoAuditor(), policy, limiter });
     return new OperatorGateway(options, watcher, registry, policy, pool, pipeline, auditor, pins);
   }
 
   /** The registered backends' names, sorted. */
   backendNames(): string[] {
-    return this.registry.list().map((spec) => spec.name).sort();
+    return this.registry
+      .list()
+      .map((spec) => spec.name)
+      .sort();
   }
 
   hasBackend(name: string): boolean {

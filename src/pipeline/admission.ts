@@ -84,7 +84,8 @@ export async function admit<T extends CallTarget>(deps: AdmissionDeps, call: Adm
 /** The audit outcome of a refusal before forwarding: a Refusal, or invalid params (as "invalid"); undefined for anything else. */
 export function refusalOutcome(err: unknown): AuditOutcome | undefined {
   if (err instanceof Refusal) return failureOutcome(err);
-  if (err instanceof McpError && err.code === ErrorCode.InvalidParams) return failureOutcome(new Refusal("invalid", err.code, err.message, err.data as Record<string, unknown>));
+  if (err instanceof McpError && err.code === ErrorCode.InvalidParams)
+    return failureOutcome(new Refusal("invalid", err.code, err.message, err.data as Record<string, unknown>));
   return undefined;
 }
 
@@ -93,7 +94,14 @@ export function failureOutcome(err: unknown, cancelled = false): AuditOutcome {
   const code = (err as { code?: unknown }).code;
   const message = plainMessage(err);
   const errorCode = typeof code === "number" ? code : undefined;
-  if (err instanceof Refusal) return { status: err.status, ...(errorCode !== undefined && { errorCode }), errorMessage: message, decision: err.status, ...(err.rule !== undefined && { rule: err.rule }) };
+  if (err instanceof Refusal)
+    return {
+      status: err.status,
+      ...(errorCode !== undefined && { errorCode }),
+      errorMessage: message,
+      decision: err.status,
+      ...(err.rule !== undefined && { rule: err.rule }),
+    };
   const status = cancelled || errorCode === GatewayErrorCode.ShuttingDown ? "cancelled" : errorCode === GatewayErrorCode.BackendTimeout ? "timeout" : "error";
   return { status, ...(errorCode !== undefined && { errorCode }), errorMessage: message };
 }

@@ -8,7 +8,14 @@ import type { RoutePlan } from "./route.ts";
  * The audit context of one client request: who, with which roles (the token's and those granted to
  * the subject: what the policy decided by), through which session, to what.
  */
-export function auditContext(session: CallerSession, principal: Principal, roles: readonly string[], request: Request, extra: ClientRequestExtra, plan?: RoutePlan): AuditContext {
+export function auditContext(
+  session: CallerSession,
+  principal: Principal,
+  roles: readonly string[],
+  request: Request,
+  extra: ClientRequestExtra,
+  plan?: RoutePlan,
+): AuditContext {
   const params = request.params as { arguments?: unknown } | undefined;
   return {
     requestId: String(extra.requestId),

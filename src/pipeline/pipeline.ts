@@ -26,7 +26,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   return async (session, request, extra) => {
     session.lastActivity = Date.now();
     const principal = authenticate(extra);
-    const { target: plan, roles, authorization, entry } = await admit(deps, {
+    const {
+      target: plan,
+      roles,
+      authorization,
+      entry,
+    } = await admit(deps, {
       principal,
       method: request.method,
       route: () => route(session, request, extra),

@@ -49,7 +49,8 @@ export function route(session: CallerSession, request: Request, extra: ClientReq
   const tasks = session.tasks;
   // MCP Tasks are the gateway's own jobs: tasks/* never reach a backend (the caller's jobs are in the store).
   if (tasks?.handles(request.method)) return tasks.method(session, request, extra);
-  const plan = session.route.kind === "backend" ? backendRoute(session, session.route.backend, request, params, extra) : aggregateRoute(session, request, params, extra);
+  const plan =
+    session.route.kind === "backend" ? backendRoute(session, session.route.backend, request, params, extra) : aggregateRoute(session, request, params, extra);
   if (tasks && request.method === "tools/call") return tasks.call(plan, session, request, extra) ?? plan;
   if (tasks && request.method === "tools/list") return tasks.list(plan, session);
   return plan;

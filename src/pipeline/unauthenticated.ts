@@ -16,7 +16,7 @@ export interface UnauthenticatedOptions {
 
 /** How to answer: the RFC 6750 refusal, or "too many" past the flood guard's bound (each entry point words its 429). */
 export type UnauthenticatedAnswer =
-  | { kind: "refused"; source: string | undefined; /** Audited one by one (else only counted). */ recorded: boolean; response: Response }
+  | { kind: "refused"; source: string | undefined /** Audited one by one (else only counted). */; recorded: boolean; response: Response }
   | { kind: "limited"; source: string | undefined; retryAfterSec: number };
 
 /**

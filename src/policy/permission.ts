@@ -42,13 +42,20 @@ export function parsePermission(text: string): Permission {
   rest = firstBracket < 0 ? rest : rest.slice(0, firstBracket);
   while (conditionText.trim() !== "") {
     const match = CONDITION.exec(conditionText.trim());
-    if (!match) throw new UsageError(`permission "${text}": cannot read the condition "${conditionText.trim()}"`, `conditions look like [arg^="prefix"], with one of ${CONDITION_OPS.join(" ")}`);
+    if (!match)
+      throw new UsageError(
+        `permission "${text}": cannot read the condition "${conditionText.trim()}"`,
+        `conditions look like [arg^="prefix"], with one of ${CONDITION_OPS.join(" ")}`,
+      );
     conditions.push({ arg: match[1]!, op: match[2] as ConditionOp, value: match[3] !== undefined ? match[3].replace(/\\(.)/g, "$1") : match[4]! });
     conditionText = conditionText.trim().slice(match[0].length);
   }
   // Tool, prompt and method names cannot contain "[" (MCP names are [A-Za-z0-9_.-]): one left over is a malformed condition.
   if (kind !== "resource" && rest.includes("[")) {
-    throw new UsageError(`permission "${text}": cannot read the condition "${rest.slice(rest.indexOf("["))}${conditionText}"`, `conditions look like [arg^="prefix"], with one of ${CONDITION_OPS.join(" ")}`);
+    throw new UsageError(
+      `permission "${text}": cannot read the condition "${rest.slice(rest.indexOf("["))}${conditionText}"`,
+      `conditions look like [arg^="prefix"], with one of ${CONDITION_OPS.join(" ")}`,
+    );
   }
   if (rest === "*") return { kind, backend: "*", name: "*", conditions };
   const slash = rest.indexOf("/");

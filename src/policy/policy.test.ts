@@ -9,10 +9,27 @@ function role(name: string, rules: [Effect, string][]) {
 
 const policy = new Policy({
   roles: [
-    role("reader", [["allow", "github/get_*"], ["allow", "*/read_*"], ["allow", "resource:docs/file:///srv/docs/*"], ["allow", "prompt:*/summarize"]]),
-    role("dev", [["allow", "github/*"], ["deny", "github/delete_*"]]),
-    role("fs", [["allow", 'fs/read_file[path^="/srv/data/"]'], ["allow", 'fs/write_file[path^="/tmp/"][mode="text"]'], ["deny", 'fs/read_file[path$=".key"]']]),
-    role("admin", [["allow", "*"], ["allow", "resource:*"], ["allow", "prompt:*"], ["allow", "method:*"]]),
+    role("reader", [
+      ["allow", "github/get_*"],
+      ["allow", "*/read_*"],
+      ["allow", "resource:docs/file:///srv/docs/*"],
+      ["allow", "prompt:*/summarize"],
+    ]),
+    role("dev", [
+      ["allow", "github/*"],
+      ["deny", "github/delete_*"],
+    ]),
+    role("fs", [
+      ["allow", 'fs/read_file[path^="/srv/data/"]'],
+      ["allow", 'fs/write_file[path^="/tmp/"][mode="text"]'],
+      ["deny", 'fs/read_file[path$=".key"]'],
+    ]),
+    role("admin", [
+      ["allow", "*"],
+      ["allow", "resource:*"],
+      ["allow", "prompt:*"],
+      ["allow", "method:*"],
+    ]),
     role("no-prompts", [["deny", "prompt:*"]]),
   ],
   bindings: [{ role: "dev", subject: "carol" }],
@@ -73,7 +90,18 @@ describe("permission syntax", () => {
     ["resource:fs/file:///srv/*", { kind: "resource", backend: "fs", name: "file:///srv/*", conditions: [] }],
     ["prompt:*/summarize", { kind: "prompt", backend: "*", name: "summarize", conditions: [] }],
     ['fs/read_file[path^="/srv/data/"]', { kind: "tool", backend: "fs", name: "read_file", conditions: [{ arg: "path", op: "^=", value: "/srv/data/" }] }],
-    ["fs/write[mode=text][path^=/tmp/]", { kind: "tool", backend: "fs", name: "write", conditions: [{ arg: "mode", op: "=", value: "text" }, { arg: "path", op: "^=", value: "/tmp/" }] }],
+    [
+      "fs/write[mode=text][path^=/tmp/]",
+      {
+        kind: "tool",
+        backend: "fs",
+        name: "write",
+        conditions: [
+          { arg: "mode", op: "=", value: "text" },
+          { arg: "path", op: "^=", value: "/tmp/" },
+        ],
+      },
+    ],
     ['api/call[url*="example.com"]', { kind: "tool", backend: "api", name: "call", conditions: [{ arg: "url", op: "*=", value: "example.com" }] }],
     ["resource:db/table[[]x]", { kind: "resource", backend: "db", name: "table[[]x]", conditions: [] }],
   ])("%s", (text, expected) => {

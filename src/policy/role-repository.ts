@@ -41,9 +41,11 @@ const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 /** Throws a UsageError unless the name can name a role (IdP group names like "mcp-admins" fit). */
 export function assertRoleName(name: string): void {
-  if (!ROLE_NAME.test(name)) throw new UsageError(`"${name}" is not a valid role name`, "use 1-64 letters, digits, and _ . : - (starting with a letter or digit)");
+  if (!ROLE_NAME.test(name))
+    throw new UsageError(`"${name}" is not a valid role name`, "use 1-64 letters, digits, and _ . : - (starting with a letter or digit)");
 }
 
 export function assertSubject(subject: string): void {
-  if (subject.trim() === "" || subject.length > 256) throw new UsageError(`"${subject}" is not a valid subject`, "give the subject as it appears in tokens (the sub claim), 1-256 characters");
+  if (subject.trim() === "" || subject.length > 256)
+    throw new UsageError(`"${subject}" is not a valid subject`, "give the subject as it appears in tokens (the sub claim), 1-256 characters");
 }

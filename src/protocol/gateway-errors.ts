@@ -45,7 +45,9 @@ export const GatewayErrorCode = {
 /** `ownCap`: the cap is the backend's own (backend add --max-processes), not the gateway's MCPGW_MAX_PROCESSES_PER_BACKEND. */
 export function backendProcessesBusy(backend: string, maxProcesses: number, ownCap = false): McpError {
   const setting = ownCap ? "its --max-processes" : "MCPGW_MAX_PROCESSES_PER_BACKEND";
-  const raise = ownCap ? `raise it (mcpgw backend add ${backend} … --max-processes N, or limits.maxProcesses in mcpgw apply)` : "raise MCPGW_MAX_PROCESSES_PER_BACKEND";
+  const raise = ownCap
+    ? `raise it (mcpgw backend add ${backend} … --max-processes N, or limits.maxProcesses in mcpgw apply)`
+    : "raise MCPGW_MAX_PROCESSES_PER_BACKEND";
   return new McpError(
     GatewayErrorCode.BackendProcessesBusy,
     `backend "${backend}" is at its cap of ${maxProcesses} processes (${setting}) and each one is serving a call: this session needs a process of its own there (it declared sampling, elicitation or roots); retry when a call ends, or ${raise}`,
@@ -54,7 +56,11 @@ export function backendProcessesBusy(backend: string, maxProcesses: number, ownC
 }
 
 export function shuttingDown(drainMs: number): McpError {
-  return new McpError(GatewayErrorCode.ShuttingDown, `the gateway is shutting down and the call outlasted its ${formatDuration(drainMs)} drain bound (MCPGW_SHUTDOWN_TIMEOUT): it was cancelled; retry it`, { drainMs });
+  return new McpError(
+    GatewayErrorCode.ShuttingDown,
+    `the gateway is shutting down and the call outlasted its ${formatDuration(drainMs)} drain bound (MCPGW_SHUTDOWN_TIMEOUT): it was cancelled; retry it`,
+    { drainMs },
+  );
 }
 
 export function backendTimeout(backend: string, timeoutMs: number): McpError {

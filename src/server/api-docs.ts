@@ -67,7 +67,10 @@ interface StaticAsset {
  * Serves /openapi.json and /docs…; undefined for other paths. The document is built once, on its
  * first request: built at start it cost `serve` about 9 ms before /readyz (docs/deployment.md, "Footprint").
  */
-export function createApiDocsRoutes(options: { version: string; assets?: DocsAssetPaths }): (request: Request, path: string) => Response | Promise<Response> | undefined {
+export function createApiDocsRoutes(options: {
+  version: string;
+  assets?: DocsAssetPaths;
+}): (request: Request, path: string) => Response | Promise<Response> | undefined {
   let document: string | undefined;
   const assets = options.assets ?? docsAssetPaths();
   const files: Record<string, StaticAsset> = {
@@ -97,7 +100,12 @@ export function createApiDocsRoutes(options: { version: string; assets?: DocsAss
         );
       case "/docs":
         return new Response(PAGE, {
-          headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache", "content-security-policy": DOCS_CONTENT_SECURITY_POLICY, ...SECURITY_HEADERS },
+          headers: {
+            "content-type": "text/html; charset=utf-8",
+            "cache-control": "no-cache",
+            "content-security-policy": DOCS_CONTENT_SECURITY_POLICY,
+            ...SECURITY_HEADERS,
+          },
         });
       case "/docs/":
         return new Response(null, { status: 308, headers: { location: "../docs" } });
@@ -112,7 +120,12 @@ export function createApiDocsRoutes(options: { version: string; assets?: DocsAss
 
 async function serveAsset(request: Request, asset: StaticAsset): Promise<Response> {
   // The renderer changes only with the binary: an hour of caching, revalidated after an upgrade.
-  const headers: Record<string, string> = { "content-type": asset.contentType, "cache-control": "public, max-age=3600", vary: "accept-encoding", ...SECURITY_HEADERS };
+  const headers: Record<string, string> = {
+    "content-type": asset.contentType,
+    "cache-control": "public, max-age=3600",
+    vary: "accept-encoding",
+    ...SECURITY_HEADERS,
+  };
   if (!/\bgzip\b/.test(request.headers.get("accept-encoding") ?? "")) return new Response(Bun.file(asset.file), { headers });
   asset.gzipped ??= Bun.gzipSync(await Bun.file(asset.file).bytes());
   return new Response(asset.gzipped, { headers: { ...headers, "content-encoding": "gzip" } });

@@ -74,7 +74,9 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     const docs = apiDocs(request, pathname);
     if (docs) return docs;
     if (pathname === "/metrics" && options.metrics) {
-      return new Response(await options.metrics.scrape(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" } });
+      return new Response(await options.metrics.scrape(), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" },
+      });
     }
     switch (pathname) {
       case "/healthz":

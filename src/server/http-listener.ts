@@ -59,7 +59,10 @@ export function listen(app: GatewayApp, options: ListenOptions): Listener {
       const drained = server.stop(false).then(() => true);
       const clean = await settledWithin(drained, drainMs);
       if (!clean) {
-        options.logger.warn({ drainMs, pending: server.pendingRequests }, "drain bound reached: cancelling the calls in flight, then closing remaining connections");
+        options.logger.warn(
+          { drainMs, pending: server.pendingRequests },
+          "drain bound reached: cancelling the calls in flight, then closing remaining connections",
+        );
         onDrainBound?.();
         // The cancelled calls' answers (errors that name the shutdown) are written before the connections close.
         await settledWithin(drained, ANSWER_GRACE_MS);

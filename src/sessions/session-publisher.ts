@@ -39,7 +39,9 @@ export class SessionPublisher {
    */
   start(): Promise<void> {
     this.starting ??= (async () => {
-      await this.options.repository.removePublishedBefore(Date.now() - FORGET_AFTER_MS).catch((err) => this.options.logger.warn({ err: describeError(err) }, "old session snapshots not removed"));
+      await this.options.repository
+        .removePublishedBefore(Date.now() - FORGET_AFTER_MS)
+        .catch((err) => this.options.logger.warn({ err: describeError(err) }, "old session snapshots not removed"));
       if (this.stopped) return;
       await this.publish();
       if (this.stopped) return;
@@ -61,7 +63,9 @@ export class SessionPublisher {
     await this.starting;
     clearInterval(this.timer);
     await this.running;
-    await this.options.repository.remove(this.options.instance.instance).catch((err) => this.options.logger.warn({ err: describeError(err) }, "session snapshot not removed at shutdown"));
+    await this.options.repository
+      .remove(this.options.instance.instance)
+      .catch((err) => this.options.logger.warn({ err: describeError(err) }, "session snapshot not removed at shutdown"));
   }
 
   private async write(): Promise<void> {
@@ -78,7 +82,11 @@ export class SessionPublisher {
       this.failing = false;
     } catch (err) {
       // Logged once per streak of failures: the database being down is reported elsewhere too.
-      if (!this.failing) this.options.logger.warn({ err: describeError(err) }, "session snapshot not published (mcpgw sessions list will show this gateway as stale); retrying every interval");
+      if (!this.failing)
+        this.options.logger.warn(
+          { err: describeError(err) },
+          "session snapshot not published (mcpgw sessions list will show this gateway as stale); retrying every interval",
+        );
       this.failing = true;
     }
   }

@@ -45,7 +45,15 @@ export function clientConfig(client: ClientName, input: ClientConfigInput): Clie
           "Windows: %APPDATA%\\Claude\\claude_desktop_config.json",
           "(Settings > Developer > Edit Config opens it; restart Claude Desktop after saving; needs Node.js for npx)",
         ],
-        text: json({ mcpServers: { [name]: { command: "npx", args: ["-y", "mcp-remote", url, ...allowHttp(url), "--header", `Authorization:\${${HEADER_VARIABLE}}`], env: { [HEADER_VARIABLE]: header } } } }),
+        text: json({
+          mcpServers: {
+            [name]: {
+              command: "npx",
+              args: ["-y", "mcp-remote", url, ...allowHttp(url), "--header", `Authorization:\${${HEADER_VARIABLE}}`],
+              env: { [HEADER_VARIABLE]: header },
+            },
+          },
+        }),
       };
     case "claude-code":
       return {
@@ -82,7 +90,22 @@ export function clientConfig(client: ClientName, input: ClientConfigInput): Clie
         where: ["run in a terminal (the MCP Inspector's CLI; without --cli it opens the web UI)"],
         // --stored-auth-only: the token is the credential, so a refusal is printed (with the
         // gateway's reason and what to do) instead of starting an OAuth login the gateway has no server for.
-        text: ["npx", "-y", "@modelcontextprotocol/inspector", "--cli", url, "--transport", "http", "--header", `Authorization: ${header}`, "--stored-auth-only", "--method", "tools/list"].map(shellWord).join(" "),
+        text: [
+          "npx",
+          "-y",
+          "@modelcontextprotocol/inspector",
+          "--cli",
+          url,
+          "--transport",
+          "http",
+          "--header",
+          `Authorization: ${header}`,
+          "--stored-auth-only",
+          "--method",
+          "tools/list",
+        ]
+          .map(shellWord)
+          .join(" "),
       };
   }
 }

@@ -29,13 +29,21 @@ export async function openReadyDatabase(url: string, options: DatabaseSetupOptio
   // openStore itself rejects a malformed URL (ConfigError) before anything is opened.
   const store = openStore(url, { poolSize: 2, logger: options.logger, ...(options.migrationsDir !== undefined && { migrationsDir: options.migrationsDir }) });
   try {
-    await withTimeout(store.ping(), options.timeoutMs ?? DEFAULT_TIMEOUT_MS, `${store.location} did not answer within ${Math.round((options.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1_000)}s`);
+    await withTimeout(
+      store.ping(),
+      options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      `${store.location} did not answer within ${Math.round((options.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1_000)}s`,
+    );
     const applied = await store.migrate();
     return { store, applied };
   } catch (err) {
     await store.close().catch(() => undefined);
     if (err instanceof McpgwError) throw err;
-    throw new StoreUnavailableError(`cannot use the database ${redactUrl(url)}: ${describeError(err)}`, "check the URL, that the server is running and that the user may create tables", { cause: err });
+    throw new StoreUnavailableError(
+      `cannot use the database ${redactUrl(url)}: ${describeError(err)}`,
+      "check the URL, that the server is running and that the user may create tables",
+      { cause: err },
+    );
   }
 }
 

@@ -34,7 +34,10 @@ export function assertWritableLocation(path: string): void {
     if (!statSync(folder).isDirectory()) throw new Error("not a folder");
     accessSync(folder, constants.W_OK);
   } catch (err) {
-    throw new UsageError(`cannot write ${path}: ${folder} is not a writable folder (${describeError(err)})`, "create the folder, or choose another place with --env-file PATH");
+    throw new UsageError(
+      `cannot write ${path}: ${folder} is not a writable folder (${describeError(err)})`,
+      "create the folder, or choose another place with --env-file PATH",
+    );
   }
   if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`${path} is a folder`, "choose a file path with --env-file PATH");
 }
@@ -67,10 +70,8 @@ export function readPreviousEnvFile(path: string): string | undefined {
 
 function keptLines(previous: string | undefined, replaced: Set<string>): string[] {
   if (previous === undefined) return [];
-  return previous
-    .split(/\r?\n/)
-    .filter((line) => {
-      const key = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=/.exec(line)?.[1];
-      return key !== undefined && !replaced.has(key);
-    });
+  return previous.split(/\r?\n/).filter((line) => {
+    const key = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=/.exec(line)?.[1];
+    return key !== undefined && !replaced.has(key);
+  });
 }

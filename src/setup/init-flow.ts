@@ -80,10 +80,19 @@ export async function runInit(options: InitOptions, decisions: SetupDecisions, s
       if (backend.replaced) await store.backends.remove(backend.spec.name);
       await store.backends.add(backend.spec);
     }
-    const issued = await issueToken(store, options.auth, { subject, roles: [role.name], ttlMs: options.tokenTtlMs, description: "first admin token, from mcpgw init" });
+    const issued = await issueToken(store, options.auth, {
+      subject,
+      roles: [role.name],
+      ttlMs: options.tokenTtlMs,
+      description: "first admin token, from mcpgw init",
+    });
 
     const previous = target.overwrite ? readPreviousEnvFile(target.path) : undefined;
-    const values = { MCPGW_DATABASE_URL: portableDatabaseUrl(databaseUrl, options.cwd, target.path), MCPGW_HOST: options.host, MCPGW_PORT: String(options.port) };
+    const values = {
+      MCPGW_DATABASE_URL: portableDatabaseUrl(databaseUrl, options.cwd, target.path),
+      MCPGW_HOST: options.host,
+      MCPGW_PORT: String(options.port),
+    };
     writeEnvFile(target.path, renderEnvFile(values, previous, new Date()), target.overwrite);
     return {
       envFile: target.path,
@@ -115,7 +124,11 @@ async function chooseEnvFile(path: string, decisions: SetupDecisions): Promise<{
   return { path: current, overwrite: false };
 }
 
-async function chooseDatabase(options: InitOptions, decisions: SetupDecisions, say: (line: string) => void): Promise<{ store: Store; databaseUrl: string; applied: string[] }> {
+async function chooseDatabase(
+  options: InitOptions,
+  decisions: SetupDecisions,
+  say: (line: string) => void,
+): Promise<{ store: Store; databaseUrl: string; applied: string[] }> {
   let suggested = options.databaseUrl;
   let failure: McpgwError | undefined;
   for (;;) {
@@ -172,7 +185,9 @@ async function chooseBackend(store: Store, options: InitOptions, decisions: Setu
     say(`testing backend "${spec.name}" (${spec.transport})…`);
     try {
       const probe = await probeBackend(spec, { env: options.environment, logger: options.logger, clientVersion: options.clientVersion });
-      say(`  ok: ${probe.server.name} ${probe.server.version}, ${probe.tools.length} tool${probe.tools.length === 1 ? "" : "s"}, initialised in ${probe.connectMs} ms`);
+      say(
+        `  ok: ${probe.server.name} ${probe.server.version}, ${probe.tools.length} tool${probe.tools.length === 1 ? "" : "s"}, initialised in ${probe.connectMs} ms`,
+      );
       return { spec, replaced, probe };
     } catch (err) {
       const error = asMcpgwError(err);

@@ -32,7 +32,10 @@ export function scriptedDecisions(options: { force: boolean }): SetupDecisions {
   return {
     async envFileExists(path) {
       if (force) return { overwrite: true };
-      throw new ConflictError(`${path} already exists`, "pass --force to overwrite it (its other variables are kept), remove it, or write elsewhere with --env-file PATH");
+      throw new ConflictError(
+        `${path} already exists`,
+        "pass --force to overwrite it (its other variables are kept), remove it, or write elsewhere with --env-file PATH",
+      );
     },
     async databaseUrl(suggested, failure) {
       if (failure) throw failure;
@@ -57,7 +60,11 @@ export function scriptedDecisions(options: { force: boolean }): SetupDecisions {
       throw new ConflictError(`a different backend "${existing.name}" is already registered`, `pass --force to replace it, or choose another --backend-name`);
     },
     async backendFailed(error) {
-      throw new McpgwError(`init stopped before saving anything: ${error.message}`, `${error.hint ?? "check the backend"} (with init: fix --backend-command / --backend-url, or leave the backend out and add it later with mcpgw backend add)`, { cause: error });
+      throw new McpgwError(
+        `init stopped before saving anything: ${error.message}`,
+        `${error.hint ?? "check the backend"} (with init: fix --backend-command / --backend-url, or leave the backend out and add it later with mcpgw backend add)`,
+        { cause: error },
+      );
     },
   };
 }

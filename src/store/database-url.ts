@@ -1,10 +1,8 @@
 import { ConfigError } from "../errors.ts";
 
-export type DatabaseTarget =
-  | { kind: "sqlite"; path: string }
-  | { kind: "postgres"; connectionString: string; schema?: string };
+export type DatabaseTarget = { kind: "sqlite"; path: string } | { kind: "postgres"; connectionString: string; schema?: string };
 
-const URL_HINT = 'use sqlite:PATH (e.g. sqlite:mcpgw.db) or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME]';
+const URL_HINT = "use sqlite:PATH (e.g. sqlite:mcpgw.db) or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME]";
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** Parses a --db / MCPGW_DATABASE_URL value into what a driver needs. */

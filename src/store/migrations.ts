@@ -35,7 +35,10 @@ export function readMigrationFolder(path: string): Record<string, string> {
   try {
     names = readdirSync(path).filter((name) => name.endsWith(".sql"));
   } catch (err) {
-    throw new MigrationError(`cannot read the migrations folder ${path}: ${describeError(err)}`, "check MCPGW_MIGRATIONS_DIR; it must hold sqlite/ and postgres/ folders of NNNN_name.sql files");
+    throw new MigrationError(
+      `cannot read the migrations folder ${path}: ${describeError(err)}`,
+      "check MCPGW_MIGRATIONS_DIR; it must hold sqlite/ and postgres/ folders of NNNN_name.sql files",
+    );
   }
   return Object.fromEntries(names.map((name) => [name, readFileSync(join(path, name), "utf8")]));
 }
@@ -46,11 +49,15 @@ function parseMigrationFiles(files: Record<string, string>, where: string): Migr
   for (const [file, sql] of Object.entries(files)) {
     const match = FILE_NAME.exec(file);
     if (!match) {
-      throw new MigrationError(`migration file "${file}" in ${where} is not named NNNN_name.sql`, "rename it (four digits, an underscore, lower-case words, .sql) or move it out of the folder");
+      throw new MigrationError(
+        `migration file "${file}" in ${where} is not named NNNN_name.sql`,
+        "rename it (four digits, an underscore, lower-case words, .sql) or move it out of the folder",
+      );
     }
     const version = Number(match[1]);
     const twin = seen.get(version);
-    if (twin !== undefined) throw new MigrationError(`migration files "${twin}" and "${file}" in ${where} share version ${match[1]}`, "give each migration its own number");
+    if (twin !== undefined)
+      throw new MigrationError(`migration files "${twin}" and "${file}" in ${where} share version ${match[1]}`, "give each migration its own number");
     if (sql.trim() === "") throw new MigrationError(`migration file "${file}" in ${where} is empty`, "put the SQL of the migration in it, or remove it");
     seen.set(version, file);
     migrations.push({ version, name: file.replace(/\.sql$/, ""), sql });
@@ -91,10 +98,17 @@ export async function applyMigrations(driver: SqlDriver, migrations: Migration[]
         try {
           await driver.runScript(tx, migration.sql);
         } catch (err) {
-          throw new MigrationError(`migration ${migration.name} failed: ${describeError(err)}`, "fix the SQL in that file; nothing from this migration was applied", { cause: err });
+          throw new MigrationError(
+            `migration ${migration.name} failed: ${describeError(err)}`,
+            "fix the SQL in that file; nothing from this migration was applied",
+            { cause: err },
+          );
         }
         await tx.execute("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)", [
-          migration.version, migration.name, checksum(migration.sql), Date.now(),
+          migration.version,
+          migration.name,
+          checksum(migration.sql),
+          Date.now(),
         ]);
         return true;
       });

@@ -46,4 +46,3 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
       return assertNever(target);
   }
 }
-

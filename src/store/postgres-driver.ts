@@ -18,10 +18,19 @@ const types = {
 
 /** Error codes that mean "the database is not there", as opposed to "this SQL is wrong". */
 const UNAVAILABLE_CODES = new Set([
-  "ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "EHOSTUNREACH", "EPIPE",
-  "57P01", "57P02", "57P03", // admin shutdown, crash shutdown, cannot connect now
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "EPIPE",
+  "57P01",
+  "57P02",
+  "57P03", // admin shutdown, crash shutdown, cannot connect now
   "3D000", // database does not exist
-  "28000", "28P01", // authentication
+  "28000",
+  "28P01", // authentication
   "53300", // too many connections
 ]);
 

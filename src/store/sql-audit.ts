@@ -5,13 +5,35 @@ import type { SqlDriver, SqlExecutor } from "./sql-driver.ts";
 
 /** Stored columns in AuditRow order; `id` is the database's. */
 const FIELDS = [
-  ["chainId", "chain_id"], ["seq", "seq"], ["prevHash", "prev_hash"], ["hash", "hash"], ["kind", "kind"], ["ts", "ts"],
-  ["requestId", "request_id"], ["sessionId", "session_id"], ["subject", "subject"], ["roles", "roles"],
-  ["clientName", "client_name"], ["clientVersion", "client_version"], ["backend", "backend"], ["target", "target"],
-  ["method", "method"], ["arguments", "arguments"], ["bytesIn", "bytes_in"], ["status", "status"],
-  ["errorCode", "error_code"], ["errorMessage", "error_message"], ["durationMs", "duration_ms"], ["bytesOut", "bytes_out"],
-  ["decision", "decision"], ["rule", "rule"], ["finishedAt", "finished_at"], ["outcomeSeq", "outcome_seq"],
-  ["outcomePrevHash", "outcome_prev_hash"], ["outcomeHash", "outcome_hash"], ["protocolVersion", "protocol_version"],
+  ["chainId", "chain_id"],
+  ["seq", "seq"],
+  ["prevHash", "prev_hash"],
+  ["hash", "hash"],
+  ["kind", "kind"],
+  ["ts", "ts"],
+  ["requestId", "request_id"],
+  ["sessionId", "session_id"],
+  ["subject", "subject"],
+  ["roles", "roles"],
+  ["clientName", "client_name"],
+  ["clientVersion", "client_version"],
+  ["backend", "backend"],
+  ["target", "target"],
+  ["method", "method"],
+  ["arguments", "arguments"],
+  ["bytesIn", "bytes_in"],
+  ["status", "status"],
+  ["errorCode", "error_code"],
+  ["errorMessage", "error_message"],
+  ["durationMs", "duration_ms"],
+  ["bytesOut", "bytes_out"],
+  ["decision", "decision"],
+  ["rule", "rule"],
+  ["finishedAt", "finished_at"],
+  ["outcomeSeq", "outcome_seq"],
+  ["outcomePrevHash", "outcome_prev_hash"],
+  ["outcomeHash", "outcome_hash"],
+  ["protocolVersion", "protocol_version"],
   ["exchange", "exchange"],
 ] as const satisfies readonly (readonly [Exclude<keyof AuditRow, "id">, string])[];
 
@@ -21,19 +43,51 @@ const CHAIN_COLUMNS = `chain_id AS "chainId", instance, host, pid, started_at AS
 
 /** PostgreSQL array types of the FIELDS columns, in order, for unnest(). */
 const FIELD_ARRAY_TYPES: Record<(typeof FIELDS)[number][1], string> = {
-  chain_id: "text", seq: "bigint", prev_hash: "text", hash: "text", kind: "text", ts: "bigint", request_id: "text", session_id: "text",
-  subject: "text", roles: "text", client_name: "text", client_version: "text", backend: "text", target: "text", method: "text",
-  arguments: "text", bytes_in: "integer", status: "text", error_code: "integer", error_message: "text", duration_ms: "integer",
-  bytes_out: "integer", decision: "text", rule: "text", finished_at: "bigint", outcome_seq: "bigint", outcome_prev_hash: "text", outcome_hash: "text",
-  protocol_version: "text", exchange: "text",
+  chain_id: "text",
+  seq: "bigint",
+  prev_hash: "text",
+  hash: "text",
+  kind: "text",
+  ts: "bigint",
+  request_id: "text",
+  session_id: "text",
+  subject: "text",
+  roles: "text",
+  client_name: "text",
+  client_version: "text",
+  backend: "text",
+  target: "text",
+  method: "text",
+  arguments: "text",
+  bytes_in: "integer",
+  status: "text",
+  error_code: "integer",
+  error_message: "text",
+  duration_ms: "integer",
+  bytes_out: "integer",
+  decision: "text",
+  rule: "text",
+  finished_at: "bigint",
+  outcome_seq: "bigint",
+  outcome_prev_hash: "text",
+  outcome_hash: "text",
+  protocol_version: "text",
+  exchange: "text",
 };
 
 /** The columns an outcome event sets, with the value each takes from an AuditOutcomeEvent. */
 const OUTCOME_COLUMNS = [
-  ["status", "text", (o) => o.status], ["error_code", "integer", (o) => o.errorCode], ["error_message", "text", (o) => o.errorMessage],
-  ["duration_ms", "integer", (o) => o.durationMs], ["bytes_out", "integer", (o) => o.bytesOut], ["decision", "text", (o) => o.decision],
-  ["rule", "text", (o) => o.rule], ["finished_at", "bigint", (o) => o.finishedAt], ["outcome_seq", "bigint", (o) => o.outcomeSeq],
-  ["outcome_prev_hash", "text", (o) => o.outcomePrevHash], ["outcome_hash", "text", (o) => o.outcomeHash],
+  ["status", "text", (o) => o.status],
+  ["error_code", "integer", (o) => o.errorCode],
+  ["error_message", "text", (o) => o.errorMessage],
+  ["duration_ms", "integer", (o) => o.durationMs],
+  ["bytes_out", "integer", (o) => o.bytesOut],
+  ["decision", "text", (o) => o.decision],
+  ["rule", "text", (o) => o.rule],
+  ["finished_at", "bigint", (o) => o.finishedAt],
+  ["outcome_seq", "bigint", (o) => o.outcomeSeq],
+  ["outcome_prev_hash", "text", (o) => o.outcomePrevHash],
+  ["outcome_hash", "text", (o) => o.outcomeHash],
   ["exchange", "text", (o) => o.exchange],
 ] as const satisfies readonly (readonly [string, string, (o: AuditOutcomeEvent) => unknown])[];
 
@@ -79,7 +133,8 @@ function filterSql(filter: AuditFilter, offset: number): { conditions: string[];
   if (filter.until !== undefined) add((n) => `ts < $${n}`, filter.until);
   if (filter.backend !== undefined) add((n) => `backend = $${n}`, filter.backend);
   // LOWER on both sides: LIKE is case-insensitive on SQLite and case-sensitive on PostgreSQL.
-  if (filter.tool !== undefined) add((n) => `LOWER(COALESCE(backend, '') || '/' || COALESCE(target, '')) LIKE $${n} ESCAPE '\\'`, toolPatternToLike(filter.tool));
+  if (filter.tool !== undefined)
+    add((n) => `LOWER(COALESCE(backend, '') || '/' || COALESCE(target, '')) LIKE $${n} ESCAPE '\\'`, toolPatternToLike(filter.tool));
   return { conditions, params };
 }
 
@@ -103,30 +158,48 @@ export class SqlAuditRepository implements AuditRepository {
       // chain's own writer can never interleave.
       const moved = write.takeover
         ? await tx.execute("UPDATE audit_chains SET head_seq = $1, head_hash = $2, ended_at = COALESCE(ended_at, $3) WHERE chain_id = $4 AND head_seq = $5", [
-            write.head.seq, write.head.hash, write.at, write.chainId, write.fromSeq,
+            write.head.seq,
+            write.head.hash,
+            write.at,
+            write.chainId,
+            write.fromSeq,
           ])
-        : await tx.execute("UPDATE audit_chains SET head_seq = $1, head_hash = $2, heartbeat_at = $3, ended_at = $4 WHERE chain_id = $5 AND head_seq = $6 AND ended_at IS NULL", [
-            write.head.seq, write.head.hash, write.at, write.end ? write.at : null, write.chainId, write.fromSeq,
-          ]);
-      if (moved === 0) throw new AuditChainConflictError(`audit chain ${write.chainId} is no longer at seq ${write.fromSeq}: another process appended to it or ended it`);
+        : await tx.execute(
+            "UPDATE audit_chains SET head_seq = $1, head_hash = $2, heartbeat_at = $3, ended_at = $4 WHERE chain_id = $5 AND head_seq = $6 AND ended_at IS NULL",
+            [write.head.seq, write.head.hash, write.at, write.end ? write.at : null, write.chainId, write.fromSeq],
+          );
+      if (moved === 0)
+        throw new AuditChainConflictError(`audit chain ${write.chainId} is no longer at seq ${write.fromSeq}: another process appended to it or ended it`);
       if (write.records.length > 0) await this.insert(tx, write.records);
       const notPending = write.outcomes.length > 0 ? await this.finish(tx, write.chainId, write.outcomes) : [];
-      if (notPending.length > 0) throw new AuditChainConflictError(`audit chain ${write.chainId}: ${notPending.length} calls are no longer pending`, notPending);
+      if (notPending.length > 0)
+        throw new AuditChainConflictError(`audit chain ${write.chainId}: ${notPending.length} calls are no longer pending`, notPending);
     });
   }
 
   private async insert(tx: SqlExecutor, rows: AuditRow[]): Promise<void> {
     if (this.driver.dialect === "postgres") {
-      await tx.execute(INSERT_UNNEST, FIELDS.map(([field]) => rows.map((row) => row[field])));
+      await tx.execute(
+        INSERT_UNNEST,
+        FIELDS.map(([field]) => rows.map((row) => row[field])),
+      );
       return;
     }
-    for (const row of rows) await tx.execute(INSERT_ONE, FIELDS.map(([field]) => row[field]));
+    for (const row of rows)
+      await tx.execute(
+        INSERT_ONE,
+        FIELDS.map(([field]) => row[field]),
+      );
   }
 
   /** Writes outcome events onto their pending calls; returns the begin seqs that were not pending. */
   private async finish(tx: SqlExecutor, chainId: string, outcomes: AuditOutcomeEvent[]): Promise<number[]> {
     if (this.driver.dialect === "postgres") {
-      const updated = await tx.query<{ seq: number }>(FINISH_UNNEST, [chainId, outcomes.map((o) => o.seq), ...OUTCOME_COLUMNS.map(([, , value]) => outcomes.map((o) => value(o)))]);
+      const updated = await tx.query<{ seq: number }>(FINISH_UNNEST, [
+        chainId,
+        outcomes.map((o) => o.seq),
+        ...OUTCOME_COLUMNS.map(([, , value]) => outcomes.map((o) => value(o))),
+      ]);
       if (updated.length === outcomes.length) return [];
       const done = new Set(updated.map((row) => Number(row.seq)));
       return outcomes.map((o) => o.seq).filter((seq) => !done.has(seq));
@@ -202,12 +275,18 @@ export class SqlAuditRepository implements AuditRepository {
   }
 
   beginEvents(chainId: string, afterSeq: number, limit: number): Promise<AuditRow[]> {
-    return this.driver.query<AuditRow>(`SELECT ${SELECT_COLUMNS} FROM audit_events WHERE chain_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [chainId, afterSeq, limit]);
+    return this.driver.query<AuditRow>(`SELECT ${SELECT_COLUMNS} FROM audit_events WHERE chain_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [
+      chainId,
+      afterSeq,
+      limit,
+    ]);
   }
 
   outcomeEvents(chainId: string, afterSeq: number, limit: number): Promise<AuditRow[]> {
     return this.driver.query<AuditRow>(`SELECT ${SELECT_COLUMNS} FROM audit_events WHERE chain_id = $1 AND outcome_seq > $2 ORDER BY outcome_seq LIMIT $3`, [
-      chainId, afterSeq, limit,
+      chainId,
+      afterSeq,
+      limit,
     ]);
   }
 

@@ -89,19 +89,23 @@ export class SqlBackendRepository implements BackendRepository {
   async update(spec: BackendSpec, expectedUpdatedAt?: number): Promise<BackendSpec> {
     return this.driver.transaction(async (tx) => {
       const lock = this.driver.dialect === "postgres" ? " FOR UPDATE" : "";
-      const rows = await tx.query<{ created_at: number; updated_at: number }>(`SELECT created_at, updated_at FROM backends WHERE name = $1${lock}`, [spec.name]);
+      const rows = await tx.query<{ created_at: number; updated_at: number }>(`SELECT created_at, updated_at FROM backends WHERE name = $1${lock}`, [
+        spec.name,
+      ]);
       const current = rows[0];
       if (!current) throw new NotFoundError(`there is no backend "${spec.name}"`, `add it instead: mcpgw backend add ${spec.name} …`);
       if (expectedUpdatedAt !== undefined && Number(current.updated_at) !== expectedUpdatedAt) {
-        throw new ConflictError(`backend "${spec.name}" was changed by someone else while this update ran`, "look at it again (mcpgw backend show), then run the update again");
+        throw new ConflictError(
+          `backend "${spec.name}" was changed by someone else while this update ran`,
+          "look at it again (mcpgw backend show), then run the update again",
+        );
       }
       // Running gateways reconnect a backend whose updatedAt moved: it must move even within one millisecond.
       const updatedAt = Math.max(spec.updatedAt, Number(current.updated_at) + 1);
-      await tx.execute("UPDATE backends SET transport = $2, url = $3, command = $4, env = $5, headers = $6, timeout_ms = $7, options = $8, updated_at = $9 WHERE name = $1", [
-        spec.name,
-        ...settingColumns(spec),
-        updatedAt,
-      ]);
+      await tx.execute(
+        "UPDATE backends SET transport = $2, url = $3, command = $4, env = $5, headers = $6, timeout_ms = $7, options = $8, updated_at = $9 WHERE name = $1",
+        [spec.name, ...settingColumns(spec), updatedAt],
+      );
       await bumpChange(this.driver, tx, "backends");
       return { ...spec, createdAt: Number(current.created_at), updatedAt };
     });

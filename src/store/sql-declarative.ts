@@ -54,7 +54,11 @@ export class SqlDeclarativeRepository implements DeclarativeRepository {
     } catch (err) {
       // Typed errors (a document problem, an unreachable database) already say what to do.
       if (err instanceof McpgwError) throw err;
-      throw new McpgwError(`the database refused a change: ${describeError(err)}; nothing was applied (the transaction was rolled back)`, "run mcpgw apply --dry-run to see the plan; if the database has constraints or triggers of its own, check them", { cause: err });
+      throw new McpgwError(
+        `the database refused a change: ${describeError(err)}; nothing was applied (the transaction was rolled back)`,
+        "run mcpgw apply --dry-run to see the plan; if the database has constraints or triggers of its own, check them",
+        { cause: err },
+      );
     }
   }
 }

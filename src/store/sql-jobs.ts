@@ -87,7 +87,20 @@ export class SqlJobRepository implements JobRepository {
     const rows = await this.driver.query<JobRow>(
       `INSERT INTO jobs (id, owner, roles, origin, backend, tool, arguments, status, idempotent, ttl_ms, created_at, updated_at, traceparent, tracestate)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $10, $11, $12) RETURNING ${COLUMNS}`,
-      [job.id, job.owner, JSON.stringify(job.roles), job.origin, job.backend, job.tool, JSON.stringify(job.arguments), job.idempotent, job.ttlMs, job.createdAt, job.traceparent ?? null, job.tracestate ?? null],
+      [
+        job.id,
+        job.owner,
+        JSON.stringify(job.roles),
+        job.origin,
+        job.backend,
+        job.tool,
+        JSON.stringify(job.arguments),
+        job.idempotent,
+        job.ttlMs,
+        job.createdAt,
+        job.traceparent ?? null,
+        job.tracestate ?? null,
+      ],
     );
     return fromRow(rows[0]!);
   }
@@ -159,7 +172,10 @@ export class SqlJobRepository implements JobRepository {
       const ended: JobRecord[] = [];
       for (const job of expired) {
         if (job.idempotent && !job.cancelRequested && job.attempts < maxAttempts) {
-          await tx.execute("UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, backend_task_id = NULL, updated_at = $2 WHERE id = $1", [job.id, now]);
+          await tx.execute(
+            "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, backend_task_id = NULL, updated_at = $2 WHERE id = $1",
+            [job.id, now],
+          );
           requeued.push({ ...job, status: "queued" });
         } else {
           const outcome: JobOutcome = job.cancelRequested
@@ -174,11 +190,21 @@ export class SqlJobRepository implements JobRepository {
   }
 
   async setProgress(id: string, worker: string, progress: JobProgress, now: number): Promise<void> {
-    await this.driver.execute("UPDATE jobs SET progress = $3, updated_at = $4 WHERE id = $1 AND lease_owner = $2 AND status = 'working'", [id, worker, JSON.stringify(progress), now]);
+    await this.driver.execute("UPDATE jobs SET progress = $3, updated_at = $4 WHERE id = $1 AND lease_owner = $2 AND status = 'working'", [
+      id,
+      worker,
+      JSON.stringify(progress),
+      now,
+    ]);
   }
 
   async setBackendTask(id: string, worker: string, backendTaskId: string, now: number): Promise<void> {
-    await this.driver.execute("UPDATE jobs SET backend_task_id = $3, updated_at = $4 WHERE id = $1 AND lease_owner = $2 AND status = 'working'", [id, worker, backendTaskId, now]);
+    await this.driver.execute("UPDATE jobs SET backend_task_id = $3, updated_at = $4 WHERE id = $1 AND lease_owner = $2 AND status = 'working'", [
+      id,
+      worker,
+      backendTaskId,
+      now,
+    ]);
   }
 
   async finish(id: string, worker: string, outcome: JobOutcome, now: number): Promise<boolean> {

@@ -68,9 +68,17 @@ export class SqlLimitRepository implements LimitRepository {
       const updated = { ...current, ...change };
       const twin = rules.find((rule) => rule.id !== id && sameLimitScope(rule, updated));
       if (twin) {
-        throw new ConflictError(`rule ${twin.id} already limits the same callers${twin.toolPattern ? ` on ${twin.toolPattern}` : ""} over the same period`, `change that one (mcpgw limit update ${twin.id} …) or remove it (mcpgw limit remove ${twin.id})`);
+        throw new ConflictError(
+          `rule ${twin.id} already limits the same callers${twin.toolPattern ? ` on ${twin.toolPattern}` : ""} over the same period`,
+          `change that one (mcpgw limit update ${twin.id} …) or remove it (mcpgw limit remove ${twin.id})`,
+        );
       }
-      await tx.execute("UPDATE rate_limit_rules SET rate_count = $2, rate_period_ms = $3, burst = $4 WHERE id = $1", [id, updated.count, updated.periodMs, updated.burst]);
+      await tx.execute("UPDATE rate_limit_rules SET rate_count = $2, rate_period_ms = $3, burst = $4 WHERE id = $1", [
+        id,
+        updated.count,
+        updated.periodMs,
+        updated.burst,
+      ]);
       await bumpChange(this.driver, tx, "limits");
       return updated;
     });

@@ -30,10 +30,18 @@ export class SqlRoleRepository implements RoleRepository {
     assertRoleName(role.name);
     await this.driver.transaction(async (tx) => {
       if ((await tx.query("SELECT name FROM roles WHERE name = $1", [role.name])).length > 0) {
-        throw new ConflictError(`role "${role.name}" already exists`, `see it with: mcpgw role show ${role.name}; change it with: mcpgw role update ${role.name} --allow/--deny/--remove-rule PATTERN`);
+        throw new ConflictError(
+          `role "${role.name}" already exists`,
+          `see it with: mcpgw role show ${role.name}; change it with: mcpgw role update ${role.name} --allow/--deny/--remove-rule PATTERN`,
+        );
       }
       const now = Date.now();
-      await tx.execute("INSERT INTO roles (name, description, created_at, updated_at) VALUES ($1, $2, $3, $4)", [role.name, role.description ?? null, now, now]);
+      await tx.execute("INSERT INTO roles (name, description, created_at, updated_at) VALUES ($1, $2, $3, $4)", [
+        role.name,
+        role.description ?? null,
+        now,
+        now,
+      ]);
       for (const rule of role.rules) await insertRule(tx, role.name, rule);
       await bumpChange(this.driver, tx, "policy");
     });
@@ -44,9 +52,14 @@ export class SqlRoleRepository implements RoleRepository {
       // The row lock makes two updates of one role take turns (SQLite transactions already do).
       const lock = this.driver.dialect === "postgres" ? " FOR UPDATE" : "";
       if ((await tx.query(`SELECT name FROM roles WHERE name = $1${lock}`, [name])).length === 0) {
-        throw new NotFoundError(`there is no role "${name}"`, `list the roles with: mcpgw role list; or create it: mcpgw role create ${name} --allow 'BACKEND/TOOL'`);
+        throw new NotFoundError(
+          `there is no role "${name}"`,
+          `list the roles with: mcpgw role list; or create it: mcpgw role create ${name} --allow 'BACKEND/TOOL'`,
+        );
       }
-      const rows = await tx.query<RuleRow & { id: number }>("SELECT id, role, effect, pattern, conditions FROM role_permissions WHERE role = $1 ORDER BY id", [name]);
+      const rows = await tx.query<RuleRow & { id: number }>("SELECT id, role, effect, pattern, conditions FROM role_permissions WHERE role = $1 ORDER BY id", [
+        name,
+      ]);
       let rules = rows.map((row) => ({ id: row.id, effect: row.effect, text: formatPermission(toPermission(row)) }));
       let changed = false;
       for (const pattern of change.removeRules ?? []) {
@@ -104,7 +117,11 @@ export class SqlRoleRepository implements RoleRepository {
       if ((await tx.query("SELECT name FROM roles WHERE name = $1", [role])).length === 0) {
         throw new NotFoundError(`there is no role "${role}"`, `create it first: mcpgw role create ${role} --allow 'BACKEND/TOOL'`);
       }
-      const inserted = await tx.execute("INSERT INTO role_bindings (role, subject, created_at) VALUES ($1, $2, $3) ON CONFLICT (role, subject) DO NOTHING", [role, subject, Date.now()]);
+      const inserted = await tx.execute("INSERT INTO role_bindings (role, subject, created_at) VALUES ($1, $2, $3) ON CONFLICT (role, subject) DO NOTHING", [
+        role,
+        subject,
+        Date.now(),
+      ]);
       if (inserted > 0) await bumpChange(this.driver, tx, "policy");
     });
   }
@@ -126,7 +143,10 @@ export class SqlRoleRepository implements RoleRepository {
   private async load(name?: string): Promise<StoredRole[]> {
     const where = name === undefined ? "" : " WHERE name = $1";
     const params = name === undefined ? [] : [name];
-    const roles = await this.driver.query<{ name: string; description: string | null; created_at: number }>(`SELECT name, description, created_at FROM roles${where} ORDER BY name`, params);
+    const roles = await this.driver.query<{ name: string; description: string | null; created_at: number }>(
+      `SELECT name, description, created_at FROM roles${where} ORDER BY name`,
+      params,
+    );
     if (roles.length === 0) return [];
     const roleWhere = name === undefined ? "" : " WHERE role = $1";
     const rules = await this.driver.query<RuleRow>(`SELECT role, effect, pattern, conditions FROM role_permissions${roleWhere} ORDER BY id`, params);

@@ -71,7 +71,10 @@ export class SqlTokenRepository implements TokenRepository {
 
   async revokeAllFor(subject: string, at: number): Promise<string[]> {
     return this.driver.transaction(async (tx) => {
-      const rows = await tx.query<{ jti: string }>("UPDATE tokens SET revoked_at = $1 WHERE subject = $2 AND revoked_at IS NULL AND expires_at > $1 RETURNING jti", [at, subject]);
+      const rows = await tx.query<{ jti: string }>(
+        "UPDATE tokens SET revoked_at = $1 WHERE subject = $2 AND revoked_at IS NULL AND expires_at > $1 RETURNING jti",
+        [at, subject],
+      );
       if (rows.length > 0) await bumpChange(this.driver, tx, "tokens");
       return rows.map((row) => row.jti).sort();
     });

@@ -48,7 +48,9 @@ export function modernTaskView(job: JobRecord, detailed: boolean): Record<string
     ttlMs: job.ttlMs,
     ...(!TERMINAL_STATUSES.has(job.status) && { pollIntervalMs: TASK_POLL_INTERVAL_MS }),
     ...(detailed && job.result !== undefined && { result: job.result }),
-    ...(detailed && job.result === undefined && job.status === "failed" && { error: { code: job.error?.code ?? ErrorCode.InternalError, message: job.error?.message ?? "the task failed" } }),
+    ...(detailed &&
+      job.result === undefined &&
+      job.status === "failed" && { error: { code: job.error?.code ?? ErrorCode.InternalError, message: job.error?.message ?? "the task failed" } }),
   };
 }
 

@@ -32,7 +32,14 @@ export function taskAugmentedCall(plan: RoutePlan, jobs: JobService, session: Ca
  * The job that runs a routed tools/call (authorised, limited and audited already by the
  * pipeline): what both eras' tasks submit.
  */
-export function submitCall(plan: RoutePlan, jobs: JobService, session: CallerSession, request: Request, extra: ClientRequestExtra, ttlMs?: number): Promise<JobRecord> {
+export function submitCall(
+  plan: RoutePlan,
+  jobs: JobService,
+  session: CallerSession,
+  request: Request,
+  extra: ClientRequestExtra,
+  ttlMs?: number,
+): Promise<JobRecord> {
   if (plan.backend === undefined || plan.target === undefined) throw new McpError(ErrorCode.InvalidParams, "tools/call needs a tool name");
   const args = ((request.params as Params | undefined)?.arguments ?? {}) as Record<string, unknown>;
   return jobs.submitAdmitted(
@@ -62,16 +69,23 @@ export function taskMethod(jobs: JobService, session: CallerSession, request: Re
       }
       case "tasks/list": {
         const backend = session.route.kind === "backend" ? session.route.backend : undefined;
-        const page = await jobs.list(authenticate(extra), { limit: TASK_PAGE, ...(backend !== undefined && { backend }), ...(typeof params.cursor === "string" && { cursor: params.cursor }) });
+        const page = await jobs.list(authenticate(extra), {
+          limit: TASK_PAGE,
+          ...(backend !== undefined && { backend }),
+          ...(typeof params.cursor === "string" && { cursor: params.cursor }),
+        });
         return { tasks: page.jobs.map(taskView), ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) };
       }
       case "tasks/cancel": {
         const job = await find();
         try {
-          return taskView(await jobs.cancel(authenticate(extra), job.id, { origin: "mcp", requestId: String(extra.requestId), sessionId: session.id, ...clientOf(session) }));
+          return taskView(
+            await jobs.cancel(authenticate(extra), job.id, { origin: "mcp", requestId: String(extra.requestId), sessionId: session.id, ...clientOf(session) }),
+          );
         } catch (err) {
           // The spec: cancelling a task in a terminal status is -32602.
-          if ((err as { httpStatus?: unknown }).httpStatus === 409) throw new McpError(ErrorCode.InvalidParams, `Cannot cancel task ${job.id}: it is already ${job.status}`);
+          if ((err as { httpStatus?: unknown }).httpStatus === 409)
+            throw new McpError(ErrorCode.InvalidParams, `Cannot cancel task ${job.id}: it is already ${job.status}`);
           throw err;
         }
       }

@@ -35,7 +35,9 @@ export async function runConformance2026(url: string): Promise<ConformanceRun> {
     const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
     const output = stdout + stderr;
     // The summary has one "✓|✗ <scenario>: N passed, M failed" line per scenario, then "Total: …".
-    const scenarios = new Map([...output.matchAll(/^([✓✗]) ([\w-]+): (\d+) passed, (\d+) failed/gm)].map((m) => [m[2]!, { ok: m[1] === "✓", passed: Number(m[3]) }]));
+    const scenarios = new Map(
+      [...output.matchAll(/^([✓✗]) ([\w-]+): (\d+) passed, (\d+) failed/gm)].map((m) => [m[2]!, { ok: m[1] === "✓", passed: Number(m[3]) }]),
+    );
     const total = /Total: (\d+) passed, (\d+) failed/.exec(output);
     // Every scenario also leaves server-<scenario>-<timestamp>/checks.json; a FAILURE there is a failed check.
     const failedChecks = readdirSync(results.path).flatMap((dir) =>

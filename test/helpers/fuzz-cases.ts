@@ -25,7 +25,22 @@ export interface FuzzCase {
   body?: string;
 }
 
-const METHODS = ["initialize", "tools/call", "tools/list", "resources/read", "prompts/get", "server/discover", "ping", "logging/setLevel", "tasks/get", "completion/complete", "resources/subscribe", "notifications/cancelled", "nope/unknown", ""];
+const METHODS = [
+  "initialize",
+  "tools/call",
+  "tools/list",
+  "resources/read",
+  "prompts/get",
+  "server/discover",
+  "ping",
+  "logging/setLevel",
+  "tasks/get",
+  "completion/complete",
+  "resources/subscribe",
+  "notifications/cancelled",
+  "nope/unknown",
+  "",
+];
 const PATHS = ["/mcp", "/mcp/lab", "/mcp/", "/mcp/unknown-backend", "/mcp/lab/extra", "/mcp/LAB", "/mcp/a__b"];
 const VERSIONS = ["2025-11-25", "2026-07-28", "2025-03-26", "1999-01-01", "", "2026-07-28 ", "garbage"];
 
@@ -38,7 +53,12 @@ function randomString(random: () => number, max: number): string {
   let text = "";
   for (let i = 0; i < length; i++) {
     const r = random();
-    text += r < 0.8 ? String.fromCharCode(32 + Math.floor(random() * 95)) : r < 0.9 ? String.fromCharCode(Math.floor(random() * 32)) : String.fromCodePoint(0x80 + Math.floor(random() * 0x2000));
+    text +=
+      r < 0.8
+        ? String.fromCharCode(32 + Math.floor(random() * 95))
+        : r < 0.9
+          ? String.fromCharCode(Math.floor(random() * 32))
+          : String.fromCodePoint(0x80 + Math.floor(random() * 0x2000));
   }
   return text;
 }
@@ -49,7 +69,8 @@ function randomValue(random: () => number, depth: number): unknown {
   if (depth <= 0 || r < 0.3) return pick(random, [null, true, false, 0, -1, 1.5e308, 42, "x", randomString(random, 20)]);
   if (r < 0.6) return Array.from({ length: Math.floor(random() * 5) }, () => randomValue(random, depth - 1));
   const object: Record<string, unknown> = {};
-  for (let i = Math.floor(random() * 5); i > 0; i--) object[pick(random, ["name", "arguments", "_meta", "uri", "cursor", "task", "level", "text", randomString(random, 8)])] = randomValue(random, depth - 1);
+  for (let i = Math.floor(random() * 5); i > 0; i--)
+    object[pick(random, ["name", "arguments", "_meta", "uri", "cursor", "task", "level", "text", randomString(random, 8)])] = randomValue(random, depth - 1);
   return object;
 }
 
@@ -62,7 +83,8 @@ export function fuzzCase(random: () => number): FuzzCase {
   const path = random() < 0.8 ? pick(random, PATHS.slice(0, 2)) : pick(random, PATHS);
   const method = random() < 0.97 ? "POST" : pick(random, ["GET", "DELETE", "PUT", "PATCH"]);
   const headers: Record<string, string> = {
-    "content-type": random() < 0.95 ? "application/json" : pick(random, ["text/plain", "application/json; charset=utf-16", "", "application/x-www-form-urlencoded"]),
+    "content-type":
+      random() < 0.95 ? "application/json" : pick(random, ["text/plain", "application/json; charset=utf-16", "", "application/x-www-form-urlencoded"]),
     accept: random() < 0.95 ? "application/json, text/event-stream" : pick(random, ["application/json", "*/*", ""]),
   };
   if (random() < 0.5) headers["mcp-protocol-version"] = pick(random, VERSIONS);
@@ -81,7 +103,10 @@ export function fuzzCase(random: () => number): FuzzCase {
     if (random() < 0.95) message.method = random() < 0.9 ? rpcMethod : randomValue(random, 1);
     const params = randomValue(random, 4) as Record<string, unknown>;
     if (random() < 0.5 && typeof params === "object" && params !== null && !Array.isArray(params)) {
-      params._meta = random() < 0.5 ? { "io.modelcontextprotocol/protocolVersion": pick(random, VERSIONS), "io.modelcontextprotocol/clientCapabilities": randomValue(random, 2) } : randomValue(random, 2);
+      params._meta =
+        random() < 0.5
+          ? { "io.modelcontextprotocol/protocolVersion": pick(random, VERSIONS), "io.modelcontextprotocol/clientCapabilities": randomValue(random, 2) }
+          : randomValue(random, 2);
     }
     if (random() < 0.9) message.params = params;
     if (random() < 0.1) message.result = randomValue(random, 2);
@@ -92,7 +117,11 @@ export function fuzzCase(random: () => number): FuzzCase {
       jsonrpc: "2.0",
       id: Math.floor(random() * 1_000_000),
       method: "tools/call",
-      params: { name: pick(random, ["echo", "lab__echo", "nope", "", "a__b__c", "lab__nope"]), arguments: randomValue(random, 5), ...(random() < 0.3 && { _meta: { progressToken: randomValue(random, 1) } }) },
+      params: {
+        name: pick(random, ["echo", "lab__echo", "nope", "", "a__b__c", "lab__nope"]),
+        arguments: randomValue(random, 5),
+        ...(random() < 0.3 && { _meta: { progressToken: randomValue(random, 1) } }),
+      },
     });
   } else if (r < 0.65) {
     kind = "garbage";
@@ -108,13 +137,25 @@ export function fuzzCase(random: () => number): FuzzCase {
     body = `{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"echo","arguments":{"text":[${"0,".repeat(n)}0]}}}`;
   } else if (r < 0.85) {
     kind = "number-or-escape";
-    body = random() < 0.5 ? `{"jsonrpc":"2.0","id":${"9".repeat(Math.floor(random() * 5_000))},"method":"ping"}` : `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","arguments":{"text":"${"\\u0041".repeat(Math.floor(random() * 150_000))}"}}}`;
+    body =
+      random() < 0.5
+        ? `{"jsonrpc":"2.0","id":${"9".repeat(Math.floor(random() * 5_000))},"method":"ping"}`
+        : `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","arguments":{"text":"${"\\u0041".repeat(Math.floor(random() * 150_000))}"}}}`;
   } else if (r < 0.9) {
     kind = "batch";
     body = JSON.stringify(Array.from({ length: Math.floor(random() * 5) }, () => ({ jsonrpc: "2.0", id: 1, method: pick(random, METHODS) })));
   } else {
     kind = "valid";
-    body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: path === "/mcp" ? "lab__echo" : "echo", arguments: { text: randomString(random, 50) }, _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } });
+    body = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: {
+        name: path === "/mcp" ? "lab__echo" : "echo",
+        arguments: { text: randomString(random, 50) },
+        _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} },
+      },
+    });
     headers["mcp-protocol-version"] = "2026-07-28";
     headers["mcp-method"] = "tools/call";
     headers["mcp-name"] = path === "/mcp" ? "lab__echo" : "echo";
@@ -162,7 +203,14 @@ export interface FuzzRun {
 }
 
 /** Sends `cases` seeded cases, `concurrency` at a time, a valid token on nine in ten; measures the event loop meanwhile. */
-export async function runFuzz(options: { base: string; token: string; cases: number; seed: number; concurrency: number; onProgress?: (done: number, run: FuzzRun) => void }): Promise<FuzzRun> {
+export async function runFuzz(options: {
+  base: string;
+  token: string;
+  cases: number;
+  seed: number;
+  concurrency: number;
+  onProgress?: (done: number, run: FuzzRun) => void;
+}): Promise<FuzzRun> {
   const random = seededRandom(options.seed);
   const watch = watchEventLoop();
   const run: FuzzRun = { statuses: new Map(), kinds: new Map(), bad: [], stall: watch.stall };
@@ -174,7 +222,10 @@ export async function runFuzz(options: { base: string; token: string; cases: num
       run.kinds.set(fuzz.kind, (run.kinds.get(fuzz.kind) ?? 0) + 1);
       const outcome = await sendCase(options.base, fuzz, random() < 0.9 ? `Bearer ${options.token}` : undefined, 10_000);
       run.statuses.set(outcome.status, (run.statuses.get(outcome.status) ?? 0) + 1);
-      if (outcome.failed || outcome.status >= 500) run.bad.push(`case ${index} (${fuzz.kind} ${fuzz.method} ${fuzz.path}): ${outcome.failed ?? `HTTP ${outcome.status}`}; body starts ${JSON.stringify((fuzz.body ?? "").slice(0, 120))}`);
+      if (outcome.failed || outcome.status >= 500)
+        run.bad.push(
+          `case ${index} (${fuzz.kind} ${fuzz.method} ${fuzz.path}): ${outcome.failed ?? `HTTP ${outcome.status}`}; body starts ${JSON.stringify((fuzz.body ?? "").slice(0, 120))}`,
+        );
       if (index > 0 && index % 10_000 === 0) options.onProgress?.(index, run);
     }
   };

@@ -25,7 +25,9 @@ export function backendSpec(backend: TestBackend): BackendSpec {
   const now = Date.now();
   return {
     name: backend.name,
-    ...("command" in backend ? { transport: "stdio" as const, command: backend.command } : { transport: backend.transport ?? "streamable-http", url: backend.url }),
+    ...("command" in backend
+      ? { transport: "stdio" as const, command: backend.command }
+      : { transport: backend.transport ?? "streamable-http", url: backend.url }),
     env: backend.env ?? {},
     headers: backend.headers ?? {},
     timeoutMs: backend.timeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS,

@@ -1,5 +1,12 @@
 /** A JSON-RPC message as a relay test looks at it. */
-export type RelayedMessage = { jsonrpc?: string; id?: unknown; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: { code: number; message: string } };
+export type RelayedMessage = {
+  jsonrpc?: string;
+  id?: unknown;
+  method?: string;
+  params?: Record<string, unknown>;
+  result?: Record<string, unknown>;
+  error?: { code: number; message: string };
+};
 
 /** One HTTP request that passed the relay: its method, path, trace headers and JSON-RPC body. */
 export interface RelayedRequest {

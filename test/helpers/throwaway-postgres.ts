@@ -43,7 +43,9 @@ function postgresUser(): { uid: number; gid: number } {
   const uid = id("-u");
   const gid = id("-g");
   if (uid.exitCode !== 0 || gid.exitCode !== 0) {
-    throw new Error(`running as root, this test starts PostgreSQL as the OS user "postgres", which does not exist: ${INSTALL_HINT} (the package creates the user)`);
+    throw new Error(
+      `running as root, this test starts PostgreSQL as the OS user "postgres", which does not exist: ${INSTALL_HINT} (the package creates the user)`,
+    );
   }
   return { uid: Number(uid.stdout.toString().trim()), gid: Number(gid.stdout.toString().trim()) };
 }
@@ -51,7 +53,8 @@ function postgresUser(): { uid: number; gid: number } {
 /** Runs a PostgreSQL tool; as root, as the postgres OS user (initdb and postgres refuse to run as root). */
 async function run(command: string[], cwd: string): Promise<void> {
   const asRoot = process.getuid?.() === 0;
-  if (asRoot && Bun.which("runuser") === null) throw new Error("running as root, this test needs runuser (util-linux) to start PostgreSQL as the postgres user");
+  if (asRoot && Bun.which("runuser") === null)
+    throw new Error("running as root, this test needs runuser (util-linux) to start PostgreSQL as the postgres user");
   const argv = asRoot ? ["runuser", "-u", "postgres", "--", ...command] : command;
   const child = Bun.spawn(argv, { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, LC_ALL: "C" } });
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
@@ -75,7 +78,12 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
   const mayRun = () => running || existsSync(join(data, "postmaster.pid"));
   // A worker that dies before destroy() must not leave a server behind.
   const stopOnExit = () => {
-    if (mayRun()) Bun.spawnSync(asRoot ? ["runuser", "-u", "postgres", "--", join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop"] : [join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop"]);
+    if (mayRun())
+      Bun.spawnSync(
+        asRoot
+          ? ["runuser", "-u", "postgres", "--", join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop"]
+          : [join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop"],
+      );
     dir.remove();
   };
   process.once("exit", stopOnExit);
@@ -86,7 +94,10 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
     async start() {
       // -k: the socket goes in the test's folder, not /var/run/postgresql (shared, and may be absent).
       try {
-        await run([join(bin, "pg_ctl"), "-D", data, "-l", logFile, "-w", "-t", "30", "-o", `-p ${port} -k ${dir.path} -c listen_addresses=127.0.0.1`, "start"], dir.path);
+        await run(
+          [join(bin, "pg_ctl"), "-D", data, "-l", logFile, "-w", "-t", "30", "-o", `-p ${port} -k ${dir.path} -c listen_addresses=127.0.0.1`, "start"],
+          dir.path,
+        );
       } catch (err) {
         const log = existsSync(logFile) ? readFileSync(logFile, "utf8").slice(-4_000) : "(no server log)";
         throw new Error(`${(err as Error).message}\nserver log (${logFile}):\n${log}`);
