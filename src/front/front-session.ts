@@ -24,7 +24,7 @@ import type { Logger } from "../log/logger.ts";
 import { prefixUri, splitUri } from "../pipeline/aggregate-names.ts";
 import type { SessionView } from "../sessions/session-view.ts";
 import { unknownBackend, withPlainMessage } from "../protocol/gateway-errors.ts";
-import { mergeCapabilities } from "./merge-capabilities.ts";
+import { mergeCapabilities, mergeInstructions } from "./merge-capabilities.ts";
 import { MemoryEventStore } from "./memory-event-store.ts";
 import { isNotificationMessage, isRequestMessage } from "./jsonrpc-body.ts";
 import { unsupportedVersionResponse } from "./protocol-version-header.ts";
@@ -266,12 +266,7 @@ export class FrontSession implements SessionSink, CallerSession {
     });
     const single = route.kind === "backend" ? live[0] : undefined;
     const serverInfo = single?.serverInfo ?? { name: "mcpgw", version: deps.version };
-    const instructions = single
-      ? single.instructions
-      : live
-          .filter((c) => c.instructions)
-          .map((c) => `## ${c.name}\n${c.instructions}`)
-          .join("\n\n") || undefined;
+    const instructions = single ? single.instructions : mergeInstructions(live);
     const capabilities = mergeCapabilities(
       live.map((c) => c.serverCapabilities),
       deps.jobs && TASKS_CAPABILITY,

@@ -31,3 +31,13 @@ export function mergeCapabilities(all: ServerCapabilities[], gatewayTasks?: Serv
   if (Object.keys(experimental).length > 0) merged.experimental = experimental;
   return merged;
 }
+
+/** The instructions of several backends behind one endpoint: each under a heading with its name; none when none has any. */
+export function mergeInstructions(backends: readonly { name: string; instructions?: string | undefined }[]): string | undefined {
+  return (
+    backends
+      .filter((b) => b.instructions)
+      .map((b) => `## ${b.name}\n${b.instructions}`)
+      .join("\n\n") || undefined
+  );
+}

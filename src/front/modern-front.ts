@@ -22,7 +22,7 @@ import { EventWriter, SSE_HEADERS } from "./event-writer.ts";
 import { plainMessage } from "../protocol/gateway-errors.ts";
 import { isRequestMessage } from "./jsonrpc-body.ts";
 import { rateLimitHeaders } from "./json-fast-path.ts";
-import { mergeCapabilities } from "./merge-capabilities.ts";
+import { mergeCapabilities, mergeInstructions } from "./merge-capabilities.ts";
 import { META, ModernErrorCode } from "../protocol/modern.ts";
 import { ALL_VERSIONS, type ModernRefusal, type ModernRequest, checkModernRequest, paramHeaderMismatch } from "./modern-request.ts";
 import { splitName } from "../pipeline/aggregate-names.ts";
@@ -174,12 +174,7 @@ export class ModernFront {
       return rpcError(502, checked.message.id, (reason as { code?: number }).code ?? ErrorCode.InternalError, plainMessage(reason));
     }
     const single = route.kind === "backend" ? live[0] : undefined;
-    const instructions = single
-      ? single.instructions
-      : live
-          .filter((c) => c.instructions)
-          .map((c) => `## ${c.name}\n${c.instructions}`)
-          .join("\n\n") || undefined;
+    const instructions = single ? single.instructions : mergeInstructions(live);
     const result = {
       resultType: "complete",
       supportedVersions: [...ALL_VERSIONS],
