@@ -3,6 +3,8 @@ import type { Socket } from "bun";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { REPO_ROOT } from "./helpers/cli.ts";
 import { BUN, type TestGateway, connectClient, startTestGateway } from "./helpers/gateway.ts";
+import { watchEventLoop } from "./helpers/event-loop-watch.ts";
+import { startSlowClients } from "./helpers/slow-clients.ts";
 
 /**
  * Slow clients (issue 15, item 2): a body dripped slower than MCPGW_BODY_TIMEOUT gets 408 and its
@@ -55,37 +57,26 @@ test("a body slower than the read timeout gets 408 and its connection closed", a
   expect(closedAfter).toBeLessThan(BODY_TIMEOUT_MS + 1_500);
 });
 
-test("200 slow connections at once leave normal calls fast", async () => {
+test("200 slow connections at once: each gets 408 and is closed, normal calls go on meanwhile, the event loop is never held", async () => {
+  // The p99 comparison (beside them, under 2× its value without them) is a timing: it is in the bench,
+  // `bun bench/slow-bodies.ts`, where rounds and medians can be afforded. Here, what must hold on any machine.
   const client = await connectClient(gw.mcpUrl("lab"));
-  const latencies = async () => {
-    const samples: number[] = [];
-    for (let i = 0; i < 100; i++) {
-      const started = performance.now();
-      await client.callTool({ name: "echo", arguments: { text: "x" } });
-      samples.push(performance.now() - started);
-    }
-    return samples.sort((a, b) => a - b)[98]!;
-  };
   try {
-    // Rounds of "alone" then "beside 200 slow bodies", compared by their medians: one p99 of 100
-    // calls is one sample, and this machine is shared, so a single pair would measure the neighbours.
-    await latencies(); // warm-up: the first calls pay for compilation and connection set-up
-    const alone: number[] = [];
-    const crowded: number[] = [];
-    let drips: Drip[] = [];
-    for (let round = 0; round < 3; round++) {
-      alone.push(await latencies());
-      drips = await Promise.all(Array.from({ length: 200 }, () => drip(1_000, 100)));
-      crowded.push(await latencies());
-      const closed = await Promise.all(drips.map((d) => d.closed));
-      expect(Math.max(...closed)).toBeLessThan(BODY_TIMEOUT_MS + 3_000);
+    await client.callTool({ name: "echo", arguments: { text: "warm" } });
+    const watch = watchEventLoop();
+    const drips = await startSlowClients(gw.mcpUrl("lab"), 200);
+    let served = 0;
+    for (let i = 0; i < 100; i++) {
+      expect(await client.callTool({ name: "echo", arguments: { text: `x${i}` } })).toMatchObject({ content: [{ text: `lab: x${i}` }] });
+      served += 1;
     }
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[1]!;
-    console.log(
-      `p99 of a call per round: ${alone.map((v) => v.toFixed(2)).join(", ")} ms alone; ${crowded.map((v) => v.toFixed(2)).join(", ")} ms beside 200 slow bodies`,
-    );
-    expect(median(crowded)).toBeLessThan(2 * median(alone));
-    expect(drips.every((d) => d.received().startsWith("HTTP/1.1 408"))).toBe(true);
+    const ended = await drips.ended();
+    const stall = watch.stop();
+    expect(served).toBe(100);
+    expect(ended.openMs).toHaveLength(200);
+    expect(Math.max(...ended.openMs)).toBeLessThan(BODY_TIMEOUT_MS + 3_000);
+    expect(ended.all408).toBe(true);
+    expect(stall.maxBusyMs, "the most CPU the event loop ran without a break").toBeLessThan(100);
   } finally {
     await client.close();
   }

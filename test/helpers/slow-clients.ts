@@ -1,0 +1,26 @@
+import { join } from "node:path";
+import { REPO_ROOT } from "./cli.ts";
+import { BUN } from "./gateway.ts";
+import { startProcess } from "./process.ts";
+
+export interface SlowClientsEnded {
+  /** How long each connection stayed open, ms. */
+  openMs: number[];
+  /** Whether every one was answered 408. */
+  all408: boolean;
+}
+
+/**
+ * Opens `count` connections to `url` that drip a 1,000-byte body one byte every 100 ms, from a process of their own
+ * (test/fixtures/drip-clients.ts): a gateway run in this thread is not charged their writes. Resolves once all are open.
+ */
+export async function startSlowClients(url: URL, count: number): Promise<{ ended(): Promise<SlowClientsEnded> }> {
+  const drips = await startProcess([BUN, join(REPO_ROOT, "test/fixtures/drip-clients.ts"), url.href, String(count), "1000", "100"], /dripping/);
+  return {
+    async ended() {
+      const code = await drips.exited;
+      if (code !== 0) throw new Error(`drip-clients exited with ${code}: ${drips.output()}`);
+      return JSON.parse(drips.output().trim().split("\n").at(-1)!) as SlowClientsEnded;
+    },
+  };
+}
