@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import type { Socket } from "bun";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { REPO_ROOT } from "./helpers/cli.ts";
 import { BUN, type TestGateway, connectClient, startTestGateway } from "./helpers/gateway.ts";
@@ -20,41 +19,11 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => gw?.stop());
 
-interface Drip {
-  received(): string;
-  closed: Promise<number>;
-  stop(): void;
-}
-
-/** Opens a raw connection, sends a POST's headers announcing `length` bytes, then one byte every `everyMs`. */
-async function drip(length: number, everyMs: number): Promise<Drip> {
-  const url = gw.mcpUrl("lab");
-  let text = "";
-  const opened = performance.now();
-  const { promise: closed, resolve } = Promise.withResolvers<number>();
-  const socket: Socket = await Bun.connect({
-    hostname: url.hostname,
-    port: Number(url.port),
-    socket: {
-      data: (_s, data) => void (text += new TextDecoder().decode(data)),
-      close: () => resolve(performance.now() - opened),
-      error: () => resolve(performance.now() - opened),
-    },
-  });
-  socket.write(
-    `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${length}\r\n\r\n`,
-  );
-  const timer = setInterval(() => socket.write("{"), everyMs);
-  void closed.then(() => clearInterval(timer));
-  return { received: () => text, closed, stop: () => (clearInterval(timer), socket.end()) };
-}
-
 test("a body slower than the read timeout gets 408 and its connection closed", async () => {
-  const slow = await drip(1_000, 200);
-  const closedAfter = await slow.closed;
-  expect(slow.received()).toMatch(/^HTTP\/1\.1 408/);
-  expect(slow.received()).toContain("MCPGW_BODY_TIMEOUT");
-  expect(closedAfter).toBeLessThan(BODY_TIMEOUT_MS + 1_500);
+  const slow = await (await startSlowClients(gw.mcpUrl("lab"), 1, 200)).ended();
+  expect(slow.firstAnswer).toMatch(/^HTTP\/1\.1 408/);
+  expect(slow.firstAnswer).toContain("MCPGW_BODY_TIMEOUT");
+  expect(slow.openMs[0]).toBeLessThan(BODY_TIMEOUT_MS + 1_500);
 });
 
 test("200 slow connections at once: each gets 408 and is closed, normal calls go on meanwhile, the event loop is never held", async () => {

@@ -8,14 +8,16 @@ export interface SlowClientsEnded {
   openMs: number[];
   /** Whether every one was answered 408. */
   all408: boolean;
+  /** What the first connection received. */
+  firstAnswer: string;
 }
 
 /**
- * Opens `count` connections to `url` that drip a 1,000-byte body one byte every 100 ms, from a process of their own
- * (test/fixtures/drip-clients.ts): a gateway run in this thread is not charged their writes. Resolves once all are open.
+ * Opens `count` connections to `url` that drip a 1,000-byte body one byte every `everyMs` (100 ms), from a process of
+ * their own (test/fixtures/drip-clients.ts): a gateway run in this thread is not charged their writes. Resolves once all are open.
  */
-export async function startSlowClients(url: URL, count: number): Promise<{ ended(): Promise<SlowClientsEnded> }> {
-  const drips = await startProcess([BUN, join(REPO_ROOT, "test/fixtures/drip-clients.ts"), url.href, String(count), "1000", "100"], /dripping/);
+export async function startSlowClients(url: URL, count: number, everyMs = 100): Promise<{ ended(): Promise<SlowClientsEnded> }> {
+  const drips = await startProcess([BUN, join(REPO_ROOT, "test/fixtures/drip-clients.ts"), url.href, String(count), "1000", String(everyMs)], /dripping/);
   return {
     async ended() {
       const code = await drips.exited;
