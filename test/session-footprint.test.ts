@@ -76,12 +76,16 @@ test(`${SESSIONS} idle sessions hold no SDK objects, nor their initialize reques
   // (107 live objects a session in all); they are now built on a session's first request that needs them.
   expect(added("Server")).toBeLessThan(SESSIONS / 4);
   expect(added("WebStandardStreamableHTTPServerTransport")).toBeLessThan(SESSIONS / 4);
-  expect((total(after) - total(before)) / SESSIONS).toBeLessThan(50);
+  // Live objects a session adds, in all: of two batches, the smaller. Whatever else the process allocates meanwhile
+  // (a heartbeat, a re-check) lands in one batch, not both; what a session keeps shows up in each.
+  for (let i = 0; i < SESSIONS; i++) ids.push(await openIdleSession(url));
+  const second = liveObjects();
+  expect(Math.min(total(after) - total(before), total(second) - total(after)) / SESSIONS).toBeLessThan(50);
   // Before: hooks made inside initialize() kept its frame, with the Request and its credentials, per session.
   expect(added("Request")).toBeLessThan(SESSIONS / 4);
   // Before: every SDK Server built an Ajv instance of its own, for elicitInput, which the gateway never calls.
   expect(added("Ajv")).toBeLessThan(SESSIONS / 4);
-  expect(ids.length).toBe(SESSIONS + 3);
+  expect(ids.length).toBe(2 * SESSIONS + 3);
 });
 
 test("a session builds its SDK objects when first needed: an SSE-answered call and a GET stream work after a JSON initialize; DELETE ends either", async () => {
