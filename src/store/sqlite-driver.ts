@@ -37,6 +37,31 @@ class StatementCache {
   }
 }
 
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code.startsWith("SQLITE_BUSY") : /database is locked/.test(describeError(err));
+}
+
+/**
+ * Runs `step` until SQLite stops answering "database is locked", for at most the busy timeout.
+ * Switching a file to WAL needs its exclusive lock, and two processes opening a new file at the
+ * same moment (two `mcpgw migrate`, two replicas starting) both ask for it: SQLite answers one of
+ * them SQLITE_BUSY at once, without its busy handler, because waiting could deadlock. Only opening
+ * does this, once per process, so a synchronous wait here holds nothing else up.
+ */
+function whileBusy(step: () => void): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      step();
+      return;
+    } catch (err) {
+      if (!isBusy(err) || Date.now() >= deadline) throw err;
+      Bun.sleepSync(5 + Math.random() * 20);
+    }
+  }
+}
+
 function bindable(params: readonly unknown[]): SQLQueryBindings[] {
   return params.map((value) => (typeof value === "boolean" ? Number(value) : value)) as SQLQueryBindings[];
 }
@@ -64,11 +89,12 @@ export class SqliteDriver implements SqlDriver {
     SqliteDriver.fileMutexes.set(key, this.mutex);
     try {
       if (create && path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-      this.db = new Database(path, { create, strict: true });
-      this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      this.db.exec("PRAGMA journal_mode = WAL");
-      this.db.exec("PRAGMA synchronous = NORMAL");
-      this.db.exec("PRAGMA foreign_keys = ON");
+      const db = new Database(path, { create, strict: true });
+      this.db = db;
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      whileBusy(() => db.exec("PRAGMA journal_mode = WAL"));
+      db.exec("PRAGMA synchronous = NORMAL");
+      db.exec("PRAGMA foreign_keys = ON");
     } catch (err) {
       throw new StoreUnavailableError(
         `cannot open SQLite database "${path}": ${describeError(err)}`,
