@@ -79,7 +79,7 @@ for (const [label, setup] of AUDIT_STORES) {
     });
 
     withChain("an altered outcome (error rewritten as ok) is reported at the outcome's event", async (f, chain) => {
-      await f.raw("UPDATE audit_events SET status = 'ok' WHERE chain_id = $1 AND seq = 2", [chain.chainId]);
+      await f.raw("UPDATE audit_outcomes SET status = 'ok' WHERE chain_id = $1 AND call_seq = 2", [chain.chainId]);
       expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({
         seq: 5,
         problem: "altered",

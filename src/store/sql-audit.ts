@@ -37,7 +37,10 @@ const FIELDS = [
   ["exchange", "exchange"],
 ] as const satisfies readonly (readonly [Exclude<keyof AuditRow, "id">, string])[];
 
-const INSERT_COLUMNS = FIELDS.map(([, column]) => column).join(", ");
+/** The outcome event's place in the chain: read through audit_records, never inserted into audit_events (migration 0012). */
+const OUTCOME_EVENT_FIELDS: readonly string[] = ["outcomeSeq", "outcomePrevHash", "outcomeHash"];
+const INSERT_FIELDS = FIELDS.filter(([field]) => !OUTCOME_EVENT_FIELDS.includes(field));
+const INSERT_COLUMNS = INSERT_FIELDS.map(([, column]) => column).join(", ");
 const SELECT_COLUMNS = `id, ${FIELDS.map(([field, column]) => (field === column ? column : `${column} AS "${field}"`)).join(", ")}`;
 const CHAIN_COLUMNS = `chain_id AS "chainId", instance, host, pid, started_at AS "startedAt", heartbeat_at AS "heartbeatAt", ended_at AS "endedAt", head_seq AS "headSeq", head_hash AS "headHash"`;
 
@@ -75,8 +78,12 @@ const FIELD_ARRAY_TYPES: Record<(typeof FIELDS)[number][1], string> = {
   exchange: "text",
 };
 
-/** The columns an outcome event sets, with the value each takes from an AuditOutcomeEvent. */
+/** The columns of an audit_outcomes row after chain_id, with the value each takes from an AuditOutcomeEvent. */
 const OUTCOME_COLUMNS = [
+  ["seq", "bigint", (o) => o.outcomeSeq],
+  ["call_seq", "bigint", (o) => o.seq],
+  ["prev_hash", "text", (o) => o.outcomePrevHash],
+  ["hash", "text", (o) => o.outcomeHash],
   ["status", "text", (o) => o.status],
   ["error_code", "integer", (o) => o.errorCode],
   ["error_message", "text", (o) => o.errorMessage],
@@ -84,11 +91,8 @@ const OUTCOME_COLUMNS = [
   ["bytes_out", "integer", (o) => o.bytesOut],
   ["decision", "text", (o) => o.decision],
   ["rule", "text", (o) => o.rule],
-  ["finished_at", "bigint", (o) => o.finishedAt],
-  ["outcome_seq", "bigint", (o) => o.outcomeSeq],
-  ["outcome_prev_hash", "text", (o) => o.outcomePrevHash],
-  ["outcome_hash", "text", (o) => o.outcomeHash],
   ["exchange", "text", (o) => o.exchange],
+  ["finished_at", "bigint", (o) => o.finishedAt],
 ] as const satisfies readonly (readonly [string, string, (o: AuditOutcomeEvent) => unknown])[];
 
 /*
@@ -98,16 +102,22 @@ const OUTCOME_COLUMNS = [
  * thousands of parameters was most of a commit's time. SQLite, in-process, runs one cached
  * prepared statement per row, which is cheaper than compiling a large multi-row statement.
  */
-const INSERT_ONE = `INSERT INTO audit_events (${INSERT_COLUMNS}) VALUES (${FIELDS.map((_, i) => `$${i + 1}`).join(", ")})`;
-const INSERT_UNNEST = `INSERT INTO audit_events (${INSERT_COLUMNS}) SELECT * FROM unnest(${FIELDS.map(([, column], i) => `$${i + 1}::${FIELD_ARRAY_TYPES[column]}[]`).join(", ")})`;
-const FINISH_ONE = `UPDATE audit_events SET ${OUTCOME_COLUMNS.map(([column], i) => `${column} = $${i + 1}`).join(", ")}
-  WHERE chain_id = $${OUTCOME_COLUMNS.length + 1} AND seq = $${OUTCOME_COLUMNS.length + 2} AND status = 'pending'`;
-const FINISH_UNNEST = `UPDATE audit_events AS e SET ${OUTCOME_COLUMNS.map(([column]) => `${column} = v.${column}`).join(", ")}
-  FROM unnest($2::bigint[], ${OUTCOME_COLUMNS.map(([, type], i) => `$${i + 3}::${type}[]`).join(", ")}) AS v(seq, ${OUTCOME_COLUMNS.map(([column]) => column).join(", ")})
-  WHERE e.chain_id = $1 AND e.seq = ANY($2::bigint[]) AND e.seq = v.seq AND e.status = 'pending'
-  RETURNING e.seq AS seq`;
-// "seq = ANY($2)" is there for the planner: it fetches the batch's rows by the (chain_id, seq)
-// index instead of hash-joining the whole chain, which grew each commit with the chain's length.
+const INSERT_ONE = `INSERT INTO audit_events (${INSERT_COLUMNS}) VALUES (${INSERT_FIELDS.map((_, i) => `$${i + 1}`).join(", ")})`;
+const INSERT_UNNEST = `INSERT INTO audit_events (${INSERT_COLUMNS}) SELECT * FROM unnest(${INSERT_FIELDS.map(([, column], i) => `$${i + 1}::${FIELD_ARRAY_TYPES[column]}[]`).join(", ")})`;
+/*
+ * Outcomes are appended, never written over their record (migration 0012). One outcome per call:
+ * the unique (chain_id, call_seq) index turns a second one (the call was marked incomplete by
+ * another gateway) into "nothing inserted", which append() reports as not pending.
+ */
+const OUTCOME_COLUMN_NAMES = OUTCOME_COLUMNS.map(([column]) => column).join(", ");
+const APPEND_OUTCOME_ONE = `INSERT INTO audit_outcomes (chain_id, ${OUTCOME_COLUMN_NAMES}) VALUES ($1, ${OUTCOME_COLUMNS.map((_, i) => `$${i + 2}`).join(", ")})
+  ON CONFLICT (chain_id, call_seq) DO NOTHING`;
+const APPEND_OUTCOME_UNNEST = `INSERT INTO audit_outcomes (chain_id, ${OUTCOME_COLUMN_NAMES})
+  SELECT $1, * FROM unnest(${OUTCOME_COLUMNS.map(([, type], i) => `$${i + 2}::${type}[]`).join(", ")})
+  ON CONFLICT (chain_id, call_seq) DO NOTHING RETURNING call_seq`;
+/** A call's record as stored: "open" (its outcome will be an event in audit_outcomes); audit_records reads it back as "pending". */
+const STORED_STATUS = (row: AuditRow) => (row.kind === "call" && row.status === "pending" ? "open" : row.status);
+const insertValue = (row: AuditRow, field: (typeof INSERT_FIELDS)[number][0]) => (field === "status" ? STORED_STATUS(row) : row[field]);
 
 /** A BACKEND/TOOL glob as a LIKE pattern over lower(backend || '/' || target); a bare name means any backend. */
 export function toolPatternToLike(pattern: string): string {
@@ -142,6 +152,13 @@ function where(conditions: string[]): string {
   return conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "";
 }
 
+/** Calls a write records minus the outcomes it appends: the change to its chain's open_calls. */
+function openedMinusFinished(write: AuditAppend): number {
+  let opened = 0;
+  for (const row of write.records) if (row.kind === "call") opened += 1;
+  return opened - write.outcomes.length;
+}
+
 export class SqlAuditRepository implements AuditRepository {
   constructor(private readonly driver: SqlDriver) {}
 
@@ -157,21 +174,18 @@ export class SqlAuditRepository implements AuditRepository {
       // The head first: on PostgreSQL this also locks the chain row, so a takeover and the
       // chain's own writer can never interleave.
       const moved = write.takeover
-        ? await tx.execute("UPDATE audit_chains SET head_seq = $1, head_hash = $2, ended_at = COALESCE(ended_at, $3) WHERE chain_id = $4 AND head_seq = $5", [
-            write.head.seq,
-            write.head.hash,
-            write.at,
-            write.chainId,
-            write.fromSeq,
-          ])
+        ? await tx.execute(
+            "UPDATE audit_chains SET head_seq = $1, head_hash = $2, ended_at = COALESCE(ended_at, $3), open_calls = open_calls + $6 WHERE chain_id = $4 AND head_seq = $5",
+            [write.head.seq, write.head.hash, write.at, write.chainId, write.fromSeq, openedMinusFinished(write)],
+          )
         : await tx.execute(
-            "UPDATE audit_chains SET head_seq = $1, head_hash = $2, heartbeat_at = $3, ended_at = $4 WHERE chain_id = $5 AND head_seq = $6 AND ended_at IS NULL",
-            [write.head.seq, write.head.hash, write.at, write.end ? write.at : null, write.chainId, write.fromSeq],
+            "UPDATE audit_chains SET head_seq = $1, head_hash = $2, heartbeat_at = $3, ended_at = $4, open_calls = open_calls + $7 WHERE chain_id = $5 AND head_seq = $6 AND ended_at IS NULL",
+            [write.head.seq, write.head.hash, write.at, write.end ? write.at : null, write.chainId, write.fromSeq, openedMinusFinished(write)],
           );
       if (moved === 0)
         throw new AuditChainConflictError(`audit chain ${write.chainId} is no longer at seq ${write.fromSeq}: another process appended to it or ended it`);
       if (write.records.length > 0) await this.insert(tx, write.records);
-      const notPending = write.outcomes.length > 0 ? await this.finish(tx, write.chainId, write.outcomes) : [];
+      const notPending = write.outcomes.length > 0 ? await this.appendOutcomes(tx, write.chainId, write.outcomes) : [];
       if (notPending.length > 0)
         throw new AuditChainConflictError(`audit chain ${write.chainId}: ${notPending.length} calls are no longer pending`, notPending);
     });
@@ -181,32 +195,31 @@ export class SqlAuditRepository implements AuditRepository {
     if (this.driver.dialect === "postgres") {
       await tx.execute(
         INSERT_UNNEST,
-        FIELDS.map(([field]) => rows.map((row) => row[field])),
+        INSERT_FIELDS.map(([field]) => rows.map((row) => insertValue(row, field))),
       );
       return;
     }
     for (const row of rows)
       await tx.execute(
         INSERT_ONE,
-        FIELDS.map(([field]) => row[field]),
+        INSERT_FIELDS.map(([field]) => insertValue(row, field)),
       );
   }
 
-  /** Writes outcome events onto their pending calls; returns the begin seqs that were not pending. */
-  private async finish(tx: SqlExecutor, chainId: string, outcomes: AuditOutcomeEvent[]): Promise<number[]> {
+  /** Appends outcome events of pending calls; returns the begin seqs of calls that already had one. */
+  private async appendOutcomes(tx: SqlExecutor, chainId: string, outcomes: AuditOutcomeEvent[]): Promise<number[]> {
     if (this.driver.dialect === "postgres") {
-      const updated = await tx.query<{ seq: number }>(FINISH_UNNEST, [
+      const inserted = await tx.query<{ call_seq: number }>(APPEND_OUTCOME_UNNEST, [
         chainId,
-        outcomes.map((o) => o.seq),
         ...OUTCOME_COLUMNS.map(([, , value]) => outcomes.map((o) => value(o))),
       ]);
-      if (updated.length === outcomes.length) return [];
-      const done = new Set(updated.map((row) => Number(row.seq)));
+      if (inserted.length === outcomes.length) return [];
+      const done = new Set(inserted.map((row) => Number(row.call_seq)));
       return outcomes.map((o) => o.seq).filter((seq) => !done.has(seq));
     }
     const notPending: number[] = [];
     for (const outcome of outcomes) {
-      const changed = await tx.execute(FINISH_ONE, [...OUTCOME_COLUMNS.map(([, , value]) => value(outcome)), chainId, outcome.seq]);
+      const changed = await tx.execute(APPEND_OUTCOME_ONE, [chainId, ...OUTCOME_COLUMNS.map(([, , value]) => value(outcome))]);
       if (changed === 0) notPending.push(outcome.seq);
     }
     return notPending;
@@ -223,20 +236,25 @@ export class SqlAuditRepository implements AuditRepository {
 
   async chainIds(): Promise<string[]> {
     const rows = await this.driver.query<{ chain_id: string }>(
-      "SELECT chain_id FROM audit_chains UNION SELECT chain_id FROM audit_events UNION SELECT chain_id FROM audit_checkpoints ORDER BY chain_id",
+      "SELECT chain_id FROM audit_chains UNION SELECT chain_id FROM audit_events UNION SELECT chain_id FROM audit_outcomes UNION SELECT chain_id FROM audit_checkpoints ORDER BY chain_id",
     );
     return rows.map((row) => row.chain_id);
   }
 
   chainsWithPendingCalls(): Promise<AuditChain[]> {
     return this.driver.query<AuditChain>(
-      `SELECT ${CHAIN_COLUMNS} FROM audit_chains c WHERE EXISTS (SELECT 1 FROM audit_events e WHERE e.chain_id = c.chain_id AND e.status = 'pending') ORDER BY started_at`,
+      // open_calls counts this release's open calls; records of the previous one still say 'pending' (audit_events_pending).
+      `SELECT ${CHAIN_COLUMNS} FROM audit_chains c
+       WHERE c.open_calls > 0 OR EXISTS (
+         SELECT 1 FROM audit_events e WHERE e.chain_id = c.chain_id AND e.status = 'pending'
+           AND NOT EXISTS (SELECT 1 FROM audit_outcomes o WHERE o.chain_id = e.chain_id AND o.call_seq = e.seq)
+       ) ORDER BY started_at`,
     );
   }
 
   pendingCalls(chainId: string, afterSeq: number, limit: number): Promise<AuditRow[]> {
     return this.driver.query<AuditRow>(
-      `SELECT ${SELECT_COLUMNS} FROM audit_events WHERE chain_id = $1 AND status = 'pending' AND seq > $2 ORDER BY seq LIMIT $3`,
+      `SELECT ${SELECT_COLUMNS} FROM audit_records WHERE chain_id = $1 AND status = 'pending' AND seq > $2 ORDER BY seq LIMIT $3`,
       [chainId, afterSeq, limit],
     );
   }
@@ -249,25 +267,29 @@ export class SqlAuditRepository implements AuditRepository {
     }
     params.push(query.limit);
     const order = query.newestFirst ? "ts DESC, id DESC" : "ts, id";
-    return this.driver.query<AuditRow>(`SELECT ${SELECT_COLUMNS} FROM audit_events ${where(conditions)} ORDER BY ${order} LIMIT $${params.length}`, params);
+    return this.driver.query<AuditRow>(`SELECT ${SELECT_COLUMNS} FROM audit_records ${where(conditions)} ORDER BY ${order} LIMIT $${params.length}`, params);
   }
 
   async count(filter: AuditFilter): Promise<number> {
     const { conditions, params } = filterSql(filter, 0);
-    const rows = await this.driver.query<{ n: number }>(`SELECT COUNT(*) AS n FROM audit_events ${where(conditions)}`, params);
+    const rows = await this.driver.query<{ n: number }>(`SELECT COUNT(*) AS n FROM audit_records ${where(conditions)}`, params);
     return Number(rows[0]?.n ?? 0);
   }
 
   async finalizedAfter(chainId: string, afterPos: number, filter: AuditFilter, limit: number): Promise<{ pos: number; row: AuditRow }[]> {
     const { conditions, params } = filterSql(filter, 3);
     const extra = conditions.map((c) => ` AND ${c}`).join("");
-    // Two index range scans (chain_id, outcome_seq) and (chain_id, seq) rather than one OR that
-    // would read the whole chain on every poll.
+    // Index range scans by chain position (outcome events, outcomes of records of the previous
+    // release, refusals) rather than one OR that would read the whole chain on every poll.
     const rows = await this.driver.query<AuditRow & { pos: number }>(
       `SELECT * FROM (
-         SELECT ${SELECT_COLUMNS}, outcome_seq AS pos FROM audit_events WHERE chain_id = $1 AND outcome_seq > $2${extra}
+         SELECT ${SELECT_COLUMNS}, outcome_seq AS pos FROM audit_records
+           WHERE chain_id = $1 AND seq IN (SELECT call_seq FROM audit_outcomes WHERE chain_id = $1 AND seq > $2)${extra}
          UNION ALL
-         SELECT ${SELECT_COLUMNS}, seq AS pos FROM audit_events WHERE chain_id = $1 AND kind = 'refusal' AND seq > $2${extra}
+         SELECT ${SELECT_COLUMNS}, outcome_seq AS pos FROM audit_records
+           WHERE chain_id = $1 AND seq IN (SELECT seq FROM audit_events WHERE chain_id = $1 AND outcome_seq > $2)${extra}
+         UNION ALL
+         SELECT ${SELECT_COLUMNS}, seq AS pos FROM audit_records WHERE chain_id = $1 AND kind = 'refusal' AND seq > $2${extra}
        ) AS finalized ORDER BY pos LIMIT $3`,
       [chainId, afterPos, limit, ...params],
     );
@@ -275,7 +297,7 @@ export class SqlAuditRepository implements AuditRepository {
   }
 
   beginEvents(chainId: string, afterSeq: number, limit: number): Promise<AuditRow[]> {
-    return this.driver.query<AuditRow>(`SELECT ${SELECT_COLUMNS} FROM audit_events WHERE chain_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [
+    return this.driver.query<AuditRow>(`SELECT ${SELECT_COLUMNS} FROM audit_records WHERE chain_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [
       chainId,
       afterSeq,
       limit,
@@ -283,11 +305,15 @@ export class SqlAuditRepository implements AuditRepository {
   }
 
   outcomeEvents(chainId: string, afterSeq: number, limit: number): Promise<AuditRow[]> {
-    return this.driver.query<AuditRow>(`SELECT ${SELECT_COLUMNS} FROM audit_events WHERE chain_id = $1 AND outcome_seq > $2 ORDER BY outcome_seq LIMIT $3`, [
-      chainId,
-      afterSeq,
-      limit,
-    ]);
+    // Each page by index: the next `limit` outcome events of either place, then their records.
+    return this.driver.query<AuditRow>(
+      `SELECT ${SELECT_COLUMNS} FROM audit_records WHERE chain_id = $1 AND seq IN (
+         SELECT call_seq FROM (SELECT call_seq, seq FROM audit_outcomes WHERE chain_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) AS appended
+         UNION ALL
+         SELECT seq FROM (SELECT seq, outcome_seq FROM audit_events WHERE chain_id = $1 AND outcome_seq > $2 ORDER BY outcome_seq LIMIT $3) AS legacy
+       ) ORDER BY outcome_seq LIMIT $3`,
+      [chainId, afterSeq, limit],
+    );
   }
 
   async checkpoint(chainId: string): Promise<AuditCheckpoint | undefined> {
@@ -301,11 +327,11 @@ export class SqlAuditRepository implements AuditRepository {
   async prunablePrefix(chainId: string, before: number): Promise<number> {
     const chain = await this.chain(chainId);
     const [blocking] = await this.driver.query<{ p: number | null }>(
-      "SELECT MIN(seq) AS p FROM audit_events WHERE chain_id = $1 AND (finished_at IS NULL OR finished_at >= $2)",
+      "SELECT MIN(seq) AS p FROM audit_records WHERE chain_id = $1 AND (finished_at IS NULL OR finished_at >= $2)",
       [chainId, before],
     );
     const [last] = await this.driver.query<{ p: number | null }>(
-      "SELECT MAX(CASE WHEN outcome_seq > seq THEN outcome_seq ELSE seq END) AS p FROM audit_events WHERE chain_id = $1",
+      "SELECT MAX(CASE WHEN outcome_seq > seq THEN outcome_seq ELSE seq END) AS p FROM audit_records WHERE chain_id = $1",
       [chainId],
     );
     let prefix = Math.min(chain?.headSeq ?? Number(last?.p ?? 0), blocking?.p == null ? Number.MAX_SAFE_INTEGER : Number(blocking.p) - 1);
@@ -313,7 +339,7 @@ export class SqlAuditRepository implements AuditRepository {
     // call began in between and is still open): the prefix stops before that record too.
     for (;;) {
       const [straddling] = await this.driver.query<{ p: number | null }>(
-        "SELECT MIN(seq) AS p FROM audit_events WHERE chain_id = $1 AND seq <= $2 AND outcome_seq > $2",
+        "SELECT MIN(seq) AS p FROM audit_records WHERE chain_id = $1 AND seq <= $2 AND outcome_seq > $2",
         [chainId, prefix],
       );
       if (straddling?.p == null) return Math.max(0, prefix);
@@ -328,7 +354,9 @@ export class SqlAuditRepository implements AuditRepository {
 
   async eventHash(chainId: string, seq: number): Promise<string | undefined> {
     const rows = await this.driver.query<{ h: string }>(
-      "SELECT hash AS h FROM audit_events WHERE chain_id = $1 AND seq = $2 UNION ALL SELECT outcome_hash AS h FROM audit_events WHERE chain_id = $1 AND outcome_seq = $2",
+      `SELECT hash AS h FROM audit_events WHERE chain_id = $1 AND seq = $2
+       UNION ALL SELECT hash AS h FROM audit_outcomes WHERE chain_id = $1 AND seq = $2
+       UNION ALL SELECT outcome_hash AS h FROM audit_events WHERE chain_id = $1 AND outcome_seq = $2`,
       [chainId, seq],
     );
     return rows[0]?.h;
@@ -339,10 +367,12 @@ export class SqlAuditRepository implements AuditRepository {
       // What prunablePrefix promised, checked where it counts: nothing in the prefix is open or
       // straddles it. Records are only ever appended after the head, so this cannot change under us.
       const [unsafe] = await tx.query<{ n: number }>(
-        "SELECT COUNT(*) AS n FROM audit_events WHERE chain_id = $1 AND seq <= $2 AND (finished_at IS NULL OR finished_at >= $3 OR outcome_seq > $2)",
+        "SELECT COUNT(*) AS n FROM audit_records WHERE chain_id = $1 AND seq <= $2 AND (finished_at IS NULL OR finished_at >= $3 OR outcome_seq > $2)",
         [chainId, checkpoint.seq, before],
       );
       if (Number(unsafe?.n ?? 0) > 0) throw new AuditChainConflictError(`audit chain ${chainId} changed while it was being pruned; run prune again`);
+      // The prefix's outcome events are all in it (checked above): they go with their records.
+      await tx.execute("DELETE FROM audit_outcomes WHERE chain_id = $1 AND seq <= $2", [chainId, checkpoint.seq]);
       const removed = await tx.execute("DELETE FROM audit_events WHERE chain_id = $1 AND seq <= $2", [chainId, checkpoint.seq]);
       await tx.execute(
         `INSERT INTO audit_checkpoints (chain_id, seq, hash, pruned_before, pruned_count, created_at) VALUES ($1, $2, $3, $4, $5, $6)
