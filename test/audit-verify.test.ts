@@ -114,6 +114,16 @@ for (const [label, setup] of AUDIT_STORES) {
       expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({ seq: 1, problem: "deleted" });
     });
 
+    withChain("a deleted outcome event (the call then reads as pending) is reported as the gap it leaves", async (f, chain) => {
+      await f.raw("DELETE FROM audit_outcomes WHERE chain_id = $1 AND seq = 5", [chain.chainId]);
+      expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({ seq: 5, problem: "deleted" });
+    });
+
+    withChain("a call's outcome added to its record's own row is caught (the record shows an outcome never chained)", async (f, chain) => {
+      await f.raw("UPDATE audit_events SET status = 'ok', finished_at = 1, outcome_seq = 10 WHERE chain_id = $1 AND request_id = 'c'", [chain.chainId]);
+      expect((await verifyChain(f.store.audit, chain.chainId)).ok).toBe(false);
+    });
+
     withChain("deleting the newest records is caught by the chain head", async (f, chain) => {
       await f.raw("DELETE FROM audit_events WHERE chain_id = $1 AND seq >= 8", [chain.chainId]);
       expect((await verifyChain(f.store.audit, chain.chainId)).break).toMatchObject({
