@@ -239,8 +239,10 @@ for (const [label, setup] of BOTH_STORES) {
       const c = (await f.store.audit.list({ filter: {}, limit: 20 })).find((row) => row.chainId === legacy && row.requestId === "c");
       expect(c).toMatchObject({ status: "incomplete", outcomeSeq: 7 });
       expect(await verifyChain(f.store.audit, legacy)).toMatchObject({ ok: true, events: 7, to: 7 });
-      // Marked once: nothing is left open on any chain.
+      // Marked once: nothing is left open on any chain, and a gateway of the previous release (which looks for
+      // 'pending' records) finds nothing to mark a second time.
       expect(await f.store.audit.chainsWithPendingCalls()).toEqual([]);
+      expect(await f.raw("SELECT seq FROM audit_events WHERE chain_id = $1 AND status = 'pending'", [legacy])).toEqual([]);
     });
 
     run("prune removes the old chain's finished records and outcome events of both kinds; verify passes from the checkpoint", async (f) => {

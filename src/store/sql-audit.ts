@@ -186,6 +186,7 @@ export class SqlAuditRepository implements AuditRepository {
         throw new AuditChainConflictError(`audit chain ${write.chainId} is no longer at seq ${write.fromSeq}: another process appended to it or ended it`);
       if (write.records.length > 0) await this.insert(tx, write.records);
       const notPending = write.outcomes.length > 0 ? await this.appendOutcomes(tx, write.chainId, write.outcomes) : [];
+      if (write.takeover && write.outcomes.length > 0) await this.closeLegacyPending(tx, write.chainId, write.outcomes);
       if (notPending.length > 0)
         throw new AuditChainConflictError(`audit chain ${write.chainId}: ${notPending.length} calls are no longer pending`, notPending);
     });
@@ -223,6 +224,18 @@ export class SqlAuditRepository implements AuditRepository {
       if (changed === 0) notPending.push(outcome.seq);
     }
     return notPending;
+  }
+
+  /**
+   * Records of the previous release that a takeover just finished say 'open' from now on, as this release's do: a
+   * gateway of the previous release (a rolling upgrade) looks for 'pending' ones, and would finish them a second time.
+   */
+  private async closeLegacyPending(tx: SqlExecutor, chainId: string, outcomes: AuditOutcomeEvent[]): Promise<void> {
+    const seqs = outcomes.map((o) => o.seq);
+    await tx.execute(
+      `UPDATE audit_events SET status = 'open' WHERE chain_id = $1 AND status = 'pending' AND seq IN (${seqs.map((_, i) => `$${i + 2}`).join(", ")})`,
+      [chainId, ...seqs],
+    );
   }
 
   async chain(chainId: string): Promise<AuditChain | undefined> {
