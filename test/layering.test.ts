@@ -24,7 +24,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   // Domains: each owns its records and the repository interface the store implements.
   sessions: ["errors.ts", "log"],
   audit: ["config", "errors.ts", "log", "protocol"],
-  auth: ["changes", "config", "errors.ts", "log", "protocol"],
+  auth: ["changes", "config", "credentials", "errors.ts", "log", "protocol"],
   // How a backend is authenticated to and the caller a call runs for; the binder that applies it lives in backends/.
   credentials: ["errors.ts"],
   policy: ["assert-never.ts", "changes", "errors.ts", "log"],

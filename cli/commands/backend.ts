@@ -127,7 +127,15 @@ function notTested(spec: BackendSpec): string {
 }
 
 /** The options of a credential mode, dropped with it. */
-const AUTH_OPTION_KEYS = ["authHeader", "assertionAudience"] as const satisfies readonly (keyof BackendInput)[];
+const AUTH_OPTION_KEYS = [
+  "authHeader",
+  "assertionAudience",
+  "tokenEndpoint",
+  "exchangeAudience",
+  "exchangeScope",
+  "clientId",
+  "clientSecret",
+] as const satisfies readonly (keyof BackendInput)[];
 
 /** The flag each `--unset` setting names. */
 const UNSET_KEYS: Record<(typeof UNSETTABLE_SETTINGS)[number], keyof BackendInput> = {
