@@ -52,20 +52,29 @@ export function parseBackendAuth(input: BackendAuthInput, transport: "stdio" | "
   const options = input.authHeader !== undefined || input.assertionAudience !== undefined || exchangeFlags.length > 0;
   const mode = input.auth ?? (options ? undefined : "static");
   if (mode === undefined && exchangeFlags.length > 0)
-    throw new UsageError(`${exchangeFlags.join(", ")} need --auth token-exchange`, "add --auth token-exchange, or drop them");
+    throw new UsageError(
+      `${exchangeFlags.join(", ")} ${exchangeFlags.length === 1 ? "needs" : "need"} --auth token-exchange`,
+      "add --auth token-exchange, or drop them",
+    );
   if (mode === undefined)
     throw new UsageError("--auth-header and --assertion-audience need --auth gateway-assertion", "add --auth gateway-assertion, or drop them");
   if (!(AUTH_MODES as readonly string[]).includes(mode)) throw new UsageError(`--auth "${mode}" is not a credential mode`, MODES_HINT);
   if (mode === "static") {
     if (exchangeFlags.length > 0)
-      throw new UsageError(`${exchangeFlags.join(", ")} apply only to --auth token-exchange`, "drop them, or use --auth token-exchange");
+      throw new UsageError(
+        `${exchangeFlags.join(", ")} ${exchangeFlags.length === 1 ? "applies" : "apply"} only to --auth token-exchange`,
+        "drop them, or use --auth token-exchange",
+      );
     if (options) {
       throw new UsageError("--auth-header and --assertion-audience apply only to --auth gateway-assertion", "drop them, or use --auth gateway-assertion");
     }
     return undefined;
   }
   if (mode !== "token-exchange" && exchangeFlags.length > 0)
-    throw new UsageError(`${exchangeFlags.join(", ")} apply only to --auth token-exchange`, "drop them, or use --auth token-exchange");
+    throw new UsageError(
+      `${exchangeFlags.join(", ")} ${exchangeFlags.length === 1 ? "applies" : "apply"} only to --auth token-exchange`,
+      "drop them, or use --auth token-exchange",
+    );
   if (mode !== "gateway-assertion" && input.assertionAudience !== undefined)
     throw new UsageError("--assertion-audience applies only to --auth gateway-assertion", "drop it (--exchange-audience sets a token exchange's audience)");
   if (transport === "stdio") {
