@@ -63,7 +63,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   // Services shared by the CLI and the server.
   "operator-calls": ["audit", "auth", "backends", "config", "limits", "log", "pinning", "pipeline", "policy", "protocol", "store"],
   setup: ["auth", "backends", "config", "errors.ts", "log", "policy", "store"],
-  doctor: ["auth", "backends", "config", "errors.ts", "log", "policy", "store"],
+  doctor: ["auth", "backends", "config", "credentials", "errors.ts", "log", "policy", "store"],
   server: ["audit", "auth", "errors.ts", "front", "jobs", "log", "observability", "store"],
   // The composition root of `serve`.
   "gateway.ts": [

@@ -35,7 +35,16 @@ export interface ExchangedToken {
 }
 
 /** An exchange that failed: the message names the backend and endpoint and what it said, never a token. */
-export class TokenExchangeError extends McpgwError {}
+export class TokenExchangeError extends McpgwError {
+  constructor(
+    message: string,
+    hint?: string,
+    /** The endpoint's `error` code (RFC 6749 §5.2), when it answered with one. */
+    readonly code?: string,
+  ) {
+    super(message, hint);
+  }
+}
 
 /**
  * Exchanges the caller's identity-provider token for one with `audience` (RFC 8693 §2): a form POST
@@ -150,7 +159,7 @@ function rejected(where: string, status: number, body: Record<string, unknown> |
   const code = typeof body?.error === "string" ? clip(body.error) : undefined;
   const description = typeof body?.error_description === "string" ? clip(body.error_description.split(subjectToken.reveal()).join("[token]")) : undefined;
   const said = code === undefined ? `HTTP ${status}` : `${code}${description ? ` (${description})` : ""}, HTTP ${status}`;
-  return new TokenExchangeError(`${where} was refused: ${said}`, hintFor(code));
+  return new TokenExchangeError(`${where} was refused: ${said}`, hintFor(code), code);
 }
 
 function hintFor(code: string | undefined): string {
