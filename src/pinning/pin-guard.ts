@@ -16,6 +16,7 @@ import {
 } from "./pin-record.ts";
 import { type HoldReason, definitionNotApproved } from "./pin-refusal.ts";
 import { listDefinitions, servedKinds } from "./list-definitions.ts";
+import { matchesUriTemplate } from "./uri-template-match.ts";
 
 /** The _meta key a flagged (warn mode) definition carries in lists. */
 export const PIN_FLAG = "io.mcpgw/pin";
@@ -49,6 +50,7 @@ export interface PinGuardDeps {
 }
 
 const key = (kind: PinKind, name: string) => `${kind}\u0000${name}`;
+const TEMPLATE_KEY_PREFIX = key("resourceTemplate", "");
 
 /**
  * Tool-definition pinning as a running gateway applies it (docs/security.md). Every list answer
@@ -132,11 +134,12 @@ export class PinGuard implements DefinitionGuard {
   }
 
   refusal(backend: string, request: Request): McpError | undefined {
-    const kind = request.method === "tools/call" ? "tool" : request.method === "prompts/get" ? "prompt" : undefined;
-    if (kind === undefined) return undefined;
     const state = this.states.get(backend);
     // Nothing recorded yet (a new backend before its first listing) or no checks: nothing to hold back.
     if (!state || state.policy.driftMode === "off") return undefined;
+    if (request.method === "resources/read") return this.readRefusal(backend, state, (request.params as { uri?: unknown } | undefined)?.uri);
+    const kind = request.method === "tools/call" ? "tool" : request.method === "prompts/get" ? "prompt" : undefined;
+    if (kind === undefined) return undefined;
     const name = String((request.params as { name?: unknown } | undefined)?.name);
     const seen = this.seen.get(backend)?.get(key(kind, name));
     const record = state.records.get(key(kind, name));
@@ -146,6 +149,39 @@ export class PinGuard implements DefinitionGuard {
     const hold = this.hold(state, kind, name, current, record?.scope ?? "");
     if (!hold || (hold.status !== "suspicious" && state.policy.driftMode !== "block")) return undefined;
     return definitionNotApproved(backend, kind, name, hold);
+  }
+
+  /**
+   * A resources/read is refused when its URI is one a held-back template can expand to and no
+   * template that may be served can: the URI then reaches the backend only through a definition no
+   * one approved. A URI no template matches (a listed resource) is left to the backend.
+   */
+  private readRefusal(backend: string, state: BackendPins, uri: unknown): McpError | undefined {
+    if (typeof uri !== "string") return undefined;
+    const seen = this.seen.get(backend);
+    const names = new Set<string>();
+    for (const record of state.records.values()) if (record.kind === "resourceTemplate") names.add(record.name);
+    if (seen) for (const [seenKey, entry] of seen) if (seenKey.startsWith(TEMPLATE_KEY_PREFIX)) names.add(entry.observed.name);
+    if (names.size === 0) return undefined;
+    let refused: McpError | undefined;
+    for (const name of names) {
+      const record = state.records.get(key("resourceTemplate", name));
+      const seenNow = seen?.get(key("resourceTemplate", name));
+      const current = seenNow && seenNow.at >= (record?.observedAt ?? 0) ? seenNow.observed : recordedDefinition(record);
+      // Not listed now (removed): the backend no longer offers it, and answers the read itself.
+      if (!current) continue;
+      const hold = this.hold(state, "resourceTemplate", name, current, record?.scope ?? "");
+      const blocked = hold !== undefined && (hold.status === "suspicious" || state.policy.driftMode === "block");
+      if (!blocked) {
+        if (matchesUriTemplate(String(current.definition.uriTemplate), uri)) return undefined;
+        continue;
+      }
+      // The pinned URI template too: a template that changed its own still answers what it used to.
+      const templates = [current.definition.uriTemplate, record?.pinnedDefinition?.uriTemplate];
+      if (!refused && templates.some((template) => typeof template === "string" && matchesUriTemplate(template, uri)))
+        refused = definitionNotApproved(backend, "resourceTemplate", name, hold);
+    }
+    return refused;
   }
 
   listed(connection: GuardedConnection, request: Request, result: Result, scope: string): Result {
