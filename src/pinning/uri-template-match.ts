@@ -50,5 +50,5 @@ export function matchesUriTemplate(template: string, uri: string): boolean {
     pattern = compile(template);
     compiled.set(template, pattern);
   }
-  return pattern !== null && pattern.test(uri);
+  return pattern?.test(uri) === true;
 }
