@@ -259,6 +259,14 @@ export class BackendConnection {
     await (await this.open()).notify(notification);
   }
 
+  /**
+   * Hands a notification to this connection's sessions as if the backend had sent it, by the path
+   * the backend's own take (past the definition guard, which does not hear its own announcements).
+   */
+  announce(notification: Notification): void {
+    if (!this.closed) this.options.listener.onNotification(notification);
+  }
+
   /** Cancels the gateway's requests in flight on this connection (shutdown past its drain bound), each failing with `reason`. */
   cancelInFlight(reason: unknown): void {
     this.live?.cancelAll(reason);
