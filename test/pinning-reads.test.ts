@@ -147,4 +147,13 @@ describe("resources/read and prompts/get through drifted definitions", () => {
       timeout: 5_000,
     });
   });
+
+  test("a new template that overlaps a pinned one: URIs the pinned one covers are served, the others refused", async () => {
+    definitions.write([TOOL], [PROMPT], [POISONED, FILES, { name: "catchall", uriTemplate: "notes://{+rest}", description: "Any note path." }]);
+    await vi.waitFor(async () => expect((await store.pins.list("drift")).find((r) => r.name === "catchall")?.status).toBe("added"), { timeout: 10_000 });
+    expect(await direct.readResource({ uri: "notes://7/text" })).toMatchObject({ contents: [{ text: "read notes://7/text" }] });
+    const refusal = await refusalOf(direct.readResource({ uri: "notes://a/b/c" }));
+    expect(refusal.code).toBe(GatewayErrorCode.DefinitionNotApproved);
+    expect(refusal.message).toContain('resource template "catchall" of backend "drift" is not pinned: it appeared after');
+  });
 });
