@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { Client as ModernClient, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ResourceListChangedNotificationSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
@@ -11,7 +12,8 @@ import { tempDir } from "./helpers/temp-dir.ts";
  * Issue 19: drift that only the periodic re-check finds (the backend changes its definitions and
  * says nothing) reaches connected clients as list_changed, as a backend's own would: on shared
  * connections (a plain client on /mcp) and dedicated ones (a client that can sample, on
- * /mcp/<backend>). An approval that restores the definition is announced the same way.
+ * /mcp/<backend>), and a 2026-07-28 client's subscriptions/listen stream. An approval that
+ * restores the definition is announced the same way.
  */
 const READ = { name: "read_file", description: "Reads a file from the project folder." };
 const LIST = { name: "list_files", description: "Lists the project folder." };
@@ -43,6 +45,9 @@ describe("drift found by the periodic re-check", () => {
   let store: Store;
   let plain: Watched;
   let sampling: Watched;
+  let modern: ModernClient;
+  let listen: { close(): Promise<void> };
+  let modernTools = 0;
 
   beforeAll(async () => {
     definitions.write([READ, LIST], [], [NOTES]);
@@ -54,10 +59,16 @@ describe("drift found by the periodic re-check", () => {
     sampling = await watched(gateway.mcpUrl("files"), { sampling: {} });
     expect(await toolNames(plain.client)).toEqual(["files__list_files", "files__read_file"]);
     expect(await toolNames(sampling.client)).toEqual(["list_files", "read_file"]);
+    modern = new ModernClient({ name: "modern", version: "1.0.0" }, { capabilities: {}, versionNegotiation: { mode: { pin: "2026-07-28" } } });
+    await modern.connect(new StreamableHTTPClientTransport(gateway.mcpUrl("files")));
+    modern.setNotificationHandler("notifications/tools/list_changed", async () => void modernTools++);
+    listen = await modern.listen({ toolsListChanged: true });
     await vi.waitFor(async () => expect((await store.pins.list("files")).filter((r) => r.status === "pinned")).toHaveLength(3), { timeout: 10_000 });
   });
 
   afterAll(async () => {
+    await listen?.close();
+    await modern?.close();
     await plain?.client.close();
     await sampling?.client.close();
     await gateway?.stop();
@@ -65,10 +76,11 @@ describe("drift found by the periodic re-check", () => {
   });
 
   test("a tool that changed silently: every connected client is told tools/list_changed, and the tool is hidden", async () => {
-    const before = { plain: plain.tools, sampling: sampling.tools };
+    const before = { plain: plain.tools, sampling: sampling.tools, modern: modernTools };
     definitions.write([POISONED, LIST], [], [NOTES]);
     await vi.waitFor(() => expect(plain.tools).toBeGreaterThan(before.plain), { timeout: 10_000 });
     await vi.waitFor(() => expect(sampling.tools).toBeGreaterThan(before.sampling), { timeout: 10_000 });
+    await vi.waitFor(() => expect(modernTools).toBeGreaterThan(before.modern), { timeout: 10_000 });
     expect(await toolNames(plain.client)).toEqual(["files__list_files"]);
     expect(await toolNames(sampling.client)).toEqual(["list_files"]);
   });
