@@ -2,122 +2,17 @@ import { AuditChainConflictError } from "../audit/audit-errors.ts";
 import type { AuditChain, AuditCheckpoint, AuditFilter, AuditOutcomeEvent, AuditRow } from "../audit/audit-record.ts";
 import type { AuditAppend, AuditListQuery, AuditRepository } from "../audit/audit-repository.ts";
 import type { SqlDriver, SqlExecutor } from "./sql-driver.ts";
-
-/** Stored columns in AuditRow order; `id` is the database's. */
-const FIELDS = [
-  ["chainId", "chain_id"],
-  ["seq", "seq"],
-  ["prevHash", "prev_hash"],
-  ["hash", "hash"],
-  ["kind", "kind"],
-  ["ts", "ts"],
-  ["requestId", "request_id"],
-  ["sessionId", "session_id"],
-  ["subject", "subject"],
-  ["roles", "roles"],
-  ["clientName", "client_name"],
-  ["clientVersion", "client_version"],
-  ["backend", "backend"],
-  ["target", "target"],
-  ["method", "method"],
-  ["arguments", "arguments"],
-  ["bytesIn", "bytes_in"],
-  ["status", "status"],
-  ["errorCode", "error_code"],
-  ["errorMessage", "error_message"],
-  ["durationMs", "duration_ms"],
-  ["bytesOut", "bytes_out"],
-  ["decision", "decision"],
-  ["rule", "rule"],
-  ["finishedAt", "finished_at"],
-  ["outcomeSeq", "outcome_seq"],
-  ["outcomePrevHash", "outcome_prev_hash"],
-  ["outcomeHash", "outcome_hash"],
-  ["protocolVersion", "protocol_version"],
-  ["exchange", "exchange"],
-] as const satisfies readonly (readonly [Exclude<keyof AuditRow, "id">, string])[];
-
-/** The outcome event's place in the chain: read through audit_records, never inserted into audit_events (migration 0012). */
-const OUTCOME_EVENT_FIELDS: readonly string[] = ["outcomeSeq", "outcomePrevHash", "outcomeHash"];
-const INSERT_FIELDS = FIELDS.filter(([field]) => !OUTCOME_EVENT_FIELDS.includes(field));
-const INSERT_COLUMNS = INSERT_FIELDS.map(([, column]) => column).join(", ");
-const SELECT_COLUMNS = `id, ${FIELDS.map(([field, column]) => (field === column ? column : `${column} AS "${field}"`)).join(", ")}`;
-const CHAIN_COLUMNS = `chain_id AS "chainId", instance, host, pid, started_at AS "startedAt", heartbeat_at AS "heartbeatAt", ended_at AS "endedAt", head_seq AS "headSeq", head_hash AS "headHash"`;
-
-/** PostgreSQL array types of the FIELDS columns, in order, for unnest(). */
-const FIELD_ARRAY_TYPES: Record<(typeof FIELDS)[number][1], string> = {
-  chain_id: "text",
-  seq: "bigint",
-  prev_hash: "text",
-  hash: "text",
-  kind: "text",
-  ts: "bigint",
-  request_id: "text",
-  session_id: "text",
-  subject: "text",
-  roles: "text",
-  client_name: "text",
-  client_version: "text",
-  backend: "text",
-  target: "text",
-  method: "text",
-  arguments: "text",
-  bytes_in: "integer",
-  status: "text",
-  error_code: "integer",
-  error_message: "text",
-  duration_ms: "integer",
-  bytes_out: "integer",
-  decision: "text",
-  rule: "text",
-  finished_at: "bigint",
-  outcome_seq: "bigint",
-  outcome_prev_hash: "text",
-  outcome_hash: "text",
-  protocol_version: "text",
-  exchange: "text",
-};
-
-/** The columns of an audit_outcomes row after chain_id, with the value each takes from an AuditOutcomeEvent. */
-const OUTCOME_COLUMNS = [
-  ["seq", "bigint", (o) => o.outcomeSeq],
-  ["call_seq", "bigint", (o) => o.seq],
-  ["prev_hash", "text", (o) => o.outcomePrevHash],
-  ["hash", "text", (o) => o.outcomeHash],
-  ["status", "text", (o) => o.status],
-  ["error_code", "integer", (o) => o.errorCode],
-  ["error_message", "text", (o) => o.errorMessage],
-  ["duration_ms", "integer", (o) => o.durationMs],
-  ["bytes_out", "integer", (o) => o.bytesOut],
-  ["decision", "text", (o) => o.decision],
-  ["rule", "text", (o) => o.rule],
-  ["exchange", "text", (o) => o.exchange],
-  ["finished_at", "bigint", (o) => o.finishedAt],
-] as const satisfies readonly (readonly [string, string, (o: AuditOutcomeEvent) => unknown])[];
-
-/*
- * The two bulk statements of the audit hot path are the only SQL here written per dialect (one
- * text for both everywhere else). PostgreSQL gets a batch as one array per column (unnest): one
- * parameter per column per batch instead of one per column per row, since parsing and binding
- * thousands of parameters was most of a commit's time. SQLite, in-process, runs one cached
- * prepared statement per row, which is cheaper than compiling a large multi-row statement.
- */
-const INSERT_ONE = `INSERT INTO audit_events (${INSERT_COLUMNS}) VALUES (${INSERT_FIELDS.map((_, i) => `$${i + 1}`).join(", ")})`;
-const INSERT_UNNEST = `INSERT INTO audit_events (${INSERT_COLUMNS}) SELECT * FROM unnest(${INSERT_FIELDS.map(([, column], i) => `$${i + 1}::${FIELD_ARRAY_TYPES[column]}[]`).join(", ")})`;
-/*
- * Outcomes are appended, never written over their record (migration 0012). One outcome per call:
- * the unique (chain_id, call_seq) index turns a second one (the call was marked incomplete by
- * another gateway) into "nothing inserted", which append() reports as not pending.
- */
-const OUTCOME_COLUMN_NAMES = OUTCOME_COLUMNS.map(([column]) => column).join(", ");
-const APPEND_OUTCOME_ONE = `INSERT INTO audit_outcomes (chain_id, ${OUTCOME_COLUMN_NAMES}) VALUES ($1, ${OUTCOME_COLUMNS.map((_, i) => `$${i + 2}`).join(", ")})
-  ON CONFLICT (chain_id, call_seq) DO NOTHING`;
-const APPEND_OUTCOME_UNNEST = `INSERT INTO audit_outcomes (chain_id, ${OUTCOME_COLUMN_NAMES})
-  SELECT $1, * FROM unnest(${OUTCOME_COLUMNS.map(([, type], i) => `$${i + 2}::${type}[]`).join(", ")})
-  ON CONFLICT (chain_id, call_seq) DO NOTHING RETURNING call_seq`;
-/** A call's record as stored: "open" (its outcome will be an event in audit_outcomes); audit_records reads it back as "pending". */
-const STORED_STATUS = (row: AuditRow) => (row.kind === "call" && row.status === "pending" ? "open" : row.status);
-const insertValue = (row: AuditRow, field: (typeof INSERT_FIELDS)[number][0]) => (field === "status" ? STORED_STATUS(row) : row[field]);
+import {
+  APPEND_OUTCOME_ONE,
+  APPEND_OUTCOME_UNNEST,
+  CHAIN_COLUMNS,
+  INSERT_FIELDS,
+  INSERT_ONE,
+  INSERT_UNNEST,
+  OUTCOME_COLUMNS,
+  SELECT_COLUMNS,
+  insertValue,
+} from "./sql-audit-statements.ts";
 
 /** A BACKEND/TOOL glob as a LIKE pattern over lower(backend || '/' || target); a bare name means any backend. */
 export function toolPatternToLike(pattern: string): string {
