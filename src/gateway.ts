@@ -1,6 +1,9 @@
 import { BackendPool } from "./backends/backend-pool.ts";
 import { BackendRegistry } from "./backends/backend-registry.ts";
 import { CredentialBinder } from "./backends/credential-binder.ts";
+import { SubjectSecrets } from "./credentials/subject-secrets.ts";
+import { CredentialNamingAuditor } from "./credentials/credential-auditor.ts";
+import { credentialMode } from "./backends/backend-registry.ts";
 import { GatewayAssertionSigner } from "./auth/gateway-assertion.ts";
 import type { Settings } from "./config/settings.ts";
 import { NoAuditor } from "./audit/no-auditor.ts";
@@ -101,6 +104,8 @@ export async function startGateway(
   // Per-caller credentials to backends (docs/security.md): assertions are signed with the gateway's active key.
   const assertions = new GatewayAssertionSigner(() => store.signingKeys.list(), settings.auth.tokenIssuer);
   watcher.on("keys", async () => assertions.keysChanged());
+  // Per-subject secrets are decrypted with MCPGW_SECRET_KEY when a call needs one, cached until one changes.
+  const secrets = new SubjectSecrets(store.subjectSecrets, settings.secretKeys, watcher);
   const pool = new BackendPool({
     env,
     logger,
@@ -108,7 +113,7 @@ export async function startGateway(
     health: new BackendHealthMetrics(metrics, () => registry.list().map((spec) => spec.name)),
     maxProcessesPerBackend: settings.maxProcessesPerBackend,
     guard: pins,
-    credentials: new CredentialBinder({ assertions }),
+    credentials: new CredentialBinder({ assertions, secrets }),
   });
   const auditMetrics = new AuditMetrics(metrics);
   const jobBackends = new JobBackends(registry, pool);
@@ -147,7 +152,8 @@ export async function startGateway(
     if (!overrides.auditor && !settings.audit.enabled) logger.warn("MCPGW_AUDIT=off: calls are NOT audited (for development and benchmarks only)");
     // One auditor for the pipeline's refusals and calls and the front's unauthenticated requests.
     const recorder = overrides.auditor ?? storeAuditor ?? new NoAuditor();
-    const auditor = new ObservingAuditor(recorder, logger, metrics);
+    // Each record about a backend names the credential mode its calls use (never a value).
+    const auditor = new ObservingAuditor(new CredentialNamingAuditor(recorder, (name) => credentialMode(registry, name)), logger, metrics);
     floodGuard = new UnauthenticatedFloodGuard(auditor, logger);
     // Pin events are not calls: recorded in the audit log, but not counted or logged as calls (they log their own lines).
     reportPins = reportPinTransitions(recorder, logger.child({ component: "pins" }));

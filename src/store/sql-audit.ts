@@ -35,6 +35,7 @@ const FIELDS = [
   ["outcomeHash", "outcome_hash"],
   ["protocolVersion", "protocol_version"],
   ["exchange", "exchange"],
+  ["credential", "credential"],
 ] as const satisfies readonly (readonly [Exclude<keyof AuditRow, "id">, string])[];
 
 const INSERT_COLUMNS = FIELDS.map(([, column]) => column).join(", ");
@@ -73,6 +74,7 @@ const FIELD_ARRAY_TYPES: Record<(typeof FIELDS)[number][1], string> = {
   outcome_hash: "text",
   protocol_version: "text",
   exchange: "text",
+  credential: "text",
 };
 
 /** The columns an outcome event sets, with the value each takes from an AuditOutcomeEvent. */
