@@ -45,7 +45,7 @@ function backendFlags(command: Command): Command {
     .addOption(
       new Option(
         "--auth <mode>",
-        "who the backend sees: static (its own headers, the default) or gateway-assertion (a JWT per call naming the caller)",
+        "who the backend sees: static (its own headers, the default), gateway-assertion (a JWT per call naming the caller) or per-subject-secret (the caller's own secret, mcpgw secret set)",
       ).choices(AUTH_MODES),
     )
     .option("--auth-header <name>", "header the per-caller credential goes in (default Authorization: Bearer …)")
