@@ -6,7 +6,7 @@ import { parseKey } from "../src/config/secret-key-settings.ts";
 import { openSecret } from "../src/credentials/secret-cipher.ts";
 import { openStore } from "../src/store/open-store.ts";
 import { REPO_ROOT, cleanEnv, runCli, type CliResult } from "./helpers/cli.ts";
-import { BUN, connectClient, refusalOf } from "./helpers/gateway.ts";
+import { BUN, connectClient } from "./helpers/gateway.ts";
 import { headerRecordingBackend } from "./helpers/header-recording-backend.ts";
 import { type StartedProcess, startProcess } from "./helpers/process.ts";
 import { tempDir } from "./helpers/temp-dir.ts";

@@ -163,7 +163,10 @@ describe("per-subject secrets: each caller's calls reach the backend with that c
     // The audit names the mode of every backend call (never a value); carol's refusal is an error record saying what to do.
     const rows = (await gw.gateway.store.audit.list({ filter: {}, limit: 2_000 })).filter((row) => row.method === "tools/call" || row.method === "jobs/run");
     const carolRows = rows.filter((row) => row.subject === "carol");
-    expect(carolRows.find((row) => row.status === "error")).toMatchObject({ credential: "per-subject-secret", errorCode: GatewayErrorCode.CredentialUnavailable });
+    expect(carolRows.find((row) => row.status === "error")).toMatchObject({
+      credential: "per-subject-secret",
+      errorCode: GatewayErrorCode.CredentialUnavailable,
+    });
     expect(carolRows.find((row) => row.status === "error")?.errorMessage).toContain("mcpgw secret set tickets --sub carol");
     for (const row of rows) expect(row.credential).toBe(row.backend === "plain" ? "static" : "per-subject-secret");
     const everything = JSON.stringify(await gw.gateway.store.audit.list({ filter: {}, limit: 5_000 }));

@@ -15,7 +15,16 @@ export function subjectSecretRepositoryContract(getStore: () => Store | undefine
     return store!;
   };
   const addBackend = async (store: Store, name: string) => {
-    await store.backends.add({ name, transport: "streamable-http", url: "http://127.0.0.1:9/mcp", env: {}, headers: {}, timeoutMs: 1000, createdAt: 1, updatedAt: 1 });
+    await store.backends.add({
+      name,
+      transport: "streamable-http",
+      url: "http://127.0.0.1:9/mcp",
+      env: {},
+      headers: {},
+      timeoutMs: 1000,
+      createdAt: 1,
+      updatedAt: 1,
+    });
   };
 
   test("subject secrets: put, get, replace (keeping createdAt), list without values, remove; each write moves the secrets version", async (context) => {

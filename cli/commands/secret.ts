@@ -40,7 +40,10 @@ export async function runSecretSet(context: CommandContext, backend: string, opt
   const value = await readSecretValue(`secret of ${options.sub} for backend ${backend}`);
   const info = await withStore(context, (store) => secretsOf(context, store).set(backend, options.sub, value));
   if (options.json) printJson(view(info));
-  else console.log(`stored the secret of "${options.sub}" for backend "${backend}" (${info.secretId}, key ${info.keyId}); running gateways use it within a second`);
+  else
+    console.log(
+      `stored the secret of "${options.sub}" for backend "${backend}" (${info.secretId}, key ${info.keyId}); running gateways use it within a second`,
+    );
   if (spec.auth?.mode !== "per-subject-secret") {
     process.stderr.write(
       `note: backend "${backend}" does not take per-subject secrets (--auth ${spec.auth?.mode ?? "static"}): the secret is unused until mcpgw backend update ${backend} --auth per-subject-secret\n`,

@@ -79,10 +79,7 @@ function readKey(env: EnvSettings, valueKey: "secretKey" | "secretKeyOld", fileK
 export function parseKey(text: string, source: string): SecretKey {
   const bytes = /^[A-Za-z0-9+/_-]+={0,2}$/.test(text) ? Buffer.from(text, text.includes("-") || text.includes("_") ? "base64url" : "base64") : undefined;
   if (!bytes || bytes.length !== SECRET_KEY_BYTES) {
-    throw new ConfigError(
-      `${source} is not a base64 key of ${SECRET_KEY_BYTES} bytes${bytes ? ` (it decodes to ${bytes.length})` : ""}`,
-      `${MAKE_ONE}`,
-    );
+    throw new ConfigError(`${source} is not a base64 key of ${SECRET_KEY_BYTES} bytes${bytes ? ` (it decodes to ${bytes.length})` : ""}`, `${MAKE_ONE}`);
   }
   return new SecretKey(new Uint8Array(bytes));
 }

@@ -167,8 +167,9 @@ function assertSubject(subject: string): void {
  * end the header), at most MAX_SECRET_BYTES. The errors never repeat the value.
  */
 export function assertSecretValue(value: string): void {
-  if (value === "") throw new UsageError("the secret is empty", "give the value on stdin, e.g. printf %s \"$TOKEN\" | mcpgw secret set BACKEND --sub SUBJECT");
-  if (value.length > MAX_SECRET_BYTES) throw new UsageError(`the secret is longer than ${MAX_SECRET_BYTES} bytes`, "it is sent in a header on every request: give a token, not a file");
+  if (value === "") throw new UsageError("the secret is empty", 'give the value on stdin, e.g. printf %s "$TOKEN" | mcpgw secret set BACKEND --sub SUBJECT');
+  if (value.length > MAX_SECRET_BYTES)
+    throw new UsageError(`the secret is longer than ${MAX_SECRET_BYTES} bytes`, "it is sent in a header on every request: give a token, not a file");
   if (!/^[\x20-\x7e\t]+$/.test(value)) {
     throw new UsageError(
       "the secret holds a line break, a control character or a non-ASCII character, which cannot go in a header",

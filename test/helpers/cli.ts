@@ -17,7 +17,12 @@ export interface CliResult {
  */
 export async function runCli(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string | undefined>; binary?: string; /** What the program reads on stdin (none by default). */ input?: string } = {},
+  options: {
+    cwd?: string;
+    env?: Record<string, string | undefined>;
+    binary?: string /** What the program reads on stdin (none by default). */;
+    input?: string;
+  } = {},
 ): Promise<CliResult> {
   const command = options.binary ? [options.binary, ...args] : [process.execPath, ENTRY, ...args];
   const child = Bun.spawn(command, {
