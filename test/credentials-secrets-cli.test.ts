@@ -70,6 +70,7 @@ describe("per-subject secrets through the CLI and mcpgw serve: encrypted at rest
     const added = await cli(["backend", "add", "tickets", "--url", backend.url, "--auth", "per-subject-secret", "--no-test"]);
     expect(added.code, added.stderr).toBe(0);
     expect((await cli(["role", "create", "agents", "--allow", "*"])).code).toBe(0);
+    expect((await cli(["role", "grant", "agents", "alice"])).code).toBe(0);
     aliceToken = (await cli(["token", "issue", "--sub", "alice", "--role", "agents"])).stdout.trim();
     carolToken = (await cli(["token", "issue", "--sub", "carol", "--role", "agents"])).stdout.trim();
   }, 60_000);
@@ -123,7 +124,19 @@ describe("per-subject secrets through the CLI and mcpgw serve: encrypted at rest
       await stop(running);
     }
 
-    // Rotation: the new key, with the old one to decrypt.
+    // mcpgw call --as: the CLI's own admission path reads the secret too. (Not kept in `printed`: whoami echoes it.)
+    const call = await runCli(["--db", db, "call", "tickets/whoami", "{}", "--as", "alice"], { env: { MCPGW_SECRET_KEY: oldKey } });
+    expect(call.code, call.stderr).toBe(0);
+    expect(call.stdout).toContain(`Bearer ${ALICE_SECRET}`);
+
+    // Rotation, step 1: gateways get the new key and keep the old one to decrypt: calls go on before the rekey.
+    running = await serve({ MCPGW_SECRET_KEY: key2, MCPGW_SECRET_KEY_OLD: oldKey });
+    try {
+      expect(await whoami(running.base, aliceToken)).toBe(`Bearer ${ALICE_SECRET}`);
+    } finally {
+      await stop(running);
+    }
+    // Step 2: the new key, with the old one to decrypt.
     const rekey = await cli(["secret", "rekey", "--json"], { MCPGW_SECRET_KEY: key2, MCPGW_SECRET_KEY_OLD: oldKey });
     expect(rekey.code, rekey.stderr).toBe(0);
     expect(JSON.parse(rekey.stdout)).toEqual({ rekeyed: 2, current: 0, keyId: parseKey(key2, "k").id });
