@@ -131,8 +131,12 @@ describe("per-subject secrets: each caller's calls reach the backend with that c
       expect(refused.message).toContain('none is stored for subject "carol"');
       expect(refused.message).toContain("mcpgw secret set tickets --sub carol");
       const before = backend.received.length;
-      // Again at once: no backoff or cached connection failure stands between the fix and the next call.
-      await refusalOf(carol.callTool({ name: "tickets__whoami", arguments: {} }));
+      // Again and again: each time the same clear error, never "backend unavailable" — a missing secret is not a failed
+      // connection, so no backoff builds up to stand between the operator's fix and the next call.
+      for (let i = 0; i < 6; i++) {
+        const again = await refusalOf(carol.callTool({ name: "tickets__whoami", arguments: {} }));
+        expect([again.code, again.message]).toEqual([refused.code, refused.message]);
+      }
       expect(backend.received.length).toBe(before);
 
       const carolSecret = `carol-secret-${crypto.randomUUID()}`;
