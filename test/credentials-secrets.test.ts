@@ -121,6 +121,35 @@ describe("per-subject secrets: each caller's calls reach the backend with that c
     for (const request of atPlain) for (const subject of SUBJECTS) expect(request).not.toContain(SECRETS[subject]);
   }, 120_000);
 
+  test("2026-07-28 stateless requests (no session at all) carry their own caller's secret too", async () => {
+    const meta = {
+      "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+      "io.modelcontextprotocol/clientCapabilities": {},
+      "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
+    };
+    const call = async (subject: Subject, path: string, name: string) => {
+      const response = await fetch(new URL(path, gw.base), {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${tokens[subject]}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-protocol-version": "2026-07-28",
+          "mcp-method": "tools/call",
+          "mcp-name": name,
+        },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: {}, _meta: meta } }),
+      });
+      const body = (await response.json()) as { result?: Text; error?: unknown };
+      expect(body.error).toBeUndefined();
+      return { subject, text: body.result!.content[0]!.text };
+    };
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => call(SUBJECTS[i % 2]!, i % 3 === 0 ? "/mcp" : "/mcp/tickets", i % 3 === 0 ? "tickets__whoami" : "whoami")),
+    );
+    for (const { subject, text } of answers) expect(text).toBe(`Bearer ${SECRETS[subject]}`);
+  });
+
   test("a caller without a secret gets a clear error naming the command, audited; once set, the next call carries it", async () => {
     // A session of its own at /mcp/tickets opens the backend connection as carol: refused at initialize already, saying what to do.
     await expect(connectClient(gw.mcpUrl("tickets"), {}, "carol", { token: tokens.carol })).rejects.toThrow(/mcpgw secret set tickets --sub carol/);
