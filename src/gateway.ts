@@ -113,7 +113,7 @@ export async function startGateway(
     health: new BackendHealthMetrics(metrics, () => registry.list().map((spec) => spec.name)),
     maxProcessesPerBackend: settings.maxProcessesPerBackend,
     guard: pins,
-    credentials: new CredentialBinder({ assertions, secrets }),
+    credentials: new CredentialBinder({ assertions, secrets, env }),
   });
   const auditMetrics = new AuditMetrics(metrics);
   const jobBackends = new JobBackends(registry, pool);

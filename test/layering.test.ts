@@ -24,7 +24,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   // Domains: each owns its records and the repository interface the store implements.
   sessions: ["errors.ts", "log"],
   audit: ["config", "errors.ts", "log", "protocol"],
-  auth: ["changes", "config", "errors.ts", "log", "protocol"],
+  auth: ["changes", "config", "credentials", "errors.ts", "log", "protocol"],
   // How a backend is authenticated to and the caller a call runs for; the binder that applies it lives in backends/.
   credentials: ["audit", "changes", "config", "errors.ts", "protocol"],
   policy: ["assert-never.ts", "changes", "errors.ts", "log"],
@@ -64,7 +64,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   // Services shared by the CLI and the server.
   "operator-calls": ["audit", "auth", "backends", "config", "credentials", "limits", "log", "pinning", "pipeline", "policy", "protocol", "store"],
   setup: ["auth", "backends", "config", "errors.ts", "log", "policy", "store"],
-  doctor: ["auth", "backends", "config", "errors.ts", "log", "policy", "store"],
+  doctor: ["auth", "backends", "config", "credentials", "errors.ts", "log", "policy", "store"],
   server: ["audit", "auth", "errors.ts", "front", "jobs", "log", "observability", "store"],
   // The composition root of `serve`.
   "gateway.ts": [

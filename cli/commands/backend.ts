@@ -120,6 +120,9 @@ export async function runBackendUpdate(context: CommandContext, name: string, op
 /** Why a backend was saved untested, and how to check it. */
 function notTested(spec: BackendSpec): string {
   // A per-caller backend is only ever reached as a caller: there is no credential to test it with here.
+  if (spec.auth?.mode === "token-exchange") {
+    return `not tested: it takes per-caller credentials (--auth token-exchange); mcpgw doctor checks its token endpoint, and a caller with an identity-provider login can call it\n`;
+  }
   if (spec.auth) {
     return `not tested: it takes per-caller credentials (--auth ${spec.auth.mode}); check it as a caller: mcpgw call ${spec.name}/TOOL '{}' --as SUBJECT\n`;
   }
@@ -127,7 +130,15 @@ function notTested(spec: BackendSpec): string {
 }
 
 /** The options of a credential mode, dropped with it. */
-const AUTH_OPTION_KEYS = ["authHeader", "assertionAudience"] as const satisfies readonly (keyof BackendInput)[];
+const AUTH_OPTION_KEYS = [
+  "authHeader",
+  "assertionAudience",
+  "tokenEndpoint",
+  "exchangeAudience",
+  "exchangeScope",
+  "clientId",
+  "clientSecret",
+] as const satisfies readonly (keyof BackendInput)[];
 
 /** The flag each `--unset` setting names. */
 const UNSET_KEYS: Record<(typeof UNSETTABLE_SETTINGS)[number], keyof BackendInput> = {
@@ -346,7 +357,9 @@ export async function runBackendTest(context: CommandContext, name: string, opti
   if (spec.auth) {
     throw new UsageError(
       `backend "${name}" takes per-caller credentials (--auth ${spec.auth.mode}): it is reached only as a caller`,
-      `test it as one: mcpgw call ${name}/TOOL '{}' --as SUBJECT (mcpgw tools list --backend ${name} --as SUBJECT lists its tools)`,
+      spec.auth.mode === "token-exchange"
+        ? "call it as a client logged in at the identity provider; mcpgw doctor checks its token endpoint"
+        : `test it as one: mcpgw call ${name}/TOOL '{}' --as SUBJECT (mcpgw tools list --backend ${name} --as SUBJECT lists its tools)`,
     );
   }
   // The store is closed before connecting: a slow backend must not hold a database connection.
