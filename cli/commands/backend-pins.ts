@@ -2,7 +2,7 @@ import { userInfo } from "node:os";
 import { probeBackend } from "../../src/backends/backend-probe.ts";
 import { describeDefinition } from "../../src/pinning/definition-hash.ts";
 import { PIN_AUDIT } from "../../src/pinning/pin-events.ts";
-import { type PinPolicy, type PinRecord, PIN_KINDS, type PinMode, type DriftMode, type SuspiciousMode } from "../../src/pinning/pin-record.ts";
+import { type PinPolicy, type PinRecord, PIN_KINDS } from "../../src/pinning/pin-record.ts";
 import { formatReview, needsReview, reviewOf } from "../../src/pinning/pin-review.ts";
 import { StoreAuditor } from "../../src/audit/store-auditor.ts";
 import { instanceFromHost } from "../../src/audit/chain-identity.ts";

@@ -27,7 +27,14 @@ export const RoleSchema = z
   .describe("A role: its rules and grants")
   .meta({
     examples: [
-      { name: "ops", description: "runs the gateway", allow: ["admin:*", "github/*"], deny: ["github/delete_*"], subjects: ["alice"], createdAt: "2026-12-04T21:00:00.000Z" },
+      {
+        name: "ops",
+        description: "runs the gateway",
+        allow: ["admin:*", "github/*"],
+        deny: ["github/delete_*"],
+        subjects: ["alice"],
+        createdAt: "2026-12-04T21:00:00.000Z",
+      },
     ],
   });
 
@@ -126,9 +133,7 @@ export const IssueTokenBodySchema = z
   .describe("A token to issue")
   .meta({ examples: [{ sub: "ci-bot", role: ["deployer"], ttl: "8h", description: "CI" }] });
 
-export const RevokedTokenSchema = z
-  .object({ token: TokenSchema, outcome: z.enum(["revoked", "already-revoked"]) })
-  .describe("The token after revocation");
+export const RevokedTokenSchema = z.object({ token: TokenSchema, outcome: z.enum(["revoked", "already-revoked"]) }).describe("The token after revocation");
 
 // ── backends ─────────────────────────────────────────────────────────────────
 
@@ -268,9 +273,7 @@ export const SetLimitBodySchema = z
   .describe("A rule, for exactly one of sub, role or global")
   .meta({ examples: [{ sub: "alice", rate: "100/min" }] });
 
-export const UpdateLimitBodySchema = z
-  .strictObject({ rate: z.string().optional(), burst: z.string().optional() })
-  .describe("A new rate and/or burst");
+export const UpdateLimitBodySchema = z.strictObject({ rate: z.string().optional(), burst: z.string().optional() }).describe("A new rate and/or burst");
 
 // ── audit ────────────────────────────────────────────────────────────────────
 

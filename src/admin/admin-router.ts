@@ -112,9 +112,14 @@ export function createAdminRouter(options: AdminRouterOptions): (request: Reques
     if (!route.body) return { body: undefined };
     const text = await readBodyText(request, { maxBytes: options.maxBodyBytes, timeoutMs: options.bodyTimeoutMs });
     if (typeof text !== "string") {
-      return problem(text.status, text.status === 413 ? `the request body exceeds ${options.maxBodyBytes} bytes` : text.reason, "send a smaller body, at once", {
-        headers: { connection: "close" },
-      });
+      return problem(
+        text.status,
+        text.status === 413 ? `the request body exceeds ${options.maxBodyBytes} bytes` : text.reason,
+        "send a smaller body, at once",
+        {
+          headers: { connection: "close" },
+        },
+      );
     }
     let json: unknown;
     try {
@@ -137,7 +142,9 @@ export function createAdminRouter(options: AdminRouterOptions): (request: Reques
     const policy = options.policy.current;
     const roles = policy.rolesOf(principal.subject, principal.roles);
     // With MCPGW_AUTH=off there is no identity and no policy (development only): the admin API is open like /mcp.
-    const decision = principal.anonymous ? { allowed: true, rule: "authentication off" } : policy.decide(roles, { kind: "admin", backend: ADMIN_BACKEND, name: route.permission });
+    const decision = principal.anonymous
+      ? { allowed: true, rule: "authentication off" }
+      : policy.decide(roles, { kind: "admin", backend: ADMIN_BACKEND, name: route.permission });
     if (!decision.allowed) return refuse(principal, route, roles, decision.rule);
 
     const read = await readBody(request, route);

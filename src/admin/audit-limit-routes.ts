@@ -32,7 +32,12 @@ function encodeCursor(ts: number, id: number): string {
 
 function decodeCursor(cursor: string): { ts: number; id: number } {
   const match = /^(\d+):(\d+)$/.exec(Buffer.from(cursor, "base64url").toString());
-  if (!match) throw fieldError("cursor", `cursor "${cursor}" is not one this API gave out`, "pass the nextCursor of the previous page as is, or leave it out for the newest records");
+  if (!match)
+    throw fieldError(
+      "cursor",
+      `cursor "${cursor}" is not one this API gave out`,
+      "pass the nextCursor of the previous page as is, or leave it out for the newest records",
+    );
   return { ts: Number(match[1]), id: Number(match[2]) };
 }
 
@@ -79,7 +84,8 @@ export const AUDIT_ROUTES: readonly AdminRoute[] = [
     method: "get",
     path: "/v1/admin/audit/verify",
     summary: "Verify every audit chain",
-    description: "Recomputes each chain's hashes from its start (or prune checkpoint) and reports its first break. Reads the whole log: it takes a while on a large one.",
+    description:
+      "Recomputes each chain's hashes from its start (or prune checkpoint) and reports its first break. Reads the whole log: it takes a while on a large one.",
     permission: "read",
     action: "audit.verify",
     responses: { 200: AuditVerifySchema, ...READ_ERRORS },
@@ -97,7 +103,8 @@ export const AUDIT_ROUTES: readonly AdminRoute[] = [
     responses: { 200: AuditRecordDetailSchema, 400: ApiErrorSchema, ...READ_ERRORS, 404: ApiErrorSchema },
     async handle({ services, params }) {
       const seq = Number(params.seq);
-      if (!Number.isSafeInteger(seq) || seq < 1) throw fieldError("seq", `seq "${params.seq}" is not a chain position`, "use a record's chain.seq (a whole number ≥ 1)");
+      if (!Number.isSafeInteger(seq) || seq < 1)
+        throw fieldError("seq", `seq "${params.seq}" is not a chain position`, "use a record's chain.seq (a whole number ≥ 1)");
       const [row] = await services.store.audit.beginEvents(params.chain!, seq - 1, 1);
       if (!row || row.seq !== seq)
         throw new NotFoundError(`chain "${params.chain}" has no record at seq ${seq}`, "take chain.id and chain.seq from a record of GET /v1/admin/audit");

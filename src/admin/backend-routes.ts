@@ -1,14 +1,6 @@
 import type { z } from "zod";
 import type { ProbeResult } from "../backends/backend-probe.ts";
-import {
-  type UseStore,
-  addBackend,
-  backendView,
-  patternsNaming,
-  requireBackend,
-  testBackend,
-  updateBackend,
-} from "../operator-calls/backend-service.ts";
+import { type UseStore, addBackend, backendView, patternsNaming, requireBackend, testBackend, updateBackend } from "../operator-calls/backend-service.ts";
 import { ApiErrorSchema } from "../jobs/job-api-schemas.ts";
 import {
   AddBackendBodySchema,

@@ -6,7 +6,7 @@ import { UNSETTABLE_SETTINGS, type UnsettableSetting } from "../backends/unsetta
 import { redactSecrets, redactUrl } from "../backends/secret-refs.ts";
 import type { Logger } from "../log/logger.ts";
 import { type BackendAuth, authInputOf } from "../credentials/backend-auth.ts";
-import { ConflictError, McpgwError, NotFoundError, UsageError, describeError, fieldError, inField } from "../errors.ts";
+import { ConflictError, McpgwError, NotFoundError, UsageError, describeError, fieldError } from "../errors.ts";
 import type { LimitRepository } from "../limits/limit-repository.ts";
 import { globToRegExp } from "../policy/glob.ts";
 import { formatPermission } from "../policy/permission.ts";

@@ -125,14 +125,15 @@ export async function roleDeletionConsequences(store: RoleStore, role: StoredRol
 /** Grants a role to a subject (idempotent); the role's grants before and after. */
 export async function grantRole(store: RoleStore, role: string, subject: string): Promise<{ before: string[]; after: string[] }> {
   inField("subject", () => assertSubject(subject));
-  const before = (await requireRole(store, role)).subjects;
+  // The store's refusals (no such role, no such grant) say what to do: they come first.
+  const before = (await store.roles.get(role))?.subjects ?? [];
   await store.roles.grant(role, subject);
   return { before, after: (await requireRole(store, role)).subjects };
 }
 
 /** Takes a grant back (NotFoundError when the subject does not have it); the role's grants before and after. */
 export async function revokeRole(store: RoleStore, role: string, subject: string): Promise<{ before: string[]; after: string[] }> {
-  const before = (await requireRole(store, role)).subjects;
+  const before = (await store.roles.get(role))?.subjects ?? [];
   await store.roles.revoke(role, subject);
   return { before, after: (await requireRole(store, role)).subjects };
 }

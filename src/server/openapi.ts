@@ -195,7 +195,8 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
       { name: "jobs", description: "Asynchronous tool calls (bearer token required)" },
       {
         name: "admin",
-        description: "Administration: roles, grants, tokens, backends, audit, limits (a token whose roles allow admin:read or admin:write; every change audited)",
+        description:
+          "Administration: roles, grants, tokens, backends, audit, limits (a token whose roles allow admin:read or admin:write; every change audited)",
       },
       { name: "health", description: "Probes and metrics (open)" },
       { name: "discovery", description: "Documents clients read before they have a token (open)" },
