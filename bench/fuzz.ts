@@ -7,12 +7,8 @@
  *
  *   bun bench/fuzz.ts [--cases N] [--seed S] [--concurrency C]
  */
-import { join } from "node:path";
-import { issueToken } from "../src/auth/token-issuer.ts";
-import { parsePermission } from "../src/policy/permission.ts";
-import { REPO_ROOT } from "../test/helpers/cli.ts";
 import { runFuzz } from "../test/helpers/fuzz-cases.ts";
-import { BUN, startTestGateway } from "../test/helpers/gateway.ts";
+import { startLabGateway } from "../test/helpers/gateway.ts";
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -28,19 +24,7 @@ function option(name: string, fallback: number): number {
 const cases = option("cases", 100_000);
 const seed = option("seed", Math.floor(Math.random() * 2 ** 31));
 const concurrency = option("concurrency", 16);
-let token = "";
-const gw = await startTestGateway(
-  [{ name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } }],
-  { auth: "required" },
-  {
-    prepare: async (store) => {
-      await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
-      token = (
-        await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject: "fuzzer", roles: ["all"], ttlMs: 86_400_000 })
-      ).token;
-    },
-  },
-);
+const { gw, token } = await startLabGateway({ subject: "fuzzer", ttlMs: 86_400_000 });
 console.log(`fuzz: ${cases} cases, seed ${seed}, ${concurrency} at a time`);
 const started = performance.now();
 const run = await runFuzz({

@@ -109,7 +109,7 @@ export async function startGateway(
     health: new BackendHealthMetrics(metrics, () => registry.list().map((spec) => spec.name)),
     maxProcessesPerBackend: settings.maxProcessesPerBackend,
     guard: pins,
-    credentials: new CredentialBinder({ assertions }),
+    credentials: new CredentialBinder({ assertions, env }),
   });
   const auditMetrics = new AuditMetrics(metrics);
   const jobBackends = new JobBackends(registry, pool);

@@ -401,6 +401,34 @@ function backendCliSuite(label: string, setup: () => Promise<Database | undefine
       expect((await cli(["backend", "remove", "tickets", "--yes"])).code).toBe(0);
     });
 
+    test("--auth token-exchange: the token endpoint, audience, scope and client are saved; the client secret only as a ${VAR}", async (context) => {
+      if (!database) return context.skip();
+      const url = "https://tickets.example.com/mcp";
+      const endpoint = "https://idp.example.com/oauth2/token";
+      const flags = ["--auth", "token-exchange", "--token-endpoint", endpoint, "--exchange-scope", "tickets:read", "--client-id", "mcpgw"];
+      const literal = await cli(["backend", "add", "xtickets", "--url", url, ...flags, "--client-secret", LITERAL_SECRET]);
+      expect(literal.code).toBe(2);
+      expect(literal.stderr).toContain("--client-secret takes a ${VAR} reference, never the secret itself");
+      const added = await cli(["backend", "add", "xtickets", "--url", url, ...flags, "--client-secret", "${XCH_SECRET}"]);
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.stderr).toContain("not tested: it takes per-caller credentials (--auth token-exchange)");
+      const shown = await cli(["backend", "show", "xtickets"]);
+      expect(shown.stdout).toContain(
+        `token-exchange: the caller's identity-provider token exchanged at ${endpoint} (aud ${url}, scope "tickets:read"), as client mcpgw (secret \${XCH_SECRET})`,
+      );
+      const stored = { mode: "token-exchange", tokenEndpoint: endpoint, scope: "tickets:read", clientId: "mcpgw", clientSecret: "${XCH_SECRET}" };
+      expect(JSON.parse((await cli(["backend", "show", "xtickets", "--json"])).stdout).auth).toEqual(stored);
+      // Other settings change without touching the exchange's; a new mode drops them.
+      expect((await cli(["backend", "update", "xtickets", "--timeout", "10s", "--no-test"])).code).toBe(0);
+      expect(JSON.parse((await cli(["backend", "show", "xtickets", "--json"])).stdout).auth).toEqual(stored);
+      const orphan = await cli(["backend", "update", "xtickets", "--auth", "gateway-assertion", "--exchange-scope", "x", "--no-test"]);
+      expect(orphan.code).toBe(2);
+      expect(orphan.stderr).toContain("--exchange-scope applies only to --auth token-exchange");
+      expect((await cli(["backend", "update", "xtickets", "--auth", "gateway-assertion", "--no-test"])).code).toBe(0);
+      expect(JSON.parse((await cli(["backend", "show", "xtickets", "--json"])).stdout).auth).toEqual({ mode: "gateway-assertion" });
+      expect((await cli(["backend", "remove", "xtickets", "--yes"])).code).toBe(0);
+    });
+
     test("no output ever shows a literal secret", (context) => {
       if (!database) return context.skip();
       expect(outputs.length).toBeGreaterThan(10);

@@ -1,10 +1,6 @@
-import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { issueToken } from "../src/auth/token-issuer.ts";
-import { parsePermission } from "../src/policy/permission.ts";
-import { REPO_ROOT } from "./helpers/cli.ts";
 import { runFuzz } from "./helpers/fuzz-cases.ts";
-import { BUN, type TestGateway, startTestGateway } from "./helpers/gateway.ts";
+import { type TestGateway, startLabGateway } from "./helpers/gateway.ts";
 
 /**
  * Fuzzing the MCP endpoints (issue 15, acceptance 2): 5,000 seeded cases — malformed and hostile
@@ -22,18 +18,7 @@ let gw: TestGateway;
 let token = "";
 
 beforeAll(async () => {
-  gw = await startTestGateway(
-    [{ name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } }],
-    { auth: "required" },
-    {
-      prepare: async (store) => {
-        await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
-        token = (
-          await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject: "fuzzer", roles: ["all"], ttlMs: 600_000 })
-        ).token;
-      },
-    },
-  );
+  ({ gw, token } = await startLabGateway({ subject: "fuzzer" }));
 }, 60_000);
 afterAll(async () => gw?.stop());
 

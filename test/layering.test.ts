@@ -24,7 +24,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   // Domains: each owns its records and the repository interface the store implements.
   sessions: ["errors.ts", "log"],
   audit: ["config", "errors.ts", "log", "protocol"],
-  auth: ["changes", "config", "errors.ts", "log", "protocol"],
+  auth: ["changes", "config", "credentials", "errors.ts", "log", "protocol"],
   // How a backend is authenticated to and the caller a call runs for; the binder that applies it lives in backends/.
   credentials: ["errors.ts"],
   policy: ["assert-never.ts", "changes", "errors.ts", "log"],
@@ -65,7 +65,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   // The admin API (/v1/admin): the operator services over HTTP, behind the admin permissions.
   admin: ["audit", "auth", "backends", "config", "errors.ts", "http", "jobs", "log", "operator-calls", "pinning", "pipeline", "policy", "store"],
   setup: ["auth", "backends", "config", "errors.ts", "log", "policy", "store"],
-  doctor: ["auth", "backends", "config", "errors.ts", "log", "policy", "store"],
+  doctor: ["auth", "backends", "config", "credentials", "errors.ts", "log", "policy", "store"],
   server: ["admin", "audit", "auth", "errors.ts", "front", "jobs", "log", "observability", "store"],
   // The composition root of `serve`.
   "gateway.ts": [

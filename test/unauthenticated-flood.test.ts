@@ -1,12 +1,9 @@
 import { join } from "node:path";
 import { expect, test } from "vitest";
-import { issueToken } from "../src/auth/token-issuer.ts";
 import { TOTAL_RECORDED } from "../src/audit/unauthenticated-flood.ts";
-import { parsePermission } from "../src/policy/permission.ts";
 import { openStore } from "../src/store/open-store.ts";
 import { INITIALIZE } from "./helpers/auth-tokens.ts";
-import { REPO_ROOT } from "./helpers/cli.ts";
-import { BUN, connectClient, startTestGateway } from "./helpers/gateway.ts";
+import { connectClient, startLabGateway } from "./helpers/gateway.ts";
 import { tempDir } from "./helpers/temp-dir.ts";
 
 /**
@@ -15,22 +12,9 @@ import { tempDir } from "./helpers/temp-dir.ts";
  * is answered 429 past its limit, and an authenticated client's calls meanwhile succeed.
  */
 test("10,000 unauthenticated requests add a bounded number of audit records; an authenticated client is unaffected", async () => {
-  let token = "";
   const dir = tempDir("mcpgw-flood-");
   const databaseUrl = `sqlite:${join(dir.path, "gw.db")}`;
-  const gw = await startTestGateway(
-    [{ name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } }],
-    { auth: "required" },
-    {
-      prepare: async (store) => {
-        await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
-        token = (
-          await issueToken(store, { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" }, { subject: "alice", roles: ["all"], ttlMs: 600_000 })
-        ).token;
-      },
-      databaseUrl,
-    },
-  );
+  const { gw, token } = await startLabGateway({ subject: "alice", databaseUrl });
   try {
     const client = await connectClient(gw.mcpUrl("lab"), {}, "alice", { token });
     let running = true;

@@ -83,6 +83,9 @@ function settingsGiven(options: BackendFlags & { unset: string[] }): boolean {
 /** Why a backend was saved untested, and how to check it. */
 function notTested(spec: BackendSpec): string {
   // A per-caller backend is only ever reached as a caller: there is no credential to test it with here.
+  if (spec.auth?.mode === "token-exchange") {
+    return `not tested: it takes per-caller credentials (--auth token-exchange); mcpgw doctor checks its token endpoint, and a caller with an identity-provider login can call it\n`;
+  }
   if (spec.auth) {
     return `not tested: it takes per-caller credentials (--auth ${spec.auth.mode}); check it as a caller: mcpgw call ${spec.name}/TOOL '{}' --as SUBJECT\n`;
   }

@@ -31,11 +31,16 @@ function backendFlags(command: Command): Command {
     .addOption(
       new Option(
         "--auth <mode>",
-        "who the backend sees: static (its own headers, the default) or gateway-assertion (a JWT per call naming the caller)",
+        "who the backend sees: static (its own headers, the default), gateway-assertion (a JWT per call naming the caller) or token-exchange (the caller's identity-provider token exchanged, RFC 8693)",
       ).choices(AUTH_MODES),
     )
     .option("--auth-header <name>", "header the per-caller credential goes in (default Authorization: Bearer …)")
     .option("--assertion-audience <aud>", "gateway-assertion: the aud claim the backend checks (default the backend's URL)")
+    .option("--token-endpoint <url>", "token-exchange: the authorization server's token endpoint (https)")
+    .option("--exchange-audience <aud>", "token-exchange: the audience asked for (default the backend's URL)")
+    .option("--exchange-scope <scopes>", "token-exchange: the scope asked for, space-separated")
+    .option("--client-id <id>", "token-exchange: the gateway's client id at the token endpoint")
+    .option("--client-secret <ref>", "token-exchange: its client secret as a '${VAR}' reference to mcpgw's environment, never the value")
     .addOption(
       new Option("--pin-mode <mode>", "tool-definition pinning: tofu pins the first listing, explicit only what mcpgw backend pin pins (default tofu)").choices(
         PIN_MODES,

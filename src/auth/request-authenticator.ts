@@ -1,7 +1,8 @@
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { ANONYMOUS, type Principal } from "./principal.ts";
 import { AuthFailure } from "./auth-failure.ts";
-import { contextAuthInfo } from "./request-context.ts";
+import { type ContextAuthInfo, contextAuthInfo, withSubjectToken } from "./request-context.ts";
+import { SubjectToken } from "../credentials/subject-token.ts";
 import type { AuthMode } from "../config/auth-settings.ts";
 import { MAX_TOKEN_BYTES, type TokenVerifier } from "./token-verifier.ts";
 import { TOKEN_NOT_KEPT } from "./verified-token.ts";
@@ -26,6 +27,9 @@ const ANONYMOUS_OUTCOME: AuthOutcome = Object.freeze({
  * Sessions are never authentication: every request is checked.
  */
 export class RequestAuthenticator {
+  /** A request's copy carrying its identity-provider token → the verified token's own AuthInfo, which the verifier re-checks. */
+  private readonly verifiedOf = new WeakMap<AuthInfo, AuthInfo>();
+
   constructor(
     readonly mode: AuthMode,
     private readonly verifier: TokenVerifier | undefined,
@@ -35,7 +39,7 @@ export class RequestAuthenticator {
 
   /** Whether what authenticate() accepted earlier is still good (expiry, revocation, key retirement). */
   stillValid(authInfo: AuthInfo): boolean {
-    return this.mode === "off" || this.verifier!.stillValid(authInfo);
+    return this.mode === "off" || this.verifier!.stillValid(this.verifiedOf.get(authInfo) ?? authInfo);
   }
 
   async authenticate(request: Request): Promise<AuthOutcome> {
@@ -57,7 +61,12 @@ export class RequestAuthenticator {
     }
     try {
       const verified = await this.verifier!.verify(match[1]!);
-      return { ok: true, principal: verified.principal, authInfo: verified.authInfo };
+      if (verified.source !== "idp") return { ok: true, principal: verified.principal, authInfo: verified.authInfo };
+      // An identity-provider token may be exchanged for a backend's (RFC 8693): it rides with this
+      // request only, on a copy, since the verified AuthInfo is cached and shared by every request.
+      const authInfo = withSubjectToken(verified.authInfo as ContextAuthInfo, new SubjectToken(match[1]!));
+      this.verifiedOf.set(authInfo, verified.authInfo);
+      return { ok: true, principal: verified.principal, authInfo };
     } catch (err) {
       if (err instanceof AuthFailure) return refused(err);
       throw err;

@@ -1,6 +1,7 @@
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { Principal } from "./principal.ts";
 import type { TokenSource } from "./verified-token.ts";
+import type { SubjectToken } from "../credentials/subject-token.ts";
 
 /**
  * What the gateway knows of an authenticated request, past the HTTP layer. The SDK hands a request's
@@ -13,6 +14,11 @@ export type RequestContext = {
   source: TokenSource | "none" | "operator";
   /** The token's id, when it has one (revocation is by jti). */
   jti?: string;
+  /**
+   * The identity-provider token this request presented (source "idp" only), for backends that
+   * exchange it (--auth token-exchange). On a per-request copy of the context, never in a cache.
+   */
+  subjectToken?: SubjectToken;
 };
 
 /** AuthInfo that carries a RequestContext: what the request authenticator hands the transport. */
@@ -39,4 +45,9 @@ export function requestContext(authInfo: AuthInfo | undefined): RequestContext |
 /** The authenticated principal of a request, or undefined (see requestContext). */
 export function principalOf(authInfo: AuthInfo | undefined): Principal | undefined {
   return requestContext(authInfo)?.principal;
+}
+
+/** A copy of `authInfo` for one request, carrying the identity-provider token it presented. */
+export function withSubjectToken(authInfo: ContextAuthInfo, subjectToken: SubjectToken): ContextAuthInfo {
+  return { ...authInfo, extra: { ...authInfo.extra, subjectToken } };
 }

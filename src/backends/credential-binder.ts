@@ -5,10 +5,15 @@ import { DEFAULT_AUTH_HEADER, type GatewayAssertionAuth } from "../credentials/b
 import type { BoundCredential, CredentialCaller } from "../credentials/bound-credential.ts";
 import { currentCall } from "../credentials/call-context.ts";
 import type { GatewayAssertionSigner } from "../auth/gateway-assertion.ts";
+import { ExchangeCache } from "../credentials/exchange-cache.ts";
+import { crossedCallerError } from "./credential-errors.ts";
+import { tokenExchangeCredential } from "./exchange-credential.ts";
 
 export interface CredentialSources {
   /** Signs gateway assertions; without it a gateway-assertion backend cannot be bound (fails closed). */
   assertions?: GatewayAssertionSigner;
+  /** The gateway's environment, for a token exchange's `--client-secret ${VAR}`. */
+  env?: Record<string, string | undefined>;
 }
 
 /**
@@ -19,6 +24,8 @@ export interface CredentialSources {
  */
 export class CredentialBinder {
   private readonly bound = new WeakMap<BackendSpec, Map<string, BackendSpec>>();
+  /** Tokens exchanged for callers (--auth token-exchange), shared by every backend and connection. */
+  private readonly exchanged = new ExchangeCache();
 
   constructor(private readonly sources: CredentialSources) {}
 
@@ -43,8 +50,10 @@ export class CredentialBinder {
     switch (auth.mode) {
       case "gateway-assertion":
         return this.assertion(spec, auth, key, caller);
+      case "token-exchange":
+        return tokenExchangeCredential(spec, auth, key, caller, { cache: this.exchanged, env: this.sources.env ?? {} });
       default:
-        return assertNever(auth.mode);
+        return assertNever(auth);
     }
   }
 
@@ -75,8 +84,4 @@ export function noCallerError(spec: BackendSpec): McpgwError {
     `backend "${spec.name}" takes per-caller credentials (--auth ${spec.auth?.mode}), and this connection has no caller to speak for`,
     "call it as an authenticated caller (a session, a stateless request or a job); for mcpgw backend test use --no-test or mcpgw call --as SUBJECT",
   );
-}
-
-function crossedCallerError(backend: string): McpgwError {
-  return new McpgwError(`backend "${backend}": a call was about to go out with another caller's credential, and was stopped`, "a gateway bug: report it");
 }

@@ -18,7 +18,7 @@ export const REDACTED = "***";
 /** Where the values come from, for error messages. */
 export interface SecretRefOwner {
   backend: string;
-  kind: "header" | "env";
+  kind: "header" | "env" | "flag";
 }
 
 /**

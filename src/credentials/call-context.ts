@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { SubjectToken } from "./subject-token.ts";
 
 /** The call a backend request is made for: its id (in a gateway assertion) and who made it. */
 export interface CallContext {
@@ -6,6 +7,8 @@ export interface CallContext {
   subject: string;
   /** The roles policy decided by: the token's and those granted in the database. */
   roles: readonly string[];
+  /** The caller's identity-provider token, when it authenticated with one (for --auth token-exchange); never kept past the call. */
+  subjectToken?: SubjectToken;
 }
 
 /**

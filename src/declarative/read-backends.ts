@@ -5,7 +5,7 @@ import type { Path } from "./problems.ts";
 import { quoteCommandWord } from "./value-formats.ts";
 
 const BACKEND_FIELDS = ["name", "url", "transport", "command", "env", "headers", "timeout", "limits", "idempotentTools", "auth"] as const;
-const AUTH_FIELDS = ["mode", "header", "audience"] as const;
+const AUTH_FIELDS = ["mode", "header", "audience", "tokenEndpoint", "scope", "clientId", "clientSecret"] as const;
 const LIMIT_FIELDS = ["maxConcurrency", "maxQueue", "maxBody", "maxResponse", "maxProcesses"] as const;
 const ENV_HINT = "env maps variable names (letters, digits and _) to values, e.g. GITHUB_TOKEN: ${GITHUB_TOKEN}";
 const HEADERS_HINT =
@@ -18,6 +18,11 @@ const HEADERS_HINT =
  */
 const FIELD_OF_FLAG: readonly (readonly [string, readonly string[]])[] = [
   ["--assertion-audience", ["auth", "audience"]],
+  ["--exchange-audience", ["auth", "audience"]],
+  ["--token-endpoint", ["auth", "tokenEndpoint"]],
+  ["--exchange-scope", ["auth", "scope"]],
+  ["--client-secret", ["auth", "clientSecret"]],
+  ["--client-id", ["auth", "clientId"]],
   ["--idempotent-tool", ["idempotentTools"]],
   ["--max-concurrency", ["limits", "maxConcurrency"]],
   ["--max-processes", ["limits", "maxProcesses"]],
@@ -103,8 +108,14 @@ function backendInput(reader: FieldReader, fields: Record<string, unknown>, path
   const authValues = {
     auth: reader.text(auth?.mode, [...path, "auth", "mode"], "auth.mode", { required: fields.auth !== undefined }),
     authHeader: reader.text(auth?.header, [...path, "auth", "header"], "auth.header"),
-    assertionAudience: reader.text(auth?.audience, [...path, "auth", "audience"], "auth.audience"),
+    audience: reader.text(auth?.audience, [...path, "auth", "audience"], "auth.audience"),
+    tokenEndpoint: reader.text(auth?.tokenEndpoint, [...path, "auth", "tokenEndpoint"], "auth.tokenEndpoint"),
+    exchangeScope: reader.text(auth?.scope, [...path, "auth", "scope"], "auth.scope"),
+    clientId: reader.text(auth?.clientId, [...path, "auth", "clientId"], "auth.clientId"),
+    clientSecret: reader.text(auth?.clientSecret, [...path, "auth", "clientSecret"], "auth.clientSecret"),
   };
+  // `audience` is the assertion's or the exchange's, by mode.
+  const audienceFlag = authValues.auth === "token-exchange" ? "exchangeAudience" : "assertionAudience";
   if (reader.problems.length > before) return undefined;
   // Each env, header and tool-glob entry is checked alone first, in a stand-in backend so that only
   // the entry can be wrong: a bad one is reported at its own place and left out, the rest still checked.
@@ -148,7 +159,11 @@ function backendInput(reader: FieldReader, fields: Record<string, unknown>, path
     ...definedEntry("maxProcesses", limitValues.maxProcesses),
     ...definedEntry("auth", authValues.auth),
     ...definedEntry("authHeader", authValues.authHeader),
-    ...definedEntry("assertionAudience", authValues.assertionAudience),
+    ...definedEntry(audienceFlag, authValues.audience),
+    ...definedEntry("tokenEndpoint", authValues.tokenEndpoint),
+    ...definedEntry("exchangeScope", authValues.exchangeScope),
+    ...definedEntry("clientId", authValues.clientId),
+    ...definedEntry("clientSecret", authValues.clientSecret),
   };
 }
 

@@ -5,6 +5,7 @@ import type { Settings } from "../config/settings.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Store } from "../store/store.ts";
 import { type CheckResult, ok, problem, problemFrom, skipped, warning } from "./check-result.ts";
+import { checkTokenExchange } from "./token-exchange-check.ts";
 
 /** Backends probed at once: each may start a process. */
 const PROBE_CONCURRENCY = 4;
@@ -59,6 +60,7 @@ export async function checkBackends(store: Store, options: BackendCheckOptions):
   }
   return mapConcurrently(backends, PROBE_CONCURRENCY, async (spec) => {
     const check = `backend ${spec.name}`;
+    if (spec.auth?.mode === "token-exchange") return checkTokenExchange(spec, spec.auth, check, options.environment);
     if (spec.auth) return checkPerCallerBackend(store, spec, check);
     try {
       const probe = await probeBackend(spec, { env: options.environment, logger: options.logger, clientVersion: options.clientVersion });

@@ -5,6 +5,8 @@ import type { AuthFailure } from "../auth/auth-failure.ts";
 import type { AuthOutcome, RequestAuthenticator } from "../auth/request-authenticator.ts";
 import { type UnauthenticatedOptions, refuseUnauthenticated } from "../pipeline/unauthenticated.ts";
 import { describeError } from "../errors.ts";
+import { requestContext } from "../auth/request-context.ts";
+import { runAsCall } from "../credentials/call-context.ts";
 import { currentTrace, handleTraced } from "../tracing/trace-propagation.ts";
 import { FrontSession, type FrontSessionDeps, type SessionRoute, loadSessionSdk } from "./front-session.ts";
 import { GatewayErrorCode, jsonRpcErrorBody } from "../protocol/gateway-errors.ts";
@@ -280,7 +282,12 @@ export class McpHttpFront {
     const { params, id } = message;
     let session: FrontSession;
     try {
-      session = await FrontSession.open(route, params, this.sessionDeps, auth.principal);
+      const open = () => FrontSession.open(route, params, this.sessionDeps, auth.principal);
+      // Opening connects the route's backends: one whose credential is exchanged from the caller's
+      // identity-provider token (--auth token-exchange) needs that token, held for this request only.
+      const subjectToken = requestContext(auth.authInfo)?.subjectToken;
+      const { subject, roles } = auth.principal;
+      session = await (subjectToken ? runAsCall({ id: crypto.randomUUID(), subject, roles, subjectToken }, open) : open());
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       this.options.logger.warn({ route, err: describeError(err) }, "session not opened");

@@ -199,7 +199,9 @@ export async function testBackend(spec: BackendSpec, probeContext: ProbeContext)
   if (spec.auth) {
     throw new UsageError(
       `backend "${spec.name}" takes per-caller credentials (--auth ${spec.auth.mode}): it is reached only as a caller`,
-      `test it as one: mcpgw call ${spec.name}/TOOL '{}' --as SUBJECT (mcpgw tools list --backend ${spec.name} --as SUBJECT lists its tools)`,
+      spec.auth.mode === "token-exchange"
+        ? "call it as a client logged in at the identity provider; mcpgw doctor checks its token endpoint"
+        : `test it as one: mcpgw call ${spec.name}/TOOL '{}' --as SUBJECT (mcpgw tools list --backend ${spec.name} --as SUBJECT lists its tools)`,
     );
   }
   // Loaded here: the probe brings the MCP SDK, which neither an idle gateway nor /openapi.json needs.
@@ -230,7 +232,15 @@ async function testBeforeSaving(
 }
 
 /** The options of a credential mode, dropped with it. */
-const AUTH_OPTION_KEYS = ["authHeader", "assertionAudience"] as const satisfies readonly (keyof BackendInput)[];
+const AUTH_OPTION_KEYS = [
+  "authHeader",
+  "assertionAudience",
+  "tokenEndpoint",
+  "exchangeAudience",
+  "exchangeScope",
+  "clientId",
+  "clientSecret",
+] as const satisfies readonly (keyof BackendInput)[];
 
 /** The flag each `--unset` setting names. */
 const UNSET_KEYS: Record<UnsettableSetting, keyof BackendInput> = {

@@ -6,6 +6,7 @@ import { authenticate } from "./authenticate.ts";
 import { authorize } from "./authorize.ts";
 import { route } from "./route.ts";
 import { runAsCall } from "../credentials/call-context.ts";
+import { requestContext } from "../auth/request-context.ts";
 
 export type PipelineDeps = AdmissionDeps;
 
@@ -26,6 +27,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   return async (session, request, extra) => {
     session.lastActivity = Date.now();
     const principal = authenticate(extra);
+    const subjectToken = requestContext(extra.authInfo)?.subjectToken;
     const {
       target: plan,
       roles,
@@ -41,7 +43,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     });
     try {
       // In the call's context: a per-caller backend's credential is made for this call and checked against its caller.
-      const result = await runAsCall({ id: crypto.randomUUID(), subject: principal.subject, roles }, () => plan.run());
+      const result = await runAsCall({ id: crypto.randomUUID(), subject: principal.subject, roles, ...(subjectToken && { subjectToken }) }, () => plan.run());
       const decision = authorization.rule === undefined ? {} : { decision: "allowed", rule: authorization.rule };
       const round = session.exchange === undefined ? decision : { ...decision, exchange: session.exchange };
       entry?.finish(result.isError === true ? { status: "error", errorMessage: "the tool reported an error (isError)", ...round } : { status: "ok", ...round });

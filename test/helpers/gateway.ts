@@ -3,6 +3,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { type ClientCapabilities, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { type BackendSpec, DEFAULT_BACKEND_TIMEOUT_MS } from "../../src/backends/backend-spec.ts";
+import { issueToken } from "../../src/auth/token-issuer.ts";
+import { parsePermission } from "../../src/policy/permission.ts";
 import { resolveSettings } from "../../src/config/settings.ts";
 import type { BackendAuth } from "../../src/credentials/backend-auth.ts";
 import { type GatewayOverrides, type RunningGateway, startGateway } from "../../src/gateway.ts";
@@ -95,6 +97,28 @@ export async function startTestGateway(backends: TestBackend[], settings: Record
       dir.remove();
     },
   };
+}
+
+/**
+ * A gateway with authentication required, the lab server as its one stdio backend ("lab"), a role
+ * "all" that allows "*", and a token of that role for `subject`: the set-up of the suites that
+ * send hostile or unauthenticated traffic beside one authorised caller.
+ */
+export async function startLabGateway(options: { subject: string; ttlMs?: number; databaseUrl?: string }): Promise<{ gw: TestGateway; token: string }> {
+  let token = "";
+  const gw = await startTestGateway(
+    [{ name: "lab", command: [BUN, join(REPO_ROOT, "test/fixtures/lab-server.ts"), "--stdio"], env: { LAB_NAME: "lab" } }],
+    { auth: "required" },
+    {
+      ...(options.databaseUrl !== undefined && { databaseUrl: options.databaseUrl }),
+      prepare: async (store) => {
+        await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
+        const issuer = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" } as const;
+        token = (await issueToken(store, issuer, { subject: options.subject, roles: ["all"], ttlMs: options.ttlMs ?? 600_000 })).token;
+      },
+    },
+  );
+  return { gw, token };
 }
 
 /** An SDK Client connected to a URL (the real client, as agents use it), with a bearer token when given. */
