@@ -125,6 +125,7 @@ for (const dialect of ["sqlite", "postgres"] as const) {
 
       test("unknown admin paths are 404 and wrong methods 405 with Allow", async () => {
         expect((await root("GET", "/v1/admin/nothing")).status).toBe(404);
+        expect((await root("GET", "/v1/admin/roles/%E0%A4%A")).status).toBe(404);
         const wrong = await root("PUT", "/v1/admin/roles");
         expect(wrong.status).toBe(405);
         expect(wrong.headers.get("allow")).toBe("GET, POST");

@@ -84,9 +84,14 @@ export function createAdminRouter(options: AdminRouterOptions): (request: Reques
         continue;
       }
       const params: Record<string, string> = {};
-      names.forEach((name, i) => {
-        params[name] = decodeURIComponent(found[i + 1]!);
-      });
+      try {
+        names.forEach((name, i) => {
+          params[name] = decodeURIComponent(found[i + 1]!);
+        });
+      } catch {
+        // A malformed %-escape names nothing there is.
+        return undefined;
+      }
       return { route, params };
     }
     return allowed.length > 0 ? { allowed } : undefined;
