@@ -221,6 +221,20 @@ for (const dialect of ["sqlite", "postgres"] as const) {
         expect(revokes[0].arguments.after.status).toBe("revoked");
       });
 
+      test("revoke every live token of a subject: audited with the tokens before and after", async () => {
+        const first = await root("POST", "/v1/admin/tokens", { sub: "temp", role: ["auditor"] });
+        const second = await root("POST", "/v1/admin/tokens", { sub: "temp" });
+        const answer = await root("POST", "/v1/admin/tokens/revoke", { sub: "temp" });
+        expect(answer.status).toBe(200);
+        expect(answer.body.revoked.map((t: Json) => t.jti).sort()).toEqual([first.body.jti, second.body.jti].sort());
+        expect(answer.body.revoked.every((t: Json) => t.status === "revoked")).toBe(true);
+        expect((await root("POST", "/v1/admin/tokens/revoke", { sub: "temp" })).body).toEqual({ revoked: [] });
+        const records = await changesOf("tokens.revoke-all", "temp");
+        expect(records).toHaveLength(1);
+        expect(records[0].arguments.before.map((t: Json) => t.status)).toEqual(["active", "active"]);
+        expect(records[0].arguments.after.map((t: Json) => t.status)).toEqual(["revoked", "revoked"]);
+      });
+
       test.each([
         ["a lifetime that is not a duration", { sub: "x", ttl: "soon" }, "ttl"],
         ["a lifetime beyond the bound", { sub: "x", ttl: "10y" }, "ttl"],

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { describeDangling } from "../policy/role-references.ts";
 import { createRole, grantRole, requireRole, revokeRole, roleView, updateRole } from "../operator-calls/role-service.ts";
-import { checkTokenIssue, issueCheckedToken, tokenView } from "../operator-calls/token-service.ts";
+import { checkTokenIssue, issueCheckedToken, liveTokensOf, tokenView } from "../operator-calls/token-service.ts";
 import { NotFoundError } from "../errors.ts";
 import { ApiErrorSchema } from "../jobs/job-api-schemas.ts";
 import {
@@ -9,6 +9,8 @@ import {
   GrantsSchema,
   IssueTokenBodySchema,
   IssuedTokenSchema,
+  RevokeAllBodySchema,
+  RevokedAllSchema,
   RevokedTokenSchema,
   RoleChangedSchema,
   RoleListSchema,
@@ -149,6 +151,26 @@ export const ACCESS_ROUTES: readonly AdminRoute[] = [
         status: 201,
         body: { token: issued.token, ...view, kid: issued.kid, issuer: services.auth.tokenIssuer, audience: services.auth.tokenAudience },
       };
+    },
+  },
+  {
+    method: "post",
+    path: "/v1/admin/tokens/revoke",
+    summary: "Revoke every live token of a subject",
+    description: "Grants of roles to the subject stay, and new tokens can still be issued. Running gateways refuse the tokens within a second.",
+    permission: "write",
+    action: "tokens.revoke-all",
+    body: RevokeAllBodySchema,
+    responses: { 200: RevokedAllSchema, ...WRITE_ERRORS },
+    async handle({ services, body, recordChange }) {
+      const { sub } = body as z.infer<typeof RevokeAllBodySchema>;
+      const live = await liveTokensOf(services.store, sub);
+      if (live.length === 0) return { body: { revoked: [] } };
+      const jtis = new Set(await services.store.tokens.revokeAllFor(sub, Date.now()));
+      const now = Date.now();
+      const revoked = (await services.store.tokens.list()).filter((token) => jtis.has(token.jti)).map((token) => tokenView(token, now));
+      await recordChange({ target: sub, before: live.filter((token) => jtis.has(token.jti)).map((token) => tokenView(token, now)), after: revoked });
+      return { body: { revoked } };
     },
   },
   {

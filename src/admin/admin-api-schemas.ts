@@ -133,6 +133,14 @@ export const IssueTokenBodySchema = z
   .describe("A token to issue")
   .meta({ examples: [{ sub: "ci-bot", role: ["deployer"], ttl: "8h", description: "CI" }] });
 
+export const RevokeAllBodySchema = z
+  .strictObject({ sub: z.string().describe("the subject whose live tokens to revoke") })
+  .describe("Whose tokens to revoke (`mcpgw token revoke --all-for SUBJECT`)");
+
+export const RevokedAllSchema = z
+  .object({ revoked: z.array(TokenSchema).describe("the tokens revoked now (none when the subject had no live token)") })
+  .describe("What was revoked; grants of roles to the subject stay");
+
 export const RevokedTokenSchema = z.object({ token: TokenSchema, outcome: z.enum(["revoked", "already-revoked"]) }).describe("The token after revocation");
 
 // ── backends ─────────────────────────────────────────────────────────────────
