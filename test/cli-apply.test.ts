@@ -158,6 +158,31 @@ describe.each(BOTH_STORES)("mcpgw apply and export on %s", (_label, setup) => {
     expect(await versions()).toEqual(versionsBefore);
   });
 
+  test("pinning modes round-trip: export writes them, --dry-run shows a change of mode, apply sets it and keeps the pins", async (context) => {
+    if (!db) return context.skip();
+    const store = fixture!.store;
+    expect((await cli("apply", "-f", file("base.yaml", DOCUMENT))).code).toBe(0);
+    await store.pins.setPolicy("files", { driftMode: "warn", suspicious: "block" }, Date.now());
+    await store.pins.observe("files", "tool", [{ name: "read_file", hash: "h1", definition: { name: "read_file" }, findings: [] }], true, Date.now());
+    const text = await exported();
+    expect(text).toContain("    pinning:\n      pinMode: tofu\n      driftMode: warn\n      suspicious: block\n");
+    const path = file("pinning.yaml", text.replace("driftMode: warn", "driftMode: block"));
+    const dry = await cli("apply", "-f", path, "--dry-run");
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/update\s+backend\s+files\s+changes pinning\.driftMode\n/);
+    expect((await store.pins.policy("files")).driftMode).toBe("warn");
+    const applied = await cli("apply", "-f", path);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(await store.pins.policy("files")).toMatchObject({ pinMode: "tofu", driftMode: "block", suspicious: "block" });
+    expect((await store.pins.list("files")).map((record) => `${record.name} ${record.status}`)).toEqual(["read_file pinned"]);
+    expect((await cli("apply", "-f", file("again.yaml", await exported()))).stdout).toContain("no changes");
+    const bad = await cli("apply", "-f", file("bad-pinning.yaml", text.replace("driftMode: warn", "driftMode: strict")));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(
+      /backends\[\d\]\.pinning\.driftMode: drift mode "strict" is not one of block, warn, off\n\s+→ write one of block, warn, off \(as mcpgw backend add --drift-mode takes\)/,
+    );
+  });
+
   test("mistakes in the document name the line, the column and the field, exit 2, and apply nothing", async (context) => {
     if (!db) return context.skip();
     const before = await exported();

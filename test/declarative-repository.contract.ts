@@ -63,7 +63,8 @@ export function declarativeRepositoryContract(getStore: () => Store | undefined,
       { role: "snap-dev", subject: "alice" },
       { role: "snap-dev", subject: "bob" },
     ]);
-    expect(snapshot.backends).toEqual([await store.backends.get("snap-fs")]);
+    // With the pinning modes (the defaults: none were set).
+    expect(snapshot.backends).toEqual([{ ...(await store.backends.get("snap-fs")), pinning: { pinMode: "tofu", driftMode: "block", suspicious: "flag" } }]);
     expect(snapshot.limits).toEqual([limit("snap-1")]);
   });
 
@@ -132,6 +133,55 @@ export function declarativeRepositoryContract(getStore: () => Store | undefined,
     } finally {
       await peer.close();
     }
+  });
+
+  test("declarative apply sets a backend's pinning modes, and an update keeps its pins (the backend is updated in place)", async (context) => {
+    const store = getStore();
+    if (!store) return context.skip();
+    await store.backends.add(backend("pinap-b"));
+    await store.pins.setPolicy("pinap-b", { driftMode: "warn" }, T0);
+    await store.pins.observe("pinap-b", "tool", [{ name: "read", hash: "h1", definition: { name: "read" }, findings: [] }], true, T0);
+    const old = only(await store.declarative.snapshot(), "pinap-").backends[0]!;
+    expect(old.pinning).toEqual({ pinMode: "tofu", driftMode: "warn", suspicious: "flag" });
+    const before = await store.changes.versions();
+    const now = Date.now();
+    await store.declarative.apply(() => [
+      {
+        kind: "backend",
+        action: "update",
+        name: "pinap-b",
+        before: old,
+        after: { ...old, timeoutMs: 5_000, updatedAt: now, pinning: { driftMode: "block", suspicious: "block" } },
+        fields: ["timeout", "pinning.driftMode", "pinning.suspicious"],
+      },
+      {
+        kind: "backend",
+        action: "create",
+        name: "pinap-new",
+        after: { ...backend("pinap-new", { createdAt: now, updatedAt: now }), pinning: { pinMode: "explicit" } },
+      },
+    ]);
+    expect(await store.backends.get("pinap-b")).toMatchObject({ timeoutMs: 5_000, createdAt: T0 });
+    expect(await store.pins.policy("pinap-b")).toMatchObject({ pinMode: "tofu", driftMode: "block", suspicious: "block", baselines: ["tool"] });
+    expect((await store.pins.list("pinap-b")).map((record) => [record.name, record.status, record.pinnedHash])).toEqual([["read", "pinned", "h1"]]);
+    expect(await store.pins.policy("pinap-new")).toMatchObject({ pinMode: "explicit", driftMode: "block", suspicious: "flag" });
+    const after = await store.changes.versions();
+    expect(after.pins).toBeGreaterThan(before.pins);
+    // Only the modes changing: the backend's row (and so its connections) is left alone.
+    const unchanged = await store.backends.get("pinap-b");
+    const current = only(await store.declarative.snapshot(), "pinap-").backends[0]!;
+    await store.declarative.apply(() => [
+      {
+        kind: "backend",
+        action: "update",
+        name: "pinap-b",
+        before: current,
+        after: { ...current, pinning: { driftMode: "warn" } },
+        fields: ["pinning.driftMode"],
+      },
+    ]);
+    expect(await store.backends.get("pinap-b")).toEqual(unchanged);
+    expect((await store.pins.policy("pinap-b")).driftMode).toBe("warn");
   });
 
   test("declarative apply: a change the database refuses part-way leaves everything as it was, versions included", async (context) => {

@@ -32,7 +32,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   // Tool-definition pins: the guard backends' connections consult, its records and reviews.
   pinning: ["audit", "errors.ts", "log", "protocol"],
   backends: ["assert-never.ts", "auth", "changes", "config", "credentials", "errors.ts", "json", "log", "pinning", "protocol", "tracing"],
-  declarative: ["assert-never.ts", "backends", "errors.ts", "limits", "policy"],
+  declarative: ["assert-never.ts", "backends", "errors.ts", "limits", "pinning", "policy"],
   // The store implements the domains' repositories over SQLite and PostgreSQL.
   store: [
     "assert-never.ts",

@@ -54,6 +54,8 @@ export interface ForwardOptions {
   unguarded?: boolean;
 }
 
+/** The requests a definition guard may refuse: calls of tools, prompts, and reads through resource templates. */
+const GUARDED_CALLS: ReadonlySet<string> = new Set(["tools/call", "prompts/get", "resources/read"]);
 /** The lists a definition guard checks (tools, prompts, resource templates). */
 const GUARDED_LISTS: ReadonlySet<string> = new Set(["tools/list", "prompts/list", "resources/templates/list"]);
 const BACKOFF_FIRST_MS = 200;
@@ -149,7 +151,7 @@ export class BackendConnection {
   /** Sends a request to the backend and returns its result; errors name the backend and what happened. */
   async request(request: Request, options: ForwardOptions = {}): Promise<Result> {
     const guard = options.unguarded ? undefined : this.options.guard;
-    if (guard && (request.method === "tools/call" || request.method === "prompts/get")) {
+    if (guard && GUARDED_CALLS.has(request.method)) {
       // The hot path: an open connection and no check under way cost a map lookup or two, no await.
       if (!this.live || guard.pending(this.name)) await this.guardCall(guard, request);
       else {
@@ -255,6 +257,14 @@ export class BackendConnection {
    */
   async notify(notification: Notification): Promise<void> {
     await (await this.open()).notify(notification);
+  }
+
+  /**
+   * Hands a notification to this connection's sessions as if the backend had sent it, by the path
+   * the backend's own take (past the definition guard, which does not hear its own announcements).
+   */
+  announce(notification: Notification): void {
+    if (!this.closed) this.options.listener.onNotification(notification);
   }
 
   /** Cancels the gateway's requests in flight on this connection (shutdown past its drain bound), each failing with `reason`. */

@@ -176,11 +176,13 @@ export class BackendPool {
     await connection.close();
   }
 
-  /** Sends a notification to every session on the backend's shared connection, as if the backend had sent it (pins: list_changed). */
+  /**
+   * Sends a notification to every session connected to the backend, as if the backend had sent it
+   * (pins: list_changed): shared connections fan it out to their sessions, dedicated ones hand it to
+   * theirs, listing connections drop it, as with the backend's own.
+   */
   announce(backend: string, notification: Notification): void {
-    for (const entry of this.shared.values()) {
-      if (entry.connection.name === backend) for (const sink of entry.sinks) sink.deliverNotification(backend, notification);
-    }
+    for (const connection of this.handedOut) if (connection.name === backend) connection.announce(notification);
   }
 
   /** The backend's concurrency cap, shared by every session (undefined: no cap). A changed spec gets a fresh gate. */

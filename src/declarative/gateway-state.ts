@@ -1,5 +1,6 @@
 import type { BackendSpec } from "../backends/backend-spec.ts";
 import type { LimitRule } from "../limits/limit-rule.ts";
+import type { PinModes } from "../pinning/pin-record.ts";
 import type { RoleDefinition } from "../policy/policy.ts";
 
 /** One grant of a role to a subject (`mcpgw role grant ROLE SUBJECT`). */
@@ -9,13 +10,20 @@ export interface RoleBinding {
 }
 
 /**
+ * A backend as a document declares it: its spec, and its pinning modes (docs/security.md). In a
+ * snapshot `pinning` holds every mode (the defaults for a backend with none set); in a document
+ * only the modes it gives, the others being left as they are.
+ */
+export type DeclaredBackend = BackendSpec & { pinning?: Partial<PinModes> };
+
+/**
  * Everything `mcpgw apply` manages, as the database holds it: roles with their rules in stored
  * order, grants sorted by role then subject, backends by name, limit rules in `limit list` order.
  */
 export interface GatewayState {
   roles: RoleDefinition[];
   bindings: RoleBinding[];
-  backends: BackendSpec[];
+  backends: DeclaredBackend[];
   limits: LimitRule[];
 }
 
@@ -29,7 +37,7 @@ export type DesiredLimit = Omit<LimitRule, "id" | "createdAt"> & { id?: string }
 export interface DesiredState {
   roles?: RoleDefinition[];
   bindings?: RoleBinding[];
-  backends?: BackendSpec[];
+  backends?: DeclaredBackend[];
   limits?: DesiredLimit[];
 }
 
@@ -47,5 +55,5 @@ type Diff<K extends ObjectKind, T> = { kind: K; name: string } & (
 );
 
 /** One object created, updated or deleted by an apply. `name` is what a person recognises it by. */
-export type Change = Diff<"role", RoleDefinition> | Diff<"binding", RoleBinding> | Diff<"backend", BackendSpec> | Diff<"limit", LimitRule>;
+export type Change = Diff<"role", RoleDefinition> | Diff<"binding", RoleBinding> | Diff<"backend", DeclaredBackend> | Diff<"limit", LimitRule>;
 export type ChangeAction = Change["action"];

@@ -142,6 +142,21 @@ limits:
     );
     expect(change).toMatchObject({ action: "update", after: { createdAt: T0, updatedAt: NOW, timeoutMs: 5_000 } });
   });
+
+  test("pinning modes: a mode the document gives that differs is an update of pinning.<mode>; one it leaves out stays", () => {
+    const pinned: GatewayState = {
+      ...current,
+      backends: [{ ...backend("fs"), pinning: { pinMode: "tofu", driftMode: "warn", suspicious: "flag" } }, backend("gone")],
+    };
+    const fs = (pinning: string) => `backends:\n  - { name: fs, command: srv fs${pinning} }\n  - { name: gone, command: srv gone }\n`;
+    expect(plan(fs(""), pinned)).toEqual([]);
+    expect(plan(fs(", pinning: { driftMode: warn }"), pinned)).toEqual([]);
+    expect(plan(fs(", pinning: { driftMode: block, suspicious: block }"), pinned)).toEqual(["update backend fs [pinning.driftMode,pinning.suspicious]"]);
+    // A backend with no modes set has the defaults: tofu, block, flag.
+    expect(plan(fs(""), current)).toEqual([]);
+    expect(plan(fs(", pinning: { pinMode: tofu, driftMode: block, suspicious: flag }"), current)).toEqual([]);
+    expect(plan(fs(", pinning: { pinMode: explicit }"), current)).toEqual(["update backend fs [pinning.pinMode]"]);
+  });
 });
 
 describe("checkReferences", () => {

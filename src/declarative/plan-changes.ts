@@ -3,7 +3,8 @@ import type { BackendSpec } from "../backends/backend-spec.ts";
 import type { LimitRule } from "../limits/limit-rule.ts";
 import { formatPermission } from "../policy/permission.ts";
 import type { RoleDefinition } from "../policy/policy.ts";
-import type { Change, DesiredLimit, DesiredState, GatewayState, RoleBinding } from "./gateway-state.ts";
+import { type PinModes, defaultPinPolicy } from "../pinning/pin-record.ts";
+import type { Change, DeclaredBackend, DesiredLimit, DesiredState, GatewayState, RoleBinding } from "./gateway-state.ts";
 import type { Problem } from "./problems.ts";
 import type { RoleReference } from "./read-roles.ts";
 
@@ -96,7 +97,7 @@ function planBindings(current: RoleBinding[], desired: RoleBinding[]): Change[] 
   ];
 }
 
-function planBackends(current: BackendSpec[], desired: BackendSpec[], now: number): Change[] {
+function planBackends(current: DeclaredBackend[], desired: DeclaredBackend[], now: number): Change[] {
   const byName = new Map(current.map((backend) => [backend.name, backend]));
   const changes: Change[] = [];
   for (const spec of desired) {
@@ -114,8 +115,28 @@ function planBackends(current: BackendSpec[], desired: BackendSpec[], now: numbe
   return changes;
 }
 
-/** The document fields in which two backends differ (env and headers compare as sets of entries). */
-function backendFields(a: BackendSpec, b: BackendSpec): string[] {
+/**
+ * The document fields in which two backends differ (env and headers compare as sets of entries).
+ * Pinning modes the document leaves out are left as they are, so only those it gives compare.
+ */
+function backendFields(a: DeclaredBackend, b: DeclaredBackend): string[] {
+  return [...specFields(a, b), ...pinningFields(a, b)];
+}
+
+const PIN_MODE_FIELDS = ["pinMode", "driftMode", "suspicious"] as const satisfies readonly (keyof PinModes)[];
+
+/** `pinning.driftMode`…: the modes `b` gives that differ from `a`'s (the defaults when `a` has none). */
+function pinningFields(a: DeclaredBackend, b: DeclaredBackend): string[] {
+  const before = { ...defaultPinPolicy(a.name), ...a.pinning };
+  return PIN_MODE_FIELDS.filter((mode) => b.pinning?.[mode] !== undefined && b.pinning[mode] !== before[mode]).map((mode) => `pinning.${mode}`);
+}
+
+/** Whether the fields differ in the spec (the backends row), not only in pinning. */
+export function changesSpec(fields: readonly string[]): boolean {
+  return fields.some((field) => !field.startsWith("pinning."));
+}
+
+function specFields(a: BackendSpec, b: BackendSpec): string[] {
   const checks: [string, boolean][] = [
     ["transport", a.transport === b.transport],
     ["url", a.url === b.url],

@@ -1,11 +1,19 @@
 import { type BackendInput, parseBackendInput } from "../backends/backend-input.ts";
-import type { BackendSpec } from "../backends/backend-spec.ts";
+import { DRIFT_MODES, PIN_MODES, type PinModes, SUSPICIOUS_MODES } from "../pinning/pin-record.ts";
 import type { FieldReader } from "./document-fields.ts";
+import type { DeclaredBackend } from "./gateway-state.ts";
 import type { Path } from "./problems.ts";
 import { quoteCommandWord } from "./value-formats.ts";
 
-const BACKEND_FIELDS = ["name", "url", "transport", "command", "env", "headers", "timeout", "limits", "idempotentTools", "auth"] as const;
+const BACKEND_FIELDS = ["name", "url", "transport", "command", "env", "headers", "timeout", "limits", "idempotentTools", "auth", "pinning"] as const;
 const AUTH_FIELDS = ["mode", "header", "audience", "tokenEndpoint", "scope", "clientId", "clientSecret"] as const;
+/** Each pinning mode: its values, and the `backend add` flag that sets it (for the hint). */
+const PINNING_MODES = {
+  pinMode: { values: PIN_MODES, flag: "--pin-mode", what: "pin mode" },
+  driftMode: { values: DRIFT_MODES, flag: "--drift-mode", what: "drift mode" },
+  suspicious: { values: SUSPICIOUS_MODES, flag: "--suspicious", what: "suspicious-text mode" },
+} as const satisfies Record<keyof PinModes, { values: readonly string[]; flag: string; what: string }>;
+const PINNING_FIELDS = Object.keys(PINNING_MODES) as (keyof PinModes)[];
 const LIMIT_FIELDS = ["maxConcurrency", "maxQueue", "maxBody", "maxResponse", "maxProcesses"] as const;
 const ENV_HINT = "env maps variable names (letters, digits and _) to values, e.g. GITHUB_TOKEN: ${GITHUB_TOKEN}";
 const HEADERS_HINT =
@@ -60,8 +68,8 @@ function fieldOf(message: string): readonly string[] {
  * The `backends:` section. Each entry is turned into the flags of `mcpgw backend add` and checked
  * by the same parseBackendInput, so a document accepts exactly what the command accepts.
  */
-export function readBackends(reader: FieldReader, items: unknown[], now: number): BackendSpec[] {
-  const backends: BackendSpec[] = [];
+export function readBackends(reader: FieldReader, items: unknown[], now: number): DeclaredBackend[] {
+  const backends: DeclaredBackend[] = [];
   const seen = new Map<string, number>();
   items.forEach((item, index) => {
     const path = ["backends", index];
@@ -72,6 +80,7 @@ export function readBackends(reader: FieldReader, items: unknown[], now: number)
     const first = seen.get(name);
     if (first !== undefined) reader.report([...path, "name"], `backend "${name}" is declared twice (also backends[${first}])`, "declare each backend once");
     seen.set(name, index);
+    const pinning = readPinning(reader, fields.pinning, [...path, "pinning"]);
     const input = backendInput(reader, fields, path, name);
     if (!input) return;
     const spec = reader.check(
@@ -79,7 +88,7 @@ export function readBackends(reader: FieldReader, items: unknown[], now: number)
       () => parseBackendInput(input, now),
       inDocumentTerms,
     );
-    if (spec) backends.push(spec);
+    if (spec && pinning) backends.push(Object.keys(pinning).length > 0 ? { ...spec, pinning } : spec);
   });
   return backends;
 }
@@ -165,6 +174,37 @@ function backendInput(reader: FieldReader, fields: Record<string, unknown>, path
     ...definedEntry("clientId", authValues.clientId),
     ...definedEntry("clientSecret", authValues.clientSecret),
   };
+}
+
+/**
+ * `pinning:`, the modes of `backend add --pin-mode --drift-mode --suspicious`; each one left out
+ * stays as it is. Undefined when a mode is not one of its values (reported at its field).
+ */
+function readPinning(reader: FieldReader, value: unknown, path: Path): Partial<PinModes> | undefined {
+  if (value === undefined) return {};
+  const fields = reader.map(value, path, "backend pinning", PINNING_FIELDS);
+  if (!fields) return undefined;
+  const modes: Partial<Record<keyof PinModes, string>> = {};
+  let valid = true;
+  for (const field of PINNING_FIELDS) {
+    const { values, flag, what } = PINNING_MODES[field];
+    const text = reader.text(fields[field], [...path, field], `pinning.${field}`);
+    if (text === undefined) {
+      valid &&= fields[field] === undefined || fields[field] === null;
+      continue;
+    }
+    if (!(values as readonly string[]).includes(text)) {
+      reader.report(
+        [...path, field],
+        `${what} "${text}" is not one of ${values.join(", ")}`,
+        `write one of ${values.join(", ")} (as mcpgw backend add ${flag} takes)`,
+      );
+      valid = false;
+      continue;
+    }
+    modes[field] = text;
+  }
+  return valid ? (modes as Partial<PinModes>) : undefined;
 }
 
 /** `command:` as one string (split like a shell, as --command is) or as a list of words (taken as they are). */

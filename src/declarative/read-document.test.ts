@@ -216,4 +216,24 @@ limits:
       '22:11 .limits[2].id: "bad:id" is not a valid limit id',
     ]);
   });
+
+  test("pinning: each mode is read as backend add takes it; a wrong value names its field and the values", () => {
+    const { desired } = readDocument("version: 1\nbackends:\n  - { name: fs, command: srv, pinning: { pinMode: explicit, driftMode: warn } }\n", "d");
+    expect(desired.backends?.[0]?.pinning).toEqual({ pinMode: "explicit", driftMode: "warn" });
+    expect(
+      problemsOf(`version: 1
+backends:
+  - name: fs
+    command: srv
+    pinning:
+      driftMode: blok
+      suspicious: true
+      pinmode: tofu
+`),
+    ).toEqual([
+      '6:18 .backends[0].pinning.driftMode: drift mode "blok" is not one of block, warn, off',
+      "7:19 .backends[0].pinning.suspicious: pinning.suspicious must be text, not the boolean true",
+      '8:7 .backends[0].pinning.pinmode: unknown field "pinmode" in backend pinning',
+    ]);
+  });
 });

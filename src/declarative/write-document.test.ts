@@ -41,6 +41,7 @@ const state: GatewayState = {
       timeoutMs: 12_345,
       limits: { maxConcurrency: 2, maxQueue: 7, maxBodyBytes: 1536, maxResponseBytes: 8 * 1_048_576, maxProcesses: 6 },
       idempotentTools: ["read_*", "get_file"],
+      pinning: { pinMode: "explicit", driftMode: "warn", suspicious: "block" },
       createdAt: T0,
       updatedAt: T0,
     },
@@ -110,6 +111,8 @@ describe("writeDocument", () => {
     expect(text).toContain(
       "    timeout: 12345ms\n    limits:\n      maxConcurrency: 2\n      maxQueue: 7\n      maxBody: 1536\n      maxResponse: 8MiB\n      maxProcesses: 6\n    idempotentTools:\n      - read_*\n      - get_file\n",
     );
+    expect(text).toContain("      - get_file\n    pinning:\n      pinMode: explicit\n      driftMode: warn\n      suspicious: block\n");
+    expect(readDocument(text, "export.yaml", T0).desired.backends?.[0]?.pinning).toEqual({ pinMode: "explicit", driftMode: "warn", suspicious: "block" });
     expect(text).toContain("    url: https://user:secret@web.example.com/mcp?x=1\n    transport: sse\n");
     expect(text).toContain("  - id: lim_0123456789\n    subject: alice\n    rate: 60/min\n  - id: interns\n");
     expect(text).toContain("  - id: all\n    global: true\n    rate: 200/s\n    burst: 50\n");

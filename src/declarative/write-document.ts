@@ -1,10 +1,9 @@
 import { Document, Scalar, isSeq, parse, visit } from "yaml";
-import type { BackendSpec } from "../backends/backend-spec.ts";
 import { formatRate } from "../limits/limit-rule.ts";
 import type { LimitRule } from "../limits/limit-rule.ts";
 import { formatPermission } from "../policy/permission.ts";
 import type { RoleDefinition } from "../policy/policy.ts";
-import type { GatewayState, RoleBinding } from "./gateway-state.ts";
+import type { DeclaredBackend, GatewayState, RoleBinding } from "./gateway-state.ts";
 import { DOCUMENT_VERSION } from "./read-document.ts";
 import { exactDuration, exactSize, quoteCommandWord } from "./value-formats.ts";
 
@@ -61,7 +60,7 @@ function bindingEntries(bindings: RoleBinding[]) {
   return [...byRole].map(([role, subjects]) => ({ role, subjects }));
 }
 
-function backendEntry(spec: BackendSpec) {
+function backendEntry(spec: DeclaredBackend) {
   const limits = spec.limits ?? {};
   const limitEntries = {
     ...(limits.maxConcurrency !== undefined && { maxConcurrency: limits.maxConcurrency }),
@@ -79,6 +78,8 @@ function backendEntry(spec: BackendSpec) {
     ...(Object.keys(limitEntries).length > 0 && { limits: limitEntries }),
     ...(spec.idempotentTools && spec.idempotentTools.length > 0 && { idempotentTools: spec.idempotentTools }),
     ...(spec.auth && { auth: spec.auth }),
+    // Every mode, so that applying the export sets them back (a document that leaves one out leaves it alone).
+    ...(spec.pinning && { pinning: spec.pinning }),
   };
 }
 

@@ -20,7 +20,7 @@ export interface GuardedConnection {
 export interface DefinitionGuard {
   /** The check of the backend's lists under way (after a connect or list_changed), if any: calls wait for it. */
   pending(backend: string): Promise<void> | undefined;
-  /** The error a call is refused with (its tool or prompt drifted from its pin), or undefined. */
+  /** The error a call is refused with (its tool or prompt, or the template a read's URI matches, drifted from its pin), or undefined. */
   refusal(backend: string, request: Request): McpError | undefined;
   /**
    * A list answer as callers may see it (drift hidden or flagged); records what the backend listed.

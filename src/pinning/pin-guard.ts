@@ -16,11 +16,14 @@ import {
 } from "./pin-record.ts";
 import { type HoldReason, definitionNotApproved } from "./pin-refusal.ts";
 import { listDefinitions, servedKinds } from "./list-definitions.ts";
+import { matchesUriTemplate } from "./uri-template-match.ts";
 
 /** The _meta key a flagged (warn mode) definition carries in lists. */
 export const PIN_FLAG = "io.mcpgw/pin";
 /** A backend is listed on its own at most this often on connects (many sessions opening connections at once). */
 const CHECK_SPACING_MS = 1_000;
+/** A backend's set of connections is pruned of closed ones when it reaches this size (sessions come and go between re-checks). */
+const PRUNE_AT = 16;
 
 interface BackendPins {
   policy: PinPolicy;
@@ -49,6 +52,7 @@ export interface PinGuardDeps {
 }
 
 const key = (kind: PinKind, name: string) => `${kind}\u0000${name}`;
+const TEMPLATE_KEY_PREFIX = key("resourceTemplate", "");
 
 /**
  * Tool-definition pinning as a running gateway applies it (docs/security.md). Every list answer
@@ -64,7 +68,10 @@ export class PinGuard implements DefinitionGuard {
   private readonly writes = new Map<string, Promise<unknown>>();
   private readonly checks = new Map<string, Promise<void>>();
   private readonly lastCheck = new Map<string, number>();
-  private readonly connections = new Map<string, GuardedConnection>();
+  /** Connections that opened, per backend (closed ones are pruned): the re-check lists through an open one per scope. */
+  private readonly connections = new Map<string, Set<GuardedConnection>>();
+  /** Backends whose own list_changed is being checked: what that check records was announced by the backend. */
+  private readonly announcedByBackend = new Set<string>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private loaded = false;
 
@@ -72,8 +79,8 @@ export class PinGuard implements DefinitionGuard {
 
   /**
    * Loads every backend's policy and pins from the store (at start and when the "pins" topic moves).
-   * `announce`: tell clients when what they may see changed; not after this replica's own recording,
-   * which follows a listing the backend's own list_changed already announced.
+   * `announce`: tell clients when what they may see changed (an approval, another replica's
+   * recording); not after this replica's own recording, which announces what it found itself (record()).
    */
   async reload(announce = true): Promise<void> {
     const [policies, records] = await Promise.all([this.deps.repository.policies(), this.deps.repository.list()]);
@@ -102,9 +109,7 @@ export class PinGuard implements DefinitionGuard {
   /** Starts the periodic re-check of connected backends. */
   start(): void {
     if (this.deps.recheckMs <= 0 || this.timer) return;
-    this.timer = setInterval(() => {
-      for (const connection of this.connections.values()) if (!connection.isClosed) this.check(connection, true);
-    }, this.deps.recheckMs);
+    this.timer = setInterval(() => this.recheck(), this.deps.recheckMs);
     this.timer.unref?.();
   }
 
@@ -132,11 +137,12 @@ export class PinGuard implements DefinitionGuard {
   }
 
   refusal(backend: string, request: Request): McpError | undefined {
-    const kind = request.method === "tools/call" ? "tool" : request.method === "prompts/get" ? "prompt" : undefined;
-    if (kind === undefined) return undefined;
     const state = this.states.get(backend);
     // Nothing recorded yet (a new backend before its first listing) or no checks: nothing to hold back.
     if (!state || state.policy.driftMode === "off") return undefined;
+    if (request.method === "resources/read") return this.readRefusal(backend, state, (request.params as { uri?: unknown } | undefined)?.uri);
+    const kind = request.method === "tools/call" ? "tool" : request.method === "prompts/get" ? "prompt" : undefined;
+    if (kind === undefined) return undefined;
     const name = String((request.params as { name?: unknown } | undefined)?.name);
     const seen = this.seen.get(backend)?.get(key(kind, name));
     const record = state.records.get(key(kind, name));
@@ -146,6 +152,39 @@ export class PinGuard implements DefinitionGuard {
     const hold = this.hold(state, kind, name, current, record?.scope ?? "");
     if (!hold || (hold.status !== "suspicious" && state.policy.driftMode !== "block")) return undefined;
     return definitionNotApproved(backend, kind, name, hold);
+  }
+
+  /**
+   * A resources/read is refused when its URI is one a held-back template can expand to and no
+   * template that may be served can: the URI then reaches the backend only through a definition no
+   * one approved. A URI no template matches (a listed resource) is left to the backend.
+   */
+  private readRefusal(backend: string, state: BackendPins, uri: unknown): McpError | undefined {
+    if (typeof uri !== "string") return undefined;
+    const seen = this.seen.get(backend);
+    const names = new Set<string>();
+    for (const record of state.records.values()) if (record.kind === "resourceTemplate") names.add(record.name);
+    if (seen) for (const [seenKey, entry] of seen) if (seenKey.startsWith(TEMPLATE_KEY_PREFIX)) names.add(entry.observed.name);
+    if (names.size === 0) return undefined;
+    let refused: McpError | undefined;
+    for (const name of names) {
+      const record = state.records.get(key("resourceTemplate", name));
+      const seenNow = seen?.get(key("resourceTemplate", name));
+      const current = seenNow && seenNow.at >= (record?.observedAt ?? 0) ? seenNow.observed : recordedDefinition(record);
+      // Not listed now (removed): the backend no longer offers it, and answers the read itself.
+      if (!current) continue;
+      const hold = this.hold(state, "resourceTemplate", name, current, record?.scope ?? "");
+      const blocked = hold !== undefined && (hold.status === "suspicious" || state.policy.driftMode === "block");
+      if (!blocked) {
+        if (matchesUriTemplate(String(current.definition.uriTemplate), uri)) return undefined;
+        continue;
+      }
+      // The pinned URI template too: a template that changed its own still answers what it used to.
+      const templates = [current.definition.uriTemplate, record?.pinnedDefinition?.uriTemplate];
+      if (!refused && templates.some((template) => typeof template === "string" && matchesUriTemplate(template, uri)))
+        refused = definitionNotApproved(backend, "resourceTemplate", name, hold);
+    }
+    return refused;
   }
 
   listed(connection: GuardedConnection, request: Request, result: Result, scope: string): Result {
@@ -174,16 +213,41 @@ export class PinGuard implements DefinitionGuard {
   }
 
   connected(connection: GuardedConnection): void {
-    this.connections.set(connection.name, connection);
+    let open = this.connections.get(connection.name);
+    if (!open) {
+      open = new Set();
+      this.connections.set(connection.name, open);
+    }
+    if (open.size >= PRUNE_AT) for (const other of open) if (other.isClosed) open.delete(other);
+    open.add(connection);
     this.check(connection, false);
   }
 
   listChanged(connection: GuardedConnection): void {
-    this.check(connection, true);
+    this.check(connection, true, true);
   }
 
-  /** Lists every kind the backend serves, all pages, past the guard, and records the complete lists. */
-  private check(connection: GuardedConnection, force: boolean): void {
+  /**
+   * The periodic re-check: each backend is listed through one open connection per capability scope
+   * (backends list more to clients that can sample…). What it finds is announced to clients (record()).
+   */
+  private recheck(): void {
+    for (const [backend, open] of this.connections) {
+      const byScope = new Map<string, GuardedConnection>();
+      for (const connection of open) {
+        if (connection.isClosed) open.delete(connection);
+        else if (!byScope.has(connection.pinScope)) byScope.set(connection.pinScope, connection);
+      }
+      if (open.size === 0) this.connections.delete(backend);
+      for (const connection of byScope.values()) this.check(connection, true);
+    }
+  }
+
+  /**
+   * Lists every kind the backend serves, all pages, past the guard, and records the complete lists.
+   * `backendAnnounced`: the backend's own list_changed asked for it, and its clients were told.
+   */
+  private check(connection: GuardedConnection, force: boolean, backendAnnounced = false): void {
     const backend = connection.name;
     if (this.states.get(backend)?.policy.driftMode === "off") return;
     if (!force && Date.now() - (this.lastCheck.get(backend) ?? 0) < CHECK_SPACING_MS) return;
@@ -191,7 +255,14 @@ export class PinGuard implements DefinitionGuard {
     if (!force && this.checks.has(backend)) return;
     this.lastCheck.set(backend, Date.now());
     const run = previous
-      .then(() => this.listEverything(connection))
+      .then(async () => {
+        if (backendAnnounced) this.announcedByBackend.add(backend);
+        try {
+          await this.listEverything(connection);
+        } finally {
+          this.announcedByBackend.delete(backend);
+        }
+      })
       .catch((err) => this.deps.logger.warn({ backend, err: describeError(err) }, "pinned definitions not checked"));
     const tracked = run.finally(() => this.checks.get(backend) === tracked && this.checks.delete(backend));
     this.checks.set(backend, tracked);
@@ -257,7 +328,12 @@ export class PinGuard implements DefinitionGuard {
         const transitions = await this.deps.repository.observe(backend, kind, observed, complete, Date.now(), scope);
         await this.reload(false);
         if (transitions.length === 0) return;
-        this.deps.onTransitions(transitions, this.states.get(backend)?.policy ?? fresh.policy);
+        const policy = this.states.get(backend)?.policy ?? fresh.policy;
+        this.deps.onTransitions(transitions, policy);
+        // Clients hear of what this replica found (other replicas announce on reload): unless the
+        // backend's own list_changed already told them, a re-check or reconnect that hides or
+        // restores a definition would otherwise go unnoticed until they list again.
+        if (!this.announcedByBackend.has(backend) && transitions.some((t) => changesWhatClientsSee(t, policy))) this.deps.onVisibleChange?.(backend, [kind]);
       })
       .catch((err) => this.deps.logger.warn({ backend, kind, err: describeError(err) }, "listed definitions not recorded"));
     this.writes.set(backend, write);
@@ -276,6 +352,17 @@ export class PinGuard implements DefinitionGuard {
       if (record.kind === kind && record.scope === scope && record.status !== "removed" && !names.has(record.name)) return true;
     return false;
   }
+}
+
+/**
+ * Whether a transition changes what clients are served: drift hides or flags, a return to the pin
+ * restores, a removal drops. Trust on first use serves what was served before, unless suspicious
+ * text is blocked.
+ */
+function changesWhatClientsSee(t: PinTransition, policy: PinPolicy): boolean {
+  if (policy.driftMode === "off") return false;
+  if (t.from === "none" && t.to === "pinned") return policy.suspicious === "block" && t.findings.length > 0;
+  return true;
 }
 
 /** The definition the store last recorded for a name: the observed one when it drifted, else the pinned one. */

@@ -34,6 +34,9 @@ export interface PinPolicy {
   updatedAt: number;
 }
 
+/** The modes an operator sets on a backend (`backend add|update --pin-mode --drift-mode --suspicious`, a document's `pinning:`). */
+export type PinModes = Pick<PinPolicy, "pinMode" | "driftMode" | "suspicious">;
+
 /** The client capabilities a backend may list more for: the scope of a listing. */
 export function pinScope(capabilities: Record<string, unknown> | undefined): string {
   if (!capabilities) return "";

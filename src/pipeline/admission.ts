@@ -102,6 +102,8 @@ export function failureOutcome(err: unknown, cancelled = false): AuditOutcome {
       decision: err.status,
       ...(err.rule !== undefined && { rule: err.rule }),
     };
+  // The definition guard refuses at the connection, after the write-ahead record: a refusal all the same.
+  if (errorCode === GatewayErrorCode.DefinitionNotApproved) return { status: "denied", errorCode, errorMessage: message, decision: "denied", rule: "pinning" };
   const status = cancelled || errorCode === GatewayErrorCode.ShuttingDown ? "cancelled" : errorCode === GatewayErrorCode.BackendTimeout ? "timeout" : "error";
   return { status, ...(errorCode !== undefined && { errorCode }), errorMessage: message };
 }

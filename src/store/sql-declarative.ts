@@ -1,5 +1,7 @@
 import type { DeclarativeRepository } from "../declarative/declarative-repository.ts";
-import type { Change, GatewayState } from "../declarative/gateway-state.ts";
+import type { Change, DeclaredBackend, GatewayState } from "../declarative/gateway-state.ts";
+import { changesSpec } from "../declarative/plan-changes.ts";
+import { defaultPinPolicy } from "../pinning/pin-record.ts";
 import { McpgwError, describeError } from "../errors.ts";
 import { formatPermission } from "../policy/permission.ts";
 import type { RoleDefinition } from "../policy/policy.ts";
@@ -8,11 +10,12 @@ import { SqlBackendRepository } from "./sql-backends.ts";
 import { bumpChange } from "./sql-changes.ts";
 import type { SqlDriver, SqlExecutor } from "./sql-driver.ts";
 import { SqlLimitRepository } from "./sql-limits.ts";
+import { SqlPinRepository } from "./sql-pins.ts";
 import { SqlRoleRepository } from "./sql-roles.ts";
 
 // Every table apply reads and writes. Postgres: SHARE ROW EXCLUSIVE lets readers (gateways) on,
 // and makes writers (another apply, a `role grant`) wait for this transaction, or this one for them.
-const LOCK_TABLES = "LOCK TABLE roles, role_permissions, role_bindings, backends, rate_limit_rules IN SHARE ROW EXCLUSIVE MODE";
+const LOCK_TABLES = "LOCK TABLE roles, role_permissions, role_bindings, backends, pin_policies, rate_limit_rules IN SHARE ROW EXCLUSIVE MODE";
 
 /**
  * Deletions first, dependents before what they depend on (grants before roles); then creations
@@ -87,9 +90,18 @@ async function readState(driver: SqlDriver): Promise<GatewayState> {
     roles: roles.map(({ name, description, rules }) => ({ name, ...(description !== undefined && { description }), rules })),
     // list() orders roles by name and each role's subjects by subject.
     bindings: roles.flatMap((role) => role.subjects.map((subject) => ({ role: role.name, subject }))),
-    backends: await new SqlBackendRepository(driver).list(),
+    backends: await backendsWithPinning(driver),
     limits: await new SqlLimitRepository(driver).list(),
   };
+}
+
+/** The backends with their pinning modes (the defaults for one that has none set). */
+async function backendsWithPinning(driver: SqlDriver): Promise<DeclaredBackend[]> {
+  const policies = new Map((await new SqlPinRepository(driver).policies()).map((policy) => [policy.backend, policy]));
+  return (await new SqlBackendRepository(driver).list()).map((spec) => {
+    const { pinMode, driftMode, suspicious } = policies.get(spec.name) ?? defaultPinPolicy(spec.name);
+    return { ...spec, pinning: { pinMode, driftMode, suspicious } };
+  });
 }
 
 async function execute(driver: SqlDriver, tx: SqlExecutor, change: Change): Promise<void> {
@@ -107,8 +119,13 @@ async function execute(driver: SqlDriver, tx: SqlExecutor, change: Change): Prom
     }
     case "backend": {
       const backends = new SqlBackendRepository(driver);
-      if (change.action !== "create") await backends.remove(change.name);
-      if (change.action !== "delete") await backends.add(change.after);
+      if (change.action === "delete") return backends.remove(change.name);
+      const { pinning, ...spec } = change.after;
+      // Updated in place, not removed and added: the backend's pins and pinning modes go with its row.
+      if (change.action === "create") await backends.add(spec);
+      else if (changesSpec(change.fields)) await backends.update(spec);
+      const pinningChanged = change.action === "create" || change.fields.some((field) => field.startsWith("pinning."));
+      if (pinning && Object.keys(pinning).length > 0 && pinningChanged) await new SqlPinRepository(driver).setPolicy(change.name, pinning, Date.now());
       return;
     }
     case "limit": {

@@ -12,12 +12,19 @@ export interface DriftTool {
   inputSchema?: Record<string, unknown>;
 }
 
+/** A resource template as the drift fixture lists it. */
+export interface DriftTemplate {
+  name: string;
+  uriTemplate: string;
+  description: string;
+}
+
 /** The definitions file of a drift fixture (test/fixtures/drift-server.ts): rewriting it is a rug pull, with list_changed. */
 export class DriftDefinitions {
   constructor(readonly path: string) {}
 
-  write(tools: DriftTool[], prompts: { name: string; description: string }[] = []): void {
-    writeFileSync(this.path, JSON.stringify({ tools, prompts }));
+  write(tools: DriftTool[], prompts: { name: string; description: string }[] = [], resourceTemplates: DriftTemplate[] = []): void {
+    writeFileSync(this.path, JSON.stringify({ tools, prompts, resourceTemplates }));
   }
 
   /** The fixture's stdio command and environment. */
