@@ -34,6 +34,7 @@ import { JobRunner } from "./jobs/job-runner.ts";
 import { JobService } from "./jobs/job-service.ts";
 import { JobWorkerPool } from "./jobs/job-worker-pool.ts";
 import { createJobsApi } from "./jobs/jobs-api.ts";
+import { createAdminApi } from "./admin/admin-api.ts";
 import { type Listener, listen } from "./server/http-listener.ts";
 import { openStore } from "./store/open-store.ts";
 import { assertSchemaCurrent } from "./store/schema-check.ts";
@@ -217,6 +218,20 @@ export async function startGateway(
     });
     // Jobs requests run in their W3C trace context, like /mcp (the front does its own).
     const jobsRoute = (request: Request, path: string) => handleTraced(request, () => jobsApi(request, path));
+    // The admin API: the CLI's services over HTTP, for tokens whose roles grant admin:read / admin:write.
+    const adminApi = createAdminApi({
+      authenticator: authentication.authenticator,
+      authGuidance: authentication.guidance,
+      floodGuard,
+      peerOf,
+      policy,
+      // Admin changes are audited on the store's chain as they are (not counted as calls in the metrics).
+      auditor: recorder,
+      services: { store, auth: settings.auth, probe: { env, logger: logger.child({ component: "admin" }), clientVersion: version } },
+      maxBodyBytes: settings.maxBodyBytes,
+      bodyTimeoutMs: settings.bodyTimeoutMs,
+      logger,
+    });
     listener = listen(
       createGatewayApp({
         store,
@@ -225,6 +240,7 @@ export async function startGateway(
         mcp,
         metrics,
         jobs: jobsRoute,
+        admin: (request, path) => handleTraced(request, () => adminApi(request, path)),
         wellKnown: authentication.wellKnown,
         ...(storeAuditor && { audit: storeAuditor }),
       }),

@@ -62,13 +62,15 @@ const ALLOWED: Record<string, readonly string[]> = {
     ...["pipeline", "policy", "protocol", "sessions", "store", "tasks", "tracing"],
   ],
   // Services shared by the CLI and the server.
-  "operator-calls": ["audit", "auth", "backends", "config", "credentials", "limits", "log", "pinning", "pipeline", "policy", "protocol", "store"],
+  "operator-calls": ["audit", "auth", "backends", "config", "credentials", "errors.ts", "limits", "log", "pinning", "pipeline", "policy", "protocol", "store"],
+  // The admin API (/v1/admin): the operator services over HTTP, behind the admin permissions.
+  admin: ["audit", "auth", "backends", "config", "errors.ts", "http", "jobs", "log", "operator-calls", "pinning", "pipeline", "policy", "store"],
   setup: ["auth", "backends", "config", "errors.ts", "log", "policy", "store"],
   doctor: ["auth", "backends", "config", "credentials", "errors.ts", "log", "policy", "store"],
-  server: ["audit", "auth", "errors.ts", "front", "jobs", "log", "observability", "store"],
+  server: ["admin", "audit", "auth", "errors.ts", "front", "jobs", "log", "observability", "store"],
   // The composition root of `serve`.
   "gateway.ts": [
-    ...["audit", "auth", "backends", "config", "credentials", "front", "jobs", "limits", "log", "observability"],
+    ...["admin", "audit", "auth", "backends", "config", "credentials", "front", "jobs", "limits", "log", "observability"],
     ...["pinning", "pipeline", "policy", "protocol", "server", "sessions", "store", "tracing"],
   ],
 };
