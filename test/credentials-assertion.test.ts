@@ -1,4 +1,3 @@
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -8,51 +7,12 @@ import { parsePermission } from "../src/policy/permission.ts";
 import type { JobView } from "../src/jobs/job-api-schemas.ts";
 import { type TestGateway, connectClient, startTestGateway } from "./helpers/gateway.ts";
 import { postInitialize } from "./helpers/auth-tokens.ts";
-import { serveFixtureOverHttp } from "./fixtures/fixture-runner.ts";
+import { everythingReceived, headerRecordingBackend } from "./helpers/header-recording-backend.ts";
 
 const AUTH = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" as const };
 const AGENTS = { name: "agents", rules: [{ effect: "allow" as const, permission: parsePermission("*") }] };
 const SUBJECTS = ["alice", "bob"] as const;
 type Subject = (typeof SUBJECTS)[number];
-
-/** One request as the backend received it. */
-interface Received {
-  session: string | null;
-  method: string;
-  authorization: string | null;
-}
-
-/**
- * A Streamable HTTP backend (real SDK server, one session per client) that records every request,
- * and whose tool `whoami` answers with the credential header of the very request that called it.
- */
-function recordingBackend(): { url: string; received: Received[]; requests: Request[]; stop(): void } {
-  const requests: Request[] = [];
-  const received: Received[] = [];
-  const createServer = () => {
-    const mcp = new McpServer({ name: "tickets", version: "1.0.0" });
-    mcp.registerTool("whoami", { description: "the credential this call came with" }, async (extra) => ({
-      content: [{ type: "text", text: String(extra.requestInfo?.headers.authorization ?? "") }],
-    }));
-    return mcp;
-  };
-  const server = serveFixtureOverHttp(0, createServer, {
-    // Seen before session handling; the copy's body is read when the test looks.
-    guard: (request) => {
-      requests.push(request.clone() as typeof request);
-      received.push({ session: request.headers.get("mcp-session-id"), method: request.method, authorization: request.headers.get("authorization") });
-      return undefined;
-    },
-  });
-  return { url: `http://127.0.0.1:${server.port}/mcp`, received, requests, stop: () => void server.stop(true) };
-}
-
-/** Every header and body the backend received, for looking for what must never be there. */
-async function everythingReceived(requests: Request[]): Promise<string[]> {
-  return Promise.all(
-    requests.map(async (request) => `${[...request.headers].map(([name, value]) => `${name}: ${value}`).join("\n")}\n\n${await request.text()}`),
-  );
-}
 
 function bearer(text: string): string {
   expect(text).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
@@ -61,15 +21,15 @@ function bearer(text: string): string {
 
 describe("gateway assertions: each caller's calls reach the backend with that caller's credential only", () => {
   let gw: TestGateway;
-  let backend: ReturnType<typeof recordingBackend>;
+  let backend: ReturnType<typeof headerRecordingBackend>;
   /** A static backend beside it: its own key for everyone, and never a caller's token either. */
-  let plain: ReturnType<typeof recordingBackend>;
+  let plain: ReturnType<typeof headerRecordingBackend>;
   const tokens = {} as Record<Subject, string>;
   const clients: { subject: Subject; client: Client; prefix: string }[] = [];
 
   beforeAll(async () => {
-    backend = recordingBackend();
-    plain = recordingBackend();
+    backend = headerRecordingBackend();
+    plain = headerRecordingBackend();
     gw = await startTestGateway(
       [
         { name: "tickets", url: backend.url, auth: { mode: "gateway-assertion" } },

@@ -1,4 +1,3 @@
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -7,7 +6,7 @@ import type { JobView } from "../src/jobs/job-api-schemas.ts";
 import { parsePermission } from "../src/policy/permission.ts";
 import { CapturingAuditor } from "./helpers/auth-tokens.ts";
 import { type TestGateway, connectClient, startTestGateway } from "./helpers/gateway.ts";
-import { serveFixtureOverHttp } from "./fixtures/fixture-runner.ts";
+import { type ReceivedRequest, everythingReceived, headerRecordingBackend } from "./helpers/header-recording-backend.ts";
 import { TestTokenEndpoint } from "./fixtures/token-endpoint.ts";
 
 const ISSUER = "https://idp.test/realms/agents";
@@ -17,30 +16,13 @@ const SECRET_VARIABLE = "MCPGW_TEST_EXCHANGE_CLIENT_SECRET";
 const AGENTS = { name: "agents", rules: [{ effect: "allow" as const, permission: parsePermission("*") }] };
 const SUBJECTS = ["alice", "bob"] as const;
 type Subject = (typeof SUBJECTS)[number];
+
+/** The credential header of every request the backend received. */
+const authorizations = (backend: { received: ReceivedRequest[] }) => backend.received.map((request) => request.authorization);
+
 /** Lifetimes the token endpoint issues per audience: long (one exchange for the whole test), and 32 s (usable 2 s after the 30 s margin). */
 const LONG_LIVED = 3_600;
 const SHORT_LIVED = 32;
-
-/** A Streamable HTTP backend that records the credential header of every request and answers `whoami` with it. */
-function headerRecordingBackend(): { url: string; authorizations: (string | null)[]; raw: string[]; stop(): void } {
-  const authorizations: (string | null)[] = [];
-  const raw: string[] = [];
-  const createServer = () => {
-    const mcp = new McpServer({ name: "tickets", version: "1.0.0" });
-    mcp.registerTool("whoami", { description: "the credential this call came with" }, async (extra) => ({
-      content: [{ type: "text", text: String(extra.requestInfo?.headers.authorization ?? "") }],
-    }));
-    return mcp;
-  };
-  const server = serveFixtureOverHttp(0, createServer, {
-    guard: (request) => {
-      authorizations.push(request.headers.get("authorization"));
-      raw.push([...request.headers].map(([name, value]) => `${name}: ${value}`).join("\n"));
-      return undefined;
-    },
-  });
-  return { url: `http://127.0.0.1:${server.port}/mcp`, authorizations, raw, stop: () => void server.stop(true) };
-}
 
 function bearer(text: string): string {
   expect(text).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
@@ -121,11 +103,12 @@ describe("token exchange (RFC 8693): each caller's identity-provider token excha
     }
     // Every request the backend received carried one of the two exchanged tokens; never an identity-provider token.
     const issued = new Set(idp.granted.map((grant) => grant.accessToken));
-    expect(tickets.authorizations.length).toBeGreaterThan(answers.length);
-    for (const authorization of tickets.authorizations) expect(issued.has(bearer(authorization ?? ""))).toBe(true);
-    for (const request of tickets.raw) for (const subject of SUBJECTS) expect(request).not.toContain(logins[subject]);
+    expect(authorizations(tickets).length).toBeGreaterThan(answers.length);
+    for (const authorization of authorizations(tickets)) expect(issued.has(bearer(authorization ?? ""))).toBe(true);
+    const received = await everythingReceived(tickets.requests);
+    for (const request of received) for (const subject of SUBJECTS) expect(request).not.toContain(logins[subject]);
     // The client secret went to the token endpoint (Basic), and only there.
-    for (const request of tickets.raw) expect(request).not.toContain(btoa(`${CLIENT.id}:${CLIENT.secret}`));
+    for (const request of received) expect(request).not.toContain(btoa(`${CLIENT.id}:${CLIENT.secret}`));
   }, 120_000);
 
   test("2026-07-28 stateless requests carry their own caller's exchanged token, from the same cache", async () => {
@@ -190,7 +173,7 @@ describe("token exchange (RFC 8693): each caller's identity-provider token excha
   }, 30_000);
 
   test("a refused exchange fails the call with the endpoint's error, no token in it, audited; nothing reaches the backend", async () => {
-    const before = tickets.authorizations.length;
+    const before = authorizations(tickets).length;
     const bob = clients.find((entry) => entry.subject === "bob" && entry.prefix === "tickets__")!.client;
     const failure = await bob.callTool({ name: "refused__whoami", arguments: {} }).then(
       (result) => JSON.stringify(result),
@@ -198,7 +181,7 @@ describe("token exchange (RFC 8693): each caller's identity-provider token excha
     );
     expect(failure).toMatch(/backend "refused": exchanging the caller's token at .* was refused: invalid_target/);
     for (const subject of SUBJECTS) expect(failure).not.toContain(logins[subject]);
-    expect(tickets.authorizations.length).toBe(before);
+    expect(authorizations(tickets).length).toBe(before);
     const audited = auditor.calls.find((call) => call.context.backend === "refused" && call.context.subject === "bob");
     expect(audited?.outcome).toMatchObject({ status: "error" });
     expect(audited?.outcome?.errorMessage).toMatch(/invalid_target/);
@@ -229,13 +212,13 @@ describe("token exchange (RFC 8693): each caller's identity-provider token excha
         { subject: "alice", roles: ["agents"], ttlMs: 600_000 },
       )
     ).token;
-    const before = { tickets: tickets.authorizations.length, grants: idp.granted.length };
+    const before = { tickets: authorizations(tickets).length, grants: idp.granted.length };
     const client = await connectClient(gw.mcpUrl("tickets"), {}, "gateway-token", { token });
     const failure = await client.callTool({ name: "whoami", arguments: {} }).then(JSON.stringify, (err: Error) => err.message);
     await client.close();
     expect(failure).toMatch(/backend "tickets" needs an identity-provider login/);
     // Not alice's cached exchanged token, not a static credential: nothing was sent, nothing exchanged.
-    expect(tickets.authorizations.length).toBe(before.tickets);
+    expect(authorizations(tickets).length).toBe(before.tickets);
     expect(idp.granted.length).toBe(before.grants);
     const audited = auditor.calls.filter((call) => call.context.backend === "tickets" && call.outcome?.status === "error");
     expect(audited.at(-1)?.outcome?.errorMessage).toMatch(/needs an identity-provider login/);
