@@ -5,6 +5,7 @@ import { issueToken } from "../src/auth/token-issuer.ts";
 import type { JobView } from "../src/jobs/job-api-schemas.ts";
 import { parsePermission } from "../src/policy/permission.ts";
 import { CapturingAuditor } from "./helpers/auth-tokens.ts";
+import { type CallerSession, closeCallerSessions, openCallerSessions, statelessWhoami } from "./helpers/whoami-callers.ts";
 import { type TestGateway, connectClient, startTestGateway } from "./helpers/gateway.ts";
 import { type ReceivedRequest, everythingReceived, headerRecordingBackend } from "./helpers/header-recording-backend.ts";
 import { TestTokenEndpoint } from "./fixtures/token-endpoint.ts";
@@ -42,7 +43,7 @@ describe("token exchange (RFC 8693): each caller's identity-provider token excha
   let reports: ReturnType<typeof headerRecordingBackend>;
   const auditor = new CapturingAuditor();
   const logins = {} as Record<Subject, string>;
-  const clients: { subject: Subject; client: Client; prefix: string }[] = [];
+  const clients: CallerSession<Subject>[] = [];
 
   beforeAll(async () => {
     tickets = headerRecordingBackend();
@@ -67,14 +68,10 @@ describe("token exchange (RFC 8693): each caller's identity-provider token excha
       { auditor, prepare: (store) => store.roles.create(AGENTS) },
     );
     for (const subject of SUBJECTS) logins[subject] = await idp.login(subject);
-    for (const subject of SUBJECTS) {
-      const connect = (url: URL, name: string) => connectClient(url, {}, name, { token: logins[subject] });
-      for (let i = 0; i < 3; i++) clients.push({ subject, client: await connect(gw.mcpUrl("tickets"), `${subject}-${i}`), prefix: "" });
-      for (let i = 0; i < 2; i++) clients.push({ subject, client: await connect(gw.mcpUrl(), `${subject}-agg-${i}`), prefix: "tickets__" });
-    }
+    clients.push(...(await openCallerSessions(gw, "tickets", SUBJECTS, logins)));
   }, 60_000);
   afterAll(async () => {
-    for (const { client } of clients) await client.close().catch(() => undefined);
+    await closeCallerSessions(clients);
     await gw?.stop();
     tickets?.stop();
     reports?.stop();
@@ -112,27 +109,9 @@ describe("token exchange (RFC 8693): each caller's identity-provider token excha
   }, 120_000);
 
   test("2026-07-28 stateless requests carry their own caller's exchanged token, from the same cache", async () => {
-    const meta = {
-      "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-      "io.modelcontextprotocol/clientCapabilities": {},
-      "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
-    };
     const call = async (subject: Subject, path: string, name: string) => {
-      const response = await fetch(new URL(path, gw.base), {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${logins[subject]}`,
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-          "mcp-protocol-version": "2026-07-28",
-          "mcp-method": "tools/call",
-          "mcp-name": name,
-        },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: {}, _meta: meta } }),
-      });
-      const body = (await response.json()) as { result?: { content: { text: string }[] }; error?: unknown };
-      expect(body.error).toBeUndefined();
-      return { subject, token: bearer(body.result!.content[0]!.text) };
+      const text = await statelessWhoami(gw, logins[subject], path, name);
+      return { subject, token: bearer(text) };
     };
     const answers = await Promise.all(
       Array.from({ length: 40 }, (_, i) => call(SUBJECTS[i % 2]!, i % 3 === 0 ? "/mcp" : "/mcp/tickets", i % 3 === 0 ? "tickets__whoami" : "whoami")),

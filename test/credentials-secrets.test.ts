@@ -1,12 +1,11 @@
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { issueToken } from "../src/auth/token-issuer.ts";
 import { parseKey } from "../src/config/secret-key-settings.ts";
 import { SubjectSecrets } from "../src/credentials/subject-secrets.ts";
-import type { JobView } from "../src/jobs/job-api-schemas.ts";
 import { parsePermission } from "../src/policy/permission.ts";
 import { GatewayErrorCode } from "../src/protocol/gateway-errors.ts";
 import type { Store } from "../src/store/store.ts";
+import { type CallerSession, closeCallerSessions, openCallerSessions, submitWhoamiJob, whoamiJobResult, statelessWhoami } from "./helpers/whoami-callers.ts";
 import { type TestGateway, connectClient, refusalOf, startTestGateway } from "./helpers/gateway.ts";
 import { everythingReceived, headerRecordingBackend } from "./helpers/header-recording-backend.ts";
 
@@ -29,7 +28,7 @@ describe("per-subject secrets: each caller's calls reach the backend with that c
   let backend: ReturnType<typeof headerRecordingBackend>;
   let plain: ReturnType<typeof headerRecordingBackend>;
   const tokens = {} as Record<Subject | "carol", string>;
-  const clients: { subject: Subject; client: Client; prefix: string }[] = [];
+  const clients: CallerSession<Subject>[] = [];
 
   beforeAll(async () => {
     backend = headerRecordingBackend();
@@ -49,38 +48,14 @@ describe("per-subject secrets: each caller's calls reach the backend with that c
     );
     for (const subject of [...SUBJECTS, "carol" as const])
       tokens[subject] = (await issueToken(gw.gateway.store, AUTH, { subject, roles: ["agents"], ttlMs: 600_000 })).token;
-    for (const subject of SUBJECTS) {
-      const connect = (url: URL, name: string) => connectClient(url, {}, name, { token: tokens[subject] });
-      for (let i = 0; i < 3; i++) clients.push({ subject, client: await connect(gw.mcpUrl("tickets"), `${subject}-${i}`), prefix: "" });
-      for (let i = 0; i < 2; i++) clients.push({ subject, client: await connect(gw.mcpUrl(), `${subject}-agg-${i}`), prefix: "tickets__" });
-    }
+    clients.push(...(await openCallerSessions(gw, "tickets", SUBJECTS, tokens)));
   }, 60_000);
   afterAll(async () => {
-    for (const { client } of clients) await client.close().catch(() => undefined);
+    await closeCallerSessions(clients);
     await gw?.stop();
     backend?.stop();
     plain?.stop();
   });
-
-  async function submitJob(subject: Subject, backendName: string): Promise<string> {
-    const response = await fetch(new URL("/v1/jobs", gw.base), {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${tokens[subject]}` },
-      body: JSON.stringify({ backend: backendName, tool: "whoami", arguments: {} }),
-    });
-    expect(response.status).toBe(202);
-    return ((await response.json()) as JobView).id;
-  }
-
-  async function jobResult(subject: Subject, id: string): Promise<string> {
-    for (let i = 0; i < 600; i++) {
-      const view = (await (await fetch(new URL(`/v1/jobs/${id}`, gw.base), { headers: { authorization: `Bearer ${tokens[subject]}` } })).json()) as JobView;
-      if (view.status === "completed") return (view.result as Text).content[0]!.text;
-      if (view.status === "failed") throw new Error(`job failed: ${JSON.stringify(view.error)}`);
-      await Bun.sleep(50);
-    }
-    throw new Error(`job ${id} did not complete`);
-  }
 
   test("hundreds of interleaved calls from two subjects over several sessions, /mcp and /mcp/<backend>, lists and jobs", async () => {
     for (const { client, prefix } of clients) {
@@ -98,8 +73,8 @@ describe("per-subject secrets: each caller's calls reach the backend with that c
     };
     await Promise.all(Array.from({ length: 24 }, worker));
     const owners = Array.from({ length: 20 }, (_, i) => SUBJECTS[i % 2]!);
-    const submitted = await Promise.all(owners.map(async (subject) => ({ subject, id: await submitJob(subject, "tickets") })));
-    for (const { subject, id } of submitted) answers.push({ subject, text: await jobResult(subject, id) });
+    const submitted = await Promise.all(owners.map(async (subject) => ({ subject, id: await submitWhoamiJob(gw, tokens[subject], "tickets") })));
+    for (const { subject, id } of submitted) answers.push({ subject, text: await whoamiJobResult(gw, tokens[subject], id) });
 
     expect(answers.length).toBe(420);
     for (const { subject, text } of answers) expect(text).toBe(`Bearer ${SECRETS[subject]}`);
@@ -122,27 +97,9 @@ describe("per-subject secrets: each caller's calls reach the backend with that c
   }, 120_000);
 
   test("2026-07-28 stateless requests (no session at all) carry their own caller's secret too", async () => {
-    const meta = {
-      "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-      "io.modelcontextprotocol/clientCapabilities": {},
-      "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
-    };
     const call = async (subject: Subject, path: string, name: string) => {
-      const response = await fetch(new URL(path, gw.base), {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${tokens[subject]}`,
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-          "mcp-protocol-version": "2026-07-28",
-          "mcp-method": "tools/call",
-          "mcp-name": name,
-        },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: {}, _meta: meta } }),
-      });
-      const body = (await response.json()) as { result?: Text; error?: unknown };
-      expect(body.error).toBeUndefined();
-      return { subject, text: body.result!.content[0]!.text };
+      const text = await statelessWhoami(gw, tokens[subject], path, name);
+      return { subject, text: text };
     };
     const answers = await Promise.all(
       Array.from({ length: 60 }, (_, i) => call(SUBJECTS[i % 2]!, i % 3 === 0 ? "/mcp" : "/mcp/tickets", i % 3 === 0 ? "tickets__whoami" : "whoami")),
