@@ -7,6 +7,7 @@ import { addBackendCommands } from "./tree/backend.ts";
 import { addJobsCommands } from "./tree/jobs.ts";
 import { addLimitCommands } from "./tree/limit.ts";
 import { addOperatorCommands } from "./tree/operator.ts";
+import { addSecretCommands } from "./tree/secret.ts";
 import { addSessionsCommands } from "./tree/sessions.ts";
 import { addToolsCommands } from "./tree/tools.ts";
 import { VERSION } from "./version.ts";
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
     });
 
   addBackendCommands(program);
+  addSecretCommands(program);
 
   addRoleCommands(program);
   addLimitCommands(program);

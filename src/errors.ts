@@ -2,6 +2,8 @@
 export class McpgwError extends Error {
   /** 1 = failure, 2 = usage error. */
   readonly exitCode: 1 | 2 = 1;
+  /** The input field a usage error is about, when known: the admin API names it in its 400 answer. */
+  field?: string;
   constructor(
     message: string,
     /** What the person should do about it; printed under the message. */
@@ -16,6 +18,23 @@ export class McpgwError extends Error {
 /** The command line or a setting is malformed: nothing was attempted. */
 export class UsageError extends McpgwError {
   override readonly exitCode = 2 as const;
+}
+
+/** A UsageError about one input field (the admin API names it in its 400 answer). */
+export function fieldError(field: string, message: string, hint: string): UsageError {
+  const error = new UsageError(message, hint);
+  error.field = field;
+  return error;
+}
+
+/** Runs `fn`; a usage error it throws (malformed input: exit code 2) is tagged with the input field it is about, unless it names one already. */
+export function inField<T>(field: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof McpgwError && err.exitCode === 2) err.field ??= field;
+    throw err;
+  }
 }
 
 /** A configuration value (flag or MCPGW_* variable) is malformed. */

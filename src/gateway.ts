@@ -1,6 +1,9 @@
 import { BackendPool } from "./backends/backend-pool.ts";
 import { BackendRegistry } from "./backends/backend-registry.ts";
 import { CredentialBinder } from "./backends/credential-binder.ts";
+import { SubjectSecrets } from "./credentials/subject-secrets.ts";
+import { CredentialNamingAuditor } from "./credentials/credential-auditor.ts";
+import { credentialMode } from "./backends/backend-registry.ts";
 import { GatewayAssertionSigner } from "./auth/gateway-assertion.ts";
 import type { Settings } from "./config/settings.ts";
 import { NoAuditor } from "./audit/no-auditor.ts";
@@ -31,6 +34,7 @@ import { JobRunner } from "./jobs/job-runner.ts";
 import { JobService } from "./jobs/job-service.ts";
 import { JobWorkerPool } from "./jobs/job-worker-pool.ts";
 import { createJobsApi } from "./jobs/jobs-api.ts";
+import { createAdminApi } from "./admin/admin-api.ts";
 import { type Listener, listen } from "./server/http-listener.ts";
 import { openStore } from "./store/open-store.ts";
 import { assertSchemaCurrent } from "./store/schema-check.ts";
@@ -101,6 +105,8 @@ export async function startGateway(
   // Per-caller credentials to backends (docs/security.md): assertions are signed with the gateway's active key.
   const assertions = new GatewayAssertionSigner(() => store.signingKeys.list(), settings.auth.tokenIssuer);
   watcher.on("keys", async () => assertions.keysChanged());
+  // Per-subject secrets are decrypted with MCPGW_SECRET_KEY when a call needs one, cached until one changes.
+  const secrets = new SubjectSecrets(store.subjectSecrets, settings.secretKeys, watcher);
   const pool = new BackendPool({
     env,
     logger,
@@ -108,7 +114,7 @@ export async function startGateway(
     health: new BackendHealthMetrics(metrics, () => registry.list().map((spec) => spec.name)),
     maxProcessesPerBackend: settings.maxProcessesPerBackend,
     guard: pins,
-    credentials: new CredentialBinder({ assertions, env }),
+    credentials: new CredentialBinder({ assertions, secrets, env }),
   });
   const auditMetrics = new AuditMetrics(metrics);
   const jobBackends = new JobBackends(registry, pool);
@@ -147,7 +153,8 @@ export async function startGateway(
     if (!overrides.auditor && !settings.audit.enabled) logger.warn("MCPGW_AUDIT=off: calls are NOT audited (for development and benchmarks only)");
     // One auditor for the pipeline's refusals and calls and the front's unauthenticated requests.
     const recorder = overrides.auditor ?? storeAuditor ?? new NoAuditor();
-    const auditor = new ObservingAuditor(recorder, logger, metrics);
+    // Each record about a backend names the credential mode its calls use (never a value).
+    const auditor = new ObservingAuditor(new CredentialNamingAuditor(recorder, (name) => credentialMode(registry, name)), logger, metrics);
     floodGuard = new UnauthenticatedFloodGuard(auditor, logger);
     // Pin events are not calls: recorded in the audit log, but not counted or logged as calls (they log their own lines).
     reportPins = reportPinTransitions(recorder, logger.child({ component: "pins" }));
@@ -211,6 +218,20 @@ export async function startGateway(
     });
     // Jobs requests run in their W3C trace context, like /mcp (the front does its own).
     const jobsRoute = (request: Request, path: string) => handleTraced(request, () => jobsApi(request, path));
+    // The admin API: the CLI's services over HTTP, for tokens whose roles grant admin:read / admin:write.
+    const adminApi = createAdminApi({
+      authenticator: authentication.authenticator,
+      authGuidance: authentication.guidance,
+      floodGuard,
+      peerOf,
+      policy,
+      // Admin changes are audited on the store's chain as they are (not counted as calls in the metrics).
+      auditor: recorder,
+      services: { store, auth: settings.auth, probe: { env, logger: logger.child({ component: "admin" }), clientVersion: version } },
+      maxBodyBytes: settings.maxBodyBytes,
+      bodyTimeoutMs: settings.bodyTimeoutMs,
+      logger,
+    });
     listener = listen(
       createGatewayApp({
         store,
@@ -219,6 +240,7 @@ export async function startGateway(
         mcp,
         metrics,
         jobs: jobsRoute,
+        admin: (request, path) => handleTraced(request, () => adminApi(request, path)),
         wellKnown: authentication.wellKnown,
         ...(storeAuditor && { audit: storeAuditor }),
       }),

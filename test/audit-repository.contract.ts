@@ -68,6 +68,7 @@ interface RecordStep {
   ts?: number;
   arguments?: unknown;
   protocolVersion?: string;
+  credential?: string;
 }
 
 export type Step =
@@ -88,6 +89,7 @@ function context(step: RecordStep): AuditContext {
     method: "tools/call",
     arguments: step.arguments ?? { text: step.id },
     ...(step.protocolVersion !== undefined && { protocolVersion: step.protocolVersion }),
+    ...(step.credential !== undefined && { credential: step.credential }),
   };
 }
 
@@ -177,6 +179,22 @@ export function auditRepositoryContract(current: () => Store | undefined): void 
       "session-era": "2025-06-18",
       stateless: "2026-07-28",
       unrecorded: null,
+    });
+  });
+
+  run("the credential mode round-trips where it was recorded and is null where it was not", async (store) => {
+    const chain = await new TestChain(store).open();
+    await chain.append([
+      { kind: "call", id: "secret-call", credential: "per-subject-secret" },
+      { kind: "refusal", id: "static-refusal", credential: "static" },
+      { kind: "call", id: "no-credential" },
+    ]);
+    await chain.append([{ kind: "outcome", id: "secret-call" }]);
+    const listed = (await store.audit.list({ filter: {}, limit: 1_000 })).filter((row) => row.chainId === chain.chainId);
+    expect(Object.fromEntries(listed.map((row) => [row.requestId, row.credential]))).toEqual({
+      "secret-call": "per-subject-secret",
+      "static-refusal": "static",
+      "no-credential": null,
     });
   });
 

@@ -205,6 +205,35 @@ describe("mcpgw doctor finds what is wrong", () => {
     }
   });
 
+  test("a per-subject-secret backend: doctor checks the key is set and every stored secret is under a key the gateway holds", async () => {
+    const fixture = await sqliteStoreFixture("doctor_secrets");
+    const key = Buffer.alloc(32, 1).toString("base64");
+    const other = Buffer.alloc(32, 2).toString("base64");
+    try {
+      await fixture.store.migrate();
+      await fixture.store.backends.add(backendSpec({ name: "tickets", url: `http://127.0.0.1:${await freePort()}/mcp`, auth: { mode: "per-subject-secret" } }));
+      const none = await doctor(["--db", fixture.url], { MCPGW_SECRET_KEY: key });
+      expect(find(none.report, "backend tickets")).toMatchObject({ status: "warning", detail: expect.stringContaining("no subject has a secret") });
+      const set = await runCli(["--db", fixture.url, "secret", "set", "tickets", "--sub", "alice"], {
+        env: { MCPGW_SECRET_KEY: key },
+        input: "doctor-secret-value",
+      });
+      expect(set.code, set.stderr).toBe(0);
+      const healthy = await doctor(["--db", fixture.url], { MCPGW_SECRET_KEY: key });
+      expect(find(healthy.report, "backend tickets")).toMatchObject({ status: "ok", detail: expect.stringContaining("1 subject has a secret") });
+      const keyless = await doctor(["--db", fixture.url]);
+      expect(find(keyless.report, "backend tickets")).toMatchObject({ status: "problem", detail: expect.stringContaining("MCPGW_SECRET_KEY is not set") });
+      const wrongKey = await doctor(["--db", fixture.url], { MCPGW_SECRET_KEY: other });
+      expect(find(wrongKey.report, "backend tickets")).toMatchObject({ status: "problem", detail: expect.stringContaining("alice (key ") });
+      expect(find(wrongKey.report, "backend tickets").fix).toMatch(/MCPGW_SECRET_KEY_OLD and run mcpgw secret rekey/);
+      const rotating = await doctor(["--db", fixture.url], { MCPGW_SECRET_KEY: other, MCPGW_SECRET_KEY_OLD: key });
+      expect(find(rotating.report, "backend tickets")).toMatchObject({ status: "warning", fix: "mcpgw secret rekey" });
+      for (const run of [none, healthy, keyless, wrongKey, rotating]) expect(JSON.stringify(run)).not.toContain("doctor-secret-value");
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
   test("an unreachable PostgreSQL: the database check says so, the checks that need it are skipped", async () => {
     const url = `postgres://postgres@127.0.0.1:${await freePort()}/test`;
     const { code, report, text } = await doctor(["--db", url]);

@@ -42,7 +42,7 @@ describe("mcpgw init", () => {
 
       const shown = terminal.output();
       expect(shown).toMatch(/testing backend "lab" \(stdio\)…\s+ok: .*, 6 tools/);
-      expect(shown).toContain('role       admin (allow * resource:* prompt:* method:*): created; granted to "alice"');
+      expect(shown).toContain('role       admin (allow * resource:* prompt:* method:* admin:*): created; granted to "alice"');
       const token = JWT.exec(shown)?.[0];
       expect(token, shown).toBeDefined();
       const env = readFileSync(join(dir, ".env"), "utf8");
@@ -151,7 +151,7 @@ describe("mcpgw init", () => {
     }[];
     expect(roles).toEqual([
       expect.objectContaining({ name: "admin", allow: ["github/*"], subjects: [] }),
-      expect.objectContaining({ name: "root", allow: ["*", "resource:*", "prompt:*", "method:*"], subjects: ["admin"] }),
+      expect.objectContaining({ name: "root", allow: ["*", "resource:*", "prompt:*", "method:*", "admin:*"], subjects: ["admin"] }),
     ]);
   });
 
@@ -212,6 +212,9 @@ async function expectServes(dir: string, token: string, tool: string, answer: st
   try {
     const base = await listeningUrl(child);
     expect((await fetch(new URL("/readyz", base))).status).toBe(200);
+    // The first admin token administers too: the admin role allows admin:*.
+    const backends = await fetch(new URL("/v1/admin/backends", base), { headers: { authorization: `Bearer ${token}` } });
+    expect(backends.status, await backends.clone().text()).toBe(200);
     const client = await connectClient(new URL("/mcp", base), {}, "init-test", { token });
     try {
       expect(await listAllTools(client)).toContain(tool);

@@ -1,58 +1,17 @@
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { issueToken } from "../src/auth/token-issuer.ts";
 import { ASSERTION_TYP } from "../src/auth/gateway-assertion.ts";
 import { parsePermission } from "../src/policy/permission.ts";
-import type { JobView } from "../src/jobs/job-api-schemas.ts";
-import { type TestGateway, connectClient, startTestGateway } from "./helpers/gateway.ts";
+import { type CallerSession, closeCallerSessions, openCallerSessions, submitWhoamiJob, whoamiJobResult, statelessWhoami } from "./helpers/whoami-callers.ts";
+import { type TestGateway, startTestGateway } from "./helpers/gateway.ts";
 import { postInitialize } from "./helpers/auth-tokens.ts";
-import { serveFixtureOverHttp } from "./fixtures/fixture-runner.ts";
+import { everythingReceived, headerRecordingBackend } from "./helpers/header-recording-backend.ts";
 
 const AUTH = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" as const };
 const AGENTS = { name: "agents", rules: [{ effect: "allow" as const, permission: parsePermission("*") }] };
 const SUBJECTS = ["alice", "bob"] as const;
 type Subject = (typeof SUBJECTS)[number];
-
-/** One request as the backend received it. */
-interface Received {
-  session: string | null;
-  method: string;
-  authorization: string | null;
-}
-
-/**
- * A Streamable HTTP backend (real SDK server, one session per client) that records every request,
- * and whose tool `whoami` answers with the credential header of the very request that called it.
- */
-function recordingBackend(): { url: string; received: Received[]; requests: Request[]; stop(): void } {
-  const requests: Request[] = [];
-  const received: Received[] = [];
-  const createServer = () => {
-    const mcp = new McpServer({ name: "tickets", version: "1.0.0" });
-    mcp.registerTool("whoami", { description: "the credential this call came with" }, async (extra) => ({
-      content: [{ type: "text", text: String(extra.requestInfo?.headers.authorization ?? "") }],
-    }));
-    return mcp;
-  };
-  const server = serveFixtureOverHttp(0, createServer, {
-    // Seen before session handling; the copy's body is read when the test looks.
-    guard: (request) => {
-      requests.push(request.clone() as typeof request);
-      received.push({ session: request.headers.get("mcp-session-id"), method: request.method, authorization: request.headers.get("authorization") });
-      return undefined;
-    },
-  });
-  return { url: `http://127.0.0.1:${server.port}/mcp`, received, requests, stop: () => void server.stop(true) };
-}
-
-/** Every header and body the backend received, for looking for what must never be there. */
-async function everythingReceived(requests: Request[]): Promise<string[]> {
-  return Promise.all(
-    requests.map(async (request) => `${[...request.headers].map(([name, value]) => `${name}: ${value}`).join("\n")}\n\n${await request.text()}`),
-  );
-}
 
 function bearer(text: string): string {
   expect(text).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
@@ -61,15 +20,15 @@ function bearer(text: string): string {
 
 describe("gateway assertions: each caller's calls reach the backend with that caller's credential only", () => {
   let gw: TestGateway;
-  let backend: ReturnType<typeof recordingBackend>;
+  let backend: ReturnType<typeof headerRecordingBackend>;
   /** A static backend beside it: its own key for everyone, and never a caller's token either. */
-  let plain: ReturnType<typeof recordingBackend>;
+  let plain: ReturnType<typeof headerRecordingBackend>;
   const tokens = {} as Record<Subject, string>;
-  const clients: { subject: Subject; client: Client; prefix: string }[] = [];
+  const clients: CallerSession<Subject>[] = [];
 
   beforeAll(async () => {
-    backend = recordingBackend();
-    plain = recordingBackend();
+    backend = headerRecordingBackend();
+    plain = headerRecordingBackend();
     gw = await startTestGateway(
       [
         { name: "tickets", url: backend.url, auth: { mode: "gateway-assertion" } },
@@ -80,40 +39,14 @@ describe("gateway assertions: each caller's calls reach the backend with that ca
     );
     for (const subject of SUBJECTS) tokens[subject] = (await issueToken(gw.gateway.store, AUTH, { subject, roles: ["agents"], ttlMs: 600_000 })).token;
     // Several sessions each, on both endpoints.
-    for (const subject of SUBJECTS) {
-      const connect = (url: URL, name: string) => connectClient(url, {}, name, { token: tokens[subject] });
-      for (let i = 0; i < 3; i++) clients.push({ subject, client: await connect(gw.mcpUrl("tickets"), `${subject}-${i}`), prefix: "" });
-      for (let i = 0; i < 2; i++) clients.push({ subject, client: await connect(gw.mcpUrl(), `${subject}-agg-${i}`), prefix: "tickets__" });
-    }
+    clients.push(...(await openCallerSessions(gw, "tickets", SUBJECTS, tokens)));
   }, 60_000);
   afterAll(async () => {
-    for (const { client } of clients) await client.close().catch(() => undefined);
+    await closeCallerSessions(clients);
     await gw?.stop();
     backend?.stop();
     plain?.stop();
   });
-
-  /** Submits a whoami job (REST) as `subject`; its id. */
-  async function submitJob(subject: Subject, backendName: string): Promise<string> {
-    const response = await fetch(new URL("/v1/jobs", gw.base), {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${tokens[subject]}` },
-      body: JSON.stringify({ backend: backendName, tool: "whoami", arguments: {} }),
-    });
-    expect(response.status).toBe(202);
-    return ((await response.json()) as JobView).id;
-  }
-
-  /** The text a whoami job answered, once it completed. */
-  async function jobResult(subject: Subject, id: string): Promise<string> {
-    for (let i = 0; i < 600; i++) {
-      const view = (await (await fetch(new URL(`/v1/jobs/${id}`, gw.base), { headers: { authorization: `Bearer ${tokens[subject]}` } })).json()) as JobView;
-      if (view.status === "completed") return (view.result as { content: { text: string }[] }).content[0]!.text;
-      if (view.status === "failed") throw new Error(`job failed: ${JSON.stringify(view.error)}`);
-      await Bun.sleep(50);
-    }
-    throw new Error(`job ${id} did not complete`);
-  }
 
   test("hundreds of interleaved calls from two subjects over several sessions, /mcp and /mcp/<backend>, lists and jobs", async () => {
     // Aggregated and per-backend lists go to the backend too.
@@ -135,8 +68,8 @@ describe("gateway assertions: each caller's calls reach the backend with that ca
     await Promise.all(Array.from({ length: 24 }, worker));
     // Jobs (REST) run later, on the workers, as their owner.
     const owners = Array.from({ length: 20 }, (_, i) => SUBJECTS[i % 2]!);
-    const submitted = await Promise.all(owners.map(async (subject) => ({ subject, id: await submitJob(subject, "tickets") })));
-    for (const { subject, id } of submitted) answers.push({ subject, token: bearer(await jobResult(subject, id)) });
+    const submitted = await Promise.all(owners.map(async (subject) => ({ subject, id: await submitWhoamiJob(gw, tokens[subject], "tickets") })));
+    for (const { subject, id } of submitted) answers.push({ subject, token: bearer(await whoamiJobResult(gw, tokens[subject], id)) });
 
     // Every call came with its own caller's assertion, for this call.
     const callIds = new Set<string>();
@@ -159,7 +92,7 @@ describe("gateway assertions: each caller's calls reach the backend with that ca
     for (const subjects of subjectsBySession.values()) expect(subjects.size).toBe(1);
     // The callers' own tokens never reached the backend, on any path.
     // Jobs at the static backend too.
-    for (const subject of SUBJECTS) expect(await jobResult(subject, await submitJob(subject, "plain"))).toBe("");
+    for (const subject of SUBJECTS) expect(await whoamiJobResult(gw, tokens[subject], await submitWhoamiJob(gw, tokens[subject], "plain"))).toBe("");
     expect(plain.received.filter((request) => request.method === "POST").length).toBeGreaterThan(clients.length);
     for (const request of plain.received) expect(request.authorization).toBeNull();
     const raw = [...(await everythingReceived(backend.requests)), ...(await everythingReceived(plain.requests))];
@@ -169,27 +102,9 @@ describe("gateway assertions: each caller's calls reach the backend with that ca
   }, 120_000);
 
   test("2026-07-28 stateless requests (no session at all) carry their own caller's assertion too", async () => {
-    const meta = {
-      "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-      "io.modelcontextprotocol/clientCapabilities": {},
-      "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
-    };
     const call = async (subject: Subject, path: string, name: string) => {
-      const response = await fetch(new URL(path, gw.base), {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${tokens[subject]}`,
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-          "mcp-protocol-version": "2026-07-28",
-          "mcp-method": "tools/call",
-          "mcp-name": name,
-        },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: {}, _meta: meta } }),
-      });
-      const body = (await response.json()) as { result?: { content: { text: string }[] }; error?: unknown };
-      expect(body.error).toBeUndefined();
-      return { subject, sub: decodeJwt(bearer(body.result!.content[0]!.text)).sub };
+      const text = await statelessWhoami(gw, tokens[subject], path, name);
+      return { subject, sub: decodeJwt(bearer(text)).sub };
     };
     const answers = await Promise.all(
       Array.from({ length: 60 }, (_, i) => call(SUBJECTS[i % 2]!, i % 3 === 0 ? "/mcp" : "/mcp/tickets", i % 3 === 0 ? "tickets__whoami" : "whoami")),

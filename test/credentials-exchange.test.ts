@@ -1,4 +1,3 @@
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -6,8 +5,9 @@ import { issueToken } from "../src/auth/token-issuer.ts";
 import type { JobView } from "../src/jobs/job-api-schemas.ts";
 import { parsePermission } from "../src/policy/permission.ts";
 import { CapturingAuditor } from "./helpers/auth-tokens.ts";
+import { type CallerSession, closeCallerSessions, openCallerSessions, statelessWhoami } from "./helpers/whoami-callers.ts";
 import { type TestGateway, connectClient, startTestGateway } from "./helpers/gateway.ts";
-import { serveFixtureOverHttp } from "./fixtures/fixture-runner.ts";
+import { type ReceivedRequest, everythingReceived, headerRecordingBackend } from "./helpers/header-recording-backend.ts";
 import { TestTokenEndpoint } from "./fixtures/token-endpoint.ts";
 
 const ISSUER = "https://idp.test/realms/agents";
@@ -17,30 +17,13 @@ const SECRET_VARIABLE = "MCPGW_TEST_EXCHANGE_CLIENT_SECRET";
 const AGENTS = { name: "agents", rules: [{ effect: "allow" as const, permission: parsePermission("*") }] };
 const SUBJECTS = ["alice", "bob"] as const;
 type Subject = (typeof SUBJECTS)[number];
+
+/** The credential header of every request the backend received. */
+const authorizations = (backend: { received: ReceivedRequest[] }) => backend.received.map((request) => request.authorization);
+
 /** Lifetimes the token endpoint issues per audience: long (one exchange for the whole test), and 32 s (usable 2 s after the 30 s margin). */
 const LONG_LIVED = 3_600;
 const SHORT_LIVED = 32;
-
-/** A Streamable HTTP backend that records the credential header of every request and answers `whoami` with it. */
-function headerRecordingBackend(): { url: string; authorizations: (string | null)[]; raw: string[]; stop(): void } {
-  const authorizations: (string | null)[] = [];
-  const raw: string[] = [];
-  const createServer = () => {
-    const mcp = new McpServer({ name: "tickets", version: "1.0.0" });
-    mcp.registerTool("whoami", { description: "the credential this call came with" }, async (extra) => ({
-      content: [{ type: "text", text: String(extra.requestInfo?.headers.authorization ?? "") }],
-    }));
-    return mcp;
-  };
-  const server = serveFixtureOverHttp(0, createServer, {
-    guard: (request) => {
-      authorizations.push(request.headers.get("authorization"));
-      raw.push([...request.headers].map(([name, value]) => `${name}: ${value}`).join("\n"));
-      return undefined;
-    },
-  });
-  return { url: `http://127.0.0.1:${server.port}/mcp`, authorizations, raw, stop: () => void server.stop(true) };
-}
 
 function bearer(text: string): string {
   expect(text).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
@@ -60,7 +43,7 @@ describe("token exchange (RFC 8693): each caller's identity-provider token excha
   let reports: ReturnType<typeof headerRecordingBackend>;
   const auditor = new CapturingAuditor();
   const logins = {} as Record<Subject, string>;
-  const clients: { subject: Subject; client: Client; prefix: string }[] = [];
+  const clients: CallerSession<Subject>[] = [];
 
   beforeAll(async () => {
     tickets = headerRecordingBackend();
@@ -85,14 +68,10 @@ describe("token exchange (RFC 8693): each caller's identity-provider token excha
       { auditor, prepare: (store) => store.roles.create(AGENTS) },
     );
     for (const subject of SUBJECTS) logins[subject] = await idp.login(subject);
-    for (const subject of SUBJECTS) {
-      const connect = (url: URL, name: string) => connectClient(url, {}, name, { token: logins[subject] });
-      for (let i = 0; i < 3; i++) clients.push({ subject, client: await connect(gw.mcpUrl("tickets"), `${subject}-${i}`), prefix: "" });
-      for (let i = 0; i < 2; i++) clients.push({ subject, client: await connect(gw.mcpUrl(), `${subject}-agg-${i}`), prefix: "tickets__" });
-    }
+    clients.push(...(await openCallerSessions(gw, "tickets", SUBJECTS, logins)));
   }, 60_000);
   afterAll(async () => {
-    for (const { client } of clients) await client.close().catch(() => undefined);
+    await closeCallerSessions(clients);
     await gw?.stop();
     tickets?.stop();
     reports?.stop();
@@ -121,35 +100,18 @@ describe("token exchange (RFC 8693): each caller's identity-provider token excha
     }
     // Every request the backend received carried one of the two exchanged tokens; never an identity-provider token.
     const issued = new Set(idp.granted.map((grant) => grant.accessToken));
-    expect(tickets.authorizations.length).toBeGreaterThan(answers.length);
-    for (const authorization of tickets.authorizations) expect(issued.has(bearer(authorization ?? ""))).toBe(true);
-    for (const request of tickets.raw) for (const subject of SUBJECTS) expect(request).not.toContain(logins[subject]);
+    expect(authorizations(tickets).length).toBeGreaterThan(answers.length);
+    for (const authorization of authorizations(tickets)) expect(issued.has(bearer(authorization ?? ""))).toBe(true);
+    const received = await everythingReceived(tickets.requests);
+    for (const request of received) for (const subject of SUBJECTS) expect(request).not.toContain(logins[subject]);
     // The client secret went to the token endpoint (Basic), and only there.
-    for (const request of tickets.raw) expect(request).not.toContain(btoa(`${CLIENT.id}:${CLIENT.secret}`));
+    for (const request of received) expect(request).not.toContain(btoa(`${CLIENT.id}:${CLIENT.secret}`));
   }, 120_000);
 
   test("2026-07-28 stateless requests carry their own caller's exchanged token, from the same cache", async () => {
-    const meta = {
-      "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-      "io.modelcontextprotocol/clientCapabilities": {},
-      "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
-    };
     const call = async (subject: Subject, path: string, name: string) => {
-      const response = await fetch(new URL(path, gw.base), {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${logins[subject]}`,
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-          "mcp-protocol-version": "2026-07-28",
-          "mcp-method": "tools/call",
-          "mcp-name": name,
-        },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: {}, _meta: meta } }),
-      });
-      const body = (await response.json()) as { result?: { content: { text: string }[] }; error?: unknown };
-      expect(body.error).toBeUndefined();
-      return { subject, token: bearer(body.result!.content[0]!.text) };
+      const text = await statelessWhoami(gw, logins[subject], path, name);
+      return { subject, token: bearer(text) };
     };
     const answers = await Promise.all(
       Array.from({ length: 40 }, (_, i) => call(SUBJECTS[i % 2]!, i % 3 === 0 ? "/mcp" : "/mcp/tickets", i % 3 === 0 ? "tickets__whoami" : "whoami")),
@@ -190,7 +152,7 @@ describe("token exchange (RFC 8693): each caller's identity-provider token excha
   }, 30_000);
 
   test("a refused exchange fails the call with the endpoint's error, no token in it, audited; nothing reaches the backend", async () => {
-    const before = tickets.authorizations.length;
+    const before = authorizations(tickets).length;
     const bob = clients.find((entry) => entry.subject === "bob" && entry.prefix === "tickets__")!.client;
     const failure = await bob.callTool({ name: "refused__whoami", arguments: {} }).then(
       (result) => JSON.stringify(result),
@@ -198,7 +160,7 @@ describe("token exchange (RFC 8693): each caller's identity-provider token excha
     );
     expect(failure).toMatch(/backend "refused": exchanging the caller's token at .* was refused: invalid_target/);
     for (const subject of SUBJECTS) expect(failure).not.toContain(logins[subject]);
-    expect(tickets.authorizations.length).toBe(before);
+    expect(authorizations(tickets).length).toBe(before);
     const audited = auditor.calls.find((call) => call.context.backend === "refused" && call.context.subject === "bob");
     expect(audited?.outcome).toMatchObject({ status: "error" });
     expect(audited?.outcome?.errorMessage).toMatch(/invalid_target/);
@@ -229,13 +191,13 @@ describe("token exchange (RFC 8693): each caller's identity-provider token excha
         { subject: "alice", roles: ["agents"], ttlMs: 600_000 },
       )
     ).token;
-    const before = { tickets: tickets.authorizations.length, grants: idp.granted.length };
+    const before = { tickets: authorizations(tickets).length, grants: idp.granted.length };
     const client = await connectClient(gw.mcpUrl("tickets"), {}, "gateway-token", { token });
     const failure = await client.callTool({ name: "whoami", arguments: {} }).then(JSON.stringify, (err: Error) => err.message);
     await client.close();
     expect(failure).toMatch(/backend "tickets" needs an identity-provider login/);
     // Not alice's cached exchanged token, not a static credential: nothing was sent, nothing exchanged.
-    expect(tickets.authorizations.length).toBe(before.tickets);
+    expect(authorizations(tickets).length).toBe(before.tickets);
     expect(idp.granted.length).toBe(before.grants);
     const audited = auditor.calls.filter((call) => call.context.backend === "tickets" && call.outcome?.status === "error");
     expect(audited.at(-1)?.outcome?.errorMessage).toMatch(/needs an identity-provider login/);

@@ -26,7 +26,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   audit: ["config", "errors.ts", "log", "protocol"],
   auth: ["changes", "config", "credentials", "errors.ts", "log", "protocol"],
   // How a backend is authenticated to and the caller a call runs for; the binder that applies it lives in backends/.
-  credentials: ["errors.ts"],
+  credentials: ["audit", "changes", "config", "errors.ts", "protocol"],
   policy: ["assert-never.ts", "changes", "errors.ts", "log"],
   limits: ["assert-never.ts", "errors.ts", "policy"],
   // Tool-definition pins: the guard backends' connections consult, its records and reviews.
@@ -41,6 +41,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     "backends",
     "changes",
     "config",
+    "credentials",
     "declarative",
     "errors.ts",
     "jobs",
@@ -61,13 +62,15 @@ const ALLOWED: Record<string, readonly string[]> = {
     ...["pipeline", "policy", "protocol", "sessions", "store", "tasks", "tracing"],
   ],
   // Services shared by the CLI and the server.
-  "operator-calls": ["audit", "auth", "backends", "config", "limits", "log", "pinning", "pipeline", "policy", "protocol", "store"],
+  "operator-calls": ["audit", "auth", "backends", "config", "credentials", "errors.ts", "limits", "log", "pinning", "pipeline", "policy", "protocol", "store"],
+  // The admin API (/v1/admin): the operator services over HTTP, behind the admin permissions.
+  admin: ["audit", "auth", "backends", "config", "errors.ts", "http", "jobs", "log", "operator-calls", "pinning", "pipeline", "policy", "store"],
   setup: ["auth", "backends", "config", "errors.ts", "log", "policy", "store"],
   doctor: ["auth", "backends", "config", "credentials", "errors.ts", "log", "policy", "store"],
-  server: ["audit", "auth", "errors.ts", "front", "jobs", "log", "observability", "store"],
+  server: ["admin", "audit", "auth", "errors.ts", "front", "jobs", "log", "observability", "store"],
   // The composition root of `serve`.
   "gateway.ts": [
-    ...["audit", "auth", "backends", "config", "front", "jobs", "limits", "log", "observability"],
+    ...["admin", "audit", "auth", "backends", "config", "credentials", "front", "jobs", "limits", "log", "observability"],
     ...["pinning", "pipeline", "policy", "protocol", "server", "sessions", "store", "tracing"],
   ],
 };

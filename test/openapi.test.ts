@@ -3,6 +3,7 @@ import { join } from "node:path";
 import Ajv2020 from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { issueToken } from "../src/auth/token-issuer.ts";
+import { ADMIN_ROUTES } from "../src/admin/admin-router.ts";
 import { JOB_ROUTES, JobListSchema, JobSchema, SubmitJobBodySchema } from "../src/jobs/job-api-schemas.ts";
 import { parsePermission } from "../src/policy/permission.ts";
 import { docsAssetPaths } from "../src/server/docs-assets.ts";
@@ -370,5 +371,95 @@ describe("/docs serves the renderer from the gateway itself", () => {
     const post = await fetch(`${gw.base}/openapi.json`, { method: "POST" });
     expect(post.status).toBe(405);
     expect(post.headers.get("allow")).toBe("GET, HEAD");
+  });
+});
+
+describe("the admin API is in the document, route for route, and answers what it says", () => {
+  const document: Json = buildOpenApiDocument("test");
+  const validate = documentValidator(document);
+  const AUTH = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" as const };
+  let gw: TestGateway;
+  let admin = "";
+  let outsider = "";
+
+  beforeAll(async () => {
+    gw = await startTestGateway(
+      [],
+      { auth: "required" },
+      {
+        prepare: async (store) => {
+          await store.roles.create({ name: "ops", rules: [{ effect: "allow", permission: parsePermission("admin:*") }] });
+          admin = (await issueToken(store, AUTH, { subject: "root", roles: ["ops"], ttlMs: 3_600_000 })).token;
+          outsider = (await issueToken(store, AUTH, { subject: "dev", roles: [], ttlMs: 3_600_000 })).token;
+        },
+      },
+    );
+  }, 60_000);
+  afterAll(() => gw?.stop());
+
+  const adminOperations = () =>
+    Object.entries<Json>(document.paths)
+      .filter(([path]) => path.startsWith("/v1/admin"))
+      .flatMap(([path, item]) =>
+        Object.keys(item)
+          .filter((key) => METHODS.includes(key))
+          .map((method) => `${method} ${path}`),
+      );
+
+  test("every route of the router's table is documented behind the bearer scheme with its permission, and nothing else under /v1/admin", () => {
+    expect(adminOperations().sort()).toEqual(ADMIN_ROUTES.map((route) => `${route.method} ${route.path}`).sort());
+    for (const route of ADMIN_ROUTES) {
+      const operation = document.paths[route.path][route.method];
+      expect(operation.tags).toEqual(["admin"]);
+      expect(operation.security).toEqual([{ [BEARER_SCHEME]: [] }]);
+      expect(operation.description).toContain(`admin:${route.permission}`);
+      for (const status of [401, 403]) expect(Object.keys(operation.responses), `${route.method} ${route.path}`).toContain(String(status));
+      if (route.body) expect(operation.requestBody.required).toBe(true);
+    }
+  });
+
+  test("the live gateway serves every documented admin operation (403 for a token without admin permissions, never 404 or 405)", async () => {
+    for (const operation of adminOperations()) {
+      const [method, path] = operation.split(" ") as [string, string];
+      const response = await fetch(`${gw.base}${path.replace(/\{[^}]+\}/g, "x")}`, {
+        method: method.toUpperCase(),
+        headers: { authorization: `Bearer ${outsider}` },
+      });
+      expect(response.status, operation).toBe(403);
+      const checked = validate(responseSchema(path, method, 403), await response.json());
+      expect(checked.valid, `${operation}: ${checked.errors}`).toBe(true);
+    }
+  });
+
+  test("answers of the admin routes are valid against their documented schemas", async () => {
+    const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> => {
+      const response = await fetch(`${gw.base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      });
+      return { status: response.status, body: await response.json() };
+    };
+    const expectDocumented = (path: string, method: string, answer: { status: number; body: Json }) => {
+      const checked = validate(responseSchema(path, method, answer.status), answer.body);
+      expect(checked.valid, `${method.toUpperCase()} ${path} ${answer.status}: ${checked.errors}: ${JSON.stringify(answer.body)}`).toBe(true);
+    };
+    expectDocumented("/v1/admin/roles", "post", await call("POST", "/v1/admin/roles", { name: "dev", allow: ["work/*"] }));
+    expectDocumented("/v1/admin/roles", "post", await call("POST", "/v1/admin/roles", { name: "dev", allow: ["work"] }));
+    expectDocumented("/v1/admin/roles", "get", await call("GET", "/v1/admin/roles"));
+    expectDocumented("/v1/admin/roles/{name}/subjects/{subject}", "put", await call("PUT", "/v1/admin/roles/dev/subjects/alice"));
+    const issued = await call("POST", "/v1/admin/tokens", { sub: "alice", role: ["dev"] });
+    expectDocumented("/v1/admin/tokens", "post", issued);
+    expectDocumented("/v1/admin/tokens", "get", await call("GET", "/v1/admin/tokens"));
+    expectDocumented("/v1/admin/tokens/{jti}", "delete", await call("DELETE", `/v1/admin/tokens/${issued.body.jti}`));
+    expectDocumented("/v1/admin/backends", "post", await call("POST", "/v1/admin/backends", { name: "h", url: "http://127.0.0.1:9/mcp", test: false }));
+    expectDocumented("/v1/admin/backends/{name}", "get", await call("GET", "/v1/admin/backends/h"));
+    expectDocumented("/v1/admin/limits", "post", await call("POST", "/v1/admin/limits", { role: "dev", rate: "10/s" }));
+    expectDocumented("/v1/admin/limits", "get", await call("GET", "/v1/admin/limits"));
+    const audit = await call("GET", "/v1/admin/audit?limit=2");
+    expectDocumented("/v1/admin/audit", "get", audit);
+    const [record] = audit.body.records;
+    expectDocumented("/v1/admin/audit/{chain}/{seq}", "get", await call("GET", `/v1/admin/audit/${record.chain.id}/${record.chain.seq}`));
+    expectDocumented("/v1/admin/audit/verify", "get", await call("GET", "/v1/admin/audit/verify"));
   });
 });

@@ -14,6 +14,7 @@ import { jobRepositoryContract } from "./job-repository.contract.ts";
 import { declarativeRepositoryContract } from "./declarative-repository.contract.ts";
 import { sessionSnapshotRepositoryContract } from "./session-snapshot-repository.contract.ts";
 import { pinRepositoryContract } from "./pin-repository.contract.ts";
+import { subjectSecretRepositoryContract } from "./subject-secret-repository.contract.ts";
 
 function backend(name: string, overrides: Partial<BackendSpec> = {}): BackendSpec {
   return {
@@ -421,5 +422,6 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
       () => (fixture ? store : undefined),
       () => fixture!.openPeer(),
     );
+    subjectSecretRepositoryContract(() => (fixture ? store : undefined));
   });
 }

@@ -2,7 +2,7 @@ import { userInfo } from "node:os";
 import { probeBackend } from "../../src/backends/backend-probe.ts";
 import { describeDefinition } from "../../src/pinning/definition-hash.ts";
 import { PIN_AUDIT } from "../../src/pinning/pin-events.ts";
-import { type PinPolicy, type PinRecord, PIN_KINDS, type PinMode, type DriftMode, type SuspiciousMode } from "../../src/pinning/pin-record.ts";
+import { type PinPolicy, type PinRecord, PIN_KINDS } from "../../src/pinning/pin-record.ts";
 import { formatReview, needsReview, reviewOf } from "../../src/pinning/pin-review.ts";
 import { StoreAuditor } from "../../src/audit/store-auditor.ts";
 import { instanceFromHost } from "../../src/audit/chain-identity.ts";
@@ -13,23 +13,7 @@ import { type CommandContext, withStore } from "../context.ts";
 import { printJson } from "../output.ts";
 import { VERSION } from "../version.ts";
 
-/** The pinning flags of `backend add` and `backend update`. */
-export interface PinFlags {
-  pinMode?: PinMode;
-  driftMode?: DriftMode;
-  suspicious?: SuspiciousMode;
-}
-
-/** Sets the pinning modes the flags give (none given: nothing). */
-export async function applyPinFlags(store: Store, name: string, flags: PinFlags): Promise<PinPolicy | undefined> {
-  const modes = {
-    ...(flags.pinMode && { pinMode: flags.pinMode }),
-    ...(flags.driftMode && { driftMode: flags.driftMode }),
-    ...(flags.suspicious && { suspicious: flags.suspicious }),
-  };
-  if (Object.keys(modes).length === 0) return undefined;
-  return store.pins.setPolicy(name, modes, Date.now());
-}
+export type { PinFlags } from "../../src/operator-calls/backend-service.ts";
 
 /** One line on a backend's pinning: its modes and how many pins are in each state. */
 export function describePins(policy: PinPolicy, records: PinRecord[]): string {

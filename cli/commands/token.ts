@@ -1,54 +1,25 @@
-import { issueToken } from "../../src/auth/token-issuer.ts";
-import type { TokenRecord } from "../../src/auth/token-record.ts";
-import { formatDuration, parseDuration } from "../../src/config/duration.ts";
+import { formatDuration } from "../../src/config/duration.ts";
 import { UsageError } from "../../src/errors.ts";
-import { assertRoleName, assertSubject } from "../../src/policy/role-repository.ts";
-import { assertRolesExist } from "../../src/policy/role-references.ts";
+import { checkTokenIssue, issueCheckedToken, liveTokensOf, tokenView } from "../../src/operator-calls/token-service.ts";
 import { confirmDestructive } from "../confirm.ts";
 import { type CommandContext, withStore } from "../context.ts";
 import { printJson, printTable } from "../output.ts";
-import { MAX_ISSUED_TOKEN_LIFETIME_MS } from "../../src/config/auth-settings.ts";
 
-const DEFAULT_TTL_MS = 3_600_000;
-const MAX_TTL_MS = MAX_ISSUED_TOKEN_LIFETIME_MS;
-
-/** A token as listed: claims and state, never the token. */
-interface TokenView {
-  jti: string;
-  subject: string;
-  roles: string[];
-  description?: string;
-  issuedAt: string;
-  expiresAt: string;
-  revokedAt?: string;
-  status: "active" | "expired" | "revoked";
-}
+/** A token's lifetime from --ttl (shared with `mcpgw client config`). */
+export { parseTtl } from "../../src/operator-calls/token-service.ts";
 
 /** `mcpgw token issue --sub S [--role R]... [--ttl 1h] [--json]`: the JWT alone on stdout, what it is on stderr. */
 export async function runTokenIssue(
   context: CommandContext,
   options: { sub: string; role: string[]; ttl?: string; description?: string; json?: boolean },
 ): Promise<void> {
-  assertSubject(options.sub);
-  // The gateway refuses such a subject in a token (src/auth/claims.ts): refuse to mint it.
-  if (/[\u0000-\u001f\u007f]/.test(options.sub))
-    throw new UsageError(`--sub contains control characters`, "give the subject as printable text, e.g. --sub alice@example.com");
-  for (const role of options.role) assertRoleName(role);
-  const ttlMs = parseTtl(options.ttl);
-  const roles = [...new Set(options.role)];
-  const issued = await withStore(context, async (store) => {
-    await assertRolesExist(store, roles);
-    return issueToken(store, context.settings.auth, {
-      subject: options.sub,
-      roles,
-      ttlMs,
-      ...(options.description !== undefined && { description: options.description }),
-    });
-  });
+  const request = checkTokenIssue(options);
+  const { ttlMs, roles } = request;
+  const issued = await withStore(context, (store) => issueCheckedToken(store, context.settings.auth, request));
   if (options.json) {
     return printJson({
       token: issued.token,
-      ...view(issued.record),
+      ...tokenView(issued.record),
       kid: issued.kid,
       issuer: context.settings.auth.tokenIssuer,
       audience: context.settings.auth.tokenAudience,
@@ -66,7 +37,7 @@ export async function runTokenIssue(
 export async function runTokenList(context: CommandContext, options: { json?: boolean }): Promise<void> {
   const tokens = await withStore(context, (store) => store.tokens.list());
   const now = Date.now();
-  if (options.json) return printJson(tokens.map((token) => view(token, now)));
+  if (options.json) return printJson(tokens.map((token) => tokenView(token, now)));
   if (tokens.length === 0) {
     console.log("no tokens yet: issue one with mcpgw token issue --sub SUBJECT [--role ROLE]");
     return;
@@ -74,7 +45,7 @@ export async function runTokenList(context: CommandContext, options: { json?: bo
   printTable(
     ["JTI", "SUBJECT", "ROLES", "ISSUED", "EXPIRES", "STATUS", "DESCRIPTION"],
     tokens.map((token) => {
-      const v = view(token, now);
+      const v = tokenView(token, now);
       return [v.jti, v.subject, v.roles.join(",") || "-", v.issuedAt, v.expiresAt, v.status, v.description ?? ""];
     }),
   );
@@ -95,8 +66,7 @@ export async function runTokenRevoke(context: CommandContext, jti: string | unde
   }
   const subject = options.allFor!;
   const revoked = await withStore(context, async (store) => {
-    const now = Date.now();
-    const live = (await store.tokens.list()).filter((token) => token.subject === subject && token.revokedAt === undefined && token.expiresAt > now);
+    const live = await liveTokensOf(store, subject);
     if (live.length === 0) return [];
     await confirmDestructive({
       action: `revoke ${live.length} live token${live.length === 1 ? "" : "s"} of "${subject}"`,
@@ -117,26 +87,4 @@ export async function runTokenRevoke(context: CommandContext, jti: string | unde
     `revoked ${revoked.length} token${revoked.length === 1 ? "" : "s"} of "${subject}" (running gateways refuse them within a second): ${revoked.join(", ")}`,
   );
   process.stderr.write(`grants of roles to "${subject}" stay (mcpgw role list shows them); new tokens can still be issued\n`);
-}
-
-export function parseTtl(text: string | undefined, fallbackMs = DEFAULT_TTL_MS): number {
-  if (text === undefined) return fallbackMs;
-  const ms = parseDuration(text, "--ttl");
-  if (ms < 1_000 || ms > MAX_TTL_MS) {
-    throw new UsageError(`--ttl "${text}" is out of range`, `use 1s to ${formatDuration(MAX_TTL_MS)}; prefer short-lived tokens (e.g. 1h) and issue new ones`);
-  }
-  return ms;
-}
-
-function view(token: TokenRecord, now = Date.now()): TokenView {
-  return {
-    jti: token.jti,
-    subject: token.subject,
-    roles: token.roles,
-    ...(token.description !== undefined && { description: token.description }),
-    issuedAt: new Date(token.issuedAt).toISOString(),
-    expiresAt: new Date(token.expiresAt).toISOString(),
-    ...(token.revokedAt !== undefined && { revokedAt: new Date(token.revokedAt).toISOString() }),
-    status: token.revokedAt !== undefined ? "revoked" : token.expiresAt <= now ? "expired" : "active",
-  };
 }

@@ -3,26 +3,12 @@ import { commandContext } from "../context.ts";
 import type { BackendInput } from "../../src/backends/backend-input.ts";
 import type { PinFlags } from "../commands/backend-pins.ts";
 import { collect } from "./collect.ts";
+import { UNSETTABLE_SETTINGS } from "../../src/backends/unsettable-settings.ts";
 import { DRIFT_MODES, PIN_MODES, SUSPICIOUS_MODES } from "../../src/pinning/pin-record.ts";
 import { AUTH_MODES } from "../../src/credentials/backend-auth.ts";
 
 /** The values of the flags add and update share: a backend as the operator writes it, lists always present. */
 type BackendFlagValues = Omit<BackendInput, "name"> & Required<Pick<BackendInput, "env" | "header" | "idempotentTool">> & PinFlags;
-
-/** Settings `backend update --unset` returns to their defaults (cli/commands/backend.ts maps them). */
-export const UNSETTABLE_SETTINGS = [
-  "env",
-  "header",
-  "timeout",
-  "transport",
-  "max-concurrency",
-  "max-queue",
-  "max-body",
-  "max-response",
-  "max-processes",
-  "idempotent-tool",
-  "auth",
-] as const;
 
 /** Every flag that sets a backend: `backend add` and `backend update` take the same ones. */
 function backendFlags(command: Command): Command {
@@ -45,7 +31,7 @@ function backendFlags(command: Command): Command {
     .addOption(
       new Option(
         "--auth <mode>",
-        "who the backend sees: static (its own headers, the default), gateway-assertion (a JWT per call naming the caller) or token-exchange (the caller's identity-provider token exchanged, RFC 8693)",
+        "who the backend sees: static (its own headers, the default), gateway-assertion (a JWT per call naming the caller), token-exchange (the caller's identity-provider token exchanged, RFC 8693) or per-subject-secret (the caller's own secret, mcpgw secret set)",
       ).choices(AUTH_MODES),
     )
     .option("--auth-header <name>", "header the per-caller credential goes in (default Authorization: Bearer …)")

@@ -62,5 +62,6 @@ SELECT e.id, e.chain_id, e.seq, e.prev_hash, e.hash, e.kind, e.ts, e.request_id,
   CASE WHEN o.seq IS NULL THEN e.outcome_prev_hash ELSE o.prev_hash END AS outcome_prev_hash,
   CASE WHEN o.seq IS NULL THEN e.outcome_hash ELSE o.hash END AS outcome_hash,
   e.protocol_version,
-  CASE WHEN o.seq IS NULL THEN e.exchange ELSE o.exchange END AS exchange
+  CASE WHEN o.seq IS NULL THEN e.exchange ELSE o.exchange END AS exchange,
+  e.credential
 FROM audit_events e LEFT JOIN audit_outcomes o ON o.chain_id = e.chain_id AND o.call_seq = e.seq;

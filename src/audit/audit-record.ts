@@ -62,6 +62,12 @@ export interface AuditRow {
    * outcome, null otherwise and on every record written before it was recorded; hashed only when set.
    */
   exchange: string | null;
+  /**
+   * The credential mode the call reached its backend with (backend --auth: static, gateway-assertion,
+   * per-subject-secret…), never a value. Null for records of no backend and on every record written
+   * before it was recorded; hashed only when set.
+   */
+  credential: string | null;
 }
 
 /** The outcome fields of a record: written with a refusal, or later by the call's outcome event. */

@@ -67,6 +67,7 @@ export class AuditRowBuilder {
       arguments: this.redactor.arguments(context.arguments),
       bytesIn: int32(context.bytesIn),
       protocolVersion: bounded(context.protocolVersion, 64),
+      credential: bounded(context.credential, 64),
     };
   }
 }

@@ -18,6 +18,8 @@ export interface AuditContext {
   /** Tool arguments or request params; redacted and size-capped by the auditor before writing. */
   arguments?: unknown;
   bytesIn?: number;
+  /** The credential mode the call reaches its backend with (static, gateway-assertion, per-subject-secret…): never a value. */
+  credential?: string;
 }
 
 /** How the call ended. */

@@ -30,6 +30,7 @@ const call: BeginContent = {
   finishedAt: null,
   protocolVersion: null,
   exchange: null,
+  credential: null,
 };
 
 const refusal: BeginContent = { ...call, kind: "refusal", status: "denied", errorMessage: "no", decision: "deny", rule: "r", finishedAt: 1_700_000_000_001 };
@@ -46,6 +47,15 @@ describe("beginHash", () => {
     for (const record of [call, refusal]) {
       const hashes = new Set([null, "", "2025-06-18", "2026-07-28"].map((protocolVersion) => beginHash({ ...record, protocolVersion }, PREV)));
       expect(hashes.size).toBe(4);
+    }
+  });
+
+  test("a credential mode is vouched for when set, and a record without one hashes as before it was recorded", () => {
+    for (const record of [call, refusal]) {
+      const hashes = new Set([null, "static", "per-subject-secret"].map((credential) => beginHash({ ...record, credential }, PREV)));
+      expect(hashes.size).toBe(3);
+      // Not to be read as another optional field with the same value.
+      expect(beginHash({ ...record, credential: "2025-06-18" }, PREV)).not.toBe(beginHash({ ...record, protocolVersion: "2025-06-18" }, PREV));
     }
   });
 });

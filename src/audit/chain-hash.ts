@@ -48,6 +48,7 @@ export type BeginContent = Pick<
   | "rule"
   | "finishedAt"
   | "protocolVersion"
+  | "credential"
   | "exchange"
 >;
 
@@ -86,6 +87,8 @@ export function beginHash(row: BeginContent, prevHash: string): string {
   if (row.kind !== "call") fields.push(...outcomeValues(row));
   const protocolVersion = row.protocolVersion ?? null;
   if (protocolVersion !== null) fields.push("protocolVersion", protocolVersion);
+  const credential = row.credential ?? null;
+  if (credential !== null) fields.push("credential", credential);
   if (row.kind !== "call") pushExchange(fields, row.exchange);
   return sha256(JSON.stringify(fields));
 }

@@ -16,6 +16,8 @@ export interface AuditRecordView {
   protocolVersion: string | null;
   /** The input_required exchange the record is a round of (2026-07-28 clients); null when none. */
   exchange: string | null;
+  /** The credential mode the call reached its backend with (static, gateway-assertion, per-subject-secret…); null when none was recorded. */
+  credential: string | null;
   client: { name: string | null; version: string | null } | null;
   arguments: unknown;
   errorCode: number | null;
@@ -58,6 +60,7 @@ export function recordView(row: AuditRow): AuditRecordView {
     sessionId: row.sessionId,
     protocolVersion: row.protocolVersion,
     exchange: row.exchange,
+    credential: row.credential,
     client: row.clientName === null && row.clientVersion === null ? null : { name: row.clientName, version: row.clientVersion },
     arguments: parseJson(row.arguments),
     errorCode: row.errorCode,
@@ -117,6 +120,7 @@ const CSV_COLUMNS: [string, (row: AuditRow) => unknown][] = [
   ["outcome_hash", (r) => r.outcomeHash],
   // Columns added later go last, so scripts that read columns by position keep working.
   ["exchange", (r) => r.exchange],
+  ["credential", (r) => r.credential],
 ];
 
 export const CSV_HEADER = `${CSV_COLUMNS.map(([name]) => name).join(",")}\r\n`;

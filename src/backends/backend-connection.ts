@@ -143,6 +143,9 @@ export class BackendConnection {
     if (this.live) return this.live;
     this.opened = true;
     if (this.closed) throw backendUnavailable(this.name, "the connection was closed by the gateway");
+    // A caller for whom no credential can be made (no secret stored) fails here, before connecting: it says
+    // nothing about the backend, so it must not count as a failed attempt (backoff would delay the call after the fix).
+    if (this.spec.credential?.prepare) await this.spec.credential.prepare();
     // Outside the caller's trace: a connection (its probe, its initialize, its GET stream) serves every later call too.
     this.connecting ??= outsideTrace(() => this.establish()).finally(() => (this.connecting = undefined));
     return this.connecting;

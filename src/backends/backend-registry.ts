@@ -44,3 +44,9 @@ export class BackendRegistry {
     }
   }
 }
+
+/** The credential mode calls to a registered backend use (backend --auth; "static" without one), for the audit; undefined for an unknown backend. */
+export function credentialMode(registry: BackendRegistry, name: string): string | undefined {
+  const spec = registry.get(name);
+  return spec && (spec.auth?.mode ?? "static");
+}

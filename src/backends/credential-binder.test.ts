@@ -7,6 +7,7 @@ import { createBackendTransport } from "./transport-factory.ts";
 import { runAsCall } from "../credentials/call-context.ts";
 import { CredentialBinder } from "./credential-binder.ts";
 import { ASSERTION_TTL_SEC, GatewayAssertionSigner } from "../auth/gateway-assertion.ts";
+import { missingSecret, type SubjectSecretSource } from "../credentials/subject-secrets.ts";
 
 const URL = "http://127.0.0.1:9/mcp";
 const STATIC: BackendSpec = { name: "plain", transport: "streamable-http", url: URL, env: {}, headers: {}, timeoutMs: 5_000, createdAt: 0, updatedAt: 0 };
@@ -50,5 +51,31 @@ describe("CredentialBinder", () => {
   test("without a signer (a process that holds no keys) a per-caller backend fails, saying where to call it from", async () => {
     const unsigned = new CredentialBinder({}).bind(PER_CALLER, ALICE).credential!;
     await expect(unsigned.headers()).rejects.toThrow(/cannot sign them/);
+  });
+
+  test("per-subject-secret: each caller's own secret per request, Bearer in Authorization; missing fails before connecting; crossed callers stopped", async () => {
+    const stored = new Map([["alice", "a-secret"]]);
+    const secrets: SubjectSecretSource = {
+      resolve: async (backend, subject) => {
+        const value = stored.get(subject);
+        if (value === undefined) throw missingSecret(backend, subject);
+        return { value, secretId: `sec_${subject}` };
+      },
+    };
+    const spec: BackendSpec = { ...STATIC, name: "tickets", auth: { mode: "per-subject-secret" } };
+    const binder = new CredentialBinder({ secrets });
+    const alice = binder.bind(spec, ALICE).credential!;
+    expect(binder.bind(spec, BOB).credential!.key).not.toBe(alice.key);
+    expect(await alice.headers()).toEqual({ Authorization: "Bearer a-secret" });
+    stored.set("alice", "changed");
+    expect(await alice.headers()).toEqual({ Authorization: "Bearer changed" });
+    await expect(alice.prepare!()).resolves.toBeUndefined();
+    const bob = binder.bind(spec, BOB).credential!;
+    await expect(bob.prepare!()).rejects.toThrow(/mcpgw secret set tickets --sub bob/);
+    await expect(runAsCall({ id: "c", subject: "bob", roles: [] }, () => alice.headers())).rejects.toThrow(/another caller's credential/);
+    const other = new CredentialBinder({ secrets }).bind({ ...spec, auth: { mode: "per-subject-secret", header: "X-Api-Key" } }, ALICE).credential!;
+    expect(await other.headers()).toEqual({ "X-Api-Key": "changed" });
+    // A process without the secret source (none given) fails closed.
+    await expect(new CredentialBinder({}).bind(spec, ALICE).credential!.headers()).rejects.toThrow(/cannot read them/);
   });
 });

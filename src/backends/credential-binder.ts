@@ -1,7 +1,8 @@
 import type { BackendSpec } from "./backend-spec.ts";
 import { assertNever } from "../assert-never.ts";
 import { McpgwError } from "../errors.ts";
-import { DEFAULT_AUTH_HEADER, type GatewayAssertionAuth } from "../credentials/backend-auth.ts";
+import { DEFAULT_AUTH_HEADER, type GatewayAssertionAuth, type SubjectSecretAuth } from "../credentials/backend-auth.ts";
+import type { SubjectSecretSource } from "../credentials/subject-secrets.ts";
 import type { BoundCredential, CredentialCaller } from "../credentials/bound-credential.ts";
 import { currentCall } from "../credentials/call-context.ts";
 import type { GatewayAssertionSigner } from "../auth/gateway-assertion.ts";
@@ -12,6 +13,8 @@ import { tokenExchangeCredential } from "./exchange-credential.ts";
 export interface CredentialSources {
   /** Signs gateway assertions; without it a gateway-assertion backend cannot be bound (fails closed). */
   assertions?: GatewayAssertionSigner;
+  /** Callers' stored secrets; without it a per-subject-secret backend cannot be bound (fails closed). */
+  secrets?: SubjectSecretSource;
   /** The gateway's environment, for a token exchange's `--client-secret ${VAR}`. */
   env?: Record<string, string | undefined>;
 }
@@ -52,6 +55,8 @@ export class CredentialBinder {
         return this.assertion(spec, auth, key, caller);
       case "token-exchange":
         return tokenExchangeCredential(spec, auth, key, caller, { cache: this.exchanged, env: this.sources.env ?? {} });
+      case "per-subject-secret":
+        return this.subjectSecret(spec, auth, key, caller);
       default:
         return assertNever(auth);
     }
@@ -73,6 +78,31 @@ export class CredentialBinder {
         if (call && call.subject !== subject) throw crossedCallerError(spec.name);
         const token = await signer.sign({ audience, subject, roles: call?.roles ?? caller.roles, ...(call && { callId: call.id }) });
         return { [header]: header.toLowerCase() === "authorization" ? `Bearer ${token}` : token };
+      },
+    };
+  }
+
+  private subjectSecret(spec: BackendSpec, auth: SubjectSecretAuth, key: string, caller: CredentialCaller): BoundCredential {
+    const secrets = this.sources.secrets;
+    const header = auth.header ?? DEFAULT_AUTH_HEADER;
+    const subject = caller.subject;
+    const resolve = () => {
+      if (!secrets) throw new McpgwError(`backend "${spec.name}" takes per-subject secrets, and this process cannot read them`, "call it through mcpgw serve");
+      return secrets.resolve(spec.name, subject);
+    };
+    return {
+      mode: "per-subject-secret",
+      key,
+      subject,
+      async prepare() {
+        await resolve();
+      },
+      async headers() {
+        const call = currentCall();
+        if (call && call.subject !== subject) throw crossedCallerError(spec.name);
+        // Read per request (cached in memory until a secret changes): a secret set again applies to the next request.
+        const { value } = await resolve();
+        return { [header]: header.toLowerCase() === "authorization" ? `Bearer ${value}` : value };
       },
     };
   }

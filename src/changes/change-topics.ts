@@ -1,5 +1,5 @@
 /** Topics whose version a write bumps, so running gateways know to reload that part. */
-export const CHANGE_TOPICS = ["backends", "policy", "tokens", "limits", "keys", "pins"] as const;
+export const CHANGE_TOPICS = ["backends", "policy", "tokens", "limits", "keys", "pins", "secrets"] as const;
 export type ChangeTopic = (typeof CHANGE_TOPICS)[number];
 
 /**

@@ -59,6 +59,10 @@ export interface EnvSettings {
   jobMaxArgumentBytes?: string;
   jobMaxResultBytes?: string;
   jobAdminRole?: string;
+  secretKey?: string;
+  secretKeyFile?: string;
+  secretKeyOld?: string;
+  secretKeyOldFile?: string;
 }
 
 /** Every MCPGW_* variable the gateway reads, by setting. */
@@ -113,6 +117,10 @@ export const VARIABLES = {
   jobMaxArgumentBytes: "MCPGW_JOB_MAX_ARGUMENT_BYTES",
   jobMaxResultBytes: "MCPGW_JOB_MAX_RESULT_BYTES",
   jobAdminRole: "MCPGW_JOB_ADMIN_ROLE",
+  secretKey: "MCPGW_SECRET_KEY",
+  secretKeyFile: "MCPGW_SECRET_KEY_FILE",
+  secretKeyOld: "MCPGW_SECRET_KEY_OLD",
+  secretKeyOldFile: "MCPGW_SECRET_KEY_OLD_FILE",
 } as const satisfies Record<keyof EnvSettings, `MCPGW_${string}`>;
 
 /** Every MCPGW_* variable this program reads, in the order example.env lists them. */

@@ -17,6 +17,7 @@ describe("settings", () => {
       allowedHosts: [],
       allowedOrigins: [],
       sessionIdleMs: 1_800_000,
+      secretKeys: {},
       maxBodyBytes: 1_048_576,
       bodyTimeoutMs: 10_000,
       maxSessionsPerSubject: 100,

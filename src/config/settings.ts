@@ -1,6 +1,7 @@
 import { type AuditSettings, resolveAuditSettings } from "./audit-settings.ts";
 import { type AuthSettings, resolveAuthSettings } from "./auth-settings.ts";
 import { type JobSettings, resolveJobSettings } from "./job-settings.ts";
+import { type SecretKeySettings, resolveSecretKeySettings } from "./secret-key-settings.ts";
 import { ConfigError } from "../errors.ts";
 import { JSON_BUDGET_DEFAULTS, type JsonBudget } from "../json/json-budget.ts";
 import { parseDuration } from "./duration.ts";
@@ -73,6 +74,8 @@ export interface Settings {
   audit: AuditSettings;
   /** Asynchronous jobs (REST and MCP Tasks): workers, leases, TTLs, size caps (defaults in JOB_DEFAULTS). */
   jobs: JobSettings;
+  /** The keys that encrypt per-subject secrets to backends (MCPGW_SECRET_KEY…; docs/security.md). */
+  secretKeys: SecretKeySettings;
 }
 
 /** Command-line values; undefined means "not given". */
@@ -119,6 +122,7 @@ function mergeSettings(flags: FlagSettings, env: EnvSettings): Settings {
     auth: resolveAuthSettings(env),
     audit: resolveAuditSettings(env),
     jobs: resolveJobSettings(env),
+    secretKeys: resolveSecretKeySettings(env),
   };
 }
 

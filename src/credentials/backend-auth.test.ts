@@ -40,6 +40,21 @@ describe("backend --auth", () => {
     expect(parseBackendInput({ ...clashing, authHeader: "X-Caller" }).auth?.header).toBe("X-Caller");
   });
 
+  test("per-subject-secret: HTTP only, with --auth-header, without an audience", () => {
+    expect(parseBackendInput({ name: "t", url: URL, auth: "per-subject-secret" }).auth).toEqual({ mode: "per-subject-secret" });
+    const header = parseBackendInput({ name: "t", url: URL, auth: "per-subject-secret", authHeader: "X-Api-Key" }).auth;
+    expect(header).toEqual({ mode: "per-subject-secret", header: "X-Api-Key" });
+    expect(parseBackendInput({ name: "t", url: URL, ...authInputOf(header) }).auth).toEqual(header);
+    const stdio = { name: "t", command: "node server.js", auth: "per-subject-secret" };
+    expect(usageMessage(() => parseBackendInput(stdio))).toBe("--auth per-subject-secret applies only to --url (HTTP) backends");
+    const audience = { name: "t", url: URL, auth: "per-subject-secret", assertionAudience: "x" };
+    expect(usageMessage(() => parseBackendInput(audience))).toMatch(/--assertion-audience applies only to --auth gateway-assertion/);
+    const clashing = { name: "t", url: URL, header: ["X-Api-Key: ${K}"], auth: "per-subject-secret", authHeader: "x-api-key" };
+    expect(usageMessage(() => parseBackendInput(clashing))).toMatch(/--header X-Api-Key would be overwritten/);
+    expect(describeAuth(header, URL)).toBe("per-subject-secret: the calling subject's own secret (mcpgw secret set) in X-Api-Key");
+    expect(describeAuth({ mode: "per-subject-secret" }, URL)).toMatch(/in Authorization: Bearer …$/);
+  });
+
   test("described for backend show by mode and header, the audience defaulting to the URL", () => {
     expect(describeAuth(undefined, URL)).toMatch(/^static/);
     const described = describeAuth({ mode: "gateway-assertion" }, URL);

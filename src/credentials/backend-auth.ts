@@ -12,22 +12,30 @@ import {
  * How a backend learns who is calling. `static`: the backend's own headers/env, the same for every
  * caller (today's behaviour, and the default). `gateway-assertion`: each request carries a
  * short-lived JWT the gateway signs for the calling subject. `token-exchange`: the caller's
- * identity-provider token exchanged (RFC 8693) for one of the backend's (docs/security.md "Credentials to backends").
+ * identity-provider token exchanged (RFC 8693) for one of the backend's. `per-subject-secret`: each
+ * request carries the calling subject's own secret, stored encrypted (mcpgw secret set)
+ * (docs/security.md "Credentials to backends").
  */
-export const AUTH_MODES = ["static", "gateway-assertion", "token-exchange"] as const;
+export const AUTH_MODES = ["static", "gateway-assertion", "token-exchange", "per-subject-secret"] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 
 /** The header a per-caller credential goes in when the operator names none: `Authorization: Bearer <credential>`. */
 export const DEFAULT_AUTH_HEADER = "Authorization";
 
 /** A backend's per-caller credential settings, as stored (absent: static). */
-export type BackendAuth = GatewayAssertionAuth | TokenExchangeAuth;
+export type BackendAuth = GatewayAssertionAuth | TokenExchangeAuth | SubjectSecretAuth;
 
 export interface GatewayAssertionAuth {
   mode: "gateway-assertion";
   /** The assertion's `aud`; when absent, the backend's URL. */
   audience?: string;
   /** The header it is sent in; `Authorization` gets the `Bearer ` scheme, any other the bare token. */
+  header?: string;
+}
+
+export interface SubjectSecretAuth {
+  mode: "per-subject-secret";
+  /** The header it is sent in; `Authorization` gets the `Bearer ` scheme, any other the bare secret. */
   header?: string;
 }
 
@@ -57,7 +65,10 @@ export function parseBackendAuth(input: BackendAuthInput, transport: "stdio" | "
       "add --auth token-exchange, or drop them",
     );
   if (mode === undefined)
-    throw new UsageError("--auth-header and --assertion-audience need --auth gateway-assertion", "add --auth gateway-assertion, or drop them");
+    throw new UsageError(
+      "--auth-header and --assertion-audience need --auth gateway-assertion (--auth-header also token-exchange or per-subject-secret)",
+      "add --auth gateway-assertion, or drop them",
+    );
   if (!(AUTH_MODES as readonly string[]).includes(mode)) throw new UsageError(`--auth "${mode}" is not a credential mode`, MODES_HINT);
   if (mode === "static") {
     if (exchangeFlags.length > 0)
@@ -80,7 +91,7 @@ export function parseBackendAuth(input: BackendAuthInput, transport: "stdio" | "
   if (transport === "stdio") {
     throw new UsageError(
       `--auth ${mode} applies only to --url (HTTP) backends`,
-      "a stdio process's environment is fixed when it starts, so a credential that expires cannot reach it: " +
+      "a stdio process's environment is fixed when it starts, so a credential that expires or is changed cannot reach it: " +
         "use --auth static with --env, or put the server behind HTTP",
     );
   }
@@ -97,6 +108,7 @@ export function parseBackendAuth(input: BackendAuthInput, transport: "stdio" | "
     );
   }
   if (mode === "token-exchange") return parseTokenExchangeAuth(input, header);
+  if (mode === "per-subject-secret") return { mode, ...(header !== undefined && { header }) };
   const audience = input.assertionAudience;
   if (audience !== undefined && audience.trim() === "") {
     throw new UsageError("--assertion-audience is empty", "give the audience the backend expects, e.g. --assertion-audience https://tickets.example.com");
@@ -111,7 +123,7 @@ export function authInputOf(auth: BackendAuth | undefined): BackendAuthInput {
   return {
     auth: auth.mode,
     ...(auth.header !== undefined && { authHeader: auth.header }),
-    ...(auth.audience !== undefined && { assertionAudience: auth.audience }),
+    ...(auth.mode === "gateway-assertion" && auth.audience !== undefined && { assertionAudience: auth.audience }),
   };
 }
 
@@ -121,5 +133,6 @@ export function describeAuth(auth: BackendAuth | undefined, url: string | undefi
   const header = auth.header ?? DEFAULT_AUTH_HEADER;
   const carrier = header === DEFAULT_AUTH_HEADER ? `${header}: Bearer …` : header;
   if (auth.mode === "token-exchange") return describeTokenExchange(auth, url, carrier);
+  if (auth.mode === "per-subject-secret") return `per-subject-secret: the calling subject's own secret (mcpgw secret set) in ${carrier}`;
   return `gateway-assertion: a JWT per call signed by the gateway (aud ${auth.audience ?? url ?? "?"}) in ${carrier}`;
 }

@@ -16,6 +16,12 @@ export interface BoundCredential {
   readonly subject: string;
   /** The credential headers of one request to the backend, made when it is sent (an assertion is minted per call). */
   headers(): Promise<Record<string, string>>;
+  /**
+   * Checks, before a connection opens, that a credential can be made for the caller at all (a
+   * per-subject secret is stored); throws the call's error if not. The connection does not count
+   * that as a failed attempt at the backend (no backoff), so the call after an operator's fix works.
+   */
+  prepare?(): Promise<void>;
 }
 
 /**

@@ -63,7 +63,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     } else {
       checks.push(await checkSigningKeys(store, settings));
       // The store stays open while backends are probed: the doctor is one short-lived process.
-      checks.push(...(await checkBackends(store, { environment, logger, clientVersion: input.clientVersion })));
+      checks.push(...(await checkBackends(store, { environment, logger, clientVersion: input.clientVersion, secretKeys: settings.secretKeys })));
       checks.push(...(await checkAccessReferences(store)));
     }
     checks.push(await checkClock(settings));

@@ -2,6 +2,8 @@ import { activeKey } from "../auth/signing-key.ts";
 import { type ProbeResult, probeBackend } from "../backends/backend-probe.ts";
 import type { BackendSpec } from "../backends/backend-spec.ts";
 import type { Settings } from "../config/settings.ts";
+import type { SecretKeySettings } from "../config/secret-key-settings.ts";
+import { checkSubjectSecretBackend } from "./secret-checks.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Store } from "../store/store.ts";
 import { type CheckResult, ok, problem, problemFrom, skipped, warning } from "./check-result.ts";
@@ -43,6 +45,8 @@ export interface BackendCheckOptions {
   environment: Record<string, string | undefined>;
   logger: Logger;
   clientVersion: string;
+  /** The keys per-subject secrets are checked against. */
+  secretKeys: SecretKeySettings;
 }
 
 /** Connects to every registered backend as the gateway would: initialise, list tools. One result per backend. */
@@ -61,6 +65,7 @@ export async function checkBackends(store: Store, options: BackendCheckOptions):
   return mapConcurrently(backends, PROBE_CONCURRENCY, async (spec) => {
     const check = `backend ${spec.name}`;
     if (spec.auth?.mode === "token-exchange") return checkTokenExchange(spec, spec.auth, check, options.environment);
+    if (spec.auth?.mode === "per-subject-secret") return checkSubjectSecretBackend(store, spec, check, options.secretKeys);
     if (spec.auth) return checkPerCallerBackend(store, spec, check);
     try {
       const probe = await probeBackend(spec, { env: options.environment, logger: options.logger, clientVersion: options.clientVersion });

@@ -100,6 +100,7 @@ export const ApiErrorSchema = z
   .object({
     error: z.string().describe("what went wrong"),
     hint: z.string().optional().describe("what to do about it"),
+    field: z.string().optional().describe("the request field at fault, on a 400 of the admin API (e.g. `allow[1]`, `ttl`)"),
   })
   .describe("An error")
   .meta({

@@ -1,7 +1,6 @@
 import type { Auditor } from "../audit/auditor.ts";
-import type { AuthFailure } from "../auth/auth-failure.ts";
 import type { RequestAuthenticator } from "../auth/request-authenticator.ts";
-import { type UnauthenticatedOptions, refuseUnauthenticated } from "../pipeline/unauthenticated.ts";
+import { type UnauthenticatedOptions, refuseUnauthenticatedApi } from "../pipeline/unauthenticated.ts";
 import { describeError } from "../errors.ts";
 import { plainMessage } from "../protocol/gateway-errors.ts";
 import { BUDGET_HINTS } from "../json/json-budget.ts";
@@ -125,20 +124,9 @@ export function createJobsApi(options: JobsApiOptions): (request: Request, path:
     );
   }
 
-  async function unauthenticated(request: Request, path: string, failure: AuthFailure): Promise<Response> {
-    const answer = await refuseUnauthenticated(options, request, failure, { method: `${request.method} ${path}` });
-    if (answer.kind === "limited") {
-      const hint = `retry in ${answer.retryAfterSec} s with a valid token`;
-      return problem(429, "too many requests without a valid token from this source", hint, { "retry-after": String(answer.retryAfterSec) });
-    }
-    // The status and WWW-Authenticate of the MCP refusal, in this API's {error, hint} body.
-    const rpc = answer.response;
-    return problem(rpc.status, `Unauthorized: ${failure.message}`, 'send "Authorization: Bearer <token>" (mcpgw token issue)', Object.fromEntries(rpc.headers));
-  }
-
   return async (request, path) => {
     const auth = await options.authenticator.authenticate(request);
-    if (!auth.ok) return unauthenticated(request, path, auth.failure);
+    if (!auth.ok) return refuseUnauthenticatedApi(options, request, path, auth.failure);
     try {
       return await route(request, path, auth.principal);
     } catch (err) {

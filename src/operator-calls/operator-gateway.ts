@@ -4,11 +4,13 @@ import { NoAuditor } from "../audit/no-auditor.ts";
 import { StoreAuditor } from "../audit/store-auditor.ts";
 import { instanceFromHost } from "../audit/chain-identity.ts";
 import { BackendPool } from "../backends/backend-pool.ts";
-import { BackendRegistry } from "../backends/backend-registry.ts";
+import { BackendRegistry, credentialMode } from "../backends/backend-registry.ts";
 import { PinGuard } from "../pinning/pin-guard.ts";
 import { reportPinTransitions } from "../pinning/pin-events.ts";
 import type { Settings } from "../config/settings.ts";
 import { CredentialBinder } from "../backends/credential-binder.ts";
+import { SubjectSecrets } from "../credentials/subject-secrets.ts";
+import { CredentialNamingAuditor } from "../credentials/credential-auditor.ts";
 import { GatewayAssertionSigner } from "../auth/gateway-assertion.ts";
 import { LeasingRateLimiter } from "../limits/rate-limiter.ts";
 import type { Logger } from "../log/logger.ts";
@@ -66,6 +68,7 @@ export class OperatorGateway {
     let reportPins: ReturnType<typeof reportPinTransitions> | undefined;
     const pins = new PinGuard({ repository: store.pins, logger, recheckMs: 0, onTransitions: (transitions, policy) => reportPins?.(transitions, policy) });
     watcher.on("pins", () => pins.reload());
+    const secrets = new SubjectSecrets(store.subjectSecrets, settings.secretKeys, watcher);
     await watcher.start();
     // Nothing changes under a single command worth reloading for; the watcher only loaded the configuration.
     watcher.stop();
@@ -78,7 +81,10 @@ export class OperatorGateway {
     }
     reportPins = reportPinTransitions(auditor ?? new NoAuditor(), logger);
     // The CLI holds the database, so it signs gateway assertions with the gateway's key, as serve does.
-    const credentials = new CredentialBinder({ assertions: new GatewayAssertionSigner(() => store.signingKeys.list(), settings.auth.tokenIssuer) });
+    const credentials = new CredentialBinder({
+      assertions: new GatewayAssertionSigner(() => store.signingKeys.list(), settings.auth.tokenIssuer),
+      secrets,
+    });
     const pool = new BackendPool({
       env: options.env,
       logger,
@@ -87,7 +93,8 @@ export class OperatorGateway {
       credentials,
       guard: pins,
     });
-    const pipeline = createPipeline({ auditor: auditor ?? new NoAuditor(), policy, limiter });
+    const named = new CredentialNamingAuditor(auditor ?? new NoAuditor(), (name) => credentialMode(registry, name));
+    const pipeline = createPipeline({ auditor: named, policy, limiter });
     return new OperatorGateway(options, watcher, registry, policy, pool, pipeline, auditor, pins);
   }
 

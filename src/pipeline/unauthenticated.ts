@@ -41,3 +41,24 @@ export async function refuseUnauthenticated(
   if (decision.kind === "limited") return { kind: "limited", source, retryAfterSec: decision.retryAfterSec };
   return { kind: "refused", source, recorded: decision.kind === "recorded", response: unauthorizedResponse(failure, options.authGuidance(request)) };
 }
+
+/**
+ * The REST APIs' (/v1/jobs, /v1/admin) answer to a request without a valid token: audited as above,
+ * then the status and WWW-Authenticate of the MCP refusal in an {error, hint} body, or 429 past the
+ * flood guard's bound.
+ */
+export async function refuseUnauthenticatedApi(options: UnauthenticatedOptions, request: Request, path: string, failure: AuthFailure): Promise<Response> {
+  const answer = await refuseUnauthenticated(options, request, failure, { method: `${request.method} ${path}` });
+  const headers: Record<string, string> = { "cache-control": "no-store" };
+  if (answer.kind === "limited") {
+    return Response.json(
+      { error: "too many requests without a valid token from this source", hint: `retry in ${answer.retryAfterSec} s with a valid token` },
+      { status: 429, headers: { ...headers, "retry-after": String(answer.retryAfterSec) } },
+    );
+  }
+  const rpc = answer.response;
+  return Response.json(
+    { error: `Unauthorized: ${failure.message}`, hint: 'send "Authorization: Bearer <token>" (mcpgw token issue)' },
+    { status: rpc.status, headers: { ...headers, ...Object.fromEntries(rpc.headers) } },
+  );
+}

@@ -1,8 +1,18 @@
 import { UsageError } from "../errors.ts";
+import { globToRegExp } from "./glob.ts";
 
-/** What a permission is about: tools (the default kind), resources, prompts, or any other method. */
-export const TARGET_KINDS = ["tool", "resource", "prompt", "method"] as const;
+/** What a permission is about: tools (the default kind), resources, prompts, any other method, or the admin API. */
+export const TARGET_KINDS = ["tool", "resource", "prompt", "method", "admin"] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
+
+/**
+ * The admin API's permissions (`admin:read`, `admin:write`; `admin:*` is both). They name no
+ * backend: an admin rule is stored with backend "*" and the permission as its name, and is asked
+ * about with ADMIN_BACKEND, which only such a rule's "*" matches among admin rules.
+ */
+export const ADMIN_PERMISSIONS = ["read", "write"] as const;
+export type AdminPermission = (typeof ADMIN_PERMISSIONS)[number];
+export const ADMIN_BACKEND = "gateway";
 
 export type ConditionOp = "=" | "!=" | "^=" | "$=" | "*=";
 export const CONDITION_OPS: readonly ConditionOp[] = ["^=", "$=", "*=", "!=", "="];
@@ -23,12 +33,14 @@ export interface Permission {
 }
 
 const SYNTAX_HINT =
-  'write BACKEND/TOOL (globs: github/*, */read_*, *), resource:BACKEND/URI-GLOB, prompt:BACKEND/NAME-GLOB or method:BACKEND/METHOD-GLOB, optionally followed by argument conditions like [path^="/srv/data/"]';
+  'write BACKEND/TOOL (globs: github/*, */read_*, *), resource:BACKEND/URI-GLOB, prompt:BACKEND/NAME-GLOB or method:BACKEND/METHOD-GLOB, optionally followed by argument conditions like [path^="/srv/data/"]; or admin:read, admin:write, admin:* for the admin API';
+const ADMIN_HINT = "the admin permissions are admin:read (read routes of /v1/admin), admin:write (changing routes) and admin:* (both)";
 const CONDITION = /^\[\s*([A-Za-z_][\w.-]*)\s*(\^=|\$=|\*=|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^\]\s]*))\s*\]/;
 
 /** Parses the text of an --allow/--deny pattern; UsageError (saying the syntax) when malformed. */
 export function parsePermission(text: string): Permission {
   let rest = text.trim();
+  if (rest.startsWith("admin:")) return parseAdminPermission(text, rest.slice("admin:".length));
   let kind: TargetKind = "tool";
   const prefix = /^(tool|resource|prompt|method):/.exec(rest);
   if (prefix) {
@@ -63,6 +75,14 @@ export function parsePermission(text: string): Permission {
   return { kind, backend: rest.slice(0, slash), name: rest.slice(slash + 1), conditions };
 }
 
+/** `admin:read`, `admin:write`, or a glob over them (`admin:*`); no backend, no conditions. */
+function parseAdminPermission(text: string, name: string): Permission {
+  if (name.includes("[")) throw new UsageError(`permission "${text}": admin permissions take no argument conditions`, ADMIN_HINT);
+  if (!/^[a-z*?]+$/.test(name) || !ADMIN_PERMISSIONS.some((permission) => globToRegExp(name).test(permission)))
+    throw new UsageError(`permission "${text}" names no admin permission`, ADMIN_HINT);
+  return { kind: "admin", backend: "*", name, conditions: [] };
+}
+
 function findConditionStart(text: string): number {
   // The conditions start at the first "[" followed only by well-formed [..] groups up to the end.
   for (let at = text.indexOf("["); at >= 0; at = text.indexOf("[", at + 1)) {
@@ -84,6 +104,7 @@ function findConditionStart(text: string): number {
 
 /** The pattern as an operator writes it (round-trips through parsePermission). */
 export function formatPermission(permission: Permission): string {
+  if (permission.kind === "admin") return `admin:${permission.name}`;
   const prefix = permission.kind === "tool" ? "" : `${permission.kind}:`;
   const base = permission.backend === "*" && permission.name === "*" ? "*" : `${permission.backend}/${permission.name}`;
   const conditions = permission.conditions.map((c) => `[${c.arg}${c.op}"${c.value.replace(/(["\\])/g, "\\$1")}"]`).join("");

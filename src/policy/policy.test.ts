@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { UsageError } from "../errors.ts";
-import { formatPermission, parsePermission } from "./permission.ts";
+import { ADMIN_BACKEND, formatPermission, parsePermission } from "./permission.ts";
 import { type Effect, Policy, type Target } from "./policy.ts";
 
 function role(name: string, rules: [Effect, string][]) {
@@ -112,5 +112,52 @@ describe("permission syntax", () => {
 
   test.each(["github", "/tool", "github/", "", 'fs/read[path^"x"]', "fs/read[path=]x"])("rejects %j with the syntax", (text) => {
     expect(() => parsePermission(text)).toThrow(UsageError);
+  });
+});
+
+describe("admin permissions", () => {
+  const admins = new Policy({
+    roles: [
+      role("ops", [["allow", "admin:*"]]),
+      role("auditor", [["allow", "admin:read"]]),
+      role("everything", [
+        ["allow", "*"],
+        ["allow", "method:*"],
+      ]),
+      role("no-writes", [["deny", "admin:write"]]),
+    ],
+    bindings: [],
+  });
+  const admin = (name: string): Target => ({ kind: "admin", backend: ADMIN_BACKEND, name });
+
+  test.each<[string, string[], string, boolean, RegExp]>([
+    ["admin:* allows reading", ["ops"], "read", true, /allow admin:\* \(role ops\)/],
+    ["admin:* allows writing", ["ops"], "write", true, /allow admin:\*/],
+    ["admin:read allows reading", ["auditor"], "read", true, /allow admin:read/],
+    ["admin:read does not allow writing", ["auditor"], "write", false, /default deny/],
+    ["tool and method wildcards grant no admin permission", ["everything"], "read", false, /default deny/],
+    ["deny admin:write wins over admin:*", ["ops", "no-writes"], "write", false, /deny admin:write \(role no-writes\)/],
+  ])("%s", (_name, roles, permission, allowed, rule) => {
+    const decision = admins.decide(roles, admin(permission));
+    expect(decision.allowed).toBe(allowed);
+    expect(decision.rule).toMatch(rule);
+  });
+
+  test.each(["admin:read", "admin:write", "admin:*", "admin:?ead"])("%s round-trips", (text) => {
+    const parsed = parsePermission(text);
+    expect(parsed.kind).toBe("admin");
+    expect(formatPermission(parsed)).toBe(text);
+  });
+
+  test.each(["admin:delete", "admin:", "admin:read[x=1]", "admin:Read", "admin:gateway/read"])("rejects %j, naming the admin permissions", (text) => {
+    const error = (() => {
+      try {
+        parsePermission(text);
+      } catch (err) {
+        return err as UsageError;
+      }
+    })();
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error?.hint).toMatch(/admin:read.*admin:write.*admin:\*/);
   });
 });

@@ -40,6 +40,12 @@ export const GatewayErrorCode = {
    * text under --suspicious block): refused until an operator approves it (mcpgw backend approve).
    */
   DefinitionNotApproved: -32018,
+  /**
+   * The backend takes a per-caller credential (docs/security.md "Credentials to backends") and none
+   * could be made for this caller: no secret stored for the subject, no key to decrypt it, …
+   * Nothing was sent to the backend, and no other identity was used instead.
+   */
+  CredentialUnavailable: -32019,
 } as const;
 
 /** `ownCap`: the cap is the backend's own (backend add --max-processes), not the gateway's MCPGW_MAX_PROCESSES_PER_BACKEND. */

@@ -1,3 +1,4 @@
+import { isAdminPath } from "../admin/admin-api.ts";
 import { isAuthDocumentPath } from "../auth/well-known.ts";
 import type { McpHttpFront } from "../front/mcp-http-front.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
@@ -19,6 +20,8 @@ export interface GatewayAppOptions {
   audit?: AuditHealthSource;
   /** The REST jobs API at /v1/jobs (authenticated like /mcp). */
   jobs?: (request: Request, path: string) => Promise<Response>;
+  /** The admin API at /v1/admin/… (authenticated like /mcp, admin permissions required). */
+  admin?: (request: Request, path: string) => Promise<Response>;
   /** Served as Prometheus text at /metrics (open, like the health routes). */
   metrics?: MetricsRegistry;
 }
@@ -65,6 +68,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   async function route(request: Request, pathname: string, log: () => Logger): Promise<Response> {
     if (mcp && (pathname === "/mcp" || pathname.startsWith("/mcp/"))) return mcp.handle(request, pathname);
     if (options.jobs && (pathname === "/v1/jobs" || pathname.startsWith("/v1/jobs/"))) return options.jobs(request, pathname);
+    if (options.admin && isAdminPath(pathname)) return options.admin(request, pathname);
     // Open like /healthz: clients read these before they have a token.
     if (wellKnown && isAuthDocumentPath(pathname)) {
       const document = wellKnown(request, pathname);

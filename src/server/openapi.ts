@@ -11,6 +11,19 @@ import {
   SubmitJobBodySchema,
 } from "../jobs/job-api-schemas.ts";
 import { HealthSchema, NotReadySchema, ReadySchema } from "./open-route-schemas.ts";
+import { ADMIN_ROUTES } from "../admin/admin-router.ts";
+import {
+  AddBackendBodySchema,
+  AuditRecordSchema,
+  BackendSchema,
+  CreateRoleBodySchema,
+  IssueTokenBodySchema,
+  IssuedTokenSchema,
+  LimitSchema,
+  RoleSchema,
+  SetLimitBodySchema,
+  TokenSchema,
+} from "../admin/admin-api-schemas.ts";
 
 /**
  * /openapi.json: an OpenAPI 3.1 document of the gateway's REST surface, generated from the zod
@@ -61,10 +74,22 @@ const RESPONSE_COMPONENTS = {
   Jwks: JwksSchema,
   Jwk: JwkSchema,
   OAuthError: OAuthErrorSchema,
+  Role: RoleSchema,
+  Token: TokenSchema,
+  IssuedToken: IssuedTokenSchema,
+  Backend: BackendSchema,
+  Limit: LimitSchema,
+  AuditRecord: AuditRecordSchema,
 } satisfies Record<string, z.ZodType>;
 
 /** Request bodies, described as the gateway accepts them (zod's "input" view). */
-const REQUEST_COMPONENTS = { SubmitJobBody: SubmitJobBodySchema } satisfies Record<string, z.ZodType>;
+const REQUEST_COMPONENTS = {
+  SubmitJobBody: SubmitJobBodySchema,
+  CreateRoleBody: CreateRoleBodySchema,
+  IssueTokenBody: IssueTokenBodySchema,
+  AddBackendBody: AddBackendBodySchema,
+  SetLimitBody: SetLimitBodySchema,
+} satisfies Record<string, z.ZodType>;
 
 const PROMETHEUS_TEXT: TextResponse = { contentType: "text/plain; version=0.0.4", description: "Prometheus text exposition format" };
 const METADATA_DESCRIPTION =
@@ -120,6 +145,7 @@ const OPEN_ROUTES: readonly DocumentedRoute[] = [
 
 const REASON_PHRASES: Record<number, string> = {
   200: "OK",
+  201: "Created",
   202: "Accepted",
   400: "Bad request",
   401: "Unauthenticated: no token, or an invalid one (see WWW-Authenticate)",
@@ -128,6 +154,7 @@ const REASON_PHRASES: Record<number, string> = {
   405: "Method not allowed",
   409: "Conflict",
   413: "Too large",
+  422: "Not done: the service refused it (e.g. testing the backend failed); the error says why",
   429: "Rate limited (see Retry-After)",
   503: "Unavailable",
 };
@@ -139,6 +166,7 @@ const INFO_DESCRIPTION = [
   "(one backend, names untouched) with the Streamable HTTP transport; those endpoints speak JSON-RPC and are not described here.",
   "",
   "`/v1/jobs` runs tool calls asynchronously, with the same bearer token, policy, rate limits and audit as a direct MCP call.",
+  "`/v1/admin` administers the gateway (the CLI's services over HTTP) for tokens whose roles allow `admin:read` / `admin:write`.",
   "Tokens: `mcpgw token issue --sub SUBJECT --role ROLE`, or an identity provider's (see docs/security.md).",
 ].join("\n");
 
@@ -152,6 +180,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
   const routes: { route: DocumentedRoute; tag: string; secured: boolean }[] = [
     ...OPEN_ROUTES.map((route) => ({ route, tag: tagOf(route.path), secured: false })),
     ...(JOB_ROUTES satisfies readonly DocumentedRoute[]).map((route) => ({ route, tag: "jobs", secured: true })),
+    ...ADMIN_ROUTES.map((route) => ({ route: withPermission(route), tag: "admin", secured: true })),
   ];
   for (const { route, tag, secured } of routes) {
     const operations = (paths[route.path] ??= {});
@@ -164,6 +193,11 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
     info: { title: "mcpgw", version, description: INFO_DESCRIPTION },
     tags: [
       { name: "jobs", description: "Asynchronous tool calls (bearer token required)" },
+      {
+        name: "admin",
+        description:
+          "Administration: roles, grants, tokens, backends, audit, limits (a token whose roles allow admin:read or admin:write; every change audited)",
+      },
       { name: "health", description: "Probes and metrics (open)" },
       { name: "discovery", description: "Documents clients read before they have a token (open)" },
     ],
@@ -180,6 +214,12 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
       },
     },
   };
+}
+
+/** An admin route as documented: the permission it needs leads its description. */
+function withPermission(route: (typeof ADMIN_ROUTES)[number]): DocumentedRoute {
+  const needs = `Needs \`admin:${route.permission}\`${route.permission === "write" ? "; audited with the before and after of the change" : ""}.`;
+  return { ...route, description: route.description ? `${needs} ${route.description}` : needs };
 }
 
 function tagOf(path: string): string {

@@ -3,11 +3,11 @@ import type { RoleRule } from "../policy/policy.ts";
 import type { StoredRole } from "../policy/role-repository.ts";
 import type { Store } from "../store/store.ts";
 
-/** Every tool, resource, prompt and other method of every backend: what an admin role allows. */
-export const FULL_ACCESS_PATTERNS = ["*", "resource:*", "prompt:*", "method:*"] as const;
+/** Every tool, resource, prompt and other method of every backend, and the admin API: what an admin role allows. */
+export const FULL_ACCESS_PATTERNS = ["*", "resource:*", "prompt:*", "method:*", "admin:*"] as const;
 
 const FULL_ACCESS_RULES: RoleRule[] = FULL_ACCESS_PATTERNS.map((pattern) => ({ effect: "allow", permission: parsePermission(pattern) }));
-const DESCRIPTION = "full access to every backend (created by mcpgw init)";
+const DESCRIPTION = "full access to every backend and the admin API (created by mcpgw init)";
 
 /** Whether an existing role is already exactly the admin role init would create, so it can be reused as is. */
 export function grantsFullAccess(role: StoredRole): boolean {

@@ -38,6 +38,7 @@ const FIELDS = [
   ["outcomeHash", "outcome_hash"],
   ["protocolVersion", "protocol_version"],
   ["exchange", "exchange"],
+  ["credential", "credential"],
 ] as const satisfies readonly (readonly [Exclude<keyof AuditRow, "id">, string])[];
 
 /** The outcome event's place in the chain: read through audit_records, never inserted into audit_events (migration 0012). */
@@ -79,6 +80,7 @@ const FIELD_ARRAY_TYPES: Record<(typeof FIELDS)[number][1], string> = {
   outcome_hash: "text",
   protocol_version: "text",
   exchange: "text",
+  credential: "text",
 };
 
 /** The columns of an audit_outcomes row after chain_id, with the value each takes from an AuditOutcomeEvent. */

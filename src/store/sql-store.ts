@@ -23,6 +23,8 @@ import type { LimitRepository } from "../limits/limit-repository.ts";
 import type { RoleRepository } from "../policy/role-repository.ts";
 import { SqlPinRepository } from "./sql-pins.ts";
 import type { PinRepository } from "../pinning/pin-record.ts";
+import { SqlSubjectSecretRepository } from "./sql-subject-secrets.ts";
+import type { SubjectSecretRepository } from "../credentials/subject-secret-repository.ts";
 
 /** The Store over any SqlDriver: repositories are written once, in SQL both dialects accept. */
 export class SqlStore implements Store {
@@ -38,6 +40,7 @@ export class SqlStore implements Store {
   readonly spentRequestStates: SpentRequestStates;
   readonly sessionSnapshots: SessionSnapshotRepository;
   readonly pins: PinRepository;
+  readonly subjectSecrets: SubjectSecretRepository;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -56,6 +59,7 @@ export class SqlStore implements Store {
     this.spentRequestStates = new SqlSpentRequestStates(driver);
     this.sessionSnapshots = new SqlSessionSnapshotRepository(driver);
     this.pins = new SqlPinRepository(driver);
+    this.subjectSecrets = new SqlSubjectSecretRepository(driver);
   }
 
   get dialect() {

@@ -10,6 +10,7 @@ import type { SessionSnapshotRepository } from "../sessions/session-snapshot-rep
 import type { MigrationStatus } from "./migrations.ts";
 import type { Dialect } from "./sql-driver.ts";
 import type { PinRepository } from "../pinning/pin-record.ts";
+import type { SubjectSecretRepository } from "../credentials/subject-secret-repository.ts";
 
 export { CHANGE_TOPICS, type ChangeTopic } from "../changes/change-topics.ts";
 import type { ChangeTopic } from "../changes/change-topics.ts";
@@ -58,5 +59,7 @@ export interface Store {
   readonly sessionSnapshots: SessionSnapshotRepository;
   /** Tool-definition pins and each backend's pinning policy (docs/security.md). */
   readonly pins: PinRepository;
+  /** Per-subject secrets to backends, encrypted before they are stored (docs/security.md). */
+  readonly subjectSecrets: SubjectSecretRepository;
   close(): Promise<void>;
 }

@@ -15,12 +15,20 @@ export interface CliResult {
  * Hints name the program `mcpgw` (MCPGW_PROGRAM_NAME), as the binary's do, so suites read the same
  * words whichever way they run it; test/program-name.test.ts unsets it to see hints as invoked.
  */
-export async function runCli(args: string[], options: { cwd?: string; env?: Record<string, string | undefined>; binary?: string } = {}): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  options: {
+    cwd?: string;
+    env?: Record<string, string | undefined>;
+    binary?: string /** What the program reads on stdin (none by default). */;
+    input?: string;
+  } = {},
+): Promise<CliResult> {
   const command = options.binary ? [options.binary, ...args] : [process.execPath, ENTRY, ...args];
   const child = Bun.spawn(command, {
     cwd: options.cwd ?? REPO_ROOT,
     env: definedOnly({ ...cleanEnv(), MCPGW_PROGRAM_NAME: "mcpgw", ...options.env }),
-    stdin: "ignore",
+    stdin: options.input === undefined ? "ignore" : new Blob([options.input]),
     stdout: "pipe",
     stderr: "pipe",
   });
