@@ -80,6 +80,10 @@ describe("gateway assertions: each caller's calls reach the backend with that ca
       callIds.add(String(claims.call_id));
     }
     expect(callIds.size).toBe(answers.length);
+    // The audit names each call's assertion by its jti, in the call's own record.
+    const audited = (await gw.gateway.store.audit.list({ filter: {}, limit: 5_000 })).filter((row) => row.backend === "tickets" && row.status === "ok");
+    const jtiOwner = new Map(audited.map((row) => [row.credentialId, row.subject]));
+    for (const { subject, token } of answers) expect(jtiOwner.get(String(decodeJwt(token).jti))).toBe(subject);
 
     // Every request the backend received carried an assertion; a backend session only ever one subject's.
     const subjectsBySession = new Map<string, Set<string>>();

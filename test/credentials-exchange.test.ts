@@ -91,6 +91,13 @@ describe("token exchange (RFC 8693): each caller's identity-provider token excha
     };
     await Promise.all(Array.from({ length: 16 }, worker));
 
+    // The audit names the exchanged token each call carried, by its jti.
+    for (const subject of SUBJECTS) {
+      const [grant] = idp.grantsFor(subject, "https://tickets.test");
+      const outcomes = auditor.calls.filter((call) => call.context.subject === subject && call.context.backend === "tickets" && call.outcome?.status === "ok");
+      expect(outcomes.length).toBeGreaterThanOrEqual(answers.filter((answer) => answer.subject === subject).length);
+      for (const call of outcomes) expect(call.outcome?.credentialId).toBe(grant!.jti);
+    }
     // Once per subject for the cache's lifetime, however many calls and sessions.
     for (const subject of SUBJECTS) expect(idp.grantsFor(subject, "https://tickets.test")).toHaveLength(1);
     for (const { subject, token } of answers) {

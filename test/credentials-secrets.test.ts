@@ -159,6 +159,12 @@ describe("per-subject secrets: each caller's calls reach the backend with that c
     });
     expect(carolRows.find((row) => row.status === "error")?.errorMessage).toContain("mcpgw secret set tickets --sub carol");
     for (const row of rows) expect(row.credential).toBe(row.backend === "plain" ? "static" : "per-subject-secret");
+    // And which secret each call carried, by its id: the one stored for that subject when the call ran.
+    const ids = new Map((await secretsIn(gw.gateway.store).list("tickets")).map((info) => [info.subject, info.secretId]));
+    const served = rows.filter((row) => row.backend === "tickets" && row.status === "ok");
+    expect(served.filter((row) => row.subject !== "carol").length).toBeGreaterThan(400);
+    for (const row of served) if (row.subject !== "carol") expect(row.credentialId, JSON.stringify(row)).toBe(ids.get(row.subject!));
+    for (const row of rows) if (row.backend === "plain") expect(row.credentialId).toBeNull();
     const everything = JSON.stringify(await gw.gateway.store.audit.list({ filter: {}, limit: 5_000 }));
     for (const subject of SUBJECTS) expect(everything).not.toContain(SECRETS[subject]);
   }, 60_000);

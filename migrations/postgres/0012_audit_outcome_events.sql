@@ -24,6 +24,8 @@ CREATE TABLE audit_outcomes (
   decision      TEXT,
   rule          TEXT,
   exchange      TEXT,
+  -- the id of the per-caller credential the call's backend request carried (never a value)
+  credential_id TEXT,
   finished_at   BIGINT NOT NULL,
   PRIMARY KEY (chain_id, seq)
 );
@@ -63,5 +65,6 @@ SELECT e.id, e.chain_id, e.seq, e.prev_hash, e.hash, e.kind, e.ts, e.request_id,
   CASE WHEN o.seq IS NULL THEN e.outcome_hash ELSE o.hash END AS outcome_hash,
   e.protocol_version,
   CASE WHEN o.seq IS NULL THEN e.exchange ELSE o.exchange END AS exchange,
-  e.credential
+  e.credential,
+  o.credential_id
 FROM audit_events e LEFT JOIN audit_outcomes o ON o.chain_id = e.chain_id AND o.call_seq = e.seq;

@@ -307,6 +307,9 @@ export const AuditRecordSchema = z
     protocolVersion: nullable(z.string()),
     exchange: nullable(z.string()),
     credential: nullable(z.string()).describe("how the backend was authenticated to for this call (static, gateway-assertion…), never a value"),
+    credentialId: nullable(z.string()).describe(
+      "which credential: a per-subject secret's id, an exchanged token's or a gateway assertion's jti; never a value",
+    ),
     client: z.object({ name: z.string().nullable(), version: z.string().nullable() }).nullable(),
     arguments: z.unknown().describe("redacted; an admin change holds {before, after}"),
     errorCode: nullable(z.number()),
@@ -346,6 +349,7 @@ export const AuditRecordSchema = z
         protocolVersion: "2025-11-25",
         exchange: null,
         credential: "static",
+        credentialId: null,
         client: { name: "claude-code", version: "1.0.0" },
         arguments: { query: "is:open" },
         errorCode: null,

@@ -68,10 +68,19 @@ export interface AuditRow {
    * before it was recorded; hashed only when set.
    */
   credential: string | null;
+  /**
+   * The id of the per-caller credential the call's backend request carried (a per-subject secret's
+   * id, an exchanged token's or a gateway assertion's `jti`), never a value. Set by the call's
+   * outcome event (audit_outcomes, migration 0012), null otherwise; hashed only when set.
+   */
+  credentialId: string | null;
 }
 
 /** The outcome fields of a record: written with a refusal, or later by the call's outcome event. */
-export type AuditOutcomeFields = Pick<AuditRow, "status" | "errorCode" | "errorMessage" | "durationMs" | "bytesOut" | "decision" | "rule" | "exchange"> & {
+export type AuditOutcomeFields = Pick<
+  AuditRow,
+  "status" | "errorCode" | "errorMessage" | "durationMs" | "bytesOut" | "decision" | "rule" | "exchange" | "credentialId"
+> & {
   finishedAt: number;
 };
 

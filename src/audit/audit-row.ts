@@ -47,6 +47,7 @@ export class AuditRowBuilder {
       decision: bounded(outcome.decision, 64),
       rule: bounded(outcome.rule, 512),
       exchange: bounded(outcome.exchange, 64),
+      credentialId: bounded(outcome.credentialId, 128),
       finishedAt,
     };
   }
@@ -74,6 +75,7 @@ export class AuditRowBuilder {
 
 const NO_OUTCOME = {
   exchange: null,
+  credentialId: null,
   errorCode: null,
   errorMessage: null,
   durationMs: null,

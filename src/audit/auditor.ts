@@ -33,6 +33,8 @@ export interface AuditOutcome {
   rule?: string;
   /** The input_required exchange the call is a round of (MCP 2026-07-28 clients), when it is one. */
   exchange?: string;
+  /** Which per-caller credential the call's backend request carried: its id, never its value (CallContext.credentialId). */
+  credentialId?: string;
 }
 
 export interface AuditEntry {

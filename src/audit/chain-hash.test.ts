@@ -70,6 +70,7 @@ describe("outcomeHash", () => {
     decision: "allowed",
     rule: "dev",
     exchange: null,
+    credentialId: null,
     finishedAt: 1_700_000_000_005,
   };
   const hash = (fields: AuditOutcomeFields) => outcomeHash("pinned.chain", 2, "1".repeat(64), { seq: 1, hash: "2".repeat(64) }, fields);
@@ -82,5 +83,10 @@ describe("outcomeHash", () => {
   test("an exchange is vouched for, by the outcome of a call and by a refusal's one event", () => {
     expect(new Set([null, "x1", "x2"].map((exchange) => hash({ ...outcome, exchange }))).size).toBe(3);
     expect(beginHash({ ...refusal, exchange: "x1" }, PREV)).not.toBe(beginHash(refusal, PREV));
+  });
+
+  test("the credential's id is vouched for by the outcome, and not read as an exchange of the same value", () => {
+    expect(new Set([null, "sec_1", "sec_2"].map((credentialId) => hash({ ...outcome, credentialId }))).size).toBe(3);
+    expect(hash({ ...outcome, credentialId: "x1" })).not.toBe(hash({ ...outcome, exchange: "x1" }));
   });
 });

@@ -96,12 +96,13 @@ export function beginHash(row: BeginContent, prevHash: string): string {
 /**
  * Hash of a call's outcome event. It names the begin event by position and hash, so an outcome
  * cannot be moved to another record, and the record's begin content cannot change without
- * breaking the outcome too. The exchange, added after the v1 layout, follows as a name-value pair
- * only when set (as protocolVersion does in beginHash).
+ * breaking the outcome too. The exchange and the credential's id, added after the v1 layout, follow
+ * as name-value pairs only when set (as protocolVersion does in beginHash).
  */
 export function outcomeHash(chainId: string, outcomeSeq: number, prevHash: string, begin: { seq: number; hash: string }, outcome: AuditOutcomeFields): string {
   const fields: unknown[] = [VERSION, "outcome", chainId, outcomeSeq, prevHash, begin.seq, begin.hash, ...outcomeValues(outcome)];
   pushExchange(fields, outcome.exchange);
+  if (outcome.credentialId !== null && outcome.credentialId !== undefined) fields.push("credentialId", outcome.credentialId);
   return sha256(JSON.stringify(fields));
 }
 
@@ -109,7 +110,7 @@ function pushExchange(fields: unknown[], exchange: string | null | undefined): v
   if (exchange !== null && exchange !== undefined) fields.push("exchange", exchange);
 }
 
-type OutcomeValues = Omit<AuditOutcomeFields, "finishedAt"> & { finishedAt: number | null };
+type OutcomeValues = Omit<AuditOutcomeFields, "finishedAt" | "credentialId"> & { finishedAt: number | null };
 
 function outcomeValues(o: OutcomeValues): unknown[] {
   return [

@@ -18,6 +18,8 @@ export interface AuditRecordView {
   exchange: string | null;
   /** The credential mode the call reached its backend with (static, gateway-assertion, per-subject-secret…); null when none was recorded. */
   credential: string | null;
+  /** Which credential of that mode: a per-subject secret's id, an exchanged token's or an assertion's jti; never a value. */
+  credentialId: string | null;
   client: { name: string | null; version: string | null } | null;
   arguments: unknown;
   errorCode: number | null;
@@ -61,6 +63,7 @@ export function recordView(row: AuditRow): AuditRecordView {
     protocolVersion: row.protocolVersion,
     exchange: row.exchange,
     credential: row.credential,
+    credentialId: row.credentialId ?? null,
     client: row.clientName === null && row.clientVersion === null ? null : { name: row.clientName, version: row.clientVersion },
     arguments: parseJson(row.arguments),
     errorCode: row.errorCode,
@@ -121,6 +124,7 @@ const CSV_COLUMNS: [string, (row: AuditRow) => unknown][] = [
   // Columns added later go last, so scripts that read columns by position keep working.
   ["exchange", (r) => r.exchange],
   ["credential", (r) => r.credential],
+  ["credential_id", (r) => r.credentialId],
 ];
 
 export const CSV_HEADER = `${CSV_COLUMNS.map(([name]) => name).join(",")}\r\n`;

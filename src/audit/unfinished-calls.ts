@@ -85,6 +85,7 @@ async function markChain(repo: AuditRepository, chain: AuditChain, why: string, 
         decision: null,
         rule: null,
         exchange: null,
+        credentialId: null,
         finishedAt: now,
       };
       const hash = outcomeHash(chain.chainId, seq, prev, { seq: call.seq, hash: call.hash }, fields);

@@ -14,6 +14,8 @@ export interface AssertionClaims {
   roles: readonly string[];
   /** The gateway's id of the call the request belongs to; absent for a connection's own traffic. */
   callId?: string;
+  /** The assertion's own id (`jti`); a fresh one when absent. */
+  jti?: string;
 }
 
 /**
@@ -51,7 +53,7 @@ export class GatewayAssertionSigner {
       .setIssuer(this.issuer)
       .setAudience(claims.audience)
       .setSubject(claims.subject)
-      .setJti(crypto.randomUUID())
+      .setJti(claims.jti ?? crypto.randomUUID())
       .setIssuedAt(issuedAt)
       .setNotBefore(issuedAt)
       .setExpirationTime(issuedAt + this.ttlSec)

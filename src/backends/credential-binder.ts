@@ -76,7 +76,9 @@ export class CredentialBinder {
         const call = currentCall();
         // A connection speaks for one caller; a call of anyone else's on it is a routing bug: fail it, never send.
         if (call && call.subject !== subject) throw crossedCallerError(spec.name);
-        const token = await signer.sign({ audience, subject, roles: call?.roles ?? caller.roles, ...(call && { callId: call.id }) });
+        const jti = crypto.randomUUID();
+        const token = await signer.sign({ audience, subject, roles: call?.roles ?? caller.roles, jti, ...(call && { callId: call.id }) });
+        if (call) call.credentialId = jti;
         return { [header]: header.toLowerCase() === "authorization" ? `Bearer ${token}` : token };
       },
     };
@@ -101,7 +103,8 @@ export class CredentialBinder {
         const call = currentCall();
         if (call && call.subject !== subject) throw crossedCallerError(spec.name);
         // Read per request (cached in memory until a secret changes): a secret set again applies to the next request.
-        const { value } = await resolve();
+        const { value, secretId } = await resolve();
+        if (call) call.credentialId = secretId;
         return { [header]: header.toLowerCase() === "authorization" ? `Bearer ${value}` : value };
       },
     };

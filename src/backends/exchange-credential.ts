@@ -65,6 +65,8 @@ export function tokenExchangeCredential(
           ...(clientSecret !== undefined && { clientSecret }),
         });
       });
+      // A token without a jti is named by nothing: its value never is.
+      if (call && exchanged.jti !== undefined) call.credentialId = exchanged.jti;
       return carried(exchanged.accessToken);
     },
   };

@@ -9,6 +9,12 @@ export interface CallContext {
   roles: readonly string[];
   /** The caller's identity-provider token, when it authenticated with one (for --auth token-exchange); never kept past the call. */
   subjectToken?: SubjectToken;
+  /**
+   * The id of the per-caller credential the call's backend request carried, set when it is sent:
+   * the secret's id (`sec_…`), the exchanged token's `jti`, or the gateway assertion's `jti`; never
+   * a value. The call's audit outcome names it beside the mode its record names.
+   */
+  credentialId?: string;
 }
 
 /**

@@ -5,7 +5,7 @@ import type { BackendPool } from "../backends/backend-pool.ts";
 import { formatSize } from "../config/size.ts";
 import { plainMessage } from "../protocol/gateway-errors.ts";
 import type { JobBackends } from "./job-backends.ts";
-import { runAsCall } from "../credentials/call-context.ts";
+import { type CallContext, runAsCall } from "../credentials/call-context.ts";
 import type { JobOutcome, JobProgress, JobRecord } from "./job-record.ts";
 import type { JobSettings } from "../config/job-settings.ts";
 
@@ -13,6 +13,8 @@ import type { JobSettings } from "../config/job-settings.ts";
 export interface RunCallbacks {
   onProgress(progress: JobProgress): void;
   onBackendTask(taskId: string): void;
+  /** The id of the per-caller credential the run's backend requests carried (never a value), once known: the audit names it. */
+  onCredential?(credentialId: string): void;
 }
 
 const TERMINAL_TASK = new Set(["completed", "failed", "cancelled"]);
@@ -45,7 +47,13 @@ export class JobRunner {
       return backendRunsTasks ? this.runAsBackendTask(connection, job, signal, callbacks) : this.callTool(connection, job, signal, callbacks);
     };
     // The run is a call of its owner's: a gateway assertion names the owner and the job.
-    const result = await runAsCall({ id: job.id, ...owner }, () => (gate ? gate.run(signal, call) : call()));
+    const context: CallContext = { id: job.id, ...owner };
+    let result: Awaited<ReturnType<typeof call>>;
+    try {
+      result = await runAsCall(context, () => (gate ? gate.run(signal, call) : call()));
+    } finally {
+      if (context.credentialId !== undefined) callbacks.onCredential?.(context.credentialId);
+    }
     const size = Buffer.byteLength(JSON.stringify(result));
     if (size > this.settings.maxResultBytes) {
       return {

@@ -208,8 +208,11 @@ export class JobWorkerPool {
     }
     const progress = new ProgressWriter((p) => repository.setProgress(job.id, workerId, p, Date.now()));
     let outcome: JobOutcome;
+    let credentialId: string | undefined;
+    const named = <T extends object>(auditOutcome: T) => (credentialId === undefined ? auditOutcome : { ...auditOutcome, credentialId });
     try {
       outcome = await runner.run(job, controller.signal, {
+        onCredential: (id) => (credentialId = id),
         onProgress: (p) => progress.update(p),
         onBackendTask: (taskId) => void repository.setBackendTask(job.id, workerId, taskId, Date.now()).catch(() => undefined),
       });
@@ -218,7 +221,7 @@ export class JobWorkerPool {
       if (reason === "shutdown" && job.idempotent) {
         await progress.flush();
         await repository.release(job.id, workerId, Date.now()).catch(() => undefined);
-        entry.finish({ status: "cancelled", errorMessage: "gateway shutting down: the job was returned to the queue (idempotent)" });
+        entry.finish(named({ status: "cancelled", errorMessage: "gateway shutting down: the job was returned to the queue (idempotent)" } as const));
         return;
       }
       outcome =
@@ -241,7 +244,7 @@ export class JobWorkerPool {
         return false;
       });
       if (!kept) log.warn({ status: ended.status }, "job outcome not kept: this gateway no longer held the job");
-      entry.finish(auditOutcome(ended));
+      entry.finish(named(auditOutcome(ended)));
     };
   }
 

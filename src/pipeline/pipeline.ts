@@ -5,7 +5,7 @@ import { auditContext } from "./audit.ts";
 import { authenticate } from "./authenticate.ts";
 import { authorize } from "./authorize.ts";
 import { route } from "./route.ts";
-import { runAsCall } from "../credentials/call-context.ts";
+import { type CallContext, runAsCall } from "../credentials/call-context.ts";
 import { requestContext } from "../auth/request-context.ts";
 
 export type PipelineDeps = AdmissionDeps;
@@ -41,16 +41,20 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       auditContext: (roles, plan) => auditContext(session, principal, roles, request, extra, plan),
       audited: AUDITED_METHODS.has(request.method),
     });
+    // In the call's context: a per-caller backend's credential is made for this call, checked against its caller, and named in its outcome.
+    const call: CallContext = { id: crypto.randomUUID(), subject: principal.subject, roles, ...(subjectToken && { subjectToken }) };
+    const named = () => ({
+      ...(session.exchange !== undefined && { exchange: session.exchange }),
+      ...(call.credentialId !== undefined && { credentialId: call.credentialId }),
+    });
     try {
-      // In the call's context: a per-caller backend's credential is made for this call and checked against its caller.
-      const result = await runAsCall({ id: crypto.randomUUID(), subject: principal.subject, roles, ...(subjectToken && { subjectToken }) }, () => plan.run());
+      const result = await runAsCall(call, () => plan.run());
       const decision = authorization.rule === undefined ? {} : { decision: "allowed", rule: authorization.rule };
-      const round = session.exchange === undefined ? decision : { ...decision, exchange: session.exchange };
+      const round = { ...decision, ...named() };
       entry?.finish(result.isError === true ? { status: "error", errorMessage: "the tool reported an error (isError)", ...round } : { status: "ok", ...round });
       return authorization.filter ? authorization.filter(result) : result;
     } catch (err) {
-      const outcome = failureOutcome(err, extra.signal.aborted);
-      entry?.finish(session.exchange === undefined ? outcome : { ...outcome, exchange: session.exchange });
+      entry?.finish({ ...failureOutcome(err, extra.signal.aborted), ...named() });
       throw err;
     }
   };

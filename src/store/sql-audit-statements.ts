@@ -39,10 +39,11 @@ const FIELDS = [
   ["protocolVersion", "protocol_version"],
   ["exchange", "exchange"],
   ["credential", "credential"],
+  ["credentialId", "credential_id"],
 ] as const satisfies readonly (readonly [Exclude<keyof AuditRow, "id">, string])[];
 
-/** The outcome event's place in the chain: read through audit_records, never inserted into audit_events (migration 0012). */
-const OUTCOME_EVENT_FIELDS: readonly string[] = ["outcomeSeq", "outcomePrevHash", "outcomeHash"];
+/** The outcome event's place in the chain, and what only an outcome event holds: read through audit_records, never inserted into audit_events (migration 0012). */
+const OUTCOME_EVENT_FIELDS: readonly string[] = ["outcomeSeq", "outcomePrevHash", "outcomeHash", "credentialId"];
 export const INSERT_FIELDS = FIELDS.filter(([field]) => !OUTCOME_EVENT_FIELDS.includes(field));
 const INSERT_COLUMNS = INSERT_FIELDS.map(([, column]) => column).join(", ");
 export const SELECT_COLUMNS = `id, ${FIELDS.map(([field, column]) => (field === column ? column : `${column} AS "${field}"`)).join(", ")}`;
@@ -81,6 +82,7 @@ const FIELD_ARRAY_TYPES: Record<(typeof FIELDS)[number][1], string> = {
   protocol_version: "text",
   exchange: "text",
   credential: "text",
+  credential_id: "text",
 };
 
 /** The columns of an audit_outcomes row after chain_id, with the value each takes from an AuditOutcomeEvent. */
@@ -97,6 +99,7 @@ export const OUTCOME_COLUMNS = [
   ["decision", "text", (o) => o.decision],
   ["rule", "text", (o) => o.rule],
   ["exchange", "text", (o) => o.exchange],
+  ["credential_id", "text", (o) => o.credentialId],
   ["finished_at", "bigint", (o) => o.finishedAt],
 ] as const satisfies readonly (readonly [string, string, (o: AuditOutcomeEvent) => unknown])[];
 
