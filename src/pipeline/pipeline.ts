@@ -1,4 +1,4 @@
-import { AUDITED_METHODS } from "../audit/auditor.ts";
+import { AUDITED_METHODS, type AuditOutcome } from "../audit/auditor.ts";
 import { type AdmissionDeps, admit, failureOutcome } from "./admission.ts";
 import type { Pipeline } from "./caller-session.ts";
 import { auditContext } from "./audit.ts";
@@ -43,19 +43,25 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     });
     // In the call's context: a per-caller backend's credential is made for this call, checked against its caller, and named in its outcome.
     const call: CallContext = { id: crypto.randomUUID(), subject: principal.subject, roles, ...(subjectToken && { subjectToken }) };
-    const named = () => ({
-      ...(session.exchange !== undefined && { exchange: session.exchange }),
-      ...(call.credentialId !== undefined && { credentialId: call.credentialId }),
-    });
     try {
       const result = await runAsCall(call, () => plan.run());
-      const decision = authorization.rule === undefined ? {} : { decision: "allowed", rule: authorization.rule };
-      const round = { ...decision, ...named() };
-      entry?.finish(result.isError === true ? { status: "error", errorMessage: "the tool reported an error (isError)", ...round } : { status: "ok", ...round });
+      const outcome: AuditOutcome = result.isError === true ? { status: "error", errorMessage: "the tool reported an error (isError)" } : { status: "ok" };
+      if (authorization.rule !== undefined) {
+        outcome.decision = "allowed";
+        outcome.rule = authorization.rule;
+      }
+      entry?.finish(named(outcome, session.exchange, call));
       return authorization.filter ? authorization.filter(result) : result;
     } catch (err) {
-      entry?.finish({ ...failureOutcome(err, extra.signal.aborted), ...named() });
+      entry?.finish(named(failureOutcome(err, extra.signal.aborted), session.exchange, call));
       throw err;
     }
   };
+}
+
+/** The outcome with what only the call knows once it ran: the exchange it is a round of, and which credential it carried. */
+function named(outcome: AuditOutcome, exchange: string | undefined, call: CallContext): AuditOutcome {
+  if (exchange !== undefined) outcome.exchange = exchange;
+  if (call.credentialId !== undefined) outcome.credentialId = call.credentialId;
+  return outcome;
 }
