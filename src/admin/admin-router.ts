@@ -10,12 +10,14 @@ import { ACCESS_ROUTES } from "./access-routes.ts";
 import type { AdminRoute, AdminServices } from "./admin-route.ts";
 import { AUDIT_ROUTES, LIMIT_ROUTES } from "./audit-limit-routes.ts";
 import { BACKEND_ROUTES } from "./backend-routes.ts";
+import { LIVE_ROUTES } from "./live-routes.ts";
 
 /**
  * Every route of the admin API, in the order of the brief's priorities: access, backends, audit,
- * limits. The router serves exactly these and /openapi.json describes exactly these.
+ * limits, then the live views (calls, stats, policy checker, limit usage). The router serves
+ * exactly these and /openapi.json describes exactly these.
  */
-export const ADMIN_ROUTES: readonly AdminRoute[] = [...ACCESS_ROUTES, ...BACKEND_ROUTES, ...AUDIT_ROUTES, ...LIMIT_ROUTES];
+export const ADMIN_ROUTES: readonly AdminRoute[] = [...ACCESS_ROUTES, ...BACKEND_ROUTES, ...AUDIT_ROUTES, ...LIMIT_ROUTES, ...LIVE_ROUTES];
 
 /** The client name of audit records the admin API writes. */
 export const ADMIN_CLIENT_NAME = "mcpgw-admin-api";
@@ -167,6 +169,7 @@ export function createAdminRouter(options: AdminRouterOptions): (request: Reques
         body: read.body,
         query,
         services: options.services,
+        signal: request.signal,
         recordChange: (change) =>
           options.auditor.refuse(
             {
@@ -182,6 +185,7 @@ export function createAdminRouter(options: AdminRouterOptions): (request: Reques
             { status: "ok", decision: "allowed", rule: decision.rule },
           ),
       });
+      if ("response" in answer) return answer.response;
       return Response.json(answer.body, { status: answer.status ?? 200, headers: { "cache-control": "no-store" } });
     } catch (err) {
       return errorAnswer(err, route, options.logger);

@@ -37,8 +37,12 @@ export function authorize(policy: Policy, principal: Principal, roles: string[],
   const list = LISTS[request.method];
   if (list) return { filter: (result) => filterList(policy, roles, session, list, result) };
   if (plan.kind === undefined || plan.target === undefined || plan.backend === undefined) return {};
-  const args = plan.kind === "tool" ? (request.params as { arguments?: unknown } | undefined)?.arguments : request.params;
-  return authorizeCall(policy, principal, roles, { kind: plan.kind, backend: plan.backend, name: plan.target }, args);
+  return authorizeCall(policy, principal, roles, { kind: plan.kind, backend: plan.backend, name: plan.target }, policyArguments(plan.kind, request.params));
+}
+
+/** What a rule's argument conditions are checked against: a tool call's arguments, or any other request's params. */
+export function policyArguments(kind: TargetKind, params: unknown): unknown {
+  return kind === "tool" ? (params as { arguments?: unknown } | undefined)?.arguments : params;
 }
 
 /** The policy decision for one call to a tool, resource, prompt or method; a Refusal when denied. Also used by jobs. */
