@@ -33,7 +33,25 @@ export const CallEventSchema = z
     errorMessage: z.string().nullable(),
     rule: z.string().nullable().describe("the policy rule that decided"),
   })
-  .describe("One call or refusal: the data of an `event: call` of the live stream");
+  .describe("One call or refusal: the data of an `event: call` of the live stream (GET /v1/admin/calls/stream)")
+  .meta({
+    examples: [
+      {
+        ts: "2026-12-05T21:00:00.000Z",
+        subject: "alice",
+        roles: ["dev"],
+        client: "claude-code",
+        backend: "github",
+        method: "tools/call",
+        target: "create_issue",
+        status: "ok",
+        latencyMs: 182.4,
+        errorCode: null,
+        errorMessage: null,
+        rule: "allow github/* (role dev)",
+      },
+    ],
+  });
 
 export const CALL_STREAM_DESCRIPTION = [
   "Server-Sent Events (`text/event-stream`): each call and refusal that this gateway process audits, as it ends, as",
