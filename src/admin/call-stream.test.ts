@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import type { AuditContext, AuditOutcome } from "../audit/auditor.ts";
-import { CallFeed } from "../observability/call-feed.ts";
+import { CallFeed, MAX_EVENT_TEXT } from "../observability/call-feed.ts";
 import { CallStreams } from "./call-stream.ts";
 
 const decoder = new TextDecoder();
@@ -77,6 +77,24 @@ describe("the live stream of calls", () => {
     expect(chunk).toMatch(/^event: dropped\ndata: \{"count":997\}\n\n/);
     expect(callsIn(chunk).map((event) => event.subject)).toEqual(["s997", "s998", "s999"]);
     expect(streams.buffered()).toEqual([0]);
+    await reader.cancel();
+  });
+
+  test("long texts are clipped, and the unread events of a stream are bounded in size too", async () => {
+    const feed = new CallFeed();
+    const streams = new CallStreams(feed, { bufferBytes: 10_000 });
+    const reader = streams.openStream({})!.getReader();
+    await readChunk(reader);
+    const [context, outcome] = call("alice", "error");
+    for (let i = 0; i < 100; i++)
+      feed.publish({ ...context, target: `file:///${"x".repeat(1_000_000)}` }, { ...outcome, errorMessage: "e".repeat(1_000_000) }, 1);
+    expect(streams.buffered()[0]).toBeLessThan(10);
+    const chunk = (await readChunk(reader))!;
+    expect(chunk.length).toBeLessThan(12_000);
+    expect(chunk).toMatch(/^event: dropped\ndata: \{"count":9\d\}/);
+    const [event] = callsIn(chunk);
+    expect(event!.errorMessage).toBe(`${"e".repeat(MAX_EVENT_TEXT)}…`);
+    expect((event!.target as string).length).toBe(MAX_EVENT_TEXT + 1);
     await reader.cancel();
   });
 

@@ -5,10 +5,10 @@ import { type CallFeed, callEvent } from "../observability/call-feed.ts";
  * The live stream of calls (GET /v1/admin/calls/stream) as Server-Sent Events: each call and
  * refusal the call feed publishes, matching the stream's filters, is sent as `event: call`.
  *
- * What a stream may cost is bounded: each holds at most `bufferSize` events the browser has not
- * read yet (the stream is pulled, so nothing piles up in the stream's own queue); past that the
- * oldest are dropped and the next read begins with `event: dropped` and their count. At most
- * `maxStreams` are open at once. A stream's subscription ends when the client goes away (the
+ * What a stream may cost is bounded: each holds at most `bufferSize` events (and `bufferBytes` of
+ * them) the browser has not read yet (the stream is pulled, so nothing piles up in the stream's
+ * own queue); past that the oldest are dropped and the next read begins with `event: dropped` and
+ * their count. At most `maxStreams` are open at once. A stream's subscription ends when the client goes away (the
  * body is cancelled or the request aborted) or the gateway stops (closeAll).
  */
 
@@ -24,6 +24,8 @@ export interface CallStreamOptions {
   maxStreams?: number;
   /** Unread events one stream holds before dropping the oldest. Default 500. */
   bufferSize?: number;
+  /** Unread characters one stream holds before dropping the oldest events. Default 1 MiB (events are a few hundred). */
+  bufferBytes?: number;
   /** How often a quiet stream sends `: keepalive` (proxies close silent connections). Default 15 s. */
   keepaliveMs?: number;
 }
@@ -33,12 +35,16 @@ const encoder = new TextEncoder();
 /** One open stream: the events its client has not read yet, and how many were dropped unread. */
 class CallSubscription {
   private readonly pending: string[] = [];
+  private pendingLength = 0;
   private dropped = 0;
   private keepaliveDue = false;
   private closed = false;
   private wake: (() => void) | undefined;
 
-  constructor(private readonly bufferSize: number) {}
+  constructor(
+    private readonly bufferSize: number,
+    private readonly bufferBytes: number,
+  ) {}
 
   get buffered(): number {
     return this.pending.length;
@@ -46,11 +52,12 @@ class CallSubscription {
 
   push(frame: string): void {
     if (this.closed) return;
-    if (this.pending.length >= this.bufferSize) {
-      this.pending.shift();
+    this.pending.push(frame);
+    this.pendingLength += frame.length;
+    while (this.pending.length > this.bufferSize || (this.pendingLength > this.bufferBytes && this.pending.length > 1)) {
+      this.pendingLength -= this.pending.shift()!.length;
       this.dropped += 1;
     }
-    this.pending.push(frame);
     this.signal();
   }
 
@@ -80,6 +87,7 @@ class CallSubscription {
     if (this.pending.length > 0) {
       chunk += this.pending.join("");
       this.pending.length = 0;
+      this.pendingLength = 0;
     } else {
       chunk += ": keepalive\n\n";
     }
@@ -99,6 +107,7 @@ export class CallStreams {
   private readonly releases = new Set<() => void>();
   private readonly maxStreams: number;
   private readonly bufferSize: number;
+  private readonly bufferBytes: number;
   private readonly keepaliveMs: number;
 
   constructor(
@@ -107,6 +116,7 @@ export class CallStreams {
   ) {
     this.maxStreams = options.maxStreams ?? 32;
     this.bufferSize = options.bufferSize ?? 500;
+    this.bufferBytes = options.bufferBytes ?? 1_048_576;
     this.keepaliveMs = options.keepaliveMs ?? 15_000;
   }
 
@@ -126,7 +136,7 @@ export class CallStreams {
    */
   openStream(filter: CallStreamFilter, signal?: AbortSignal): ReadableStream<Uint8Array> | undefined {
     if (this.open.size >= this.maxStreams) return undefined;
-    const subscription = new CallSubscription(this.bufferSize);
+    const subscription = new CallSubscription(this.bufferSize, this.bufferBytes);
     this.open.add(subscription);
     const unsubscribe = this.feed.subscribe((context, outcome, latencyMs, at) => {
       if (!matches(filter, context, outcome)) return;
@@ -161,7 +171,12 @@ export class CallStreams {
           const chunk = await subscription.next();
           if (chunk === undefined) {
             release();
-            controller.close();
+            // Closed by closeAll (the client is still there), or after a cancel (closing again is refused, harmlessly).
+            try {
+              controller.close();
+            } catch {
+              // already closed by the cancel
+            }
             return;
           }
           controller.enqueue(encoder.encode(chunk));

@@ -57,9 +57,9 @@ export const CALL_STREAM_DESCRIPTION = [
   "Server-Sent Events (`text/event-stream`): each call and refusal that this gateway process audits, as it ends, as",
   "`event: call` with `data:` one JSON object (the CallEvent schema: ts, subject, roles, client, backend, method, target,",
   "status, latencyMs, errorCode, errorMessage, rule). Other replicas' calls are not in it; the admin API's own changes are",
-  "not calls. A quiet stream sends `: keepalive` every 15 s. A client that reads too slowly loses the oldest unread events",
-  '(at most 500 are kept for it): the next read starts with `event: dropped` and `data: {"count": N}`. At most 32 streams',
-  "are open at once (429 beyond). Not audited (it changes nothing).",
+  "not calls; texts longer than 1000 characters are clipped (…). A quiet stream sends `: keepalive` every 15 s. A client",
+  "that reads too slowly loses the oldest unread events (at most 500, and 1 MiB, are kept for it): the next read starts with",
+  '`event: dropped` and `data: {"count": N}`. At most 32 streams are open at once (429 beyond). Not audited (it changes nothing).',
 ].join(" ");
 
 // ── stats ────────────────────────────────────────────────────────────────────

@@ -67,20 +67,27 @@ export class CallFeed {
   }
 }
 
-/** The event the live stream sends for one published call. */
+/** Longest text a field of a CallEvent carries: a backend's error or a caller's URI may be megabytes; a live view needs the start. */
+export const MAX_EVENT_TEXT = 1_000;
+
+function clip<T extends string | undefined>(text: T): T {
+  return (text !== undefined && text.length > MAX_EVENT_TEXT ? `${text.slice(0, MAX_EVENT_TEXT)}…` : text) as T;
+}
+
+/** The event the live stream sends for one published call (long texts clipped to MAX_EVENT_TEXT). */
 export function callEvent(context: AuditContext, outcome: AuditOutcome, latencyMs: number | undefined, at: number): CallEvent {
   return {
     ts: new Date(at).toISOString(),
-    subject: context.subject ?? null,
-    roles: context.roles ?? [],
-    client: context.clientName ?? null,
-    backend: context.backend ?? null,
-    method: context.method,
-    target: context.target ?? null,
+    subject: clip(context.subject) ?? null,
+    roles: (context.roles ?? []).map(clip),
+    client: clip(context.clientName) ?? null,
+    backend: clip(context.backend) ?? null,
+    method: clip(context.method),
+    target: clip(context.target) ?? null,
     status: outcome.status,
     latencyMs: latencyMs === undefined ? null : Math.round(latencyMs * 10) / 10,
     errorCode: outcome.errorCode ?? null,
-    errorMessage: outcome.errorMessage ?? null,
-    rule: outcome.rule ?? null,
+    errorMessage: clip(outcome.errorMessage) ?? null,
+    rule: clip(outcome.rule) ?? null,
   };
 }
