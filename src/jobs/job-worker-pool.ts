@@ -122,7 +122,7 @@ export class JobWorkerPool {
   }
 
   private async run(): Promise<void> {
-    const { settings, repository, logger, workerId } = this.options;
+    const { settings, repository, logger } = this.options;
     while (!this.stopped) {
       try {
         const now = Date.now();
