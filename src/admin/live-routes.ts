@@ -1,7 +1,6 @@
 import type { z } from "zod";
 import { ApiErrorSchema } from "../jobs/job-api-schemas.ts";
-import { formatRate } from "../limits/limit-rule.ts";
-import { limitUsage } from "../limits/limit-usage.ts";
+import { readLimitUsage } from "../operator-calls/limit-service.ts";
 import { checkPolicy } from "../operator-calls/policy-check.ts";
 import type { AdminRoute } from "./admin-route.ts";
 import {
@@ -95,20 +94,7 @@ export const LIVE_ROUTES: readonly AdminRoute[] = [
     action: "limits.usage",
     responses: { 200: LimitUsageSchema, ...READ_ERRORS },
     async handle({ services }) {
-      const now = Date.now();
-      const [rules, counters] = await Promise.all([services.store.limits.list(), services.store.limits.spentCounters(now)]);
-      const usage = limitUsage(rules, counters, now).map(({ rule, key, used, remaining, resetsAt }) => ({
-        id: rule.id,
-        scope: rule.scope,
-        ...(rule.scopeValue !== undefined && (rule.scope === "subject" ? { subject: rule.scopeValue } : { role: rule.scopeValue })),
-        tool: rule.toolPattern ?? null,
-        rate: formatRate(rule),
-        burst: rule.burst,
-        key,
-        used,
-        remaining,
-        resetsAt: resetsAt === null ? null : new Date(resetsAt).toISOString(),
-      }));
+      const usage = (await readLimitUsage(services.store)).map(({ view }) => view);
       return { body: { usage } };
     },
   },
