@@ -88,7 +88,6 @@ const ALLOWED: Record<string, readonly string[]> = {
     "errors.ts",
     "http",
     "jobs",
-    "limits",
     "log",
     "observability",
     "operator-calls",
