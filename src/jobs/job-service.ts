@@ -191,17 +191,28 @@ export class JobService {
     principal: Principal,
     query: { status?: JobStatus; backend?: string; limit: number; cursor?: string },
   ): Promise<{ jobs: JobRecord[]; nextCursor?: string }> {
+    const owner = this.isAdmin(principal) ? undefined : principal.subject;
+    return this.listAll({ ...query, ...(owner !== undefined && { owner }) });
+  }
+
+  /**
+   * One page of anyone's jobs (of `owner` when given), newest first, and the cursor of the next page:
+   * for callers already allowed to see every job (the admin API, admin:read), and for list().
+   */
+  async listAll(query: { owner?: string; status?: JobStatus; backend?: string; limit: number; cursor?: string }): Promise<{
+    jobs: JobRecord[];
+    nextCursor?: string;
+  }> {
     const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     if (query.cursor !== undefined && !before)
       throw new JobRequestError(ErrorCode.InvalidParams, "invalid cursor: pass the nextCursor of the previous page as it was", 400);
-    const owner = this.isAdmin(principal) ? undefined : principal.subject;
     // One more than asked for says whether there is a next page.
     const found = await this.deps.repository.list({
       limit: query.limit + 1,
       ...(query.status !== undefined && { status: query.status }),
       ...(query.backend !== undefined && { backend: query.backend }),
       ...(before && { before }),
-      ...(owner !== undefined && { owner }),
+      ...(query.owner !== undefined && { owner: query.owner }),
     });
     const jobs = found.slice(0, query.limit);
     const last = jobs.at(-1);
@@ -210,8 +221,19 @@ export class JobService {
 
   /** Cancels a job; a running one is stopped (here at once, on another replica within a second) and the backend told. */
   async cancel(principal: Principal, id: string, from: RequestOrigin): Promise<JobRecord> {
-    const visible = await this.get(principal, id);
-    if (!visible) throw notFound(id);
+    if (!(await this.get(principal, id))) throw notFound(id);
+    return this.cancelVisible(principal, id, from);
+  }
+
+  /**
+   * Cancels anyone's job, for an operator the admin API admitted (admin:write): the owner's cancel
+   * (the same effect, audit record and wait), without the owner check.
+   */
+  cancelAsOperator(principal: Principal, id: string, from: RequestOrigin): Promise<JobRecord> {
+    return this.cancelVisible(principal, id, from);
+  }
+
+  private async cancelVisible(principal: Principal, id: string, from: RequestOrigin): Promise<JobRecord> {
     const cancelled = await this.deps.repository.cancel(id, Date.now());
     if (!cancelled) throw notFound(id);
     if (cancelled.effect === "already-ended") {
@@ -224,14 +246,25 @@ export class JobService {
     }
     const entry = await this.deps.auditor.begin({
       ...auditBase(principal, this.rolesOf(principal), from, id),
-      backend: visible.backend,
-      target: visible.tool,
+      backend: cancelled.job.backend,
+      target: cancelled.job.tool,
       method: "jobs/cancel",
     });
     entry.finish({ status: "ok" });
     if (cancelled.effect === "cancelled") return cancelled.job;
     this.deps.workers?.cancelLocal(id);
-    return this.waitForEnd(principal, id, AbortSignal.timeout(CANCEL_SETTLE_MS)).catch(() => cancelled.job);
+    return this.settled(id, AbortSignal.timeout(CANCEL_SETTLE_MS)).catch(() => cancelled.job);
+  }
+
+  /** The job once it has ended, read from the store (it may run on another replica). */
+  private async settled(id: string, signal: AbortSignal): Promise<JobRecord> {
+    for (;;) {
+      const job = await this.deps.repository.get(id);
+      if (!job) throw notFound(id);
+      if (TERMINAL_STATUSES.has(job.status)) return job;
+      signal.throwIfAborted();
+      await Bun.sleep(WAIT_POLL_MS);
+    }
   }
 
   /** Resolves with the job once it has ended (polling the store: it may run on another replica). */
