@@ -91,7 +91,7 @@ export class BackendStatusBoard implements BackendHealthObserver {
   private stateOf(backend: string): Observed {
     let state = this.observed.get(backend);
     if (!state) {
-      // Tools listed before a connection reported (cannot happen: a listing needs an open connection) count as up.
+      // A listing was answered, so the backend is up (its connection reports connected before anything is listed on it).
       state = { health: "up", since: Date.now(), lastError: null, tools: new Map() };
       this.observed.set(backend, state);
     }
