@@ -222,7 +222,7 @@ export class JobService {
   /** Cancels a job; a running one is stopped (here at once, on another replica within a second) and the backend told. */
   async cancel(principal: Principal, id: string, from: RequestOrigin): Promise<JobRecord> {
     if (!(await this.get(principal, id))) throw notFound(id);
-    return this.cancelVisible(principal, id, from);
+    return this.cancelAllowed(principal, id, from);
   }
 
   /**
@@ -230,10 +230,11 @@ export class JobService {
    * (the same effect, audit record and wait), without the owner check.
    */
   cancelAsOperator(principal: Principal, id: string, from: RequestOrigin): Promise<JobRecord> {
-    return this.cancelVisible(principal, id, from);
+    return this.cancelAllowed(principal, id, from);
   }
 
-  private async cancelVisible(principal: Principal, id: string, from: RequestOrigin): Promise<JobRecord> {
+  /** The cancel itself, once the caller was found allowed to (the owner, a jobs admin, or an operator of the admin API). */
+  private async cancelAllowed(principal: Principal, id: string, from: RequestOrigin): Promise<JobRecord> {
     const cancelled = await this.deps.repository.cancel(id, Date.now());
     if (!cancelled) throw notFound(id);
     if (cancelled.effect === "already-ended") {
@@ -253,13 +254,13 @@ export class JobService {
     entry.finish({ status: "ok" });
     if (cancelled.effect === "cancelled") return cancelled.job;
     this.deps.workers?.cancelLocal(id);
-    return this.settled(id, AbortSignal.timeout(CANCEL_SETTLE_MS)).catch(() => cancelled.job);
+    return this.ended(id, () => this.deps.repository.get(id), AbortSignal.timeout(CANCEL_SETTLE_MS)).catch(() => cancelled.job);
   }
 
-  /** The job once it has ended, read from the store (it may run on another replica). */
-  private async settled(id: string, signal: AbortSignal): Promise<JobRecord> {
+  /** The job once it has ended, as `read` finds it (polling the store: it may run on another replica). */
+  private async ended(id: string, read: () => Promise<JobRecord | undefined>, signal: AbortSignal): Promise<JobRecord> {
     for (;;) {
-      const job = await this.deps.repository.get(id);
+      const job = await read();
       if (!job) throw notFound(id);
       if (TERMINAL_STATUSES.has(job.status)) return job;
       signal.throwIfAborted();
@@ -268,14 +269,8 @@ export class JobService {
   }
 
   /** Resolves with the job once it has ended (polling the store: it may run on another replica). */
-  async waitForEnd(principal: Principal, id: string, signal: AbortSignal): Promise<JobRecord> {
-    for (;;) {
-      const job = await this.get(principal, id);
-      if (!job) throw notFound(id);
-      if (TERMINAL_STATUSES.has(job.status)) return job;
-      signal.throwIfAborted();
-      await Bun.sleep(WAIT_POLL_MS);
-    }
+  waitForEnd(principal: Principal, id: string, signal: AbortSignal): Promise<JobRecord> {
+    return this.ended(id, () => this.get(principal, id), signal);
   }
 
   private rolesOf(principal: Principal): string[] {
