@@ -28,6 +28,8 @@ const INTERVAL_MS = 200;
 const logs = tempDir("mcpgw-admin-ops-");
 const WORK_LOG = join(logs.path, "work.log");
 const WORK = { name: "work", command: [BUN, join(REPO_ROOT, "test/fixtures/work-server.ts"), "--stdio"], env: { WORK_LOG } };
+/** A backend that speaks only 2026-07-28 (no initialize, no sessions). */
+const MODERN = { name: "modern", command: [BUN, join(REPO_ROOT, "test/fixtures/modern-server.ts"), "--stdio"], env: { MODERN_NAME: "modern" } };
 /** A stdio backend whose process says what is wrong on stderr and exits before answering initialize. */
 const BROKEN = { name: "broken", command: [BUN, "-e", "console.error('broken: BROKEN_CONFIG is not set'); process.exit(3)"] };
 
@@ -74,7 +76,7 @@ for (const dialect of ["sqlite", "postgres"] as const) {
     beforeAll(async () => {
       schema = dialect === "postgres" ? await isolatedSchema("adminops") : undefined;
       gw = await startTestGateway(
-        [WORK, BROKEN],
+        [WORK, BROKEN, MODERN],
         // One job worker: a job submitted while another runs stays queued.
         { auth: "required", sessionSnapshotInterval: `${INTERVAL_MS}ms`, jobWorkers: "1" },
         {
@@ -83,7 +85,7 @@ for (const dialect of ["sqlite", "postgres"] as const) {
             const rule = (text: string) => ({ effect: "allow" as const, permission: parsePermission(text) });
             await store.roles.create({ name: "ops", rules: [rule("admin:*")] });
             await store.roles.create({ name: "auditor", rules: [rule("admin:read")] });
-            await store.roles.create({ name: "worker", rules: [rule("work/*"), rule("broken/*")] });
+            await store.roles.create({ name: "worker", rules: [rule("work/*"), rule("broken/*"), rule("modern/*")] });
             const issue = async (subject: string, roles: string[]) => (await issueToken(store, AUTH, { subject, roles, ttlMs: 3_600_000 })).token;
             tokens.root = await issue("root", ["ops"]);
             tokens.reader = await issue("reader", ["auditor"]);
@@ -142,7 +144,7 @@ for (const dialect of ["sqlite", "postgres"] as const) {
         const answer = await root("GET", "/v1/admin/backends/status");
         expect(answer.status).toBe(200);
         expectDocumented("get", "/v1/admin/backends/status", answer);
-        expect(answer.body.backends.map((b: Json) => b.name)).toEqual(["broken", "work"]);
+        expect(answer.body.backends.map((b: Json) => b.name)).toEqual(["broken", "modern", "work"]);
         for (const backend of answer.body.backends) {
           expect(backend).toMatchObject({ transport: "stdio", health: "unknown", lastError: null, since: null, era: null, protocolVersion: null, tools: [] });
           expect(backend).toMatchObject({ connections: { shared: 0, dedicated: 0 }, processes: [] });
@@ -205,6 +207,21 @@ for (const dialect of ["sqlite", "postgres"] as const) {
         expect(Date.parse(broken.since)).toBeGreaterThanOrEqual(before - 1_000);
       });
 
+      test("a backend that speaks only 2026-07-28 is modern, with that revision, and its process is shared", async () => {
+        const client = await connectClient(gw.mcpUrl("modern"), {}, "modern-caller", { token: tokens.bob });
+        clients.push(client);
+        await client.callTool({ name: "echo", arguments: { text: "hi" } });
+        const modern = await until(
+          "modern up",
+          () => statusOf("modern"),
+          (s: Json) => s.health === "up",
+        );
+        expect(modern).toMatchObject({ transport: "stdio", era: "modern", protocolVersion: "2026-07-28", lastError: null });
+        expect(modern.processes.length).toBeGreaterThanOrEqual(1);
+        expect(modern.processes.every((p: Json) => p.session === null)).toBe(true);
+        expect(modern.tools.map((t: Json) => t.name)).toContain("echo");
+      });
+
       test("an unknown backend's status is 404; 'status' is the list, and no backend may be named so", async () => {
         const missing = await root("GET", "/v1/admin/backends/nowhere/status");
         expect(missing.status).toBe(404);
@@ -214,7 +231,7 @@ for (const dialect of ["sqlite", "postgres"] as const) {
         expect(named.body.field).toBe("name");
         expect(named.body.error).toContain('"status" is reserved');
         expect((await root("GET", "/v1/admin/backends")).body.backends.map((b: Json) => b.name)).not.toContain("status");
-        expect((await root("GET", "/v1/admin/backends/status")).body.backends).toHaveLength(2);
+        expect((await root("GET", "/v1/admin/backends/status")).body.backends).toHaveLength(3);
       });
     });
 
