@@ -169,7 +169,10 @@ export async function startGateway(
     pins.start();
     // A changed or removed backend's shared connection closes; sessions reconnect to the new spec on next use.
     registry.onChange((changed, removed) => {
-      for (const name of [...changed.map((spec) => spec.name), ...removed]) void pool.forget(name);
+      for (const name of [...changed.map((spec) => spec.name), ...removed]) {
+        backendBoard.forget(name);
+        void pool.forget(name);
+      }
     });
     // Jobs run on the same backends, policy and auditor as direct calls; workers claim from the shared queue.
     workers = new JobWorkerPool({

@@ -222,6 +222,18 @@ for (const dialect of ["sqlite", "postgres"] as const) {
         expect(modern.tools.map((t: Json) => t.name)).toContain("echo");
       });
 
+      test("a changed backend starts over: unknown, with nothing listed, until a connection to its new settings reports", async () => {
+        expect((await statusOf("broken")).health).toBe("down");
+        const changed = await api("PATCH", "/v1/admin/backends/broken", tokens.root, { timeout: "20s", test: false });
+        expect(changed.status).toBe(200);
+        const reset = await until(
+          "broken forgotten",
+          () => statusOf("broken"),
+          (s: Json) => s.health !== "down",
+        );
+        expect(reset).toMatchObject({ health: "unknown", lastError: null, since: null, era: null, tools: [], processes: [] });
+      });
+
       test("an unknown backend's status is 404; 'status' is the list, and no backend may be named so", async () => {
         const missing = await root("GET", "/v1/admin/backends/nowhere/status");
         expect(missing.status).toBe(404);

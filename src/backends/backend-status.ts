@@ -83,6 +83,11 @@ export class BackendStatusBoard implements BackendHealthObserver {
     this.next?.toolsListed?.(backend, scope, firstPage, tools);
   }
 
+  /** A backend changed or was removed: what its old connections reported no longer holds (unknown until the next one reports). */
+  forget(backend: string): void {
+    this.observed.delete(backend);
+  }
+
   /** What was observed of a backend; undefined before any connection to it reported. */
   of(backend: string): Readonly<Observed> | undefined {
     return this.observed.get(backend);
