@@ -12,11 +12,12 @@ import { AdminJobListSchema, AdminJobQuerySchema, BackendStatusListSchema, Backe
 /**
  * What runs: sessions (every gateway's, as `mcpgw sessions list` reads them), the backends' live
  * status (this gateway process's connections), and jobs (everyone's, cancelled through the owner's
- * code path). The client name the admin API's records carry is given by the router.
+ * code path).
  */
 
 const READ_ERRORS = { 401: ApiErrorSchema, 403: ApiErrorSchema };
 const DEFAULT_PAGE = 100;
+const FIND_JOBS = "list the jobs with GET /v1/admin/jobs (ended jobs are deleted after their TTL)";
 
 /** What an admin change records of a job: enough to tell which one and where it stood. */
 function jobState(job: JobRecord) {
@@ -26,7 +27,7 @@ function jobState(job: JobRecord) {
 /** The job service's refusals, as the admin API's errors (its hints point at /v1/jobs, a caller's own). */
 function asAdminError(err: unknown, id: string): unknown {
   if (!(err instanceof JobRequestError)) return err;
-  if (err.httpStatus === 404) return new NotFoundError(err.message, "list the jobs with GET /v1/admin/jobs (ended jobs are deleted after their TTL)");
+  if (err.httpStatus === 404) return new NotFoundError(err.message, FIND_JOBS);
   if (err.httpStatus === 409) return new ConflictError(err.message, `read its outcome with GET /v1/admin/jobs/${encodeURIComponent(id)}`);
   return err;
 }
@@ -119,7 +120,7 @@ export const JOB_ADMIN_ROUTES: readonly AdminRoute[] = [
     responses: { 200: JobSchema, ...READ_ERRORS, 404: ApiErrorSchema },
     async handle({ services, params }) {
       const job = await services.store.jobs.get(params.id!);
-      if (!job) throw new NotFoundError(`there is no job "${params.id}"`, "list the jobs with GET /v1/admin/jobs (ended jobs are deleted after their TTL)");
+      if (!job) throw new NotFoundError(`there is no job "${params.id}"`, FIND_JOBS);
       return { body: jobView(job) };
     },
   },
@@ -136,7 +137,7 @@ export const JOB_ADMIN_ROUTES: readonly AdminRoute[] = [
     async handle({ services, params, principal, recordChange }) {
       const id = params.id!;
       const before = await services.store.jobs.get(id);
-      if (!before) throw new NotFoundError(`there is no job "${id}"`, "list the jobs with GET /v1/admin/jobs (ended jobs are deleted after their TTL)");
+      if (!before) throw new NotFoundError(`there is no job "${id}"`, FIND_JOBS);
       let after: JobRecord;
       try {
         after = await services.jobs.cancelAsOperator(principal, id, { origin: "rest", clientName: ADMIN_CLIENT_NAME });
