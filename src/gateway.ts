@@ -16,6 +16,7 @@ import { CallStreams } from "./admin/call-stream.ts";
 import { AuditMetrics } from "./observability/audit-metrics.ts";
 import { registerProcessMetrics } from "./observability/process-metrics.ts";
 import { BackendHealthMetrics } from "./observability/backend-health-metrics.ts";
+import { BackendStatusBoard, LiveBackendStatus } from "./backends/backend-status.ts";
 import { handleTraced } from "./tracing/trace-propagation.ts";
 import { StoreAuditor } from "./audit/store-auditor.ts";
 import { UnauthenticatedFloodGuard } from "./audit/unauthenticated-flood.ts";
@@ -116,11 +117,13 @@ export async function startGateway(
   watcher.on("keys", async () => assertions.keysChanged());
   // Per-subject secrets are decrypted with MCPGW_SECRET_KEY when a call needs one, cached until one changes.
   const secrets = new SubjectSecrets(store.subjectSecrets, settings.secretKeys, watcher);
+  // What the connections report: health for /metrics, and what the admin API's backend status shows.
+  const backendBoard = new BackendStatusBoard(new BackendHealthMetrics(metrics, () => registry.list().map((spec) => spec.name)));
   const pool = new BackendPool({
     env,
     logger,
     version,
-    health: new BackendHealthMetrics(metrics, () => registry.list().map((spec) => spec.name)),
+    health: backendBoard,
     maxProcessesPerBackend: settings.maxProcessesPerBackend,
     guard: pins,
     credentials: new CredentialBinder({ assertions, secrets, env }),
@@ -175,7 +178,10 @@ export async function startGateway(
     pins.start();
     // A changed or removed backend's shared connection closes; sessions reconnect to the new spec on next use.
     registry.onChange((changed, removed) => {
-      for (const name of [...changed.map((spec) => spec.name), ...removed]) void pool.forget(name);
+      for (const name of [...changed.map((spec) => spec.name), ...removed]) {
+        backendBoard.forget(name);
+        void pool.forget(name);
+      }
     });
     // Jobs run on the same backends, policy and auditor as direct calls; workers claim from the shared queue.
     workers = new JobWorkerPool({
@@ -240,6 +246,13 @@ export async function startGateway(
         store,
         auth: settings.auth,
         probe: { env, logger: logger.child({ component: "admin" }), clientVersion: version },
+        backendStatus: new LiveBackendStatus({
+          registry,
+          board: backendBoard,
+          holdings: (backend) => pool.holdings(backend),
+          pinOf: (backend, tool) => pins.pinStatus(backend, "tool", tool),
+        }),
+        jobs,
         policy,
         calls: { streams: callStreams, stats: callStats },
       },

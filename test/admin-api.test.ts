@@ -81,7 +81,7 @@ for (const dialect of ["sqlite", "postgres"] as const) {
     describe("authentication and the admin permissions, on every route of the table", () => {
       test("the table covers each resource, with read routes needing admin:read and changing ones admin:write", () => {
         const paths = new Set(ADMIN_ROUTES.map((route) => route.path.split("/")[3]));
-        expect([...paths].sort()).toEqual(["audit", "backends", "calls", "limits", "policy", "roles", "stats", "tokens"]);
+        expect([...paths].sort()).toEqual(["audit", "backends", "calls", "jobs", "limits", "policy", "roles", "sessions", "stats", "tokens"]);
         // The policy checker is a POST (its question has a body) that changes nothing: it reads.
         const readingPosts = new Set(["post /v1/admin/policy/check"]);
         for (const route of ADMIN_ROUTES) {

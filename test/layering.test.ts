@@ -94,6 +94,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     "pinning",
     "pipeline",
     "policy",
+    "sessions",
     "store",
   ],
   setup: ["auth", "backends", "config", "errors.ts", "log", "policy", "store"],

@@ -7,6 +7,11 @@ import type { Policy } from "../policy/policy.ts";
 import type { ProbeContext } from "../operator-calls/backend-service.ts";
 import type { Store } from "../store/store.ts";
 import type { CallStreams } from "./call-stream.ts";
+import type { BackendStatusReader } from "../backends/backend-status.ts";
+import type { JobService } from "../jobs/job-service.ts";
+
+/** The client name of audit records the admin API writes. */
+export const ADMIN_CLIENT_NAME = "mcpgw-admin-api";
 
 /** What the admin routes work with: the gateway's store and what the CLI's services need beside it. */
 export interface AdminServices {
@@ -15,6 +20,10 @@ export interface AdminServices {
   auth: Pick<AuthSettings, "tokenIssuer" | "tokenAudience" | "signingAlg">;
   /** How backends are tested: the gateway's environment, a logger, its version. */
   probe: ProbeContext;
+  /** The backends' live state as this gateway process sees it (health, era, tools, connections, processes). */
+  backendStatus: BackendStatusReader;
+  /** The jobs service, for what the admin API does with anyone's jobs (the same code paths as the owners'). */
+  jobs: Pick<JobService, "listAll" | "cancelAsOperator">;
   /** The policy in force (recompiled when roles change): what the policy checker asks. */
   policy: { readonly current: Policy };
   /** The live stream of this process's calls, and its per-minute stats. */
