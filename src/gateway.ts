@@ -218,7 +218,11 @@ export async function startGateway(
       inputTtlMs: settings.inputTtlMs,
     });
     const front = mcp;
-    authentication.onCredentialsChanged(() => front.closeUnauthorizedStreams());
+    authentication.onCredentialsChanged(() => {
+      front.closeUnauthorizedStreams();
+      // The console's live views too: a revoked admin token sees no call after the revocation.
+      callStreams.recheck();
+    });
     const jobsApi = createJobsApi({
       service: jobs,
       authenticator: authentication.authenticator,

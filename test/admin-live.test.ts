@@ -189,6 +189,32 @@ describe("the admin API's live views", () => {
       expect((await stream.next()).data).toMatchObject({ subject: null, status: "unauthenticated", latencyMs: null });
     });
 
+    test("a stream ends once its token is revoked, or its roles no longer grant admin:read: no call is sent after", async () => {
+      const issued = async (subject: string, roles: string[]) => issueToken(gw.gateway.store, AUTH, { subject, roles, ttlMs: 3_600_000 });
+      const revoked = await issued("watcher-1", ["auditor"]);
+      await gw.gateway.store.roles.create({ name: "watchers", rules: [{ effect: "allow", permission: parsePermission("admin:read") }] });
+      const demoted = await issued("watcher-2", ["watchers"]);
+      const first = await openStream("", revoked.token);
+      // The new role reaches the running gateway within a second.
+      let second = await openStream("", demoted.token);
+      for (let tries = 0; second.response.status === 403 && tries < 20; tries++) {
+        await Bun.sleep(100);
+        second = await openStream("", demoted.token);
+      }
+      expect(second.response.status).toBe(200);
+      await work("public-before");
+      expect((await first.next()).data.target).toBe("work");
+      expect((await second.next()).data.target).toBe("work");
+
+      expect((await api("DELETE", `/v1/admin/tokens/${revoked.record.jti}`, { token: tokens.root })).status).toBe(200);
+      await gw.gateway.store.roles.update("watchers", { removeRules: ["admin:read"], addRules: [{ effect: "allow", permission: parsePermission("work/*") }] });
+      // Running gateways apply both within a second; the next call is not sent to either stream, which ends.
+      await Bun.sleep(1_200);
+      await work("public-after");
+      await expect(first.next(1_000)).rejects.toThrow("the stream ended");
+      await expect(second.next(1_000)).rejects.toThrow("the stream ended");
+    });
+
     test("filters by subject, backend and status match exactly", async () => {
       const denied = await openStream("?subject=alice&status=denied");
       const okOnWork = await openStream("?backend=work&status=ok");

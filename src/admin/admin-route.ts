@@ -51,6 +51,12 @@ export interface AdminRequest<Body = unknown, Query = unknown> {
   services: AdminServices;
   /** Aborted when the client goes away (what ends a stream). */
   signal: AbortSignal;
+  /**
+   * Whether the caller may still use this route: its token still valid (not revoked or expired)
+   * and its roles, as the policy in force now reads them, still granting the route's permission.
+   * What a long-lived answer (the live stream) checks before each thing it sends.
+   */
+  stillAllowed(): boolean;
   /** Audits the change this request made (after it was made): who, the rule that allowed it, before and after. */
   recordChange(change: AdminChange): Promise<void>;
 }

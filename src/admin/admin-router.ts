@@ -76,7 +76,9 @@ function invalid(what: string, error: z.ZodError, hint: string): Response {
  * maps the services' errors to statuses (usage 400 with the field, not found 404, conflict 409,
  * any other refusal of the service 422).
  */
-export function createAdminRouter(options: AdminRouterOptions): (request: Request, path: string, principal: Principal) => Promise<Response> {
+export function createAdminRouter(
+  options: AdminRouterOptions,
+): (request: Request, path: string, principal: Principal, tokenStillValid: () => boolean) => Promise<Response> {
   const compiled: CompiledRoute[] = ADMIN_ROUTES.map((route) => {
     const names: string[] = [];
     const source = route.path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{([^}]+)\}/g, (_, name: string) => {
@@ -149,7 +151,7 @@ export function createAdminRouter(options: AdminRouterOptions): (request: Reques
     return { body: parsed.data };
   }
 
-  return async (request, path, principal) => {
+  return async (request, path, principal, tokenStillValid) => {
     const found = match(request.method, path);
     if (!found) return problem(404, `no admin route at ${path}`, "the admin routes are listed in /openapi.json (tag admin)");
     if ("allowed" in found) {
@@ -180,6 +182,12 @@ export function createAdminRouter(options: AdminRouterOptions): (request: Reques
         query,
         services: options.services,
         signal: request.signal,
+        stillAllowed: () => {
+          if (!tokenStillValid()) return false;
+          if (principal.anonymous) return true;
+          const now = options.policy.current;
+          return now.decide(now.rolesOf(principal.subject, principal.roles), { kind: "admin", backend: ADMIN_BACKEND, name: route.permission }).allowed;
+        },
         recordChange: (change) =>
           options.auditor.refuse(
             {

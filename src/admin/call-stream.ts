@@ -105,6 +105,8 @@ class CallSubscription {
 export class CallStreams {
   private readonly open = new Set<CallSubscription>();
   private readonly releases = new Set<() => void>();
+  /** Each open stream's check of its caller (token and permission), by its release. */
+  private readonly allowed = new Map<() => void, () => boolean>();
   private readonly maxStreams: number;
   private readonly bufferSize: number;
   private readonly bufferBytes: number;
@@ -132,17 +134,20 @@ export class CallStreams {
 
   /**
    * Opens a stream: the SSE body, subscribed to the feed until the client goes (`signal` aborts or
-   * the body is cancelled). Undefined when `maxStreams` are open already.
+   * the body is cancelled), or until `stillAllowed` says no (asked before each event and keepalive,
+   * and at recheck()). Undefined when `maxStreams` are open already.
    */
-  openStream(filter: CallStreamFilter, signal?: AbortSignal): ReadableStream<Uint8Array> | undefined {
+  openStream(filter: CallStreamFilter, signal?: AbortSignal, stillAllowed: () => boolean = () => true): ReadableStream<Uint8Array> | undefined {
     if (this.open.size >= this.maxStreams) return undefined;
     const subscription = new CallSubscription(this.bufferSize, this.bufferBytes);
     this.open.add(subscription);
     const unsubscribe = this.feed.subscribe((context, outcome, latencyMs, at) => {
       if (!matches(filter, context, outcome)) return;
+      // A revoked or expired token, or roles that no longer grant the stream: nothing more is sent, the stream ends.
+      if (!stillAllowed()) return release();
       subscription.push(`event: call\ndata: ${JSON.stringify(callEvent(context, outcome, latencyMs, at))}\n\n`);
     });
-    const timer = setInterval(() => subscription.keepalive(), this.keepaliveMs);
+    const timer = setInterval(() => (stillAllowed() ? subscription.keepalive() : release()), this.keepaliveMs);
     timer.unref?.();
     let released = false;
     const release = () => {
@@ -153,9 +158,11 @@ export class CallStreams {
       subscription.close();
       this.open.delete(subscription);
       this.releases.delete(release);
+      this.allowed.delete(release);
       signal?.removeEventListener("abort", release);
     };
     this.releases.add(release);
+    this.allowed.set(release, stillAllowed);
     signal?.addEventListener("abort", release, { once: true });
     if (signal?.aborted) release();
     let greeted = false;
@@ -186,6 +193,11 @@ export class CallStreams {
       // Pulled only when the client reads: unread events stay in the bounded subscription, not in the stream's queue.
       { highWaterMark: 0 },
     );
+  }
+
+  /** Ends the streams whose caller may no longer have them (a token revoked, a role changed): called when credentials change. */
+  recheck(): void {
+    for (const [release, stillAllowed] of [...this.allowed]) if (!stillAllowed()) release();
   }
 
   /** Ends every open stream (the gateway stops: a stream must not hold the drain open). */

@@ -36,8 +36,8 @@ export const LIVE_ROUTES: readonly AdminRoute[] = [
       ...READ_ERRORS,
       429: ApiErrorSchema,
     },
-    async handle({ services, query, signal }) {
-      const body = services.calls.streams.openStream(query as z.infer<typeof CallStreamQuerySchema>, signal);
+    async handle({ services, query, signal, stillAllowed }) {
+      const body = services.calls.streams.openStream(query as z.infer<typeof CallStreamQuerySchema>, signal, stillAllowed);
       if (!body) {
         return {
           response: Response.json(
