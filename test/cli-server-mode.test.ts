@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { BackendListSchema, BackendWithPinsSchema, DeletedRoleSchema, RemovedBackendSchema, RevokedAllSchema } from "../src/admin/admin-api-schemas.ts";
 import { issueToken } from "../src/auth/token-issuer.ts";
 import { parsePermission } from "../src/policy/permission.ts";
 import { openStore } from "../src/store/open-store.ts";
@@ -9,6 +10,7 @@ import { BUN, type TestGateway, backendSpec, startTestGateway } from "./helpers/
 import { type IsolatedSchema, isolatedSchema, postgresAvailable } from "./helpers/postgres.ts";
 import { freePort } from "./helpers/process.ts";
 import { tempDir } from "./helpers/temp-dir.ts";
+import { onTerminal } from "./helpers/terminal.ts";
 
 /**
  * `mcpgw … --server URL` (issue 20, acceptance 4): the backend, role, token and limit commands run
@@ -44,15 +46,17 @@ interface Step {
 
 /** The same stdout whatever the ids, jtis, tokens, times and durations. */
 function normalise(text: string): string {
-  return text
-    .replace(/eyJ[\w-]+\.[\w-]+\.[\w-]+/g, "<jwt>")
-    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<uuid>")
-    .replace(/lim_[0-9a-f]{10}/g, "<lim>")
-    // Each database has its own signing key.
-    .replace(/"kid": "[\w-]+"/g, '"kid": "<kid>"')
-    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, "<time>")
-    .replace(/"connectMs": \d+(\.\d+)?/g, '"connectMs": <n>')
-    .replace(/\bin \d+(\.\d+)?(ms|s)\b/g, "in <duration>");
+  return (
+    text
+      .replace(/eyJ[\w-]+\.[\w-]+\.[\w-]+/g, "<jwt>")
+      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<uuid>")
+      .replace(/lim_[0-9a-f]{10}/g, "<lim>")
+      // Each database has its own signing key.
+      .replace(/"kid": "[\w-]+"/g, '"kid": "<kid>"')
+      .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, "<time>")
+      .replace(/"connectMs": \d+(\.\d+)?/g, '"connectMs": <n>')
+      .replace(/\bin \d+(\.\d+)?(ms|s)\b/g, "in <duration>")
+  );
 }
 
 /** stdout as compared: normalised, and for an unordered step its rows (or JSON items) sorted. */
@@ -161,7 +165,11 @@ const BACKEND_STEPS: Step[] = [
   },
   { args: ["backend", "add", "bad", "--url", "ftp://example.com"], code: 2, shows: "ftp://example.com" },
   { args: ["backend", "add", "both", "--url", "http://127.0.0.1:9/mcp", "--command", "x"], code: 2 },
-  { args: ["backend", "add", "sso", "--url", "http://127.0.0.1:9/mcp", "--auth", "gateway-assertion"], code: 0, shows: "not tested: it takes per-caller credentials" },
+  {
+    args: ["backend", "add", "sso", "--url", "http://127.0.0.1:9/mcp", "--auth", "gateway-assertion"],
+    code: 0,
+    shows: "not tested: it takes per-caller credentials",
+  },
   { args: ["backend", "show", "extra"], code: 0, shows: "idempotent:work-idempotent" },
   { args: ["backend", "show", "later", "--json"], code: 0, shows: '"Authorization": "***"' },
   { args: ["backend", "show", "sso"], code: 0, shows: "gateway-assertion" },
@@ -333,6 +341,20 @@ describe("what only --server meets", () => {
     expect(flagBeatsEnv.stderr).toContain("refused the token");
   });
 
+  test("on a terminal, role delete through the gateway says what goes, asks, and only yes deletes", async () => {
+    const remote = ["--server", gw.base, "--token", tokens.ops];
+    expect((await runCli(["role", "create", "asked", "--allow", "work/*", ...remote])).code).toBe(0);
+    expect((await runCli(["role", "grant", "asked", "erin", ...remote])).code).toBe(0);
+    const no = await onTerminal([...remote, "role", "delete", "asked"], "n\r");
+    expect(no.output).toContain("revoke its grant to erin");
+    expect(no.output).toContain('Delete role "asked" and its 1 rule?');
+    expect(no.output).toContain("not confirmed: nothing was changed");
+    expect((await runCli(["role", "show", "asked", ...remote])).code).toBe(0);
+    const yes = await onTerminal([...remote, "role", "delete", "asked"], "y\r");
+    expect(yes.output).toContain('deleted role "asked" with its rules and its grant to erin');
+    expect((await runCli(["role", "show", "asked", ...remote])).code).toBe(1);
+  });
+
   test("commands the admin API does not serve refuse --server (exit 2) instead of using the database", async () => {
     const pin = await runCli(["backend", "pin", "work", "--server", gw.base, "--token", tokens.ops]);
     expect(pin.code).toBe(2);
@@ -350,5 +372,85 @@ describe("what only --server meets", () => {
     // With --db given, MCPGW_SERVER is not in force: the command runs on the database.
     const withDb = await runCli(["key", "list", "--db", db], { env: { MCPGW_SERVER: gw.base } });
     expect(withDb.code, withDb.stderr).toBe(0);
+  });
+});
+
+describe("what the admin API answers for the CLI: dry runs before a confirmation, pins", () => {
+  let gw: TestGateway;
+  const tokens = { ops: "", dev: "" };
+
+  beforeAll(async () => {
+    gw = await startTestGateway([WORK], { auth: "required" }, { prepare: (store) => prepare(store, tokens) });
+  }, 60_000);
+  afterAll(async () => gw?.stop());
+
+  // biome-ignore lint/suspicious/noExplicitAny: answers are checked against their schemas
+  async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const response = await fetch(`${gw.base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${tokens.ops}`, "content-type": "application/json" },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: await response.json() };
+  }
+  /** The audit records of an admin action on a target. */
+  async function changes(action: string, target: string): Promise<unknown[]> {
+    const page = await api("GET", "/v1/admin/audit?subject=ops&limit=500");
+    return page.body.records.filter((r: { method: string; target: string }) => r.method === `admin/${action}` && r.target === target);
+  }
+
+  test("DELETE a role with dryRun=true says what would go and deletes nothing, unaudited; without it, deletes and says what went", async () => {
+    expect((await api("POST", "/v1/admin/roles", { name: "temp", allow: ["work/*"] })).status).toBe(201);
+    expect((await api("PUT", "/v1/admin/roles/temp/subjects/bob")).status).toBe(200);
+    const dry = await api("DELETE", "/v1/admin/roles/temp?dryRun=true");
+    expect(dry.status).toBe(200);
+    expect(DeletedRoleSchema.parse(dry.body)).toMatchObject({ name: "temp", subjects: ["bob"], consequences: ["revoke its grant to bob"] });
+    expect((await api("GET", "/v1/admin/roles/temp")).status).toBe(200);
+    expect(await changes("roles.delete", "temp")).toEqual([]);
+    const done = await api("DELETE", "/v1/admin/roles/temp");
+    expect(done.status).toBe(200);
+    expect(done.body.consequences).toEqual(["revoke its grant to bob"]);
+    expect((await api("GET", "/v1/admin/roles/temp")).status).toBe(404);
+    expect(await changes("roles.delete", "temp")).toHaveLength(1);
+  });
+
+  test("DELETE a backend with dryRun=true lists the patterns it would leave matching nothing, and removes nothing", async () => {
+    const dry = await api("DELETE", "/v1/admin/backends/work?dryRun=true");
+    expect(dry.status).toBe(200);
+    expect(RemovedBackendSchema.parse(dry.body).unmatched).toEqual(["role developer: allow work/*"]);
+    expect((await api("GET", "/v1/admin/backends/work")).status).toBe(200);
+    expect(await changes("backends.remove", "work")).toEqual([]);
+  });
+
+  test("revoking a subject's tokens with dryRun=true lists the live ones and revokes none", async () => {
+    const dry = await api("POST", "/v1/admin/tokens/revoke?dryRun=true", { sub: "dev" });
+    expect(dry.status).toBe(200);
+    const live = RevokedAllSchema.parse(dry.body).revoked;
+    expect(live.map((token) => [token.subject, token.status])).toEqual([["dev", "active"]]);
+    const listed = await api("GET", "/v1/admin/tokens");
+    expect(listed.body.tokens.find((token: { jti: string }) => token.jti === live[0]!.jti).status).toBe("active");
+    // The token still admits its subject.
+    const mcp = await fetch(gw.mcpUrl("work"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokens.dev}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
+    });
+    expect(mcp.status).not.toBe(401);
+  });
+
+  test("dryRun takes true or false, else 400 naming the field", async () => {
+    const bad = await api("DELETE", "/v1/admin/roles/developer?dryRun=yes");
+    expect(bad.status).toBe(400);
+    expect(bad.body.field).toBe("dryRun");
+    expect((await api("GET", "/v1/admin/roles/developer")).status).toBe(200);
+  });
+
+  test("backend list and show carry each backend's pinning: modes, pins by status, suspicious ones, what to review", async () => {
+    const listed = await api("GET", "/v1/admin/backends");
+    expect(listed.status).toBe(200);
+    const [work] = BackendListSchema.parse(listed.body).backends;
+    expect(work?.pins).toMatchObject({ pinMode: "tofu", driftMode: "block", suspicious: "flag", flagged: 0 });
+    const shown = await api("GET", "/v1/admin/backends/work");
+    expect(BackendWithPinsSchema.parse(shown.body).pins).toEqual(work?.pins);
   });
 });
