@@ -180,6 +180,9 @@ const BACKEND_STEPS: Step[] = [
   { args: ["backend", "update", "extra", "--timeout", "45s", "--no-test"], code: 0, shows: "already has these settings" },
   { args: ["backend", "update", "extra", "--drift-mode", "warn"], code: 0, shows: 'backend "extra" pinning: tofu, drift warn' },
   { args: ["backend", "update", "extra"], code: 2, shows: "nothing to change" },
+  // The pinning mode is set (and said) before the new command is tested; the failed test changes nothing else.
+  { args: ["backend", "update", "extra", "--drift-mode", "off", "--command", "/nonexistent/mcp-server"], code: 1, shows: 'backend "extra" was not changed' },
+  { args: ["backend", "update", "extra", "--suspicious", "block", "--timeout", "40s"], code: 0, shows: "suspicious block" },
   { args: ["backend", "update", "extra", "--max-body", "lots"], code: 2, shows: "--max-body" },
   { args: ["backend", "update", "later", "--command", EXTRA, "--no-test"], code: 0, shows: "dropped the headers" },
   { args: ["backend", "update", "nope", "--timeout", "1s"], code: 1, shows: 'there is no backend "nope"' },

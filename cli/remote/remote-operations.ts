@@ -85,17 +85,30 @@ function testTimeoutMs(timeout: string | undefined): number {
   return Math.max(120_000, ms + 30_000);
 }
 
+/** A flag was given: a value, or a repeatable flag with at least one item. */
+function given(value: unknown): boolean {
+  return Array.isArray(value) ? value.length > 0 : value !== undefined;
+}
+
 function remoteBackends(api: AdminClient): BackendOperations {
   return {
     async add(name, flags) {
       return api.request<BackendAddedView>("POST", "/v1/admin/backends", { body: { name, ...flags }, timeoutMs: testTimeoutMs(flags.timeout) });
     },
     async update(name, flags, onPinPolicy) {
-      const answer = await api.request<BackendUpdatedView>("PATCH", `/v1/admin/backends/${seg(name)}`, {
-        body: flags,
-        timeoutMs: testTimeoutMs(flags.timeout),
-      });
-      // Heard after the answer, not before the test: over HTTP the two come together.
+      const patch = (body: object) =>
+        api.request<BackendUpdatedView>("PATCH", `/v1/admin/backends/${seg(name)}`, { body, timeoutMs: testTimeoutMs(flags.timeout) });
+      const { pinMode, driftMode, suspicious, test, ...settings } = flags;
+      const pins = { pinMode, driftMode, suspicious };
+      // Pinning modes and settings together: the modes first, on their own, as the service sets them
+      // first on a database; so they are heard, and stay set, even when testing the new settings fails.
+      if (Object.values(pins).some(given) && Object.values(settings).some(given)) {
+        const pinned = await patch(pins);
+        onPinPolicy(pinned.pinning);
+        const answer = await patch({ ...settings, ...(test !== undefined && { test }) });
+        return { ...answer, ...(pinned.pinning && { pinning: pinned.pinning }), changed: answer.changed ?? [], dropped: answer.dropped ?? [] };
+      }
+      const answer = await patch(flags);
       if (answer.pinning) onPinPolicy(answer.pinning);
       return { ...answer, changed: answer.changed ?? [], dropped: answer.dropped ?? [] };
     },
