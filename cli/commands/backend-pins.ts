@@ -22,7 +22,8 @@ export function describePins(pins: BackendPinState): string {
     Object.entries(pins.counts)
       .map(([status, n]) => `${n} ${status}`)
       .join(", ") || (pins.pinMode === "explicit" ? "nothing pinned yet (mcpgw backend pin)" : "not listed yet");
-  return `${pins.pinMode}, drift ${pins.driftMode}, suspicious ${pins.suspicious}: ${states}${pins.flagged > 0 ? `; ${pins.flagged} with suspicious text` : ""}`;
+  const flagged = pins.flagged > 0 ? `; ${pins.flagged} with suspicious text` : "";
+  return `${pins.pinMode}, drift ${pins.driftMode}, suspicious ${pins.suspicious}: ${states}${flagged}`;
 }
 
 /** Who runs the command, for the audit log: --by, else the operating-system user. */

@@ -13,7 +13,9 @@ function describeScope(rule: LimitView): string {
 function describeRule(rule: LimitView): string {
   // The view's rate ("100/min") is formatRate's, which parseRate reads back.
   const { count, periodMs } = parseRate(rule.rate);
-  return `${rule.id}: ${describeScope(rule)} may make ${rule.rate} calls${rule.tool !== "*" ? ` to ${rule.tool}` : ""} (burst ${rule.burst}; one call every ${formatDuration(Math.round(periodMs / count))} after it)`;
+  const tool = rule.tool !== "*" ? ` to ${rule.tool}` : "";
+  const spacing = formatDuration(Math.round(periodMs / count));
+  return `${rule.id}: ${describeScope(rule)} may make ${rule.rate} calls${tool} (burst ${rule.burst}; one call every ${spacing} after it)`;
 }
 
 /**

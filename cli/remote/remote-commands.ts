@@ -50,6 +50,7 @@ export function refuseServerUnlessRemote(command: Command): void {
   if (flags.server === undefined && !fromVariable) return;
   throw new UsageError(
     `mcpgw ${words} is not available with --server${fromVariable ? " (MCPGW_SERVER is set)" : ""}; run it with --db`,
-    `the admin API serves backend (add, update, list, show, remove, test), role, token (issue, list, revoke) and limit commands; run this one where the database is reachable: mcpgw ${words} --db DATABASE_URL${fromVariable ? ", or unset MCPGW_SERVER" : ""}`,
+    "the admin API serves backend (add, update, list, show, remove, test), role, token (issue, list, revoke) and limit commands; " +
+      `run this one where the database is reachable: mcpgw ${words} --db DATABASE_URL${fromVariable ? ", or unset MCPGW_SERVER" : ""}`,
   );
 }

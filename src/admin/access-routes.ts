@@ -85,7 +85,8 @@ export const ACCESS_ROUTES: readonly AdminRoute[] = [
     path: "/v1/admin/roles/{name}",
     summary: "Delete a role with its rules and grants",
     description:
-      "Tokens carrying the role keep its name, which then grants nothing. The answer says what went with it; with `dryRun=true` what would go, and nothing is deleted.",
+      "Tokens carrying the role keep its name, which then grants nothing. The answer says what went with it; " +
+      "with `dryRun=true` what would go, and nothing is deleted.",
     permission: "write",
     action: "roles.delete",
     query: DryRunQuerySchema,
@@ -163,7 +164,8 @@ export const ACCESS_ROUTES: readonly AdminRoute[] = [
     path: "/v1/admin/tokens/revoke",
     summary: "Revoke every live token of a subject",
     description:
-      "Grants of roles to the subject stay, and new tokens can still be issued. Running gateways refuse the tokens within a second. With `dryRun=true` the answer lists the live tokens that would be revoked, and nothing is.",
+      "Grants of roles to the subject stay, and new tokens can still be issued. Running gateways refuse the tokens within a second. " +
+      "With `dryRun=true` the answer lists the live tokens that would be revoked, and nothing is.",
     permission: "write",
     action: "tokens.revoke-all",
     body: RevokeAllBodySchema,
