@@ -317,7 +317,7 @@ describe("what only --server meets", () => {
     expect(result.stderr).toContain("is --server the address of an mcpgw gateway");
   });
 
-  test("--server with --db, --server without a token, or not an http(s) URL: usage errors (exit 2) before anything is asked", async () => {
+  test("--server with --db, --server without a token, --token without --server, or not an http(s) URL: usage errors (exit 2)", async () => {
     const both = await runCli(["role", "list", "--server", gw.base, "--token", tokens.ops, "--db", db]);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain("--server and --db were both given");
@@ -325,6 +325,9 @@ describe("what only --server meets", () => {
     expect(tokenless.code).toBe(2);
     expect(tokenless.stderr).toContain("--server needs an admin token: pass --token or set MCPGW_TOKEN");
     expect(tokenless.stderr).toContain("mcpgw token issue --sub ops --role ops");
+    const stray = await runCli(["role", "list", "--token", tokens.ops, "--db", db]);
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toContain("--token goes with --server: without a gateway to send it to, the command would run on the database given by --db");
     const notHttp = await runCli(["role", "list", "--server", "ftp://example.com", "--token", tokens.ops]);
     expect(notHttp.code).toBe(2);
     expect(notHttp.stderr).toContain('--server: "ftp://example.com" is not an http(s) URL');

@@ -1,6 +1,7 @@
 import type { RemoteServer } from "../../src/config/settings.ts";
 import { formatDuration } from "../../src/config/duration.ts";
 import { ConflictError, McpgwError, NotFoundError, UsageError, describeError } from "../../src/errors.ts";
+import { VERSION } from "../version.ts";
 
 /**
  * A small typed client of the admin API (/v1/admin/…, docs/console.md) for `mcpgw … --server URL`:
@@ -37,6 +38,7 @@ export function adminClient(server: RemoteServer): AdminClient {
           method,
           headers: {
             authorization: `Bearer ${server.token}`,
+            "user-agent": `mcpgw-cli/${VERSION}`,
             accept: "application/json",
             ...(options.body !== undefined && { "content-type": "application/json" }),
           },

@@ -1,3 +1,4 @@
+import { DEFAULT_BACKEND_TIMEOUT_MS } from "../../src/backends/backend-spec.ts";
 import { parseDuration } from "../../src/config/duration.ts";
 import type { RemoteServer } from "../../src/config/settings.ts";
 import type { LimitView } from "../../src/operator-calls/limit-service.ts";
@@ -74,15 +75,27 @@ function remoteLimits(api: AdminClient): LimitOperations {
   };
 }
 
-/** Testing a backend may take its whole timeout (up to an hour): wait for the gateway that long and more. */
-function testTimeoutMs(timeout: string | undefined): number {
-  let ms = 0;
+/** Testing a backend may take its whole timeout (up to an hour): wait for the gateway that long and 30 s more, at least 2 min. */
+function testTimeoutMs(backendTimeoutMs: number): number {
+  return Math.max(120_000, backendTimeoutMs + 30_000);
+}
+
+/** A --timeout given, in ms; a malformed one is left to the gateway to refuse. */
+function givenTimeoutMs(given: string | undefined): number | undefined {
   try {
-    ms = timeout === undefined ? 0 : parseDuration(timeout, "--timeout");
+    return given === undefined ? undefined : parseDuration(given, "--timeout");
   } catch {
-    // The gateway says what is wrong with it.
+    return undefined;
   }
-  return Math.max(120_000, ms + 30_000);
+}
+
+/** The timeout the backend has, as registered (unknown, e.g. no such backend: the default; the request itself says why). */
+async function storedTimeoutMs(api: AdminClient, name: string): Promise<number> {
+  try {
+    return (await api.request<BackendView>("GET", `/v1/admin/backends/${seg(name)}`)).timeoutMs;
+  } catch {
+    return DEFAULT_BACKEND_TIMEOUT_MS;
+  }
 }
 
 /** A flag was given: a value, or a repeatable flag with at least one item. */
@@ -93,11 +106,12 @@ function given(value: unknown): boolean {
 function remoteBackends(api: AdminClient): BackendOperations {
   return {
     async add(name, flags) {
-      return api.request<BackendAddedView>("POST", "/v1/admin/backends", { body: { name, ...flags }, timeoutMs: testTimeoutMs(flags.timeout) });
+      const timeoutMs = testTimeoutMs(givenTimeoutMs(flags.timeout) ?? DEFAULT_BACKEND_TIMEOUT_MS);
+      return api.request<BackendAddedView>("POST", "/v1/admin/backends", { body: { name, ...flags }, timeoutMs });
     },
     async update(name, flags, onPinPolicy) {
-      const patch = (body: object) =>
-        api.request<BackendUpdatedView>("PATCH", `/v1/admin/backends/${seg(name)}`, { body, timeoutMs: testTimeoutMs(flags.timeout) });
+      const timeoutMs = testTimeoutMs(givenTimeoutMs(flags.timeout) ?? (await storedTimeoutMs(api, name)));
+      const patch = (body: object) => api.request<BackendUpdatedView>("PATCH", `/v1/admin/backends/${seg(name)}`, { body, timeoutMs });
       const { pinMode, driftMode, suspicious, test, ...settings } = flags;
       const pins = { pinMode, driftMode, suspicious };
       // Pinning modes and settings together: the modes first, on their own, as the service sets them
@@ -119,6 +133,9 @@ function remoteBackends(api: AdminClient): BackendOperations {
       await confirm(unmatched);
       return (await api.request<{ unmatched: string[] }>("DELETE", `/v1/admin/backends/${seg(name)}`)).unmatched;
     },
-    test: (name) => api.request<ProbeView>("POST", `/v1/admin/backends/${seg(name)}/test`, { timeoutMs: testTimeoutMs(undefined) }),
+    async test(name) {
+      const timeoutMs = testTimeoutMs(await storedTimeoutMs(api, name));
+      return api.request<ProbeView>("POST", `/v1/admin/backends/${seg(name)}/test`, { timeoutMs });
+    },
   };
 }

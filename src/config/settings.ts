@@ -158,7 +158,15 @@ export function resolveServer(flags: Pick<FlagSettings, "db" | "server" | "token
     );
   }
   const text = flags.server ?? (flags.db === undefined ? env.server : undefined);
-  if (text === undefined) return undefined;
+  if (text === undefined) {
+    if (flags.token !== undefined) {
+      throw new ConfigError(
+        `--token goes with --server: without a gateway to send it to, the command would run on the database${flags.db !== undefined ? " given by --db" : ""}`,
+        "add --server URL (or set MCPGW_SERVER) to work through a gateway, or drop --token to work on the database",
+      );
+    }
+    return undefined;
+  }
   const source = flags.server !== undefined ? "--server" : variableName("server");
   let url: URL | undefined;
   try {
