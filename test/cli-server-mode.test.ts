@@ -163,6 +163,7 @@ const BACKEND_STEPS: Step[] = [
     code: 0,
     shows: "pinning is explicit",
   },
+  { args: ["backend", "add", "private", "--url", "http://user:hunter2@127.0.0.1:9/mcp", "--no-test"], code: 0, shows: "http://user:***@127.0.0.1:9/mcp" },
   { args: ["backend", "add", "bad", "--url", "ftp://example.com"], code: 2, shows: "ftp://example.com" },
   { args: ["backend", "add", "both", "--url", "http://127.0.0.1:9/mcp", "--command", "x"], code: 2 },
   {

@@ -2,7 +2,7 @@ import { hasLiteralSecrets } from "../../src/backends/secret-refs.ts";
 import { formatDuration } from "../../src/config/duration.ts";
 import { describeAuth } from "../../src/credentials/backend-auth.ts";
 import { formatSize } from "../../src/config/size.ts";
-import { type BackendFlags, type BackendView, shellQuote } from "../../src/operator-calls/backend-service.ts";
+import { type BackendFlags, type BackendView, backendTarget as target } from "../../src/operator-calls/backend-service.ts";
 import type { BackendPinState } from "../../src/operator-calls/backend-pin-state.ts";
 import type { PinModes } from "../../src/pinning/pin-record.ts";
 import { formatReview } from "../../src/pinning/pin-review.ts";
@@ -14,11 +14,6 @@ import { printJson, printTable } from "../output.ts";
 import { describePins } from "./backend-pins.ts";
 
 export type { BackendFlags };
-
-/** The URL (password hidden), or the command line quoted so that it could be pasted back into --command. */
-function target(backend: BackendView): string {
-  return backend.url ?? (backend.command ?? []).map(shellQuote).join(" ");
-}
 
 /** The per-caller credential mode, absent for a static backend (the view says "static"). */
 function authOf(backend: BackendView) {
