@@ -145,6 +145,8 @@ const LIMIT_STEPS: Step[] = [
   { args: ["limit", "set", "--sub", "bob", "--rate", "1/s", "--burst", "0"], code: 2, shows: "--burst" },
   { args: ["limit", "list"], code: 0, shows: "each subject with role ops" },
   { args: ["limit", "list", "--json"], code: 0, shows: '"rate": "500/day"' },
+  { args: ["limit", "list", "--usage"], code: 0, shows: "FULL AGAIN" },
+  { args: ["limit", "list", "--usage", "--json"], code: 0, shows: '"key": "*"' },
   { args: (c) => ["limit", "update", c.alice!, "--rate", "30/min"], code: 0, shows: "30/min" },
   { args: (c) => ["limit", "update", c.alice!], code: 2, shows: "nothing to change" },
   { args: ["limit", "update", "lim_0000000000", "--rate", "1/s"], code: 1, shows: 'there is no limit rule "<lim>"' },

@@ -5,7 +5,7 @@ import type { CommandContext } from "../context.ts";
 import { operationsOf } from "../operations/operations-of.ts";
 import { printJson, printTable } from "../output.ts";
 
-function describeScope(rule: LimitView): string {
+function describeScope(rule: Pick<LimitView, "scope" | "subject" | "role">): string {
   if (rule.scope === "global") return "everyone (one shared budget)";
   return rule.scope === "subject" ? `subject ${rule.subject}` : `each subject with role ${rule.role}`;
 }
@@ -45,7 +45,8 @@ export async function runLimitUpdate(context: CommandContext, id: string, option
   console.log(`${describeRule(after)} (running gateways apply it within a second)`);
 }
 
-export async function runLimitList(context: CommandContext, options: { json?: boolean }): Promise<void> {
+export async function runLimitList(context: CommandContext, options: { json?: boolean; usage?: boolean }): Promise<void> {
+  if (options.usage) return runLimitUsage(context, options);
   const rules = await operationsOf(context).limits.list();
   if (options.json) return printJson(rules);
   if (rules.length === 0) {
@@ -55,6 +56,31 @@ export async function runLimitList(context: CommandContext, options: { json?: bo
   printTable(
     ["ID", "FOR", "TOOL", "RATE", "BURST"],
     rules.map((rule) => [rule.id, describeScope(rule), rule.tool, rule.rate, String(rule.burst)]),
+  );
+}
+
+/** `limit list --usage`: each rule's buckets as the shared counters hold them now (every gateway's calls). */
+async function runLimitUsage(context: CommandContext, options: { json?: boolean }): Promise<void> {
+  const usage = await operationsOf(context).limits.usage();
+  if (options.json) return printJson(usage);
+  if (usage.length === 0) {
+    console.log("no limits: every authorised call is admitted (add one with mcpgw limit set --sub S --rate 100/min)");
+    return;
+  }
+  const count = (value: number | null) => (value === null ? "-" : String(value));
+  printTable(
+    ["ID", "FOR", "TOOL", "RATE", "BURST", "KEY", "USED", "LEFT", "FULL AGAIN"],
+    usage.map((view) => [
+      view.id,
+      describeScope(view),
+      view.tool ?? "*",
+      view.rate,
+      String(view.burst),
+      view.key,
+      count(view.used),
+      count(view.remaining),
+      view.resetsAt ?? "now",
+    ]),
   );
 }
 

@@ -1,7 +1,7 @@
 import type { ProbeResult } from "../../src/backends/backend-probe.ts";
 import type { BackendPinState } from "../../src/operator-calls/backend-pin-state.ts";
 import type { BackendFlags, BackendView } from "../../src/operator-calls/backend-service.ts";
-import type { LimitSetInput, LimitUpdateInput, LimitView } from "../../src/operator-calls/limit-service.ts";
+import type { LimitSetInput, LimitUpdateInput, LimitUsageView, LimitView } from "../../src/operator-calls/limit-service.ts";
 import type { RoleRulesInput, RoleUpdateInput, RoleView } from "../../src/operator-calls/role-service.ts";
 import type { TokenIssueInput, TokenView } from "../../src/operator-calls/token-service.ts";
 import type { PinModes } from "../../src/pinning/pin-record.ts";
@@ -61,6 +61,8 @@ export interface LimitOperations {
   set(input: LimitSetInput): Promise<{ limit: LimitView; replaced: LimitView[] }>;
   update(id: string, input: LimitUpdateInput): Promise<LimitView>;
   list(): Promise<LimitView[]>;
+  /** Every rule's buckets as the shared counters hold them now. */
+  usage(): Promise<LimitUsageView[]>;
   remove(id: string): Promise<LimitView>;
 }
 

@@ -10,7 +10,7 @@ import {
   testBackend,
   updateBackend,
 } from "../../src/operator-calls/backend-service.ts";
-import { limitRuleFromInput, limitView, requireLimit, updateLimit } from "../../src/operator-calls/limit-service.ts";
+import { limitRuleFromInput, limitView, readLimitUsage, requireLimit, updateLimit } from "../../src/operator-calls/limit-service.ts";
 import { createRole, grantRole, requireRole, revokeRole, roleDeletionConsequences, roleView, updateRole } from "../../src/operator-calls/role-service.ts";
 import { checkTokenIssue, issueCheckedToken, liveTokensOf, tokenView } from "../../src/operator-calls/token-service.ts";
 import { describeDangling } from "../../src/policy/role-references.ts";
@@ -89,6 +89,7 @@ function storeLimits(context: CommandContext): LimitOperations {
     },
     update: async (id, input) => limitView((await withStore(context, (store) => updateLimit(store, id, input))).after),
     list: () => withStore(context, async (store) => (await store.limits.list()).map(limitView)),
+    usage: () => withStore(context, async (store) => (await readLimitUsage(store)).map(({ view }) => view)),
     remove: (id) =>
       withStore(context, async (store) => {
         const rule = await requireLimit(store, id);

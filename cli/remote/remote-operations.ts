@@ -1,7 +1,7 @@
 import { DEFAULT_BACKEND_TIMEOUT_MS } from "../../src/backends/backend-spec.ts";
 import { parseDuration } from "../../src/config/duration.ts";
 import type { RemoteServer } from "../../src/config/settings.ts";
-import type { LimitView } from "../../src/operator-calls/limit-service.ts";
+import type { LimitUsageView, LimitView } from "../../src/operator-calls/limit-service.ts";
 import type { RoleView } from "../../src/operator-calls/role-service.ts";
 import type { TokenView } from "../../src/operator-calls/token-service.ts";
 import type { BackendView } from "../../src/operator-calls/backend-service.ts";
@@ -71,6 +71,7 @@ function remoteLimits(api: AdminClient): LimitOperations {
     set: (input) => api.request<{ limit: LimitView; replaced: LimitView[] }>("POST", "/v1/admin/limits", { body: input }),
     update: (id, input) => api.request<LimitView>("PATCH", `/v1/admin/limits/${seg(id)}`, { body: input }),
     list: async () => (await api.request<{ limits: LimitView[] }>("GET", "/v1/admin/limits")).limits,
+    usage: async () => (await api.request<{ usage: LimitUsageView[] }>("GET", "/v1/admin/limits/usage")).usage,
     remove: (id) => api.request<LimitView>("DELETE", `/v1/admin/limits/${seg(id)}`),
   };
 }

@@ -11,10 +11,12 @@ import { ADMIN_CLIENT_NAME, type AdminRoute, type AdminServices } from "./admin-
 import { AUDIT_ROUTES, LIMIT_ROUTES } from "./audit-limit-routes.ts";
 import { BACKEND_ROUTES } from "./backend-routes.ts";
 import { BACKEND_STATUS_ROUTES, JOB_ADMIN_ROUTES, SESSION_ROUTES } from "./ops-routes.ts";
+import { LIVE_ROUTES } from "./live-routes.ts";
 
 /**
  * Every route of the admin API, in the order of the brief's priorities: access, backends, audit,
- * limits. The router serves exactly these and /openapi.json describes exactly these.
+ * limits, then the live views (calls, stats, policy checker, limit usage). The router serves
+ * exactly these and /openapi.json describes exactly these.
  */
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...ACCESS_ROUTES,
@@ -25,6 +27,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...LIMIT_ROUTES,
   ...SESSION_ROUTES,
   ...JOB_ADMIN_ROUTES,
+  ...LIVE_ROUTES,
 ];
 
 export { ADMIN_CLIENT_NAME };
@@ -176,6 +179,7 @@ export function createAdminRouter(options: AdminRouterOptions): (request: Reques
         body: read.body,
         query,
         services: options.services,
+        signal: request.signal,
         recordChange: (change) =>
           options.auditor.refuse(
             {
@@ -191,6 +195,7 @@ export function createAdminRouter(options: AdminRouterOptions): (request: Reques
             { status: "ok", decision: "allowed", rule: decision.rule },
           ),
       });
+      if ("response" in answer) return answer.response;
       return Response.json(answer.body, { status: answer.status ?? 200, headers: { "cache-control": "no-store" } });
     } catch (err) {
       return errorAnswer(err, route, options.logger);
