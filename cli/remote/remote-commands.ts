@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { readEnv } from "../../src/config/env.ts";
 import type { FlagSettings } from "../../src/config/settings.ts";
-import { UsageError } from "../../src/errors.ts";
+import { ConfigError, UsageError } from "../../src/errors.ts";
 
 /**
  * Which commands can work through a gateway's admin API (`--server URL`): those the API has
@@ -41,12 +41,26 @@ function wordsOf(command: Command): string {
   return words.join(" ");
 }
 
+/**
+ * Whether MCPGW_SERVER is set (in the environment or .env). A malformed .env is not this check's
+ * to report: the command reports it as it would without --server (doctor as a configuration
+ * problem, the others as a clear error before they start).
+ */
+function serverVariableSet(): boolean {
+  try {
+    return readEnv().server !== undefined;
+  } catch (err) {
+    if (err instanceof ConfigError) return false;
+    throw err;
+  }
+}
+
 /** Throws a usage error when --server (or MCPGW_SERVER without --db) is given to a command that cannot work through the admin API. */
 export function refuseServerUnlessRemote(command: Command): void {
   const words = wordsOf(command);
   if (REMOTE_COMMANDS.has(words) || NEUTRAL_COMMANDS.has(words)) return;
   const flags = command.optsWithGlobals<FlagSettings>();
-  const fromVariable = flags.server === undefined && flags.db === undefined && readEnv().server !== undefined;
+  const fromVariable = flags.server === undefined && flags.db === undefined && serverVariableSet();
   if (flags.server === undefined && !fromVariable) return;
   throw new UsageError(
     `mcpgw ${words} is not available with --server${fromVariable ? " (MCPGW_SERVER is set)" : ""}; run it with --db`,
