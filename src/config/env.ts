@@ -63,6 +63,7 @@ export interface EnvSettings {
   secretKeyFile?: string;
   secretKeyOld?: string;
   secretKeyOldFile?: string;
+  console?: string;
 }
 
 /** Every MCPGW_* variable the gateway reads, by setting. */
@@ -121,6 +122,7 @@ export const VARIABLES = {
   secretKeyFile: "MCPGW_SECRET_KEY_FILE",
   secretKeyOld: "MCPGW_SECRET_KEY_OLD",
   secretKeyOldFile: "MCPGW_SECRET_KEY_OLD_FILE",
+  console: "MCPGW_CONSOLE",
 } as const satisfies Record<keyof EnvSettings, `MCPGW_${string}`>;
 
 /** Every MCPGW_* variable this program reads, in the order example.env lists them. */
