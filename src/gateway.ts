@@ -13,6 +13,7 @@ import { ObservingAuditor } from "./observability/observing-auditor.ts";
 import { AuditMetrics } from "./observability/audit-metrics.ts";
 import { registerProcessMetrics } from "./observability/process-metrics.ts";
 import { BackendHealthMetrics } from "./observability/backend-health-metrics.ts";
+import { BackendStatusBoard, LiveBackendStatus } from "./backends/backend-status.ts";
 import { handleTraced } from "./tracing/trace-propagation.ts";
 import { StoreAuditor } from "./audit/store-auditor.ts";
 import { UnauthenticatedFloodGuard } from "./audit/unauthenticated-flood.ts";
@@ -107,11 +108,13 @@ export async function startGateway(
   watcher.on("keys", async () => assertions.keysChanged());
   // Per-subject secrets are decrypted with MCPGW_SECRET_KEY when a call needs one, cached until one changes.
   const secrets = new SubjectSecrets(store.subjectSecrets, settings.secretKeys, watcher);
+  // What the connections report: health for /metrics, and what the admin API's backend status shows.
+  const backendBoard = new BackendStatusBoard(new BackendHealthMetrics(metrics, () => registry.list().map((spec) => spec.name)));
   const pool = new BackendPool({
     env,
     logger,
     version,
-    health: new BackendHealthMetrics(metrics, () => registry.list().map((spec) => spec.name)),
+    health: backendBoard,
     maxProcessesPerBackend: settings.maxProcessesPerBackend,
     guard: pins,
     credentials: new CredentialBinder({ assertions, secrets, env }),
@@ -166,7 +169,10 @@ export async function startGateway(
     pins.start();
     // A changed or removed backend's shared connection closes; sessions reconnect to the new spec on next use.
     registry.onChange((changed, removed) => {
-      for (const name of [...changed.map((spec) => spec.name), ...removed]) void pool.forget(name);
+      for (const name of [...changed.map((spec) => spec.name), ...removed]) {
+        backendBoard.forget(name);
+        void pool.forget(name);
+      }
     });
     // Jobs run on the same backends, policy and auditor as direct calls; workers claim from the shared queue.
     workers = new JobWorkerPool({
@@ -227,7 +233,18 @@ export async function startGateway(
       policy,
       // Admin changes are audited on the store's chain as they are (not counted as calls in the metrics).
       auditor: recorder,
-      services: { store, auth: settings.auth, probe: { env, logger: logger.child({ component: "admin" }), clientVersion: version } },
+      services: {
+        store,
+        auth: settings.auth,
+        probe: { env, logger: logger.child({ component: "admin" }), clientVersion: version },
+        backendStatus: new LiveBackendStatus({
+          registry,
+          board: backendBoard,
+          holdings: (backend) => pool.holdings(backend),
+          pinOf: (backend, tool) => pins.pinStatus(backend, "tool", tool),
+        }),
+        jobs,
+      },
       maxBodyBytes: settings.maxBodyBytes,
       bodyTimeoutMs: settings.bodyTimeoutMs,
       logger,

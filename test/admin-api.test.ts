@@ -81,7 +81,7 @@ for (const dialect of ["sqlite", "postgres"] as const) {
     describe("authentication and the admin permissions, on every route of the table", () => {
       test("the table covers each resource, with read routes needing admin:read and changing ones admin:write", () => {
         const paths = new Set(ADMIN_ROUTES.map((route) => route.path.split("/")[3]));
-        expect([...paths].sort()).toEqual(["audit", "backends", "limits", "roles", "tokens"]);
+        expect([...paths].sort()).toEqual(["audit", "backends", "jobs", "limits", "roles", "sessions", "tokens"]);
         for (const route of ADMIN_ROUTES) expect(route.permission, `${route.method} ${route.path}`).toBe(route.method === "get" ? "read" : "write");
       });
 

@@ -49,6 +49,26 @@ export function jobRepositoryContract(getStore: () => Store | undefined): void {
     expect(await repo.list({ owner, status: "completed", limit: 10 })).toEqual([]);
   });
 
+  test("jobs: everyone's, filtered by backend, owner and status together, paged newest first (the admin API's listing)", async (context) => {
+    const repo = jobs(context);
+    const backend = `b-${crypto.randomUUID()}`;
+    const [a1, b1, a2] = [
+      await repo.create(newJob({ owner: "ana", backend })),
+      await repo.create(newJob({ owner: "ben", backend })),
+      await repo.create(newJob({ owner: "ana", backend })),
+    ];
+    await repo.create(newJob({ owner: "ana", backend: `${backend}-other` }));
+    expect((await repo.list({ backend, limit: 10 })).map((j) => j.id)).toEqual([a2!.id, b1!.id, a1!.id]);
+    expect((await repo.list({ backend, owner: "ana", limit: 10 })).map((j) => j.id)).toEqual([a2!.id, a1!.id]);
+    const first = await repo.list({ backend, limit: 2 });
+    const rest = await repo.list({ backend, limit: 2, before: { createdAt: first[1]!.createdAt, id: first[1]!.id } });
+    expect([...first, ...rest].map((j) => j.id)).toEqual([a2!.id, b1!.id, a1!.id]);
+    expect(await repo.cancel(b1!.id, clock)).toMatchObject({ effect: "cancelled" });
+    expect((await repo.list({ backend, status: "cancelled", limit: 10 })).map((j) => j.owner)).toEqual(["ben"]);
+    expect((await repo.list({ backend, owner: "ana", status: "queued", limit: 10 })).map((j) => j.id)).toEqual([a2!.id, a1!.id]);
+    expect(await repo.list({ backend, owner: "ben", status: "queued", limit: 10 })).toEqual([]);
+  });
+
   test("jobs: counted by status, as the /metrics gauge reads them", async (context) => {
     const repo = jobs(context);
     const before = await repo.countByStatus();

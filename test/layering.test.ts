@@ -64,7 +64,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   // Services shared by the CLI and the server.
   "operator-calls": ["audit", "auth", "backends", "config", "credentials", "errors.ts", "limits", "log", "pinning", "pipeline", "policy", "protocol", "store"],
   // The admin API (/v1/admin): the operator services over HTTP, behind the admin permissions.
-  admin: ["audit", "auth", "backends", "config", "errors.ts", "http", "jobs", "log", "operator-calls", "pinning", "pipeline", "policy", "store"],
+  admin: ["audit", "auth", "backends", "config", "errors.ts", "http", "jobs", "log", "operator-calls", "pinning", "pipeline", "policy", "sessions", "store"],
   setup: ["auth", "backends", "config", "errors.ts", "log", "policy", "store"],
   doctor: ["auth", "backends", "config", "credentials", "errors.ts", "log", "policy", "store"],
   // The web console's page and files (/admin); its app (console/app/, bundled for the browser) imports only types of the admin API.

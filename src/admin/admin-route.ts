@@ -4,6 +4,11 @@ import type { Principal } from "../auth/principal.ts";
 import type { AdminPermission } from "../policy/permission.ts";
 import type { ProbeContext } from "../operator-calls/backend-service.ts";
 import type { Store } from "../store/store.ts";
+import type { BackendStatusReader } from "../backends/backend-status.ts";
+import type { JobService } from "../jobs/job-service.ts";
+
+/** The client name of audit records the admin API writes. */
+export const ADMIN_CLIENT_NAME = "mcpgw-admin-api";
 
 /** What the admin routes work with: the gateway's store and what the CLI's services need beside it. */
 export interface AdminServices {
@@ -12,6 +17,10 @@ export interface AdminServices {
   auth: Pick<AuthSettings, "tokenIssuer" | "tokenAudience" | "signingAlg">;
   /** How backends are tested: the gateway's environment, a logger, its version. */
   probe: ProbeContext;
+  /** The backends' live state as this gateway process sees it (health, era, tools, connections, processes). */
+  backendStatus: BackendStatusReader;
+  /** The jobs service, for what the admin API does with anyone's jobs (the same code paths as the owners'). */
+  jobs: Pick<JobService, "listAll" | "cancelAsOperator">;
 }
 
 /** One change an admin route made, for the audit log. */

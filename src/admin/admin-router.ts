@@ -7,18 +7,27 @@ import type { Logger } from "../log/logger.ts";
 import { ADMIN_BACKEND } from "../policy/permission.ts";
 import type { Policy } from "../policy/policy.ts";
 import { ACCESS_ROUTES } from "./access-routes.ts";
-import type { AdminRoute, AdminServices } from "./admin-route.ts";
+import { ADMIN_CLIENT_NAME, type AdminRoute, type AdminServices } from "./admin-route.ts";
 import { AUDIT_ROUTES, LIMIT_ROUTES } from "./audit-limit-routes.ts";
 import { BACKEND_ROUTES } from "./backend-routes.ts";
+import { BACKEND_STATUS_ROUTES, JOB_ADMIN_ROUTES, SESSION_ROUTES } from "./ops-routes.ts";
 
 /**
  * Every route of the admin API, in the order of the brief's priorities: access, backends, audit,
  * limits. The router serves exactly these and /openapi.json describes exactly these.
  */
-export const ADMIN_ROUTES: readonly AdminRoute[] = [...ACCESS_ROUTES, ...BACKEND_ROUTES, ...AUDIT_ROUTES, ...LIMIT_ROUTES];
+export const ADMIN_ROUTES: readonly AdminRoute[] = [
+  ...ACCESS_ROUTES,
+  // Before the backends' {name} routes: /v1/admin/backends/status is the status, not a backend named "status".
+  ...BACKEND_STATUS_ROUTES,
+  ...BACKEND_ROUTES,
+  ...AUDIT_ROUTES,
+  ...LIMIT_ROUTES,
+  ...SESSION_ROUTES,
+  ...JOB_ADMIN_ROUTES,
+];
 
-/** The client name of audit records the admin API writes. */
-export const ADMIN_CLIENT_NAME = "mcpgw-admin-api";
+export { ADMIN_CLIENT_NAME };
 
 export interface AdminRouterOptions {
   services: AdminServices;

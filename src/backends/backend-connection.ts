@@ -14,12 +14,24 @@ import { type ParamHeader, paramHeadersOf, paramValue, withParamHeaders } from "
 
 export type { BackendEra, BackendListener } from "./backend-link.ts";
 
-/** Told what the gateway learns about a backend's health, for metrics (observability/backend-health-metrics.ts). */
+/**
+ * Told what the gateway learns about a backend through its own connections: its health for the
+ * metrics (observability/backend-health-metrics.ts), and what it speaks and lists for the admin
+ * API's backend status (backend-status.ts).
+ */
 export interface BackendHealthObserver {
-  /** A connection to the backend opened (initialize or server/discover answered). */
-  connected(backend: string): void;
-  /** A connection attempt failed ("connect"), or an open connection closed without the gateway closing it ("closed": crash, network). */
-  failed(backend: string, reason: "connect" | "closed"): void;
+  /** A connection to the backend opened (initialize or server/discover answered), speaking this era and revision. */
+  connected(backend: string, link?: { era: BackendEra; protocolVersion: string | undefined }): void;
+  /**
+   * A connection attempt failed ("connect"), or an open connection closed without the gateway closing it
+   * ("closed": crash, network); `error` says why, as the callers were told.
+   */
+  failed(backend: string, reason: "connect" | "closed", error?: string): void;
+  /**
+   * A tools/list answer passed (before the pins' guard), for clients of capability scope `scope`
+   * (pinning/pin-record.ts pinScope); `firstPage`: the request had no cursor, so it starts a listing.
+   */
+  toolsListed?(backend: string, scope: string, firstPage: boolean, tools: readonly unknown[]): void;
 }
 
 export interface BackendConnectionOptions {
@@ -129,6 +141,11 @@ export class BackendConnection {
     return this.inFlight > 0 || this.connecting !== undefined || !this.opened;
   }
 
+  /** Whether the connection is open now (connected, and not since closed or crashed). */
+  get isOpen(): boolean {
+    return this.live !== undefined;
+  }
+
   /** The backend's process id while a stdio connection is open (undefined otherwise). */
   get pid(): number | undefined {
     return this.live?.pid;
@@ -166,12 +183,21 @@ export class BackendConnection {
     this.lastUsedAt = Date.now();
     try {
       const result = await this.send(request, options);
+      if (request.method === "tools/list") this.noteTools(request, result, options);
       if (!guard || !GUARDED_LISTS.has(request.method)) return result;
       return guard.listed(this, request, result, options.clientCapabilities ? pinScope(options.clientCapabilities) : this.pinScope);
     } finally {
       this.inFlight -= 1;
       this.lastUsedAt = Date.now();
     }
+  }
+
+  /** Tells the observer what the backend listed (everything, drifted definitions too: the status shows their pin). */
+  private noteTools(request: Request, result: Result, options: ForwardOptions): void {
+    const observer = this.options.health;
+    if (!observer?.toolsListed || !Array.isArray(result.tools)) return;
+    const firstPage = (request.params as { cursor?: unknown } | undefined)?.cursor === undefined;
+    observer.toolsListed(this.name, options.clientCapabilities ? pinScope(options.clientCapabilities) : this.pinScope, firstPage, result.tools);
   }
 
   private async send(request: Request, options: ForwardOptions): Promise<Result> {
@@ -308,9 +334,9 @@ export class BackendConnection {
       });
     } catch (err) {
       this.noteFailure();
-      this.options.health?.failed(this.name, "connect");
       const explained = this.explain(err, "connect");
       this.lastError = explained.message;
+      this.options.health?.failed(this.name, "connect", explained.message);
       throw explained;
     }
     if (this.closed) {
@@ -323,7 +349,8 @@ export class BackendConnection {
       this.live = undefined;
       if (!this.closed) {
         this.noteFailure();
-        this.options.health?.failed(this.name, "closed");
+        const detail = this.lastFailure ? ` (last stderr line: ${this.lastFailure})` : "";
+        this.options.health?.failed(this.name, "closed", `the connection closed unexpectedly${detail}`);
         this.log.warn({ retryInMs: Math.max(0, this.retryAt - Date.now()) }, "backend connection closed");
       }
     };
@@ -334,7 +361,7 @@ export class BackendConnection {
     this.serverInfo = live.serverInfo;
     this.instructions = live.instructions;
     this.failures = 0;
-    this.options.health?.connected(this.name);
+    this.options.health?.connected(this.name, { era: live.era, protocolVersion: live.protocolVersion });
     this.options.guard?.connected(this);
     this.log.info(
       { server: this.serverInfo?.name, version: this.serverInfo?.version, era: live.era, protocolVersion: live.protocolVersion },

@@ -72,6 +72,7 @@ describe("parseBackendInput", () => {
     ["both targets", { name: "x", url: "https://a.example", command: "prog" }, /either --url or --command, not both/, /--url URL .* --command/],
     ["no target", { name: "x" }, /needs --url or --command/, /--url URL/],
     ["bad name", { name: "Bad__Name", command: "prog" }, /not a valid backend name/, /lower-case/],
+    ["reserved name", { name: "status", command: "prog" }, /"status" is reserved: the admin API's \/v1\/admin\/backends\/status/, /another name/],
     ["not a URL", { name: "x", url: "not a url" }, /is not a URL/, /https:\/\/mcp\.example\.com/],
     ["not http", { name: "x", url: "ftp://files.example.com" }, /not an http\(s\) URL/, /absolute http\(s\) URL/],
     ["stdio transport with url", { name: "x", url: "https://a.example", transport: "stdio" }, /not an HTTP transport/, /streamable-http or --transport sse/],

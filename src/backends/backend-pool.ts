@@ -23,6 +23,13 @@ export interface SessionSink {
   holdsSubscriptions?(backend: string): boolean;
 }
 
+/** What the pool holds of one backend now (BackendPool.holdings). */
+export interface BackendHoldings {
+  shared: number;
+  dedicated: number;
+  processes: { pid: number; session: string | null }[];
+}
+
 export interface BackendPoolOptions {
   env: Record<string, string | undefined>;
   logger: Logger;
@@ -72,6 +79,8 @@ export class BackendPool {
   /** Every connection handed out and not known closed: shared, dedicated and leased alike. */
   private readonly handedOut = new Set<BackendConnection>();
   private trackedSincePrune = 0;
+  /** The session each dedicated connection serves (its sink: a session's id is known only once it opened). */
+  private readonly owners = new WeakMap<BackendConnection, SessionSink>();
   /** The cap on processes per stdio backend: every connection to one is counted, from built to closed. */
   readonly processes: ProcessSlots;
 
@@ -129,6 +138,7 @@ export class BackendPool {
         }),
       );
       this.processes.hold(connection, "dedicated", sink.holdsSubscriptions && (() => sink.holdsSubscriptions!(spec.name)));
+      this.owners.set(connection, sink);
       return connection;
     }
     const key = connectionKey(spec);
@@ -247,6 +257,24 @@ export class BackendPool {
       if (connection.isClosed) this.handedOut.delete(connection);
       else connection.cancelInFlight(reason);
     }
+  }
+
+  /**
+   * The backend's open connections now, shared (one per credential, and the listing ones) or
+   * dedicated to a session, and the processes behind them (stdio), each with the session it
+   * serves (null: shared). Walks every connection handed out: for the admin API, not the hot path.
+   */
+  holdings(backend: string): BackendHoldings {
+    const holdings: BackendHoldings = { shared: 0, dedicated: 0, processes: [] };
+    for (const connection of this.handedOut) {
+      if (connection.name !== backend || connection.isClosed || !connection.isOpen) continue;
+      const owner = this.owners.get(connection);
+      if (owner) holdings.dedicated += 1;
+      else holdings.shared += 1;
+      const pid = connection.pid;
+      if (pid !== undefined) holdings.processes.push({ pid, session: owner?.id || null });
+    }
+    return holdings;
   }
 
   private track(connection: BackendConnection): BackendConnection {

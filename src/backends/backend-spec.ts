@@ -52,12 +52,21 @@ export const DEFAULT_BACKEND_TIMEOUT_MS = 30_000;
 // "__" separates backend from tool in aggregated names (<backend>__<tool>), so a name may not contain it.
 const BACKEND_NAME = /^[a-z0-9](?:[a-z0-9-]|_(?!_)){0,62}$/;
 
+/** Names a backend may not have: `GET /v1/admin/backends/status` is every backend's live status, not a backend's settings. */
+const RESERVED_BACKEND_NAMES: ReadonlySet<string> = new Set(["status"]);
+
 /** Throws a UsageError unless `name` can name a backend (and a URL path segment, and a tool prefix). */
 export function assertBackendName(name: string): void {
   if (!BACKEND_NAME.test(name)) {
     throw new UsageError(
       `"${name}" is not a valid backend name`,
       "use 1-63 lower-case letters, digits, - and single _, starting with a letter or digit (e.g. github, fs-local)",
+    );
+  }
+  if (RESERVED_BACKEND_NAMES.has(name)) {
+    throw new UsageError(
+      `"${name}" is reserved: the admin API's /v1/admin/backends/${name} shows every backend's live status`,
+      `choose another name (e.g. ${name}-service)`,
     );
   }
 }

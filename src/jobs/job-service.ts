@@ -191,17 +191,28 @@ export class JobService {
     principal: Principal,
     query: { status?: JobStatus; backend?: string; limit: number; cursor?: string },
   ): Promise<{ jobs: JobRecord[]; nextCursor?: string }> {
+    const owner = this.isAdmin(principal) ? undefined : principal.subject;
+    return this.listAll({ ...query, ...(owner !== undefined && { owner }) });
+  }
+
+  /**
+   * One page of anyone's jobs (of `owner` when given), newest first, and the cursor of the next page:
+   * for callers already allowed to see every job (the admin API, admin:read), and for list().
+   */
+  async listAll(query: { owner?: string; status?: JobStatus; backend?: string; limit: number; cursor?: string }): Promise<{
+    jobs: JobRecord[];
+    nextCursor?: string;
+  }> {
     const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     if (query.cursor !== undefined && !before)
       throw new JobRequestError(ErrorCode.InvalidParams, "invalid cursor: pass the nextCursor of the previous page as it was", 400);
-    const owner = this.isAdmin(principal) ? undefined : principal.subject;
     // One more than asked for says whether there is a next page.
     const found = await this.deps.repository.list({
       limit: query.limit + 1,
       ...(query.status !== undefined && { status: query.status }),
       ...(query.backend !== undefined && { backend: query.backend }),
       ...(before && { before }),
-      ...(owner !== undefined && { owner }),
+      ...(query.owner !== undefined && { owner: query.owner }),
     });
     const jobs = found.slice(0, query.limit);
     const last = jobs.at(-1);
@@ -210,8 +221,20 @@ export class JobService {
 
   /** Cancels a job; a running one is stopped (here at once, on another replica within a second) and the backend told. */
   async cancel(principal: Principal, id: string, from: RequestOrigin): Promise<JobRecord> {
-    const visible = await this.get(principal, id);
-    if (!visible) throw notFound(id);
+    if (!(await this.get(principal, id))) throw notFound(id);
+    return this.cancelAllowed(principal, id, from);
+  }
+
+  /**
+   * Cancels anyone's job, for an operator the admin API admitted (admin:write): the owner's cancel
+   * (the same effect, audit record and wait), without the owner check.
+   */
+  cancelAsOperator(principal: Principal, id: string, from: RequestOrigin): Promise<JobRecord> {
+    return this.cancelAllowed(principal, id, from);
+  }
+
+  /** The cancel itself, once the caller was found allowed to (the owner, a jobs admin, or an operator of the admin API). */
+  private async cancelAllowed(principal: Principal, id: string, from: RequestOrigin): Promise<JobRecord> {
     const cancelled = await this.deps.repository.cancel(id, Date.now());
     if (!cancelled) throw notFound(id);
     if (cancelled.effect === "already-ended") {
@@ -224,25 +247,30 @@ export class JobService {
     }
     const entry = await this.deps.auditor.begin({
       ...auditBase(principal, this.rolesOf(principal), from, id),
-      backend: visible.backend,
-      target: visible.tool,
+      backend: cancelled.job.backend,
+      target: cancelled.job.tool,
       method: "jobs/cancel",
     });
     entry.finish({ status: "ok" });
     if (cancelled.effect === "cancelled") return cancelled.job;
     this.deps.workers?.cancelLocal(id);
-    return this.waitForEnd(principal, id, AbortSignal.timeout(CANCEL_SETTLE_MS)).catch(() => cancelled.job);
+    return this.ended(id, () => this.deps.repository.get(id), AbortSignal.timeout(CANCEL_SETTLE_MS)).catch(() => cancelled.job);
   }
 
-  /** Resolves with the job once it has ended (polling the store: it may run on another replica). */
-  async waitForEnd(principal: Principal, id: string, signal: AbortSignal): Promise<JobRecord> {
+  /** The job once it has ended, as `read` finds it (polling the store: it may run on another replica). */
+  private async ended(id: string, read: () => Promise<JobRecord | undefined>, signal: AbortSignal): Promise<JobRecord> {
     for (;;) {
-      const job = await this.get(principal, id);
+      const job = await read();
       if (!job) throw notFound(id);
       if (TERMINAL_STATUSES.has(job.status)) return job;
       signal.throwIfAborted();
       await Bun.sleep(WAIT_POLL_MS);
     }
+  }
+
+  /** Resolves with the job once it has ended (polling the store: it may run on another replica). */
+  waitForEnd(principal: Principal, id: string, signal: AbortSignal): Promise<JobRecord> {
+    return this.ended(id, () => this.get(principal, id), signal);
   }
 
   private rolesOf(principal: Principal): string[] {

@@ -53,7 +53,8 @@ export interface JobWorkerPoolOptions {
  * job waits for three commits (claim, the run's audit record, the outcome); the outcome's no
  * longer holds the slot, so the next job's claim and record overlap it, and with the store
  * auditor failing closed the claim does not wait for the disk (claimDurability): a slot waits
- * for one flush per job, its record's.
+ * for one flush per job, its record's. Each freed slot claims at once, while other slots' claims
+ * are still in flight (claim()).
  */
 export class JobWorkerPool {
   private readonly running = new Map<string, Running>();
@@ -69,6 +70,9 @@ export class JobWorkerPool {
   private lastReclaim = 0;
   /** Claims wait until then after the audit log refused a run's record (fail closed), instead of spinning. */
   private pausedUntil = 0;
+  /** Slots that claims in flight may fill, and those claims. */
+  private claimingSlots = 0;
+  private readonly claims = new Set<Promise<void>>();
 
   constructor(private readonly options: JobWorkerPoolOptions) {}
 
@@ -104,6 +108,8 @@ export class JobWorkerPool {
     this.stopped = true;
     this.wake();
     await this.loop;
+    // Jobs that claims in flight bring are started, and drained with the rest.
+    await Promise.all(this.claims);
     const all = Promise.all([...this.running.values()].map((r) => r.done));
     // A timer that ends with the drain, so a process with no jobs left does not wait it out.
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -116,7 +122,7 @@ export class JobWorkerPool {
   }
 
   private async run(): Promise<void> {
-    const { settings, repository, logger, workerId } = this.options;
+    const { settings, repository, logger } = this.options;
     while (!this.stopped) {
       try {
         const now = Date.now();
@@ -132,17 +138,47 @@ export class JobWorkerPool {
           const deleted = await repository.deleteExpired(now);
           if (deleted > 0) logger.debug({ deleted }, "deleted jobs past their TTL");
         }
-        // Outcomes still being stored take no slot, unless they pile up (the store is slower than the calls).
-        const free = now < this.pausedUntil ? 0 : settings.workers - this.running.size - Math.max(0, this.storing.size - settings.workers);
-        const claimed = free > 0 ? await repository.claim(workerId, free, now, now + settings.leaseMs, this.options.claimDurability) : [];
-        for (const job of claimed) this.start1(job);
-        // Saturated or found work: look again as soon as something changes; idle: poll.
-        if (claimed.length === 0 || this.running.size >= settings.workers) await this.sleep(IDLE_POLL_MS);
+        // Outcomes still being stored take no slot, unless they pile up (the store is slower than the calls);
+        // nor do the slots that claims in flight will fill.
+        const free = now < this.pausedUntil ? 0 : settings.workers - this.running.size - Math.max(0, this.storing.size - settings.workers) - this.claimingSlots;
+        if (free > 0) this.claim(free, now);
+        // Look again when something changes (a slot frees, a claim that filled its slots returns, a submit), else at the next poll.
+        await this.sleep(IDLE_POLL_MS);
       } catch (err) {
         logger.error({ err: describeError(err) }, "job queue unavailable; retrying");
         await this.sleep(IDLE_POLL_MS * 4);
       }
     }
+  }
+
+  /**
+   * Claims up to `max` jobs and starts them, without holding up the loop: a slot freed while
+   * another slot's claim is in flight claims at once, so on PostgreSQL the claims' round trips
+   * overlap instead of queueing one behind the other. A claim that found fewer jobs than it asked
+   * for found the queue empty: the loop then waits for a wake or the next poll.
+   */
+  private claim(max: number, now: number): void {
+    const { settings, repository, logger, workerId } = this.options;
+    this.claimingSlots += max;
+    let filled = false;
+    const claiming: Promise<void> = repository
+      .claim(workerId, max, now, now + settings.leaseMs, this.options.claimDurability)
+      .then(
+        (claimed) => {
+          for (const job of claimed) this.start1(job);
+          filled = claimed.length === max;
+        },
+        (err) => {
+          logger.error({ err: describeError(err) }, "job queue unavailable; retrying");
+          this.pausedUntil = Date.now() + IDLE_POLL_MS * 4;
+        },
+      )
+      .finally(() => {
+        this.claimingSlots -= max;
+        this.claims.delete(claiming);
+        if (filled) this.wake();
+      });
+    this.claims.add(claiming);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -11,6 +11,7 @@ import {
   type PinPolicy,
   type PinRecord,
   type PinRepository,
+  type PinStatus,
   type PinTransition,
   defaultPinPolicy,
 } from "./pin-record.ts";
@@ -130,6 +131,16 @@ export class PinGuard implements DefinitionGuard {
       for (const record of state.records.values()) if (record.status !== "pinned") out.push({ backend, kind: record.kind, name: record.name });
     }
     return out;
+  }
+
+  /**
+   * A definition's pin as the store last said (pinned, changed, added, removed), for the admin API's
+   * backend status; null when the backend does not check drift or nothing is recorded for the name yet.
+   */
+  pinStatus(backend: string, kind: PinKind, name: string): PinStatus | null {
+    const state = this.states.get(backend);
+    if (!state || state.policy.driftMode === "off") return null;
+    return state.records.get(key(kind, name))?.status ?? null;
   }
 
   pending(backend: string): Promise<void> | undefined {

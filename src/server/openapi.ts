@@ -196,7 +196,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
       {
         name: "admin",
         description:
-          "Administration: roles, grants, tokens, backends, audit, limits (a token whose roles allow admin:read or admin:write; every change audited)",
+          "Administration: roles, grants, tokens, backends and their live status, audit, limits, sessions, jobs (a token whose roles allow admin:read or admin:write; every change audited)",
       },
       { name: "health", description: "Probes and metrics (open)" },
       { name: "discovery", description: "Documents clients read before they have a token (open)" },

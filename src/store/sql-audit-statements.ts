@@ -123,6 +123,31 @@ export const APPEND_OUTCOME_ONE = `INSERT INTO audit_outcomes (chain_id, ${OUTCO
 export const APPEND_OUTCOME_UNNEST = `INSERT INTO audit_outcomes (chain_id, ${OUTCOME_COLUMN_NAMES})
   SELECT $1, * FROM unnest(${OUTCOME_COLUMNS.map(([, type], i) => `$${i + 2}::${type}[]`).join(", ")})
   ON CONFLICT (chain_id, call_seq) DO NOTHING RETURNING call_seq`;
+/*
+ * A live append on PostgreSQL as ONE statement (its own implicit transaction, so one round trip
+ * and one commit instead of BEGIN, three statements and COMMIT): the head's compare-and-set, then
+ * the records and the outcome events, inserted only when the head moved. All three run in one
+ * transaction, so they commit together or not at all. An outcome for a call that already has one
+ * (another gateway marked it incomplete) violates audit_outcomes_call here, without DO NOTHING:
+ * the whole statement fails, nothing is written, and append() replays the write as a transaction
+ * that finds which calls were no longer pending. $1–$7 are the head's; then one array per column of
+ * the records, then the outcome events' chain and one array per column.
+ */
+const HEAD_PARAMS = 7;
+const OUTCOME_PARAMS_FROM = HEAD_PARAMS + INSERT_FIELDS.length + 1;
+export const APPEND_LIVE_ONE_STATEMENT = `WITH head AS (
+    UPDATE audit_chains SET head_seq = $1, head_hash = $2, heartbeat_at = $3, ended_at = $4, open_calls = open_calls + $7
+    WHERE chain_id = $5 AND head_seq = $6 AND ended_at IS NULL RETURNING 1
+  ), records AS (
+    INSERT INTO audit_events (${INSERT_COLUMNS})
+    SELECT * FROM unnest(${INSERT_FIELDS.map(([, column], i) => `$${HEAD_PARAMS + 1 + i}::${FIELD_ARRAY_TYPES[column]}[]`).join(", ")})
+    WHERE EXISTS (SELECT 1 FROM head)
+  ), outcomes AS (
+    INSERT INTO audit_outcomes (chain_id, ${OUTCOME_COLUMN_NAMES})
+    SELECT $${OUTCOME_PARAMS_FROM}, * FROM unnest(${OUTCOME_COLUMNS.map(([, type], i) => `$${OUTCOME_PARAMS_FROM + 1 + i}::${type}[]`).join(", ")})
+    WHERE EXISTS (SELECT 1 FROM head)
+  )
+  SELECT COUNT(*) AS moved FROM head`;
 /** A call's record as stored: "open" (its outcome will be an event in audit_outcomes); audit_records reads it back as "pending". */
 const STORED_STATUS = (row: AuditRow) => (row.kind === "call" && row.status === "pending" ? "open" : row.status);
 export const insertValue = (row: AuditRow, field: (typeof INSERT_FIELDS)[number][0]) => (field === "status" ? STORED_STATUS(row) : row[field]);

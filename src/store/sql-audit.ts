@@ -3,6 +3,7 @@ import type { AuditChain, AuditCheckpoint, AuditFilter, AuditOutcomeEvent, Audit
 import type { AuditAppend, AuditListQuery, AuditRepository } from "../audit/audit-repository.ts";
 import type { SqlDriver, SqlExecutor } from "./sql-driver.ts";
 import {
+  APPEND_LIVE_ONE_STATEMENT,
   APPEND_OUTCOME_ONE,
   APPEND_OUTCOME_UNNEST,
   CHAIN_COLUMNS,
@@ -43,6 +44,12 @@ function filterSql(filter: AuditFilter, offset: number): { conditions: string[];
   return { conditions, params };
 }
 
+/** PostgreSQL's unique_violation on audit_outcomes_call: a second outcome for one call. */
+function isOutcomeTaken(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint?: unknown };
+  return e?.code === "23505" && e.constraint === "audit_outcomes_call";
+}
+
 function where(conditions: string[]): string {
   return conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "";
 }
@@ -65,6 +72,10 @@ export class SqlAuditRepository implements AuditRepository {
   }
 
   async append(write: AuditAppend): Promise<void> {
+    if (this.driver.dialect === "postgres" && !write.takeover) {
+      if (await this.appendInOneStatement(write)) return;
+      // An outcome for a call that already has one: replayed below, which says which calls.
+    }
     await this.driver.transaction(async (tx) => {
       // The head first: on PostgreSQL this also locks the chain row, so a takeover and the
       // chain's own writer can never interleave.
@@ -85,6 +96,35 @@ export class SqlAuditRepository implements AuditRepository {
       if (notPending.length > 0)
         throw new AuditChainConflictError(`audit chain ${write.chainId}: ${notPending.length} calls are no longer pending`, notPending);
     });
+  }
+
+  /**
+   * A live append on PostgreSQL in one round trip (APPEND_LIVE_ONE_STATEMENT): false when an
+   * outcome met one already stored (nothing was written), for append() to replay as a transaction.
+   */
+  private async appendInOneStatement(write: AuditAppend): Promise<boolean> {
+    let moved: number;
+    try {
+      const rows = await this.driver.query<{ moved: number | string }>(APPEND_LIVE_ONE_STATEMENT, [
+        write.head.seq,
+        write.head.hash,
+        write.at,
+        write.end ? write.at : null,
+        write.chainId,
+        write.fromSeq,
+        openedMinusFinished(write),
+        ...INSERT_FIELDS.map(([field]) => write.records.map((row) => insertValue(row, field))),
+        write.chainId,
+        ...OUTCOME_COLUMNS.map(([, , value]) => write.outcomes.map((o) => value(o))),
+      ]);
+      moved = Number(rows[0]?.moved ?? 0);
+    } catch (err) {
+      if (isOutcomeTaken(err)) return false;
+      throw err;
+    }
+    if (moved === 0)
+      throw new AuditChainConflictError(`audit chain ${write.chainId} is no longer at seq ${write.fromSeq}: another process appended to it or ended it`);
+    return true;
   }
 
   private async insert(tx: SqlExecutor, rows: AuditRow[]): Promise<void> {
