@@ -9,6 +9,7 @@ import type {
   RoleListSchema,
   TokenListSchema,
 } from "../../admin/admin-api-schemas.ts";
+import type { AdminJobListSchema, BackendStatusListSchema, SessionListSchema } from "../../admin/ops-schemas.ts";
 import type { JobView } from "../../jobs/job-api-schemas.ts";
 
 /**
@@ -80,40 +81,10 @@ export interface LimitUsageList {
 }
 
 /** GET /v1/admin/sessions */
-export interface SessionList {
-  sessions: {
-    id: string;
-    subject: string | null;
-    client: string | null;
-    route: string;
-    openedAt: string;
-    lastActivity: string;
-    ageSec: number;
-    idleSec: number;
-    dedicated: { backend: string; pid: number }[];
-    gateway: { instance: string; host: string; pid: number; publishedAt: string; stale: boolean };
-  }[];
-  gateways: unknown[];
-}
+export type SessionList = z.infer<typeof SessionListSchema>;
 
 /** GET /v1/admin/backends/status */
-export interface BackendStatusList {
-  backends: {
-    name: string;
-    transport: string;
-    health: string;
-    lastError: string | null;
-    since: string | null;
-    era: string | null;
-    protocolVersion: string | null;
-    tools: { name: string; description?: string | null; pin?: unknown }[];
-    connections: { shared: number; dedicated: number };
-    processes: { pid: number; session: string | null }[];
-  }[];
-}
+export type BackendStatusList = z.infer<typeof BackendStatusListSchema>;
 
 /** GET /v1/admin/jobs */
-export interface JobList {
-  jobs: JobView[];
-  nextCursor?: string | null;
-}
+export type JobList = z.infer<typeof AdminJobListSchema>;

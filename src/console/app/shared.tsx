@@ -125,9 +125,9 @@ export function seconds(value: number): string {
 
 /** A status as a coloured label: ok and allowed green, refusals and errors red, the rest neutral. */
 export function Status({ value }: { value: string }) {
-  const tone = /^(ok|allowed|healthy|active|completed|connected)$/.test(value)
+  const tone = /^(ok|allowed|up|active|completed|pinned)$/.test(value)
     ? "good"
-    : /^(denied|error|failed|revoked|unhealthy|refused|rate_limited|invalid|unauthenticated|cancelled|expired|down)/.test(value)
+    : /^(denied|error|failed|revoked|down|refused|rate_limited|invalid|unauthenticated|timeout|cancelled|expired|stale|changed)/.test(value)
       ? "bad"
       : "neutral";
   return <span class={`status ${tone}`}>{value}</span>;

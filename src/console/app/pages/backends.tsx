@@ -98,7 +98,7 @@ export function BackendsPage() {
                   <td>{session.route}</td>
                   <td class="num">{seconds(session.ageSec)}</td>
                   <td class="num">{seconds(session.idleSec)}</td>
-                  <td>{session.dedicated.map((d) => `${d.backend} (pid ${d.pid})`).join(", ") || "—"}</td>
+                  <td>{session.dedicated.map((d) => (d.pid === null ? d.backend : `${d.backend} (pid ${d.pid})`)).join(", ") || "—"}</td>
                   <td>
                     {session.gateway.instance}
                     {session.gateway.stale && <Status value="stale" />}
