@@ -42,6 +42,8 @@ describe("the web console in headless Chromium", () => {
   let gw: TestGateway;
   const tokens = { admin: "", agent: "", viewer: "" };
   let agent: Client | undefined;
+  /** A second client that stays connected (its token is not revoked): its session shows on the backends page. */
+  let other: Client | undefined;
   let browser: BrowserContext | undefined;
   let profile: string | undefined;
   let page: Page;
@@ -81,6 +83,8 @@ describe("the web console in headless Chromium", () => {
     agent = await connectClient(gw.mcpUrl("lab"), {}, "console-test-agent", { token: tokens.agent });
     for (let i = 0; i < 3; i++) await agent.callTool({ name: "echo", arguments: { text: `warm-up ${i}` } });
     await refusalOf(agent.callTool({ name: "crash", arguments: {} }));
+    other = await connectClient(gw.mcpUrl("lab"), {}, "console-test-other", { token: tokens.viewer });
+    await other.callTool({ name: "echo", arguments: { text: "another client" } });
 
     const executablePath = findChromium();
     if (!executablePath) return; // each test then skips (or, under CI, fails) through requireChromium
@@ -104,19 +108,20 @@ describe("the web console in headless Chromium", () => {
 
   afterAll(async () => {
     await agent?.close().catch(() => undefined);
+    await other?.close().catch(() => undefined);
     await browser?.close();
     if (profile) rmSync(profile, { recursive: true, force: true });
     await gw?.stop();
   });
 
   /** Writes .tmp/console/NAME.png (the whole page) and checks it shows a rendered page, not a blank or an error. */
-  async function shoot(name: string): Promise<void> {
+  async function shoot(name: string, minBytes = MIN_SCREENSHOT_BYTES): Promise<void> {
     const file = join(SHOTS, `${name}.png`);
     rmSync(file, { force: true });
     await page.screenshot({ path: file, fullPage: true });
     const png = readFileSync(file);
     expect(pngSize(png).width).toBe(1280);
-    expect(png.byteLength, `${name}.png`).toBeGreaterThan(MIN_SCREENSHOT_BYTES);
+    expect(png.byteLength, `${name}.png`).toBeGreaterThan(minBytes);
   }
 
   async function logIn(target: Page, token: string): Promise<void> {
@@ -129,7 +134,8 @@ describe("the web console in headless Chromium", () => {
     requireChromium(context, "console.browser.test.ts");
     await page.goto(`${gw.base}/admin`);
     await page.waitForSelector("#token-form");
-    await shoot("login");
+    // The prompt is one small box of text: less to draw than a page of data, more than a blank page.
+    await shoot("login", 15_000);
     await logIn(page, tokens.admin);
     await page.waitForSelector("header.top nav a.current");
     expect(await page.textContent("header.top nav a.current")).toBe("Live calls");
@@ -172,6 +178,13 @@ describe("the web console in headless Chromium", () => {
     await page.click("#live-resume");
     expect(await page.locator("#live-calls tr.call-row").count()).toBe(rows + 1);
 
+    // Some more traffic for the picture: calls and a refusal, each a row.
+    for (const text of ["list open issues", "summarise the diff", "draft the release notes"]) await agent!.callTool({ name: "echo", arguments: { text } });
+    await agent!.callTool({ name: "sleep", arguments: { ms: 120 } });
+    await refusalOf(agent!.callTool({ name: "crash", arguments: {} }));
+    await page.waitForFunction((count) => document.querySelectorAll("#live-calls tr.call-row").length >= count, rows + 6);
+    expect(await page.locator("#live-calls tr.call-row", { hasText: "lab/crash" }).first().textContent()).toContain("denied");
+
     // The plots, from GET /v1/admin/stats: lines for calls and refusals, bars for the lab backend's percentiles.
     await page.waitForSelector("figure.chart polyline.line");
     expect(await page.locator("figure.chart rect.bar").count()).toBeGreaterThanOrEqual(3);
@@ -186,10 +199,15 @@ describe("the web console in headless Chromium", () => {
     await page.click("#audit-form button[type=submit]");
     await page.waitForSelector("#audit-results tr.audit-row");
     const rows = page.locator("#audit-results tr.audit-row");
-    // Newest first: the paused call, then the one the live table showed.
     for (const text of await rows.allTextContents()) expect(text).toContain("lab/echo");
-    await rows.nth(1).click();
-    await page.waitForSelector("#audit-detail");
+    // The rows do not show arguments: open them, newest first, until the detail is the call the live table showed.
+    let opened = -1;
+    for (let i = 0; i < (await rows.count()) && opened < 0; i++) {
+      await rows.nth(i).click();
+      await page.waitForFunction((n) => document.querySelectorAll("#audit-results tr.audit-row")[n]?.classList.contains("selected"), i);
+      if ((await page.textContent("#audit-detail"))?.includes(marker)) opened = i;
+    }
+    expect(opened, "the live call's record is among the results").toBeGreaterThanOrEqual(0);
     const detail = (await page.textContent("#audit-detail"))!;
     expect(detail).toContain(marker);
     expect(detail).toContain("allow lab/* (role agents)");
@@ -243,12 +261,13 @@ describe("the web console in headless Chromium", () => {
     await page.click("header.top nav a[href='#/backends']");
     await page.waitForSelector("#backends tbody tr");
     expect(await page.textContent("#backends")).toContain("lab");
-    await page.waitForSelector("#sessions");
+    await page.waitForSelector("#sessions tbody tr");
+    expect(await page.textContent("#sessions")).toContain("bob");
     await shoot("backends");
     await page.click("header.top nav a[href='#/limits']");
     await page.waitForSelector("#limits tbody tr");
     expect(await page.textContent("#limits")).toContain("lim_console1");
-    await shoot("limits");
+    await shoot("limits", 20_000);
     await page.click("header.top nav a[href='#/jobs']");
     await page.waitForSelector("#jobs, main p.empty");
     expect(await page.locator("main .error").count()).toBe(0);

@@ -28,6 +28,7 @@ const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>mcpgw console</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="admin/app.css">
 </head>
 <body>

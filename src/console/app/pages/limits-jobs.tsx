@@ -39,7 +39,15 @@ export function LimitsPage() {
                   {row.rate} ({row.burst})
                 </td>
                 <td>{row.key}</td>
-                <td>{row.used === null ? "—" : <meter min={0} max={row.burst} value={row.used} title={`${row.used} of ${row.burst}`} />}</td>
+                <td class="usage">
+                  {row.used === null ? (
+                    "—"
+                  ) : (
+                    <>
+                      <meter min={0} max={row.burst} value={row.used} /> {row.used}
+                    </>
+                  )}
+                </td>
                 <td class="num">{row.remaining ?? "—"}</td>
                 <td>{when(row.resetsAt)}</td>
               </tr>

@@ -108,36 +108,40 @@ export function LivePage() {
       >
         <ErrorBox error={error} />
         {dropped > 0 && <p class="note">{dropped} calls were not shown: the console did not keep up with the stream.</p>}
-        <table id="live-calls">
-          <thead>
-            <tr>
-              <th>time</th>
-              <th>subject</th>
-              <th>backend/tool</th>
-              <th>outcome</th>
-              <th class="num">latency</th>
-              <th>rule / error</th>
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((row) => (
-              <tr key={row.key} class="call-row">
-                <td>{when(row.ts)}</td>
-                <td class="subject">{row.subject ?? "—"}</td>
-                <td class="target">
-                  {row.backend ? `${row.backend}/${row.target ?? row.method}` : (row.target ?? row.method)}
-                  {row.target && row.method !== "tools/call" && <span class="method"> {row.method}</span>}
-                </td>
-                <td>
-                  <Status value={row.status} />
-                </td>
-                <td class="num">{ms(row.latencyMs)}</td>
-                <td class="detail">{row.errorMessage ?? row.rule ?? ""}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {shown.length === 0 && <p class="empty">{rows.length === 0 ? "Waiting for calls…" : "No call matches the filter."}</p>}
+        {!error && (
+          <>
+            <table id="live-calls">
+              <thead>
+                <tr>
+                  <th>time</th>
+                  <th>subject</th>
+                  <th>backend/tool</th>
+                  <th>outcome</th>
+                  <th class="num">latency</th>
+                  <th>rule / error</th>
+                </tr>
+              </thead>
+              <tbody>
+                {shown.map((row) => (
+                  <tr key={row.key} class="call-row">
+                    <td>{when(row.ts)}</td>
+                    <td class="subject">{row.subject ?? "—"}</td>
+                    <td class="target">
+                      {row.backend ? `${row.backend}/${row.target ?? row.method}` : (row.target ?? row.method)}
+                      {row.target && row.method !== "tools/call" && <span class="method"> {row.method}</span>}
+                    </td>
+                    <td>
+                      <Status value={row.status} />
+                    </td>
+                    <td class="num">{ms(row.latencyMs)}</td>
+                    <td class="detail">{row.errorMessage ?? row.rule ?? ""}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {shown.length === 0 && <p class="empty">{rows.length === 0 ? "Waiting for calls…" : "No call matches the filter."}</p>}
+          </>
+        )}
       </Section>
     </div>
   );
