@@ -10,6 +10,9 @@ import { NoAuditor } from "./audit/no-auditor.ts";
 import { Gauge, MetricsRegistry, QueriedGauge } from "./observability/metrics.ts";
 import { JOB_STATUSES } from "./jobs/job-record.ts";
 import { ObservingAuditor } from "./observability/observing-auditor.ts";
+import { CallFeed } from "./observability/call-feed.ts";
+import { CallStats } from "./observability/call-stats.ts";
+import { CallStreams } from "./admin/call-stream.ts";
 import { AuditMetrics } from "./observability/audit-metrics.ts";
 import { registerProcessMetrics } from "./observability/process-metrics.ts";
 import { BackendHealthMetrics } from "./observability/backend-health-metrics.ts";
@@ -85,6 +88,12 @@ export async function startGateway(
   // Prometheus metrics at /metrics: calls, latency and refusals (recorded at the Auditor seam),
   // sessions, backend health (from the pool's connections), the audit queue and its commits.
   const metrics = new MetricsRegistry();
+  // The calls this process audits, as they end: counted per minute from the start (GET /v1/admin/stats)
+  // and streamed to the console's open live views (GET /v1/admin/calls/stream).
+  const callFeed = new CallFeed((err) => logger.error({ err: String(err) }, "a listener of the call feed failed"));
+  const callStats = new CallStats();
+  callFeed.subscribe(callStats.record);
+  const callStreams = new CallStreams(callFeed);
   // Tool-definition pinning: every connection checks lists and calls against the pins (docs/security.md).
   let reportPins: ReturnType<typeof reportPinTransitions> | undefined;
   const pins = new PinGuard({
@@ -157,7 +166,7 @@ export async function startGateway(
     // One auditor for the pipeline's refusals and calls and the front's unauthenticated requests.
     const recorder = overrides.auditor ?? storeAuditor ?? new NoAuditor();
     // Each record about a backend names the credential mode its calls use (never a value).
-    const auditor = new ObservingAuditor(new CredentialNamingAuditor(recorder, (name) => credentialMode(registry, name)), logger, metrics);
+    const auditor = new ObservingAuditor(new CredentialNamingAuditor(recorder, (name) => credentialMode(registry, name)), logger, metrics, callFeed);
     floodGuard = new UnauthenticatedFloodGuard(auditor, logger);
     // Pin events are not calls: recorded in the audit log, but not counted or logged as calls (they log their own lines).
     reportPins = reportPinTransitions(recorder, logger.child({ component: "pins" }));
@@ -209,7 +218,11 @@ export async function startGateway(
       inputTtlMs: settings.inputTtlMs,
     });
     const front = mcp;
-    authentication.onCredentialsChanged(() => front.closeUnauthorizedStreams());
+    authentication.onCredentialsChanged(() => {
+      front.closeUnauthorizedStreams();
+      // The console's live views too: a revoked admin token sees no call after the revocation.
+      callStreams.recheck();
+    });
     const jobsApi = createJobsApi({
       service: jobs,
       authenticator: authentication.authenticator,
@@ -244,6 +257,8 @@ export async function startGateway(
           pinOf: (backend, tool) => pins.pinStatus(backend, "tool", tool),
         }),
         jobs,
+        policy,
+        calls: { streams: callStreams, stats: callStats },
       },
       maxBodyBytes: settings.maxBodyBytes,
       bodyTimeoutMs: settings.bodyTimeoutMs,
@@ -299,6 +314,7 @@ export async function startGateway(
         const deadline = Date.now() + settings.shutdownTimeoutMs;
         const draining = listener.stop(settings.shutdownTimeoutMs, () => pool.cancelInFlight(shuttingDown(settings.shutdownTimeoutMs)));
         mcp?.closeStandaloneStreams();
+        callStreams.closeAll();
         await draining;
         await mcp?.closeAll();
         // Running jobs get what is left of the drain bound; then idempotent ones are requeued, others fail as interrupted.

@@ -39,6 +39,23 @@ describe.each(BOTH_STORES)("mcpgw limit on %s", (_label, setup) => {
     expect(again.stderr).toContain(`there is no limit rule "${listed[0]!.id}"`);
   });
 
+  test("list --usage shows what each rule's buckets hold: spent calls are used until they refill", async (context) => {
+    if (!db) return context.skip();
+    const id = /^(lim_\w+):/.exec((await limit("set", "--sub", "carol", "--rate", "10/h")).stdout)![1]!;
+    const role = /^(lim_\w+):/.exec((await limit("set", "--role", "auditor", "--rate", "5/min")).stdout)![1]!;
+    // What a gateway does when carol calls: it leases from the shared bucket (here three calls' worth).
+    await fixture!.store.limits.lease(`${id}:carol`, { intervalMs: 360_000, burst: 10 }, 3, Date.now());
+    const usage = JSON.parse((await limit("list", "--usage", "--json")).stdout) as Record<string, unknown>[];
+    expect(usage.find((row) => row.id === id)).toMatchObject({ scope: "subject", subject: "carol", key: "carol", used: 3, remaining: 7 });
+    expect(Date.parse(usage.find((row) => row.id === id)!.resetsAt as string)).toBeGreaterThan(Date.now() + 17 * 60_000);
+    expect(usage.find((row) => row.id === role)).toMatchObject({ scope: "role", role: "auditor", key: "*", used: null, remaining: null, resetsAt: null });
+    const table = (await limit("list", "--usage")).stdout;
+    expect(table).toMatch(/ID\s+FOR\s+TOOL\s+RATE\s+BURST\s+KEY\s+USED\s+LEFT\s+FULL AGAIN/);
+    expect(table).toMatch(new RegExp(`${id}\\s+subject carol\\s+\\*\\s+10/h\\s+10\\s+carol\\s+3\\s+7\\s+20`));
+    expect(table).toMatch(new RegExp(`${role}\\s+each subject with role auditor\\s+\\*\\s+5/min\\s+5\\s+\\*\\s+-\\s+-\\s+now`));
+    for (const rule of [id, role]) expect((await limit("remove", rule)).code).toBe(0);
+  });
+
   test("set again for the same whom, tool and period replaces the rule (same id) instead of adding one; update changes rate and burst", async (context) => {
     if (!db) return context.skip();
     const rules = async () =>

@@ -461,5 +461,33 @@ describe("the admin API is in the document, route for route, and answers what it
     const [record] = audit.body.records;
     expectDocumented("/v1/admin/audit/{chain}/{seq}", "get", await call("GET", `/v1/admin/audit/${record.chain.id}/${record.chain.seq}`));
     expectDocumented("/v1/admin/audit/verify", "get", await call("GET", "/v1/admin/audit/verify"));
+    expectDocumented("/v1/admin/stats", "get", await call("GET", "/v1/admin/stats?minutes=3"));
+    expectDocumented("/v1/admin/stats", "get", await call("GET", "/v1/admin/stats?minutes=0"));
+    expectDocumented("/v1/admin/policy/check", "post", await call("POST", "/v1/admin/policy/check", { subject: "alice", target: "work/work" }));
+    expectDocumented("/v1/admin/policy/check", "post", await call("POST", "/v1/admin/policy/check", { subject: "alice", target: "work" }));
+    // The role rule set above, which no subject has spent from: a row of nulls.
+    expectDocumented("/v1/admin/limits/usage", "get", await call("GET", "/v1/admin/limits/usage"));
+  });
+
+  test("the live stream of calls is documented as an event stream, and its events are CallEvents", async () => {
+    const validate = documentValidator(document);
+    expect(Object.keys(document.paths["/v1/admin/calls/stream"].get.responses["200"].content)).toEqual(["text/event-stream"]);
+    const abort = new AbortController();
+    const response = await fetch(`${gw.base}/v1/admin/calls/stream`, { headers: { authorization: `Bearer ${admin}` }, signal: abort.signal });
+    expect(response.headers.get("content-type")).toBe("text/event-stream");
+    const reader = response.body!.getReader();
+    await reader.read();
+    // A refusal is a call the stream reports: one without a token.
+    await fetch(`${gw.base}/mcp`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    let text = "";
+    while (!text.includes("event: call\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the stream ended before a call: ${text}`);
+      text += new TextDecoder().decode(value);
+    }
+    abort.abort();
+    const data = JSON.parse(/^data: (.*)$/m.exec(text.slice(text.indexOf("event: call\n")))![1]!);
+    const checked = validate("#/components/schemas/CallEvent", data);
+    expect(checked.valid, `${checked.errors}: ${JSON.stringify(data)}`).toBe(true);
   });
 });

@@ -231,6 +231,24 @@ export function runStoreContract(name: string, setup: () => Promise<StoreFixture
       for (const id of await mine()) await store.limits.remove(id);
     });
 
+    test("spentCounters reads the buckets a lease spent and that have not refilled, and no others", async (context) => {
+      if (!fixture) return context.skip();
+      const now = Date.now();
+      const rate = { intervalMs: 60_000, burst: 10 };
+      await store.limits.lease("lim_spent:dora", rate, 3, now);
+      await store.limits.lease("lim_spent", rate, 1, now);
+      // A bucket spent long ago has refilled: its TAT is in the past at `now`.
+      await store.limits.lease("lim_spent:old", rate, 1, now - 3_600_000);
+      const mine = (await store.limits.spentCounters(now)).filter((counter) => counter.key.startsWith("lim_spent"));
+      expect(mine).toEqual([
+        { key: "lim_spent", tat: now + 60_000 },
+        { key: "lim_spent:dora", tat: now + 180_000 },
+      ]);
+      expect((await store.limits.spentCounters(now + 60_000)).filter((counter) => counter.key.startsWith("lim_spent"))).toEqual([
+        { key: "lim_spent:dora", tat: now + 180_000 },
+      ]);
+    });
+
     test("roles round-trip their rules (with conditions), grants, and deletion", async (context) => {
       if (!fixture) return context.skip();
       const rules = [

@@ -1,6 +1,6 @@
 import { formatDuration } from "../../src/config/duration.ts";
 import { type LimitRule, formatRate } from "../../src/limits/limit-rule.ts";
-import { type LimitSetInput, checkLimitUpdate, limitRuleFromInput, limitView, updateLimit } from "../../src/operator-calls/limit-service.ts";
+import { type LimitSetInput, checkLimitUpdate, limitRuleFromInput, limitView, readLimitUsage, updateLimit } from "../../src/operator-calls/limit-service.ts";
 import { type CommandContext, withStore } from "../context.ts";
 import { printJson, printTable } from "../output.ts";
 
@@ -38,7 +38,8 @@ export async function runLimitUpdate(context: CommandContext, id: string, option
   console.log(`${describeRule(after)} (running gateways apply it within a second)`);
 }
 
-export async function runLimitList(context: CommandContext, options: { json?: boolean }): Promise<void> {
+export async function runLimitList(context: CommandContext, options: { json?: boolean; usage?: boolean }): Promise<void> {
+  if (options.usage) return runLimitUsage(context, options);
   const rules = await withStore(context, (store) => store.limits.list());
   if (options.json) return printJson(rules.map(limitView));
   if (rules.length === 0) {
@@ -48,6 +49,31 @@ export async function runLimitList(context: CommandContext, options: { json?: bo
   printTable(
     ["ID", "FOR", "TOOL", "RATE", "BURST"],
     rules.map((rule) => [rule.id, describeScope(rule), rule.toolPattern ?? "*", formatRate(rule), String(rule.burst)]),
+  );
+}
+
+/** `limit list --usage`: each rule's buckets as the shared counters hold them now (every gateway's calls). */
+async function runLimitUsage(context: CommandContext, options: { json?: boolean }): Promise<void> {
+  const usage = await withStore(context, (store) => readLimitUsage(store));
+  if (options.json) return printJson(usage.map(({ view }) => view));
+  if (usage.length === 0) {
+    console.log("no limits: every authorised call is admitted (add one with mcpgw limit set --sub S --rate 100/min)");
+    return;
+  }
+  const count = (value: number | null) => (value === null ? "-" : String(value));
+  printTable(
+    ["ID", "FOR", "TOOL", "RATE", "BURST", "KEY", "USED", "LEFT", "FULL AGAIN"],
+    usage.map(({ rule, view }) => [
+      rule.id,
+      describeScope(rule),
+      rule.toolPattern ?? "*",
+      view.rate,
+      String(view.burst),
+      view.key,
+      count(view.used),
+      count(view.remaining),
+      view.resetsAt ?? "now",
+    ]),
   );
 }
 

@@ -44,9 +44,10 @@ export function addLimitCommands(program: Command): void {
   limit
     .command("list")
     .description("list the rate-limit rules")
-    .addHelpText("after", "\nExample:\n  mcpgw limit list --json")
+    .addHelpText("after", "\nExamples:\n  mcpgw limit list --json\n  mcpgw limit list --usage")
     .option("--json", "print JSON for scripts")
-    .action(async (options: { json?: boolean }, command: Command) => {
+    .option("--usage", "show what each rule's buckets hold now: calls used and left, and when the bucket is full again (one row per counted subject)")
+    .action(async (options: { json?: boolean; usage?: boolean }, command: Command) => {
       const { runLimitList } = await load();
       await runLimitList(commandContext(command), options);
     });

@@ -37,6 +37,6 @@ export function createAdminApi(options: AdminApiOptions): (request: Request, pat
     const auth = await options.authenticator.authenticate(request);
     if (!auth.ok) return refuseUnauthenticatedApi(options, request, path, auth.failure);
     router ??= loadRouter();
-    return (await router)(request, path, auth.principal);
+    return (await router)(request, path, auth.principal, () => options.authenticator.stillValid(auth.authInfo));
   };
 }

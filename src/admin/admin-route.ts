@@ -1,9 +1,12 @@
 import type { z } from "zod";
 import type { AuthSettings } from "../config/auth-settings.ts";
 import type { Principal } from "../auth/principal.ts";
+import type { CallStats } from "../observability/call-stats.ts";
 import type { AdminPermission } from "../policy/permission.ts";
+import type { Policy } from "../policy/policy.ts";
 import type { ProbeContext } from "../operator-calls/backend-service.ts";
 import type { Store } from "../store/store.ts";
+import type { CallStreams } from "./call-stream.ts";
 import type { BackendStatusReader } from "../backends/backend-status.ts";
 import type { JobService } from "../jobs/job-service.ts";
 
@@ -21,6 +24,10 @@ export interface AdminServices {
   backendStatus: BackendStatusReader;
   /** The jobs service, for what the admin API does with anyone's jobs (the same code paths as the owners'). */
   jobs: Pick<JobService, "listAll" | "cancelAsOperator">;
+  /** The policy in force (recompiled when roles change): what the policy checker asks. */
+  policy: { readonly current: Policy };
+  /** The live stream of this process's calls, and its per-minute stats. */
+  calls: { streams: CallStreams; stats: CallStats };
 }
 
 /** One change an admin route made, for the audit log. */
@@ -42,14 +49,25 @@ export interface AdminRequest<Body = unknown, Query = unknown> {
   body: Body;
   query: Query;
   services: AdminServices;
+  /** Aborted when the client goes away (what ends a stream). */
+  signal: AbortSignal;
+  /**
+   * Whether the caller may still use this route: its token still valid (not revoked or expired)
+   * and its roles, as the policy in force now reads them, still granting the route's permission.
+   * What a long-lived answer (the live stream) checks before each thing it sends.
+   */
+  stillAllowed(): boolean;
   /** Audits the change this request made (after it was made): who, the rule that allowed it, before and after. */
   recordChange(change: AdminChange): Promise<void>;
 }
 
-/** A handler's answer: 200 unless it says otherwise. */
-export interface AdminAnswer {
-  status?: number;
-  body: unknown;
+/** A handler's answer: a JSON body (200 unless it says otherwise), or a response of its own (a stream). */
+export type AdminAnswer = { status?: number; body: unknown } | { response: Response };
+
+/** A response that is not JSON (an event stream), as /openapi.json describes it. */
+export interface AdminTextResponse {
+  contentType: string;
+  description: string;
 }
 
 /**
@@ -68,7 +86,7 @@ export interface AdminRoute {
   readonly action: string;
   readonly body?: z.ZodType;
   readonly query?: z.ZodObject;
-  readonly responses: { readonly [status: number]: z.ZodType };
+  readonly responses: { readonly [status: number]: z.ZodType | AdminTextResponse };
   // biome-ignore lint/suspicious/noExplicitAny: each route's handler takes its own body and query types (parsed by its schemas first)
   handle(request: AdminRequest<any, any>): Promise<AdminAnswer>;
 }

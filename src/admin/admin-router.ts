@@ -11,10 +11,12 @@ import { ADMIN_CLIENT_NAME, type AdminRoute, type AdminServices } from "./admin-
 import { AUDIT_ROUTES, LIMIT_ROUTES } from "./audit-limit-routes.ts";
 import { BACKEND_ROUTES } from "./backend-routes.ts";
 import { BACKEND_STATUS_ROUTES, JOB_ADMIN_ROUTES, SESSION_ROUTES } from "./ops-routes.ts";
+import { LIVE_ROUTES } from "./live-routes.ts";
 
 /**
  * Every route of the admin API, in the order of the brief's priorities: access, backends, audit,
- * limits. The router serves exactly these and /openapi.json describes exactly these.
+ * limits, then the live views (calls, stats, policy checker, limit usage). The router serves
+ * exactly these and /openapi.json describes exactly these.
  */
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...ACCESS_ROUTES,
@@ -25,6 +27,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...LIMIT_ROUTES,
   ...SESSION_ROUTES,
   ...JOB_ADMIN_ROUTES,
+  ...LIVE_ROUTES,
 ];
 
 export { ADMIN_CLIENT_NAME };
@@ -73,7 +76,9 @@ function invalid(what: string, error: z.ZodError, hint: string): Response {
  * maps the services' errors to statuses (usage 400 with the field, not found 404, conflict 409,
  * any other refusal of the service 422).
  */
-export function createAdminRouter(options: AdminRouterOptions): (request: Request, path: string, principal: Principal) => Promise<Response> {
+export function createAdminRouter(
+  options: AdminRouterOptions,
+): (request: Request, path: string, principal: Principal, tokenStillValid: () => boolean) => Promise<Response> {
   const compiled: CompiledRoute[] = ADMIN_ROUTES.map((route) => {
     const names: string[] = [];
     const source = route.path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{([^}]+)\}/g, (_, name: string) => {
@@ -146,7 +151,7 @@ export function createAdminRouter(options: AdminRouterOptions): (request: Reques
     return { body: parsed.data };
   }
 
-  return async (request, path, principal) => {
+  return async (request, path, principal, tokenStillValid) => {
     const found = match(request.method, path);
     if (!found) return problem(404, `no admin route at ${path}`, "the admin routes are listed in /openapi.json (tag admin)");
     if ("allowed" in found) {
@@ -176,6 +181,13 @@ export function createAdminRouter(options: AdminRouterOptions): (request: Reques
         body: read.body,
         query,
         services: options.services,
+        signal: request.signal,
+        stillAllowed: () => {
+          if (!tokenStillValid()) return false;
+          if (principal.anonymous) return true;
+          const now = options.policy.current;
+          return now.decide(now.rolesOf(principal.subject, principal.roles), { kind: "admin", backend: ADMIN_BACKEND, name: route.permission }).allowed;
+        },
         recordChange: (change) =>
           options.auditor.refuse(
             {
@@ -191,6 +203,7 @@ export function createAdminRouter(options: AdminRouterOptions): (request: Reques
             { status: "ok", decision: "allowed", rule: decision.rule },
           ),
       });
+      if ("response" in answer) return answer.response;
       return Response.json(answer.body, { status: answer.status ?? 200, headers: { "cache-control": "no-store" } });
     } catch (err) {
       return errorAnswer(err, route, options.logger);

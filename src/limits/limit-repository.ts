@@ -7,6 +7,13 @@ export interface LimitSetOutcome {
   replaced: LimitRule[];
 }
 
+/** One shared GCRA bucket as stored: its key (`<rule id>` for a global rule, `<rule id>:<subject>` otherwise) and TAT. */
+export interface LimitCounter {
+  key: string;
+  /** The bucket's theoretical arrival time (ms since the epoch): full again from then on. */
+  tat: number;
+}
+
 export interface LimitRepository {
   add(rule: LimitRule): Promise<void>;
   /**
@@ -28,4 +35,9 @@ export interface LimitRepository {
    * spends locally. Concurrent leases from any number of processes never grant more than fits.
    */
   lease(key: string, rate: GcraRate, want: number, now: number): Promise<GcraTake>;
+  /**
+   * The buckets not full at `now` (their TAT is later): what was spent (or leased) and has not
+   * refilled yet, by key. A key absent here has its whole burst. Reads only; takes no lock.
+   */
+  spentCounters(now: number): Promise<LimitCounter[]>;
 }

@@ -1,5 +1,6 @@
 import type { AuditContext, AuditEntry, AuditOutcome, Auditor } from "../audit/auditor.ts";
 import type { Logger } from "../log/logger.ts";
+import type { CallFeed } from "./call-feed.ts";
 import { Counter, Histogram, type MetricsRegistry } from "./metrics.ts";
 import type { TraceContext } from "../tracing/trace-context.ts";
 import { currentTrace } from "../tracing/trace-propagation.ts";
@@ -14,7 +15,8 @@ function targetLabel(context: AuditContext): string {
 /**
  * The Auditor seam is where every call and every refusal passes, so it is where calls are
  * counted and logged: this decorator records metrics and writes one log line per call, then
- * hands the record to the real auditor (whose write-ahead semantics are unchanged).
+ * hands the record to the real auditor (whose write-ahead semantics are unchanged). Each call's
+ * outcome and each refusal is also published to the call feed, when one is given and listened to.
  */
 export class ObservingAuditor implements Auditor {
   private readonly calls: Counter;
@@ -25,6 +27,7 @@ export class ObservingAuditor implements Auditor {
     private readonly inner: Auditor,
     private readonly logger: Logger,
     metrics: MetricsRegistry,
+    private readonly feed?: CallFeed,
   ) {
     this.calls = metrics.register(
       new Counter("mcpgw_calls_total", "Calls to tools, resources and prompts, by backend, method, target and outcome", [
@@ -60,6 +63,7 @@ export class ObservingAuditor implements Auditor {
         this.calls.inc([backend, context.method, targetLabel(context), outcome.status]);
         this.latency.observe([backend, context.method], seconds);
         this.logCall(context, outcome, seconds, trace);
+        if (this.feed?.listening) this.feed.publish(context, outcome, seconds * 1_000);
       },
     };
   }
@@ -69,6 +73,7 @@ export class ObservingAuditor implements Auditor {
     this.calls.inc([context.backend ?? "", context.method, targetLabel(context), outcome.status]);
     // The front logs unauthenticated requests itself (with the reason); everything else gets its line here.
     if (outcome.status !== "unauthenticated") this.logCall(context, outcome, 0, currentTrace());
+    if (this.feed?.listening) this.feed.publish(context, outcome, undefined);
     await this.inner.refuse(context, outcome);
   }
 

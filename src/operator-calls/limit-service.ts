@@ -1,6 +1,7 @@
 import { NotFoundError, UsageError, fieldError, inField } from "../errors.ts";
 import { type LimitRule, assertToolPattern, formatRate, parseRate } from "../limits/limit-rule.ts";
 import type { LimitRepository } from "../limits/limit-repository.ts";
+import { limitUsage } from "../limits/limit-usage.ts";
 
 /**
  * Rate-limit rules as `mcpgw limit …` and the admin API (/v1/admin/limits) set, change and show
@@ -117,4 +118,40 @@ export function limitView(rule: LimitRule): LimitView {
     burst: rule.burst,
     createdAt: new Date(rule.createdAt).toISOString(),
   };
+}
+
+/** One bucket of a rule as `limit list --usage` and GET /v1/admin/limits/usage show it. */
+export interface LimitUsageView {
+  id: string;
+  scope: LimitRule["scope"];
+  subject?: string;
+  role?: string;
+  tool: string | null;
+  rate: string;
+  burst: number;
+  /** The counted subject, or "*" (a global rule; a role rule no subject has spent from). */
+  key: string;
+  used: number | null;
+  remaining: number | null;
+  resetsAt: string | null;
+}
+
+/** Every rule with what its buckets hold now, from the shared counters (so every gateway's calls count). */
+export async function readLimitUsage(store: { readonly limits: LimitRepository }, now = Date.now()): Promise<{ rule: LimitRule; view: LimitUsageView }[]> {
+  const [rules, counters] = await Promise.all([store.limits.list(), store.limits.spentCounters(now)]);
+  return limitUsage(rules, counters, now).map(({ rule, key, used, remaining, resetsAt }) => ({
+    rule,
+    view: {
+      id: rule.id,
+      scope: rule.scope,
+      ...(rule.scopeValue !== undefined && (rule.scope === "subject" ? { subject: rule.scopeValue } : { role: rule.scopeValue })),
+      tool: rule.toolPattern ?? null,
+      rate: formatRate(rule),
+      burst: rule.burst,
+      key,
+      used,
+      remaining,
+      resetsAt: resetsAt === null ? null : new Date(resetsAt).toISOString(),
+    },
+  }));
 }

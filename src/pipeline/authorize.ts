@@ -37,8 +37,27 @@ export function authorize(policy: Policy, principal: Principal, roles: string[],
   const list = LISTS[request.method];
   if (list) return { filter: (result) => filterList(policy, roles, session, list, result) };
   if (plan.kind === undefined || plan.target === undefined || plan.backend === undefined) return {};
-  const args = plan.kind === "tool" ? (request.params as { arguments?: unknown } | undefined)?.arguments : request.params;
-  return authorizeCall(policy, principal, roles, { kind: plan.kind, backend: plan.backend, name: plan.target }, args);
+  return authorizeCall(
+    policy,
+    principal,
+    roles,
+    { kind: plan.kind, backend: plan.backend, name: plan.target },
+    policyArguments(plan.kind, request.params, plan.target),
+  );
+}
+
+/**
+ * What a rule's argument conditions are checked against: a tool call's arguments, or any other
+ * request's params as the backend receives them. On /mcp a prompt's name and a resource's URI
+ * carry the backend's prefix, which the route took off (`target`): conditions see them without
+ * it, so that a deny on `uri` or `name` holds there as on /mcp/<backend>.
+ */
+export function policyArguments(kind: TargetKind, params: unknown, target?: string): unknown {
+  if (kind === "tool") return (params as { arguments?: unknown } | undefined)?.arguments;
+  if (target === undefined || params === null || typeof params !== "object") return params;
+  if (kind === "prompt" && "name" in params) return { ...params, name: target };
+  if (kind === "resource" && "uri" in params) return { ...params, uri: target };
+  return params;
 }
 
 /** The policy decision for one call to a tool, resource, prompt or method; a Refusal when denied. Also used by jobs. */

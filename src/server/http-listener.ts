@@ -35,8 +35,9 @@ export function listen(app: GatewayApp, options: ListenOptions): Listener {
       hostname: options.host,
       port: options.port,
       fetch: (request, bunServer) => {
-        // MCP streams (SSE) may stay quiet for long: no idle timeout on them; other routes keep Bun's 10 s.
-        if (request.url.includes("/mcp")) bunServer.timeout(request, 0);
+        // MCP streams and the admin API's live stream of calls (SSE) may stay quiet for long (the
+        // latter's keepalive comes every 15 s): no idle timeout on them; other routes keep Bun's 10 s.
+        if (request.url.includes("/mcp") || request.url.includes("/v1/admin/calls/stream")) bunServer.timeout(request, 0);
         return app.fetch(request);
       },
       error(err) {

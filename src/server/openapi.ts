@@ -24,6 +24,7 @@ import {
   SetLimitBodySchema,
   TokenSchema,
 } from "../admin/admin-api-schemas.ts";
+import { CallEventSchema } from "../admin/live-api-schemas.ts";
 
 /**
  * /openapi.json: an OpenAPI 3.1 document of the gateway's REST surface, generated from the zod
@@ -80,6 +81,8 @@ const RESPONSE_COMPONENTS = {
   Backend: BackendSchema,
   Limit: LimitSchema,
   AuditRecord: AuditRecordSchema,
+  // The data of each `event: call` of GET /v1/admin/calls/stream (an event stream, so not a JSON response of its own).
+  CallEvent: CallEventSchema,
 } satisfies Record<string, z.ZodType>;
 
 /** Request bodies, described as the gateway accepts them (zod's "input" view). */
@@ -196,7 +199,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
       {
         name: "admin",
         description:
-          "Administration: roles, grants, tokens, backends and their live status, audit, limits, sessions, jobs (a token whose roles allow admin:read or admin:write; every change audited)",
+          "Administration: roles, grants, tokens, backends and their live status, audit, limits, sessions, jobs, live calls and stats, the policy checker (a token whose roles allow admin:read or admin:write; every change audited)",
       },
       { name: "health", description: "Probes and metrics (open)" },
       { name: "discovery", description: "Documents clients read before they have a token (open)" },

@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError } from "../errors.ts";
 import { type GcraRate, type GcraTake, gcraTake } from "../limits/gcra.ts";
 import type { LimitRule, LimitScope } from "../limits/limit-rule.ts";
-import type { LimitRepository, LimitSetOutcome } from "../limits/limit-repository.ts";
+import type { LimitCounter, LimitRepository, LimitSetOutcome } from "../limits/limit-repository.ts";
 import { bumpChange } from "./sql-changes.ts";
 import type { SqlDriver, SqlExecutor } from "./sql-driver.ts";
 
@@ -113,6 +113,13 @@ export class SqlLimitRepository implements LimitRepository {
       if (take.granted > 0) await tx.execute("UPDATE rate_limit_counters SET value = $1, updated_at = $2 WHERE key = $3", [Math.ceil(take.tat), now, key]);
       return take;
     });
+  }
+
+  async spentCounters(now: number): Promise<LimitCounter[]> {
+    const rows = await this.driver.query<{ key: string; value: number | string }>("SELECT key, value FROM rate_limit_counters WHERE value > $1 ORDER BY key", [
+      now,
+    ]);
+    return rows.map((row) => ({ key: row.key, tat: Number(row.value) }));
   }
 }
 
