@@ -256,7 +256,7 @@ describe("the web console in headless Chromium", () => {
     await shoot("access");
   });
 
-  test("backends (health, tools, connections), limits with usage and jobs render", async (context) => {
+  test("backends (health, tools, connections) and sessions, limits with usage, and jobs with a cancel from the console", async (context) => {
     requireChromium(context, "console.browser.test.ts");
     await page.click("header.top nav a[href='#/backends']");
     await page.waitForSelector("#backends tbody tr");
@@ -268,9 +268,20 @@ describe("the web console in headless Chromium", () => {
     await page.waitForSelector("#limits tbody tr");
     expect(await page.textContent("#limits")).toContain("lim_console1");
     await shoot("limits", 20_000);
+    // A job another client submitted (REST), cancelled from the console (admin:write).
+    const submitted = await fetch(`${gw.base}/v1/jobs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokens.viewer}`, "content-type": "application/json" },
+      body: JSON.stringify({ backend: "lab", tool: "sleep", arguments: { ms: 60_000 } }),
+    });
+    expect(submitted.status, await submitted.clone().text()).toBe(202);
+    const job = (await submitted.json()) as { id: string };
     await page.click("header.top nav a[href='#/jobs']");
-    await page.waitForSelector("#jobs, main p.empty");
+    const row = page.locator("#jobs tbody tr", { hasText: job.id.slice(0, 8) });
+    await row.locator("button.cancel-job").click();
+    await page.waitForSelector(`#jobs tbody tr:has-text("${job.id.slice(0, 8)}") .status:text("cancelled")`);
     expect(await page.locator("main .error").count()).toBe(0);
+    await shoot("jobs", 20_000);
   });
 
   test("a token without admin permissions sees the clear 403 message; an invalid one returns to the prompt, saying why", async (context) => {

@@ -10,6 +10,7 @@ import type {
   TokenListSchema,
 } from "../../admin/admin-api-schemas.ts";
 import type { AdminJobListSchema, BackendStatusListSchema, SessionListSchema } from "../../admin/ops-schemas.ts";
+import type { CallEventSchema, CallStatsSchema, LimitUsageSchema, PolicyCheckBodySchema, PolicyCheckSchema } from "../../admin/live-api-schemas.ts";
 import type { JobView } from "../../jobs/job-api-schemas.ts";
 
 /**
@@ -29,56 +30,17 @@ export type RevokedToken = z.infer<typeof RevokedTokenSchema>;
 export type { JobView };
 
 /** `event: call` of GET /v1/admin/calls/stream. */
-export interface CallEvent {
-  ts: string;
-  subject: string | null;
-  roles: string[];
-  client: string | null;
-  backend: string | null;
-  method: string;
-  target: string | null;
-  status: string;
-  latencyMs: number | null;
-  errorCode: number | null;
-  errorMessage: string | null;
-  rule: string | null;
-}
+export type CallEvent = z.infer<typeof CallEventSchema>;
 
 /** GET /v1/admin/stats?minutes=N */
-export interface CallStats {
-  since: string;
-  minutes: { t: string; calls: number; refusals: number }[];
-  backends: { backend: string; calls: number; errors: number; p50Ms: number | null; p90Ms: number | null; p99Ms: number | null }[];
-}
+export type CallStats = z.infer<typeof CallStatsSchema>;
 
 /** POST /v1/admin/policy/check */
-export interface PolicyCheckBody {
-  subject: string;
-  roles?: string[];
-  target: string;
-  arguments?: Record<string, unknown>;
-}
-export interface PolicyCheck {
-  allowed: boolean;
-  rule: string;
-  roles: string[];
-  target: { kind: string; backend: string; name: string };
-}
+export type PolicyCheckBody = z.infer<typeof PolicyCheckBodySchema>;
+export type PolicyCheck = z.infer<typeof PolicyCheckSchema>;
 
 /** GET /v1/admin/limits/usage */
-export interface LimitUsageList {
-  usage: {
-    id: string;
-    scope: string;
-    tool: string | null;
-    rate: string;
-    burst: number;
-    key: string;
-    used: number | null;
-    remaining: number | null;
-    resetsAt: string | null;
-  }[];
-}
+export type LimitUsageList = z.infer<typeof LimitUsageSchema>;
 
 /** GET /v1/admin/sessions */
 export type SessionList = z.infer<typeof SessionListSchema>;

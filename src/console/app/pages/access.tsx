@@ -210,7 +210,7 @@ function PolicyChecker() {
         }}
       >
         {input("subject", "subject", "alice")}
-        {input("roles", "roles (optional)", "its grants if empty")}
+        {input("roles", "token roles (optional)", "besides its grants")}
         {input("target", "target", "github/search_issues, resource:docs/file:///x, prompt:b/name")}
         <label class="wide">
           arguments (JSON, optional)

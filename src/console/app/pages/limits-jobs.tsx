@@ -126,7 +126,7 @@ export function JobsPage() {
                 <td>{when(job.createdAt)}</td>
                 <td>
                   {!TERMINAL.has(job.status) && !job.cancelRequested && (
-                    <button type="button" class="danger" onClick={() => void cancel(job)}>
+                    <button type="button" class="danger cancel-job" onClick={() => void cancel(job)}>
                       Cancel
                     </button>
                   )}
