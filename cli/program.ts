@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { LOG_LEVELS } from "../src/config/settings.ts";
 import { commandContext } from "./context.ts";
+import { refuseServerUnlessRemote } from "./remote/remote-commands.ts";
 import { addClientCommands, addKeyCommands, addRoleCommands, addTokenCommands } from "./tree/access.ts";
 import { addAuditCommands } from "./tree/audit.ts";
 import { addBackendCommands } from "./tree/backend.ts";
@@ -25,11 +26,15 @@ export function buildProgram(): Command {
       "\nExamples:\n  mcpgw init                  # set up a database, an admin token and a first backend here\n  mcpgw serve                 # run the gateway (reads .env from the working directory)\n  mcpgw doctor                # check the set-up and say how to fix what is wrong\n  mcpgw <command> --help      # every command has examples",
     )
     .version(VERSION, "-V, --version")
-    .option("--db <url>", "database: sqlite:PATH or postgres://… (env MCPGW_DATABASE_URL; default sqlite:mcpgw.db)")
+    .option("--db <url>", "database: sqlite:PATH or postgres://… (env MCPGW_DATABASE_URL; default sqlite:mcpgw.db; a given --db wins over MCPGW_SERVER)")
+    .option("--server <url>", "work through a running gateway's admin API instead of the database: backend, role, token and limit commands (env MCPGW_SERVER)")
+    .option("--token <token>", "with --server: an admin token, one whose roles allow admin:* (env MCPGW_TOKEN)")
     .addOption(new Option("--log-level <level>", "log level (env MCPGW_LOG_LEVEL); debug also prints stack traces").choices(LOG_LEVELS))
     .showHelpAfterError("(run mcpgw --help for usage)")
     .showSuggestionAfterError(true)
-    .exitOverride();
+    .exitOverride()
+    // Before any action: a command that cannot work through the admin API refuses --server rather than open the database.
+    .hook("preAction", (_program, action) => refuseServerUnlessRemote(action));
 
   program
     .command("serve")

@@ -1,10 +1,11 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type CliResult, REPO_ROOT, cleanEnv, runCli } from "./helpers/cli.ts";
+import { type CliResult, REPO_ROOT, runCli } from "./helpers/cli.ts";
 import { BUN, connectClient, startTestGateway } from "./helpers/gateway.ts";
 import { type StoreFixture, postgresStoreFixture, sqliteStoreFixture } from "./helpers/store-fixtures.ts";
 import { tempDir } from "./helpers/temp-dir.ts";
+import { onTerminal } from "./helpers/terminal.ts";
 
 const EVERYTHING = join(REPO_ROOT, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js");
 const LITERAL_SECRET = "sk-live-123";
@@ -496,25 +497,4 @@ async function freePort(): Promise<number> {
   const port = server.port!;
   await server.stop(true);
   return port;
-}
-
-/**
- * Runs the real program on a pseudo-terminal (util-linux `script`), typing `keys` once it asks:
- * stdin is then a TTY, as for a person at a terminal.
- */
-async function onTerminal(args: string[], keys: string): Promise<{ code: number; output: string }> {
-  const line = [process.execPath, join(REPO_ROOT, "cli", "main.ts"), ...args].map((word) => `'${word.replaceAll("'", `'\\''`)}'`).join(" ");
-  const child = Bun.spawn(["script", "-qfec", line, "/dev/null"], { cwd: REPO_ROOT, env: cleanEnv(), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-  let output = "";
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stdout) output += decoder.decode(chunk);
-  })();
-  for (let waited = 0; !output.includes("?") && waited < 20_000; waited += 50) await Bun.sleep(50);
-  child.stdin.write(keys);
-  await child.stdin.flush();
-  const code = await child.exited;
-  child.stdin.end();
-  await reading;
-  return { code, output };
 }

@@ -2,7 +2,8 @@ import { userInfo } from "node:os";
 import { probeBackend } from "../../src/backends/backend-probe.ts";
 import { describeDefinition } from "../../src/pinning/definition-hash.ts";
 import { PIN_AUDIT } from "../../src/pinning/pin-events.ts";
-import { type PinPolicy, type PinRecord, PIN_KINDS } from "../../src/pinning/pin-record.ts";
+import { type PinRecord, PIN_KINDS } from "../../src/pinning/pin-record.ts";
+import type { BackendPinState } from "../../src/operator-calls/backend-pin-state.ts";
 import { formatReview, needsReview, reviewOf } from "../../src/pinning/pin-review.ts";
 import { StoreAuditor } from "../../src/audit/store-auditor.ts";
 import { instanceFromHost } from "../../src/audit/chain-identity.ts";
@@ -16,14 +17,13 @@ import { VERSION } from "../version.ts";
 export type { PinFlags } from "../../src/operator-calls/backend-service.ts";
 
 /** One line on a backend's pinning: its modes and how many pins are in each state. */
-export function describePins(policy: PinPolicy, records: PinRecord[]): string {
-  const counts = new Map<string, number>();
-  for (const record of records) counts.set(record.status, (counts.get(record.status) ?? 0) + 1);
+export function describePins(pins: BackendPinState): string {
   const states =
-    [...counts].map(([status, n]) => `${n} ${status}`).join(", ") ||
-    (policy.pinMode === "explicit" ? "nothing pinned yet (mcpgw backend pin)" : "not listed yet");
-  const flagged = records.filter((r) => r.findings.length > 0).length;
-  return `${policy.pinMode}, drift ${policy.driftMode}, suspicious ${policy.suspicious}: ${states}${flagged > 0 ? `; ${flagged} with suspicious text` : ""}`;
+    Object.entries(pins.counts)
+      .map(([status, n]) => `${n} ${status}`)
+      .join(", ") || (pins.pinMode === "explicit" ? "nothing pinned yet (mcpgw backend pin)" : "not listed yet");
+  const flagged = pins.flagged > 0 ? `; ${pins.flagged} with suspicious text` : "";
+  return `${pins.pinMode}, drift ${pins.driftMode}, suspicious ${pins.suspicious}: ${states}${flagged}`;
 }
 
 /** Who runs the command, for the audit log: --by, else the operating-system user. */

@@ -1,41 +1,23 @@
-import type { ProbeResult } from "../../src/backends/backend-probe.ts";
-import type { BackendSpec } from "../../src/backends/backend-spec.ts";
 import { hasLiteralSecrets } from "../../src/backends/secret-refs.ts";
 import { formatDuration } from "../../src/config/duration.ts";
 import { describeAuth } from "../../src/credentials/backend-auth.ts";
 import { formatSize } from "../../src/config/size.ts";
-import { processEnvironment } from "../../src/config/env.ts";
-import {
-  type BackendFlags,
-  type ProbeContext,
-  type UseStore,
-  addBackend,
-  backendTarget as target,
-  backendView as view,
-  patternsNaming,
-  requireBackend,
-  testBackend,
-  updateBackend,
-} from "../../src/operator-calls/backend-service.ts";
-import type { Store } from "../../src/store/store.ts";
-import { type PinPolicy, type PinRecord, defaultPinPolicy } from "../../src/pinning/pin-record.ts";
-import { formatReview, needsReview, reviewOf } from "../../src/pinning/pin-review.ts";
+import { type BackendFlags, type BackendView, backendTarget as target } from "../../src/operator-calls/backend-service.ts";
+import type { BackendPinState } from "../../src/operator-calls/backend-pin-state.ts";
+import type { PinModes } from "../../src/pinning/pin-record.ts";
+import { formatReview } from "../../src/pinning/pin-review.ts";
 import { confirmDestructive } from "../confirm.ts";
-import { type CommandContext, withStore } from "../context.ts";
+import type { CommandContext } from "../context.ts";
+import { operationsOf } from "../operations/operations-of.ts";
+import type { ProbeView } from "../operations/operations.ts";
 import { printJson, printTable } from "../output.ts";
-import { VERSION } from "../version.ts";
 import { describePins } from "./backend-pins.ts";
 
 export type { BackendFlags };
 
-/** Each step opens the store and closes it again: none is held while a slow backend is tested. */
-function useStore(context: CommandContext): UseStore {
-  return (fn) => withStore(context, fn);
-}
-
-/** How `backend add` and `update` test: ${VAR}s resolve as the gateway would resolve them here (this environment and ./.env). */
-function probeContext(context: CommandContext): ProbeContext {
-  return { env: processEnvironment(), logger: context.adminLogger(), clientVersion: VERSION };
+/** The per-caller credential mode, absent for a static backend (the view says "static"). */
+function authOf(backend: BackendView) {
+  return backend.auth.mode === "static" ? undefined : (backend.auth as Exclude<BackendView["auth"], { mode: "static" }>);
 }
 
 /**
@@ -44,11 +26,12 @@ function probeContext(context: CommandContext): ProbeContext {
  * test saves nothing and says why and how to skip the test.
  */
 export async function runBackendAdd(context: CommandContext, name: string, options: BackendFlags): Promise<void> {
-  const { spec, policy, probe } = await addBackend(useStore(context), name, options, probeContext(context));
-  console.log(`added backend "${spec.name}" (${spec.transport}: ${target(spec)})`);
-  if (policy?.pinMode === "explicit") process.stderr.write(`pinning is explicit: its definitions are held back until you run mcpgw backend pin ${spec.name}\n`);
-  noteLiteralSecrets(spec);
-  process.stderr.write(probe ? `tested: ${describeProbe(probe)}\n` : notTested(spec));
+  const { backend, pinning, tested } = await operationsOf(context).backends.add(name, options);
+  console.log(`added backend "${backend.name}" (${backend.transport}: ${target(backend)})`);
+  if (pinning?.pinMode === "explicit")
+    process.stderr.write(`pinning is explicit: its definitions are held back until you run mcpgw backend pin ${backend.name}\n`);
+  noteLiteralSecrets(backend);
+  process.stderr.write(tested ? `tested: ${describeProbe(tested)}\n` : notTested(backend));
 }
 
 /**
@@ -57,12 +40,12 @@ export async function runBackendAdd(context: CommandContext, name: string, optio
  * tests it unless --no-test. Running gateways reconnect the backend within a second.
  */
 export async function runBackendUpdate(context: CommandContext, name: string, options: BackendFlags & { unset: string[] }): Promise<void> {
-  const pinLine = (policy: PinPolicy | undefined) =>
+  const pinLine = (policy: PinModes | undefined) =>
     console.log(
       `backend "${name}" pinning: ${policy?.pinMode}, drift ${policy?.driftMode}, suspicious ${policy?.suspicious} (running gateways apply it within a second)`,
     );
-  const { after, changed, dropped, probe } = await updateBackend(useStore(context), name, options, probeContext(context), pinLine);
-  if (!after) {
+  const { backend: after, changed, dropped, tested } = await operationsOf(context).backends.update(name, options, pinLine);
+  if (changed.length === 0) {
     // Only pinning modes were given (already said), or the settings given are the ones it has.
     if (settingsGiven(options)) console.log(`backend "${name}" already has these settings: nothing changed`);
     return;
@@ -71,7 +54,7 @@ export async function runBackendUpdate(context: CommandContext, name: string, op
   if (dropped.length > 0)
     process.stderr.write(`note: dropped ${dropped.join(" and ")}, which ${dropped.length === 1 ? "applies" : "apply"} only to the other kind of backend\n`);
   noteLiteralSecrets(after);
-  process.stderr.write(probe ? `tested: ${describeProbe(probe)}\n` : notTested(after));
+  process.stderr.write(tested ? `tested: ${describeProbe(tested)}\n` : notTested(after));
 }
 
 /** Settings (not only pinning modes) were given. */
@@ -81,23 +64,25 @@ function settingsGiven(options: BackendFlags & { unset: string[] }): boolean {
 }
 
 /** Why a backend was saved untested, and how to check it. */
-function notTested(spec: BackendSpec): string {
+function notTested(backend: BackendView): string {
+  const auth = authOf(backend);
   // A per-caller backend is only ever reached as a caller: there is no credential to test it with here.
-  if (spec.auth?.mode === "token-exchange") {
+  if (auth?.mode === "token-exchange") {
     return `not tested: it takes per-caller credentials (--auth token-exchange); mcpgw doctor checks its token endpoint, and a caller with an identity-provider login can call it\n`;
   }
-  if (spec.auth) {
-    return `not tested: it takes per-caller credentials (--auth ${spec.auth.mode}); check it as a caller: mcpgw call ${spec.name}/TOOL '{}' --as SUBJECT\n`;
+  if (auth) {
+    return `not tested: it takes per-caller credentials (--auth ${auth.mode}); check it as a caller: mcpgw call ${backend.name}/TOOL '{}' --as SUBJECT\n`;
   }
-  return `not tested (--no-test); check it with: mcpgw backend test ${spec.name}\n`;
+  return `not tested (--no-test); check it with: mcpgw backend test ${backend.name}\n`;
 }
 
-function describeProbe(probe: ProbeResult): string {
+function describeProbe(probe: ProbeView): string {
   return `${probe.server.name} ${probe.server.version} answered over ${probe.transport} (${probe.era === "modern" ? "2026-07-28, stateless" : `protocol ${probe.protocolVersion ?? "unknown"}`}) with ${probe.tools.length} tool${probe.tools.length === 1 ? "" : "s"} in ${formatDuration(probe.connectMs)}`;
 }
 
-function noteLiteralSecrets(spec: BackendSpec): void {
-  if (hasLiteralSecrets(spec.headers) || hasLiteralSecrets(spec.env)) {
+/** A literal value is redacted in the view, and a redacted value is never a ${VAR} reference: the view tells as the spec would. */
+function noteLiteralSecrets(backend: BackendView): void {
+  if (hasLiteralSecrets(backend.headers) || hasLiteralSecrets(backend.env)) {
     process.stderr.write(
       "note: some header or env values are stored as given, in the database; for secrets prefer ${VAR} references, resolved from the gateway's environment\n",
     );
@@ -106,43 +91,39 @@ function noteLiteralSecrets(spec: BackendSpec): void {
 
 /** `mcpgw backend list`: a table for people, an array for scripts. */
 export async function runBackendList(context: CommandContext, options: { json?: boolean }): Promise<void> {
-  const { backends, pins } = await withStore(context, async (store) => ({ backends: await store.backends.list(), pins: await pinStates(store) }));
-  if (options.json) return printJson(backends.map((spec) => ({ ...view(spec), pins: pins.get(spec.name) })));
+  const backends = await operationsOf(context).backends.list();
+  if (options.json) return printJson(backends);
   if (backends.length === 0) {
     console.log('no backends yet: add one with mcpgw backend add NAME --url URL (or --command "CMD ARG...")');
     return;
   }
   printTable(
     ["NAME", "TRANSPORT", "TARGET", "TIMEOUT", "PINS"],
-    backends.map((spec) => [spec.name, spec.transport, target(spec), formatDuration(spec.timeoutMs), pinSummary(pins.get(spec.name))]),
+    backends.map((backend) => [backend.name, backend.transport, target(backend), formatDuration(backend.timeoutMs), pinSummary(backend.pins)]),
   );
 }
 
 /** `mcpgw backend show NAME`: every field, secrets redacted. */
 export async function runBackendShow(context: CommandContext, name: string, options: { json?: boolean }): Promise<void> {
-  const { spec, pins } = await withStore(context, async (store) => {
-    const found = await requireBackend(store, name);
-    return { spec: found, pins: { policy: await store.pins.policy(name), records: await store.pins.list(name) } };
-  });
-  const shown = view(spec);
-  if (options.json) return printJson({ ...shown, pins: pinView(pins.policy, pins.records) });
+  const shown = await operationsOf(context).backends.show(name);
+  if (options.json) return printJson(shown);
   const rows: [string, string][] = [
     ["name", shown.name],
     ["transport", shown.transport],
-    shown.url !== undefined ? ["url", shown.url] : ["command", target(spec)],
+    shown.url !== undefined ? ["url", shown.url] : ["command", target(shown)],
     ["timeout", formatDuration(shown.timeoutMs)],
-    ["limits", describeLimits(spec.limits)],
-    ["idempotent", spec.idempotentTools?.join(", ") ?? "(per the tools' annotations)"],
-    ["auth", describeAuth(spec.auth, spec.url)],
-    ["era", `auto: 2026-07-28 or 2025-era, detected on each connect (mcpgw backend test ${spec.name} reports it)`],
+    ["limits", describeLimits(shown.limits)],
+    ["idempotent", shown.idempotentTools?.join(", ") ?? "(per the tools' annotations)"],
+    ["auth", describeAuth(authOf(shown), shown.url)],
+    ["era", `auto: 2026-07-28 or 2025-era, detected on each connect (mcpgw backend test ${shown.name} reports it)`],
     ["headers", keyValues(shown.headers, ": ")],
     ["env", keyValues(shown.env, "=")],
     ["created", shown.createdAt],
     ["updated", shown.updatedAt],
-    ["pinning", describePins(pins.policy, pins.records)],
+    ["pinning", describePins(shown.pins)],
   ];
   for (const [label, value] of rows) console.log(`${`${label}:`.padEnd(11)}${value}`);
-  const review = pins.records.filter(needsReview).map(reviewOf);
+  const review = shown.pins.review;
   if (review.length > 0)
     console.log(
       `${review
@@ -157,18 +138,14 @@ export async function runBackendShow(context: CommandContext, name: string, opti
  * stay, matching nothing), asks on a terminal, and removes it.
  */
 export async function runBackendRemove(context: CommandContext, name: string, options: { yes?: boolean } = {}): Promise<void> {
-  const naming = await withStore(context, async (store) => {
-    await requireBackend(store, name);
-    const naming = await patternsNaming(store, name);
-    await confirmDestructive({
+  const naming = await operationsOf(context).backends.remove(name, (unmatched) =>
+    confirmDestructive({
       action: `remove backend "${name}"`,
-      consequences: naming.map((line) => `leave ${line} matching nothing`),
+      consequences: unmatched.map((line) => `leave ${line} matching nothing`),
       yes: options.yes,
       withYes: `mcpgw backend remove ${name} --yes`,
-    });
-    await store.backends.remove(name);
-    return naming;
-  });
+    }),
+  );
   console.log(`removed backend "${name}"`);
   if (naming.length > 0) {
     process.stderr.write(`these patterns now match nothing (until a backend "${name}" is added again):\n${naming.map((line) => `  ${line}\n`).join("")}`);
@@ -178,9 +155,7 @@ export async function runBackendRemove(context: CommandContext, name: string, op
 
 /** `mcpgw backend test NAME`: connects as the gateway would (era detection, initialize or discover) and lists the tools. */
 export async function runBackendTest(context: CommandContext, name: string, options: { json?: boolean }): Promise<void> {
-  const spec = await withStore(context, (store) => requireBackend(store, name));
-  // The store is closed before connecting: a slow backend must not hold a database connection.
-  const result = await testBackend(spec, { env: process.env, logger: context.adminLogger(), clientVersion: VERSION });
+  const result = await operationsOf(context).backends.test(name);
   if (options.json) return printJson({ ok: true, ...result, toolCount: result.tools.length });
   console.log(`backend "${result.backend}" is reachable`);
   console.log(`  server:    ${result.server.name} ${result.server.version}`);
@@ -192,31 +167,7 @@ export async function runBackendTest(context: CommandContext, name: string, opti
   console.log(`  connected: in ${formatDuration(result.connectMs)}`);
 }
 
-/** Each backend's pinning policy and pins, by backend. */
-async function pinStates(store: Store): Promise<Map<string, ReturnType<typeof pinView>>> {
-  const [policies, records] = await Promise.all([store.pins.policies(), store.pins.list()]);
-  const byBackend = new Map<string, ReturnType<typeof pinView>>();
-  for (const spec of await store.backends.list()) {
-    const policy = policies.find((p) => p.backend === spec.name) ?? defaultPinPolicy(spec.name);
-    byBackend.set(
-      spec.name,
-      pinView(
-        policy,
-        records.filter((r) => r.backend === spec.name),
-      ),
-    );
-  }
-  return byBackend;
-}
-
-/** The pin state as --json shows it: modes, counts by status, and the definitions that need review. */
-function pinView(policy: PinPolicy, records: PinRecord[]) {
-  const counts: Record<string, number> = {};
-  for (const record of records) counts[record.status] = (counts[record.status] ?? 0) + 1;
-  return { pinMode: policy.pinMode, driftMode: policy.driftMode, suspicious: policy.suspicious, counts, review: records.filter(needsReview).map(reviewOf) };
-}
-
-function pinSummary(pins: ReturnType<typeof pinView> | undefined): string {
+function pinSummary(pins: BackendPinState | undefined): string {
   if (!pins) return "";
   const drift = Object.entries(pins.counts)
     .filter(([status]) => status !== "pinned")
@@ -224,7 +175,7 @@ function pinSummary(pins: ReturnType<typeof pinView> | undefined): string {
   return `${pins.driftMode}: ${pins.counts.pinned ?? 0} pinned${drift.length > 0 ? `, ${drift.join(", ")}` : ""}`;
 }
 
-function describeLimits(limits: BackendSpec["limits"]): string {
+function describeLimits(limits: BackendView["limits"]): string {
   if (!limits) return "gateway defaults";
   const parts = [
     limits.maxConcurrency !== undefined && `${limits.maxConcurrency} in flight (queue ${limits.maxQueue ?? 100})`,

@@ -1,16 +1,21 @@
 import { formatDuration } from "../../src/config/duration.ts";
-import { type LimitRule, formatRate } from "../../src/limits/limit-rule.ts";
-import { type LimitSetInput, checkLimitUpdate, limitRuleFromInput, limitView, readLimitUsage, updateLimit } from "../../src/operator-calls/limit-service.ts";
-import { type CommandContext, withStore } from "../context.ts";
+import { parseRate } from "../../src/limits/limit-rule.ts";
+import { type LimitSetInput, type LimitView, checkLimitUpdate, limitRuleFromInput } from "../../src/operator-calls/limit-service.ts";
+import type { CommandContext } from "../context.ts";
+import { operationsOf } from "../operations/operations-of.ts";
 import { printJson, printTable } from "../output.ts";
 
-function describeScope(rule: LimitRule): string {
+function describeScope(rule: Pick<LimitView, "scope" | "subject" | "role">): string {
   if (rule.scope === "global") return "everyone (one shared budget)";
-  return `${rule.scope === "subject" ? "subject" : "each subject with role"} ${rule.scopeValue}`;
+  return rule.scope === "subject" ? `subject ${rule.subject}` : `each subject with role ${rule.role}`;
 }
 
-function describeRule(rule: LimitRule): string {
-  return `${rule.id}: ${describeScope(rule)} may make ${formatRate(rule)} calls${rule.toolPattern ? ` to ${rule.toolPattern}` : ""} (burst ${rule.burst}; one call every ${formatDuration(Math.round(rule.periodMs / rule.count))} after it)`;
+function describeRule(rule: LimitView): string {
+  // The view's rate ("100/min") is formatRate's, which parseRate reads back.
+  const { count, periodMs } = parseRate(rule.rate);
+  const tool = rule.tool !== "*" ? ` to ${rule.tool}` : "";
+  const spacing = formatDuration(Math.round(periodMs / count));
+  return `${rule.id}: ${describeScope(rule)} may make ${rule.rate} calls${tool} (burst ${rule.burst}; one call every ${spacing} after it)`;
 }
 
 /**
@@ -18,11 +23,13 @@ function describeRule(rule: LimitRule): string {
  * (same id, what was spent stays spent) rather than adding a second rule.
  */
 export async function runLimitSet(context: CommandContext, options: LimitSetInput): Promise<void> {
-  const { rule, replaced } = await withStore(context, (store) => store.limits.set(limitRuleFromInput(options)));
-  console.log(describeRule(rule));
+  // Checked here first: a malformed flag is a usage error before the database or the gateway is asked.
+  limitRuleFromInput(options);
+  const { limit, replaced } = await operationsOf(context).limits.set(options);
+  console.log(describeRule(limit));
   if (replaced.length > 0) {
     process.stderr.write(
-      `replaced ${replaced.map((old) => `${old.id} (${formatRate(old)}, burst ${old.burst})`).join(" and ")}: one rule per subject/role/global, tool and period\n`,
+      `replaced ${replaced.map((old) => `${old.id} (${old.rate}, burst ${old.burst})`).join(" and ")}: one rule per subject/role/global, tool and period\n`,
     );
   }
 }
@@ -34,28 +41,28 @@ export async function runLimitSet(context: CommandContext, options: LimitSetInpu
 export async function runLimitUpdate(context: CommandContext, id: string, options: { rate?: string; burst?: string }): Promise<void> {
   // Checked before the database is opened.
   checkLimitUpdate(id, options);
-  const { after } = await withStore(context, (store) => updateLimit(store, id, options));
+  const after = await operationsOf(context).limits.update(id, options);
   console.log(`${describeRule(after)} (running gateways apply it within a second)`);
 }
 
 export async function runLimitList(context: CommandContext, options: { json?: boolean; usage?: boolean }): Promise<void> {
   if (options.usage) return runLimitUsage(context, options);
-  const rules = await withStore(context, (store) => store.limits.list());
-  if (options.json) return printJson(rules.map(limitView));
+  const rules = await operationsOf(context).limits.list();
+  if (options.json) return printJson(rules);
   if (rules.length === 0) {
     console.log("no limits: every authorised call is admitted (add one with mcpgw limit set --sub S --rate 100/min)");
     return;
   }
   printTable(
     ["ID", "FOR", "TOOL", "RATE", "BURST"],
-    rules.map((rule) => [rule.id, describeScope(rule), rule.toolPattern ?? "*", formatRate(rule), String(rule.burst)]),
+    rules.map((rule) => [rule.id, describeScope(rule), rule.tool, rule.rate, String(rule.burst)]),
   );
 }
 
 /** `limit list --usage`: each rule's buckets as the shared counters hold them now (every gateway's calls). */
 async function runLimitUsage(context: CommandContext, options: { json?: boolean }): Promise<void> {
-  const usage = await withStore(context, (store) => readLimitUsage(store));
-  if (options.json) return printJson(usage.map(({ view }) => view));
+  const usage = await operationsOf(context).limits.usage();
+  if (options.json) return printJson(usage);
   if (usage.length === 0) {
     console.log("no limits: every authorised call is admitted (add one with mcpgw limit set --sub S --rate 100/min)");
     return;
@@ -63,10 +70,10 @@ async function runLimitUsage(context: CommandContext, options: { json?: boolean 
   const count = (value: number | null) => (value === null ? "-" : String(value));
   printTable(
     ["ID", "FOR", "TOOL", "RATE", "BURST", "KEY", "USED", "LEFT", "FULL AGAIN"],
-    usage.map(({ rule, view }) => [
-      rule.id,
-      describeScope(rule),
-      rule.toolPattern ?? "*",
+    usage.map((view) => [
+      view.id,
+      describeScope(view),
+      view.tool ?? "*",
       view.rate,
       String(view.burst),
       view.key,
@@ -78,6 +85,6 @@ async function runLimitUsage(context: CommandContext, options: { json?: boolean 
 }
 
 export async function runLimitRemove(context: CommandContext, id: string): Promise<void> {
-  await withStore(context, (store) => store.limits.remove(id));
+  await operationsOf(context).limits.remove(id);
   console.log(`removed ${id} (running gateways drop it within a second)`);
 }

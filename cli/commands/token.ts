@@ -1,8 +1,9 @@
 import { formatDuration } from "../../src/config/duration.ts";
 import { UsageError } from "../../src/errors.ts";
-import { checkTokenIssue, issueCheckedToken, liveTokensOf, tokenView } from "../../src/operator-calls/token-service.ts";
+import { checkTokenIssue } from "../../src/operator-calls/token-service.ts";
 import { confirmDestructive } from "../confirm.ts";
-import { type CommandContext, withStore } from "../context.ts";
+import type { CommandContext } from "../context.ts";
+import { operationsOf } from "../operations/operations-of.ts";
 import { printJson, printTable } from "../output.ts";
 
 /** A token's lifetime from --ttl (shared with `mcpgw client config`). */
@@ -13,41 +14,30 @@ export async function runTokenIssue(
   context: CommandContext,
   options: { sub: string; role: string[]; ttl?: string; description?: string; json?: boolean },
 ): Promise<void> {
-  const request = checkTokenIssue(options);
-  const { ttlMs, roles } = request;
-  const issued = await withStore(context, (store) => issueCheckedToken(store, context.settings.auth, request));
-  if (options.json) {
-    return printJson({
-      token: issued.token,
-      ...tokenView(issued.record),
-      kid: issued.kid,
-      issuer: context.settings.auth.tokenIssuer,
-      audience: context.settings.auth.tokenAudience,
-    });
-  }
+  // Checked here first: a malformed flag is a usage error before the database or the gateway is asked.
+  const { ttlMs, roles } = checkTokenIssue(options);
+  const { json: _json, ...input } = options;
+  const issued = await operationsOf(context).tokens.issue(input);
+  if (options.json) return printJson(issued);
   console.log(issued.token);
   process.stderr.write(
-    `issued token ${issued.record.jti} for "${issued.record.subject}"${roles.length > 0 ? ` with roles ${roles.join(", ")}` : " (no roles)"}, ` +
-      `valid ${formatDuration(ttlMs)} until ${new Date(issued.record.expiresAt).toISOString()}\n` +
-      `send it as "Authorization: Bearer <token>"; revoke it with: mcpgw token revoke ${issued.record.jti}\n`,
+    `issued token ${issued.jti} for "${issued.subject}"${roles.length > 0 ? ` with roles ${roles.join(", ")}` : " (no roles)"}, ` +
+      `valid ${formatDuration(ttlMs)} until ${issued.expiresAt}\n` +
+      `send it as "Authorization: Bearer <token>"; revoke it with: mcpgw token revoke ${issued.jti}\n`,
   );
 }
 
 /** `mcpgw token list [--json]`: newest first. */
 export async function runTokenList(context: CommandContext, options: { json?: boolean }): Promise<void> {
-  const tokens = await withStore(context, (store) => store.tokens.list());
-  const now = Date.now();
-  if (options.json) return printJson(tokens.map((token) => tokenView(token, now)));
+  const tokens = await operationsOf(context).tokens.list();
+  if (options.json) return printJson(tokens);
   if (tokens.length === 0) {
     console.log("no tokens yet: issue one with mcpgw token issue --sub SUBJECT [--role ROLE]");
     return;
   }
   printTable(
     ["JTI", "SUBJECT", "ROLES", "ISSUED", "EXPIRES", "STATUS", "DESCRIPTION"],
-    tokens.map((token) => {
-      const v = tokenView(token, now);
-      return [v.jti, v.subject, v.roles.join(",") || "-", v.issuedAt, v.expiresAt, v.status, v.description ?? ""];
-    }),
+    tokens.map((v) => [v.jti, v.subject, v.roles.join(",") || "-", v.issuedAt, v.expiresAt, v.status, v.description ?? ""]),
   );
 }
 
@@ -60,25 +50,22 @@ export async function runTokenRevoke(context: CommandContext, jti: string | unde
     );
   }
   if (jti !== undefined) {
-    const outcome = await withStore(context, (store) => store.tokens.revoke(jti, Date.now()));
+    const outcome = await operationsOf(context).tokens.revoke(jti);
     console.log(outcome === "revoked" ? `revoked token ${jti} (running gateways refuse it within a second)` : `token ${jti} was already revoked`);
     return;
   }
   const subject = options.allFor!;
-  const revoked = await withStore(context, async (store) => {
-    const live = await liveTokensOf(store, subject);
-    if (live.length === 0) return [];
-    await confirmDestructive({
+  const revoked = await operationsOf(context).tokens.revokeAllFor(subject, (live) =>
+    confirmDestructive({
       action: `revoke ${live.length} live token${live.length === 1 ? "" : "s"} of "${subject}"`,
       consequences: live.map(
         (token) =>
-          `revoke ${token.jti}${token.description ? ` (${token.description})` : ""}, roles ${token.roles.join(", ") || "none"}, valid until ${new Date(token.expiresAt).toISOString()}`,
+          `revoke ${token.jti}${token.description ? ` (${token.description})` : ""}, roles ${token.roles.join(", ") || "none"}, valid until ${token.expiresAt}`,
       ),
       yes: options.yes,
       withYes: `mcpgw token revoke --all-for ${subject} --yes`,
-    });
-    return store.tokens.revokeAllFor(subject, Date.now());
-  });
+    }),
+  );
   if (revoked.length === 0) {
     console.log(`"${subject}" has no live tokens: nothing to revoke (mcpgw token list shows every token)`);
     return;

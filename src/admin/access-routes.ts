@@ -1,11 +1,12 @@
 import type { z } from "zod";
 import { describeDangling } from "../policy/role-references.ts";
-import { createRole, grantRole, requireRole, revokeRole, roleView, updateRole } from "../operator-calls/role-service.ts";
+import { createRole, grantRole, requireRole, revokeRole, roleDeletionConsequences, roleView, updateRole } from "../operator-calls/role-service.ts";
 import { checkTokenIssue, issueCheckedToken, liveTokensOf, tokenView } from "../operator-calls/token-service.ts";
-import { NotFoundError } from "../errors.ts";
 import { ApiErrorSchema } from "../jobs/job-api-schemas.ts";
 import {
   CreateRoleBodySchema,
+  DeletedRoleSchema,
+  DryRunQuerySchema,
   GrantsSchema,
   IssueTokenBodySchema,
   IssuedTokenSchema,
@@ -83,15 +84,20 @@ export const ACCESS_ROUTES: readonly AdminRoute[] = [
     method: "delete",
     path: "/v1/admin/roles/{name}",
     summary: "Delete a role with its rules and grants",
-    description: "Tokens carrying the role keep its name, which then grants nothing.",
+    description:
+      "Tokens carrying the role keep its name, which then grants nothing. The answer says what went with it; " +
+      "with `dryRun=true` what would go, and nothing is deleted.",
     permission: "write",
     action: "roles.delete",
-    responses: { 200: RoleSchema, ...WRITE_ERRORS },
-    async handle({ services, params, recordChange }) {
+    query: DryRunQuerySchema,
+    responses: { 200: DeletedRoleSchema, ...WRITE_ERRORS },
+    async handle({ services, params, query, recordChange }) {
       const before = await requireRole(services.store, params.name!);
+      const consequences = await roleDeletionConsequences(services.store, before);
+      if ((query as z.infer<typeof DryRunQuerySchema>).dryRun === "true") return { body: { ...roleView(before), consequences } };
       await services.store.roles.delete(before.name);
       await recordChange({ target: before.name, before: roleView(before), after: null });
-      return { body: roleView(before) };
+      return { body: { ...roleView(before), consequences } };
     },
   },
   {
@@ -157,19 +163,26 @@ export const ACCESS_ROUTES: readonly AdminRoute[] = [
     method: "post",
     path: "/v1/admin/tokens/revoke",
     summary: "Revoke every live token of a subject",
-    description: "Grants of roles to the subject stay, and new tokens can still be issued. Running gateways refuse the tokens within a second.",
+    description:
+      "Grants of roles to the subject stay, and new tokens can still be issued. Running gateways refuse the tokens within a second. " +
+      "With `dryRun=true` the answer lists the live tokens that would be revoked, and nothing is.",
     permission: "write",
     action: "tokens.revoke-all",
     body: RevokeAllBodySchema,
+    query: DryRunQuerySchema,
     responses: { 200: RevokedAllSchema, ...WRITE_ERRORS },
-    async handle({ services, body, recordChange }) {
+    async handle({ services, body, query, recordChange }) {
       const { sub } = body as z.infer<typeof RevokeAllBodySchema>;
       const live = await liveTokensOf(services.store, sub);
+      if ((query as z.infer<typeof DryRunQuerySchema>).dryRun === "true") return { body: { revoked: live.map((token) => tokenView(token)) } };
       if (live.length === 0) return { body: { revoked: [] } };
-      const jtis = new Set(await services.store.tokens.revokeAllFor(sub, Date.now()));
+      // In the order the store revoked them (the CLI prints them so).
+      const jtis = await services.store.tokens.revokeAllFor(sub, Date.now());
       const now = Date.now();
-      const revoked = (await services.store.tokens.list()).filter((token) => jtis.has(token.jti)).map((token) => tokenView(token, now));
-      await recordChange({ target: sub, before: live.filter((token) => jtis.has(token.jti)).map((token) => tokenView(token, now)), after: revoked });
+      const byJti = new Map((await services.store.tokens.list()).map((token) => [token.jti, token]));
+      const revoked = jtis.flatMap((jti) => (byJti.has(jti) ? [tokenView(byJti.get(jti)!, now)] : []));
+      const wasLive = new Set(jtis);
+      await recordChange({ target: sub, before: live.filter((token) => wasLive.has(token.jti)).map((token) => tokenView(token, now)), after: revoked });
       return { body: { revoked } };
     },
   },
@@ -184,10 +197,10 @@ export const ACCESS_ROUTES: readonly AdminRoute[] = [
     async handle({ services, params, recordChange }) {
       const jti = params.jti!;
       const before = await services.store.tokens.get(jti);
-      if (!before) throw new NotFoundError(`there is no token "${jti}"`, "list the tokens with: mcpgw token list (GET /v1/admin/tokens)");
+      // The store refuses an unknown jti (404) as it does for `mcpgw token revoke`.
       const outcome = await services.store.tokens.revoke(jti, Date.now());
-      const after = (await services.store.tokens.get(jti)) ?? before;
-      if (outcome === "revoked") await recordChange({ target: jti, before: tokenView(before), after: tokenView(after) });
+      const after = (await services.store.tokens.get(jti)) ?? before!;
+      if (outcome === "revoked") await recordChange({ target: jti, before: tokenView(before ?? after), after: tokenView(after) });
       return { body: { token: tokenView(after), outcome } };
     },
   },

@@ -13,6 +13,11 @@ import { DRIFT_MODES, PIN_MODES, SUSPICIOUS_MODES } from "../pinning/pin-record.
 const iso = (what: string) => z.string().describe(`${what} (ISO 8601)`);
 const patterns = (what: string) => z.array(z.string()).optional().describe(what);
 
+/** `?dryRun=true` on a destructive route: the answer says what the change would do, and nothing changes. */
+export const DryRunQuerySchema = z.strictObject({
+  dryRun: z.enum(["true", "false"]).optional().describe("true: answer what would change, change nothing (the CLI asks before it deletes)"),
+});
+
 // ── access: roles, grants, tokens ────────────────────────────────────────────
 
 export const RoleSchema = z
@@ -65,6 +70,10 @@ export const UpdateRoleBodySchema = z
     description: z.string().optional().describe('a new description ("" removes it)'),
   })
   .describe("Rules to remove, then rules to add; grants stay");
+
+export const DeletedRoleSchema = RoleSchema.extend({
+  consequences: z.array(z.string()).describe("what went with it: its grants, live tokens left carrying its name"),
+}).describe("The role as it was, and what went with it (with dryRun=true: what would go; nothing is deleted)");
 
 export const GrantsSchema = z
   .object({ role: z.string(), subjects: z.array(z.string()).describe("the role's grants now") })
@@ -138,7 +147,11 @@ export const RevokeAllBodySchema = z
   .describe("Whose tokens to revoke (`mcpgw token revoke --all-for SUBJECT`)");
 
 export const RevokedAllSchema = z
-  .object({ revoked: z.array(TokenSchema).describe("the tokens revoked now (none when the subject had no live token)") })
+  .object({
+    revoked: z
+      .array(TokenSchema)
+      .describe("the tokens revoked now (none when the subject had no live token); with dryRun=true the live tokens that would be, as they are"),
+  })
   .describe("What was revoked; grants of roles to the subject stay");
 
 export const RevokedTokenSchema = z.object({ token: TokenSchema, outcome: z.enum(["revoked", "already-revoked"]) }).describe("The token after revocation");
@@ -187,7 +200,27 @@ export const BackendSchema = z
     ],
   });
 
-export const BackendListSchema = z.object({ backends: z.array(BackendSchema) }).describe("Every backend");
+export const PinStateSchema = z
+  .object({
+    pinMode: z.enum(PIN_MODES),
+    driftMode: z.enum(DRIFT_MODES),
+    suspicious: z.enum(SUSPICIOUS_MODES),
+    counts: z.record(z.string(), z.number()).describe("pins by status: pinned, drifted…"),
+    flagged: z.number().describe("pins whose definition has suspicious text"),
+    review: z
+      .array(z.looseObject({ kind: z.string(), name: z.string(), status: z.string() }))
+      .describe("definitions a person should review: drifted ones, and pinned ones with suspicious text no one approved (mcpgw backend diff)"),
+  })
+  .describe("The backend's tool-definition pinning: its modes and the state of its pins");
+
+export const BackendWithPinsSchema = BackendSchema.extend({ pins: PinStateSchema }).describe("A backend as registered (secrets redacted) and its pinning");
+
+export const BackendListSchema = z.object({ backends: z.array(BackendWithPinsSchema) }).describe("Every backend");
+
+/** The pinning modes a backend has after a change that set them. */
+const PinModesSchema = z
+  .object({ pinMode: z.enum(PIN_MODES), driftMode: z.enum(DRIFT_MODES), suspicious: z.enum(SUSPICIOUS_MODES) })
+  .describe("the pinning modes now, when the change set any");
 
 export const ProbeSchema = z
   .object({
@@ -207,6 +240,7 @@ export const BackendChangedSchema = z
     changed: z.array(z.string()).optional().describe("settings that changed, named as their flags"),
     dropped: z.array(z.string()).optional().describe("settings dropped by switching between url and command"),
     tested: ProbeSchema.optional().describe("absent when not tested (test: false, or per-caller credentials)"),
+    pinning: PinModesSchema.optional(),
   })
   .describe("The backend as it is now");
 
@@ -248,7 +282,7 @@ export const UpdateBackendBodySchema = z
 
 export const RemovedBackendSchema = z
   .object({ backend: BackendSchema, unmatched: z.array(z.string()).describe("role and limit patterns that now match nothing") })
-  .describe("The backend that was removed");
+  .describe("The backend that was removed (with dryRun=true: the one that would be, and the patterns it would leave matching nothing)");
 
 // ── limits ───────────────────────────────────────────────────────────────────
 

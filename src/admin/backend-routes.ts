@@ -2,11 +2,14 @@ import type { z } from "zod";
 import type { ProbeResult } from "../backends/backend-probe.ts";
 import { type UseStore, addBackend, backendView, patternsNaming, requireBackend, testBackend, updateBackend } from "../operator-calls/backend-service.ts";
 import { ApiErrorSchema } from "../jobs/job-api-schemas.ts";
+import { backendPinState, backendsWithPins } from "../operator-calls/backend-pin-state.ts";
+import type { PinPolicy } from "../pinning/pin-record.ts";
 import {
   AddBackendBodySchema,
   BackendChangedSchema,
   BackendListSchema,
-  BackendSchema,
+  BackendWithPinsSchema,
+  DryRunQuerySchema,
   ProbeSchema,
   RemovedBackendSchema,
   UpdateBackendBodySchema,
@@ -31,16 +34,22 @@ function tested(probe: ProbeResult | undefined) {
   return { tested: rest };
 }
 
+/** The pinning modes a change set, as answered. */
+function pinning(policy: PinPolicy | undefined) {
+  if (!policy) return {};
+  return { pinning: { pinMode: policy.pinMode, driftMode: policy.driftMode, suspicious: policy.suspicious } };
+}
+
 export const BACKEND_ROUTES: readonly AdminRoute[] = [
   {
     method: "get",
     path: "/v1/admin/backends",
-    summary: "List backends (secrets redacted)",
+    summary: "List backends (secrets redacted) with their pinning",
     permission: "read",
     action: "backends.list",
     responses: { 200: BackendListSchema, ...READ_ERRORS },
     async handle({ services }) {
-      return { body: { backends: (await services.store.backends.list()).map(backendView) } };
+      return { body: { backends: (await backendsWithPins(services.store)).map(({ spec, pins }) => ({ ...backendView(spec), pins })) } };
     },
   },
   {
@@ -55,20 +64,21 @@ export const BACKEND_ROUTES: readonly AdminRoute[] = [
     responses: { 201: BackendChangedSchema, ...WRITE_ERRORS },
     async handle({ services, body, recordChange }) {
       const { name, ...flags } = body as z.infer<typeof AddBackendBodySchema>;
-      const { spec, probe } = await addBackend(storeOf(services), name, flags, services.probe);
+      const { spec, probe, policy } = await addBackend(storeOf(services), name, flags, services.probe);
       await recordChange({ target: spec.name, backend: spec.name, before: null, after: backendView(spec) });
-      return { status: 201, body: { backend: backendView(spec), ...tested(probe) } };
+      return { status: 201, body: { backend: backendView(spec), ...tested(probe), ...pinning(policy) } };
     },
   },
   {
     method: "get",
     path: "/v1/admin/backends/{name}",
-    summary: "One backend (secrets redacted)",
+    summary: "One backend (secrets redacted) with its pinning",
     permission: "read",
     action: "backends.show",
-    responses: { 200: BackendSchema, ...READ_ERRORS, 404: ApiErrorSchema },
+    responses: { 200: BackendWithPinsSchema, ...READ_ERRORS, 404: ApiErrorSchema },
     async handle({ services, params }) {
-      return { body: backendView(await requireBackend(services.store, params.name!)) };
+      const spec = await requireBackend(services.store, params.name!);
+      return { body: { ...backendView(spec), pins: await backendPinState(services.store, spec.name) } };
     },
   },
   {
@@ -93,20 +103,24 @@ export const BACKEND_ROUTES: readonly AdminRoute[] = [
           after: { ...backendView(after), ...(result.policy && { pinning: result.policy }) },
         });
       }
-      return { body: { backend: backendView(after), changed: result.changed, dropped: result.dropped, ...tested(result.probe) } };
+      return {
+        body: { backend: backendView(after), changed: result.changed, dropped: result.dropped, ...tested(result.probe), ...pinning(result.policy) },
+      };
     },
   },
   {
     method: "delete",
     path: "/v1/admin/backends/{name}",
     summary: "Remove a backend",
-    description: "Role and limit patterns naming it stay (matching nothing); the answer lists them.",
+    description: "Role and limit patterns naming it stay (matching nothing); the answer lists them. With `dryRun=true` it lists them and nothing is removed.",
     permission: "write",
     action: "backends.remove",
+    query: DryRunQuerySchema,
     responses: { 200: RemovedBackendSchema, ...WRITE_ERRORS },
-    async handle({ services, params, recordChange }) {
+    async handle({ services, params, query, recordChange }) {
       const before = await requireBackend(services.store, params.name!);
       const unmatched = await patternsNaming(services.store, before.name);
+      if ((query as z.infer<typeof DryRunQuerySchema>).dryRun === "true") return { body: { backend: backendView(before), unmatched } };
       await services.store.backends.remove(before.name);
       await recordChange({ target: before.name, backend: before.name, before: backendView(before), after: null });
       return { body: { backend: backendView(before), unmatched } };

@@ -64,6 +64,8 @@ export interface EnvSettings {
   secretKeyOld?: string;
   secretKeyOldFile?: string;
   console?: string;
+  server?: string;
+  token?: string;
 }
 
 /** Every MCPGW_* variable the gateway reads, by setting. */
@@ -123,6 +125,8 @@ export const VARIABLES = {
   secretKeyOld: "MCPGW_SECRET_KEY_OLD",
   secretKeyOldFile: "MCPGW_SECRET_KEY_OLD_FILE",
   console: "MCPGW_CONSOLE",
+  server: "MCPGW_SERVER",
+  token: "MCPGW_TOKEN",
 } as const satisfies Record<keyof EnvSettings, `MCPGW_${string}`>;
 
 /** Every MCPGW_* variable this program reads, in the order example.env lists them. */

@@ -78,11 +78,24 @@ export interface Settings {
   secretKeys: SecretKeySettings;
   /** Whether `serve` serves the web console at /admin (docs/console.md); the admin API is there either way. */
   console: boolean;
+  /** A running gateway whose admin API the CLI works through instead of the database (--server, MCPGW_SERVER). */
+  server?: RemoteServer;
+}
+
+/** The gateway `mcpgw … --server URL` talks to, and the admin token it sends. */
+export interface RemoteServer {
+  /** The gateway's base URL, e.g. http://127.0.0.1:8080 (no trailing slash). */
+  url: string;
+  token: string;
+  /** Where the URL came from, for messages: the flag, or the variable. */
+  source: "--server" | "MCPGW_SERVER";
 }
 
 /** Command-line values; undefined means "not given". */
 export interface FlagSettings {
   db?: string;
+  server?: string;
+  token?: string;
   host?: string;
   port?: string;
   logLevel?: string;
@@ -126,7 +139,55 @@ function mergeSettings(flags: FlagSettings, env: EnvSettings): Settings {
     jobs: resolveJobSettings(env),
     secretKeys: resolveSecretKeySettings(env),
     console: parseOnOff(env.console, variableName("console"), true),
+    ...withServer(resolveServer(flags, env)),
   };
+}
+
+function withServer(server: RemoteServer | undefined): { server?: RemoteServer } {
+  return server ? { server } : {};
+}
+
+/**
+ * The gateway the CLI works through, if any: --server, else MCPGW_SERVER unless --db is given (a
+ * flag beats a variable). --server and --db together, a URL that is not http(s), or no token
+ * (--token, MCPGW_TOKEN) are configuration errors (exit 2): the command must not quietly fall
+ * back to the database.
+ */
+export function resolveServer(flags: Pick<FlagSettings, "db" | "server" | "token">, env: Pick<EnvSettings, "server" | "token">): RemoteServer | undefined {
+  if (flags.server !== undefined && flags.db !== undefined) {
+    throw new ConfigError(
+      "--server and --db were both given: a command works either through a gateway or on a database",
+      "drop one: --server URL (with --token) talks to a running gateway's admin API, --db URL opens the database itself",
+    );
+  }
+  const text = flags.server ?? (flags.db === undefined ? env.server : undefined);
+  if (text === undefined) {
+    if (flags.token !== undefined) {
+      throw new ConfigError(
+        `--token goes with --server: without a gateway to send it to, the command would run on the database${flags.db !== undefined ? " given by --db" : ""}`,
+        "add --server URL (or set MCPGW_SERVER) to work through a gateway, or drop --token to work on the database",
+      );
+    }
+    return undefined;
+  }
+  const source = flags.server !== undefined ? "--server" : variableName("server");
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new ConfigError(`${source}: "${text}" is not an http(s) URL`, "give the gateway's address as clients reach it, e.g. --server http://127.0.0.1:8080");
+  }
+  const token = flags.token ?? env.token;
+  if (token === undefined || token === "") {
+    throw new ConfigError(
+      `${source} needs an admin token: pass --token or set MCPGW_TOKEN`,
+      "a token whose roles allow admin:* (or admin:read for lists); mcpgw token issue --sub ops --role ops prints one",
+    );
+  }
+  return { url: url.href.replace(/\/+$/, ""), token, source: source as RemoteServer["source"] };
 }
 
 function parsePort(text: string | undefined, source: string): number {

@@ -368,8 +368,8 @@ export function backendView(spec: BackendSpec): BackendView {
   };
 }
 
-/** The URL, or the command line quoted so that it could be pasted back into --command. */
-export function backendTarget(spec: BackendSpec): string {
+/** The URL (password hidden), or the command line quoted so that it could be pasted back into --command; of a spec or its view. */
+export function backendTarget(spec: Pick<BackendSpec, "url" | "command">): string {
   if (spec.url !== undefined) return redactUrl(spec.url);
   return (spec.command ?? []).map(shellQuote).join(" ");
 }
