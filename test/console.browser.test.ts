@@ -163,6 +163,7 @@ describe("the web console in headless Chromium", () => {
       await page.waitForFunction(() => (window as unknown as { seenAt?: number }).seenAt, undefined, { timeout: 5_000 })
     ).jsonValue()) as number;
     expect(seenAt - answeredAt).toBeLessThan(LIVE_WITHIN_MS);
+    await context.annotate(`the row appeared ${seenAt - answeredAt} ms after the call's answer`);
     const row = page.locator("#live-calls tr.call-row", { hasText: "lab/echo" }).first();
     expect(await row.locator("td.subject").textContent()).toBe(AGENT);
     expect(await row.textContent()).toContain("ok");
