@@ -52,9 +52,10 @@ describe("the web console in headless Chromium", () => {
   const marker = `console-${crypto.randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
+    // Sessions are published every 250 ms (default 5 s), so the backends page lists the open one at once.
     gw = await startTestGateway(
       [LAB],
-      { auth: "required" },
+      { auth: "required", sessionSnapshotInterval: "250ms" },
       {
         prepare: async (store) => {
           const rule = (effect: "allow" | "deny", text: string) => ({ effect, permission: parsePermission(text) });
