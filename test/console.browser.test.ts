@@ -62,16 +62,11 @@ describe("the web console in headless Chromium", () => {
           await store.roles.create({ name: "operators", description: "run the gateway", rules: [rule("allow", "admin:*")] });
           await store.roles.create({ name: "agents", rules: [rule("allow", "lab/*"), rule("deny", "lab/crash")] });
           await store.roles.grant("agents", AGENT);
-          await store.limits.set({
-            id: "lim_console1",
-            scope: "subject",
-            scopeValue: AGENT,
-            toolPattern: "lab/*",
-            count: 100,
-            periodMs: 60_000,
-            burst: 100,
-            createdAt: Date.now(),
-          });
+          // A rule of each scope: a subject's, a role's (counted per subject of the role), and a global quota.
+          const limit = { toolPattern: "lab/*", periodMs: 60_000, createdAt: Date.now() };
+          await store.limits.set({ ...limit, id: "lim_console1", scope: "subject", scopeValue: AGENT, count: 100, burst: 100 });
+          await store.limits.set({ ...limit, id: "lim_console2", scope: "role", scopeValue: "agents", count: 300, burst: 50 });
+          await store.limits.set({ id: "lim_console3", scope: "global", count: 5_000, periodMs: 3_600_000, burst: 5_000, createdAt: Date.now() });
           const issue = async (subject: string, roles: string[], description?: string) =>
             (await issueToken(store, AUTH, { subject, roles, ttlMs: 3_600_000, ...(description && { description }) })).token;
           tokens.admin = await issue("alice", ["operators"], "console operator");
@@ -268,7 +263,8 @@ describe("the web console in headless Chromium", () => {
     await shoot("backends");
     await page.click("header.top nav a[href='#/limits']");
     await page.waitForSelector("#limits tbody tr");
-    expect(await page.textContent("#limits")).toContain("lim_console1");
+    const limits = (await page.textContent("#limits"))!;
+    for (const id of ["lim_console1", "lim_console2", "lim_console3"]) expect(limits).toContain(id);
     await shoot("limits", 20_000);
     // A job another client submitted (REST), cancelled from the console (admin:write).
     const submitted = await fetch(`${gw.base}/v1/jobs`, {
