@@ -274,6 +274,7 @@ export async function startGateway(
         jobs: jobsRoute,
         admin: (request, path) => handleTraced(request, () => adminApi(request, path)),
         wellKnown: authentication.wellKnown,
+        console: settings.console,
         ...(storeAuditor && { audit: storeAuditor }),
       }),
       { host: settings.host, port: settings.port, logger },

@@ -96,6 +96,29 @@ describe("dist/mcpgw from an empty folder", () => {
       await child.exited;
     }
   });
+
+  test("serve answers /admin with the console embedded (the files scripts/build.ts bundled), and the page renders in Chromium", async (context) => {
+    const child = Bun.spawn([binary, "serve", "--port", "0", "--db", "sqlite:console.db"], { cwd: dir.path, env: cleanEnv(), stdout: "pipe", stderr: "pipe" });
+    try {
+      const url = await listeningUrl(child.stdout);
+      const page = await fetch(new URL("/admin", url));
+      expect(page.status).toBe(200);
+      expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
+      expect(await page.text()).toContain('src="admin/app.js"');
+      for (const file of ["app.js", "app.css"]) {
+        const response = await fetch(new URL(`/admin/${file}`, url), { headers: { "accept-encoding": "identity" } });
+        expect(response.status, file).toBe(200);
+        expect(Buffer.from(await response.arrayBuffer()).equals(readFileSync(join(REPO_ROOT, "dist", "console", file))), file).toBe(true);
+      }
+      const browser = requireChromium(context, "binary.e2e.test.ts /admin");
+      const { dom, log } = await loadPage(browser, new URL("/admin", url).href);
+      expect(cspViolations(log)).toEqual([]);
+      expect(dom).toContain('id="token-form"');
+    } finally {
+      child.kill("SIGTERM");
+      await child.exited;
+    }
+  });
 });
 
 /** Reads the gateway's JSON log until the "mcpgw listening" line and returns its URL. */

@@ -63,6 +63,7 @@ export interface EnvSettings {
   secretKeyFile?: string;
   secretKeyOld?: string;
   secretKeyOldFile?: string;
+  console?: string;
   server?: string;
   token?: string;
 }
@@ -123,6 +124,7 @@ export const VARIABLES = {
   secretKeyFile: "MCPGW_SECRET_KEY_FILE",
   secretKeyOld: "MCPGW_SECRET_KEY_OLD",
   secretKeyOldFile: "MCPGW_SECRET_KEY_OLD_FILE",
+  console: "MCPGW_CONSOLE",
   server: "MCPGW_SERVER",
   token: "MCPGW_TOKEN",
 } as const satisfies Record<keyof EnvSettings, `MCPGW_${string}`>;

@@ -76,6 +76,8 @@ export interface Settings {
   jobs: JobSettings;
   /** The keys that encrypt per-subject secrets to backends (MCPGW_SECRET_KEY…; docs/security.md). */
   secretKeys: SecretKeySettings;
+  /** Whether `serve` serves the web console at /admin (docs/console.md); the admin API is there either way. */
+  console: boolean;
   /** A running gateway whose admin API the CLI works through instead of the database (--server, MCPGW_SERVER). */
   server?: RemoteServer;
 }
@@ -136,6 +138,7 @@ function mergeSettings(flags: FlagSettings, env: EnvSettings): Settings {
     audit: resolveAuditSettings(env),
     jobs: resolveJobSettings(env),
     secretKeys: resolveSecretKeySettings(env),
+    console: parseOnOff(env.console, variableName("console"), true),
     ...withServer(resolveServer(flags, env)),
   };
 }
@@ -209,6 +212,13 @@ function parseMigrateMode(text: string | undefined): MigrateMode {
     `${variableName("migrate")}: "${text}" is not a migrate mode`,
     `use one of: ${MIGRATE_MODES.join(", ")} (auto: migrate SQLite at start, check PostgreSQL)`,
   );
+}
+
+function parseOnOff(text: string | undefined, source: string, fallback: boolean): boolean {
+  if (text === undefined) return fallback;
+  if (text === "on") return true;
+  if (text === "off") return false;
+  throw new ConfigError(`${source}: "${text}" is neither on nor off`, "use on or off");
 }
 
 function parsePositiveInt(text: string | undefined, source: string): number | undefined {

@@ -60,7 +60,7 @@ interface StaticAsset {
   file: string;
   contentType: string;
   /** The gzip-compressed body, made on first request: most gateways never serve the page. */
-  gzipped?: Uint8Array;
+  gzipped?: Uint8Array<ArrayBuffer>;
 }
 
 /**

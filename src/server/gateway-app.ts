@@ -1,5 +1,6 @@
 import { isAdminPath } from "../admin/admin-api.ts";
 import { isAuthDocumentPath } from "../auth/well-known.ts";
+import { createConsoleRoutes } from "../console/console-route.ts";
 import type { McpHttpFront } from "../front/mcp-http-front.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
 import type { Logger } from "../log/logger.ts";
@@ -24,6 +25,8 @@ export interface GatewayAppOptions {
   admin?: (request: Request, path: string) => Promise<Response>;
   /** Served as Prometheus text at /metrics (open, like the health routes). */
   metrics?: MetricsRegistry;
+  /** The web console at /admin (MCPGW_CONSOLE; default on): static files, its data from the admin API. */
+  console?: boolean;
 }
 
 /** The gateway as a web-standard handler: Request in, Response out (Bun.serve in production, direct calls in tests). */
@@ -64,6 +67,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   const { store, logger, version, mcp, wellKnown } = options;
   // /openapi.json and /docs: the document is generated here, once.
   const apiDocs = createApiDocsRoutes({ version });
+  const consolePages = createConsoleRoutes({ enabled: options.console ?? true });
 
   async function route(request: Request, pathname: string, log: () => Logger): Promise<Response> {
     if (mcp && (pathname === "/mcp" || pathname.startsWith("/mcp/"))) return mcp.handle(request, pathname);
@@ -77,6 +81,9 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     // Open like /healthz: the API description is public, and the page must load before a token is entered.
     const docs = apiDocs(request, pathname);
     if (docs) return docs;
+    // Open too: the console's page and files are static; its data comes from /v1/admin/… with the operator's token.
+    const page = consolePages(request, pathname);
+    if (page) return page;
     if (pathname === "/metrics" && options.metrics) {
       return new Response(await options.metrics.scrape(), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" },
