@@ -26,6 +26,7 @@ describe("settings", () => {
       pinRecheckMs: 300_000,
       inputTtlMs: 600_000,
       migrate: "auto",
+      console: true,
       jsonBudget: { maxDepth: 64, maxItems: 100_000 },
       auth: {
         mode: "required",
