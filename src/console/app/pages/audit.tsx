@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
+import { AUDIT_RECORD_STATUSES } from "../../../audit/audit-record.ts";
 import { apiPath } from "../api-client.ts";
-import type { AuditRecord, AuditRecordPage, AuditRecordDetail, AuditStatus, AuditVerify, ChainReport } from "../api-types.ts";
+import type { AuditRecord, AuditRecordPage, AuditRecordDetail, AuditVerify, ChainReport } from "../api-types.ts";
 import { ErrorBox, Section, Status, ms, text, useClient, when } from "../shared.tsx";
 
 /**
@@ -9,18 +10,8 @@ import { ErrorBox, Section, Status, ms, text, useClient, when } from "../shared.
  * chain position, verification up to it), and every chain verified (GET /v1/admin/audit/verify).
  */
 
-const STATUSES = [
-  "ok",
-  "error",
-  "denied",
-  "rate_limited",
-  "unauthenticated",
-  "invalid",
-  "timeout",
-  "cancelled",
-  "incomplete",
-  "pending",
-] as const satisfies readonly AuditStatus[];
+/** The outcomes a record can have, as the audit log defines them (one list for the store, the API and this page). */
+const STATUSES = AUDIT_RECORD_STATUSES;
 
 interface Query {
   since: string;
