@@ -11,6 +11,7 @@ import { REPO_ROOT, runCli } from "./helpers/cli.ts";
 import { BUN, type TestGateway, connectClient, startTestGateway } from "./helpers/gateway.ts";
 import { type IsolatedSchema, isolatedSchema, postgresAvailable } from "./helpers/postgres.ts";
 import { tempDir } from "./helpers/temp-dir.ts";
+import { publishStaleGateway } from "./helpers/stale-gateway.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field
 type Json = any;
@@ -277,17 +278,7 @@ for (const dialect of ["sqlite", "postgres"] as const) {
 
       test("a gateway that stopped publishing: its sessions left out, unless includeStale=true (then marked); the gateway is listed as stale", async () => {
         const store = gw.gateway.store;
-        const instance = `crashed.${crypto.randomUUID().slice(0, 8)}`;
-        const now = Date.now();
-        await store.sessionSnapshots.put({
-          instance,
-          host: "elsewhere",
-          pid: 99_999,
-          startedAt: now - 60_000,
-          publishedAt: now - 30_000,
-          intervalMs: 5_000,
-          sessions: [{ id: "ghost-session", subject: "zed", route: "/mcp", openedAt: now - 50_000, lastActivity: now - 40_000, dedicated: [] }],
-        });
+        const instance = await publishStaleGateway(store);
         try {
           const live = await root("GET", "/v1/admin/sessions");
           expect(live.body.sessions.map((s: Json) => s.subject)).not.toContain("zed");

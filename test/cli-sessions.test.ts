@@ -4,6 +4,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { REPO_ROOT, runCli } from "./helpers/cli.ts";
 import { BUN, type TestGateway, connectClient, startTestGateway } from "./helpers/gateway.ts";
+import { publishStaleGateway } from "./helpers/stale-gateway.ts";
 
 /**
  * `mcpgw sessions list` (issue 15, item 9) against the database a running gateway publishes its
@@ -98,17 +99,7 @@ describe("mcpgw sessions list", () => {
 
   test("a gateway that stopped publishing is left out (and said so), or shown as stale with --include-stale", async () => {
     const store = gw.gateway.store;
-    const instance = `crashed.${crypto.randomUUID().slice(0, 8)}`;
-    const now = Date.now();
-    await store.sessionSnapshots.put({
-      instance,
-      host: "elsewhere",
-      pid: 99_999,
-      startedAt: now - 60_000,
-      publishedAt: now - 30_000,
-      intervalMs: 5_000,
-      sessions: [{ id: "ghost-session", subject: "zed", route: "/mcp", openedAt: now - 50_000, lastActivity: now - 40_000, dedicated: [] }],
-    });
+    const instance = await publishStaleGateway(store);
     try {
       const listed = await runCli(["sessions", "list", "--json", "--db", db]);
       expect((JSON.parse(listed.stdout) as Listed[]).map((s) => s.subject)).not.toContain("zed");
