@@ -101,8 +101,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   doctor: ["auth", "backends", "config", "credentials", "errors.ts", "log", "policy", "store"],
   // The web console's page and files (/admin); its app (console/app/, bundled for the browser) imports types of the admin API
   // and the audit log's list of outcomes (a constant, no code).
-  console: ["admin", "audit", "jobs"],
-  server: ["admin", "audit", "auth", "console", "errors.ts", "front", "jobs", "log", "observability", "store"],
+  console: ["admin", "audit", "http", "jobs"],
+  server: ["admin", "audit", "auth", "console", "errors.ts", "front", "http", "jobs", "log", "observability", "store"],
   // The composition root of `serve`.
   "gateway.ts": [
     ...["admin", "audit", "auth", "backends", "config", "credentials", "front", "jobs", "limits", "log", "observability"],

@@ -1,3 +1,4 @@
+import { PAGE_SECURITY_HEADERS, sameOriginPolicy } from "../http/same-origin-page.ts";
 import { type ConsoleAssets, loadConsoleAssets } from "./console-assets.ts";
 
 /**
@@ -11,16 +12,7 @@ import { type ConsoleAssets, loadConsoleAssets } from "./console-assets.ts";
  */
 
 /** The page loads only its own two files (no inline script or style), talks only to this origin, and cannot be framed. */
-export const CONSOLE_CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+export const CONSOLE_CONTENT_SECURITY_POLICY = sameOriginPolicy();
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -39,11 +31,7 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-const SECURITY_HEADERS = {
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "content-security-policy": CONSOLE_CONTENT_SECURITY_POLICY,
-};
+const SECURITY_HEADERS = { ...PAGE_SECURITY_HEADERS, "content-security-policy": CONSOLE_CONTENT_SECURITY_POLICY };
 
 /** Whether a path is the console's. */
 export function isConsolePath(path: string): boolean {

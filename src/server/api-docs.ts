@@ -1,3 +1,4 @@
+import { PAGE_SECURITY_HEADERS, sameOriginPolicy } from "../http/same-origin-page.ts";
 import { type DocsAssetPaths, docsAssetPaths } from "./docs-assets.ts";
 
 /**
@@ -12,17 +13,7 @@ import { type DocsAssetPaths, docsAssetPaths } from "./docs-assets.ts";
  * The page loads only its own files (no inline script or style), fetches only this origin, and
  * cannot be framed. Swagger UI's icons are data: images in its stylesheet.
  */
-export const DOCS_CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+export const DOCS_CONTENT_SECURITY_POLICY = sameOriginPolicy("font-src 'self'");
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -54,7 +45,7 @@ window.ui = SwaggerUIBundle({
 });
 `;
 
-const SECURITY_HEADERS = { "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" };
+const SECURITY_HEADERS = PAGE_SECURITY_HEADERS;
 
 interface StaticAsset {
   file: string;
