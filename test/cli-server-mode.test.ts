@@ -314,6 +314,16 @@ describe("what only --server meets", () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  test("plain http to another host: a warning that the token crosses the network unencrypted; none on loopback", async () => {
+    const elsewhere = `http://0.0.0.0:${await freePort()}`;
+    const result = await runCli(["role", "list", "--server", elsewhere, "--token", tokens.ops]);
+    expect(result.stderr).toContain(`warning: --server is plain http to 0.0.0.0:`);
+    expect(result.stderr).toContain("the admin token crosses the network unencrypted; use https://");
+    const local = await runCli(["role", "list", "--server", gw.base, "--token", tokens.ops]);
+    expect(local.code).toBe(0);
+    expect(local.stderr).not.toContain("warning:");
+  });
+
   test("something that is not the admin API at the address: exit 1, saying so", async () => {
     const result = await runCli(["limit", "list", "--server", `${gw.base}/mcp`, "--token", tokens.ops]);
     expect(result.code).toBe(1);

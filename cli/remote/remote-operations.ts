@@ -27,8 +27,24 @@ import { type AdminClient, adminClient } from "./admin-client.ts";
  * nothing changed), confirms, then sends the change.
  */
 export function remoteOperations(server: RemoteServer): Operations {
+  warnIfTokenInClear(server);
   const client = adminClient(server);
   return { roles: remoteRoles(client), tokens: remoteTokens(client), limits: remoteLimits(client), backends: remoteBackends(client) };
+}
+
+/**
+ * An admin token sent over plain HTTP to another machine can be read on the way: said on stderr
+ * (the command still runs: a trusted network, or a TLS proxy on the same host, is the operator's call).
+ */
+function warnIfTokenInClear(server: RemoteServer): void {
+  const url = new URL(server.url);
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const loopback = host === "localhost" || host === "::1" || /^127\./.test(host);
+  if (url.protocol === "http:" && !loopback) {
+    process.stderr.write(
+      `warning: ${server.source} is plain http to ${url.host}: the admin token crosses the network unencrypted; use https:// outside a trusted network\n`,
+    );
+  }
 }
 
 /** A path segment: names, subjects and jtis may hold characters a URL path does not. */
