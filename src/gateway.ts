@@ -262,6 +262,7 @@ export async function startGateway(
       },
       maxBodyBytes: settings.maxBodyBytes,
       bodyTimeoutMs: settings.bodyTimeoutMs,
+      jsonBudget: settings.jsonBudget,
       logger,
     });
     listener = listen(

@@ -183,6 +183,21 @@ for (const dialect of ["sqlite", "postgres"] as const) {
         expect((await root("GET", "/v1/admin/roles")).body.roles.map((r: Json) => r.name)).not.toContain("bad");
       });
 
+      test("a body nested past the JSON budget is refused before it is parsed, as on /mcp and /v1/jobs: 400 saying why", async () => {
+        const deep = `{"name":"deep","description":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
+        const started = performance.now();
+        const response = await fetch(`${gw.base}/v1/admin/roles`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${tokens.root}` },
+          body: deep,
+        });
+        const elapsed = performance.now() - started;
+        expect(response.status).toBe(400);
+        expect(((await response.json()) as Json).error).toContain("nests deeper than 64 levels (the bound is MCPGW_MAX_JSON_DEPTH)");
+        expect(elapsed).toBeLessThan(1_000);
+        expect((await root("GET", "/v1/admin/roles")).body.roles.map((r: Json) => r.name)).not.toContain("deep");
+      });
+
       test("conflicts are 409 and missing grants 404, with the store's hint", async () => {
         expect((await root("POST", "/v1/admin/roles", { name: "ops" })).status).toBe(409);
         const missing = await root("DELETE", "/v1/admin/roles/ops/subjects/nobody");

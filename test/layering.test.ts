@@ -88,6 +88,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     "errors.ts",
     "http",
     "jobs",
+    "json",
     "log",
     "observability",
     "operator-calls",

@@ -1,5 +1,6 @@
 import type { Auditor } from "../audit/auditor.ts";
 import type { RequestAuthenticator } from "../auth/request-authenticator.ts";
+import type { JsonBudget } from "../json/json-budget.ts";
 import type { Logger } from "../log/logger.ts";
 import { type UnauthenticatedOptions, refuseUnauthenticatedApi } from "../pipeline/unauthenticated.ts";
 import type { Policy } from "../policy/policy.ts";
@@ -13,6 +14,7 @@ export interface AdminApiOptions extends UnauthenticatedOptions {
   maxBodyBytes: number;
   /** The whole request body must arrive within this long (408 beyond). */
   bodyTimeoutMs: number;
+  jsonBudget: JsonBudget;
   logger: Logger;
 }
 

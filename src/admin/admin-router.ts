@@ -3,6 +3,7 @@ import type { Auditor } from "../audit/auditor.ts";
 import type { Principal } from "../auth/principal.ts";
 import { ConflictError, McpgwError, NotFoundError, describeError } from "../errors.ts";
 import { readBodyText } from "../http/body-reader.ts";
+import { BUDGET_HINTS, type JsonBudget, exceedsJsonBudget } from "../json/json-budget.ts";
 import type { Logger } from "../log/logger.ts";
 import { ADMIN_BACKEND } from "../policy/permission.ts";
 import type { Policy } from "../policy/policy.ts";
@@ -39,6 +40,8 @@ export interface AdminRouterOptions {
   auditor: Auditor;
   maxBodyBytes: number;
   bodyTimeoutMs: number;
+  /** Nesting and element bounds checked before a body is parsed, as on /mcp and /v1/jobs. */
+  jsonBudget: JsonBudget;
   logger: Logger;
 }
 
@@ -140,6 +143,8 @@ export function createAdminRouter(
         },
       );
     }
+    const excess = exceedsJsonBudget(text, options.jsonBudget);
+    if (excess) return problem(400, `the body is refused: ${excess.problem}${BUDGET_HINTS[excess.bound]}`, "send a simpler body");
     let json: unknown;
     try {
       json = JSON.parse(text);
