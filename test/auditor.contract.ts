@@ -4,6 +4,8 @@ import type { AuditContext, AuditStatus, Auditor } from "../src/audit/auditor.ts
 
 /** One record as the contract reads it back, whatever the implementation keeps. */
 export interface RecordedCall {
+  /** A call (begin, then its outcome), a refusal, or an event that is neither (record()). */
+  kind: "call" | "refusal" | "event";
   requestId: string | undefined;
   method: string;
   subject: string | undefined;
@@ -167,7 +169,26 @@ export function runAuditorContract(name: string, capabilities: AuditorCapabiliti
           continue;
         }
         const { status, errorCode, errorMessage } = outcome;
-        expect(kept).toEqual([expect.objectContaining({ method: call.method, subject: call.subject, status, errorCode, errorMessage })]);
+        expect(kept).toEqual([expect.objectContaining({ kind: "refusal", method: call.method, subject: call.subject, status, errorCode, errorMessage })]);
+      }
+    });
+
+    test("record keeps an event that is not a call as one complete record of its own kind, and resolves once it is kept", async (context) => {
+      if (!under) return context.skip();
+      const change = callContext({ method: "admin/roles.create", backend: undefined, target: "ops", arguments: { before: null, after: { name: "ops" } } });
+      const eviction = callContext({ method: "session end", target: undefined, arguments: undefined });
+      await under.auditor.record(change, { status: "ok", decision: "allowed", rule: "allow admin:* (role ops)" });
+      await under.auditor.record(eviction, { status: "cancelled", errorMessage: "ended to make room", decision: "evicted" });
+      for (const [event, status] of [
+        [change, "ok"],
+        [eviction, "cancelled"],
+      ] as const) {
+        const kept = await recordOf(event.requestId);
+        if (!capabilities.records) {
+          expect(kept).toEqual([]);
+          continue;
+        }
+        expect(kept).toEqual([expect.objectContaining({ kind: "event", method: event.method, subject: event.subject, status })]);
       }
     });
 

@@ -22,6 +22,7 @@ const logger = createLogger({ level: "silent" });
 
 function fromRow(row: AuditRow): RecordedCall {
   return {
+    kind: row.kind,
     requestId: row.requestId ?? undefined,
     method: row.method,
     subject: row.subject ?? undefined,
@@ -90,7 +91,12 @@ runAuditorContract("none (MCPGW_AUDIT=off)", { records: false, redacts: false, c
 
 runAuditorContract("CapturingAuditor (test double)", { records: true, redacts: false, canFail: false }, async () => {
   const auditor = new CapturingAuditor();
-  const record = (context: CapturingAuditor["calls"][number]["context"], outcome: CapturingAuditor["calls"][number]["outcome"]): RecordedCall => ({
+  const record = (
+    kind: RecordedCall["kind"],
+    context: CapturingAuditor["calls"][number]["context"],
+    outcome: CapturingAuditor["calls"][number]["outcome"],
+  ): RecordedCall => ({
+    kind,
     requestId: context.requestId,
     method: context.method,
     subject: context.subject,
@@ -106,8 +112,9 @@ runAuditorContract("CapturingAuditor (test double)", { records: true, redacts: f
   return {
     auditor,
     records: async () => [
-      ...auditor.calls.map((call) => record(call.context, call.outcome)),
-      ...auditor.refusals.map((refusal) => record(refusal.context, refusal.outcome)),
+      ...auditor.calls.map((call) => record("call", call.context, call.outcome)),
+      ...auditor.refusals.map((refusal) => record("refusal", refusal.context, refusal.outcome)),
+      ...auditor.events.map((event) => record("event", event.context, event.outcome)),
     ],
     settled: async () => undefined,
     close: async () => undefined,

@@ -216,10 +216,12 @@ describe("sessions per subject", () => {
       clients.push(two);
       // At the cap, "one" (used least recently, nothing in flight) is ended for "three".
       clients.push(await connectClient(gw.mcpUrl("lab"), {}, "three", { token: tokens.hana }));
-      expect(auditor.refusals.map((r) => [r.context.subject, r.outcome.status, r.outcome.decision, r.outcome.rule])).toEqual([
+      // An event, not a refusal: the new session was let in.
+      expect(auditor.refusals).toEqual([]);
+      expect(auditor.events.map((r) => [r.context.subject, r.outcome.status, r.outcome.decision, r.outcome.rule])).toEqual([
         ["hana", "cancelled", "evicted", "max sessions per subject"],
       ]);
-      expect(auditor.refusals[0]!.outcome.errorMessage).toContain("least recently used idle session");
+      expect(auditor.events[0]!.outcome.errorMessage).toContain("least recently used idle session");
       await expect(one.callTool({ name: "echo", arguments: { text: "gone?" } })).rejects.toThrow(/404|Session not found/);
       // With both of its sessions busy (a call in flight each), hana's next session is refused.
       const busy = clients.slice(1).map((c) => c.callTool({ name: "sleep", arguments: { ms: 1_500 } }));

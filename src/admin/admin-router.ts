@@ -194,7 +194,7 @@ export function createAdminRouter(
           return now.decide(now.rolesOf(principal.subject, principal.roles), { kind: "admin", backend: ADMIN_BACKEND, name: route.permission }).allowed;
         },
         recordChange: (change) =>
-          options.auditor.refuse(
+          options.auditor.record(
             {
               subject: principal.subject,
               roles,

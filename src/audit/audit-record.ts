@@ -16,8 +16,12 @@ export const AUDIT_RECORD_STATUSES = [
   "pending",
 ] as const satisfies readonly AuditRecordStatus[];
 
-/** "call": a forwarded call, two chain events (begin, outcome). "refusal": one event, complete when written. */
-export type AuditRecordKind = "call" | "refusal";
+/**
+ * "call": a forwarded call, two chain events (begin, outcome). "refusal": a refused request, one
+ * event, complete when written. "event": what is neither, one complete event too: a change made
+ * through the admin API (its before and after), a tool definition drifting or approved.
+ */
+export type AuditRecordKind = "call" | "refusal" | "event";
 
 /**
  * One audit record as stored in audit_events: the columns, camel-cased. Text fields hold exactly

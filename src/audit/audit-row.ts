@@ -29,10 +29,10 @@ export class AuditRowBuilder {
     return { ...this.common(context, ts), kind: "call", status: "pending", ...NO_OUTCOME };
   }
 
-  /** A refusal: one complete record. */
-  refusal(context: AuditContext, outcome: AuditOutcome, ts: number): UnsealedRow {
+  /** A refusal, or an event that is not a call (kind "event"): one complete record. */
+  refusal(context: AuditContext, outcome: AuditOutcome, ts: number, kind: "refusal" | "event" = "refusal"): UnsealedRow {
     const fields = this.outcome(outcome, null, ts);
-    return { ...this.common(context, ts), kind: "refusal", ...fields, outcomeSeq: null, outcomePrevHash: null, outcomeHash: null };
+    return { ...this.common(context, ts), kind, ...fields, outcomeSeq: null, outcomePrevHash: null, outcomeHash: null };
   }
 
   /** The outcome fields of a call that ended (or a refusal). */

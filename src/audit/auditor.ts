@@ -44,13 +44,19 @@ export interface AuditEntry {
 
 /**
  * The audit seam. The pipeline calls begin() before forwarding a call that reaches a tool, a
- * resource or a prompt, and refuse() for every refusal.
+ * resource or a prompt, and refuse() for every refusal; record() is for what is neither.
  */
 export interface Auditor {
   /** Write-ahead: resolves once the record is committed; rejects when it cannot be (the call must not be forwarded). */
   begin(context: AuditContext): Promise<AuditEntry>;
   /** Records a refused call as one complete record. */
   refuse(context: AuditContext, outcome: AuditOutcome): Promise<void>;
+  /**
+   * Records an event that is not a call, as one complete record of kind "event": a change made
+   * through the admin API, a pin transition. Resolves once it is committed; like a refusal's, it
+   * never fails (the change was made; a record the store cannot take yet stays queued).
+   */
+  record(context: AuditContext, outcome: AuditOutcome): Promise<void>;
 }
 
 /** Methods whose calls get an audit record (refusals of any method get one too). */

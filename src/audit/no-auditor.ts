@@ -12,4 +12,6 @@ export class NoAuditor implements Auditor {
   }
 
   async refuse(): Promise<void> {}
+
+  async record(): Promise<void> {}
 }

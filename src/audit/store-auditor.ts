@@ -188,17 +188,26 @@ export class StoreAuditor implements Auditor {
   }
 
   refuse(context: AuditContext, outcome: AuditOutcome): Promise<void> {
+    return this.complete(context, outcome, "refusal");
+  }
+
+  record(context: AuditContext, outcome: AuditOutcome): Promise<void> {
+    return this.complete(context, outcome, "event");
+  }
+
+  /** A refusal or an event: one complete record. */
+  private complete(context: AuditContext, outcome: AuditOutcome, kind: "refusal" | "event"): Promise<void> {
     if (this.closed) {
-      this.log.warn({ method: context.method, subject: context.subject, status: outcome.status }, "refusal after the audit log closed: not recorded");
+      this.log.warn({ method: context.method, subject: context.subject, status: outcome.status }, `${kind} after the audit log closed: not recorded`);
       return Promise.resolve();
     }
-    const record: PendingRecord = { row: this.rows.refusal(context, outcome, Date.now()) };
+    const record: PendingRecord = { row: this.rows.refusal(context, outcome, Date.now(), kind) };
     if (!this.available) {
       this.keepWhileUnavailable({ type: "record", record });
       return Promise.resolve();
     }
-    // Refusals wait for their commit (the client hears after the record exists) but never fail:
-    // nothing was forwarded, and the record stays queued if the store is down.
+    // Refusals and events wait for their commit (the client hears after the record exists) but
+    // never fail: nothing was forwarded, and the record stays queued if the store is down.
     return new Promise((resolve) => this.enqueue({ type: "record", record, waiter: { kind: "refusal", resolve, reject: () => resolve() } }));
   }
 

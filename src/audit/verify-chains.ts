@@ -183,13 +183,13 @@ function outcomeShapeProblem(row: AuditRow): string | undefined {
   if (row.kind === "call" && row.outcomeSeq !== null && row.status === "pending") {
     return `the call at seq ${row.seq} has an outcome event but shows status "pending": its outcome was edited out`;
   }
-  if (row.kind === "refusal" && row.outcomeSeq !== null) return `the refusal at seq ${row.seq} carries an outcome event, which refusals never have`;
+  if (row.kind !== "call" && row.outcomeSeq !== null) return `the ${row.kind} at seq ${row.seq} carries an outcome event, which only calls have`;
   return undefined;
 }
 
 function describe(event: ChainEvent): string {
   if (event.kind === "outcome") return "outcome";
-  return event.row.kind === "refusal" ? "refusal" : "call record";
+  return event.row.kind === "call" ? "call record" : event.row.kind;
 }
 
 function range(first: number, last: number): string {

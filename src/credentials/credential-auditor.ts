@@ -20,6 +20,10 @@ export class CredentialNamingAuditor implements Auditor {
     return this.inner.refuse(this.named(context), outcome);
   }
 
+  record(context: AuditContext, outcome: AuditOutcome): Promise<void> {
+    return this.inner.record(context, outcome);
+  }
+
   private named(context: AuditContext): AuditContext {
     if (context.backend === undefined || context.credential !== undefined) return context;
     const credential = this.modeOf(context.backend);

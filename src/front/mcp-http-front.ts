@@ -337,8 +337,9 @@ export class McpHttpFront {
     const reason = `session ended to make room for a new one: "${subject}" was at MCPGW_MAX_SESSIONS_PER_SUBJECT (${this.options.maxSessionsPerSubject}), and this was its least recently used idle session (last used ${new Date(oldest.lastActivity).toISOString()})`;
     oldest.log.info({ session: oldest.id, subject }, "session ended to make room (least recently used, idle)");
     const closing = oldest.close();
+    // Not a refusal (the new session is let in): an event, recorded as one.
     const audited = this.options.auditor
-      .refuse(
+      .record(
         { subject, roles: auth.principal.roles, method: "session end", sessionId: oldest.id, ...(route.kind === "backend" && { backend: route.backend }) },
         { status: "cancelled", errorMessage: reason, decision: "evicted", rule: "max sessions per subject" },
       )

@@ -68,6 +68,11 @@ export class ObservingAuditor implements Auditor {
     };
   }
 
+  /** Events are not calls: neither counted, logged nor streamed as calls (they log their own lines). */
+  record(context: AuditContext, outcome: AuditOutcome): Promise<void> {
+    return this.inner.record(context, outcome);
+  }
+
   async refuse(context: AuditContext, outcome: AuditOutcome): Promise<void> {
     this.refusals.inc([outcome.status]);
     this.calls.inc([context.backend ?? "", context.method, targetLabel(context), outcome.status]);

@@ -160,6 +160,10 @@ export class ChainOnFirstRecord implements Auditor {
     return (await this.auditor()).refuse(context, outcome);
   }
 
+  async record(context: AuditContext, outcome: AuditOutcome): Promise<void> {
+    return (await this.auditor()).record(context, outcome);
+  }
+
   async close(): Promise<void> {
     // A chain that failed to start has nothing to end (the call that needed it was refused).
     const auditor = await this.started?.catch(() => undefined);

@@ -30,8 +30,8 @@ export function reportPinTransitions(auditor: Auditor, logger: Logger): (transit
   return (transitions, policy) => {
     const firstUse = transitions.filter((t) => t.from === "none" && t.to === "pinned");
     const drift = transitions.filter((t) => !(t.from === "none" && t.to === "pinned"));
-    const write = (context: Parameters<Auditor["refuse"]>[0], outcome: Parameters<Auditor["refuse"]>[1]) =>
-      void auditor.refuse(context, outcome).catch((err) => logger.error({ err: describeError(err), method: context.method }, "pin event not audited"));
+    const write = (context: Parameters<Auditor["record"]>[0], outcome: Parameters<Auditor["record"]>[1]) =>
+      void auditor.record(context, outcome).catch((err) => logger.error({ err: describeError(err), method: context.method }, "pin event not audited"));
     if (firstUse.length > 0) {
       // Logged, not audited: trusting a backend's first listing is the configured default, not an
       // event, and the audit log stays a record of calls and of changes (drift, approvals).

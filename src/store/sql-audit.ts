@@ -228,7 +228,7 @@ export class SqlAuditRepository implements AuditRepository {
     const { conditions, params } = filterSql(filter, 3);
     const extra = conditions.map((c) => ` AND ${c}`).join("");
     // Index range scans by chain position (outcome events, outcomes of records of the previous
-    // release, refusals) rather than one OR that would read the whole chain on every poll.
+    // release, refusals and events) rather than one OR that would read the whole chain on every poll.
     const rows = await this.driver.query<AuditRow & { pos: number }>(
       `SELECT * FROM (
          SELECT ${SELECT_COLUMNS}, outcome_seq AS pos FROM audit_records
@@ -237,7 +237,7 @@ export class SqlAuditRepository implements AuditRepository {
          SELECT ${SELECT_COLUMNS}, outcome_seq AS pos FROM audit_records
            WHERE chain_id = $1 AND seq IN (SELECT seq FROM audit_events WHERE chain_id = $1 AND outcome_seq > $2)${extra}
          UNION ALL
-         SELECT ${SELECT_COLUMNS}, seq AS pos FROM audit_records WHERE chain_id = $1 AND kind = 'refusal' AND seq > $2${extra}
+         SELECT ${SELECT_COLUMNS}, seq AS pos FROM audit_records WHERE chain_id = $1 AND kind <> 'call' AND seq > $2${extra}
        ) AS finalized ORDER BY pos LIMIT $3`,
       [chainId, afterPos, limit, ...params],
     );

@@ -23,6 +23,12 @@ export class CapturingAuditor implements Auditor {
   async refuse(context: AuditContext, outcome: AuditOutcome): Promise<void> {
     this.refusals.push({ context, outcome });
   }
+
+  readonly events: { context: AuditContext; outcome: AuditOutcome }[] = [];
+
+  async record(context: AuditContext, outcome: AuditOutcome): Promise<void> {
+    this.events.push({ context, outcome });
+  }
 }
 
 /** A pino logger whose JSON lines land in `records`. */
