@@ -10,11 +10,13 @@ describe("database URLs", () => {
     ["sqlite::memory:", { kind: "sqlite", path: ":memory:" }],
     ["postgres://u@h:5432/d", { kind: "postgres", connectionString: "postgres://u@h:5432/d" }],
     ["postgresql://u:p@h/d?schema=gw&sslmode=require", { kind: "postgres", connectionString: "postgresql://u:p@h/d?sslmode=require", schema: "gw" }],
+    ["postgres://u@h/d?prepare=off", { kind: "postgres", connectionString: "postgres://u@h/d", prepare: false }],
+    ["postgres://u@h/d?prepare=on", { kind: "postgres", connectionString: "postgres://u@h/d" }],
   ])("%s", (url, expected) => {
     expect(parseDatabaseUrl(url)).toEqual(expected);
   });
 
-  test.each(["mysql://h/d", "postgres://", "sqlite:", "postgres://h/d?schema=a;drop", "mcpgw.db"])("rejects %s", (url) => {
+  test.each(["mysql://h/d", "postgres://", "sqlite:", "postgres://h/d?schema=a;drop", "postgres://h/d?prepare=no", "mcpgw.db"])("rejects %s", (url) => {
     expect(() => parseDatabaseUrl(url)).toThrow(ConfigError);
   });
 

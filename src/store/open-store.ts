@@ -37,6 +37,7 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
           connectionString: target.connectionString,
           poolSize: options.poolSize ?? 10,
           ...(target.schema !== undefined && { schema: target.schema }),
+          ...(target.prepare === false && { prepare: false }),
           ...(options.logger !== undefined && { logger: options.logger }),
         }),
         migrations,

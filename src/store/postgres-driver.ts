@@ -34,11 +34,18 @@ const UNAVAILABLE_CODES = new Set([
   "53300", // too many connections
 ]);
 
+/** How many distinct statement texts get a name (see PostgresDriver.statement). */
+const MAX_NAMED_STATEMENTS = 512;
+
 export interface PostgresDriverOptions {
   connectionString: string;
   schema?: string;
   poolSize: number;
   logger?: Logger;
+  /** false: no named statements (`?prepare=off`); default true. */
+  prepare?: boolean;
+  /** At most this many distinct texts are named (default 512); for tests. */
+  maxNamedStatements?: number;
 }
 
 /** pg driver: a pool whose connections all use the configured schema. */
@@ -46,6 +53,8 @@ export class PostgresDriver implements SqlDriver {
   readonly dialect = "postgres" as const;
   private readonly pool: Pg.Pool;
   private readonly where: string;
+  /** Statement text → its name on every connection of the pool. */
+  private readonly statementNames = new Map<string, string>();
 
   constructor(private readonly options: PostgresDriverOptions) {
     this.where = redactUrl(options.connectionString);
@@ -64,11 +73,31 @@ export class PostgresDriver implements SqlDriver {
   }
 
   query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return this.guard(async () => (await this.pool.query(sql, params as unknown[])).rows as T[]);
+    return this.guard(async () => (await this.pool.query(this.statement(sql, params))).rows as T[]);
   }
 
   execute(sql: string, params: readonly unknown[] = []): Promise<number> {
-    return this.guard(async () => (await this.pool.query(sql, params as unknown[])).rowCount ?? 0);
+    return this.guard(async () => (await this.pool.query(this.statement(sql, params))).rowCount ?? 0);
+  }
+
+  /**
+   * A statement with parameters goes as a named prepared statement: each connection parses and
+   * plans its text once (pg prepares it on first use there), not on every execution. The audit
+   * append, the job claims and outcomes run hundreds of times a second; unnamed, PostgreSQL spent
+   * more CPU per job than the gateway (docs/jobs.md). Names go to the first `maxNamedStatements`
+   * distinct texts, which bounds what a connection keeps prepared: the store's texts are fixed or
+   * vary only with a list's length, so texts past the bound (none in practice) simply run unnamed.
+   * Statements without parameters (scripts, BEGIN/COMMIT) are left to the simple protocol.
+   */
+  private statement(sql: string, params: readonly unknown[]): Pg.QueryConfig {
+    const values = params as unknown[];
+    if (params.length === 0 || this.options.prepare === false) return { text: sql, values };
+    let name = this.statementNames.get(sql);
+    if (name === undefined && this.statementNames.size < (this.options.maxNamedStatements ?? MAX_NAMED_STATEMENTS)) {
+      name = `mcpgw_${this.statementNames.size}`;
+      this.statementNames.set(sql, name);
+    }
+    return name === undefined ? { text: sql, values } : { name, text: sql, values };
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -78,8 +107,8 @@ export class PostgresDriver implements SqlDriver {
     const onLost = (err: Error) => this.options.logger?.warn({ err: describeError(err) }, "PostgreSQL connection lost during a transaction");
     client.on("error", onLost);
     const tx: SqlExecutor = {
-      query: async <R>(sql: string, params: readonly unknown[] = []) => (await client.query(sql, params as unknown[])).rows as R[],
-      execute: async (sql: string, params: readonly unknown[] = []) => (await client.query(sql, params as unknown[])).rowCount ?? 0,
+      query: async <R>(sql: string, params: readonly unknown[] = []) => (await client.query(this.statement(sql, params))).rows as R[],
+      execute: async (sql: string, params: readonly unknown[] = []) => (await client.query(this.statement(sql, params))).rowCount ?? 0,
     };
     try {
       await client.query("BEGIN");
