@@ -1,15 +1,20 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { StoreUnavailableError } from "../src/errors.ts";
 import { parseDatabaseUrl } from "../src/store/database-url.ts";
 import { PostgresDriver, type PostgresDriverOptions } from "../src/store/postgres-driver.ts";
 import { type IsolatedSchema, isolatedSchema, postgresAvailable } from "./helpers/postgres.ts";
 
 /**
  * Statements with parameters go to PostgreSQL as named prepared statements (parsed and planned once
- * per connection), unless the URL says ?prepare=off; a bounded number of texts get names.
+ * per connection), unless the URL says ?prepare=off.
  */
 let schema: IsolatedSchema | undefined;
 beforeAll(async () => {
-  if (await postgresAvailable()) schema = await isolatedSchema("prep");
+  if (!(await postgresAvailable())) return;
+  schema = await isolatedSchema("prep");
+  const db = driver();
+  await db.withMigrationLock(async () => undefined); // creates the schema
+  await db.close();
 });
 afterAll(() => schema?.drop());
 
@@ -30,28 +35,51 @@ async function preparedAfter(db: PostgresDriver, texts: string[]): Promise<{ nam
 }
 
 describe("PostgreSQL statements", () => {
-  test("a statement with parameters is prepared once per connection and reused", async (context) => {
+  test("int8 values (epoch milliseconds, counts) come back as numbers, other values as they are", async (context) => {
     if (!schema) return context.skip();
     const db = driver();
     try {
-      const prepared = await preparedAfter(db, ["SELECT $1::int AS n", "SELECT $1::int + 0 AS n"]);
-      expect(prepared).toEqual([
-        { name: "mcpgw_0", statement: "SELECT $1::int AS n" },
-        { name: "mcpgw_1", statement: "SELECT $1::int + 0 AS n" },
-      ]);
-      // Outside a transaction, on the pool, the same names are used (the pool's one connection already holds them).
-      expect(await db.query<{ n: number }>("SELECT $1::int AS n", [7])).toEqual([{ n: 7 }]);
+      const rows = await db.query<Record<string, unknown>>(
+        "SELECT $1::bigint AS at, COUNT(*) AS n, $2::text AS digits, $3::int AS small, NULL::bigint AS missing, $4::boolean AS flag",
+        [1_796_515_945_993, "0042", 7, true],
+      );
+      expect(rows).toEqual([{ at: 1_796_515_945_993, n: 1, digits: "0042", small: 7, missing: null, flag: true }]);
+      // A script of several statements (a migration) runs whole.
+      await db.transaction((tx) => db.runScript(tx, "CREATE TABLE script_a (x int); CREATE TABLE script_b (y bigint); INSERT INTO script_b VALUES (5)"));
+      expect(await db.query("SELECT y FROM script_b WHERE y = $1", [5])).toEqual([{ y: 5 }]);
     } finally {
       await db.close();
     }
   });
 
-  test("texts past the bound run unnamed, and still answer", async (context) => {
+  test("a SQL error keeps its SQLSTATE as code; a server that is not there is unavailable", async (context) => {
     if (!schema) return context.skip();
-    const db = driver({ maxNamedStatements: 2 });
+    const db = driver();
     try {
-      const prepared = await preparedAfter(db, ["SELECT $1::int AS n", "SELECT $1::int + 0 AS n", "SELECT $1::int - 0 AS n"]);
-      expect(prepared.map((p) => p.statement)).toEqual(["SELECT $1::int AS n", "SELECT $1::int + 0 AS n"]);
+      await db.execute("CREATE TABLE unique_x (x int PRIMARY KEY)");
+      await db.execute("INSERT INTO unique_x VALUES ($1)", [1]);
+      await expect(db.execute("INSERT INTO unique_x VALUES ($1)", [1])).rejects.toMatchObject({ code: "23505", constraint: "unique_x_pkey" });
+      await expect(db.transaction((tx) => tx.execute("INSERT INTO unique_x VALUES ($1)", [1]))).rejects.toMatchObject({ code: "23505" });
+    } finally {
+      await db.close();
+    }
+    const nowhere = new PostgresDriver({ connectionString: "postgres://postgres@127.0.0.1:1/test", poolSize: 1 });
+    try {
+      await expect(nowhere.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      await nowhere.close();
+    }
+  });
+
+  test("a statement with parameters is prepared once per connection and reused", async (context) => {
+    if (!schema) return context.skip();
+    const db = driver();
+    try {
+      const prepared = await preparedAfter(db, ["SELECT $1::int AS n", "SELECT $1::int + 0 AS n"]);
+      expect(prepared.map((p) => p.statement).sort()).toEqual(["SELECT $1::int + 0 AS n", "SELECT $1::int AS n"]);
+      expect(new Set(prepared.map((p) => p.name)).size).toBe(2);
+      // Outside a transaction, on the pool, the same statement answers from what its connection prepared.
+      expect(await db.query<{ n: number }>("SELECT $1::int AS n", [7])).toEqual([{ n: 7 }]);
     } finally {
       await db.close();
     }

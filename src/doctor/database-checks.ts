@@ -1,5 +1,4 @@
 import { existsSync } from "node:fs";
-import pg from "pg";
 import type { Settings } from "../config/settings.ts";
 import { StoreUnavailableError, describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
@@ -81,14 +80,15 @@ export async function checkMigrations(store: Store, settings: Settings): Promise
 export async function checkClock(settings: Settings): Promise<CheckResult> {
   const target = parseDatabaseUrl(settings.databaseUrl);
   if (target.kind === "sqlite") return { check: "clock", status: "skipped", detail: "SQLite runs in this process: no second clock to compare" };
-  const client = new pg.Client({ connectionString: target.connectionString, connectionTimeoutMillis: PING_TIMEOUT_MS });
+  const client = new Bun.SQL(target.connectionString, { max: 1, connectionTimeout: PING_TIMEOUT_MS / 1_000 });
   try {
-    await client.connect();
+    // A first query opens the connection, so the round trip timed below is one query's alone.
+    await client.unsafe("SELECT 1").simple();
     const before = Date.now();
-    const row = (await client.query<{ now: Date }>("SELECT now() AS now")).rows[0]!;
+    const [row] = (await client.unsafe("SELECT now() AS now").simple()) as { now: Date }[];
     const after = Date.now();
     // The server read its clock somewhere in the round trip: compare with the middle of it.
-    const skewMs = row.now.getTime() - (before + after) / 2;
+    const skewMs = row!.now.getTime() - (before + after) / 2;
     const uncertainty = Math.ceil((after - before) / 2);
     const described = `this machine's clock is ${Math.abs(Math.round(skewMs))} ms ${skewMs > 0 ? "behind" : "ahead of"} the database server's (±${uncertainty} ms)`;
     const toleranceMs = settings.auth.clockSkewSec * 1_000;
@@ -108,7 +108,7 @@ export async function checkClock(settings: Settings): Promise<CheckResult> {
       "check that the database is reachable",
     );
   } finally {
-    await client.end().catch(() => undefined);
+    await client.close().catch(() => undefined);
   }
 }
 

@@ -1,30 +1,11 @@
-import type Pg from "pg";
+import type { SQL } from "bun";
 import { StoreUnavailableError, describeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { redactUrl } from "./database-url.ts";
 import type { SqlDriver, SqlExecutor } from "./sql-driver.ts";
 
-/**
- * pg, required when the first PostgreSQL driver is made rather than imported: pg and the Node
- * modules it brings are RSS that a gateway on SQLite never uses (docs/deployment.md, "Footprint").
- */
-let pg: typeof Pg;
-
-// BIGINT columns hold epoch milliseconds and counters, all well inside 2^53.
-const types = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as "text")) as typeof Pg.types.getTypeParser,
-};
-
-/** Error codes that mean "the database is not there", as opposed to "this SQL is wrong". */
-const UNAVAILABLE_CODES = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "ECONNRESET",
-  "EHOSTUNREACH",
-  "EPIPE",
+/** Server error codes (SQLSTATE) that mean "the database is not there", as opposed to "this SQL is wrong". */
+const UNAVAILABLE_SQLSTATES = new Set([
   "57P01",
   "57P02",
   "57P03", // admin shutdown, crash shutdown, cannot connect now
@@ -33,116 +14,100 @@ const UNAVAILABLE_CODES = new Set([
   "28P01", // authentication
   "53300", // too many connections
 ]);
-
-/** How many distinct statement texts get a name (see PostgresDriver.statement). */
-const MAX_NAMED_STATEMENTS = 512;
+/** System error codes of a connection that failed or went away. */
+const UNAVAILABLE_SYSTEM_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "EHOSTUNREACH", "EPIPE"]);
+/** Bun's own codes for errors that are about the SQL or its use, not the connection. */
+const SQL_ERROR_CODES = new Set([
+  "ERR_POSTGRES_SERVER_ERROR",
+  "ERR_POSTGRES_QUERY_CANCELLED",
+  "ERR_POSTGRES_INVALID_TRANSACTION_STATE",
+  "ERR_POSTGRES_NOT_TAGGED_CALL",
+]);
+/** PostgreSQL's type OID of int8 (BIGINT, COUNT(*)). */
+const INT8 = 20;
 
 export interface PostgresDriverOptions {
   connectionString: string;
   schema?: string;
   poolSize: number;
   logger?: Logger;
-  /** false: no named statements (`?prepare=off`); default true. */
+  /** false: no named prepared statements (`?prepare=off`); default true. */
   prepare?: boolean;
-  /** At most this many distinct texts are named (default 512); for tests. */
-  maxNamedStatements?: number;
 }
 
-/** pg driver: a pool whose connections all use the configured schema. */
+type Rows = Record<string, unknown>[] & { count: number; columns: SQL.ResultColumn[] | null; statement: SQL.ResultStatement | null };
+
+/**
+ * The PostgreSQL driver, on Bun's own client (`Bun.SQL`): a pool whose connections all use the
+ * configured schema. Bun's client is native: per statement it spent a third of the CPU that the
+ * `pg` package did in this process (docs/jobs.md), and it prepares each statement once per
+ * connection (named, the 1,024 last used kept), unless the URL says `?prepare=off`.
+ */
 export class PostgresDriver implements SqlDriver {
   readonly dialect = "postgres" as const;
-  private readonly pool: Pg.Pool;
+  private readonly sql: SQL;
   private readonly where: string;
-  /** Statement text → its name on every connection of the pool. */
-  private readonly statementNames = new Map<string, string>();
+  /** Per prepared statement (Bun shares one object for its runs on a connection): its int8 columns. */
+  private readonly int8Columns = new WeakMap<object, string[]>();
 
   constructor(private readonly options: PostgresDriverOptions) {
     this.where = redactUrl(options.connectionString);
-    pg ??= require("pg") as typeof Pg;
-    this.pool = new pg.Pool({
-      connectionString: options.connectionString,
+    this.sql = new Bun.SQL(options.connectionString, {
       max: options.poolSize,
-      connectionTimeoutMillis: 5_000,
-      idleTimeoutMillis: 30_000,
-      types,
-      // search_path is set at connect time, so pooled connections never see another schema.
-      ...(options.schema !== undefined && { options: `-c search_path=${options.schema}` }),
+      connectionTimeout: 5,
+      idleTimeout: 30,
+      prepare: options.prepare !== false,
+      // search_path is set when a connection opens, so pooled connections never see another schema.
+      ...(options.schema !== undefined && { connection: { search_path: options.schema } }),
     });
-    // An idle pooled connection that dies (restart, network) must not crash the process.
-    this.pool.on("error", (err) => options.logger?.warn({ err: describeError(err) }, "idle PostgreSQL connection lost"));
   }
 
   query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return this.guard(async () => (await this.pool.query(this.statement(sql, params))).rows as T[]);
+    return this.guard(async () => this.rows<T>(await this.run(this.sql, sql, params)));
   }
 
   execute(sql: string, params: readonly unknown[] = []): Promise<number> {
-    return this.guard(async () => (await this.pool.query(this.statement(sql, params))).rowCount ?? 0);
-  }
-
-  /**
-   * A statement with parameters goes as a named prepared statement: each connection parses and
-   * plans its text once (pg prepares it on first use there), not on every execution. The audit
-   * append, the job claims and outcomes run hundreds of times a second; unnamed, PostgreSQL spent
-   * more CPU per job than the gateway (docs/jobs.md). Names go to the first `maxNamedStatements`
-   * distinct texts, which bounds what a connection keeps prepared: the store's texts are fixed or
-   * vary only with a list's length, so texts past the bound (none in practice) simply run unnamed.
-   * Statements without parameters (scripts, BEGIN/COMMIT) are left to the simple protocol.
-   */
-  private statement(sql: string, params: readonly unknown[]): Pg.QueryConfig {
-    const values = params as unknown[];
-    if (params.length === 0 || this.options.prepare === false) return { text: sql, values };
-    let name = this.statementNames.get(sql);
-    if (name === undefined && this.statementNames.size < (this.options.maxNamedStatements ?? MAX_NAMED_STATEMENTS)) {
-      name = `mcpgw_${this.statementNames.size}`;
-      this.statementNames.set(sql, name);
-    }
-    return name === undefined ? { text: sql, values } : { name, text: sql, values };
+    return this.guard(async () => (await this.run(this.sql, sql, params)).count);
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    const client = await this.guard(() => this.pool.connect());
-    // pg-pool takes its error listener off a checked-out client: a connection lost between two
-    // statements would be an unhandled 'error' event (a crash). The next statement reports it.
-    const onLost = (err: Error) => this.options.logger?.warn({ err: describeError(err) }, "PostgreSQL connection lost during a transaction");
-    client.on("error", onLost);
+    const connection = await this.guard(() => this.sql.reserve());
     const tx: SqlExecutor = {
-      query: async <R>(sql: string, params: readonly unknown[] = []) => (await client.query(this.statement(sql, params))).rows as R[],
-      execute: async (sql: string, params: readonly unknown[] = []) => (await client.query(this.statement(sql, params))).rowCount ?? 0,
+      query: <R>(sql: string, params: readonly unknown[] = []) => this.guard(async () => this.rows<R>(await this.run(connection, sql, params))),
+      execute: (sql: string, params: readonly unknown[] = []) => this.guard(async () => (await this.run(connection, sql, params)).count),
     };
     try {
-      await client.query("BEGIN");
+      await connection.unsafe("BEGIN");
       const result = await fn(tx);
-      await client.query("COMMIT");
+      await connection.unsafe("COMMIT");
       return result;
     } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
+      await connection.unsafe("ROLLBACK").catch(() => undefined);
       throw this.classify(err);
     } finally {
-      client.off("error", onLost);
-      client.release();
+      connection.release();
     }
   }
 
   async runScript(tx: SqlExecutor, sql: string): Promise<void> {
-    // Without parameters pg uses the simple query protocol, which accepts several statements.
+    // Without parameters the statement goes by the simple query protocol, which accepts several (run()).
     await tx.execute(sql);
   }
 
   async withMigrationLock<T>(fn: () => Promise<T>): Promise<T> {
-    const client = await this.guard(() => this.pool.connect());
+    const connection = await this.guard(() => this.sql.reserve());
     const key = `mcpgw.migrate.${this.options.schema ?? "public"}`;
     try {
       // Session-level advisory lock: a second `mcpgw migrate` waits here until the first is done.
-      await client.query("SELECT pg_advisory_lock(hashtext($1))", [key]);
+      await this.guard(() => connection.unsafe("SELECT pg_advisory_lock(hashtext($1))", [key]));
       try {
-        if (this.options.schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.options.schema}"`);
+        if (this.options.schema !== undefined) await this.guard(() => connection.unsafe(`CREATE SCHEMA IF NOT EXISTS "${this.options.schema}"`));
         return await fn();
       } finally {
-        await client.query("SELECT pg_advisory_unlock(hashtext($1))", [key]).catch(() => undefined);
+        await connection.unsafe("SELECT pg_advisory_unlock(hashtext($1))", [key]).catch(() => undefined);
       }
     } finally {
-      client.release();
+      connection.release();
     }
   }
 
@@ -151,7 +116,39 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await this.sql.close({ timeout: 5 });
+  }
+
+  /** One statement; one without parameters by the simple protocol, so a script of several runs whole. */
+  private run(on: SQL, sql: string, params: readonly unknown[]): Promise<Rows> {
+    const query = params.length === 0 ? on.unsafe(sql).simple() : on.unsafe(sql, params as unknown[]);
+    return query as unknown as Promise<Rows>;
+  }
+
+  /**
+   * The rows as a plain array, with int8 values as numbers: BIGINT columns hold epoch milliseconds
+   * and counters, all well inside 2^53.
+   */
+  private rows<T>(result: Rows | Rows[]): T[] {
+    // A script of several statements resolves to one result per statement; the last is what it returns.
+    const rows = Array.isArray(result[0]) ? (result as Rows[]).at(-1)! : (result as Rows);
+    if (rows.length === 0) return [];
+    for (const column of this.int8Of(rows)) {
+      for (const row of rows) {
+        const value = row[column];
+        if (typeof value === "string") row[column] = Number(value);
+      }
+    }
+    return Array.from(rows) as T[];
+  }
+
+  private int8Of(rows: Rows): string[] {
+    const statement = rows.statement;
+    const known = statement ? this.int8Columns.get(statement) : undefined;
+    if (known) return known;
+    const columns = (rows.columns ?? []).filter((column) => column.type === INT8).map((column) => column.name);
+    if (statement) this.int8Columns.set(statement, columns);
+    return columns;
   }
 
   private async guard<T>(fn: () => Promise<T>): Promise<T> {
@@ -162,18 +159,26 @@ export class PostgresDriver implements SqlDriver {
     }
   }
 
-  /** Connection failures become StoreUnavailableError with advice; SQL errors pass through. */
+  /**
+   * Connection failures become StoreUnavailableError with advice. SQL errors pass through, with
+   * the server's SQLSTATE as their `code` (Bun keeps it in `errno`), as callers compare it.
+   */
   private classify(err: unknown): unknown {
-    const code = (err as { code?: string }).code;
-    const message = describeError(err);
-    const connectionLost = /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(message);
-    if ((code !== undefined && UNAVAILABLE_CODES.has(code)) || connectionLost) {
+    if (err instanceof StoreUnavailableError) return err;
+    const e = err as { code?: unknown; errno?: unknown };
+    const code = typeof e.code === "string" ? e.code : undefined;
+    const sqlState = typeof e.errno === "string" ? e.errno : undefined;
+    const unavailable =
+      (sqlState !== undefined && UNAVAILABLE_SQLSTATES.has(sqlState)) ||
+      (code !== undefined && (UNAVAILABLE_SYSTEM_CODES.has(code) || (code.startsWith("ERR_POSTGRES_") && !SQL_ERROR_CODES.has(code))));
+    if (unavailable) {
       return new StoreUnavailableError(
-        `PostgreSQL at ${this.where} is unreachable: ${message}`,
+        `PostgreSQL at ${this.where} is unreachable: ${describeError(err)}`,
         "check that PostgreSQL is running and that --db / MCPGW_DATABASE_URL points at it",
         { cause: err },
       );
     }
+    if (sqlState !== undefined && err instanceof Error) Object.defineProperty(err, "code", { value: sqlState, configurable: true });
     return err;
   }
 }
