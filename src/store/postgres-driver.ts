@@ -23,6 +23,14 @@ const SQL_ERROR_CODES = new Set([
   "ERR_POSTGRES_INVALID_TRANSACTION_STATE",
   "ERR_POSTGRES_NOT_TAGGED_CALL",
 ]);
+/** Why a pooled connection closes in the normal course of things (idle, its lifetime, close()), or never opened (reported to the caller). */
+const QUIET_CLOSE_CODES = new Set([
+  "ERR_POSTGRES_IDLE_TIMEOUT",
+  "ERR_POSTGRES_LIFETIME_TIMEOUT",
+  "ERR_POSTGRES_CONNECTION_CLOSED",
+  "ERR_POSTGRES_CONNECTION_REFUSED",
+  "ERR_POSTGRES_CONNECTION_TIMEOUT",
+]);
 /** PostgreSQL's type OID of int8 (BIGINT, COUNT(*)). */
 const INT8 = 20;
 
@@ -59,6 +67,12 @@ export class PostgresDriver implements SqlDriver {
       prepare: options.prepare !== false,
       // search_path is set when a connection opens, so pooled connections never see another schema.
       ...(options.schema !== undefined && { connection: { search_path: options.schema } }),
+      // A connection the server ended (a restart, an administrator) is replaced on next use; say so.
+      onclose: (err) => {
+        const code = (err as { code?: unknown } | null)?.code;
+        if (typeof code === "string" && !QUIET_CLOSE_CODES.has(code))
+          options.logger?.warn({ err: describeError(err) }, "PostgreSQL connection lost; the pool opens another on next use");
+      },
     });
   }
 

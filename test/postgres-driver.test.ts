@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { StoreUnavailableError } from "../src/errors.ts";
+import type { Logger } from "../src/log/logger.ts";
 import { parseDatabaseUrl } from "../src/store/database-url.ts";
 import { PostgresDriver, type PostgresDriverOptions } from "../src/store/postgres-driver.ts";
 import { type IsolatedSchema, isolatedSchema, postgresAvailable } from "./helpers/postgres.ts";
 
 /**
- * Statements with parameters go to PostgreSQL as named prepared statements (parsed and planned once
- * per connection), unless the URL says ?prepare=off.
+ * The PostgreSQL driver (Bun.SQL): statements with parameters go as named prepared statements
+ * (parsed and planned once per connection) unless the URL says ?prepare=off; int8 values come back
+ * as numbers; SQL errors keep their SQLSTATE; lost connections are said and replaced.
  */
 let schema: IsolatedSchema | undefined;
 beforeAll(async () => {
@@ -95,5 +97,29 @@ describe("PostgreSQL statements", () => {
     } finally {
       await db.close();
     }
+  });
+
+  test("a connection the server ends is logged as lost, and the next statement runs on a new one", async (context) => {
+    if (!schema) return context.skip();
+    const warnings: string[] = [];
+    const logger = { warn: (_fields: unknown, message: string) => warnings.push(message) } as unknown as Logger;
+    const db = driver({ logger });
+    try {
+      const pid = (await db.query<{ pid: number }>("SELECT pg_backend_pid() AS pid"))[0]!.pid;
+      const admin = driver();
+      try {
+        await admin.query("SELECT pg_terminate_backend($1)", [pid]);
+      } finally {
+        await admin.close();
+      }
+      for (let i = 0; i < 50 && warnings.length === 0; i++) await Bun.sleep(20);
+      expect(warnings).toEqual(["PostgreSQL connection lost; the pool opens another on next use"]);
+      const next = (await db.query<{ pid: number }>("SELECT pg_backend_pid() AS pid"))[0]!.pid;
+      expect(next).not.toBe(pid);
+    } finally {
+      await db.close();
+    }
+    // Closing the pool is not a loss.
+    expect(warnings).toHaveLength(1);
   });
 });
