@@ -57,6 +57,8 @@ export class PostgresDriver implements SqlDriver {
   private readonly where: string;
   /** Per prepared statement (Bun shares one object for its runs on a connection): its int8 columns. */
   private readonly int8Columns = new WeakMap<object, string[]>();
+  /** Statements on the pool, each on whichever connection is free. */
+  private readonly pooled: SqlExecutor;
 
   constructor(private readonly options: PostgresDriverOptions) {
     this.where = redactUrl(options.connectionString);
@@ -74,22 +76,20 @@ export class PostgresDriver implements SqlDriver {
           options.logger?.warn({ err: describeError(err) }, "PostgreSQL connection lost; the pool opens another on next use");
       },
     });
+    this.pooled = this.executorOn(this.sql);
   }
 
-  query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return this.guard(async () => this.rows<T>(await this.run(this.sql, sql, params)));
+  query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+    return this.pooled.query<T>(sql, params);
   }
 
-  execute(sql: string, params: readonly unknown[] = []): Promise<number> {
-    return this.guard(async () => (await this.run(this.sql, sql, params)).count);
+  execute(sql: string, params?: readonly unknown[]): Promise<number> {
+    return this.pooled.execute(sql, params);
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const connection = await this.guard(() => this.sql.reserve());
-    const tx: SqlExecutor = {
-      query: <R>(sql: string, params: readonly unknown[] = []) => this.guard(async () => this.rows<R>(await this.run(connection, sql, params))),
-      execute: (sql: string, params: readonly unknown[] = []) => this.guard(async () => (await this.run(connection, sql, params)).count),
-    };
+    const tx = this.executorOn(connection);
     try {
       await connection.unsafe("BEGIN");
       const result = await fn(tx);
@@ -131,6 +131,14 @@ export class PostgresDriver implements SqlDriver {
 
   async close(): Promise<void> {
     await this.sql.close({ timeout: 5 });
+  }
+
+  /** Statements on `on` (the pool, or a reserved connection): rows as rows(), counts as pg's rowCount, errors classified. */
+  private executorOn(on: SQL): SqlExecutor {
+    return {
+      query: <T>(sql: string, params: readonly unknown[] = []) => this.guard(async () => this.rows<T>(await this.run(on, sql, params))),
+      execute: (sql: string, params: readonly unknown[] = []) => this.guard(async () => (await this.run(on, sql, params)).count),
+    };
   }
 
   /** One statement; one without parameters by the simple protocol, so a script of several runs whole. */
