@@ -69,11 +69,39 @@ describe.each(BOTH_STORES)("mcpgw jobs list|show|cancel (%s)", (_label, setup) =
     const queued = await cli(["jobs", "cancel", ids.queued]);
     expect([queued.code, queued.stdout]).toEqual([0, `cancelled job ${ids.queued} (it had not started)\n`]);
     expect((await fixture.store.jobs.get(ids.queued))?.status).toBe("cancelled");
-    const running = await cli(["jobs", "cancel", ids.working]);
+    const running = await cli(["jobs", "cancel", ids.working, "--by", "oncall-bob"]);
     expect(running.stdout).toMatch(/^cancelling job .*within a second/);
     expect((await fixture.store.jobs.get(ids.working))?.cancelRequested).toBe(true);
     const ended = await cli(["jobs", "cancel", ids.done]);
     expect([ended.code, ended.stderr]).toEqual([1, expect.stringContaining("already ended (completed): there is nothing to cancel")]);
+
+    // Each cancel that changed something is audited, as the owner's cancel through the API is; the refused one is not.
+    const tail = (await cli(["audit", "tail", "--json", "-n", "20"])).stdout.trim().split("\n");
+    const cancels = tail
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            method: string;
+            kind?: string;
+            subject?: string;
+            target?: string;
+            requestId?: string;
+            errorMessage?: string;
+            client?: { name: string | null } | null;
+          },
+      )
+      .filter((row) => row.method === "jobs/cancel");
+    expect(cancels.map((row) => [row.requestId, row.kind, row.target, row.client?.name])).toEqual([
+      [ids.queued, "event", "work", "mcpgw-cli"],
+      [ids.working, "event", "work", "mcpgw-cli"],
+    ]);
+    expect(cancels[0]!.subject).toBeTruthy();
+    expect(cancels[0]!.errorMessage).toMatch(/cancelled \(it had not started\)/);
+    expect([cancels[1]!.subject, cancels[1]!.errorMessage]).toEqual([
+      "oncall-bob",
+      `job ${ids.working} of alice cancel requested (it was running) by oncall-bob`,
+    ]);
+    expect((await cli(["audit", "verify"])).code).toBe(0);
   });
 
   test("bad flags are usage errors (exit 2) that say what to do", async (context) => {

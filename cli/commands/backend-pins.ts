@@ -1,16 +1,13 @@
-import { userInfo } from "node:os";
 import { probeBackend } from "../../src/backends/backend-probe.ts";
 import { describeDefinition } from "../../src/pinning/definition-hash.ts";
 import { PIN_AUDIT } from "../../src/pinning/pin-events.ts";
 import { type PinRecord, PIN_KINDS } from "../../src/pinning/pin-record.ts";
 import type { BackendPinState } from "../../src/operator-calls/backend-pin-state.ts";
 import { formatReview, needsReview, reviewOf } from "../../src/pinning/pin-review.ts";
-import { StoreAuditor } from "../../src/audit/store-auditor.ts";
-import { instanceFromHost } from "../../src/audit/chain-identity.ts";
-import { hostname } from "node:os";
 import { NotFoundError } from "../../src/errors.ts";
 import type { Store } from "../../src/store/store.ts";
 import { type CommandContext, withStore } from "../context.ts";
+import { auditOperatorEvents, operatorName } from "../operator-audit.ts";
 import { printJson } from "../output.ts";
 import { VERSION } from "../version.ts";
 
@@ -26,36 +23,6 @@ export function describePins(pins: BackendPinState): string {
   return `${pins.pinMode}, drift ${pins.driftMode}, suspicious ${pins.suspicious}: ${states}${flagged}`;
 }
 
-/** Who runs the command, for the audit log: --by, else the operating-system user. */
-function operator(by: string | undefined): string {
-  if (by) return by;
-  try {
-    return userInfo().username || "unknown";
-  } catch {
-    return "unknown";
-  }
-}
-
-async function auditPinEvents(
-  context: CommandContext,
-  store: Store,
-  events: { target: string; arguments: unknown; message: string; by: string; backend: string; method: string }[],
-): Promise<void> {
-  if (events.length === 0 || !context.settings.audit.enabled) return;
-  const instance = `cli.${context.settings.audit.instance ?? instanceFromHost(hostname())}`.slice(0, 64);
-  const auditor = await StoreAuditor.start({ repository: store.audit, logger: context.adminLogger(), settings: { ...context.settings.audit, instance } });
-  try {
-    for (const event of events) {
-      await auditor.refuse(
-        { subject: event.by, clientName: "mcpgw-cli", backend: event.backend, target: event.target, method: event.method, arguments: event.arguments },
-        { status: "ok", decision: "approved", errorMessage: event.message },
-      );
-    }
-  } finally {
-    await auditor.close();
-  }
-}
-
 /** `mcpgw backend pin NAME`: lists what the backend serves now and pins exactly that (explicit pinning), audited. */
 export async function runBackendPin(context: CommandContext, name: string, options: { by?: string; json?: boolean }): Promise<void> {
   const spec = await withStore(context, async (store) => {
@@ -65,7 +32,7 @@ export async function runBackendPin(context: CommandContext, name: string, optio
   });
   // The store is closed while the backend is listed: a slow backend must not hold a database connection.
   const probe = await probeBackend(spec, { env: process.env, logger: context.adminLogger(), clientVersion: VERSION, listDefinitions: true });
-  const by = operator(options.by);
+  const by = operatorName(options.by);
   const pinned = await withStore(context, async (store) => {
     const summary: Record<string, { names: string[]; findings: Record<string, unknown> }> = {};
     for (const kind of PIN_KINDS) {
@@ -76,7 +43,7 @@ export async function runBackendPin(context: CommandContext, name: string, optio
       await store.pins.pin(name, kind, definitions, by, Date.now());
       summary[kind] = { names, findings: Object.fromEntries(definitions.filter((d) => d.findings.length > 0).map((d) => [d.name, d.findings])) };
     }
-    await auditPinEvents(
+    await auditOperatorEvents(
       context,
       store,
       Object.entries(summary).map(([kind, s]) => ({
@@ -85,7 +52,7 @@ export async function runBackendPin(context: CommandContext, name: string, optio
         method: PIN_AUDIT.pin,
         arguments: s,
         by,
-        message: `${s.names.length} ${kind} definition(s) pinned by ${by}`,
+        outcome: { status: "ok", decision: "approved", errorMessage: `${s.names.length} ${kind} definition(s) pinned by ${by}` },
       })),
     );
     return summary;
@@ -126,13 +93,13 @@ export async function runBackendDiff(context: CommandContext, name: string, opti
 
 /** `mcpgw backend approve NAME [--tool T]`: accepts what the backend lists now as the pin; each approval audited with its diff and who approved. */
 export async function runBackendApprove(context: CommandContext, name: string, options: { tool?: string; by?: string; json?: boolean }): Promise<void> {
-  const by = operator(options.by);
+  const by = operatorName(options.by);
   const approved = await withStore(context, async (store) => {
     await store.pins.policy(name);
     await reviewable(store, name, options.tool);
     const before = await store.pins.approve(name, by, Date.now(), options.tool);
     const reviews = before.map(reviewOf);
-    await auditPinEvents(
+    await auditOperatorEvents(
       context,
       store,
       reviews.map((review) => ({
@@ -141,7 +108,7 @@ export async function runBackendApprove(context: CommandContext, name: string, o
         method: PIN_AUDIT.approve,
         by,
         arguments: review,
-        message: `${review.kind} "${review.name}" (${review.status}) approved by ${by}`,
+        outcome: { status: "ok", decision: "approved", errorMessage: `${review.kind} "${review.name}" (${review.status}) approved by ${by}` },
       })),
     );
     return reviews;

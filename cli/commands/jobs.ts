@@ -3,6 +3,7 @@ import type { JobStatus } from "../../src/jobs/job-record.ts";
 import { jobView, progressMessage } from "../../src/jobs/job-views.ts";
 import { ConflictError, NotFoundError, UsageError } from "../../src/errors.ts";
 import { type CommandContext, withStore } from "../context.ts";
+import { auditOperatorEvents, operatorName } from "../operator-audit.ts";
 import { printJson, printTable } from "../output.ts";
 
 const MAX_LIST = 10_000;
@@ -57,9 +58,31 @@ export async function runJobsShow(context: CommandContext, id: string, options: 
   for (const [key, value] of rows) console.log(`${key.padEnd(width)}  ${value}`);
 }
 
-/** `mcpgw jobs cancel ID`: a queued job ends at once; a running one is stopped by its gateway within a second. */
-export async function runJobsCancel(context: CommandContext, id: string): Promise<void> {
-  const outcome = await withStore(context, (store) => store.jobs.cancel(id, Date.now()));
+/**
+ * `mcpgw jobs cancel ID [--by NAME]`: a queued job ends at once; a running one is stopped by its
+ * gateway within a second. Audited as the owner's cancel through the API is (method jobs/cancel,
+ * the job's id as request id), with the operator as subject.
+ */
+export async function runJobsCancel(context: CommandContext, id: string, options: { by?: string } = {}): Promise<void> {
+  const by = operatorName(options.by);
+  const outcome = await withStore(context, async (store) => {
+    const cancelled = await store.jobs.cancel(id, Date.now());
+    if (cancelled && cancelled.effect !== "already-ended") {
+      const what = cancelled.effect === "cancelled" ? "cancelled (it had not started)" : "cancel requested (it was running)";
+      await auditOperatorEvents(context, store, [
+        {
+          by,
+          backend: cancelled.job.backend,
+          target: cancelled.job.tool,
+          method: "jobs/cancel",
+          requestId: id,
+          arguments: { jobId: id, owner: cancelled.job.owner },
+          outcome: { status: "ok", errorMessage: `job ${id} of ${cancelled.job.owner} ${what} by ${by}` },
+        },
+      ]);
+    }
+    return cancelled;
+  });
   if (!outcome) throw new NotFoundError(`there is no job "${id}"`, "list the jobs with: mcpgw jobs list");
   switch (outcome.effect) {
     case "cancelled":

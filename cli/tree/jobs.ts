@@ -36,9 +36,13 @@ export function addJobsCommands(program: Command): void {
     .command("cancel")
     .description("cancel a job: a queued one at once, a running one by its gateway within a second (the backend is told)")
     .argument("<id>", "job id")
-    .addHelpText("after", "\nExample:\n  mcpgw jobs cancel 3f2a9c1e-8d4b-4c55-9a0e-2b7f6d1c0a42")
-    .action(async (id: string, _options: unknown, command: Command) => {
+    .option("--by <name>", "who cancels, for the audit log (default: the operating-system user)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  mcpgw jobs cancel 3f2a9c1e-8d4b-4c55-9a0e-2b7f6d1c0a42\n  mcpgw jobs cancel 3f2a9c1e-8d4b-4c55-9a0e-2b7f6d1c0a42 --by oncall-alice",
+    )
+    .action(async (id: string, options: { by?: string }, command: Command) => {
       const { runJobsCancel } = await load();
-      await runJobsCancel(commandContext(command), id);
+      await runJobsCancel(commandContext(command), id, options);
     });
 }
