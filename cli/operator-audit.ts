@@ -1,12 +1,10 @@
 import { hostname, userInfo } from "node:os";
 import type { AuditOutcome } from "../src/audit/auditor.ts";
-import { instanceFromHost } from "../src/audit/chain-identity.ts";
+import { cliInstance } from "../src/audit/chain-identity.ts";
 import { StoreAuditor } from "../src/audit/store-auditor.ts";
+import { OPERATOR_CLIENT_NAME } from "../src/operator-calls/operator-caller.ts";
 import type { Store } from "../src/store/store.ts";
 import type { CommandContext } from "./context.ts";
-
-/** The client name of audit records the CLI writes for what an operator did in the database directly. */
-export const CLI_CLIENT_NAME = "mcpgw-cli";
 
 /** Something an operator did through the CLI in database mode, for the audit log (the admin API audits its own). */
 export interface OperatorEvent {
@@ -37,14 +35,14 @@ export function operatorName(by: string | undefined): string {
  */
 export async function auditOperatorEvents(context: CommandContext, store: Store, events: readonly OperatorEvent[]): Promise<void> {
   if (events.length === 0 || !context.settings.audit.enabled) return;
-  const instance = `cli.${context.settings.audit.instance ?? instanceFromHost(hostname())}`.slice(0, 64);
+  const instance = cliInstance(context.settings.audit.instance, hostname());
   const auditor = await StoreAuditor.start({ repository: store.audit, logger: context.adminLogger(), settings: { ...context.settings.audit, instance } });
   try {
     for (const event of events) {
       await auditor.record(
         {
           subject: event.by,
-          clientName: CLI_CLIENT_NAME,
+          clientName: OPERATOR_CLIENT_NAME,
           backend: event.backend,
           target: event.target,
           method: event.method,

@@ -17,3 +17,8 @@ export function newChainId(instance: string): string {
 export function instanceFromHost(host: string): string {
   return host.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 64) || "mcpgw";
 }
+
+/** The instance of a CLI process's chain (`mcpgw call`, the operator's own records): `cli.` and the gateway's instance or host name. */
+export function cliInstance(configured: string | undefined, host: string): string {
+  return `cli.${configured ?? instanceFromHost(host)}`.slice(0, 64);
+}

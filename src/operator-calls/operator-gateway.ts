@@ -2,7 +2,7 @@ import type { Request, Result } from "@modelcontextprotocol/sdk/types.js";
 import type { AuditContext, AuditEntry, AuditOutcome, Auditor } from "../audit/auditor.ts";
 import { NoAuditor } from "../audit/no-auditor.ts";
 import { StoreAuditor } from "../audit/store-auditor.ts";
-import { instanceFromHost } from "../audit/chain-identity.ts";
+import { cliInstance } from "../audit/chain-identity.ts";
 import { BackendPool } from "../backends/backend-pool.ts";
 import { BackendRegistry, credentialMode } from "../backends/backend-registry.ts";
 import { PinGuard } from "../pinning/pin-guard.ts";
@@ -74,7 +74,7 @@ export class OperatorGateway {
     watcher.stop();
     let auditor: ChainOnFirstRecord | undefined;
     if (settings.audit.enabled) {
-      const instance = `cli.${settings.audit.instance ?? instanceFromHost(hostname())}`.slice(0, 64);
+      const instance = cliInstance(settings.audit.instance, hostname());
       auditor = new ChainOnFirstRecord(() => StoreAuditor.start({ repository: store.audit, logger, settings: { ...settings.audit, instance } }));
     } else {
       logger.warn("MCPGW_AUDIT=off: this call is NOT audited (for development and benchmarks only)");
