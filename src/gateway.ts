@@ -200,7 +200,7 @@ export async function startGateway(
       pool,
       logger,
       version,
-      pipeline: createPipeline({ auditor, policy, limiter }),
+      pipeline: createPipeline({ auditor, policy, limiter, registry }),
       jobs,
       maxBodyBytes: settings.maxBodyBytes,
       bodyTimeoutMs: settings.bodyTimeoutMs,

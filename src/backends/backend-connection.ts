@@ -201,14 +201,14 @@ export class BackendConnection {
   }
 
   private async send(request: Request, options: ForwardOptions): Promise<Result> {
-    const direct: DirectRequestOptions = {
-      ...(options.timeoutMs === undefined
+    // Built field by field: this runs for every call (object spreads cost more).
+    const direct: DirectRequestOptions =
+      options.timeoutMs === undefined
         ? // A backend that reports progress is working, not hung.
           { timeoutMs: this.spec.timeoutMs, resetTimeoutOnProgress: true }
-        : { timeoutMs: options.timeoutMs }),
-      ...(options.signal && { signal: options.signal }),
-      ...(options.onprogress && { onprogress: options.onprogress }),
-    };
+        : { timeoutMs: options.timeoutMs };
+    if (options.signal) direct.signal = options.signal;
+    if (options.onprogress) direct.onprogress = options.onprogress;
     const live = this.live ?? (await this.open());
     if (request.method === "tools/call" && live.era === "modern" && this.spec.transport === "streamable-http") request = await this.withParamHeaders(request);
     try {

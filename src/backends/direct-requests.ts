@@ -81,7 +81,8 @@ export class DirectRequests {
       this.progress.set(id, options.onprogress);
       params = { ...params, _meta: { ...(params?._meta as Record<string, unknown> | undefined), progressToken: id } };
     }
-    const message = { jsonrpc: "2.0" as const, id, method: request.method, ...(params !== undefined && { params }) };
+    const message: { jsonrpc: "2.0"; id: number; method: string; params?: unknown } = { jsonrpc: "2.0", id, method: request.method };
+    if (params !== undefined) message.params = params;
     return new Promise<Result>((resolve, reject) => {
       const pending: Pending = {
         resolve,

@@ -370,16 +370,12 @@ export class FrontSession implements SessionSink, CallerSession {
     try {
       const connection = this.lazyConnections && LIST_METHODS.has(request.method) ? this.listingConnection(backend) : this.connection(backend);
       const gate = this.deps.pool.gate(connection.spec);
-      const options = {
-        signal: extra.signal,
-        // A 2026-07-28 backend is told the client's capabilities with each request.
-        clientCapabilities: this.clientCapabilities,
-        // Progress comes back under the gateway's token; the client gets it under its own.
-        ...(progressToken !== undefined && {
-          onprogress: (progress: Progress) =>
-            this.sendRelated(extra.requestId, () => extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } })),
-        }),
-      };
+      // A 2026-07-28 backend is told the client's capabilities with each request.
+      const options: ForwardOptions = { signal: extra.signal, clientCapabilities: this.clientCapabilities };
+      // Progress comes back under the gateway's token; the client gets it under its own.
+      if (progressToken !== undefined)
+        options.onprogress = (progress: Progress) =>
+          this.sendRelated(extra.requestId, () => extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } }));
       const send = async () => this.answerInputRequests(connection, request, await connection.request(request, options), options, extra);
       const result = gate ? await gate.run(extra.signal, send) : await send();
       // The response ends the request's SSE stream: notifications sent for it must be written first.

@@ -54,7 +54,7 @@ export async function answerAsJson(session: FrontSession, message: JSONRPCReques
   let body: unknown;
   let headers: Record<string, string> = JSON_HEADERS;
   try {
-    const result = await session.pipeline(session, { method: message.method, ...(message.params && { params: message.params }) }, extra);
+    const result = await session.pipeline(session, message.params ? { method: message.method, params: message.params } : { method: message.method }, extra);
     body = { jsonrpc: "2.0", id: message.id, result };
   } catch (err) {
     if (err instanceof Refusal && err.status === "rate_limited") headers = { ...JSON_HEADERS, ...rateLimitHeaders(err.data as RateLimitData) };

@@ -94,7 +94,7 @@ export class OperatorGateway {
       guard: pins,
     });
     const named = new CredentialNamingAuditor(auditor ?? new NoAuditor(), (name) => credentialMode(registry, name));
-    const pipeline = createPipeline({ auditor: named, policy, limiter });
+    const pipeline = createPipeline({ auditor: named, policy, limiter, registry });
     return new OperatorGateway(options, watcher, registry, policy, pool, pipeline, auditor, pins);
   }
 

@@ -7,8 +7,12 @@ import { authorize } from "./authorize.ts";
 import { route } from "./route.ts";
 import { type CallContext, runAsCall } from "../credentials/call-context.ts";
 import { requestContext } from "../auth/request-context.ts";
+import type { BackendRegistry } from "../backends/backend-registry.ts";
 
-export type PipelineDeps = AdmissionDeps;
+export interface PipelineDeps extends AdmissionDeps {
+  /** The backends as registered: whether a call's backend takes per-caller credentials. */
+  registry: Pick<BackendRegistry, "get">;
+}
 
 /**
  * The request pipeline: every client request a session does not answer itself (initialize and
@@ -23,7 +27,10 @@ export type PipelineDeps = AdmissionDeps;
  * A refusal at any stage (a Refusal thrown by it) is audited, then returned to the client.
  */
 export function createPipeline(deps: PipelineDeps): Pipeline {
-  const { policy } = deps;
+  const { policy, registry } = deps;
+  // A per-caller backend's credential is made for the call it is sent for, read from the call's
+  // context; only then is the call run in one (a context costs every await under it, on every call).
+  const speaksForCaller = (backend: string | undefined) => backend === undefined || registry.get(backend)?.auth !== undefined;
   return async (session, request, extra) => {
     session.lastActivity = Date.now();
     const principal = authenticate(extra);
@@ -42,9 +49,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       audited: AUDITED_METHODS.has(request.method),
     });
     // In the call's context: a per-caller backend's credential is made for this call, checked against its caller, and named in its outcome.
-    const call: CallContext = { id: crypto.randomUUID(), subject: principal.subject, roles, ...(subjectToken && { subjectToken }) };
+    const call: CallContext | undefined = speaksForCaller(plan.backend)
+      ? { id: crypto.randomUUID(), subject: principal.subject, roles, ...(subjectToken && { subjectToken }) }
+      : undefined;
     try {
-      const result = await runAsCall(call, () => plan.run());
+      const result = await (call ? runAsCall(call, () => plan.run()) : plan.run());
       const outcome: AuditOutcome = result.isError === true ? { status: "error", errorMessage: "the tool reported an error (isError)" } : { status: "ok" };
       if (authorization.rule !== undefined) {
         outcome.decision = "allowed";
@@ -60,8 +69,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 }
 
 /** The outcome with what only the call knows once it ran: the exchange it is a round of, and which credential it carried. */
-function named(outcome: AuditOutcome, exchange: string | undefined, call: CallContext): AuditOutcome {
+function named(outcome: AuditOutcome, exchange: string | undefined, call: CallContext | undefined): AuditOutcome {
   if (exchange !== undefined) outcome.exchange = exchange;
-  if (call.credentialId !== undefined) outcome.credentialId = call.credentialId;
+  if (call?.credentialId !== undefined) outcome.credentialId = call.credentialId;
   return outcome;
 }
