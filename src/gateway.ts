@@ -166,7 +166,8 @@ export async function startGateway(
     // One auditor for the pipeline's refusals and calls and the front's unauthenticated requests.
     const recorder = overrides.auditor ?? storeAuditor ?? new NoAuditor();
     // Each record about a backend names the credential mode its calls use (never a value).
-    const auditor = new ObservingAuditor(new CredentialNamingAuditor(recorder, (name) => credentialMode(registry, name)), logger, metrics, callFeed);
+    const modeOf = (name: string) => credentialMode(registry, name);
+    const auditor = new ObservingAuditor(new CredentialNamingAuditor(recorder, modeOf), logger, metrics, callFeed);
     floodGuard = new UnauthenticatedFloodGuard(auditor, logger);
     // Pin events are not calls: recorded in the audit log, but not counted or logged as calls (they log their own lines).
     reportPins = reportPinTransitions(recorder, logger.child({ component: "pins" }));
@@ -200,7 +201,7 @@ export async function startGateway(
       pool,
       logger,
       version,
-      pipeline: createPipeline({ auditor, policy, limiter, registry }),
+      pipeline: createPipeline({ auditor, policy, limiter, credentialMode: modeOf }),
       jobs,
       maxBodyBytes: settings.maxBodyBytes,
       bodyTimeoutMs: settings.bodyTimeoutMs,

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 
-// The gateway's stdout destination buffers lines per event-loop turn: what it must still guarantee is
-// checked in a child process of its own, with stdout a pipe as under a container runtime.
+// The gateway's stdout destination writes lines in batches (up to 10 ms late): what it must still
+// guarantee is checked in a child process of its own, with stdout a pipe as under a container runtime.
 const folder = mkdtempSync(join(tmpdir(), "mcpgw-logger-"));
 const LOGGER = join(import.meta.dirname, "logger.ts");
 

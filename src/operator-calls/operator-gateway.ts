@@ -93,8 +93,9 @@ export class OperatorGateway {
       credentials,
       guard: pins,
     });
-    const named = new CredentialNamingAuditor(auditor ?? new NoAuditor(), (name) => credentialMode(registry, name));
-    const pipeline = createPipeline({ auditor: named, policy, limiter, registry });
+    const modeOf = (name: string) => credentialMode(registry, name);
+    const named = new CredentialNamingAuditor(auditor ?? new NoAuditor(), modeOf);
+    const pipeline = createPipeline({ auditor: named, policy, limiter, credentialMode: modeOf });
     return new OperatorGateway(options, watcher, registry, policy, pool, pipeline, auditor, pins);
   }
 
