@@ -150,6 +150,39 @@ describe("relay faults: the gateway reports backend failures and refuses bad inp
     expect(echoed.structuredContent).toEqual({ text: "after the timeout", label: "slow" });
   });
 
+  test("fast-path cancellation: a cancelled call ends at once, later calls are unaffected, and a reused id's later call can still be cancelled", async () => {
+    // Calls answered as JSON get recycled abort controllers (src/front/recycled-controllers.ts): an aborted
+    // one must never serve a later call, and the end of a call must not take its id from a later call.
+    const url = gw.mcpUrl("lab");
+    const headers = sessionHeaders(await openRawSession(url));
+    const call = (id: number, name: string, args: Record<string, unknown>) =>
+      postRaw(url, JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } }), headers).then(rpcOf);
+    const cancel = (requestId: number) =>
+      postRaw(url, JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId, reason: "test" } }), headers);
+
+    const slow = call(5, "sleep", { ms: 20_000 });
+    await Bun.sleep(200);
+    expect((await cancel(5)).status).toBe(202);
+    const { value: cancelled } = await within(3_000, "the cancelled call's answer", slow);
+    // Said as what it was: not the backend's timeout (30 s here), which it used to be called.
+    expect(cancelled.error?.message).toBe('the call to backend "lab" was cancelled by its caller: test');
+    for (let id = 6; id < 26; id++) {
+      const echoed = await call(id, "echo", { text: `after ${id}` });
+      expect(echoed.error, JSON.stringify(echoed)).toBeUndefined();
+      expect(echoed.result?.structuredContent).toEqual({ text: `after ${id}`, label: "lab" });
+    }
+
+    // The same id twice: the first call ends on its own, then the second (still running) is cancelled by that id.
+    const first = call(30, "sleep", { ms: 300 });
+    await Bun.sleep(100);
+    const second = call(30, "sleep", { ms: 20_000 });
+    expect((await first).error).toBeUndefined();
+    await Bun.sleep(100);
+    expect((await cancel(30)).status).toBe(202);
+    const { value: secondAnswer } = await within(3_000, "the second call with a reused id, once cancelled", second);
+    expect(secondAnswer.error?.message).toMatch(/was cancelled by its caller/);
+  });
+
   test("stdio backend dies mid-call: that call fails naming it; the next call runs on the restarted process", async () => {
     const client = await connect("crashy");
     expect((await client.callTool({ name: "echo", arguments: { text: "before" } })).structuredContent).toEqual({ text: "before", label: "crashy" });

@@ -2,7 +2,7 @@ import type { ClientCapabilities, Implementation, Notification, Progress, Reques
 import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
 import { formatDuration } from "../config/duration.ts";
 import { describeError } from "../errors.ts";
-import { backendTimeout, backendUnavailable } from "../protocol/gateway-errors.ts";
+import { backendTimeout, backendUnavailable, callCancelled } from "../protocol/gateway-errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { outsideTrace } from "../tracing/trace-propagation.ts";
 import type { BackendSpec } from "./backend-spec.ts";
@@ -224,10 +224,10 @@ export class BackendConnection {
         try {
           return await (await this.open()).request(request, direct, options.clientCapabilities);
         } catch (retryErr) {
-          throw this.explain(retryErr);
+          throw this.explain(retryErr, "request", options.signal);
         }
       }
-      throw this.explain(err);
+      throw this.explain(err, "request", options.signal);
     }
   }
 
@@ -409,10 +409,13 @@ export class BackendConnection {
     }
   }
 
-  /** Turns transport and SDK errors into errors that name the backend; the backend's own JSON-RPC errors pass through. */
-  private explain(err: unknown, phase: "connect" | "request" = "request"): McpError {
+  /**
+   * Turns transport and SDK errors into errors that name the backend; the backend's own JSON-RPC errors pass through.
+   * A request given up on rejects as a timeout does (as in the SDK): `signal`, aborted, says it was the caller's doing.
+   */
+  private explain(err: unknown, phase: "connect" | "request" = "request", signal?: AbortSignal): McpError {
     if (err instanceof McpError) {
-      if (err.code === ErrorCode.RequestTimeout) return backendTimeout(this.name, this.spec.timeoutMs);
+      if (err.code === ErrorCode.RequestTimeout) return signal?.aborted ? callCancelled(this.name, signal.reason) : backendTimeout(this.name, this.spec.timeoutMs);
       if (err.code === ErrorCode.ConnectionClosed) {
         const detail = this.lastFailure ? ` (last stderr line: ${this.lastFailure})` : "";
         return backendUnavailable(this.name, `the connection closed${phase === "connect" ? " while connecting" : " before the backend answered"}${detail}`);

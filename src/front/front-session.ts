@@ -26,6 +26,7 @@ import type { SessionView } from "../sessions/session-view.ts";
 import { unknownBackend, withPlainMessage } from "../protocol/gateway-errors.ts";
 import { mergeCapabilities, mergeInstructions } from "./merge-capabilities.ts";
 import { MemoryEventStore } from "./memory-event-store.ts";
+import { RecycledControllers } from "./recycled-controllers.ts";
 import { isNotificationMessage, isRequestMessage } from "./jsonrpc-body.ts";
 import { unsupportedVersionResponse } from "./protocol-version-header.ts";
 import type { JobService } from "../jobs/job-service.ts";
@@ -71,6 +72,8 @@ const LIST_METHODS: ReadonlySet<string> = new Set(["tools/list", "prompts/list",
 const SERVER_TO_CLIENT_TIMEOUT_MS = 10 * 60_000;
 /** Rounds of input a 2026-07-28 backend may ask for in one call (the SDK client's default bound). */
 const MAX_INPUT_ROUNDS = 10;
+/** The fast path's calls' abort controllers, shared by every session (recycled-controllers.ts). */
+const callControllers = new RecycledControllers();
 /** How long a backend request tied to no client request waits for the client's GET stream. */
 const STANDALONE_STREAM_WAIT_MS = 10_000;
 
@@ -488,15 +491,20 @@ export class FrontSession implements SessionSink, CallerSession {
     return false;
   }
 
-  /** Registers a request answered outside the SDK Server (json-fast-path.ts); returns its abort controller. */
+  /** Registers a request answered outside the SDK Server (json-fast-path.ts); returns its abort controller (a recycled one). */
   trackDirect(id: RequestId): AbortController {
-    const controller = new AbortController();
+    const controller = callControllers.take();
     this.direct.set(id, controller);
     return controller;
   }
 
-  untrackDirect(id: RequestId): void {
-    this.direct.delete(id);
+  /**
+   * The request `trackDirect` gave `controller` to was answered. A client that reused an id while its first
+   * call was in flight replaced the entry: the later call's entry stays, so that it can still be cancelled.
+   */
+  untrackDirect(id: RequestId, controller: AbortController): void {
+    if (this.direct.get(id) === controller) this.direct.delete(id);
+    callControllers.give(controller);
   }
 
   /** A client's notifications/cancelled for a fast-path request (the SDK Server cancels its own). */

@@ -69,7 +69,7 @@ export async function answerAsJson(session: FrontSession, message: JSONRPCReques
       },
     };
   } finally {
-    session.untrackDirect(message.id);
+    session.untrackDirect(message.id, controller);
   }
   return new Response(JSON.stringify(body), { headers });
 }

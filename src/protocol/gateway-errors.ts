@@ -76,6 +76,15 @@ export function backendTimeout(backend: string, timeoutMs: number): McpError {
   });
 }
 
+/**
+ * The caller gave the call up (notifications/cancelled, a closed request, a cancelled job) before the backend
+ * answered; the backend was told. The code is the one the SDK's own cancellations carry (-32001).
+ */
+export function callCancelled(backend: string, reason: unknown): McpError {
+  const why = reason === undefined ? "" : `: ${reason instanceof Error ? reason.message : String(reason)}`;
+  return new McpError(ErrorCode.RequestTimeout, `the call to backend "${backend}" was cancelled by its caller${why}`, { backend, cancelled: true });
+}
+
 export function backendUnavailable(backend: string, what: string): McpError {
   return new McpError(GatewayErrorCode.BackendUnavailable, `backend "${backend}" is unavailable: ${what}`, { backend });
 }
