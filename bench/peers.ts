@@ -63,12 +63,13 @@ export async function startMcpProxy(): Promise<StartedPeer> {
 
 /**
  * bench/reference-relay.ts (under Bun, like mcpgw) in front of the HTTP echo server or the stdio
- * echo server: the ceiling a relay reaches on this machine, read beside mcpgw's rows.
+ * echo server: the ceiling a relay reaches on this machine, read beside mcpgw's rows. With
+ * `checks`, bench/checked-relay.ts: the same relay doing the per-call checks no gateway can drop.
  */
-export async function startReferenceRelay(backend: { http: string } | { stdio: true }): Promise<StartedPeer> {
+export async function startReferenceRelay(backend: { http: string } | { stdio: true }, options: { checks?: boolean } = {}): Promise<StartedPeer> {
   const command = [
     process.execPath,
-    join(import.meta.dir, "reference-relay.ts"),
+    join(import.meta.dir, options.checks ? "checked-relay.ts" : "reference-relay.ts"),
     ...("http" in backend ? ["--http", backend.http] : ["--stdio", "--", ...stdioEchoCommand()]),
   ];
   const managed = startProcess("reference relay", command, { cwd: ROOT, stdin: "pipe" });

@@ -24,7 +24,9 @@ export type RowKey =
   | "supergateway"
   | "mcp-proxy"
   | "reference-http"
-  | "reference-stdio";
+  | "reference-stdio"
+  | "reference-checks-http"
+  | "reference-checks-stdio";
 
 /** One measured target: a result, or why it has none. */
 export interface Row {
@@ -107,6 +109,12 @@ function referenceOf(key: RowKey): RowKey | undefined {
   return key.endsWith("-http") ? "reference-http" : "reference-stdio";
 }
 
+/** The checked reference relay's rows: what a relay with a gateway's unavoidable per-call checks costs (bench/checked-relay.ts). */
+const CHECKED_REFERENCE_ROWS: [RowKey, string][] = [
+  ["reference-checks-stdio", "stdio echo"],
+  ["reference-checks-http", "HTTP echo"],
+];
+
 /** The whole report as text. */
 export function formatReport(input: ReportInput): string {
   const { machine, rows } = input;
@@ -167,7 +175,19 @@ function checks(rows: Row[]): Check[] {
     pinningCheck(rows),
     modernCpuCheck(rows, "mcpgw-modern-stdio", "mcpgw-stdio", "stdio echo"),
     modernCpuCheck(rows, "mcpgw-modern-http", "mcpgw-http", "HTTP echo"),
+    ...CHECKED_REFERENCE_ROWS.map(([key, backend]) => checkedReferenceInfo(rows, key, backend)),
   ];
+}
+
+/** What the checks alone cost over the reference relay: the floor, on this run, of a gateway that keeps them. */
+function checkedReferenceInfo(rows: Row[], key: RowKey, backend: string): Check {
+  const label = `the reference relay with a gateway's unavoidable checks → ${backend} (bench/checked-relay.ts)`;
+  const row = measured(rows, key);
+  const reference = row === undefined ? undefined : measured(rows, referenceOf(key)!);
+  const multiple = row === undefined ? undefined : cpuMultiple(row, reference);
+  if (row === undefined || reference === undefined || multiple === undefined) return { label, status: "n/a", detail: "not measured in this run" };
+  const added = row.cpuPerCall!.processUs - reference.cpuPerCall!.processUs;
+  return { label, status: "info", detail: `${multiple.toFixed(2)}× the reference relay's CPU per call, ${signed(added, 1)} µs` };
 }
 
 function cpuMultipleCheck(rows: Row[], key: RowKey, rowLabel: string, bound: number): Check {

@@ -45,6 +45,8 @@ const ROW_LABELS = {
   "mcp-proxy": "mcp-proxy → stdio echo",
   "reference-http": "reference relay → HTTP echo (no gateway logic)",
   "reference-stdio": "reference relay → stdio echo (no gateway logic)",
+  "reference-checks-http": "reference relay + a gateway's checks → HTTP echo",
+  "reference-checks-stdio": "reference relay + a gateway's checks → stdio echo",
 } satisfies Record<RowKey, string>;
 const ROW_KEYS = Object.keys(ROW_LABELS) as RowKey[];
 
@@ -198,6 +200,8 @@ async function measureRound(httpEchoUrl: string, httpEcho: ManagedProcess): Prom
     ["mcp-proxy", startMcpProxy],
     ["reference-http", () => startReferenceRelay({ http: httpEchoUrl })],
     ["reference-stdio", () => startReferenceRelay({ stdio: true })],
+    ["reference-checks-http", () => startReferenceRelay({ http: httpEchoUrl }, { checks: true })],
+    ["reference-checks-stdio", () => startReferenceRelay({ stdio: true }, { checks: true })],
   ] as const;
   for (const [key, start] of relays) {
     if (!selected.includes(key)) continue;

@@ -94,6 +94,21 @@ describe("bench report", () => {
     expect(line(text, "default install (auth, RBAC, write-ahead audit on SQLite): CPU per call ≤ 2×")).toMatch(/^\s+FAIL\s.*\(2\.02×: 101 vs 50 µs\)$/);
   });
 
+  it("reports the checked reference relay's cost over the plain one, per transport, as information", () => {
+    const text = report([
+      row("reference-http", 9_000, 1.5, 6, 0, cpu(45)),
+      row("reference-stdio", 12_000, 1.1, 5, 0, cpu(29)),
+      row("reference-checks-http", 8_000, 1.6, 6, 0, cpu(61.1)),
+      row("reference-checks-stdio", 11_000, 1.2, 5, 0, cpu(34.2)),
+    ]);
+    expect(line(text, "| reference-checks-stdio |")).toMatch(/\| 1\.18× \|$/);
+    expect(line(text, "| reference-checks-http |")).toMatch(/\| 1\.36× \|$/);
+    expect(line(text, "unavoidable checks → stdio echo")).toMatch(/^\s+info\s.*\(1\.18× the reference relay's CPU per call, \+5\.2 µs\)$/);
+    expect(line(text, "unavoidable checks → HTTP echo")).toMatch(/^\s+info\s.*\(1\.36× the reference relay's CPU per call, \+16\.1 µs\)$/);
+    const without = report([row("reference-stdio", 12_000, 1.1, 5, 0, cpu(29))]);
+    expect(line(without, "unavoidable checks → stdio echo")).toMatch(/^\s+n\/a\s.*not measured in this run/);
+  });
+
   it("says why a multiple has no verdict: no reference row, or no CPU figures", () => {
     const text = report([row("mcpgw-stdio", 9_000, 1.5, 7, 0, { processUs: 56, mainThreadUs: 45 }), row("reference-http", 9_000, 1.5, 6)]);
     expect(line(text, "| mcpgw-stdio |")).toMatch(/\| n\/a \|$/);
