@@ -415,7 +415,8 @@ export class BackendConnection {
    */
   private explain(err: unknown, phase: "connect" | "request" = "request", signal?: AbortSignal): McpError {
     if (err instanceof McpError) {
-      if (err.code === ErrorCode.RequestTimeout) return signal?.aborted ? callCancelled(this.name, signal.reason) : backendTimeout(this.name, this.spec.timeoutMs);
+      if (err.code === ErrorCode.RequestTimeout)
+        return signal?.aborted ? callCancelled(this.name, signal.reason) : backendTimeout(this.name, this.spec.timeoutMs);
       if (err.code === ErrorCode.ConnectionClosed) {
         const detail = this.lastFailure ? ` (last stderr line: ${this.lastFailure})` : "";
         return backendUnavailable(this.name, `the connection closed${phase === "connect" ? " while connecting" : " before the backend answered"}${detail}`);
