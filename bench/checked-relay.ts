@@ -22,6 +22,7 @@
  * Prints its endpoint URL once the backend is initialized, as the reference relay does.
  */
 import { parseArgs } from "node:util";
+import { openHttpBackendSession } from "./relay-handshake.ts";
 import { createOriginGuard } from "../src/front/origin-guard.ts";
 import { readBodyText } from "../src/http/body-reader.ts";
 import { DeadlineSweep } from "../src/http/deadline-sweep.ts";
@@ -230,21 +231,7 @@ async function stdioBackend(command: string[]): Promise<Forward> {
 
 /** One backend session; each request's body sent as it came (same ids: each POST has its own response). */
 async function httpBackend(url: string): Promise<Forward> {
-  const init = await fetch(url, {
-    method: "POST",
-    headers: { ...JSON_HEADERS, accept: "application/json, text/event-stream" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: INITIALIZE_PARAMS }),
-  });
-  const sessionId = init.headers.get("mcp-session-id");
-  const version = ((await init.json()) as { result?: { protocolVersion?: string } }).result?.protocolVersion ?? PROTOCOL_VERSION;
-  const headers = {
-    ...JSON_HEADERS,
-    accept: "application/json, text/event-stream",
-    "mcp-protocol-version": version,
-    ...(sessionId !== null && { "mcp-session-id": sessionId }),
-  };
-  const initialized = await fetch(url, { method: "POST", headers, body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) });
-  await initialized.body?.cancel();
+  const headers = await openHttpBackendSession(url, INITIALIZE_PARAMS);
   const answerOf = async (body: string): Promise<Message> => {
     const answer = await fetch(url, { method: "POST", headers, body });
     if (Number(answer.headers.get("content-length") ?? "NaN") > MAX_RESPONSE_BYTES) throw new Error("the backend's response is over the cap");

@@ -17,6 +17,7 @@
  * Prints its endpoint URL once the backend is initialized, which is how bench/run.ts finds it.
  */
 import { parseArgs } from "node:util";
+import { openHttpBackendSession } from "./relay-handshake.ts";
 
 const { values, positionals } = parseArgs({
   options: { port: { type: "string", default: "0" }, stdio: { type: "boolean", default: false }, http: { type: "string" } },
@@ -117,20 +118,6 @@ async function stdioBackend(command: string[]): Promise<Forward> {
 }
 
 async function httpBackend(url: string): Promise<Forward> {
-  const init = await fetch(url, {
-    method: "POST",
-    headers: { ...JSON_HEADERS, accept: "application/json, text/event-stream" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: INITIALIZE_PARAMS }),
-  });
-  const sessionId = init.headers.get("mcp-session-id");
-  const version = ((await init.json()) as { result?: { protocolVersion?: string } }).result?.protocolVersion ?? PROTOCOL_VERSION;
-  const headers = {
-    ...JSON_HEADERS,
-    accept: "application/json, text/event-stream",
-    "mcp-protocol-version": version,
-    ...(sessionId !== null && { "mcp-session-id": sessionId }),
-  };
-  const initialized = await fetch(url, { method: "POST", headers, body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) });
-  await initialized.body?.cancel();
+  const headers = await openHttpBackendSession(url, INITIALIZE_PARAMS);
   return async (_message, body) => (await fetch(url, { method: "POST", headers, body })).text();
 }
