@@ -25,9 +25,4 @@ export class RecycledControllers {
   give(controller: AbortController): void {
     if (!controller.signal.aborted && this.free.length < MAX_FREE) this.free.push(controller);
   }
-
-  /** Controllers kept for reuse (for tests). */
-  get size(): number {
-    return this.free.length;
-  }
 }
