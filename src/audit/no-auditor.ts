@@ -6,12 +6,20 @@ const NOTHING: AuditEntry = { finish: () => undefined };
  * The Auditor of MCPGW_AUDIT=off: records nothing. For development and for measuring what the
  * audit log costs (npm run bench); a gateway in production keeps the audit log on.
  */
+const BEGUN = Promise.resolve(NOTHING);
+const DONE = Promise.resolve();
+
 export class NoAuditor implements Auditor {
-  async begin(): Promise<AuditEntry> {
-    return NOTHING;
+  // Settled promises made once: begin is on every call's path.
+  begin(): Promise<AuditEntry> {
+    return BEGUN;
   }
 
-  async refuse(): Promise<void> {}
+  refuse(): Promise<void> {
+    return DONE;
+  }
 
-  async record(): Promise<void> {}
+  record(): Promise<void> {
+    return DONE;
+  }
 }

@@ -1,6 +1,7 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, Progress, Request, RequestId, Result } from "@modelcontextprotocol/sdk/types.js";
 import { ErrorCode, McpError } from "../protocol/mcp-values.ts";
+import { listenAbort, unlistenAbort } from "./call-signal.ts";
 
 export interface DirectRequestOptions {
   /** Rejects with McpError(RequestTimeout) when no response came within this many ms. */
@@ -99,8 +100,8 @@ export class DirectRequests {
       pending.timer = setTimeout(pending.onTimeout, options.timeoutMs);
       if (signal) {
         pending.onAbort = () => this.cancel(id, signal.reason);
-        // Removed again when the request settles (cheaper than an options object per call).
-        signal.addEventListener("abort", pending.onAbort);
+        // Removed again when the request settles; on the front's call signals, cheaply (call-signal.ts).
+        listenAbort(signal, pending.onAbort);
       }
       this.pending.set(id, pending);
       this.transport.send(message as JSONRPCMessage).catch((err: unknown) => {
@@ -183,7 +184,7 @@ export class DirectRequests {
     if (!pending) return false;
     this.pending.delete(id);
     clearTimeout(pending.timer);
-    if (pending.onAbort) pending.signal?.removeEventListener("abort", pending.onAbort);
+    if (pending.onAbort && pending.signal) unlistenAbort(pending.signal, pending.onAbort);
     const created = (result as { task?: { taskId?: unknown } } | undefined)?.task?.taskId;
     if (typeof created === "string" && this.progress.has(id)) this.taskTokens.set(created, id);
     else this.progress.delete(id);

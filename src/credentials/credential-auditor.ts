@@ -24,9 +24,11 @@ export class CredentialNamingAuditor implements Auditor {
     return this.inner.record(context, outcome);
   }
 
+  /** Named in place, not copied (every call passes here): a context is made for the one record it describes. */
   private named(context: AuditContext): AuditContext {
     if (context.backend === undefined || context.credential !== undefined) return context;
     const credential = this.modeOf(context.backend);
-    return credential === undefined ? context : { ...context, credential };
+    if (credential !== undefined) context.credential = credential;
+    return context;
   }
 }

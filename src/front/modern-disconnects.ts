@@ -11,6 +11,8 @@
  * already gone. A call that ends sooner never reads it, and its controller serves a later call.
  */
 
+import { callController } from "../backends/call-signal.ts";
+
 /** How often calls in flight are looked at: a client that goes away is noticed within two periods, at once after that. */
 export const SWEEP_PERIOD_MS = 50;
 /** Controllers kept for reuse: more than the calls usually in flight at once. */
@@ -22,7 +24,7 @@ export interface WatchedCall {
 }
 
 class Watch implements WatchedCall {
-  readonly controller = new AbortController();
+  readonly controller = callController();
   readonly signal = this.controller.signal;
   request: Request | undefined = undefined;
   /** In flight at the last sweep. */

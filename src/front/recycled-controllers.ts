@@ -1,3 +1,5 @@
+import { callController } from "../backends/call-signal.ts";
+
 /** Controllers kept for reuse: more than the calls usually in flight at once. */
 const MAX_FREE = 1_024;
 
@@ -18,7 +20,7 @@ export class RecycledControllers {
 
   /** A controller whose signal is not aborted. */
   take(): AbortController {
-    return this.free.pop() ?? new AbortController();
+    return this.free.pop() ?? callController();
   }
 
   /** The call it served has ended: nothing holds its signal any longer. */

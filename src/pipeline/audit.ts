@@ -17,16 +17,21 @@ export function auditContext(
   plan?: RoutePlan,
 ): AuditContext {
   const params = request.params as { arguments?: unknown } | undefined;
-  return {
+  // Optional fields assigned, not spread: every call builds one, and spreads cost more.
+  const context: AuditContext = {
     requestId: String(extra.requestId),
-    ...(session.id !== "" && { sessionId: session.id }),
     protocolVersion: session.protocolVersion,
     subject: principal.subject,
     roles: principal.anonymous ? principal.roles : [...roles],
-    ...(session.clientInfo && { clientName: session.clientInfo.name, clientVersion: session.clientInfo.version }),
-    ...(plan?.backend !== undefined && { backend: plan.backend }),
-    ...(plan?.target !== undefined && { target: plan.target }),
     method: request.method,
     arguments: request.method === "tools/call" ? params?.arguments : request.params,
   };
+  if (session.id !== "") context.sessionId = session.id;
+  if (session.clientInfo) {
+    context.clientName = session.clientInfo.name;
+    context.clientVersion = session.clientInfo.version;
+  }
+  if (plan?.backend !== undefined) context.backend = plan.backend;
+  if (plan?.target !== undefined) context.target = plan.target;
+  return context;
 }

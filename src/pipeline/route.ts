@@ -57,7 +57,12 @@ export function route(session: CallerSession, request: Request, extra: ClientReq
 }
 
 function backendRoute(session: CallerSession, backend: string, request: Request, params: Params, extra: ClientRequestExtra): RoutePlan {
-  return { backend, ...targetOf(request.method, params), run: () => session.forward(backend, request, extra) };
+  // Assigned, not spread: this runs for every call on /mcp/<backend>.
+  const plan: RoutePlan = { backend, run: () => session.forward(backend, request, extra) };
+  const { kind, target } = targetOf(request.method, params);
+  if (kind !== undefined) plan.kind = kind;
+  if (target !== undefined) plan.target = target;
+  return plan;
 }
 
 const LIST_METHODS = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list"]);
