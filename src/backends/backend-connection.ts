@@ -168,7 +168,10 @@ export class BackendConnection {
     return this.connecting;
   }
 
-  /** Sends a request to the backend and returns its result; errors name the backend and what happened. */
+  /**
+   * Sends a request to the backend and returns its result; errors name the backend and what happened.
+   * One async function on every call's way (the sending was another, once: each is a turn of its own).
+   */
   async request(request: Request, options: ForwardOptions = {}): Promise<Result> {
     const guard = options.unguarded ? undefined : this.options.guard;
     if (guard && GUARDED_CALLS.has(request.method)) {
@@ -179,11 +182,30 @@ export class BackendConnection {
         if (refused) throw refused;
       }
     }
+    // Built field by field: this runs for every call (object spreads cost more).
+    const direct: DirectRequestOptions =
+      options.timeoutMs === undefined
+        ? // A backend that reports progress is working, not hung.
+          { timeoutMs: this.spec.timeoutMs, resetTimeoutOnProgress: true }
+        : { timeoutMs: options.timeoutMs };
+    if (options.signal) direct.signal = options.signal;
+    if (options.onprogress) direct.onprogress = options.onprogress;
     this.inFlight += 1;
     this.lastUsedAt = Date.now();
     try {
-      const result = await this.send(request, options);
-      if (request.method === "tools/list") this.noteTools(request, result, options);
+      const live = this.live ?? (await this.open());
+      const sent =
+        request.method === "tools/call" && live.era === "modern" && this.spec.transport === "streamable-http" ? await this.withParamHeaders(request) : request;
+      let result: Result;
+      try {
+        result = await live.request(sent, direct, options.clientCapabilities);
+      } catch (err) {
+        result = await this.afterFailure(live, err, sent, direct, options);
+      }
+      if (request.method === "tools/list") {
+        this.recordParamHeaders(request, result);
+        this.noteTools(request, result, options);
+      }
       if (!guard || !GUARDED_LISTS.has(request.method)) return result;
       return guard.listed(this, request, result, options.clientCapabilities ? pinScope(options.clientCapabilities) : this.pinScope);
     } finally {
@@ -200,35 +222,23 @@ export class BackendConnection {
     observer.toolsListed(this.name, options.clientCapabilities ? pinScope(options.clientCapabilities) : this.pinScope, firstPage, result.tools);
   }
 
-  private async send(request: Request, options: ForwardOptions): Promise<Result> {
-    // Built field by field: this runs for every call (object spreads cost more).
-    const direct: DirectRequestOptions =
-      options.timeoutMs === undefined
-        ? // A backend that reports progress is working, not hung.
-          { timeoutMs: this.spec.timeoutMs, resetTimeoutOnProgress: true }
-        : { timeoutMs: options.timeoutMs };
-    if (options.signal) direct.signal = options.signal;
-    if (options.onprogress) direct.onprogress = options.onprogress;
-    const live = this.live ?? (await this.open());
-    if (request.method === "tools/call" && live.era === "modern" && this.spec.transport === "streamable-http") request = await this.withParamHeaders(request);
-    try {
-      const result = await live.request(request, direct, options.clientCapabilities);
-      if (request.method === "tools/list") this.recordParamHeaders(request, result);
-      return result;
-    } catch (err) {
-      if (live.era === "legacy" && isSessionExpired(err) && !options.signal?.aborted) {
-        // The backend forgot our session (restart, expiry): re-initialise once; the request was
-        // never processed, so sending it again is safe.
-        this.log.info("backend session expired: re-initialising");
-        await this.drop("session expired");
-        try {
-          return await (await this.open()).request(request, direct, options.clientCapabilities);
-        } catch (retryErr) {
-          throw this.explain(retryErr, "request", options.signal);
-        }
+  /**
+   * A request the backend failed: sent again once on a new session when the backend forgot ours,
+   * otherwise (or when that fails too) the failure, explained.
+   */
+  private async afterFailure(live: BackendLink, err: unknown, request: Request, direct: DirectRequestOptions, options: ForwardOptions): Promise<Result> {
+    if (live.era === "legacy" && isSessionExpired(err) && !options.signal?.aborted) {
+      // The backend forgot our session (restart, expiry): re-initialise once; the request was
+      // never processed, so sending it again is safe.
+      this.log.info("backend session expired: re-initialising");
+      await this.drop("session expired");
+      try {
+        return await (await this.open()).request(request, direct, options.clientCapabilities);
+      } catch (retryErr) {
+        throw this.explain(retryErr, "request", options.signal);
       }
-      throw this.explain(err, "request", options.signal);
     }
+    throw this.explain(err, "request", options.signal);
   }
 
   /**

@@ -380,7 +380,13 @@ export class FrontSession implements SessionSink, CallerSession {
         options.onprogress = (progress: Progress) =>
           this.sendRelated(extra.requestId, () => extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } }));
       const send = async () => this.answerInputRequests(connection, request, await connection.request(request, options), options, extra);
-      const result = gate ? await gate.run(extra.signal, send) : await send();
+      let result: Result;
+      if (gate) result = await gate.run(extra.signal, send);
+      else {
+        // Without a gate, no function of its own and no turn for the input rounds most results never ask for.
+        result = await connection.request(request, options);
+        if (result.resultType === "input_required") result = await this.answerInputRequests(connection, request, result, options, extra);
+      }
       // The response ends the request's SSE stream: notifications sent for it must be written first.
       const sends = this.relatedSends.get(extra.requestId);
       if (sends) {
