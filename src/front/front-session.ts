@@ -379,9 +379,11 @@ export class FrontSession implements SessionSink, CallerSession {
       if (progressToken !== undefined)
         options.onprogress = (progress: Progress) =>
           this.sendRelated(extra.requestId, () => extra.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } }));
-      const send = async () => this.answerInputRequests(connection, request, await connection.request(request, options), options, extra);
       let result: Result;
-      if (gate) result = await gate.run(extra.signal, send);
+      if (gate)
+        result = await gate.run(extra.signal, async () =>
+          this.answerInputRequests(connection, request, await connection.request(request, options), options, extra),
+        );
       else {
         // Without a gate, no function of its own and no turn for the input rounds most results never ask for.
         result = await connection.request(request, options);
