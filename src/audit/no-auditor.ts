@@ -1,16 +1,15 @@
 import type { AuditEntry, Auditor } from "./auditor.ts";
 
 const NOTHING: AuditEntry = { finish: () => undefined };
+// Settled promises made once: begin is on every call's path.
+const BEGUN = Promise.resolve(NOTHING);
+const DONE = Promise.resolve();
 
 /**
  * The Auditor of MCPGW_AUDIT=off: records nothing. For development and for measuring what the
  * audit log costs (npm run bench); a gateway in production keeps the audit log on.
  */
-const BEGUN = Promise.resolve(NOTHING);
-const DONE = Promise.resolve();
-
 export class NoAuditor implements Auditor {
-  // Settled promises made once: begin is on every call's path.
   begin(): Promise<AuditEntry> {
     return BEGUN;
   }

@@ -3,7 +3,7 @@
  * `addEventListener` and `removeEventListener` cost. Every relayed call listens on its signal
  * while it waits for its backend (DirectRequests), and almost none is ever aborted: the pair of
  * EventTarget calls was about 4 % of a relayed call's CPU (in-process ablation, docs/relay.md
- * "Piece by piece"). A call signal keeps its listeners in a Set that one EventTarget listener,
+ * "Flattening the common call"). A call signal keeps its listeners in a Set that one EventTarget listener,
  * added when its controller is made, runs on abort; any other signal gets the EventTarget calls.
  * The front's controllers are made here (recycled-controllers.ts, modern-disconnects.ts).
  */
