@@ -1,0 +1,128 @@
+/**
+ * The floor under the write-ahead audit on SQLite: bare bun:sqlite commits with the gateway's schema and its
+ * statements (sql-audit-statements.ts), no gateway code. Each commit is what a group commit of the store
+ * auditor writes: the chain head's compare-and-set UPDATE, N call records, and the previous commit's N
+ * outcomes, in one BEGIN IMMEDIATE … COMMIT (WAL, synchronous=NORMAL, as src/store/sqlite-driver.ts opens
+ * the database). Prints the CPU per call (user and system) of this process: what any gateway keeping these
+ * records durable before forwarding pays per call at that batch size, before its own work.
+ *
+ *   bun bench/sqlite-audit-commits.ts [--calls-per-commit 6] [--commits 4000]
+ */
+import { Database } from "bun:sqlite";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { APPEND_OUTCOME_ONE, INSERT_FIELDS, INSERT_ONE, OUTCOME_COLUMNS } from "../src/store/sql-audit-statements.ts";
+import { openStore } from "../src/store/open-store.ts";
+import type { AuditOutcomeEvent } from "../src/audit/audit-record.ts";
+
+const { values } = parseArgs({ options: { "calls-per-commit": { type: "string", default: "6" }, commits: { type: "string", default: "4000" } } });
+const perCommit = Number(values["calls-per-commit"]);
+const commits = Number(values.commits);
+
+const dir = mkdtempSync(join(tmpdir(), "mcpgw-sqlite-audit-"));
+const path = join(dir, "audit.db");
+const store = openStore(`sqlite:${path}`);
+await store.migrate();
+await store.close();
+const db = new Database(path);
+db.exec("PRAGMA journal_mode = WAL");
+db.exec("PRAGMA synchronous = NORMAL");
+
+const chainId = `bench-${crypto.randomUUID()}`;
+const HASH = "0".repeat(64);
+db.run("INSERT INTO audit_chains (chain_id, instance, host, pid, started_at, heartbeat_at, ended_at, head_seq, head_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+  chainId,
+  "bench",
+  "bench",
+  process.pid,
+  Date.now(),
+  Date.now(),
+  null,
+  0,
+  HASH,
+]);
+/** The store's statements are written with $N placeholders; bun:sqlite numbers them ?N. */
+const numbered = (sql: string) => sql.replace(/\$(\d+)/g, "?$1");
+const insertRecord = db.prepare(numbered(INSERT_ONE));
+const appendOutcome = db.prepare(numbered(APPEND_OUTCOME_ONE));
+const moveHead = db.prepare(
+  "UPDATE audit_chains SET head_seq = ?1, head_hash = ?2, heartbeat_at = ?3, open_calls = open_calls + ?4 WHERE chain_id = ?5 AND head_seq = ?6 AND ended_at IS NULL",
+);
+
+/** A relayed tools/call's record, as the bench's calls make them (a 2025 session, a role, echo's arguments). */
+function record(seq: number): Record<string, string | number | null> {
+  return {
+    chainId,
+    seq,
+    prevHash: HASH,
+    hash: HASH,
+    kind: "call",
+    ts: Date.now(),
+    requestId: String(seq),
+    sessionId: crypto.randomUUID(),
+    subject: "bench-load",
+    roles: '["all"]',
+    clientName: "mcpgw-bench-load",
+    clientVersion: "1.0.0",
+    backend: "stdio-echo",
+    target: "echo",
+    method: "tools/call",
+    arguments: '{"text":"hello"}',
+    bytesIn: 90,
+    status: "open",
+    errorCode: null,
+    errorMessage: null,
+    durationMs: null,
+    bytesOut: null,
+    decision: null,
+    rule: null,
+    finishedAt: null,
+    protocolVersion: "2025-11-25",
+    exchange: null,
+    credential: null,
+  };
+}
+
+function outcome(callSeq: number, seq: number): AuditOutcomeEvent {
+  return {
+    seq: callSeq,
+    outcomeSeq: seq,
+    outcomePrevHash: HASH,
+    outcomeHash: HASH,
+    status: "ok",
+    errorCode: null,
+    errorMessage: null,
+    durationMs: 1,
+    bytesOut: 60,
+    decision: null,
+    rule: null,
+    exchange: null,
+    credentialId: null,
+    finishedAt: Date.now(),
+  };
+}
+
+let seq = 0;
+let unfinished: number[] = [];
+const started = process.cpuUsage();
+for (let commit = 0; commit < commits; commit++) {
+  const fromSeq = seq;
+  const records = Array.from({ length: perCommit }, () => record(++seq));
+  const outcomes = unfinished.map((callSeq) => outcome(callSeq, ++seq));
+  unfinished = records.map((row) => row.seq as number);
+  db.exec("BEGIN IMMEDIATE");
+  moveHead.run(seq, HASH, Date.now(), records.length - outcomes.length, chainId, fromSeq);
+  for (const row of records) insertRecord.run(...INSERT_FIELDS.map(([field]) => row[field] ?? null));
+  for (const event of outcomes) appendOutcome.run(chainId, ...OUTCOME_COLUMNS.map(([, , value]) => value(event) as string | number | null));
+  db.exec("COMMIT");
+}
+const cpu = process.cpuUsage(started);
+const calls = commits * perCommit;
+console.log(
+  `bare bun:sqlite audit commits (Bun ${Bun.version}), ${perCommit} records and ${perCommit} outcomes per commit, ${commits} commits: ` +
+    `${((cpu.user + cpu.system) / calls).toFixed(1)} µs CPU per call (user ${(cpu.user / calls).toFixed(1)}, system ${(cpu.system / calls).toFixed(1)})`,
+);
+db.close();
+rmSync(dir, { recursive: true, force: true });
