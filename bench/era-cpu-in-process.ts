@@ -11,8 +11,7 @@
  *   bun bench/era-cpu-in-process.ts [--pairs 300] [--window 100] [--concurrency 16]
  */
 import { parseArgs } from "node:util";
-import { startTestGateway } from "../test/helpers/gateway.ts";
-import { stdioEchoCommand } from "./peers.ts";
+import { BASE_HEADERS, cpuPerCall, startInProcessGateway } from "./in-process-gateway.ts";
 import type { ClientEra } from "./load.ts";
 
 const { values } = parseArgs({
@@ -26,22 +25,7 @@ const pairs = Number(values.pairs);
 const windowMs = Number(values.window);
 const concurrency = Number(values.concurrency);
 
-// The gateway's own fetch handler, taken as the gateway hands it to Bun.serve (which still listens).
-type Handler = (request: Request, server: unknown) => Response | Promise<Response>;
-let handler: Handler | undefined;
-const serve = Bun.serve;
-(Bun as unknown as { serve: (options: { fetch: Handler }) => unknown }).serve = (options) => {
-  handler = options.fetch;
-  return serve(options as never);
-};
-const gateway = await startTestGateway([{ name: "echo", command: stdioEchoCommand() }], { audit: "off" });
-(Bun as unknown as { serve: typeof serve }).serve = serve;
-if (handler === undefined) throw new Error("the gateway did not call Bun.serve");
-const fetchHandler: Handler = handler;
-// What the handler may ask of the server: no idle timeout for MCP streams, and the peer's address.
-const server = { timeout() {}, requestIP: () => null };
-const url = gateway.mcpUrl("echo").toString();
-const BASE_HEADERS = { accept: "application/json, text/event-stream", "content-type": "application/json" };
+const gateway = await startInProcessGateway({ audit: "off" });
 // As the bench's clients send them (mcp-http-client.ts, mcp-modern-client.ts).
 const MODERN_META =
   '"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},' +
@@ -49,51 +33,18 @@ const MODERN_META =
 const MODERN_HEADERS = { ...BASE_HEADERS, "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "echo" };
 
 async function post(headers: Record<string, string>, body: string): Promise<string> {
-  const response = await fetchHandler(new Request(url, { method: "POST", headers, body }), server);
-  return response.text();
+  return (await gateway.post(headers, body)).text();
 }
 
-/** A 2025 session: initialize and notifications/initialized, then its headers for every call. */
-async function openSession(): Promise<Record<string, string>> {
-  const initialize = {
-    jsonrpc: "2.0",
-    id: 0,
-    method: "initialize",
-    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "mcpgw-bench-load", version: "1.0.0" } },
-  };
-  const response = await fetchHandler(new Request(url, { method: "POST", headers: BASE_HEADERS, body: JSON.stringify(initialize) }), server);
-  const session = response.headers.get("mcp-session-id");
-  await response.text();
-  if (session === null) throw new Error(`initialize was answered without a session (HTTP ${response.status})`);
-  const headers = { ...BASE_HEADERS, "mcp-session-id": session, "mcp-protocol-version": "2025-11-25" };
-  await post(headers, '{"jsonrpc":"2.0","method":"notifications/initialized"}');
-  return headers;
-}
-
-const sessions = await Promise.all(Array.from({ length: concurrency }, openSession));
+const sessions = await Promise.all(Array.from({ length: concurrency }, () => gateway.openSession()));
 
 /** CPU µs per call of this process over one window of `era` calls. */
-async function measure(era: ClientEra, ms: number): Promise<number> {
-  let calls = 0;
-  let stop = false;
-  const timer = setTimeout(() => (stop = true), ms);
-  const start = process.cpuUsage();
-  await Promise.all(
-    sessions.map(async (sessionHeaders, loop) => {
-      for (let id = 1; !stop; id++) {
-        const body =
-          era === "legacy"
-            ? `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}`
-            : `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"},${MODERN_META}}}`;
-        const answer = await post(era === "legacy" ? sessionHeaders : MODERN_HEADERS, body);
-        if (calls === 0 && loop === 0 && !answer.includes('"result"')) throw new Error(`${era} call failed: ${answer.slice(0, 300)}`);
-        calls++;
-      }
-    }),
+function measure(era: ClientEra, ms: number): Promise<number> {
+  return cpuPerCall(ms, sessions, (sessionHeaders, id) =>
+    era === "legacy"
+      ? post(sessionHeaders, `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}`)
+      : post(MODERN_HEADERS, `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"},${MODERN_META}}}`),
   );
-  clearTimeout(timer);
-  const cpu = process.cpuUsage(start);
-  return (cpu.user + cpu.system) / calls;
 }
 
 try {
@@ -115,6 +66,6 @@ try {
       `legacy ${median(perCall.legacy).toFixed(2)} µs/call, modern ${median(perCall.modern).toFixed(2)}, median of the pairs' modern/legacy ${median(ratios).toFixed(3)}×`,
   );
 } finally {
-  await gateway.stop();
+  await gateway.gateway.stop();
 }
 process.exit(0);

@@ -16,8 +16,7 @@ import { parseArgs } from "node:util";
 import { issueToken } from "../src/auth/token-issuer.ts";
 import { parsePermission } from "../src/policy/permission.ts";
 import type { Store } from "../src/store/store.ts";
-import { type TestGateway, startTestGateway } from "../test/helpers/gateway.ts";
-import { stdioEchoCommand } from "./peers.ts";
+import { BASE_HEADERS, type InProcessGateway, cpuPerCall, startInProcessGateway } from "./in-process-gateway.ts";
 
 const { values } = parseArgs({
   options: {
@@ -40,92 +39,35 @@ const pairs = Number(values.pairs);
 const windowMs = Number(values.window);
 const concurrency = Number(values.concurrency);
 
-type Handler = (request: Request, server: unknown) => Response | Promise<Response>;
-/** What the handler may ask of the server: no idle timeout for MCP streams, and the peer's address. */
-const SERVER = { timeout() {}, requestIP: () => null };
-const BASE_HEADERS = { accept: "application/json, text/event-stream", "content-type": "application/json" };
-
 interface Side {
-  gateway: TestGateway;
-  handler: Handler;
-  url: string;
+  gateway: InProcessGateway;
   /** Each loop's session headers (and token). */
   sessions: Record<string, string>[];
 }
 
-/** A gateway in this process with its fetch handler, taken as it hands it to Bun.serve (which still listens). */
 async function startSide(settings: Record<string, string>, withToken: boolean): Promise<Side> {
-  let handler: Handler | undefined;
-  const serve = Bun.serve;
-  (Bun as unknown as { serve: (options: { fetch: Handler }) => unknown }).serve = (options) => {
-    handler = options.fetch;
-    return serve(options as never);
-  };
   let token = "";
-  const prepare = withToken
-    ? {
-        prepare: async (store: Store) => {
-          await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
-          const issuer = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" } as const;
-          token = (await issueToken(store, issuer, { subject: "bench-feature", roles: ["all"], ttlMs: 3_600_000 })).token;
-        },
-      }
-    : {};
-  let gateway: TestGateway;
-  try {
-    gateway = await startTestGateway([{ name: "echo", command: stdioEchoCommand() }], settings, prepare);
-  } finally {
-    (Bun as unknown as { serve: typeof serve }).serve = serve;
-  }
-  if (handler === undefined) throw new Error("the gateway did not call Bun.serve");
-  const url = gateway.mcpUrl("echo").toString();
-  const headers: Record<string, string> = token ? { ...BASE_HEADERS, authorization: `Bearer ${token}` } : { ...BASE_HEADERS };
-  const side: Side = { gateway, handler, url, sessions: [] };
-  side.sessions = await Promise.all(Array.from({ length: concurrency }, () => openSession(side, headers)));
-  return side;
-}
-
-async function post(side: Side, headers: Record<string, string>, body: string): Promise<Response> {
-  return side.handler(new Request(side.url, { method: "POST", headers, body }), SERVER);
-}
-
-/** A 2025 session: initialize and notifications/initialized, then its headers for every call. */
-async function openSession(side: Side, headers: Record<string, string>): Promise<Record<string, string>> {
-  const initialize = {
-    jsonrpc: "2.0",
-    id: 0,
-    method: "initialize",
-    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "mcpgw-bench-feature", version: "1.0.0" } },
-  };
-  const response = await post(side, headers, JSON.stringify(initialize));
-  const session = response.headers.get("mcp-session-id");
-  await response.text();
-  if (session === null) throw new Error(`initialize was answered without a session (HTTP ${response.status})`);
-  const sessionHeaders = { ...headers, "mcp-session-id": session, "mcp-protocol-version": "2025-11-25" };
-  await (await post(side, sessionHeaders, '{"jsonrpc":"2.0","method":"notifications/initialized"}')).text();
-  return sessionHeaders;
+  const gateway = await startInProcessGateway(
+    settings,
+    withToken
+      ? {
+          prepare: async (store: Store) => {
+            await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
+            const issuer = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" } as const;
+            token = (await issueToken(store, issuer, { subject: "bench-feature", roles: ["all"], ttlMs: 3_600_000 })).token;
+          },
+        }
+      : {},
+  );
+  const headers = token ? { ...BASE_HEADERS, authorization: `Bearer ${token}` } : BASE_HEADERS;
+  return { gateway, sessions: await Promise.all(Array.from({ length: concurrency }, () => gateway.openSession(headers))) };
 }
 
 /** CPU µs per call of this process over one window of calls to `side`. */
-async function measure(side: Side, ms: number): Promise<number> {
-  let calls = 0;
-  let stop = false;
-  const timer = setTimeout(() => (stop = true), ms);
-  const start = process.cpuUsage();
-  await Promise.all(
-    side.sessions.map(async (headers, loop) => {
-      for (let id = 1; !stop; id++) {
-        const answer = await (
-          await post(side, headers, `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}`)
-        ).text();
-        if (calls === 0 && loop === 0 && !answer.includes('"result"')) throw new Error(`call failed: ${answer.slice(0, 300)}`);
-        calls++;
-      }
-    }),
+function measure(side: Side, ms: number): Promise<number> {
+  return cpuPerCall(ms, side.sessions, async (headers, id) =>
+    (await side.gateway.post(headers, `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}`)).text(),
   );
-  clearTimeout(timer);
-  const cpu = process.cpuUsage(start);
-  return (cpu.user + cpu.system) / calls;
 }
 
 const relayOnly = await startSide({ audit: "off" }, false);
@@ -144,12 +86,13 @@ try {
     differences.push(window.get(withFeature)! - window.get(relayOnly)!);
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(2)}`;
   console.log(
     `in-process → stdio echo (Bun ${Bun.version}), ${pairs} pairs of ${windowMs} ms windows: relay only ${median(base).toFixed(2)} µs/call, ` +
-      `with ${feature} ${median(featured).toFixed(2)}, median of the pairs' differences +${median(differences).toFixed(2)} µs`,
+      `with ${feature} ${median(featured).toFixed(2)}, median of the pairs' differences ${signed(median(differences))} µs`,
   );
 } finally {
-  await relayOnly.gateway.stop();
-  await withFeature.gateway.stop();
+  await relayOnly.gateway.gateway.stop();
+  await withFeature.gateway.gateway.stop();
 }
 process.exit(0);

@@ -3,8 +3,9 @@
  * statements (sql-audit-statements.ts), no gateway code. Each commit is what a group commit of the store
  * auditor writes: the chain head's compare-and-set UPDATE, N call records, and the previous commit's N
  * outcomes, in one BEGIN IMMEDIATE … COMMIT (WAL, synchronous=NORMAL, as src/store/sqlite-driver.ts opens
- * the database). Prints the CPU per call (user and system) of this process: what any gateway keeping these
- * records durable before forwarding pays per call at that batch size, before its own work.
+ * the database). The rows are built before the clock starts, with the store auditor's own row builder. Prints
+ * the CPU per call (user and system) of this process: what any gateway keeping these records durable before
+ * forwarding pays per call at that batch size, before its own work.
  *
  *   bun bench/sqlite-audit-commits.ts [--calls-per-commit 6] [--commits 4000]
  */
@@ -13,9 +14,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { APPEND_OUTCOME_ONE, INSERT_FIELDS, INSERT_ONE, OUTCOME_COLUMNS } from "../src/store/sql-audit-statements.ts";
+import { APPEND_OUTCOME_ONE, INSERT_FIELDS, INSERT_ONE, OUTCOME_COLUMNS, insertValue } from "../src/store/sql-audit-statements.ts";
 import { openStore } from "../src/store/open-store.ts";
-import type { AuditOutcomeEvent } from "../src/audit/audit-record.ts";
+import type { AuditOutcomeEvent, AuditRow } from "../src/audit/audit-record.ts";
+import { AuditRowBuilder } from "../src/audit/audit-row.ts";
+import type { AuditContext } from "../src/audit/auditor.ts";
+import { createRedactor } from "../src/audit/redact.ts";
+import { AUDIT_DEFAULTS } from "../src/config/audit-settings.ts";
 
 const { values } = parseArgs({ options: { "calls-per-commit": { type: "string", default: "6" }, commits: { type: "string", default: "4000" } } });
 const perCommit = Number(values["calls-per-commit"]);
@@ -51,71 +56,57 @@ const moveHead = db.prepare(
   "UPDATE audit_chains SET head_seq = ?1, head_hash = ?2, heartbeat_at = ?3, open_calls = open_calls + ?4 WHERE chain_id = ?5 AND head_seq = ?6 AND ended_at IS NULL",
 );
 
-/** A relayed tools/call's record, as the bench's calls make them (a 2025 session, a role, echo's arguments). */
-function record(seq: number): Record<string, string | number | null> {
-  return {
-    chainId,
-    seq,
-    prevHash: HASH,
-    hash: HASH,
-    kind: "call",
-    ts: Date.now(),
-    requestId: String(seq),
-    sessionId: crypto.randomUUID(),
-    subject: "bench-load",
-    roles: '["all"]',
-    clientName: "mcpgw-bench-load",
-    clientVersion: "1.0.0",
-    backend: "stdio-echo",
-    target: "echo",
-    method: "tools/call",
-    arguments: '{"text":"hello"}',
-    bytesIn: 90,
-    status: "open",
-    errorCode: null,
-    errorMessage: null,
-    durationMs: null,
-    bytesOut: null,
-    decision: null,
-    rule: null,
-    finishedAt: null,
-    protocolVersion: "2025-11-25",
-    exchange: null,
-    credential: null,
-  };
-}
+/** Rows as the store auditor builds them (its own builder, redaction included) for the bench's relayed tools/call. */
+const rows = new AuditRowBuilder(createRedactor({ keys: AUDIT_DEFAULTS.redactKeys, maxArgumentBytes: AUDIT_DEFAULTS.argumentsMaxBytes }));
+const context: AuditContext = {
+  requestId: "1",
+  sessionId: crypto.randomUUID(),
+  protocolVersion: "2025-11-25",
+  subject: "bench-load",
+  roles: ["all"],
+  clientName: "mcpgw-bench-load",
+  clientVersion: "1.0.0",
+  backend: "stdio-echo",
+  target: "echo",
+  method: "tools/call",
+  arguments: { text: "hello" },
+  bytesIn: 90,
+};
 
-function outcome(callSeq: number, seq: number): AuditOutcomeEvent {
-  return {
-    seq: callSeq,
-    outcomeSeq: seq,
-    outcomePrevHash: HASH,
-    outcomeHash: HASH,
-    status: "ok",
-    errorCode: null,
-    errorMessage: null,
-    durationMs: 1,
-    bytesOut: 60,
-    decision: null,
-    rule: null,
-    exchange: null,
-    credentialId: null,
-    finishedAt: Date.now(),
-  };
-}
-
+/** The batches, built before the clock starts: N records and the previous batch's N outcomes each. */
 let seq = 0;
 let unfinished: number[] = [];
-const started = process.cpuUsage();
-for (let commit = 0; commit < commits; commit++) {
+const batches = Array.from({ length: commits }, () => {
   const fromSeq = seq;
-  const records = Array.from({ length: perCommit }, () => record(++seq));
-  const outcomes = unfinished.map((callSeq) => outcome(callSeq, ++seq));
-  unfinished = records.map((row) => row.seq as number);
+  const records: AuditRow[] = Array.from({ length: perCommit }, () => ({
+    ...rows.call(context, Date.now()),
+    id: 0,
+    chainId,
+    seq: ++seq,
+    prevHash: HASH,
+    hash: HASH,
+    outcomeSeq: null,
+    outcomePrevHash: null,
+    outcomeHash: null,
+    credentialId: null,
+  }));
+  const outcomes: AuditOutcomeEvent[] = unfinished.map((callSeq) => ({
+    ...rows.outcome({ status: "ok", bytesOut: 60 }, 1, Date.now()),
+    seq: callSeq,
+    outcomeSeq: ++seq,
+    outcomePrevHash: HASH,
+    outcomeHash: HASH,
+  }));
+  unfinished = records.map((row) => row.seq);
+  return { fromSeq, toSeq: seq, records, outcomes };
+});
+
+const started = process.cpuUsage();
+for (const { fromSeq, toSeq, records, outcomes } of batches) {
   db.exec("BEGIN IMMEDIATE");
-  moveHead.run(seq, HASH, Date.now(), records.length - outcomes.length, chainId, fromSeq);
-  for (const row of records) insertRecord.run(...INSERT_FIELDS.map(([field]) => row[field] ?? null));
-  for (const event of outcomes) appendOutcome.run(chainId, ...OUTCOME_COLUMNS.map(([, , value]) => value(event) as string | number | null));
+  moveHead.run(toSeq, HASH, Date.now(), records.length - outcomes.length, chainId, fromSeq);
+  for (const row of records) insertRecord.run(...INSERT_FIELDS.map(([field]) => insertValue(row, field)));
+  for (const event of outcomes) appendOutcome.run(chainId, ...OUTCOME_COLUMNS.map(([, , value]) => value(event)));
   db.exec("COMMIT");
 }
 const cpu = process.cpuUsage(started);
