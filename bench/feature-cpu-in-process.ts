@@ -5,17 +5,20 @@
  * at a time, in short alternating windows (ABBA). The CPU of the whole process per call is read with
  * process.cpuUsage(). The bench's feature rows (`npm run bench`) move by more than their bounds from
  * round to round; this shows a difference of a few µs. Prints the medians and the median of the pairs'
- * differences.
+ * differences (with --json, as one JSON object: FeatureCost). `npm run bench` runs it for each feature in a
+ * process of its own (bench/feature-costs.ts).
  *
- *   bun bench/feature-cpu-in-process.ts --feature auth|audit [--pairs 60] [--window 100] [--concurrency 16]
+ *   bun bench/feature-cpu-in-process.ts --feature auth|limit|audit [--pairs 60] [--window 100] [--concurrency 16] [--json]
  *
  * auth:  authentication required, a token of a role allowing "*" (issue 17's bound: ≤ 8 µs per call);
+ * limit: a global rate limit that never refuses, as the bench's row has it (bound: ≤ 5 µs per call);
  * audit: the write-ahead audit log on SQLite (no bound; docs/audit.md, "Issue 17").
  */
 import { parseArgs } from "node:util";
 import { issueToken } from "../src/auth/token-issuer.ts";
 import { parsePermission } from "../src/policy/permission.ts";
 import type { Store } from "../src/store/store.ts";
+import { limitRuleFromInput } from "../src/operator-calls/limit-service.ts";
 import { BASE_HEADERS, type InProcessGateway, cpuPerCall, startInProcessGateway } from "./in-process-gateway.ts";
 
 const { values } = parseArgs({
@@ -24,16 +27,33 @@ const { values } = parseArgs({
     pairs: { type: "string", default: "60" },
     window: { type: "string", default: "100" },
     concurrency: { type: "string", default: "16" },
+    json: { type: "boolean", default: false },
   },
 });
-const FEATURES = {
-  auth: { settings: { audit: "off", auth: "required" }, token: true },
-  audit: { settings: { audit: "on" }, token: false },
-} as const;
-const feature = values.feature as keyof typeof FEATURES | undefined;
-if (feature === undefined || !(feature in FEATURES)) {
-  console.error("usage: bun bench/feature-cpu-in-process.ts --feature auth|audit [--pairs 60] [--window 100] [--concurrency 16]");
+/** Each feature as a gateway has it on: its settings, and what the database must hold first. */
+const FEATURES: Record<string, { settings: Record<string, string>; prepare?: "token" | "limit" }> = {
+  auth: { settings: { audit: "off", auth: "required" }, prepare: "token" },
+  limit: { settings: { audit: "off" }, prepare: "limit" },
+  audit: { settings: { audit: "on" } },
+};
+const feature = values.feature;
+const featureSetup = feature === undefined ? undefined : FEATURES[feature];
+if (feature === undefined || featureSetup === undefined) {
+  console.error(
+    `usage: bun bench/feature-cpu-in-process.ts --feature ${Object.keys(FEATURES).join("|")} [--pairs 60] [--window 100] [--concurrency 16] [--json]`,
+  );
   process.exit(2);
+}
+
+/** What --json prints. */
+export interface FeatureCost {
+  feature: string;
+  pairs: number;
+  /** Medians over the pairs, CPU µs per call of the process. */
+  relayOnlyUs: number;
+  withFeatureUs: number;
+  /** The median of the pairs' differences: what the feature adds. */
+  addedUs: number;
 }
 const pairs = Number(values.pairs);
 const windowMs = Number(values.window);
@@ -45,20 +65,17 @@ interface Side {
   sessions: Record<string, string>[];
 }
 
-async function startSide(settings: Record<string, string>, withToken: boolean): Promise<Side> {
+async function startSide(settings: Record<string, string>, prepare?: "token" | "limit"): Promise<Side> {
   let token = "";
-  const gateway = await startInProcessGateway(
-    settings,
-    withToken
-      ? {
-          prepare: async (store: Store) => {
-            await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
-            const issuer = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" } as const;
-            token = (await issueToken(store, issuer, { subject: "bench-feature", roles: ["all"], ttlMs: 3_600_000 })).token;
-          },
-        }
-      : {},
-  );
+  const gateway = await startInProcessGateway(settings, {
+    prepare: async (store: Store) => {
+      if (prepare === "limit") await store.limits.set(limitRuleFromInput({ global: true, rate: "100000000/s" }));
+      if (prepare !== "token") return;
+      await store.roles.create({ name: "all", rules: [{ effect: "allow", permission: parsePermission("*") }] });
+      const issuer = { tokenIssuer: "mcpgw", tokenAudience: "mcpgw", signingAlg: "EdDSA" } as const;
+      token = (await issueToken(store, issuer, { subject: "bench-feature", roles: ["all"], ttlMs: 3_600_000 })).token;
+    },
+  });
   const headers = token ? { ...BASE_HEADERS, authorization: `Bearer ${token}` } : BASE_HEADERS;
   return { gateway, sessions: await Promise.all(Array.from({ length: concurrency }, () => gateway.openSession(headers))) };
 }
@@ -70,8 +87,8 @@ function measure(side: Side, ms: number): Promise<number> {
   );
 }
 
-const relayOnly = await startSide({ audit: "off" }, false);
-const withFeature = await startSide(FEATURES[feature].settings, FEATURES[feature].token);
+const relayOnly = await startSide({ audit: "off" });
+const withFeature = await startSide(featureSetup.settings, featureSetup.prepare);
 try {
   for (let warm = 0; warm < 3; warm++) for (const side of [relayOnly, withFeature]) await measure(side, 500);
   const base: number[] = [];
@@ -86,11 +103,13 @@ try {
     differences.push(window.get(withFeature)! - window.get(relayOnly)!);
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(2)}`;
-  console.log(
-    `in-process → stdio echo (Bun ${Bun.version}), ${pairs} pairs of ${windowMs} ms windows: relay only ${median(base).toFixed(2)} µs/call, ` +
-      `with ${feature} ${median(featured).toFixed(2)}, median of the pairs' differences ${signed(median(differences))} µs`,
-  );
+  const cost: FeatureCost = { feature, pairs, relayOnlyUs: median(base), withFeatureUs: median(featured), addedUs: median(differences) };
+  if (values.json) console.log(JSON.stringify(cost));
+  else
+    console.log(
+      `in-process → stdio echo (Bun ${Bun.version}), ${pairs} pairs of ${windowMs} ms windows: relay only ${cost.relayOnlyUs.toFixed(2)} µs/call, ` +
+        `with ${feature} ${cost.withFeatureUs.toFixed(2)}, median of the pairs' differences ${cost.addedUs >= 0 ? "+" : ""}${cost.addedUs.toFixed(2)} µs`,
+    );
 } finally {
   await relayOnly.gateway.gateway.stop();
   await withFeature.gateway.gateway.stop();

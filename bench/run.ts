@@ -4,7 +4,7 @@
  * measured one after another, each started just before its row and stopped after it, so that
  * on a small machine no idle relay competes with the one being measured.
  *
- *   bun bench/run.ts [--warmup 2] [--duration 8] [--concurrency 16] [--rounds 3] [--only direct,mcpgw-http,…,audit-ingest,jobs]
+ *   bun bench/run.ts [--warmup 2] [--duration 8] [--concurrency 16] [--rounds 3] [--only direct,mcpgw-http,…,feature-costs,audit-ingest,jobs]
  *
  * mcpgw rows name their profile: "relay only" (MCPGW_AUTH=off, MCPGW_AUDIT=off) measures the relay
  * against the peers; the feature rows add one feature each, so each feature's cost is read off one run.
@@ -21,6 +21,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runAuditIngestBench } from "./audit-ingest.ts";
+import { runFeatureCostsBench } from "./feature-costs.ts";
 import { runFootprintBench } from "./footprint.ts";
 import { runJobsBench } from "./jobs.ts";
 import { type ManagedProcess, lastLines, startProcess, stopAllProcesses, stopProcess, withTimeout } from "./child-processes.ts";
@@ -59,11 +60,13 @@ const { values } = parseArgs({
     only: { type: "string" },
   },
 });
-// "audit-ingest" selects the audit ingest bench (bench/audit-ingest.ts) and "jobs" the jobs bench
-// (bench/jobs.ts), which run after the relay table; "footprint" the footprint bench
-// (bench/footprint.ts: start-up time and memory), only when asked for (it takes minutes).
-const OTHER_BENCHES = ["audit-ingest", "jobs", "footprint"];
+// "feature-costs" selects the feature costs measured in one process (bench/feature-costs.ts), "audit-ingest"
+// the audit ingest bench (bench/audit-ingest.ts) and "jobs" the jobs bench (bench/jobs.ts), which run after
+// the relay table; "footprint" the footprint bench (bench/footprint.ts: start-up time and memory), only when
+// asked for (it takes minutes).
+const OTHER_BENCHES = ["feature-costs", "audit-ingest", "jobs", "footprint"];
 const only = values.only?.split(",");
+const runFeatureCosts = only === undefined || only.includes("feature-costs");
 const runAuditIngest = only === undefined || only.includes("audit-ingest");
 const runJobs = only === undefined || only.includes("jobs");
 const runFootprint = only?.includes("footprint") ?? false;
@@ -118,6 +121,10 @@ try {
     `versions: mcpgw ${mcpgw?.version ?? "(not run)"}; ${peers} on ${peerInfo()[0]?.runtime}`,
   ];
   if (selected.length > 0) console.log(formatReport({ machine, context, rows, notes, commands }));
+  if (runFeatureCosts) {
+    progress("feature costs in one process: auth, a rate limit, audit (bench/feature-costs.ts)");
+    console.log(`\n${await runFeatureCostsBench({ progress })}`);
+  }
   if (runAuditIngest) {
     progress("audit ingest: write-ahead records per second, SQLite and PostgreSQL, median of 5 runs (bench/audit-ingest.ts)");
     console.log(`\n${await runAuditIngestBench({ progress })}`);
