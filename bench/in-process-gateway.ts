@@ -41,7 +41,9 @@ export async function startInProcessGateway(settings: Record<string, string>, op
   const fetchHandler = handler;
   if (fetchHandler === undefined) throw new Error("the gateway did not call Bun.serve");
   const url = gateway.mcpUrl("echo").toString();
-  const post = async (headers: Record<string, string>, body: string) => fetchHandler(new Request(url, { method: "POST", headers, body }), SERVER);
+  // With its Content-Length, as every client sends a body of known size: without one the gateway reads the body as a stream.
+  const post = async (headers: Record<string, string>, body: string) =>
+    fetchHandler(new Request(url, { method: "POST", headers: { ...headers, "content-length": String(Buffer.byteLength(body)) }, body }), SERVER);
   return {
     gateway,
     url,
