@@ -48,7 +48,7 @@ export async function runFeatureCostsBench(options: { pairs?: number; progress?:
       });
       continue;
     }
-    progress(`  +${cost.addedUs.toFixed(1)} µs per call`);
+    progress(`  ${signed(cost.addedUs)} µs per call`);
     lines.push(`| ${label} | ${cost.relayOnlyUs.toFixed(1)} | ${cost.withFeatureUs.toFixed(1)} | ${signed(cost.addedUs)} |`);
     const detail = `${signed(cost.addedUs)} µs: ${cost.withFeatureUs.toFixed(1)} vs ${cost.relayOnlyUs.toFixed(1)} µs`;
     checks.push(
