@@ -48,12 +48,11 @@ db.run("INSERT INTO audit_chains (chain_id, instance, host, pid, started_at, hea
   0,
   HASH,
 ]);
-/** The store's statements are written with $N placeholders; bun:sqlite numbers them ?N. */
-const numbered = (sql: string) => sql.replace(/\$(\d+)/g, "?$1");
-const insertRecord = db.prepare(numbered(INSERT_ONE));
-const appendOutcome = db.prepare(numbered(APPEND_OUTCOME_ONE));
+// Prepared as src/store/sqlite-driver.ts prepares them: the $N placeholders as they are.
+const insertRecord = db.prepare(INSERT_ONE);
+const appendOutcome = db.prepare(APPEND_OUTCOME_ONE);
 const moveHead = db.prepare(
-  "UPDATE audit_chains SET head_seq = ?1, head_hash = ?2, heartbeat_at = ?3, open_calls = open_calls + ?4 WHERE chain_id = ?5 AND head_seq = ?6 AND ended_at IS NULL",
+  "UPDATE audit_chains SET head_seq = $1, head_hash = $2, heartbeat_at = $3, open_calls = open_calls + $4 WHERE chain_id = $5 AND head_seq = $6 AND ended_at IS NULL",
 );
 
 /** Rows as the store auditor builds them (its own builder, redaction included) for the bench's relayed tools/call. */
