@@ -14,8 +14,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { APPEND_OUTCOME_ONE, INSERT_FIELDS, INSERT_ONE, OUTCOME_COLUMNS, insertValue } from "../src/store/sql-audit-statements.ts";
+import { APPEND_OUTCOME_ONE, INSERT_FIELDS, INSERT_ONE, MOVE_LIVE_HEAD, OUTCOME_COLUMNS, insertValue } from "../src/store/sql-audit-statements.ts";
 import { openStore } from "../src/store/open-store.ts";
+import { toSqlite } from "../src/store/sqlite-driver.ts";
 import type { AuditOutcomeEvent, AuditRow } from "../src/audit/audit-record.ts";
 import { AuditRowBuilder } from "../src/audit/audit-row.ts";
 import type { AuditContext } from "../src/audit/auditor.ts";
@@ -28,32 +29,30 @@ const commits = Number(values.commits);
 
 const dir = mkdtempSync(join(tmpdir(), "mcpgw-sqlite-audit-"));
 const path = join(dir, "audit.db");
+const chainId = `bench-${crypto.randomUUID()}`;
+const HASH = "0".repeat(64);
 const store = openStore(`sqlite:${path}`);
 await store.migrate();
+const now = Date.now();
+await store.audit.createChain({
+  chainId,
+  instance: "bench",
+  host: "bench",
+  pid: process.pid,
+  startedAt: now,
+  heartbeatAt: now,
+  endedAt: null,
+  headSeq: 0,
+  headHash: HASH,
+});
 await store.close();
 const db = new Database(path);
 db.exec("PRAGMA journal_mode = WAL");
 db.exec("PRAGMA synchronous = NORMAL");
-
-const chainId = `bench-${crypto.randomUUID()}`;
-const HASH = "0".repeat(64);
-db.run("INSERT INTO audit_chains (chain_id, instance, host, pid, started_at, heartbeat_at, ended_at, head_seq, head_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-  chainId,
-  "bench",
-  "bench",
-  process.pid,
-  Date.now(),
-  Date.now(),
-  null,
-  0,
-  HASH,
-]);
-// Prepared as src/store/sqlite-driver.ts prepares them: the $N placeholders as they are.
-const insertRecord = db.prepare(INSERT_ONE);
-const appendOutcome = db.prepare(APPEND_OUTCOME_ONE);
-const moveHead = db.prepare(
-  "UPDATE audit_chains SET head_seq = $1, head_hash = $2, heartbeat_at = $3, open_calls = open_calls + $4 WHERE chain_id = $5 AND head_seq = $6 AND ended_at IS NULL",
-);
+// The store's own statements, prepared as its SQLite driver prepares them ($N as SQLite's numbered ?N).
+const insertRecord = db.prepare(toSqlite(INSERT_ONE));
+const appendOutcome = db.prepare(toSqlite(APPEND_OUTCOME_ONE));
+const moveHead = db.prepare(toSqlite(MOVE_LIVE_HEAD));
 
 /** Rows as the store auditor builds them (its own builder, redaction included) for the bench's relayed tools/call. */
 const rows = new AuditRowBuilder(createRedactor({ keys: AUDIT_DEFAULTS.redactKeys, maxArgumentBytes: AUDIT_DEFAULTS.argumentsMaxBytes }));
@@ -103,7 +102,8 @@ const batches = Array.from({ length: commits }, () => {
 const started = process.cpuUsage();
 for (const { fromSeq, toSeq, records, outcomes } of batches) {
   db.exec("BEGIN IMMEDIATE");
-  moveHead.run(toSeq, HASH, Date.now(), records.length - outcomes.length, chainId, fromSeq);
+  if (moveHead.run(toSeq, HASH, Date.now(), null, chainId, fromSeq, records.length - outcomes.length).changes !== 1)
+    throw new Error(`the chain head is not at ${fromSeq}`);
   for (const row of records) insertRecord.run(...INSERT_FIELDS.map(([field]) => insertValue(row, field)));
   for (const event of outcomes) appendOutcome.run(chainId, ...OUTCOME_COLUMNS.map(([, , value]) => value(event)));
   db.exec("COMMIT");

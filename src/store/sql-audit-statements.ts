@@ -123,6 +123,13 @@ export const APPEND_OUTCOME_ONE = `INSERT INTO audit_outcomes (chain_id, ${OUTCO
 export const APPEND_OUTCOME_UNNEST = `INSERT INTO audit_outcomes (chain_id, ${OUTCOME_COLUMN_NAMES})
   SELECT $1, * FROM unnest(${OUTCOME_COLUMNS.map(([, type], i) => `$${i + 2}::${type}[]`).join(", ")})
   ON CONFLICT (chain_id, call_seq) DO NOTHING RETURNING call_seq`;
+/**
+ * The compare-and-set of a live chain's head that every append runs first (its own writer, not a takeover):
+ * $1 head seq, $2 head hash, $3 heartbeat, $4 ended at (or null), $5 chain, $6 the seq it expects, $7 calls
+ * opened minus calls finished. It moves nothing when the chain moved or ended meanwhile.
+ */
+export const MOVE_LIVE_HEAD =
+  "UPDATE audit_chains SET head_seq = $1, head_hash = $2, heartbeat_at = $3, ended_at = $4, open_calls = open_calls + $7 WHERE chain_id = $5 AND head_seq = $6 AND ended_at IS NULL";
 /*
  * A live append on PostgreSQL as ONE statement (its own implicit transaction, so one round trip
  * and one commit instead of BEGIN, three statements and COMMIT): the head's compare-and-set, then
@@ -136,8 +143,7 @@ export const APPEND_OUTCOME_UNNEST = `INSERT INTO audit_outcomes (chain_id, ${OU
 const HEAD_PARAMS = 7;
 const OUTCOME_PARAMS_FROM = HEAD_PARAMS + INSERT_FIELDS.length + 1;
 export const APPEND_LIVE_ONE_STATEMENT = `WITH head AS (
-    UPDATE audit_chains SET head_seq = $1, head_hash = $2, heartbeat_at = $3, ended_at = $4, open_calls = open_calls + $7
-    WHERE chain_id = $5 AND head_seq = $6 AND ended_at IS NULL RETURNING 1
+    ${MOVE_LIVE_HEAD} RETURNING 1
   ), records AS (
     INSERT INTO audit_events (${INSERT_COLUMNS})
     SELECT * FROM unnest(${INSERT_FIELDS.map(([, column], i) => `$${HEAD_PARAMS + 1 + i}::${FIELD_ARRAY_TYPES[column]}[]`).join(", ")})

@@ -10,6 +10,7 @@ import {
   INSERT_FIELDS,
   INSERT_ONE,
   INSERT_UNNEST,
+  MOVE_LIVE_HEAD,
   OUTCOME_COLUMNS,
   SELECT_COLUMNS,
   insertValue,
@@ -84,10 +85,15 @@ export class SqlAuditRepository implements AuditRepository {
             "UPDATE audit_chains SET head_seq = $1, head_hash = $2, ended_at = COALESCE(ended_at, $3), open_calls = open_calls + $6 WHERE chain_id = $4 AND head_seq = $5",
             [write.head.seq, write.head.hash, write.at, write.chainId, write.fromSeq, openedMinusFinished(write)],
           )
-        : await tx.execute(
-            "UPDATE audit_chains SET head_seq = $1, head_hash = $2, heartbeat_at = $3, ended_at = $4, open_calls = open_calls + $7 WHERE chain_id = $5 AND head_seq = $6 AND ended_at IS NULL",
-            [write.head.seq, write.head.hash, write.at, write.end ? write.at : null, write.chainId, write.fromSeq, openedMinusFinished(write)],
-          );
+        : await tx.execute(MOVE_LIVE_HEAD, [
+            write.head.seq,
+            write.head.hash,
+            write.at,
+            write.end ? write.at : null,
+            write.chainId,
+            write.fromSeq,
+            openedMinusFinished(write),
+          ]);
       if (moved === 0)
         throw new AuditChainConflictError(`audit chain ${write.chainId} is no longer at seq ${write.fromSeq}: another process appended to it or ended it`);
       if (write.records.length > 0) await this.insert(tx, write.records);

@@ -9,7 +9,7 @@ import type { SqlDriver, SqlExecutor } from "./sql-driver.ts";
 const BUSY_TIMEOUT_MS = 5_000;
 
 /** $1 → ?1: SQLite's numbered parameters, so the same SQL text serves both dialects. */
-function toSqlite(sql: string): string {
+export function toSqlite(sql: string): string {
   return sql.replace(/\$(\d+)/g, "?$1");
 }
 
