@@ -8,7 +8,7 @@
  * - Content-Type, Accept, the session id and MCP-Protocol-Version checked;
  * - the body read within its size and time bounds (src/http/body-reader.ts), its JSON budget scanned
  *   before it is parsed (src/json/json-budget.ts), the JSON-RPC shape checked;
- * - a call that `notifications/cancelled` or its time bound (src/http/deadline-sweep.ts) gives up on,
+ * - a call that `notifications/cancelled` or its time bound (src/http/deadline-queue.ts) gives up on,
  *   at once, telling a stdio backend;
  * - the backend's message scanned, parsed and checked before it is believed (a response cap over HTTP);
  * - the calls counter and the latency histogram (src/observability/metrics.ts).
@@ -25,7 +25,7 @@ import { parseArgs } from "node:util";
 import { openHttpBackendSession } from "./relay-handshake.ts";
 import { createOriginGuard } from "../src/front/origin-guard.ts";
 import { readBodyText } from "../src/http/body-reader.ts";
-import { DeadlineSweep } from "../src/http/deadline-sweep.ts";
+import { DeadlineQueue } from "../src/http/deadline-queue.ts";
 import { BACKEND_JSON_BUDGET, JSON_BUDGET_DEFAULTS, exceedsJsonBudget } from "../src/json/json-budget.ts";
 import { Counter, Histogram } from "../src/observability/metrics.ts";
 import { SUPPORTED_PROTOCOL_VERSIONS } from "../src/protocol/mcp-values.ts";
@@ -72,7 +72,7 @@ type Forward = (message: Message, body: string, call: Call) => Promise<Message>;
 const forward: Forward = values.stdio ? await stdioBackend(positionals) : await httpBackend(values.http!);
 const sessions = new Set<string>();
 const inFlight = new Map<string, Call>();
-const deadlines = new DeadlineSweep();
+const deadlines = new DeadlineQueue();
 const originRefusal = createOriginGuard({ allowedHosts: [], allowedOrigins: [] });
 const calls = new Counter("calls_total", "calls", ["backend", "method", "target", "status"]);
 const latency = new Histogram("call_duration_seconds", "latency", ["backend", "method"], LATENCY_BUCKETS);

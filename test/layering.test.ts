@@ -31,7 +31,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   limits: ["assert-never.ts", "errors.ts", "policy"],
   // Tool-definition pins: the guard backends' connections consult, its records and reviews.
   pinning: ["audit", "errors.ts", "log", "protocol"],
-  backends: ["assert-never.ts", "auth", "changes", "config", "credentials", "errors.ts", "json", "log", "pinning", "protocol", "tracing"],
+  backends: ["assert-never.ts", "auth", "changes", "config", "credentials", "errors.ts", "http", "json", "log", "pinning", "protocol", "tracing"],
   declarative: ["assert-never.ts", "backends", "errors.ts", "limits", "pinning", "policy"],
   // The store implements the domains' repositories over SQLite and PostgreSQL.
   store: [

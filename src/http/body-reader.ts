@@ -1,4 +1,4 @@
-import { DeadlineSweep } from "./deadline-sweep.ts";
+import { DeadlineQueue } from "./deadline-queue.ts";
 
 /** The bounds on reading one request body. */
 export interface BodyLimits {
@@ -14,15 +14,14 @@ export interface UnreadBody {
   declared?: boolean;
 }
 
-/** Every request body's time bound, checked by one timer (a timer and a race per body cost about 5 µs per call). */
-const bodyDeadlines = new DeadlineSweep();
+/** Every request body's time bound, served by one timer (a timer and a race per body cost about 5 µs per call). */
+const bodyDeadlines = new DeadlineQueue();
 
 /**
  * Reads a request body as text within both bounds. Size: a declared length over the bound is
  * refused at once; a body of unknown length is cut off as soon as it passes the bound. Time: a
  * body dripped slowly would otherwise hold its connection (and a slot of the gateway) for as long
- * as the sender likes; past the bound (noticed up to a quarter of it, at most 1 s, later) the
- * caller answers 408 and closes the connection.
+ * as the sender likes; past the bound the caller answers 408 and closes the connection.
  */
 export function readBodyText(request: Request, limits: BodyLimits): Promise<string | UnreadBody> {
   const { maxBytes, timeoutMs } = limits;
