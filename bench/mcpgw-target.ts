@@ -52,8 +52,11 @@ export interface McpgwProfile {
 
 export const RELAY_ONLY: McpgwProfile = { auth: false, audit: false, limit: false };
 
-/** Starts mcpgw in front of the HTTP echo server (at httpEchoUrl) and the stdio echo server. */
-export async function startMcpgw(httpEchoUrl: string, profile: McpgwProfile = RELAY_ONLY): Promise<McpgwTarget> {
+/**
+ * Starts mcpgw in front of the HTTP echo server (at httpEchoUrl) and the stdio echo server: dist/mcpgw, built
+ * first when stale, or `binary` as it is (bench/side-by-side.ts compares builds).
+ */
+export async function startMcpgw(httpEchoUrl: string, profile: McpgwProfile = RELAY_ONLY, binary?: string): Promise<McpgwTarget> {
   const folder = mkdtempSync(join(tmpdir(), "mcpgw-bench-"));
   const db = `sqlite:${join(folder, "bench.db")}`;
   let serve: ManagedProcess | undefined;
@@ -68,8 +71,10 @@ export async function startMcpgw(httpEchoUrl: string, profile: McpgwProfile = RE
     stop,
   });
 
-  const built = await ensureMcpgwBuilt();
+  const built = binary === undefined ? await ensureMcpgwBuilt() : undefined;
   if (built !== undefined) return unavailable(built);
+  const executable = binary ?? BINARY;
+  const mcpgw = (args: string[]) => runCli(executable, args);
   const version = (await mcpgw(["--version"])).stdout.trim() || undefined;
 
   const migrated = await mcpgw(["migrate", "--db", db]);
@@ -87,14 +92,14 @@ export async function startMcpgw(httpEchoUrl: string, profile: McpgwProfile = RE
   }
   if (MCPGW_BACKENDS.every((name) => "unavailable" in endpoints[name])) return { endpoints, notes, stop, ...(version !== undefined && { version }) };
 
-  const token = profile.auth ? await issueToken(db, notes) : undefined;
+  const token = profile.auth ? await issueToken(mcpgw, db, notes) : undefined;
   if (profile.limit) {
     const limited = await mcpgw(["limit", "set", "--global", "--rate", "100000000/s", "--db", db]);
     if (limited.code !== 0) return unavailable(`mcpgw limit set failed: ${cliFailure(limited.output)}`);
   }
 
   const port = await freePort();
-  const command = [BINARY, "serve", "--port", String(port), "--db", db, "--log-level", "error"];
+  const command = [executable, "serve", "--port", String(port), "--db", db, "--log-level", "error"];
   const env = { MCPGW_AUTH: profile.auth ? "required" : "off", MCPGW_AUDIT: profile.audit ? "on" : "off" };
   serve = startProcess("mcpgw serve", command, { cwd: folder, env: { ...process.env, ...env } });
   try {
@@ -122,7 +127,7 @@ export async function startMcpgw(httpEchoUrl: string, profile: McpgwProfile = RE
  * the load passes authentication and authorization once the gateway enforces them. Undefined
  * (with a note) while the CLI lacks these commands.
  */
-async function issueToken(db: string, notes: string[]): Promise<string | undefined> {
+async function issueToken(mcpgw: (args: string[]) => ReturnType<typeof runCli>, db: string, notes: string[]): Promise<string | undefined> {
   const steps = [
     ["role", "create", BENCH_SUBJECT, "--allow", "*", "--description", "mcpgw bench load generator"],
     ["role", "grant", BENCH_SUBJECT, BENCH_SUBJECT],
@@ -173,8 +178,8 @@ function cliFailure(output: string): string {
   return lines.find((line) => /^error\b/i.test(line)) ?? lines[0] ?? "(no output)";
 }
 
-function mcpgw(args: string[]): Promise<{ code: number; stdout: string; output: string }> {
-  return runToCompletion([BINARY, ...args], { timeoutMs: 30_000 });
+function runCli(binary: string, args: string[]): Promise<{ code: number; stdout: string; output: string }> {
+  return runToCompletion([binary, ...args], { timeoutMs: 30_000 });
 }
 
 function mtime(path: string): number | undefined {
