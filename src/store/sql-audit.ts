@@ -62,6 +62,11 @@ function openedMinusFinished(write: AuditAppend): number {
   return opened - write.outcomes.length;
 }
 
+/** MOVE_LIVE_HEAD's parameters ($1–$7) for a live append: the SQLite append and PostgreSQL's one statement both bind them. */
+function liveHeadParams(write: AuditAppend): unknown[] {
+  return [write.head.seq, write.head.hash, write.at, write.end ? write.at : null, write.chainId, write.fromSeq, openedMinusFinished(write)];
+}
+
 export class SqlAuditRepository implements AuditRepository {
   constructor(private readonly driver: SqlDriver) {}
 
@@ -85,15 +90,7 @@ export class SqlAuditRepository implements AuditRepository {
             "UPDATE audit_chains SET head_seq = $1, head_hash = $2, ended_at = COALESCE(ended_at, $3), open_calls = open_calls + $6 WHERE chain_id = $4 AND head_seq = $5",
             [write.head.seq, write.head.hash, write.at, write.chainId, write.fromSeq, openedMinusFinished(write)],
           )
-        : await tx.execute(MOVE_LIVE_HEAD, [
-            write.head.seq,
-            write.head.hash,
-            write.at,
-            write.end ? write.at : null,
-            write.chainId,
-            write.fromSeq,
-            openedMinusFinished(write),
-          ]);
+        : await tx.execute(MOVE_LIVE_HEAD, liveHeadParams(write));
       if (moved === 0)
         throw new AuditChainConflictError(`audit chain ${write.chainId} is no longer at seq ${write.fromSeq}: another process appended to it or ended it`);
       if (write.records.length > 0) await this.insert(tx, write.records);
@@ -112,13 +109,7 @@ export class SqlAuditRepository implements AuditRepository {
     let moved: number;
     try {
       const rows = await this.driver.query<{ moved: number | string }>(APPEND_LIVE_ONE_STATEMENT, [
-        write.head.seq,
-        write.head.hash,
-        write.at,
-        write.end ? write.at : null,
-        write.chainId,
-        write.fromSeq,
-        openedMinusFinished(write),
+        ...liveHeadParams(write),
         ...INSERT_FIELDS.map(([field]) => write.records.map((row) => insertValue(row, field))),
         write.chainId,
         ...OUTCOME_COLUMNS.map(([, , value]) => write.outcomes.map((o) => value(o))),
