@@ -13,6 +13,7 @@
 import { parseArgs } from "node:util";
 import { BASE_HEADERS, cpuPerCall, startInProcessGateway } from "./in-process-gateway.ts";
 import type { ClientEra } from "./load.ts";
+import { median } from "./report.ts";
 
 const { values } = parseArgs({
   options: {
@@ -60,7 +61,6 @@ try {
     }
     ratios.push(window.modern! / window.legacy!);
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(
     `in-process → stdio echo (Bun ${Bun.version}), ${pairs} pairs of ${windowMs} ms windows: ` +
       `legacy ${median(perCall.legacy).toFixed(2)} µs/call, modern ${median(perCall.modern).toFixed(2)}, median of the pairs' modern/legacy ${median(ratios).toFixed(3)}×`,

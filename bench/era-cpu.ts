@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { startProcess, stopAllProcesses, stopProcess, withTimeout } from "./child-processes.ts";
 import { type ClientEra, runLoad } from "./load.ts";
 import { MCPGW_BACKENDS, type McpgwBackend, startMcpgw } from "./mcpgw-target.ts";
+import { median } from "./report.ts";
 
 const { values } = parseArgs({
   options: {
@@ -51,7 +52,6 @@ try {
       );
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const legacy = median(perCall.legacy.map((w) => w.process));
   const modern = median(perCall.modern.map((w) => w.process));
   console.log(

@@ -20,6 +20,7 @@ import { parsePermission } from "../src/policy/permission.ts";
 import type { Store } from "../src/store/store.ts";
 import { limitRuleFromInput } from "../src/operator-calls/limit-service.ts";
 import { BASE_HEADERS, type InProcessGateway, cpuPerCall, startInProcessGateway } from "./in-process-gateway.ts";
+import { median } from "./report.ts";
 
 const { values } = parseArgs({
   options: {
@@ -102,7 +103,6 @@ try {
     featured.push(window.get(withFeature)!);
     differences.push(window.get(withFeature)! - window.get(relayOnly)!);
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const cost: FeatureCost = { feature, pairs, relayOnlyUs: median(base), withFeatureUs: median(featured), addedUs: median(differences) };
   if (values.json) console.log(JSON.stringify(cost));
   else

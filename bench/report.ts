@@ -38,6 +38,11 @@ export interface Row {
   range?: { min: number; max: number; rounds: number };
 }
 
+/** The median of windows or rounds: for an even count, the higher of the middle two (as `medianRow` takes the CPU). */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
+
 /**
  * One row from the same target's rounds: the median round by throughput (for an even count, the
  * slower of the middle two), with the range of the rounds and the errors of all of them. The CPU
@@ -50,12 +55,12 @@ export function medianRow(rounds: Row[]): Row {
   const first = rounds[0]!;
   const results = rounds.flatMap((row) => (row.result === undefined ? [] : [row.result])).sort((a, b) => a.callsPerSecond - b.callsPerSecond);
   if (results.length === 0) return first;
-  const median = results[Math.floor((results.length - 1) / 2)]!;
+  const middle = results[Math.floor((results.length - 1) / 2)]!;
   const errors = results.reduce((sum, r) => sum + r.errors, 0);
   const firstError = results.find((r) => r.firstError !== undefined)?.firstError;
   const cpus = results.flatMap((r) => (r.cpuPerCall === undefined ? [] : [r.cpuPerCall])).sort((a, b) => a.processUs - b.processUs);
   const cpuPerCall = cpus[Math.ceil((cpus.length - 1) / 2)];
-  const { cpuPerCall: _, ...rest } = median;
+  const { cpuPerCall: _, ...rest } = middle;
   return {
     key: first.key,
     label: first.label,

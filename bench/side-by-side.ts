@@ -18,10 +18,11 @@
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type ManagedProcess, startProcess, stopAllProcesses, withTimeout } from "./child-processes.ts";
+import { startProcess, stopAllProcesses, withTimeout } from "./child-processes.ts";
 import { runLoad } from "./load.ts";
 import { type McpgwBackend, type McpgwProfile, RELAY_ONLY, startMcpgw } from "./mcpgw-target.ts";
 import { startReferenceRelay } from "./peers.ts";
+import { median } from "./report.ts";
 
 const USAGE =
   "usage: bun bench/side-by-side.ts [--pairs 12] [--window 3] [--concurrency 16] [--transport stdio|http] [--profile relay|defaults] TARGET TARGET...\n" +
@@ -82,12 +83,9 @@ async function startTarget(name: string, httpEchoUrl: string): Promise<Target> {
   };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-let httpEcho: ManagedProcess | undefined;
 const targets: Target[] = [];
 try {
-  httpEcho = startProcess("http-echo-server", [process.execPath, join(import.meta.dir, "http-echo-server.ts")]);
+  const httpEcho = startProcess("http-echo-server", [process.execPath, join(import.meta.dir, "http-echo-server.ts")]);
   const httpEchoUrl = await withTimeout(httpEcho.firstLine, 10_000, "the HTTP echo server did not print its URL");
   for (const name of positionals) targets.push(await startTarget(name, httpEchoUrl));
   const perCall = new Map<Target, number[]>(targets.map((target) => [target, []]));

@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { REPO_ROOT } from "../test/helpers/cli.ts";
 import { BUN, connectClient, startTestGateway } from "../test/helpers/gateway.ts";
 import { startSlowClients } from "../test/helpers/slow-clients.ts";
+import { median } from "./report.ts";
 
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "5" } } });
 const rounds = Number(values.rounds);
@@ -32,7 +33,6 @@ const p99 = async (): Promise<number> => {
   }
   return samples.sort((a, b) => a - b)[197]!;
 };
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 await p99(); // warm-up
 const alone: number[] = [];
