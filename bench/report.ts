@@ -43,6 +43,39 @@ export function median(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 }
 
+/** Where the median of what was sampled lies, at `confidence` or more: the values at two ranks of the sorted sample. */
+export interface MedianInterval {
+  low: number;
+  high: number;
+  /** The interval's own coverage (at least the confidence asked for: ranks make it step). */
+  confidence: number;
+}
+
+/**
+ * A distribution-free confidence interval for the median (the sign test's): sorted, the k-th lowest and the
+ * k-th highest value, with the largest k for which the chance that fewer than k values fall below the median,
+ * P(Binomial(n, ½) < k), is at most (1 − confidence) / 2. It assumes nothing of the spread, which on a shared
+ * machine is neither normal nor steady, only that the samples are independent (as alternated windows nearly are).
+ * Undefined when there are too few values for any such k (fewer than 6 for 95 %).
+ */
+export function medianInterval(values: readonly number[], confidence = 0.95): MedianInterval | undefined {
+  const n = values.length;
+  const tail = (1 - confidence) / 2;
+  // P(B <= i) accumulated term by term: C(n, i) / 2^n.
+  let term = 0.5 ** n;
+  let below = 0;
+  let k = 0;
+  for (let i = 0; i < n / 2; i++) {
+    if (below + term > tail) break;
+    below += term;
+    k = i + 1;
+    term = (term * (n - i)) / (i + 1);
+  }
+  if (k === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return { low: sorted[k - 1]!, high: sorted[n - k]!, confidence: 1 - 2 * below };
+}
+
 /**
  * One row from the same target's rounds: the median round by throughput (for an even count, the
  * slower of the middle two), with the range of the rounds and the errors of all of them. The CPU

@@ -14,7 +14,9 @@
  * TARGET: the path of an mcpgw executable (migrated, given the echo backends and served by this script, as the
  * bench serves dist/mcpgw; `--profile defaults` turns authentication and the write-ahead audit on), or
  * `reference` / `checked` (bench/reference-relay.ts, bench/checked-relay.ts). Prints, per target, the median CPU
- * per call and the median of the ratios of its window to the first target's window of the same pair.
+ * per call and the median of the ratios of its window to the first target's window of the same pair, with that
+ * median's 95 % interval (bench/report.ts, medianInterval): a difference whose interval holds 1 is not one that
+ * this run can tell from the machine's noise.
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -22,7 +24,7 @@ import { startProcess, stopAllProcesses, withTimeout } from "./child-processes.t
 import { runLoad } from "./load.ts";
 import { type McpgwBackend, type McpgwProfile, RELAY_ONLY, startMcpgw } from "./mcpgw-target.ts";
 import { startReferenceRelay } from "./peers.ts";
-import { median } from "./report.ts";
+import { median, medianInterval } from "./report.ts";
 
 const USAGE =
   "usage: bun bench/side-by-side.ts [--pairs 12] [--window 3] [--concurrency 16] [--transport stdio|http] [--profile relay|defaults] TARGET TARGET...\n" +
@@ -83,6 +85,14 @@ async function startTarget(name: string, httpEchoUrl: string): Promise<Target> {
   };
 }
 
+/** The 95 % interval of the median ratio, and whether it tells the target apart from the first. */
+function ratioInterval(ratios: number[]): string {
+  const interval = medianInterval(ratios);
+  if (interval === undefined) return "too few pairs for a 95 % interval: use 6 or more";
+  const verdict = interval.high < 1 ? "lower" : interval.low > 1 ? "higher" : "not told apart from 1";
+  return `95 % interval of the median ${interval.low.toFixed(3)}–${interval.high.toFixed(3)}: ${verdict}`;
+}
+
 const targets: Target[] = [];
 try {
   const httpEcho = startProcess("http-echo-server", [process.execPath, join(import.meta.dir, "http-echo-server.ts")]);
@@ -112,11 +122,12 @@ try {
   console.log(
     `${transport} echo, ${values.profile} profile, ${pairs} pairs of ${windowMs / 1_000} s windows, ${concurrency} clients (CPU per call of each target's process):`,
   );
-  for (const target of targets) {
+  for (const [index, target] of targets.entries()) {
     const windows = perCall.get(target)!;
     const ratios = windows.map((us, i) => us / first[i]!);
+    const pairsRange = `pairs ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
     console.log(
-      `  ${median(windows).toFixed(1).padStart(7)} µs  ${median(ratios).toFixed(3)}× the first (pairs ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})  ${target.name}`,
+      `  ${median(windows).toFixed(1).padStart(7)} µs  ${median(ratios).toFixed(3)}× the first (${index === 0 ? pairsRange : `${ratioInterval(ratios)}; ${pairsRange}`})  ${target.name}`,
     );
   }
 } catch (err) {

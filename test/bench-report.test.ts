@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { LoadResult } from "../bench/load.ts";
 import { type IngestResult, formatAuditIngest, ingestChecks } from "../bench/store-targets.ts";
 import { type JobsBenchRow, jobsDrainCheck } from "../bench/store-targets.ts";
-import { type Row, type RowKey, formatReport, medianRow } from "../bench/report.ts";
+import { type Row, type RowKey, formatReport, medianInterval, medianRow } from "../bench/report.ts";
 
 const machine = { date: "2026-11-26T17:00:00Z", nproc: 2, cpuModel: "test CPU", bunVersion: "1.4.5", os: "linux", loadAverage: 0 };
 
@@ -147,6 +147,33 @@ describe("bench report", () => {
     expect(median.range).toEqual({ min: 8_000, max: 10_000, rounds: 3 });
     // An even count takes the higher of the middle two: the cautious one for a bound.
     expect(medianRow([round(9_000, 70), round(8_000, 52)]).result?.cpuPerCall?.processUs).toBe(70);
+  });
+});
+
+describe("medianInterval (the sign test's interval for a median)", () => {
+  const ranks = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+  it("takes the k-th lowest and highest values, k from the binomial tail (the textbook ranks)", () => {
+    // Tables of the sign test's 95 % interval: n = 10 → ranks 2 and 9, 16 → 4 and 13, 20 → 6 and 15, 40 → 14 and 27.
+    expect(medianInterval(ranks(10))).toMatchObject({ low: 2, high: 9 });
+    expect(medianInterval(ranks(16))).toMatchObject({ low: 4, high: 13 });
+    expect(medianInterval(ranks(20))).toMatchObject({ low: 6, high: 15 });
+    expect(medianInterval(ranks(40))).toMatchObject({ low: 14, high: 27 });
+    // Its own coverage: 1 − 2 P(B(20, ½) ≤ 5) = 1 − 2 · 21,700 / 2^20.
+    expect(medianInterval(ranks(20))!.confidence).toBeCloseTo(1 - (2 * 21_700) / 2 ** 20, 12);
+  });
+
+  it("sorts what it is given, and widens as the confidence asked for grows", () => {
+    const shuffled = [1.07, 0.91, 0.88, 1.02, 0.95, 0.97, 0.9, 1.0, 0.93, 0.99];
+    expect(medianInterval(shuffled)).toMatchObject({ low: 0.9, high: 1.02 });
+    expect(medianInterval(shuffled, 0.5)).toMatchObject({ low: 0.93, high: 0.99 });
+    expect(medianInterval(shuffled, 0.999)).toBeUndefined();
+  });
+
+  it("has no 95 % interval below six values (even all of them would hold the median less often than that)", () => {
+    expect(medianInterval(ranks(5))).toBeUndefined();
+    expect(medianInterval(ranks(6))).toMatchObject({ low: 1, high: 6, confidence: 1 - 2 / 64 });
+    expect(medianInterval([])).toBeUndefined();
   });
 });
 
