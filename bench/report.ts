@@ -61,15 +61,16 @@ export interface MedianInterval {
 export function medianInterval(values: readonly number[], confidence = 0.95): MedianInterval | undefined {
   const n = values.length;
   const tail = (1 - confidence) / 2;
-  // P(B <= i) accumulated term by term: C(n, i) / 2^n.
-  let term = 0.5 ** n;
+  // P(B <= i) accumulated term by term, C(n, i) / 2^n, each term from its logarithm (2^-n alone underflows past n = 1074).
+  let logTerm = -n * Math.LN2;
   let below = 0;
   let k = 0;
   for (let i = 0; i < n / 2; i++) {
+    const term = Math.exp(logTerm);
     if (below + term > tail) break;
     below += term;
     k = i + 1;
-    term = (term * (n - i)) / (i + 1);
+    logTerm += Math.log(n - i) - Math.log(i + 1);
   }
   if (k === 0) return undefined;
   const sorted = [...values].sort((a, b) => a - b);

@@ -159,6 +159,11 @@ describe("medianInterval (the sign test's interval for a median)", () => {
     expect(medianInterval(ranks(16))).toMatchObject({ low: 4, high: 13 });
     expect(medianInterval(ranks(20))).toMatchObject({ low: 6, high: 15 });
     expect(medianInterval(ranks(40))).toMatchObject({ low: 14, high: 27 });
+    // Past 1,074 values 2^-n underflows; the interval still narrows as the normal approximation says (n/2 ∓ 1.96 √n / 2).
+    const wide = medianInterval(ranks(2_000))!;
+    expect(wide.low).toBeGreaterThanOrEqual(954);
+    expect(wide.low).toBeLessThanOrEqual(957);
+    expect(wide.high).toBe(2_001 - wide.low);
     // Its own coverage: 1 − 2 P(B(20, ½) ≤ 5) = 1 − 2 · 21,700 / 2^20.
     expect(medianInterval(ranks(20))!.confidence).toBeCloseTo(1 - (2 * 21_700) / 2 ** 20, 12);
   });
